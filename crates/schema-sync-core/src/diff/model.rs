@@ -1,0 +1,200 @@
+//! The hierarchical diff model: schema, then table, then column, constraint and index.
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{
+    CheckConstraint, Column, EnumType, Extension, ForeignKey, Function, Index, PrimaryKey,
+    Sequence, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
+};
+
+/// One object's change, carrying the full before and after states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change<T> {
+    /// Present in the target only.
+    Added {
+        /// The object to create.
+        to: T,
+    },
+    /// Present in the live schema only.
+    Removed {
+        /// The object to drop.
+        from: T,
+    },
+    /// Present in both, different.
+    Modified {
+        /// The live state.
+        from: T,
+        /// The desired state.
+        to: T,
+    },
+}
+
+impl<T> Change<T> {
+    /// The state before the change, if the object existed.
+    pub fn from(&self) -> Option<&T> {
+        match self {
+            Change::Added { .. } => None,
+            Change::Removed { from } | Change::Modified { from, .. } => Some(from),
+        }
+    }
+
+    /// The state after the change, if the object remains.
+    pub fn to(&self) -> Option<&T> {
+        match self {
+            Change::Removed { .. } => None,
+            Change::Added { to } | Change::Modified { to, .. } => Some(to),
+        }
+    }
+
+    /// `+`, `-` or `~`.
+    pub fn sign(&self) -> char {
+        match self {
+            Change::Added { .. } => '+',
+            Change::Removed { .. } => '-',
+            Change::Modified { .. } => '~',
+        }
+    }
+}
+
+/// A change to a named object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named<T> {
+    /// The object's name.
+    pub name: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: Change<T>,
+}
+
+/// Everything that differs between a live schema and the target.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SchemaDiff {
+    /// Table changes, by table name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableDiff>,
+    /// View changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<Named<View>>,
+    /// Sequence changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequences: Vec<Named<Sequence>>,
+    /// Enum type changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enums: Vec<Named<EnumType>>,
+    /// Function changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<Named<Function>>,
+    /// Extension changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Named<Extension>>,
+    /// Differences in objects schema-sync does not model; these cannot be planned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<Change<UnsupportedObject>>,
+}
+
+/// One table's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableDiff {
+    /// Table name.
+    pub name: String,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: TableChange,
+}
+
+/// How a table changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum TableChange {
+    /// A new table.
+    Added {
+        /// Its full definition.
+        to: Table,
+    },
+    /// A table to drop.
+    Removed {
+        /// Its live definition.
+        from: Table,
+    },
+    /// A table whose parts differ.
+    Modified(TableModification),
+}
+
+/// The parts of a table that differ.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TableModification {
+    /// Column changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<Named<Column>>,
+    /// Primary key change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<Change<PrimaryKey>>,
+    /// Unique constraint changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uniques: Vec<Named<UniqueConstraint>>,
+    /// Check constraint changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Named<CheckConstraint>>,
+    /// Foreign key changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<Named<ForeignKey>>,
+    /// Index changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Named<Index>>,
+    /// Trigger changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Named<Trigger>>,
+    /// Comment change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Change<String>>,
+    /// Storage option change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Change<TableOptions>>,
+}
+
+impl TableModification {
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.change_count() == 0
+    }
+
+    /// The number of changed parts.
+    pub fn change_count(&self) -> usize {
+        self.columns.len()
+            + usize::from(self.primary_key.is_some())
+            + self.uniques.len()
+            + self.checks.len()
+            + self.foreign_keys.len()
+            + self.indexes.len()
+            + self.triggers.len()
+            + usize::from(self.comment.is_some())
+            + usize::from(self.options.is_some())
+    }
+}
+
+impl SchemaDiff {
+    /// Whether the two schemas are equal.
+    pub fn is_empty(&self) -> bool {
+        self.change_count() == 0
+    }
+
+    /// The number of changed objects, counting each changed table part once.
+    pub fn change_count(&self) -> usize {
+        let tables: usize = self
+            .tables
+            .iter()
+            .map(|t| match &t.change {
+                TableChange::Added { .. } | TableChange::Removed { .. } => 1,
+                TableChange::Modified(m) => m.change_count(),
+            })
+            .sum();
+        tables
+            + self.views.len()
+            + self.sequences.len()
+            + self.enums.len()
+            + self.functions.len()
+            + self.extensions.len()
+            + self.unsupported.len()
+    }
+}

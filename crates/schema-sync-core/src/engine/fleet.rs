@@ -1,0 +1,175 @@
+//! Fleet runs: many tenants with batched inspection, bounded concurrency, shared plans
+//! and a failure limit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::stream::{self, StreamExt};
+
+use super::report::{FleetReport, TenantReport, TenantStatus};
+use super::{Engine, PlanCache, SyncOptions};
+use crate::error::{Error, Result};
+use crate::snapshot::SchemaSnapshot;
+use crate::tenant::TenantContext;
+
+/// How to run a fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetOptions {
+    /// What to do for each tenant.
+    pub sync: SyncOptions,
+    /// How many tenants (and inspection batches) are worked on at once.
+    pub concurrency: usize,
+    /// How many tenants one `inspect_many` call covers.
+    pub batch_size: usize,
+    /// Stop starting new tenants once this many have failed or been refused.
+    pub max_failures: Option<usize>,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            sync: SyncOptions::default(),
+            concurrency: 4,
+            batch_size: 100,
+            max_failures: None,
+        }
+    }
+}
+
+impl Engine {
+    /// Runs every tenant against `target`, calling `on_done` as each one finishes (for
+    /// progress bars). Reports come back in the order of `tenants`.
+    ///
+    /// Tenants whose live schemas hash the same share one diff and one plan. One tenant's
+    /// failure never stops the others, unless `max_failures` is reached: then tenants not
+    /// yet started are reported as skipped.
+    pub async fn run_fleet(
+        &self,
+        tenants: Vec<TenantContext>,
+        target: &SchemaSnapshot,
+        options: &FleetOptions,
+        on_done: &(dyn Fn(&TenantReport) + Send + Sync),
+    ) -> FleetReport {
+        let cache = PlanCache::default();
+        let failures = AtomicUsize::new(0);
+        let limit_reached = || {
+            options
+                .max_failures
+                .is_some_and(|max| failures.load(Ordering::SeqCst) >= max)
+        };
+        let (cache, failures, limit_reached) = (&cache, &failures, &limit_reached);
+        let concurrency = options.concurrency.max(1);
+
+        let mut results: Vec<(usize, TenantReport)> = self
+            .inspect_batches(tenants, options.batch_size, concurrency, limit_reached)
+            .map(|(index, tenant, live)| async move {
+                let report = match live {
+                    _ if limit_reached() => {
+                        TenantReport::new(tenant.id().clone(), TenantStatus::Skipped)
+                    }
+                    None => TenantReport::new(tenant.id().clone(), TenantStatus::Skipped),
+                    Some(Err(error)) => TenantReport::failed(tenant.id().clone(), error),
+                    Some(Ok(live)) => self
+                        .process_tenant(&tenant, live, target, &options.sync, cache)
+                        .await
+                        .unwrap_or_else(|error| TenantReport::failed(tenant.id().clone(), error)),
+                };
+                if report.status.is_failure() {
+                    failures.fetch_add(1, Ordering::SeqCst);
+                }
+                on_done(&report);
+                (index, report)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        results.sort_by_key(|(index, _)| *index);
+        let reports = results.into_iter().map(|(_, report)| report).collect();
+        FleetReport::from_reports(reports, cache.len())
+    }
+
+    /// Inspects every tenant without planning or locking (audit mode). Results come
+    /// back in the order of `tenants`; `on_done` is called as each one finishes.
+    pub async fn inspect_fleet(
+        &self,
+        tenants: Vec<TenantContext>,
+        options: &FleetOptions,
+        on_done: &(dyn Fn(&TenantContext, &Result<SchemaSnapshot>) + Send + Sync),
+    ) -> Vec<(TenantContext, Result<SchemaSnapshot>)> {
+        let never = || false;
+        let mut results: Vec<(usize, TenantContext, Result<SchemaSnapshot>)> = self
+            .inspect_batches(
+                tenants,
+                options.batch_size,
+                options.concurrency.max(1),
+                &never,
+            )
+            .filter_map(
+                |(index, tenant, live)| async move { live.map(|live| (index, tenant, live)) },
+            )
+            .inspect(|(_, tenant, live)| on_done(tenant, live))
+            .collect()
+            .await;
+        results.sort_by_key(|(index, _, _)| *index);
+        results
+            .into_iter()
+            .map(|(_, tenant, live)| (tenant, live))
+            .collect()
+    }
+
+    /// A stream of `(position, tenant, inspection)`; inspection is `None` for batches not
+    /// started because `stop` said so.
+    fn inspect_batches<'a>(
+        &'a self,
+        tenants: Vec<TenantContext>,
+        batch_size: usize,
+        concurrency: usize,
+        stop: &'a (dyn Fn() -> bool + Send + Sync),
+    ) -> impl futures::Stream<Item = (usize, TenantContext, Option<Result<SchemaSnapshot>>)> + 'a
+    {
+        let batch_size = batch_size.max(1);
+        let mut batches: Vec<Vec<(usize, TenantContext)>> = Vec::new();
+        for (index, tenant) in tenants.into_iter().enumerate() {
+            match batches.last_mut() {
+                Some(batch) if batch.len() < batch_size => batch.push((index, tenant)),
+                _ => batches.push(vec![(index, tenant)]),
+            }
+        }
+        let inspector = Arc::new(self.adapter.clone());
+        stream::iter(batches)
+            .map(move |batch| {
+                let adapter = inspector.clone();
+                async move {
+                    if stop() {
+                        return batch
+                            .into_iter()
+                            .map(|(i, t)| (i, t, None))
+                            .collect::<Vec<_>>();
+                    }
+                    let contexts: Vec<TenantContext> =
+                        batch.iter().map(|(_, t)| t.clone()).collect();
+                    let mut inspected = adapter
+                        .inspector()
+                        .inspect_many(&contexts)
+                        .await
+                        .into_iter();
+                    batch
+                        .into_iter()
+                        .map(|(i, t)| {
+                            // An inspector that returns too few results must not lose tenants.
+                            let live = inspected.next().unwrap_or_else(|| {
+                                Err(Error::Internal {
+                                    tenant: Some(t.id().clone()),
+                                    message: "the inspector returned no result for this tenant"
+                                        .into(),
+                                })
+                            });
+                            (i, t, Some(live))
+                        })
+                        .collect()
+                }
+            })
+            .buffer_unordered(concurrency)
+            .flat_map(stream::iter)
+    }
+}

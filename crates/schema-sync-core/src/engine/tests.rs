@@ -1,0 +1,245 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::testing::{MockAdapter, TableBuilder, snapshot, tenant_id};
+
+fn target() -> SchemaSnapshot {
+    snapshot([
+        (
+            "orgs",
+            TableBuilder::new()
+                .column("id", "integer", true)
+                .primary_key(&["id"])
+                .build(),
+        ),
+        (
+            "users",
+            TableBuilder::new()
+                .column("id", "integer", true)
+                .column("org_id", "integer", true)
+                .column("email", "text", true)
+                .primary_key(&["id"])
+                .foreign_key("users_org_fk", &["org_id"], "orgs", &["id"])
+                .index("users_email_idx", &["email"])
+                .build(),
+        ),
+    ])
+}
+
+/// The target without `users.email` and its index: a drift that sync must fix.
+fn drifted() -> SchemaSnapshot {
+    let mut s = target();
+    if let Some(users) = s.tables.get_mut("users") {
+        users.columns.remove("email");
+        users.indexes.clear();
+    }
+    s
+}
+
+fn fleet(n: usize, schema: &SchemaSnapshot) -> (MockAdapter, Engine, Vec<TenantContext>) {
+    let adapter =
+        MockAdapter::new((0..n).map(|i| (tenant_id(&format!("t{i:03}")), schema.clone())));
+    let engine = Engine::new(Arc::new(adapter.clone()));
+    let tenants = (0..n)
+        .map(|i| TenantContext::new(tenant_id(&format!("t{i:03}")), format!("t{i:03}")))
+        .collect();
+    (adapter, engine, tenants)
+}
+
+fn sync_options() -> FleetOptions {
+    FleetOptions {
+        sync: SyncOptions {
+            execute: true,
+            ..SyncOptions::default()
+        },
+        ..FleetOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn tenant_equal_to_target_is_in_sync_and_untouched() {
+    let (adapter, engine, tenants) = fleet(1, &target());
+    let outcome = engine
+        .sync_tenant(
+            &tenants[0],
+            &target(),
+            &SyncOptions {
+                execute: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcome.already_in_sync);
+    assert!(outcome.diff.is_empty() && outcome.plan.is_empty());
+    assert_eq!(adapter.executions(), 0);
+}
+
+#[tokio::test]
+async fn diff_mode_reports_drift_without_changing_anything() {
+    let (adapter, engine, tenants) = fleet(3, &drifted());
+    let report = engine
+        .run_fleet(tenants, &target(), &FleetOptions::default(), &|_| {})
+        .await;
+    assert_eq!(report.summary.drifted, 3);
+    assert_eq!(adapter.executions(), 0);
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(drifted()));
+    let plan = report.tenants[0]
+        .plan
+        .clone()
+        .unwrap_or_else(|| panic!("plan"));
+    let ops: Vec<String> = plan.steps.iter().map(|s| s.operation.to_string()).collect();
+    assert_eq!(
+        ops,
+        [
+            "add column users.email text not null",
+            "create index users_email_idx on users"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn sync_fixes_drift_and_shares_one_plan_across_equal_tenants() {
+    let (adapter, engine, tenants) = fleet(50, &drifted());
+    let done = AtomicUsize::new(0);
+    let options = FleetOptions {
+        batch_size: 10,
+        ..sync_options()
+    };
+    let report = engine
+        .run_fleet(tenants, &target(), &options, &|_| {
+            done.fetch_add(1, Ordering::SeqCst);
+        })
+        .await;
+    assert_eq!(report.summary.synced, 50, "{:?}", report.summary);
+    assert_eq!(report.summary.distinct_schemas, 1);
+    assert_eq!(done.load(Ordering::SeqCst), 50);
+    assert_eq!(adapter.inspect_many_calls(), 5);
+    assert!(
+        report.tenants.windows(2).all(|w| w[0].tenant < w[1].tenant),
+        "reports keep input order"
+    );
+    let first_plan = report.tenants[0].plan.clone();
+    assert!(report.tenants.iter().all(|t| match (&t.plan, &first_plan) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }));
+    assert_eq!(adapter.schema(&tenant_id("t049")), Some(target()));
+}
+
+#[tokio::test]
+async fn failing_tenant_does_not_stop_the_others() {
+    let (adapter, engine, tenants) = fleet(5, &drifted());
+    adapter.fail_inspect(&tenant_id("t001"));
+    adapter.fail_execute(&tenant_id("t003"));
+    let report = engine
+        .run_fleet(tenants, &target(), &sync_options(), &|_| {})
+        .await;
+    assert_eq!(report.summary.synced, 3);
+    assert_eq!(report.summary.failed, 2);
+    assert_eq!(report.tenants[1].status, TenantStatus::Failed);
+    assert!(matches!(
+        report.tenants[3].error,
+        Some(Error::Execute { .. })
+    ));
+    assert_eq!(
+        adapter.schema(&tenant_id("t003")),
+        Some(drifted()),
+        "failed tenant is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn destructive_changes_are_refused_unless_allowed() {
+    let mut live = target();
+    if let Some(users) = live.tables.get_mut("users") {
+        users.columns.insert(
+            "legacy".into(),
+            crate::snapshot::Column::new(crate::snapshot::DataType::named("text")),
+        );
+    }
+    let (adapter, engine, tenants) = fleet(1, &live);
+    let report = engine
+        .run_fleet(tenants.clone(), &target(), &sync_options(), &|_| {})
+        .await;
+    assert_eq!(report.summary.refused, 1);
+    match &report.tenants[0].error {
+        Some(Error::DestructiveRefused { losses, .. }) => {
+            assert_eq!(losses, &["drop column users.legacy (text)"])
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(live));
+
+    let mut allowed = sync_options();
+    allowed.sync.allow_destructive = true;
+    let report = engine
+        .run_fleet(tenants, &target(), &allowed, &|_| {})
+        .await;
+    assert_eq!(report.summary.synced, 1);
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(target()));
+}
+
+#[tokio::test]
+async fn max_failures_skips_the_rest() {
+    let (adapter, engine, tenants) = fleet(10, &drifted());
+    for i in 0..10 {
+        adapter.fail_execute(&tenant_id(&format!("t{i:03}")));
+    }
+    let options = FleetOptions {
+        concurrency: 1,
+        batch_size: 1,
+        max_failures: Some(2),
+        ..sync_options()
+    };
+    let report = engine
+        .run_fleet(tenants, &target(), &options, &|_| {})
+        .await;
+    assert_eq!(report.summary.failed, 2, "{:?}", report.summary);
+    assert_eq!(report.summary.skipped, 8);
+    assert_eq!(report.summary.total, 10);
+}
+
+#[tokio::test]
+async fn replans_when_the_tenant_changed_before_the_lock() {
+    // The tenant is inspected drifted, but by the time the lock is taken it equals the target.
+    let (adapter, engine, tenants) = fleet(1, &drifted());
+    let live = adapter.schema(&tenant_id("t000")).unwrap_or_default();
+    adapter.set_schema(&tenant_id("t000"), target());
+    let cache = PlanCache::default();
+    let options = SyncOptions {
+        execute: true,
+        ..SyncOptions::default()
+    };
+    let report = engine
+        .process_tenant(&tenants[0], live, &target(), &options, &cache)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.status, TenantStatus::InSync);
+    assert_eq!(adapter.executions(), 0);
+}
+
+#[tokio::test]
+async fn audit_inspects_every_tenant_in_order() {
+    let (adapter, engine, tenants) = fleet(7, &target());
+    adapter.fail_inspect(&tenant_id("t002"));
+    let results = engine
+        .inspect_fleet(
+            tenants,
+            &FleetOptions {
+                batch_size: 3,
+                ..FleetOptions::default()
+            },
+            &|_, _| {},
+        )
+        .await;
+    assert_eq!(results.len(), 7);
+    assert!(results[2].1.is_err());
+    assert!(
+        results
+            .iter()
+            .enumerate()
+            .all(|(i, (t, r))| t.id().as_str() == format!("t{i:03}") && (i == 2 || r.is_ok()))
+    );
+}

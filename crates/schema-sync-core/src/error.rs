@@ -1,0 +1,351 @@
+//! The error type shared by core, adapters and stores.
+//!
+//! Every variant names what it concerns (tenant, object, phase) so that a message printed
+//! to a user says what failed and what to do about it. Source errors stay chained.
+
+use std::fmt;
+
+use crate::tenant::TenantId;
+
+/// A boxed error from a driver or the file system, kept as the `source` of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of schema-sync.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The phase of the flow in which an error occurred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Listing tenants.
+    Discover,
+    /// Reading a live schema.
+    Inspect,
+    /// Loading the desired schema.
+    Target,
+    /// Comparing snapshots.
+    Diff,
+    /// Turning a diff into operations.
+    Plan,
+    /// Taking the per-tenant lock.
+    Lock,
+    /// Running operations.
+    Execute,
+    /// Saving or loading snapshots.
+    Store,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Phase::Discover => "discover",
+            Phase::Inspect => "inspect",
+            Phase::Target => "target",
+            Phase::Diff => "diff",
+            Phase::Plan => "plan",
+            Phase::Lock => "lock",
+            Phase::Execute => "execute",
+            Phase::Store => "store",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Formats `tenant "x": ` when a tenant is known, nothing otherwise.
+struct TenantPrefix<'a>(&'a Option<TenantId>);
+
+impl fmt::Display for TenantPrefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(tenant) => write!(f, "tenant {:?}: ", tenant.as_str()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Everything that can go wrong in schema-sync.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tenant id failed validation.
+    #[error("invalid tenant id {id:?}: {reason}; use 1 to 63 printable characters")]
+    InvalidTenantId {
+        /// The rejected id.
+        id: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+
+    /// Configuration or command-line input is wrong.
+    #[error("{message}")]
+    Config {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// A database server or file could not be reached.
+    #[error("cannot connect to {target}: {source}")]
+    Connection {
+        /// The server or path, with any password removed.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A database object cannot be represented or rendered.
+    #[error("{}{object}: {message}", TenantPrefix(tenant))]
+    Unsupported {
+        /// The tenant, when known.
+        tenant: Option<TenantId>,
+        /// The object, for example `users.location` or `type geometry`.
+        object: String,
+        /// What is unsupported and what to do instead.
+        message: String,
+    },
+
+    /// A database call failed during some phase.
+    #[error("{}{phase} failed{}: {source}", TenantPrefix(tenant), context.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Database {
+        /// The tenant, when known.
+        tenant: Option<TenantId>,
+        /// Where in the flow.
+        phase: Phase,
+        /// The object or query concerned, when known.
+        context: Option<String>,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The desired schema could not be loaded.
+    #[error("cannot load target {target}: {message}")]
+    Target {
+        /// The target as the user gave it.
+        target: String,
+        /// What went wrong and how to fix it.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A plan contains destructive steps and the caller did not allow them.
+    #[error(
+        "tenant {:?}: refusing {} destructive change{} without --allow-destructive: {}",
+        tenant.as_str(),
+        losses.len(),
+        if losses.len() == 1 { "" } else { "s" },
+        losses.join("; ")
+    )]
+    DestructiveRefused {
+        /// The tenant.
+        tenant: TenantId,
+        /// What would be lost, one entry per destructive step.
+        losses: Vec<String>,
+    },
+
+    /// The per-tenant lock could not be taken.
+    #[error("tenant {:?}: cannot take the schema lock: {message}", tenant.as_str())]
+    Lock {
+        /// The tenant.
+        tenant: TenantId,
+        /// What happened, for example a timeout and how to raise it.
+        message: String,
+        /// The driver's error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A step of a plan failed while executing.
+    #[error(
+        "tenant {:?}: step {} of {} failed ({step}){}: {source}",
+        tenant.as_str(),
+        steps_succeeded + 1,
+        steps_total,
+        if *rolled_back { ", tenant rolled back" } else { "" }
+    )]
+    Execute {
+        /// The tenant.
+        tenant: TenantId,
+        /// The failing step, as text.
+        step: String,
+        /// The SQL statement that failed.
+        statement: String,
+        /// How many steps completed before the failure (and stay applied unless rolled back).
+        steps_succeeded: usize,
+        /// The plan's step count.
+        steps_total: usize,
+        /// Whether every change of this run was rolled back.
+        rolled_back: bool,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A snapshot could not be read, parsed or verified.
+    #[error("snapshot {location}: {message}")]
+    Snapshot {
+        /// Where the snapshot was read from.
+        location: String,
+        /// What is wrong and what to do.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A plan was applied but the tenant still differs from the target.
+    #[error(
+        "tenant {:?}: the plan was applied but {remaining} difference{} remain{}: {details}; this is a schema-sync bug, please report it with `schema-sync diff --format json` output",
+        tenant.as_str(),
+        if *remaining == 1 { "" } else { "s" },
+        if *remaining == 1 { "s" } else { "" }
+    )]
+    Diverged {
+        /// The tenant.
+        tenant: TenantId,
+        /// How many differences remain.
+        remaining: usize,
+        /// The remaining diff as text.
+        details: String,
+    },
+
+    /// A task running tenant work panicked or was cancelled.
+    #[error("{}internal error: {message}", TenantPrefix(tenant))]
+    Internal {
+        /// The tenant, when known.
+        tenant: Option<TenantId>,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Wraps a driver error met during `phase` for `tenant`.
+    pub fn database(
+        tenant: Option<&TenantId>,
+        phase: Phase,
+        context: impl Into<Option<String>>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Database {
+            tenant: tenant.cloned(),
+            phase,
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// A configuration error with a message that says how to fix it.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+        }
+    }
+
+    /// The tenant this error concerns, when known.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        match self {
+            Error::Unsupported { tenant, .. }
+            | Error::Database { tenant, .. }
+            | Error::Internal { tenant, .. } => tenant.as_ref(),
+            Error::DestructiveRefused { tenant, .. }
+            | Error::Lock { tenant, .. }
+            | Error::Execute { tenant, .. }
+            | Error::Diverged { tenant, .. } => Some(tenant),
+            _ => None,
+        }
+    }
+
+    /// A stable machine-readable name for the error kind, used in JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidTenantId { .. } => "invalid_tenant_id",
+            Error::Config { .. } => "config",
+            Error::Connection { .. } => "connection",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Database { .. } => "database",
+            Error::Target { .. } => "target",
+            Error::DestructiveRefused { .. } => "destructive_refused",
+            Error::Lock { .. } => "lock",
+            Error::Execute { .. } => "execute",
+            Error::Snapshot { .. } => "snapshot",
+            Error::Diverged { .. } => "diverged",
+            Error::Internal { .. } => "internal",
+        }
+    }
+
+    /// Whether this error comes from input or the environment rather than from a tenant's
+    /// schema (the CLI maps these to exit code 2).
+    pub fn is_usage_or_connection(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidTenantId { .. }
+                | Error::Config { .. }
+                | Error::Connection { .. }
+                | Error::Target { .. }
+                | Error::Snapshot { .. }
+        )
+    }
+}
+
+/// Removes the password from a database URL so it can be printed.
+///
+/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`. Text that is not
+/// a URL with credentials is returned unchanged.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!(
+            "{}://{}:***{}",
+            &url[..scheme_end],
+            &userinfo[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db?x=1"),
+            "postgres://u:***@h:5432/db?x=1"
+        );
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+    }
+
+    #[test]
+    fn destructive_refusal_names_losses() {
+        let err = Error::DestructiveRefused {
+            tenant: TenantId::new("acme").unwrap_or_else(|e| panic!("{e}")),
+            losses: vec!["drop column users.email".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "tenant \"acme\": refusing 1 destructive change without --allow-destructive: drop column users.email"
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! Applying a plan to a snapshot in memory.
+//!
+//! This is the model of what a runner does to a real database. It is strict: an
+//! operation whose precondition does not hold (creating what exists, dropping what does
+//! not, a foreign key to a missing table, dropping a table still referenced) is an error,
+//! so property tests catch plans in the wrong order, not only plans with the wrong result.
+
+use std::collections::BTreeMap;
+
+use super::model::MigrationPlan;
+use super::operation::Operation;
+use crate::snapshot::{EnumType, SchemaSnapshot, Table};
+
+impl MigrationPlan {
+    /// Applies every step to `snapshot` in order.
+    ///
+    /// # Errors
+    /// A description of the first step whose precondition does not hold.
+    pub fn apply_to(&self, snapshot: &mut SchemaSnapshot) -> Result<(), String> {
+        for (index, step) in self.steps.iter().enumerate() {
+            step.operation
+                .apply_to(snapshot)
+                .map_err(|e| format!("step {} ({}): {e}", index + 1, step.operation))?;
+        }
+        Ok(())
+    }
+}
+
+fn insert_new<T>(
+    map: &mut BTreeMap<String, T>,
+    name: &str,
+    value: T,
+    kind: &str,
+) -> Result<(), String> {
+    if map.contains_key(name) {
+        return Err(format!("{kind} {name} already exists"));
+    }
+    map.insert(name.to_string(), value);
+    Ok(())
+}
+
+fn remove_existing<T>(map: &mut BTreeMap<String, T>, name: &str, kind: &str) -> Result<T, String> {
+    map.remove(name)
+        .ok_or_else(|| format!("{kind} {name} does not exist"))
+}
+
+fn replace_existing<T>(
+    map: &mut BTreeMap<String, T>,
+    name: &str,
+    value: T,
+    kind: &str,
+) -> Result<(), String> {
+    match map.get_mut(name) {
+        Some(slot) => {
+            *slot = value;
+            Ok(())
+        }
+        None => Err(format!("{kind} {name} does not exist")),
+    }
+}
+
+fn table_mut<'a>(snapshot: &'a mut SchemaSnapshot, table: &str) -> Result<&'a mut Table, String> {
+    snapshot
+        .tables
+        .get_mut(table)
+        .ok_or_else(|| format!("table {table} does not exist"))
+}
+
+impl Operation {
+    /// Applies this operation to `snapshot`.
+    ///
+    /// # Errors
+    /// A description of the unmet precondition.
+    pub fn apply_to(&self, snapshot: &mut SchemaSnapshot) -> Result<(), String> {
+        use Operation::*;
+        match self {
+            CreateExtension { name, extension } => insert_new(
+                &mut snapshot.extensions,
+                name,
+                extension.clone(),
+                "extension",
+            ),
+            DropExtension { name, .. } => {
+                remove_existing(&mut snapshot.extensions, name, "extension").map(drop)
+            }
+            CreateEnum { name, values } => insert_new(
+                &mut snapshot.enums,
+                name,
+                EnumType {
+                    values: values.clone(),
+                },
+                "enum",
+            ),
+            AlterEnum { name, to, .. } => {
+                replace_existing(&mut snapshot.enums, name, to.clone(), "enum")
+            }
+            DropEnum { name, .. } => {
+                let used = snapshot
+                    .tables
+                    .iter()
+                    .flat_map(|(t, table)| table.columns.iter().map(move |(c, col)| (t, c, col)))
+                    .find(|(_, _, col)| {
+                        col.data_type.schema.is_none() && &col.data_type.name == name
+                    });
+                if let Some((t, c, _)) = used {
+                    return Err(format!("enum {name} is still used by {t}.{c}"));
+                }
+                remove_existing(&mut snapshot.enums, name, "enum").map(drop)
+            }
+            CreateSequence { name, sequence } => {
+                insert_new(&mut snapshot.sequences, name, sequence.clone(), "sequence")
+            }
+            AlterSequence { name, to, .. } => {
+                replace_existing(&mut snapshot.sequences, name, to.clone(), "sequence")
+            }
+            DropSequence { name, .. } => {
+                remove_existing(&mut snapshot.sequences, name, "sequence").map(drop)
+            }
+            CreateTable { name, table } => {
+                if snapshot.views.contains_key(name) {
+                    return Err(format!("a view named {name} exists"));
+                }
+                insert_new(&mut snapshot.tables, name, table.clone(), "table")
+            }
+            DropTable { name, .. } => {
+                let referencing = snapshot.tables.iter().find(|(t, table)| {
+                    *t != name
+                        && table.foreign_keys.values().any(|fk| {
+                            fk.referenced_schema.is_none() && &fk.referenced_table == name
+                        })
+                });
+                if let Some((t, _)) = referencing {
+                    return Err(format!(
+                        "table {name} is still referenced by a foreign key of {t}"
+                    ));
+                }
+                if let Some((v, _)) = snapshot
+                    .views
+                    .iter()
+                    .find(|(_, v)| v.depends_on.contains(name))
+                {
+                    return Err(format!("table {name} is still read by view {v}"));
+                }
+                remove_existing(&mut snapshot.tables, name, "table").map(drop)
+            }
+            AddColumn {
+                table,
+                name,
+                column,
+            } => insert_new(
+                &mut table_mut(snapshot, table)?.columns,
+                name,
+                column.clone(),
+                "column",
+            ),
+            DropColumn { table, name, .. } => {
+                remove_existing(&mut table_mut(snapshot, table)?.columns, name, "column").map(drop)
+            }
+            AlterColumn {
+                table, name, to, ..
+            } => replace_existing(
+                &mut table_mut(snapshot, table)?.columns,
+                name,
+                to.clone(),
+                "column",
+            ),
+            AddPrimaryKey { table, key } => {
+                let t = table_mut(snapshot, table)?;
+                if t.primary_key.is_some() {
+                    return Err(format!("table {table} already has a primary key"));
+                }
+                if let Some(missing) = key.columns.iter().find(|c| !t.columns.contains_key(*c)) {
+                    return Err(format!(
+                        "primary key column {table}.{missing} does not exist"
+                    ));
+                }
+                t.primary_key = Some(key.clone());
+                Ok(())
+            }
+            DropPrimaryKey { table, .. } => {
+                let t = table_mut(snapshot, table)?;
+                t.primary_key
+                    .take()
+                    .map(drop)
+                    .ok_or_else(|| format!("table {table} has no primary key"))
+            }
+            AddUnique {
+                table,
+                name,
+                unique,
+            } => insert_new(
+                &mut table_mut(snapshot, table)?.uniques,
+                name,
+                unique.clone(),
+                "unique constraint",
+            ),
+            DropUnique { table, name, .. } => remove_existing(
+                &mut table_mut(snapshot, table)?.uniques,
+                name,
+                "unique constraint",
+            )
+            .map(drop),
+            AddCheck { table, name, check } => insert_new(
+                &mut table_mut(snapshot, table)?.checks,
+                name,
+                check.clone(),
+                "check constraint",
+            ),
+            DropCheck { table, name, .. } => remove_existing(
+                &mut table_mut(snapshot, table)?.checks,
+                name,
+                "check constraint",
+            )
+            .map(drop),
+            AddForeignKey {
+                table,
+                name,
+                foreign_key,
+            } => {
+                if foreign_key.referenced_schema.is_none() {
+                    let target = snapshot
+                        .tables
+                        .get(&foreign_key.referenced_table)
+                        .ok_or_else(|| {
+                            format!(
+                                "referenced table {} does not exist",
+                                foreign_key.referenced_table
+                            )
+                        })?;
+                    if let Some(missing) = foreign_key
+                        .referenced_columns
+                        .iter()
+                        .find(|c| !target.columns.contains_key(*c))
+                    {
+                        return Err(format!(
+                            "referenced column {}.{missing} does not exist",
+                            foreign_key.referenced_table
+                        ));
+                    }
+                }
+                insert_new(
+                    &mut table_mut(snapshot, table)?.foreign_keys,
+                    name,
+                    foreign_key.clone(),
+                    "foreign key",
+                )
+            }
+            DropForeignKey { table, name, .. } => remove_existing(
+                &mut table_mut(snapshot, table)?.foreign_keys,
+                name,
+                "foreign key",
+            )
+            .map(drop),
+            CreateIndex { table, name, index } => insert_new(
+                &mut table_mut(snapshot, table)?.indexes,
+                name,
+                index.clone(),
+                "index",
+            ),
+            DropIndex { table, name, .. } => {
+                remove_existing(&mut table_mut(snapshot, table)?.indexes, name, "index").map(drop)
+            }
+            CreateTrigger {
+                table,
+                name,
+                trigger,
+            } => insert_new(
+                &mut table_mut(snapshot, table)?.triggers,
+                name,
+                trigger.clone(),
+                "trigger",
+            ),
+            DropTrigger { table, name, .. } => {
+                remove_existing(&mut table_mut(snapshot, table)?.triggers, name, "trigger")
+                    .map(drop)
+            }
+            SetTableComment { table, comment } => {
+                table_mut(snapshot, table)?.comment = comment.clone();
+                Ok(())
+            }
+            AlterTableOptions { table, to, .. } => {
+                table_mut(snapshot, table)?.options = to.clone();
+                Ok(())
+            }
+            CreateView { name, view } => {
+                if snapshot.tables.contains_key(name) {
+                    return Err(format!("a table named {name} exists"));
+                }
+                if let Some(missing) = view
+                    .depends_on
+                    .iter()
+                    .find(|d| !snapshot.tables.contains_key(*d) && !snapshot.views.contains_key(*d))
+                {
+                    return Err(format!("view {name} reads {missing}, which does not exist"));
+                }
+                insert_new(&mut snapshot.views, name, view.clone(), "view")
+            }
+            DropView { name, .. } => {
+                if let Some((v, _)) = snapshot
+                    .views
+                    .iter()
+                    .find(|(v, view)| *v != name && view.depends_on.contains(name))
+                {
+                    return Err(format!("view {name} is still read by view {v}"));
+                }
+                remove_existing(&mut snapshot.views, name, "view").map(drop)
+            }
+            CreateFunction { name, function } => {
+                insert_new(&mut snapshot.functions, name, function.clone(), "function")
+            }
+            DropFunction { name, .. } => {
+                remove_existing(&mut snapshot.functions, name, "function").map(drop)
+            }
+        }
+    }
+}

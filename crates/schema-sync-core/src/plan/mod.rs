@@ -1,0 +1,10 @@
+//! Plans: ordered operations that turn a live schema into the target.
+
+mod apply;
+mod model;
+mod operation;
+mod planner;
+
+pub use model::{Hazard, MigrationPlan, PlanStep};
+pub use operation::Operation;
+pub use planner::{DefaultPlanner, Planner};

@@ -1,0 +1,88 @@
+//! The plan model: ordered steps with dependencies, safety flags and hazards.
+
+use serde::{Deserialize, Serialize};
+
+use super::operation::Operation;
+use crate::error::{Error, Result};
+use crate::snapshot::SnapshotHash;
+use crate::tenant::TenantId;
+
+/// A risk of running a step on a live database, shown to the user before execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hazard {
+    /// Stored data is dropped or may be truncated.
+    DataLoss,
+    /// The table may be rewritten, taking time proportional to its size.
+    TableRewrite,
+    /// Writes to the table are blocked while the step runs.
+    BlocksWrites,
+    /// Every row is scanned to validate the change, which fails if a row violates it.
+    ValidatesRows,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// What to change.
+    pub operation: Operation,
+    /// Whether the step drops data or narrows a type.
+    pub destructive: bool,
+    /// Risks of running this step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazards: Vec<Hazard>,
+    /// Indexes of earlier steps that must run first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<usize>,
+}
+
+/// An ordered, database-agnostic list of steps that turns one schema into another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationPlan {
+    /// Hash of the snapshot the plan starts from.
+    pub source_hash: SnapshotHash,
+    /// Hash of the snapshot the plan leads to.
+    pub target_hash: SnapshotHash,
+    /// Steps in execution order.
+    pub steps: Vec<PlanStep>,
+    /// Differences the plan cannot resolve (objects schema-sync does not model).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<String>,
+}
+
+impl MigrationPlan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The destructive steps, described as what they would lose.
+    pub fn losses(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| s.destructive)
+            .map(|s| s.operation.to_string())
+            .collect()
+    }
+
+    /// Whether any step is destructive.
+    pub fn is_destructive(&self) -> bool {
+        self.steps.iter().any(|s| s.destructive)
+    }
+
+    /// Refuses the plan for `tenant` when it has destructive steps that are not allowed.
+    ///
+    /// # Errors
+    /// [`Error::DestructiveRefused`] naming every step that would lose data.
+    pub fn ensure_allowed(&self, tenant: &TenantId, allow_destructive: bool) -> Result<()> {
+        let losses = self.losses();
+        if allow_destructive || losses.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::DestructiveRefused {
+                tenant: tenant.clone(),
+                losses,
+            })
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Plan operations: changes as data, rendered to SQL by each adapter's runner.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diff::column_definition;
+use crate::snapshot::{
+    CheckConstraint, Column, EnumType, Extension, ForeignKey, Function, Index, PrimaryKey,
+    Sequence, Table, TableOptions, Trigger, UniqueConstraint, View,
+};
+
+/// One database-agnostic schema change.
+///
+/// Drop operations carry the dropped object so a renderer has everything it needs and a
+/// refusal can say exactly what would be lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[allow(missing_docs)] // Field names (table, name, from, to) say what they hold.
+pub enum Operation {
+    /// Install an extension.
+    CreateExtension { name: String, extension: Extension },
+    /// Remove an extension.
+    DropExtension { name: String, from: Extension },
+    /// Create an enum type.
+    CreateEnum { name: String, values: Vec<String> },
+    /// Change an enum's labels.
+    AlterEnum {
+        name: String,
+        from: EnumType,
+        to: EnumType,
+    },
+    /// Drop an enum type.
+    DropEnum { name: String, from: EnumType },
+    /// Create a sequence.
+    CreateSequence { name: String, sequence: Sequence },
+    /// Change a sequence's parameters.
+    AlterSequence {
+        name: String,
+        from: Sequence,
+        to: Sequence,
+    },
+    /// Drop a sequence.
+    DropSequence { name: String, from: Sequence },
+    /// Create a table with its columns, primary key, unique and check constraints, comment
+    /// and options. Indexes, foreign keys and triggers follow as their own steps.
+    CreateTable { name: String, table: Table },
+    /// Drop a table.
+    DropTable { name: String, from: Table },
+    /// Add a column.
+    AddColumn {
+        table: String,
+        name: String,
+        column: Column,
+    },
+    /// Drop a column.
+    DropColumn {
+        table: String,
+        name: String,
+        from: Column,
+    },
+    /// Change a column's type, nullability, default, identity, generation, collation or comment.
+    AlterColumn {
+        table: String,
+        name: String,
+        from: Column,
+        to: Column,
+    },
+    /// Add a primary key.
+    AddPrimaryKey { table: String, key: PrimaryKey },
+    /// Drop the primary key.
+    DropPrimaryKey { table: String, from: PrimaryKey },
+    /// Add a unique constraint.
+    AddUnique {
+        table: String,
+        name: String,
+        unique: UniqueConstraint,
+    },
+    /// Drop a unique constraint.
+    DropUnique {
+        table: String,
+        name: String,
+        from: UniqueConstraint,
+    },
+    /// Add a check constraint.
+    AddCheck {
+        table: String,
+        name: String,
+        check: CheckConstraint,
+    },
+    /// Drop a check constraint.
+    DropCheck {
+        table: String,
+        name: String,
+        from: CheckConstraint,
+    },
+    /// Add a foreign key.
+    AddForeignKey {
+        table: String,
+        name: String,
+        foreign_key: ForeignKey,
+    },
+    /// Drop a foreign key.
+    DropForeignKey {
+        table: String,
+        name: String,
+        from: ForeignKey,
+    },
+    /// Create an index.
+    CreateIndex {
+        table: String,
+        name: String,
+        index: Index,
+    },
+    /// Drop an index.
+    DropIndex {
+        table: String,
+        name: String,
+        from: Index,
+    },
+    /// Create a trigger.
+    CreateTrigger {
+        table: String,
+        name: String,
+        trigger: Trigger,
+    },
+    /// Drop a trigger.
+    DropTrigger {
+        table: String,
+        name: String,
+        from: Trigger,
+    },
+    /// Set or clear a table comment.
+    SetTableComment {
+        table: String,
+        comment: Option<String>,
+    },
+    /// Change a table's storage options.
+    AlterTableOptions {
+        table: String,
+        from: TableOptions,
+        to: TableOptions,
+    },
+    /// Create a view or materialized view.
+    CreateView { name: String, view: View },
+    /// Drop a view or materialized view.
+    DropView { name: String, from: View },
+    /// Create a function.
+    CreateFunction { name: String, function: Function },
+    /// Drop a function.
+    DropFunction { name: String, from: Function },
+}
+
+impl Operation {
+    /// The table this operation changes, for table-level operations.
+    pub fn table(&self) -> Option<&str> {
+        use Operation::*;
+        match self {
+            CreateTable { name, .. } | DropTable { name, .. } => Some(name),
+            AddColumn { table, .. }
+            | DropColumn { table, .. }
+            | AlterColumn { table, .. }
+            | AddPrimaryKey { table, .. }
+            | DropPrimaryKey { table, .. }
+            | AddUnique { table, .. }
+            | DropUnique { table, .. }
+            | AddCheck { table, .. }
+            | DropCheck { table, .. }
+            | AddForeignKey { table, .. }
+            | DropForeignKey { table, .. }
+            | CreateIndex { table, .. }
+            | DropIndex { table, .. }
+            | CreateTrigger { table, .. }
+            | DropTrigger { table, .. }
+            | SetTableComment { table, .. }
+            | AlterTableOptions { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Operation::*;
+        match self {
+            CreateExtension { name, .. } => write!(f, "create extension {name}"),
+            DropExtension { name, .. } => write!(f, "drop extension {name}"),
+            CreateEnum { name, values } => write!(f, "create enum {name} ({})", values.join(", ")),
+            AlterEnum { name, from, to } => {
+                write!(
+                    f,
+                    "alter enum {name} ({}) -> ({})",
+                    from.values.join(", "),
+                    to.values.join(", ")
+                )
+            }
+            DropEnum { name, .. } => write!(f, "drop enum {name}"),
+            CreateSequence { name, .. } => write!(f, "create sequence {name}"),
+            AlterSequence { name, .. } => write!(f, "alter sequence {name}"),
+            DropSequence { name, .. } => write!(f, "drop sequence {name}"),
+            CreateTable { name, table } => {
+                write!(f, "create table {name} ({} columns)", table.columns.len())
+            }
+            DropTable { name, from } => {
+                write!(f, "drop table {name} ({} columns)", from.columns.len())
+            }
+            AddColumn {
+                table,
+                name,
+                column,
+            } => {
+                write!(f, "add column {table}.{name} {}", column_definition(column))
+            }
+            DropColumn { table, name, from } => {
+                write!(f, "drop column {table}.{name} ({})", from.data_type)
+            }
+            AlterColumn {
+                table,
+                name,
+                from,
+                to,
+            } => {
+                write!(
+                    f,
+                    "alter column {table}.{name} ({} -> {})",
+                    column_definition(from),
+                    column_definition(to)
+                )
+            }
+            AddPrimaryKey { table, key } => {
+                write!(f, "add primary key on {table} ({})", key.columns.join(", "))
+            }
+            DropPrimaryKey { table, .. } => write!(f, "drop primary key on {table}"),
+            AddUnique {
+                table,
+                name,
+                unique,
+            } => {
+                write!(
+                    f,
+                    "add unique {name} on {table} ({})",
+                    unique.columns.join(", ")
+                )
+            }
+            DropUnique { table, name, .. } => write!(f, "drop unique {name} on {table}"),
+            AddCheck { table, name, check } => {
+                write!(f, "add check {name} on {table} ({})", check.expression)
+            }
+            DropCheck { table, name, .. } => write!(f, "drop check {name} on {table}"),
+            AddForeignKey {
+                table,
+                name,
+                foreign_key,
+            } => write!(
+                f,
+                "add foreign key {name} on {table} ({}) -> {}",
+                foreign_key.columns.join(", "),
+                foreign_key.referenced_table
+            ),
+            DropForeignKey { table, name, .. } => write!(f, "drop foreign key {name} on {table}"),
+            CreateIndex { table, name, .. } => write!(f, "create index {name} on {table}"),
+            DropIndex { table, name, .. } => write!(f, "drop index {name} on {table}"),
+            CreateTrigger { table, name, .. } => write!(f, "create trigger {name} on {table}"),
+            DropTrigger { table, name, .. } => write!(f, "drop trigger {name} on {table}"),
+            SetTableComment { table, .. } => write!(f, "set comment on {table}"),
+            AlterTableOptions { table, .. } => write!(f, "alter options of {table}"),
+            CreateView { name, view } => {
+                write!(
+                    f,
+                    "create {}view {name}",
+                    if view.materialized {
+                        "materialized "
+                    } else {
+                        ""
+                    }
+                )
+            }
+            DropView { name, from } => {
+                write!(
+                    f,
+                    "drop {}view {name}",
+                    if from.materialized {
+                        "materialized "
+                    } else {
+                        ""
+                    }
+                )
+            }
+            CreateFunction { name, .. } => write!(f, "create function {name}"),
+            DropFunction { name, .. } => write!(f, "drop function {name}"),
+        }
+    }
+}

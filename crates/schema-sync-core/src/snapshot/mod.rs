@@ -1,0 +1,162 @@
+//! Snapshots: the normalised, tenant-relative model of a schema, and its content hash.
+
+mod model;
+mod types;
+
+pub use model::*;
+pub use types::{DataType, TypeChange};
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The blake3 content hash of a snapshot's canonical serialisation, as 64 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SnapshotHash(String);
+
+impl SnapshotHash {
+    /// Parses a hex hash.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `hex` is not 64 lowercase hex digits.
+    pub fn parse(hex: &str) -> Result<Self> {
+        if hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(Self(hex.to_string()))
+        } else {
+            Err(Error::config(format!(
+                "{hex:?} is not a snapshot hash (64 lowercase hex digits)"
+            )))
+        }
+    }
+
+    /// The hash as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits, for display.
+    pub fn short(&self) -> &str {
+        &self.0[..12]
+    }
+}
+
+impl fmt::Display for SnapshotHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SchemaSnapshot {
+    /// An empty snapshot of the current format version.
+    pub fn empty() -> Self {
+        Self {
+            version: SNAPSHOT_FORMAT_VERSION,
+            ..Self::default()
+        }
+    }
+
+    /// The canonical serialisation: compact JSON with every map in key order.
+    pub fn canonical_json(&self) -> String {
+        // Serialising plain data (strings, numbers, ordered maps) cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The blake3 hash of [`canonical_json`](Self::canonical_json).
+    pub fn hash(&self) -> SnapshotHash {
+        SnapshotHash(
+            blake3::hash(self.canonical_json().as_bytes())
+                .to_hex()
+                .to_string(),
+        )
+    }
+
+    /// Pretty JSON, for files a person reads and diffs.
+    pub fn to_pretty_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parses a snapshot from JSON, checking its format version.
+    ///
+    /// `location` names where the text came from, for the error message.
+    ///
+    /// # Errors
+    /// [`Error::Snapshot`] when the JSON is malformed or of a newer format version.
+    pub fn from_json(text: &str, location: &str) -> Result<Self> {
+        let snapshot: SchemaSnapshot = serde_json::from_str(text).map_err(|e| Error::Snapshot {
+            location: location.to_string(),
+            message: format!("not a valid schema-sync snapshot ({e}); regenerate it with `schema-sync snapshot save`"),
+            source: Some(Box::new(e)),
+        })?;
+        if snapshot.version == 0 || snapshot.version > SNAPSHOT_FORMAT_VERSION {
+            return Err(Error::Snapshot {
+                location: location.to_string(),
+                message: format!(
+                    "format version {} is not supported (this build reads version {SNAPSHOT_FORMAT_VERSION}); upgrade schema-sync",
+                    snapshot.version
+                ),
+                source: None,
+            });
+        }
+        Ok(snapshot)
+    }
+
+    /// The number of modelled objects (tables, columns, constraints, indexes, views, ...).
+    pub fn object_count(&self) -> usize {
+        let table_objects: usize = self
+            .tables
+            .values()
+            .map(|t| {
+                1 + t.columns.len()
+                    + usize::from(t.primary_key.is_some())
+                    + t.uniques.len()
+                    + t.checks.len()
+                    + t.foreign_keys.len()
+                    + t.indexes.len()
+                    + t.triggers.len()
+            })
+            .sum();
+        table_objects
+            + self.views.len()
+            + self.sequences.len()
+            + self.enums.len()
+            + self.functions.len()
+            + self.extensions.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_future_versions_and_garbage() {
+        let mut s = SchemaSnapshot::empty();
+        s.version = 99;
+        let text = s.canonical_json();
+        assert!(matches!(
+            SchemaSnapshot::from_json(&text, "x.json"),
+            Err(Error::Snapshot { .. })
+        ));
+        assert!(matches!(
+            SchemaSnapshot::from_json("{", "x.json"),
+            Err(Error::Snapshot { .. })
+        ));
+    }
+
+    #[test]
+    fn hash_is_hex_and_stable() {
+        let s = SchemaSnapshot::empty();
+        let h = s.hash();
+        assert_eq!(h.as_str().len(), 64);
+        assert_eq!(h, s.clone().hash());
+        assert!(SnapshotHash::parse(h.as_str()).is_ok());
+        assert!(SnapshotHash::parse("nothex").is_err());
+    }
+}

@@ -1,0 +1,409 @@
+//! Test support: snapshot builders and in-memory mock implementations of every trait.
+//!
+//! Enabled by the `testing` feature. The mocks model a database with the same strict
+//! semantics as [`MigrationPlan::apply_to`], so engine tests exercise real plans.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::adapter::{
+    DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner, SchemaInspector, TenantLock,
+};
+use crate::error::{Error, Phase, Result};
+use crate::plan::MigrationPlan;
+use crate::snapshot::{
+    Column, DataType, ForeignKey, Index, IndexPart, PrimaryKey, SNAPSHOT_FORMAT_VERSION,
+    SchemaSnapshot, SnapshotHash, Table,
+};
+use crate::store::{SnapshotRecord, SnapshotStore};
+use crate::tenant::{TenantContext, TenantId};
+
+/// Builds a table fluently.
+#[derive(Debug, Clone, Default)]
+pub struct TableBuilder(Table);
+
+impl TableBuilder {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a column of `type_name`, nullable unless `not_null`.
+    pub fn column(mut self, name: &str, type_name: &str, not_null: bool) -> Self {
+        let mut column = Column::new(DataType::named(type_name));
+        column.nullable = !not_null;
+        self.0.columns.insert(name.to_string(), column);
+        self
+    }
+
+    /// Sets the primary key.
+    pub fn primary_key(mut self, columns: &[&str]) -> Self {
+        self.0.primary_key = Some(PrimaryKey {
+            name: None,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Adds a foreign key `name` from `columns` to `table(referenced)`.
+    pub fn foreign_key(
+        mut self,
+        name: &str,
+        columns: &[&str],
+        table: &str,
+        referenced: &[&str],
+    ) -> Self {
+        self.0.foreign_keys.insert(
+            name.to_string(),
+            ForeignKey {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+                referenced_schema: None,
+                referenced_table: table.to_string(),
+                referenced_columns: referenced.iter().map(|c| c.to_string()).collect(),
+                on_delete: Default::default(),
+                on_update: Default::default(),
+                deferrable: Default::default(),
+            },
+        );
+        self
+    }
+
+    /// Adds a plain index on `columns`.
+    pub fn index(mut self, name: &str, columns: &[&str]) -> Self {
+        self.0.indexes.insert(
+            name.to_string(),
+            Index {
+                parts: columns.iter().map(|c| IndexPart::column(*c)).collect(),
+                unique: false,
+                method: None,
+                predicate: None,
+                include: Vec::new(),
+                invisible: false,
+            },
+        );
+        self
+    }
+
+    /// The table.
+    pub fn build(self) -> Table {
+        self.0
+    }
+}
+
+/// Builds a snapshot from tables.
+pub fn snapshot(tables: impl IntoIterator<Item = (&'static str, Table)>) -> SchemaSnapshot {
+    SchemaSnapshot {
+        version: SNAPSHOT_FORMAT_VERSION,
+        tables: tables
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect(),
+        ..SchemaSnapshot::default()
+    }
+}
+
+/// Shorthand for a validated tenant id in tests.
+///
+/// # Panics
+/// When `id` is not a valid tenant id.
+#[allow(clippy::expect_used)]
+pub fn tenant_id(id: &str) -> TenantId {
+    TenantId::new(id).expect("valid test tenant id")
+}
+
+/// The shared state of a [`MockAdapter`].
+#[derive(Default)]
+struct MockState {
+    schemas: BTreeMap<TenantId, SchemaSnapshot>,
+    failing_inspect: BTreeSet<TenantId>,
+    failing_execute: BTreeSet<TenantId>,
+    inspect_many_calls: usize,
+    executions: usize,
+}
+
+/// An in-memory database of tenants, implementing adapter, inspector and runner.
+#[derive(Clone, Default)]
+pub struct MockAdapter {
+    state: Arc<Mutex<MockState>>,
+    locks: Arc<Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl MockAdapter {
+    /// An adapter with these tenants.
+    pub fn new(tenants: impl IntoIterator<Item = (TenantId, SchemaSnapshot)>) -> Self {
+        let adapter = Self::default();
+        adapter.with_state(|s| s.schemas.extend(tenants));
+        adapter
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut MockState) -> R) -> R {
+        let mut guard = match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Makes inspecting `tenant` fail.
+    pub fn fail_inspect(&self, tenant: &TenantId) {
+        self.with_state(|s| s.failing_inspect.insert(tenant.clone()));
+    }
+
+    /// Makes executing any plan on `tenant` fail (leaving it unchanged).
+    pub fn fail_execute(&self, tenant: &TenantId) {
+        self.with_state(|s| s.failing_execute.insert(tenant.clone()));
+    }
+
+    /// The tenant's current schema.
+    pub fn schema(&self, tenant: &TenantId) -> Option<SchemaSnapshot> {
+        self.with_state(|s| s.schemas.get(tenant).cloned())
+    }
+
+    /// Replaces the tenant's schema, as a concurrent change would.
+    pub fn set_schema(&self, tenant: &TenantId, schema: SchemaSnapshot) {
+        self.with_state(|s| s.schemas.insert(tenant.clone(), schema));
+    }
+
+    /// How many times `inspect_many` was called.
+    pub fn inspect_many_calls(&self) -> usize {
+        self.with_state(|s| s.inspect_many_calls)
+    }
+
+    /// How many plans were executed successfully.
+    pub fn executions(&self) -> usize {
+        self.with_state(|s| s.executions)
+    }
+
+    fn read(&self, tenant: &TenantId) -> Result<SchemaSnapshot> {
+        self.with_state(|s| {
+            if s.failing_inspect.contains(tenant) {
+                return Err(Error::database(
+                    Some(tenant),
+                    Phase::Inspect,
+                    None,
+                    "mock inspection failure",
+                ));
+            }
+            s.schemas.get(tenant).cloned().ok_or_else(|| {
+                Error::database(Some(tenant), Phase::Inspect, None, "no such tenant")
+            })
+        })
+    }
+}
+
+#[async_trait]
+impl SchemaInspector for MockAdapter {
+    async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
+        self.read(tenant.id())
+    }
+
+    async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
+        self.with_state(|s| s.inspect_many_calls += 1);
+        tenants.iter().map(|t| self.read(t.id())).collect()
+    }
+}
+
+/// The lock of a [`MockAdapter`] tenant.
+struct MockLock {
+    adapter: MockAdapter,
+    tenant: TenantId,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+#[async_trait]
+impl TenantLock for MockLock {
+    async fn inspect(&mut self) -> Result<SchemaSnapshot> {
+        self.adapter.read(&self.tenant)
+    }
+
+    async fn execute(self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        let tenant = self.tenant.clone();
+        self.adapter.with_state(|s| {
+            let mut schema = s.schemas.get(&tenant).cloned().unwrap_or_default();
+            let failure = if s.failing_execute.contains(&tenant) {
+                Some("mock execution failure".to_string())
+            } else {
+                plan.apply_to(&mut schema).err()
+            };
+            if let Some(message) = failure {
+                let step = plan
+                    .steps
+                    .first()
+                    .map(|s| s.operation.to_string())
+                    .unwrap_or_default();
+                return Err(Error::Execute {
+                    tenant: tenant.clone(),
+                    step,
+                    statement: String::new(),
+                    steps_succeeded: 0,
+                    steps_total: plan.steps.len(),
+                    rolled_back: true,
+                    source: message.into(),
+                });
+            }
+            s.schemas.insert(tenant.clone(), schema);
+            s.executions += 1;
+            Ok(ExecutionResult {
+                steps_total: plan.steps.len(),
+                steps_succeeded: plan.steps.len(),
+                statements_executed: plan.steps.len(),
+                duration_ms: 0,
+            })
+        })
+    }
+
+    async fn release(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MigrationRunner for MockAdapter {
+    async fn render(&self, _tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
+        Ok(plan
+            .steps
+            .iter()
+            .map(|s| format!("-- {}", s.operation))
+            .collect())
+    }
+
+    async fn acquire_lock(
+        &self,
+        tenant: &TenantContext,
+        _options: &ExecuteOptions,
+    ) -> Result<Box<dyn TenantLock>> {
+        let mutex = {
+            let mut locks = match self.locks.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            locks.entry(tenant.id().clone()).or_default().clone()
+        };
+        let guard = mutex.lock_owned().await;
+        Ok(Box::new(MockLock {
+            adapter: self.clone(),
+            tenant: tenant.id().clone(),
+            _guard: guard,
+        }))
+    }
+}
+
+#[async_trait]
+impl DatabaseAdapter for MockAdapter {
+    fn name(&self) -> &'static str {
+        "mock"
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+        Ok(self.with_state(|s| s.schemas.keys().cloned().collect()))
+    }
+
+    fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
+        Ok(TenantContext::new(tenant.clone(), tenant.as_str()))
+    }
+
+    fn inspector(&self) -> &dyn SchemaInspector {
+        self
+    }
+
+    fn runner(&self) -> &dyn MigrationRunner {
+        self
+    }
+
+    async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
+        SchemaSnapshot::from_json(sql, "mock sql target")
+    }
+}
+
+/// An in-memory [`SnapshotStore`].
+#[derive(Default)]
+pub struct MockSnapshotStore {
+    inner: Mutex<MockStoreState>,
+}
+
+#[derive(Default)]
+struct MockStoreState {
+    objects: HashMap<SnapshotHash, SchemaSnapshot>,
+    history: BTreeMap<TenantId, Vec<SnapshotRecord>>,
+    tags: BTreeMap<(TenantId, String), SnapshotHash>,
+    clock: u64,
+}
+
+impl MockSnapshotStore {
+    fn with<R>(&self, f: impl FnOnce(&mut MockStoreState) -> R) -> R {
+        let mut guard = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+}
+
+fn not_found(tenant: &TenantId, what: &str) -> Error {
+    Error::Snapshot {
+        location: format!("mock store/{tenant}"),
+        message: format!("{what} not found"),
+        source: None,
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for MockSnapshotStore {
+    async fn save(&self, tenant: &TenantId, snapshot: &SchemaSnapshot) -> Result<SnapshotRecord> {
+        let hash = snapshot.hash();
+        Ok(self.with(|s| {
+            s.clock += 1;
+            s.objects
+                .entry(hash.clone())
+                .or_insert_with(|| snapshot.clone());
+            let record = SnapshotRecord {
+                tenant: tenant.clone(),
+                hash,
+                saved_at: s.clock,
+                tags: Vec::new(),
+            };
+            s.history
+                .entry(tenant.clone())
+                .or_default()
+                .push(record.clone());
+            record
+        }))
+    }
+
+    async fn load(&self, tenant: &TenantId, hash: &SnapshotHash) -> Result<SchemaSnapshot> {
+        self.with(|s| s.objects.get(hash).cloned())
+            .ok_or_else(|| not_found(tenant, hash.as_str()))
+    }
+
+    async fn history(&self, tenant: &TenantId) -> Result<Vec<SnapshotRecord>> {
+        Ok(self.with(|s| {
+            let tags = s.tags.clone();
+            let mut records = s.history.get(tenant).cloned().unwrap_or_default();
+            for record in &mut records {
+                record.tags = tags
+                    .iter()
+                    .filter(|((t, _), h)| t == tenant && **h == record.hash)
+                    .map(|((_, tag), _)| tag.clone())
+                    .collect();
+            }
+            records
+        }))
+    }
+
+    async fn tag(&self, tenant: &TenantId, hash: &SnapshotHash, tag: &str) -> Result<()> {
+        self.with(|s| {
+            if !s.objects.contains_key(hash) {
+                return Err(not_found(tenant, hash.as_str()));
+            }
+            s.tags
+                .insert((tenant.clone(), tag.to_string()), hash.clone());
+            Ok(())
+        })
+    }
+
+    async fn resolve_tag(&self, tenant: &TenantId, tag: &str) -> Result<Option<SnapshotHash>> {
+        Ok(self.with(|s| s.tags.get(&(tenant.clone(), tag.to_string())).cloned()))
+    }
+}
