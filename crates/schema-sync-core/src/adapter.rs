@@ -55,6 +55,25 @@ impl Default for ExecuteOptions {
     }
 }
 
+/// How an adapter connects, common to every database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The most connections the adapter may open to one server (its pool size).
+    pub max_connections: usize,
+    /// Open every connection read-only (audit mode): nothing can be written even by
+    /// mistake, and a role that can only read the catalog is enough.
+    pub read_only: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 4,
+            read_only: false,
+        }
+    }
+}
+
 /// What an execution did.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ExecutionResult {

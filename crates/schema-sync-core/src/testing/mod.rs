@@ -2,6 +2,9 @@
 //!
 //! Enabled by the `testing` feature. The mocks model a database with the same strict
 //! semantics as [`MigrationPlan::apply_to`], so engine tests exercise real plans.
+//! [`conformance`] is the suite every adapter runs against its real database.
+
+pub mod conformance;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

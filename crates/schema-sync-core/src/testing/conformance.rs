@@ -1,0 +1,269 @@
+//! The conformance suite every adapter runs against its real database.
+//!
+//! Each check takes a [`TestDatabase`] (which knows how to create and drop tenants on
+//! the real server) and DDL in the adapter's dialect, and asserts the properties every
+//! adapter must have: a clone of the template diffs empty, a sync converges and is
+//! idempotent, destructive changes are refused and leave the tenant unchanged, and
+//! hostile tenant names are handled safely.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use crate::adapter::DatabaseAdapter;
+use crate::engine::{Engine, FleetOptions, SyncOptions, TenantStatus};
+use crate::error::{Error, Result};
+use crate::snapshot::SchemaSnapshot;
+use crate::tenant::{TenantContext, TenantId};
+
+/// A real database on which tests create and drop tenants.
+#[async_trait]
+pub trait TestDatabase: Send + Sync {
+    /// The adapter under test.
+    fn adapter(&self) -> Arc<dyn DatabaseAdapter>;
+
+    /// Creates the tenant's namespace and applies `ddl` in it.
+    ///
+    /// # Errors
+    /// When the namespace cannot be created or the DDL fails.
+    async fn create_tenant(&self, id: &TenantId, ddl: &str) -> Result<TenantContext>;
+
+    /// Runs `sql` inside the tenant's namespace (to insert rows or make drift).
+    ///
+    /// # Errors
+    /// When the SQL fails.
+    async fn execute(&self, tenant: &TenantContext, sql: &str) -> Result<()>;
+
+    /// Drops the tenant's namespace and everything in it.
+    ///
+    /// # Errors
+    /// When the namespace cannot be dropped.
+    async fn drop_tenant(&self, tenant: &TenantContext) -> Result<()>;
+}
+
+/// A tenant id no other test (in this or a parallel process) uses: `prefix_pid_n_time`.
+pub fn unique_tenant_id(prefix: &str) -> TenantId {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let id = format!("{prefix}_{}_{n}_{nanos:x}", std::process::id());
+    let id: String = id.chars().take(crate::tenant::MAX_TENANT_ID_LEN).collect();
+    super::tenant_id(&id)
+}
+
+fn fail(message: String) -> Error {
+    Error::Internal {
+        tenant: None,
+        message,
+    }
+}
+
+/// Creates two tenants from `ddl` and checks that both inspect equal to each other and to
+/// the target loaded from the same DDL.
+///
+/// # Errors
+/// A description of the first property that does not hold.
+pub async fn clone_of_template_diffs_empty(
+    db: &dyn TestDatabase,
+    ddl: &str,
+) -> Result<SchemaSnapshot> {
+    let adapter = db.adapter();
+    let a = db.create_tenant(&unique_tenant_id("cf_a"), ddl).await?;
+    let b = db.create_tenant(&unique_tenant_id("cf_b"), ddl).await?;
+    let result = async {
+        let sa = adapter.inspector().inspect(&a).await?;
+        let sb = adapter.inspector().inspect(&b).await?;
+        let target = adapter.snapshot_from_sql(ddl).await?;
+        let engine = Engine::new(adapter.clone());
+        for (label, s) in [("second tenant", &sb), ("target from SQL", &target)] {
+            let (diff, _) = engine.plan(&sa, s)?;
+            if !diff.is_empty() || sa.hash() != s.hash() {
+                return Err(fail(format!(
+                    "clone differs from {label}:\n{}",
+                    diff.to_text()
+                )));
+            }
+        }
+        let batch = adapter
+            .inspector()
+            .inspect_many(&[a.clone(), b.clone()])
+            .await;
+        for snapshot in batch {
+            if snapshot?.hash() != sa.hash() {
+                return Err(fail("inspect_many differs from inspect".into()));
+            }
+        }
+        Ok(sa)
+    }
+    .await;
+    db.drop_tenant(&a).await?;
+    db.drop_tenant(&b).await?;
+    result
+}
+
+/// Creates a tenant from `from_ddl` (then runs `seed_sql` in it), syncs it to `to_ddl`
+/// with destructive changes allowed, and checks that it then inspects equal to the target
+/// and that a second sync does nothing.
+///
+/// # Errors
+/// A description of the first property that does not hold.
+pub async fn sync_converges(
+    db: &dyn TestDatabase,
+    from_ddl: &str,
+    seed_sql: &str,
+    to_ddl: &str,
+) -> Result<()> {
+    let adapter = db.adapter();
+    let tenant = db
+        .create_tenant(&unique_tenant_id("cf_sync"), from_ddl)
+        .await?;
+    let result = async {
+        if !seed_sql.is_empty() {
+            db.execute(&tenant, seed_sql).await?;
+        }
+        let target = adapter.snapshot_from_sql(to_ddl).await?;
+        let engine = Engine::new(adapter.clone());
+        let options = SyncOptions {
+            execute: true,
+            allow_destructive: true,
+            ..SyncOptions::default()
+        };
+        let first = engine.sync_tenant(&tenant, &target, &options).await?;
+        let live = adapter.inspector().inspect(&tenant).await?;
+        if live.hash() != target.hash() {
+            let (diff, _) = engine.plan(&live, &target)?;
+            return Err(fail(format!(
+                "after sync the tenant still differs:\n{}",
+                diff.to_text()
+            )));
+        }
+        if first.already_in_sync != (from_ddl == to_ddl) {
+            return Err(fail("already_in_sync is wrong".into()));
+        }
+        let second = engine.sync_tenant(&tenant, &target, &options).await?;
+        if !second.already_in_sync {
+            return Err(fail(format!(
+                "second sync was not a no-op:\n{}",
+                second.diff.to_text()
+            )));
+        }
+        Ok(())
+    }
+    .await;
+    db.drop_tenant(&tenant).await?;
+    result
+}
+
+/// Creates a tenant from `from_ddl`, syncs it to `to_ddl` (which must drop something)
+/// without allowing destructive changes, and checks the refusal names the loss and the
+/// tenant is unchanged.
+///
+/// # Errors
+/// A description of the first property that does not hold.
+pub async fn destructive_change_is_refused(
+    db: &dyn TestDatabase,
+    from_ddl: &str,
+    to_ddl: &str,
+    expected_loss: &str,
+) -> Result<()> {
+    let adapter = db.adapter();
+    let tenant = db
+        .create_tenant(&unique_tenant_id("cf_destr"), from_ddl)
+        .await?;
+    let result = async {
+        let before = adapter.inspector().inspect(&tenant).await?;
+        let target = adapter.snapshot_from_sql(to_ddl).await?;
+        let engine = Engine::new(adapter.clone());
+        let options = FleetOptions {
+            sync: SyncOptions {
+                execute: true,
+                ..SyncOptions::default()
+            },
+            ..FleetOptions::default()
+        };
+        let report = engine
+            .run_fleet(vec![tenant.clone()], &target, &options, &|_| {})
+            .await;
+        let outcome = &report.tenants[0];
+        if outcome.status != TenantStatus::Refused {
+            return Err(fail(format!(
+                "expected a refusal, got {:?} {:?}",
+                outcome.status, outcome.error
+            )));
+        }
+        let message = outcome
+            .error
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !message.contains(expected_loss) {
+            return Err(fail(format!(
+                "refusal {message:?} does not name {expected_loss:?}"
+            )));
+        }
+        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
+            return Err(fail("a refused tenant was changed".into()));
+        }
+        Ok(())
+    }
+    .await;
+    db.drop_tenant(&tenant).await?;
+    result
+}
+
+/// Creates tenants with hostile names (quotes, spaces, dots, unicode, SQL), syncs each
+/// from `from_ddl` to `to_ddl`, and checks each converges and nothing leaked across.
+///
+/// # Errors
+/// A description of the first property that does not hold.
+pub async fn hostile_tenant_names_are_safe(
+    db: &dyn TestDatabase,
+    from_ddl: &str,
+    to_ddl: &str,
+) -> Result<()> {
+    let adapter = db.adapter();
+    let engine = Engine::new(adapter.clone());
+    let target = adapter.snapshot_from_sql(to_ddl).await?;
+    let suffix = unique_tenant_id("h");
+    let suffix = &suffix.as_str()[2..];
+    let names = [
+        "q\"uote",
+        "s'quote",
+        "sp ace",
+        "do.t",
+        "ünï",
+        "x`; DROP TABLE t; --",
+        "back\\slash",
+    ];
+    for name in names {
+        let id = super::tenant_id(
+            &format!("{name}_{suffix}")
+                .chars()
+                .take(crate::tenant::MAX_TENANT_ID_LEN)
+                .collect::<String>(),
+        );
+        let tenant = db.create_tenant(&id, from_ddl).await?;
+        let result = async {
+            let options = SyncOptions {
+                execute: true,
+                allow_destructive: true,
+                ..SyncOptions::default()
+            };
+            engine.sync_tenant(&tenant, &target, &options).await?;
+            let live = adapter.inspector().inspect(&tenant).await?;
+            if live.hash() != target.hash() {
+                return Err(fail(format!("tenant {name:?} did not converge")));
+            }
+            Ok(())
+        }
+        .await;
+        db.drop_tenant(&tenant).await?;
+        result?;
+    }
+    Ok(())
+}
