@@ -24,7 +24,8 @@ mod tenant;
 pub mod testing;
 
 pub use adapter::{
-    ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner, SchemaInspector, TenantLock,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner,
+    SchemaInspector, TenantLock,
 };
 pub use diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 pub use engine::{

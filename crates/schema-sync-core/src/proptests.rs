@@ -221,10 +221,9 @@ fn snapshot_strategy() -> impl Strategy<Value = SchemaSnapshot> {
             if let (Some(first), true) = (
                 snapshot.views.keys().next().cloned(),
                 snapshot.views.len() > 1,
-            ) {
-                if let Some(last) = snapshot.views.values_mut().last() {
-                    last.depends_on.insert(first);
-                }
+            ) && let Some(last) = snapshot.views.values_mut().last()
+            {
+                last.depends_on.insert(first);
             }
             snapshot.sequences = sequences
                 .into_iter()

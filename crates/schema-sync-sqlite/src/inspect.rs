@@ -1,0 +1,338 @@
+//! Reading a SQLite database into a [`SchemaSnapshot`].
+//!
+//! Pragmas (`table_xinfo`, `index_list`, `index_xinfo`, `foreign_key_list`) give the
+//! structure; the stored DDL gives what pragmas do not (see [`crate::ddl`]). Names SQLite
+//! does not keep (unique constraints, foreign keys, unnamed checks) are derived from their
+//! content so that equal schemas always get equal names.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::Connection;
+use schema_sync_core::SchemaSnapshot;
+use schema_sync_core::snapshot::{
+    CheckConstraint, Column, Deferrable, ForeignKey, ForeignKeyAction, Generated, Identity, Index,
+    IndexPart, PrimaryKey, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
+};
+
+use crate::ddl::{self, Token};
+use crate::types::parse_declared_type;
+
+/// Prefix of the temporary tables the runner creates while rebuilding a table.
+pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_new_";
+
+/// One row of `sqlite_schema`.
+struct SchemaRow {
+    kind: String,
+    name: String,
+    table: String,
+    sql: Option<String>,
+}
+
+/// Inspects every user object of the database behind `conn`.
+pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
+    let rows = schema_rows(conn)?;
+    let mut snapshot = SchemaSnapshot::empty();
+    for row in rows.iter().filter(|r| r.kind == "table") {
+        let sql = row.sql.as_deref().unwrap_or_default();
+        if ddl::tokenize(sql)
+            .iter()
+            .take(3)
+            .any(|t| t.is_kw("VIRTUAL"))
+        {
+            snapshot.unsupported.insert(UnsupportedObject {
+                kind: "virtual table".into(),
+                name: row.name.clone(),
+            });
+            continue;
+        }
+        let table = inspect_table(conn, &row.name, sql, &rows)?;
+        snapshot.tables.insert(row.name.clone(), table);
+    }
+    resolve_foreign_keys(&mut snapshot);
+    let relation_names: BTreeMap<String, String> = rows
+        .iter()
+        .filter(|r| r.kind == "table" || r.kind == "view")
+        .map(|r| (r.name.to_lowercase(), r.name.clone()))
+        .collect();
+    for row in rows.iter().filter(|r| r.kind == "view") {
+        let sql = row.sql.as_deref().unwrap_or_default();
+        let depends_on: BTreeSet<String> = ddl::tokenize(sql)
+            .iter()
+            .filter_map(Token::ident)
+            .filter_map(|ident| relation_names.get(&ident.to_lowercase()))
+            .filter(|name| **name != row.name)
+            .cloned()
+            .collect();
+        let view = View {
+            definition: ddl::view_body(sql),
+            materialized: false,
+            depends_on,
+            comment: None,
+        };
+        snapshot.views.insert(row.name.clone(), view);
+    }
+    for row in rows.iter().filter(|r| r.kind == "trigger") {
+        let definition = ddl::normalize(row.sql.as_deref().unwrap_or_default());
+        match snapshot.tables.get_mut(&row.table) {
+            Some(table) => {
+                table
+                    .triggers
+                    .insert(row.name.clone(), Trigger { definition });
+            }
+            None => {
+                snapshot.unsupported.insert(UnsupportedObject {
+                    kind: "trigger on a view".into(),
+                    name: row.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(snapshot)
+}
+
+fn schema_rows(conn: &Connection) -> rusqlite::Result<Vec<SchemaRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema \
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SchemaRow {
+            kind: r.get(0)?,
+            name: r.get(1)?,
+            table: r.get(2)?,
+            sql: r.get(3)?,
+        })
+    })?;
+    rows.filter(|r| !matches!(r, Ok(row) if row.name.starts_with(REBUILD_PREFIX)))
+        .collect()
+}
+
+fn inspect_table(
+    conn: &Connection,
+    name: &str,
+    sql: &str,
+    rows: &[SchemaRow],
+) -> rusqlite::Result<Table> {
+    let table_ddl = ddl::parse_create_table(sql);
+    let column_ddl: BTreeMap<String, ddl::ColumnDdl> = table_ddl
+        .columns
+        .iter()
+        .map(|(n, tokens)| (n.to_lowercase(), ddl::parse_column(tokens)))
+        .collect();
+    let mut table = Table {
+        options: TableOptions {
+            without_rowid: table_ddl.without_rowid,
+            strict: table_ddl.strict,
+            ..TableOptions::default()
+        },
+        ..Table::default()
+    };
+
+    let mut pk_columns: Vec<(i64, String)> = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
+    )?;
+    let mut column_rows = stmt.query([name])?;
+    while let Some(r) = column_rows.next()? {
+        let column_name: String = r.get(0)?;
+        let hidden: i64 = r.get(5)?;
+        if hidden == 1 {
+            continue;
+        }
+        let declared: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
+        let details = column_ddl.get(&column_name.to_lowercase());
+        let mut column = Column::new(parse_declared_type(&declared));
+        column.nullable = r.get::<_, i64>(2)? == 0;
+        column.default = r.get::<_, Option<String>>(3)?.map(|d| ddl::normalize(&d));
+        column.collation = details.and_then(|d| d.collation.clone());
+        if details.is_some_and(|d| d.autoincrement) {
+            column.identity = Some(Identity::AutoIncrement);
+        }
+        if hidden == 2 || hidden == 3 {
+            let expression = details
+                .and_then(|d| d.generated.as_ref())
+                .map(|(e, _)| e.clone())
+                .unwrap_or_default();
+            column.generated = Some(Generated {
+                expression,
+                stored: hidden == 3,
+            });
+        }
+        let pk: i64 = r.get(4)?;
+        if pk > 0 {
+            pk_columns.push((pk, column_name.clone()));
+        }
+        table.columns.insert(column_name, column);
+    }
+    pk_columns.sort();
+    if !pk_columns.is_empty() {
+        table.primary_key = Some(PrimaryKey {
+            name: None,
+            columns: pk_columns.into_iter().map(|(_, c)| c).collect(),
+        });
+    }
+
+    for (check_name, expression) in table_ddl.checks {
+        let check_name = check_name.unwrap_or_else(|| {
+            let digest = blake3::hash(expression.as_bytes()).to_hex();
+            format!("{name}_check_{}", &digest[..8])
+        });
+        table
+            .checks
+            .insert(check_name, CheckConstraint { expression });
+    }
+
+    inspect_indexes(conn, name, rows, &mut table)?;
+    table.foreign_keys = inspect_foreign_keys(conn, name)?;
+    Ok(table)
+}
+
+fn inspect_indexes(
+    conn: &Connection,
+    table_name: &str,
+    rows: &[SchemaRow],
+    table: &mut Table,
+) -> rusqlite::Result<()> {
+    let mut list = conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
+    let indexes: Vec<(String, bool, String)> = list
+        .query_map([table_name], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? == 1, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut info = conn.prepare(
+        "SELECT cid, name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+    )?;
+    for (index_name, unique, origin) in indexes {
+        let keys: Vec<(i64, Option<String>, bool)> = info
+            .query_map([&index_name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1))
+            })?
+            .collect::<Result<_, _>>()?;
+        match origin.as_str() {
+            "u" => {
+                let columns: Vec<String> = keys.into_iter().filter_map(|(_, n, _)| n).collect();
+                let constraint_name = format!("{table_name}_{}_key", columns.join("_"));
+                table.uniques.insert(
+                    constraint_name,
+                    UniqueConstraint {
+                        columns,
+                        nulls_not_distinct: false,
+                        deferrable: Deferrable::NotDeferrable,
+                    },
+                );
+            }
+            "c" => {
+                let sql = rows
+                    .iter()
+                    .find(|r| r.kind == "index" && r.name == index_name)
+                    .and_then(|r| r.sql.as_deref());
+                let index_ddl = ddl::parse_create_index(sql.unwrap_or_default());
+                let parts = keys
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (cid, column, descending))| match column {
+                        Some(name) if cid >= 0 => IndexPart::Column {
+                            name,
+                            descending,
+                            prefix_length: None,
+                        },
+                        _ => IndexPart::Expression {
+                            sql: index_ddl.parts.get(i).cloned().unwrap_or_default(),
+                            descending,
+                        },
+                    })
+                    .collect();
+                let index = Index {
+                    parts,
+                    unique,
+                    method: None,
+                    predicate: index_ddl.predicate,
+                    include: Vec::new(),
+                    invisible: false,
+                };
+                table.indexes.insert(index_name, index);
+            }
+            _ => {} // The primary key's own index.
+        }
+    }
+    Ok(())
+}
+
+fn inspect_foreign_keys(
+    conn: &Connection,
+    table_name: &str,
+) -> rusqlite::Result<BTreeMap<String, ForeignKey>> {
+    let mut stmt =
+        conn.prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")?;
+    let mut grouped: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+    let mut rows = stmt.query([table_name])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let fk = grouped.entry(id).or_insert_with(|| ForeignKey {
+            columns: Vec::new(),
+            referenced_schema: None,
+            referenced_table: String::new(),
+            referenced_columns: Vec::new(),
+            on_delete: ForeignKeyAction::NoAction,
+            on_update: ForeignKeyAction::NoAction,
+            deferrable: Deferrable::NotDeferrable,
+        });
+        fk.referenced_table = r.get(1)?;
+        fk.columns.push(r.get(2)?);
+        if let Some(to) = r.get::<_, Option<String>>(3)? {
+            fk.referenced_columns.push(to);
+        }
+        fk.on_update = parse_action(&r.get::<_, String>(4)?);
+        fk.on_delete = parse_action(&r.get::<_, String>(5)?);
+    }
+    let mut out = BTreeMap::new();
+    for (id, fk) in grouped {
+        let mut fk_name = format!("{table_name}_{}_fkey", fk.columns.join("_"));
+        if out.contains_key(&fk_name) {
+            fk_name = format!("{fk_name}{id}");
+        }
+        out.insert(fk_name, fk);
+    }
+    Ok(out)
+}
+
+/// Resolves references written in another case, and implicit references to a primary key.
+fn resolve_foreign_keys(snapshot: &mut SchemaSnapshot) {
+    let names: BTreeMap<String, String> = snapshot
+        .tables
+        .keys()
+        .map(|n| (n.to_lowercase(), n.clone()))
+        .collect();
+    let primary_keys: BTreeMap<String, Vec<String>> = snapshot
+        .tables
+        .iter()
+        .filter_map(|(n, t)| {
+            t.primary_key
+                .as_ref()
+                .map(|pk| (n.clone(), pk.columns.clone()))
+        })
+        .collect();
+    for table in snapshot.tables.values_mut() {
+        for fk in table.foreign_keys.values_mut() {
+            if let Some(actual) = names.get(&fk.referenced_table.to_lowercase()) {
+                fk.referenced_table = actual.clone();
+            }
+            if fk.referenced_columns.is_empty() {
+                fk.referenced_columns = primary_keys
+                    .get(&fk.referenced_table)
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+    }
+}
+
+fn parse_action(action: &str) -> ForeignKeyAction {
+    match action.to_ascii_uppercase().as_str() {
+        "CASCADE" => ForeignKeyAction::Cascade,
+        "SET NULL" => ForeignKeyAction::SetNull,
+        "SET DEFAULT" => ForeignKeyAction::SetDefault,
+        "RESTRICT" => ForeignKeyAction::Restrict,
+        _ => ForeignKeyAction::NoAction,
+    }
+}

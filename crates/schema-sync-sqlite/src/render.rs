@@ -1,0 +1,351 @@
+//! Plans to SQLite statements.
+//!
+//! SQLite's `ALTER TABLE` can add a plain column and rename; everything else (changing a
+//! column, adding or dropping a constraint or foreign key) uses the table-rebuild
+//! procedure from SQLite's documentation: create the new table under a temporary name,
+//! copy every row, drop the old table, rename the new one, recreate its indexes and
+//! triggers. The runner does this inside one transaction with foreign keys off and
+//! checks `PRAGMA foreign_key_check` before committing.
+//!
+//! Rendering needs the live schema: a rebuilt table is created with its complete final
+//! definition, which is the live table with the plan applied in memory.
+
+use std::collections::BTreeSet;
+
+use schema_sync_core::snapshot::{Column, ForeignKey, Identity, Index, IndexPart, Table};
+use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
+
+use crate::ddl::quote_ident;
+use crate::inspect::REBUILD_PREFIX;
+use crate::types::render_type;
+
+/// One statement and the index of the plan step it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Statement {
+    /// Index into the plan's steps.
+    pub step: usize,
+    /// The SQL.
+    pub sql: String,
+}
+
+/// Renders `plan` for a database whose schema is `live`.
+pub(crate) fn render_plan(
+    live: &SchemaSnapshot,
+    plan: &MigrationPlan,
+) -> Result<Vec<Statement>, Error> {
+    let mut final_schema = live.clone();
+    plan.apply_to(&mut final_schema)
+        .map_err(|message| Error::Unsupported {
+            tenant: None,
+            object: "plan".into(),
+            message: format!(
+                "the plan does not fit the live schema ({message}); run again to re-plan"
+            ),
+        })?;
+    let created: BTreeSet<&str> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::CreateTable { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let rebuilt: BTreeSet<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| needs_rebuild(&s.operation))
+        .filter_map(|s| s.operation.table())
+        .filter(|t| !created.contains(t) && final_schema.tables.contains_key(*t))
+        .collect();
+
+    let mut out = Vec::new();
+    let mut done_rebuilds: BTreeSet<&str> = BTreeSet::new();
+    for (step, plan_step) in plan.steps.iter().enumerate() {
+        let mut emit = |sql: String| out.push(Statement { step, sql });
+        let operation = &plan_step.operation;
+        if let Some(table) = operation.table()
+            && rebuilt.contains(table)
+        {
+            if done_rebuilds.insert(table) {
+                let (old, new) = (&live.tables[table], &final_schema.tables[table]);
+                rebuild_table(table, old, new)
+                    .into_iter()
+                    .for_each(&mut emit);
+            }
+            continue;
+        }
+        match operation {
+            Operation::CreateTable { name, .. } => {
+                let table = &final_schema.tables[name.as_str()];
+                emit(create_table(name, table));
+            }
+            Operation::DropTable { name, .. } => emit(format!("DROP TABLE {}", quote_ident(name))),
+            Operation::AddColumn {
+                table,
+                name,
+                column,
+            } => emit(format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                quote_ident(table),
+                column_definition(name, column, false)
+            )),
+            Operation::AddForeignKey { table, .. } if created.contains(table.as_str()) => {} // Part of CREATE TABLE.
+            Operation::CreateIndex { table, name, index } => emit(create_index(table, name, index)),
+            Operation::DropIndex { name, .. } => emit(format!("DROP INDEX {}", quote_ident(name))),
+            Operation::CreateTrigger { trigger, .. } => emit(trigger.definition.clone()),
+            Operation::DropTrigger { name, .. } => {
+                emit(format!("DROP TRIGGER {}", quote_ident(name)))
+            }
+            Operation::CreateView { name, view } => emit(format!(
+                "CREATE VIEW {} AS {}",
+                quote_ident(name),
+                view.definition
+            )),
+            Operation::DropView { name, .. } => emit(format!("DROP VIEW {}", quote_ident(name))),
+            other => return Err(unsupported(other)),
+        }
+    }
+    Ok(out)
+}
+
+fn unsupported(operation: &Operation) -> Error {
+    Error::Unsupported {
+        tenant: None,
+        object: operation.to_string(),
+        message: "SQLite has no such object (enums, sequences, functions, extensions and comments do not exist in \
+                  SQLite); use a target written for SQLite"
+            .into(),
+    }
+}
+
+/// Whether an operation on an existing table needs the rebuild procedure.
+fn needs_rebuild(operation: &Operation) -> bool {
+    match operation {
+        Operation::AddColumn { column, .. } => !can_add_in_place(column),
+        Operation::CreateTable { .. }
+        | Operation::DropTable { .. }
+        | Operation::CreateIndex { .. }
+        | Operation::DropIndex { .. }
+        | Operation::CreateTrigger { .. }
+        | Operation::DropTrigger { .. } => false,
+        other => other.table().is_some(),
+    }
+}
+
+/// SQLite's `ADD COLUMN` restrictions: no key, no expression default, no stored
+/// generation, and NOT NULL only with a non-NULL default.
+fn can_add_in_place(column: &Column) -> bool {
+    let default_ok = match &column.default {
+        None => column.nullable,
+        Some(default) => {
+            let upper = default.to_ascii_uppercase();
+            !default.contains('(')
+                && !upper.starts_with("CURRENT_")
+                && (column.nullable || upper != "NULL")
+        }
+    };
+    default_ok && column.identity.is_none() && column.generated.as_ref().is_none_or(|g| !g.stored)
+}
+
+/// The statements of SQLite's table-rebuild procedure.
+fn rebuild_table(name: &str, old: &Table, new: &Table) -> Vec<String> {
+    let temp = format!("{REBUILD_PREFIX}{name}");
+    let copied: Vec<String> = ordered_columns(new)
+        .into_iter()
+        .filter(|(c, column)| {
+            column.generated.is_none() && old.columns.get(*c).is_some_and(|o| o.generated.is_none())
+        })
+        .map(|(c, _)| quote_ident(c))
+        .collect();
+    let mut statements = vec![create_table(&temp, new)];
+    if !copied.is_empty() {
+        let list = copied.join(", ");
+        statements.push(format!(
+            "INSERT INTO {} ({list}) SELECT {list} FROM {}",
+            quote_ident(&temp),
+            quote_ident(name)
+        ));
+    }
+    statements.push(format!("DROP TABLE {}", quote_ident(name)));
+    statements.push(format!(
+        "ALTER TABLE {} RENAME TO {}",
+        quote_ident(&temp),
+        quote_ident(name)
+    ));
+    statements.extend(
+        new.indexes
+            .iter()
+            .map(|(index_name, index)| create_index(name, index_name, index)),
+    );
+    statements.extend(new.triggers.values().map(|t| t.definition.clone()));
+    statements
+}
+
+/// Columns with the primary key first (in key order), then the rest by name.
+fn ordered_columns(table: &Table) -> Vec<(&str, &Column)> {
+    let key: Vec<&str> = table
+        .primary_key
+        .iter()
+        .flat_map(|pk| pk.columns.iter().map(String::as_str))
+        .collect();
+    let mut columns: Vec<(&str, &Column)> = key
+        .iter()
+        .filter_map(|k| {
+            table
+                .columns
+                .get_key_value(*k)
+                .map(|(n, c)| (n.as_str(), c))
+        })
+        .collect();
+    columns.extend(
+        table
+            .columns
+            .iter()
+            .filter(|(n, _)| !key.contains(&n.as_str()))
+            .map(|(n, c)| (n.as_str(), c)),
+    );
+    columns
+}
+
+/// `CREATE TABLE` with every column, key, constraint and foreign key.
+pub(crate) fn create_table(name: &str, table: &Table) -> String {
+    let inline_key = table.primary_key.as_ref().filter(|pk| {
+        pk.columns.len() == 1
+            && table
+                .columns
+                .get(&pk.columns[0])
+                .is_some_and(|c| c.identity == Some(Identity::AutoIncrement))
+    });
+    let mut items: Vec<String> = ordered_columns(table)
+        .into_iter()
+        .map(|(column_name, column)| {
+            column_definition(
+                column_name,
+                column,
+                inline_key.is_some_and(|pk| pk.columns[0] == column_name),
+            )
+        })
+        .collect();
+    if let Some(pk) = table.primary_key.as_ref().filter(|_| inline_key.is_none()) {
+        items.push(format!("PRIMARY KEY ({})", quote_list(&pk.columns)));
+    }
+    for unique in table.uniques.values() {
+        items.push(format!("UNIQUE ({})", quote_list(&unique.columns)));
+    }
+    for (check_name, check) in &table.checks {
+        items.push(format!(
+            "CONSTRAINT {} CHECK ({})",
+            quote_ident(check_name),
+            check.expression
+        ));
+    }
+    for fk in table.foreign_keys.values() {
+        items.push(foreign_key_clause(fk));
+    }
+    let mut options = Vec::new();
+    if table.options.strict {
+        options.push("STRICT");
+    }
+    if table.options.without_rowid {
+        options.push("WITHOUT ROWID");
+    }
+    format!(
+        "CREATE TABLE {} ({}){}",
+        quote_ident(name),
+        items.join(", "),
+        if options.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", options.join(", "))
+        }
+    )
+}
+
+fn foreign_key_clause(fk: &ForeignKey) -> String {
+    let mut clause = format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
+        quote_list(&fk.columns),
+        quote_ident(&fk.referenced_table),
+        quote_list(&fk.referenced_columns)
+    );
+    if !fk.on_delete.is_no_action() {
+        clause.push_str(&format!(" ON DELETE {}", fk.on_delete.as_sql()));
+    }
+    if !fk.on_update.is_no_action() {
+        clause.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
+    }
+    clause
+}
+
+/// One column's definition; `inline_key` adds `PRIMARY KEY AUTOINCREMENT`.
+fn column_definition(name: &str, column: &Column, inline_key: bool) -> String {
+    let mut text = quote_ident(name);
+    let type_name = render_type(&column.data_type);
+    if !type_name.is_empty() {
+        text.push(' ');
+        text.push_str(&type_name);
+    }
+    if inline_key {
+        text.push_str(" PRIMARY KEY AUTOINCREMENT");
+    }
+    if let Some(collation) = &column.collation {
+        text.push_str(&format!(" COLLATE {}", quote_ident(collation)));
+    }
+    if !column.nullable {
+        text.push_str(" NOT NULL");
+    }
+    if let Some(default) = &column.default {
+        text.push_str(&format!(" DEFAULT ({default})"));
+    }
+    if let Some(generated) = &column.generated {
+        let kind = if generated.stored {
+            "STORED"
+        } else {
+            "VIRTUAL"
+        };
+        text.push_str(&format!(
+            " GENERATED ALWAYS AS ({}) {kind}",
+            generated.expression
+        ));
+    }
+    text
+}
+
+fn create_index(table: &str, name: &str, index: &Index) -> String {
+    let parts: Vec<String> = index
+        .parts
+        .iter()
+        .map(|part| {
+            let (text, descending) = match part {
+                IndexPart::Column {
+                    name, descending, ..
+                } => (quote_ident(name), *descending),
+                IndexPart::Expression { sql, descending } => (sql.clone(), *descending),
+            };
+            if descending {
+                format!("{text} DESC")
+            } else {
+                text
+            }
+        })
+        .collect();
+    let mut sql = format!(
+        "CREATE {}INDEX {} ON {} ({})",
+        if index.unique { "UNIQUE " } else { "" },
+        quote_ident(name),
+        quote_ident(table),
+        parts.join(", ")
+    );
+    if let Some(predicate) = &index.predicate {
+        sql.push_str(&format!(" WHERE {predicate}"));
+    }
+    sql
+}
+
+fn quote_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,208 @@
+//! Applying plans: one `BEGIN IMMEDIATE` transaction per tenant.
+//!
+//! `BEGIN IMMEDIATE` takes SQLite's write lock up front (waiting up to the lock timeout
+//! through the busy handler), so it is the per-tenant lock. Foreign keys are switched off
+//! for the connection before the transaction (SQLite ignores the pragma inside one), as
+//! the rebuild procedure requires, and `PRAGMA foreign_key_check` must come back empty
+//! before commit. Any failure rolls the whole tenant back.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use schema_sync_core::{
+    Error, ExecuteOptions, ExecutionResult, MigrationPlan, Phase, Result, SchemaSnapshot, TenantId,
+    TenantLock,
+};
+
+use crate::blocking::run_blocking;
+use crate::error::{is_busy, sqlite_error};
+use crate::inspect::inspect_connection;
+use crate::render::render_plan;
+
+/// Opens a tenant file, read-only unless `write`. Never creates a file.
+pub(crate) fn open(path: &Path, write: bool) -> rusqlite::Result<Connection> {
+    let mode = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    };
+    Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+}
+
+/// A tenant file inside an open `BEGIN IMMEDIATE` transaction.
+pub(crate) struct SqliteLock {
+    tenant: TenantId,
+    path: PathBuf,
+    /// Taken out while a blocking task uses it; dropping it rolls back.
+    conn: Option<Connection>,
+}
+
+impl SqliteLock {
+    /// Opens the file and takes the write lock, waiting up to `options.lock_timeout`.
+    pub(crate) async fn acquire(
+        tenant: TenantId,
+        path: PathBuf,
+        options: &ExecuteOptions,
+    ) -> Result<Self> {
+        let timeout = options.lock_timeout;
+        let (task_tenant, task_path) = (tenant.clone(), path.clone());
+        let conn = run_blocking(move || {
+            let fail = |e| sqlite_error(Some(&task_tenant), Phase::Lock, &task_path, e);
+            let conn = open(&task_path, true).map_err(fail)?;
+            conn.busy_timeout(timeout).map_err(fail)?;
+            conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON;").map_err(fail)?;
+            match conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => Ok(conn),
+                Err(e) if is_busy(&e) => Err(Error::Lock {
+                    tenant: task_tenant.clone(),
+                    message: format!(
+                        "{} is locked by another writer after waiting {} ms; retry, or raise --lock-timeout",
+                        task_path.display(),
+                        timeout.as_millis()
+                    ),
+                    source: Some(Box::new(e)),
+                }),
+                Err(e) => Err(fail(e)),
+            }
+        })
+        .await?;
+        Ok(Self {
+            tenant,
+            path,
+            conn: Some(conn),
+        })
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    async fn with_conn<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&Connection, &TenantId, &Path) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.take().ok_or_else(|| Error::Internal {
+            tenant: Some(self.tenant.clone()),
+            message: "the SQLite connection was lost after an earlier failure".into(),
+        })?;
+        let (tenant, path) = (self.tenant.clone(), self.path.clone());
+        let (conn, result) = run_blocking(move || {
+            let result = work(&conn, &tenant, &path);
+            Ok((conn, result))
+        })
+        .await?;
+        self.conn = Some(conn);
+        result
+    }
+}
+
+#[async_trait]
+impl TenantLock for SqliteLock {
+    async fn inspect(&mut self) -> Result<SchemaSnapshot> {
+        self.with_conn(|conn, tenant, path| {
+            inspect_connection(conn)
+                .map_err(|e| sqlite_error(Some(tenant), Phase::Inspect, path, e))
+        })
+        .await
+    }
+
+    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        let plan = plan.clone();
+        self.with_conn(move |conn, tenant, path| {
+            let result = apply(conn, tenant, path, &plan);
+            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = conn
+                .execute_batch(end)
+                .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e));
+            let result = result?;
+            ended?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        self.with_conn(|conn, tenant, path| {
+            conn.execute_batch("ROLLBACK")
+                .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))
+        })
+        .await
+    }
+}
+
+/// Renders and runs the plan inside the open transaction (no commit, no rollback).
+fn apply(
+    conn: &Connection,
+    tenant: &TenantId,
+    path: &Path,
+    plan: &MigrationPlan,
+) -> Result<ExecutionResult> {
+    let started = Instant::now();
+    let live = inspect_connection(conn)
+        .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
+    let statements = render_plan(&live, plan).map_err(|e| with_tenant(e, tenant))?;
+    let failure =
+        |step: usize, statement: String, source: schema_sync_core::BoxError| Error::Execute {
+            tenant: tenant.clone(),
+            step: plan
+                .steps
+                .get(step)
+                .map(|s| s.operation.to_string())
+                .unwrap_or_default(),
+            statement,
+            steps_succeeded: step,
+            steps_total: plan.steps.len(),
+            rolled_back: true,
+            source,
+        };
+    for statement in &statements {
+        conn.execute_batch(&statement.sql)
+            .map_err(|e| failure(statement.step, statement.sql.clone(), Box::new(e)))?;
+    }
+    let violations = foreign_key_violations(conn)
+        .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
+    if let Some((table, rowid, parent)) = violations.first() {
+        let message = format!(
+            "{} row(s) violate foreign keys, first {table} rowid {rowid} referencing {parent}; fix the data or the target",
+            violations.len()
+        );
+        return Err(failure(
+            plan.steps.len().saturating_sub(1),
+            "PRAGMA foreign_key_check".into(),
+            message.into(),
+        ));
+    }
+    Ok(ExecutionResult {
+        steps_total: plan.steps.len(),
+        steps_succeeded: plan.steps.len(),
+        statements_executed: statements.len(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+fn foreign_key_violations(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, String)>> {
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+            r.get(2)?,
+        ))
+    })?;
+    rows.collect()
+}
+
+/// Adds the tenant to an error raised without one.
+pub(crate) fn with_tenant(error: Error, tenant: &TenantId) -> Error {
+    match error {
+        Error::Unsupported {
+            tenant: None,
+            object,
+            message,
+        } => Error::Unsupported {
+            tenant: Some(tenant.clone()),
+            object,
+            message,
+        },
+        other => other,
+    }
+}
