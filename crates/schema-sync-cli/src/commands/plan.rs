@@ -1,0 +1,145 @@
+//! `plan`: the SQL that sync would run, printed or written one file per tenant.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anstream::println;
+use anyhow::{Context, Result};
+use schema_sync_core::{Engine, TenantStatus};
+use serde_json::json;
+
+use super::check::{fleet_options, prepare, run_with_progress};
+use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
+use crate::cli::Format;
+use crate::config::Settings;
+use crate::output::json::error_value;
+use crate::output::style::{BOLD, DIM, RED, Styled};
+
+/// Runs `plan`.
+pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Result<ExitCode> {
+    let (target, tenants) = prepare(engine, settings).await?;
+    let contexts: BTreeMap<_, _> = tenants
+        .iter()
+        .map(|t| (t.id().clone(), t.clone()))
+        .collect();
+    let options = fleet_options(settings, false, true);
+    let json_output = settings.format == Format::Json;
+    let report = run_with_progress(
+        engine,
+        tenants,
+        &target,
+        &options,
+        settings.quiet || json_output,
+    )
+    .await;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut failures = report.summary.failed;
+    let mut documents = Vec::new();
+    for tenant in &report.tenants {
+        let (Some(plan), Some(context)) = (&tenant.plan, contexts.get(&tenant.tenant)) else {
+            if let Some(error) = &tenant.error {
+                documents
+                    .push(json!({ "tenant": tenant.tenant, "error": error_value(Some(error)) }));
+                if !json_output {
+                    println!(
+                        "{}  {}",
+                        Styled(BOLD, tenant.tenant.as_str()),
+                        Styled(RED, &error.to_string())
+                    );
+                }
+            }
+            continue;
+        };
+        if tenant.status == TenantStatus::InSync {
+            continue;
+        }
+        let statements = match engine.adapter().runner().render(context, plan).await {
+            Ok(statements) => statements,
+            Err(error) => {
+                failures += 1;
+                documents
+                    .push(json!({ "tenant": tenant.tenant, "error": error_value(Some(&error)) }));
+                if !json_output {
+                    println!(
+                        "{}  {}",
+                        Styled(BOLD, tenant.tenant.as_str()),
+                        Styled(RED, &error.to_string())
+                    );
+                }
+                continue;
+            }
+        };
+        let script = sql_script(tenant.tenant.as_str(), plan, &statements);
+        if let Some(dir) = out {
+            let path = dir.join(format!("{}.sql", file_name(tenant.tenant.as_str())));
+            std::fs::write(&path, &script)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            documents.push(
+                json!({ "tenant": tenant.tenant, "file": path, "statements": statements.len() }),
+            );
+            if !json_output {
+                println!(
+                    "{}  {}",
+                    Styled(BOLD, tenant.tenant.as_str()),
+                    Styled(DIM, &path.display().to_string())
+                );
+            }
+        } else {
+            documents.push(json!({ "tenant": tenant.tenant, "statements": statements }));
+            if !json_output {
+                println!("{script}");
+            }
+        }
+    }
+    if json_output {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "command": "plan", "target_hash": target.hash(), "tenants": documents })
+            )?
+        );
+    }
+    Ok(exit(if failures > 0 {
+        EXIT_DRIFT_OR_FAILURE
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// A migration file: a header naming the tenant and each destructive step, then the SQL.
+fn sql_script(
+    tenant: &str,
+    plan: &schema_sync_core::MigrationPlan,
+    statements: &[String],
+) -> String {
+    let mut script = format!(
+        "-- schema-sync plan for tenant {tenant}\n-- from {} to {}\n",
+        plan.source_hash.short(),
+        plan.target_hash.short()
+    );
+    for loss in plan.losses() {
+        script.push_str(&format!("-- DESTRUCTIVE: {loss}\n"));
+    }
+    for statement in statements {
+        script.push_str(statement.trim_end_matches(';'));
+        script.push_str(";\n");
+    }
+    script
+}
+
+/// A file name for a tenant id: characters that are unsafe in paths become `_`.
+fn file_name(tenant: &str) -> String {
+    tenant
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

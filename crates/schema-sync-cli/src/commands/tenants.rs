@@ -1,0 +1,28 @@
+//! `tenants`: list the tenants of the database.
+
+use std::process::ExitCode;
+
+use anstream::println;
+use anyhow::Result;
+use schema_sync_core::Engine;
+use serde_json::json;
+
+use super::{EXIT_OK, exit};
+use crate::cli::Format;
+use crate::config::Settings;
+
+/// Runs `tenants`.
+pub async fn run(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
+    let tenants = engine.adapter().list_tenants().await?;
+    if settings.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "command": "tenants", "tenants": tenants }))?
+        );
+    } else {
+        for tenant in &tenants {
+            println!("{tenant}");
+        }
+    }
+    Ok(exit(EXIT_OK))
+}

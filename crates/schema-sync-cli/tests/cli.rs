@@ -1,0 +1,406 @@
+//! The `schema-sync` binary end to end on real SQLite tenant files: every command and
+//! every exit code.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const SCHEMA: &str = include_str!("../../../examples/quickstart/schema.sql");
+
+/// A fleet of tenant files: 0 and 3 in sync, 1 missing an index and a view, 2 with an extra column.
+struct Fleet {
+    dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let fleet = Self { dir };
+        for (i, drift) in [
+            "",
+            "DROP VIEW active_projects; DROP INDEX projects_active;",
+            "ALTER TABLE users ADD COLUMN legacy TEXT;",
+            "",
+        ]
+        .iter()
+        .enumerate()
+        {
+            fleet.create(&format!("tenant_{i}"), &format!("{SCHEMA}\n{drift}"));
+        }
+        std::fs::write(fleet.schema(), SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+        fleet
+    }
+
+    fn tenants(&self) -> PathBuf {
+        self.dir.path().join("tenants")
+    }
+
+    fn schema(&self) -> PathBuf {
+        self.dir.path().join("schema.sql")
+    }
+
+    fn create(&self, name: &str, sql: &str) {
+        std::fs::create_dir_all(self.tenants()).unwrap_or_else(|e| panic!("{e}"));
+        let conn = rusqlite::Connection::open(self.tenants().join(format!("{name}.db")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// The binary with the fleet's URL and target set.
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+        cmd.current_dir(self.dir.path())
+            .env(
+                "SCHEMA_SYNC_URL",
+                format!("sqlite://{}", self.tenants().display()),
+            )
+            .env("NO_COLOR", "1")
+            .args(["--target", &self.schema().display().to_string()]);
+        cmd
+    }
+
+    fn json(&self, args: &[&str], code: i32) -> Value {
+        let output = self
+            .cmd()
+            .args(args)
+            .args(["--format", "json"])
+            .assert()
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&output)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
+    }
+}
+
+fn statuses(document: &Value) -> Vec<(String, String)> {
+    document["tenants"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    (
+                        t["tenant"].as_str().unwrap_or("").to_string(),
+                        t["status"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn validate_finds_drift_and_exits_one() {
+    let fleet = Fleet::new();
+    fleet
+        .cmd()
+        .args(["validate", "--all-tenants"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("drifted  tenant_1  2 changes"))
+        .stdout(predicate::str::contains(
+            "2 in sync, 2 drifted, 0 failed (4 tenants",
+        ));
+    let document = fleet.json(&["validate", "--all-tenants"], 1);
+    assert_eq!(document["command"], "validate");
+    assert_eq!(document["summary"]["drifted"], 2);
+    assert_eq!(document["summary"]["distinct_schemas"], 3);
+    assert_eq!(document["tenants"][0]["hash"], document["target_hash"]);
+    assert_eq!(document["tenants"][2]["destructive"], true);
+    assert_eq!(document["tenants"][1]["changes"], 2);
+}
+
+#[test]
+fn diff_prints_changes_and_exits_zero() {
+    let fleet = Fleet::new();
+    fleet
+        .cmd()
+        .args(["diff", "--tenant", "tenant_1"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("+ index projects_active"))
+        .stdout(predicate::str::contains("+ view active_projects"));
+    let document = fleet.json(&["diff", "--tenant", "tenant_1"], 0);
+    assert_eq!(
+        document["tenants"][0]["diff"]["views"][0]["name"],
+        "active_projects"
+    );
+    assert!(
+        document["tenants"][0]["plan"]["steps"]
+            .as_array()
+            .is_some_and(|s| s.len() == 2)
+    );
+}
+
+#[test]
+fn sync_refuses_destructive_changes_then_applies_when_allowed() {
+    let fleet = Fleet::new();
+    let document = fleet.json(&["sync", "--all-tenants"], 1);
+    assert_eq!(
+        statuses(&document),
+        [
+            ("tenant_0", "in_sync"),
+            ("tenant_1", "synced"),
+            ("tenant_2", "refused"),
+            ("tenant_3", "in_sync")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(
+        document["tenants"][2]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("drop column users.legacy"))
+    );
+    assert_eq!(
+        document["tenants"][2]["error"]["kind"],
+        "destructive_refused"
+    );
+
+    fleet
+        .cmd()
+        .args(["sync", "--all-tenants", "--allow-destructive"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("synced   tenant_2"));
+    let after = fleet.json(&["validate", "--all-tenants"], 0);
+    assert_eq!(after["summary"]["in_sync"], 4);
+    assert!(
+        after["tenants"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["hash"] == after["target_hash"]))
+    );
+}
+
+#[test]
+fn plan_prints_sql_or_writes_one_file_per_tenant() {
+    let fleet = Fleet::new();
+    fleet
+        .cmd()
+        .args(["plan", "--tenant", "tenant_2"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "-- DESTRUCTIVE: drop column users.legacy",
+        ))
+        .stdout(predicate::str::contains("DROP TABLE \"users\";"));
+    let out = fleet.dir.path().join("plans");
+    fleet
+        .cmd()
+        .args(["plan", "--all-tenants", "--out"])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["tenant_1.sql", "tenant_2.sql"]);
+    let sql = std::fs::read_to_string(out.join("tenant_1.sql")).unwrap_or_default();
+    assert!(sql.contains("CREATE INDEX \"projects_active\""), "{sql}");
+}
+
+#[test]
+fn audit_reports_hashes_read_only() {
+    let fleet = Fleet::new();
+    let before = std::fs::read(fleet.tenants().join("tenant_1.db")).unwrap_or_default();
+    let document = fleet.json(&["audit", "--all-tenants"], 0);
+    assert_eq!(document["summary"]["total"], 4);
+    assert_eq!(document["summary"]["distinct_schemas"], 3);
+    assert_eq!(document["tenants"][0]["tables"], 4);
+    assert_eq!(
+        std::fs::read(fleet.tenants().join("tenant_1.db")).unwrap_or_default(),
+        before,
+        "audit never writes"
+    );
+    fleet
+        .cmd()
+        .args(["audit", "--tenant", "tenant_0"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("tenant_0"));
+}
+
+#[test]
+fn tenants_lists_and_selection_filters() {
+    let fleet = Fleet::new();
+    fleet
+        .cmd()
+        .arg("tenants")
+        .assert()
+        .code(0)
+        .stdout("tenant_0\ntenant_1\ntenant_2\ntenant_3\n");
+    let document = fleet.json(
+        &[
+            "validate",
+            "--tenant-pattern",
+            "tenant_[12]",
+            "--exclude",
+            "tenant_2",
+        ],
+        1,
+    );
+    assert_eq!(
+        statuses(&document),
+        [("tenant_1".to_string(), "drifted".to_string())]
+    );
+}
+
+#[test]
+fn reference_tenant_target_is_not_part_of_the_fleet() {
+    let fleet = Fleet::new();
+    let document = fleet.json(
+        &["validate", "--all-tenants", "--target", "tenant:tenant_0"],
+        1,
+    );
+    let names: Vec<String> = statuses(&document).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(names, ["tenant_1", "tenant_2", "tenant_3"]);
+}
+
+#[test]
+fn config_file_supplies_settings() {
+    let fleet = Fleet::new();
+    let config = format!(
+        "url = \"sqlite://{}\"\ntarget = \"{}\"\nall_tenants = true\nexclude = [\"tenant_2\"]\nformat = \"json\"\n",
+        fleet.tenants().display(),
+        fleet.schema().display()
+    );
+    std::fs::write(fleet.dir.path().join("schema-sync.toml"), config)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let output = Command::cargo_bin("schema-sync")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .current_dir(fleet.dir.path())
+        .env_remove("SCHEMA_SYNC_URL")
+        .arg("validate")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let document: Value = serde_json::from_slice(&output).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(document["summary"]["total"], 3);
+
+    std::fs::write(
+        fleet.dir.path().join("bad.toml"),
+        "concurrency = \"many\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .cmd()
+        .args(["validate", "--all-tenants", "--config", "bad.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.toml is not valid"));
+}
+
+#[test]
+fn usage_and_input_errors_exit_two_with_a_fix() {
+    let fleet = Fleet::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["validate"], "no tenants selected"),
+        (
+            &["validate", "--all-tenants", "--target", "missing.sql"],
+            "target missing.sql does not exist",
+        ),
+        (
+            &["validate", "--all-tenants", "--url", "oracle://u:pw@h/db"],
+            "unsupported database URL",
+        ),
+        (
+            &[
+                "validate",
+                "--all-tenants",
+                "--url",
+                "sqlite:///no/such/dir",
+            ],
+            "/no/such/dir does not exist",
+        ),
+        (&["validate", "--tenant", ""], "invalid tenant id"),
+        (
+            &["validate", "--all-tenants", "--tenant-pattern", "[x"],
+            "invalid tenant glob",
+        ),
+        (&["nonsense"], "unrecognized subcommand"),
+    ];
+    for (args, message) in cases {
+        fleet
+            .cmd()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*message));
+    }
+    let bad_sql = fleet.dir.path().join("bad.sql");
+    std::fs::write(&bad_sql, "CREATE TABLE t (id INTEGER PRIMARY KEY,);")
+        .unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .cmd()
+        .args(["validate", "--all-tenants", "--target"])
+        .arg(&bad_sql)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SQLite rejected the DDL"));
+    fleet
+        .cmd()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Exit codes:"));
+}
+
+#[test]
+fn a_broken_tenant_fails_alone() {
+    let fleet = Fleet::new();
+    std::fs::write(
+        fleet.tenants().join("broken.db"),
+        b"definitely not a database file, just text",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let document = fleet.json(&["sync", "--all-tenants", "--allow-destructive"], 1);
+    assert_eq!(document["summary"]["failed"], 1);
+    assert_eq!(document["summary"]["synced"], 2);
+    assert!(
+        document["tenants"][0]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("broken.db"))
+    );
+}
+
+#[test]
+fn snapshot_json_is_a_valid_target() {
+    let fleet = Fleet::new();
+    let audit = fleet.json(&["audit", "--tenant", "tenant_0", "--snapshots"], 0);
+    let snapshot_path: &Path = &fleet.dir.path().join("snapshot.json");
+    std::fs::write(
+        snapshot_path,
+        serde_json::to_string(&audit["tenants"][0]["snapshot"]).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let document = fleet.json(
+        &[
+            "validate",
+            "--all-tenants",
+            "--target",
+            &snapshot_path.display().to_string(),
+        ],
+        1,
+    );
+    assert_eq!(document["summary"]["in_sync"], 2);
+    std::fs::write(snapshot_path, "{\"version\": 1, \"tables\": 7}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .cmd()
+        .args([
+            "validate",
+            "--all-tenants",
+            "--target",
+            &snapshot_path.display().to_string(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a valid schema-sync snapshot"));
+}
