@@ -31,8 +31,12 @@ struct SchemaRow {
 /// Inspects every user object of the database behind `conn`.
 pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
     let rows = schema_rows(conn)?;
+    let shadow = shadow_tables(conn)?;
     let mut snapshot = SchemaSnapshot::empty();
-    for row in rows.iter().filter(|r| r.kind == "table") {
+    for row in rows
+        .iter()
+        .filter(|r| r.kind == "table" && !shadow.contains(&r.name))
+    {
         let sql = row.sql.as_deref().unwrap_or_default();
         if ddl::tokenize(sql)
             .iter()
@@ -88,6 +92,14 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
         }
     }
     Ok(snapshot)
+}
+
+/// Tables that store a virtual table's data; they belong to the (unsupported) virtual table.
+fn shadow_tables(conn: &Connection) -> rusqlite::Result<BTreeSet<String>> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")?;
+    let names = stmt.query_map([], |r| r.get(0))?;
+    names.collect()
 }
 
 fn schema_rows(conn: &Connection) -> rusqlite::Result<Vec<SchemaRow>> {

@@ -299,3 +299,72 @@ async fn a_second_writer_waits_for_the_lock() {
     let third = adapter.runner().acquire_lock(&tenant, &options).await;
     assert!(third.is_ok(), "the lock is free again after release");
 }
+
+#[tokio::test]
+async fn hostile_object_names_are_quoted() {
+    let fleet = SqliteFleet::new();
+    let from = r#"CREATE TABLE "we""ird tab" ("col ""x""" TEXT, "select" INTEGER);"#;
+    let to = r#"CREATE TABLE "we""ird tab" ("col ""x""" TEXT NOT NULL DEFAULT 'it''s', "select" INTEGER, "new; DROP TABLE x" TEXT);
+               CREATE INDEX "idx ""q""" ON "we""ird tab" ("select" DESC);
+               CREATE VIEW "v'iew" AS SELECT "select" FROM "we""ird tab";"#;
+    conformance::sync_converges(
+        &fleet,
+        from,
+        r#"INSERT INTO "we""ird tab" VALUES ('a', 1);"#,
+        to,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    conformance::sync_converges(&fleet, to, "", from)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn unmodelled_objects_are_reported_and_block_sync() {
+    let fleet = SqliteFleet::new();
+    let tenant = fleet
+        .create_tenant(
+            &tenant_id("fts"),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE VIRTUAL TABLE docs USING fts5(body);",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let adapter = fleet.sqlite();
+    let live = adapter
+        .inspector()
+        .inspect(&tenant)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        live.unsupported
+            .iter()
+            .any(|o| o.kind == "virtual table" && o.name == "docs"),
+        "{:?}",
+        live.unsupported
+    );
+    assert_eq!(
+        live.tables.keys().collect::<Vec<_>>(),
+        ["t"],
+        "shadow tables belong to the virtual table"
+    );
+    let target = adapter
+        .snapshot_from_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let result = Engine::new(adapter.clone())
+        .sync_tenant(
+            &tenant,
+            &target,
+            &SyncOptions {
+                execute: true,
+                allow_destructive: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+    match result {
+        Err(Error::Unsupported { object, .. }) => assert!(object.contains("docs"), "{object}"),
+        other => panic!("expected an unsupported-object refusal, got {other:?}"),
+    }
+}
