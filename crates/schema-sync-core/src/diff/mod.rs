@@ -7,3 +7,4 @@ mod render;
 pub use calculator::{DefaultDiffCalculator, DiffCalculator};
 pub use model::*;
 pub use render::column_definition;
+pub(crate) use render::columns as render_columns;

@@ -19,14 +19,19 @@ impl SchemaDiff {
         for table in &self.tables {
             match &table.change {
                 TableChange::Added { to } => {
-                    writeln!(out, "+ table {} ({} columns)", table.name, to.columns.len())?;
+                    writeln!(
+                        out,
+                        "+ table {} ({})",
+                        table.name,
+                        columns(to.columns.len())
+                    )?;
                 }
                 TableChange::Removed { from } => {
                     writeln!(
                         out,
-                        "- table {} ({} columns)",
+                        "- table {} ({})",
                         table.name,
-                        from.columns.len()
+                        columns(from.columns.len())
                     )?;
                 }
                 TableChange::Modified(m) => {
@@ -94,6 +99,11 @@ impl SchemaDiff {
         }
         Ok(())
     }
+}
+
+/// `1 column`, `3 columns`.
+pub(crate) fn columns(count: usize) -> String {
+    format!("{count} column{}", if count == 1 { "" } else { "s" })
 }
 
 fn write_top<T>(out: &mut String, kind: &str, items: &[Named<T>]) -> fmt::Result {
@@ -240,4 +250,89 @@ fn describe_index(index: &Index) -> String {
         .map(|p| format!(" where {p}"))
         .unwrap_or_default();
     format!("{unique}({}){predicate}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diff::{DefaultDiffCalculator, DiffCalculator};
+    use crate::snapshot::{CheckConstraint, Column, DataType, View};
+    use crate::testing::{TableBuilder, snapshot};
+
+    #[test]
+    fn renders_every_kind_of_change() {
+        let from = snapshot([
+            (
+                "users",
+                TableBuilder::new()
+                    .column("id", "integer", true)
+                    .column("name", "varchar", false)
+                    .column("legacy", "text", false)
+                    .primary_key(&["id"])
+                    .build(),
+            ),
+            (
+                "old",
+                TableBuilder::new().column("id", "integer", true).build(),
+            ),
+        ]);
+        let mut to = snapshot([
+            (
+                "users",
+                TableBuilder::new()
+                    .column("id", "bigint", true)
+                    .column("name", "varchar", true)
+                    .column("email", "text", true)
+                    .primary_key(&["id"])
+                    .index("users_email_idx", &["email"])
+                    .build(),
+            ),
+            (
+                "orgs",
+                TableBuilder::new()
+                    .column("id", "integer", true)
+                    .column("title", "text", false)
+                    .build(),
+            ),
+        ]);
+        if let Some(users) = to.tables.get_mut("users") {
+            users.checks.insert(
+                "email_shape".into(),
+                CheckConstraint {
+                    expression: "email like '%@%'".into(),
+                },
+            );
+            if let Some(name) = users.columns.get_mut("name") {
+                name.data_type = DataType::named("varchar").with_length(100);
+                name.default = Some("''".into());
+            }
+            users.columns.insert(
+                "score".into(),
+                Column::new(DataType::named("numeric").with_precision(10, Some(2))),
+            );
+        }
+        to.views.insert(
+            "v".into(),
+            View {
+                definition: "select 1".into(),
+                materialized: false,
+                depends_on: Default::default(),
+                comment: None,
+            },
+        );
+        let text = DefaultDiffCalculator.diff(&from, &to).to_text();
+        let expected = "\
+- table old (1 column)
++ table orgs (2 columns)
+~ table users
+    + column email text not null
+    ~ column id: type integer -> bigint
+    - column legacy text
+    ~ column name: type varchar -> varchar(100), set not null, default none -> ''
+    + column score numeric(10,2)
+    + check email_shape email like '%@%'
+    + index users_email_idx (email)
++ view v
+";
+        assert_eq!(text, expected);
+    }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::column_definition;
+use crate::diff::render_columns as columns;
 use crate::snapshot::{
     CheckConstraint, Column, EnumType, Extension, ForeignKey, Function, Index, PrimaryKey,
     Sequence, Table, TableOptions, Trigger, UniqueConstraint, View,
@@ -199,10 +200,10 @@ impl fmt::Display for Operation {
             AlterSequence { name, .. } => write!(f, "alter sequence {name}"),
             DropSequence { name, .. } => write!(f, "drop sequence {name}"),
             CreateTable { name, table } => {
-                write!(f, "create table {name} ({} columns)", table.columns.len())
+                write!(f, "create table {name} ({})", columns(table.columns.len()))
             }
             DropTable { name, from } => {
-                write!(f, "drop table {name} ({} columns)", from.columns.len())
+                write!(f, "drop table {name} ({})", columns(from.columns.len()))
             }
             AddColumn {
                 table,
