@@ -1,0 +1,670 @@
+//! Plan operations to MySQL/MariaDB SQL, with one table's changes combined.
+//!
+//! Each `ALTER TABLE` may rebuild the table, so the changes a plan makes to one table are
+//! gathered into as few statements as the server allows: a new table's indexes and
+//! foreign keys go into its `CREATE TABLE`, and the column, key, index, check and option
+//! changes of an existing table into one `ALTER TABLE`. Two rules split them:
+//!
+//! - A step is only moved later, never earlier, and a pending table statement is written
+//!   out as soon as a step that depends on it comes (the plan's `depends_on`), so every
+//!   statement still finds what it needs.
+//! - Foreign keys are dropped in a statement of their own before the rest: InnoDB cannot
+//!   drop and re-add a foreign key of the same name in one copying `ALTER TABLE`. Indexes
+//!   backing a dropped foreign key are dropped after it, in the main statement, which
+//!   also adds any new foreign key together with the index it needs.
+//!
+//! Identifiers are quoted with backticks and string literals escaped; the only text used
+//! verbatim is what the server itself printed (defaults, expressions, view and trigger
+//! bodies), which it reads back as the same thing.
+
+use std::collections::{BTreeSet, HashMap};
+
+use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
+use schema_sync_core::{MigrationPlan, Operation};
+
+mod clauses;
+
+use crate::Flavor;
+use crate::types::{is_textual, quote_ident, quote_str};
+
+/// One SQL statement and the plan steps (by index) it carries out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Statement {
+    /// The SQL.
+    pub sql: String,
+    /// Indexes of the plan steps this statement completes.
+    pub steps: Vec<usize>,
+}
+
+/// Why an operation cannot be rendered: the object and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RenderError {
+    /// The object, for example `users.tags`.
+    pub object: String,
+    /// What is unsupported and what to do instead.
+    pub message: String,
+}
+
+type Rendered<T> = Result<T, RenderError>;
+
+fn unsupported(object: impl Into<String>, message: impl Into<String>) -> RenderError {
+    RenderError {
+        object: object.into(),
+        message: message.into(),
+    }
+}
+
+/// Renders `plan` to statements. `live` is the tenant's current schema, used when a
+/// table's default collation changes to move the columns that follow it along.
+///
+/// # Errors
+/// [`RenderError`] for an operation MySQL cannot express (sequences, enum types,
+/// extensions, deferrable constraints, partial indexes, arrays).
+pub(crate) fn render_plan(
+    plan: &MigrationPlan,
+    flavor: Flavor,
+    live: Option<&SchemaSnapshot>,
+) -> Rendered<Vec<Statement>> {
+    let mut r = Renderer {
+        plan,
+        flavor,
+        live,
+        out: Vec::new(),
+        pending: Vec::new(),
+    };
+    for (index, step) in plan.steps.iter().enumerate() {
+        let op = &step.operation;
+        let joins = r.joinable_group(op);
+        let mine = relations(op);
+        let blocking: Vec<String> = step
+            .depends_on
+            .iter()
+            .filter(|d| {
+                // The planner also links steps through column type names, which order
+                // user-defined types elsewhere; MySQL has none, so only shared tables
+                // and views count.
+                r.plan
+                    .steps
+                    .get(**d)
+                    .is_some_and(|dep| !relations(&dep.operation).is_disjoint(&mine))
+            })
+            .filter_map(|d| r.group_of(*d))
+            .filter(|g| Some(g.as_str()) != joins.as_deref())
+            .collect();
+        for table in blocking {
+            r.flush(&table)?;
+        }
+        match op {
+            Operation::CreateTable { name, .. } => r.pending.push(Group {
+                table: name.clone(),
+                create: true,
+                steps: vec![index],
+            }),
+            _ if joins.is_some() => {
+                if let Some(group) = r
+                    .pending
+                    .iter_mut()
+                    .find(|g| Some(&g.table) == joins.as_ref())
+                {
+                    group.steps.push(index);
+                }
+            }
+            _ => match op.table().filter(|_| is_alter_clause(op)) {
+                Some(table) => {
+                    if r.pending.iter().any(|g| g.table == table) {
+                        r.flush(table)?;
+                    }
+                    r.pending.push(Group {
+                        table: table.to_string(),
+                        create: false,
+                        steps: vec![index],
+                    });
+                }
+                None => {
+                    let sql = r.standalone(op)?;
+                    r.out.push(Statement {
+                        sql,
+                        steps: vec![index],
+                    });
+                }
+            },
+        }
+    }
+    while let Some(table) = r.pending.first().map(|g| g.table.clone()) {
+        r.flush(&table)?;
+    }
+    Ok(r.out)
+}
+
+/// Steps waiting to be written as one table statement.
+struct Group {
+    table: String,
+    /// Starts with `CREATE TABLE` (else `ALTER TABLE`).
+    create: bool,
+    steps: Vec<usize>,
+}
+
+struct Renderer<'a> {
+    plan: &'a MigrationPlan,
+    flavor: Flavor,
+    live: Option<&'a SchemaSnapshot>,
+    out: Vec<Statement>,
+    pending: Vec<Group>,
+}
+
+/// Whether a column change turns a column into or out of a generated one, or switches
+/// it between `VIRTUAL` and `STORED`: no server does that in place.
+pub(crate) fn switches_generation(from: &Column, to: &Column) -> bool {
+    let stored = |c: &Column| c.generated.as_ref().map(|g| g.stored);
+    stored(from) != stored(to)
+}
+
+/// The tables and views an operation changes or relies on.
+fn relations(op: &Operation) -> BTreeSet<&str> {
+    let mut out: BTreeSet<&str> = op.table().into_iter().collect();
+    match op {
+        Operation::AddForeignKey {
+            foreign_key: fk, ..
+        }
+        | Operation::DropForeignKey { from: fk, .. }
+            if fk.referenced_schema.is_none() =>
+        {
+            out.insert(&fk.referenced_table);
+        }
+        Operation::CreateView { name, view } | Operation::DropView { name, from: view } => {
+            out.insert(name);
+            out.extend(view.depends_on.iter().map(String::as_str));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Operations that are one clause of an `ALTER TABLE`.
+fn is_alter_clause(op: &Operation) -> bool {
+    use Operation::*;
+    matches!(
+        op,
+        AddColumn { .. }
+            | DropColumn { .. }
+            | AlterColumn { .. }
+            | AddPrimaryKey { .. }
+            | DropPrimaryKey { .. }
+            | AddUnique { .. }
+            | DropUnique { .. }
+            | AddCheck { .. }
+            | DropCheck { .. }
+            | AddForeignKey { .. }
+            | DropForeignKey { .. }
+            | CreateIndex { .. }
+            | DropIndex { .. }
+            | SetTableComment { .. }
+            | AlterTableOptions { .. }
+    )
+}
+
+/// Operations that can be written inside a `CREATE TABLE`.
+fn is_create_clause(op: &Operation) -> bool {
+    use Operation::*;
+    matches!(
+        op,
+        AddPrimaryKey { .. }
+            | AddUnique { .. }
+            | AddCheck { .. }
+            | AddForeignKey { .. }
+            | CreateIndex { .. }
+            | SetTableComment { .. }
+    )
+}
+
+impl Renderer<'_> {
+    /// The pending group `op` can join, if any.
+    fn joinable_group(&self, op: &Operation) -> Option<String> {
+        let table = op.table()?;
+        let group = self.pending.iter().find(|g| g.table == table)?;
+        let fits = if group.create {
+            is_create_clause(op)
+        } else {
+            is_alter_clause(op)
+        };
+        fits.then(|| table.to_string())
+    }
+
+    /// The pending group holding step `index`.
+    fn group_of(&self, index: usize) -> Option<String> {
+        self.pending
+            .iter()
+            .find(|g| g.steps.contains(&index))
+            .map(|g| g.table.clone())
+    }
+
+    /// Writes out the pending statement(s) of `table`.
+    fn flush(&mut self, table: &str) -> Rendered<()> {
+        let Some(at) = self.pending.iter().position(|g| g.table == table) else {
+            return Ok(());
+        };
+        let group = self.pending.remove(at);
+        if group.create {
+            let sql = self.create_table(&group)?;
+            self.out.push(Statement {
+                sql,
+                steps: group.steps,
+            });
+            return Ok(());
+        }
+        let (fk_drops, rest): (Vec<usize>, Vec<usize>) = group.steps.iter().partition(|i| {
+            matches!(
+                self.plan.steps[**i].operation,
+                Operation::DropForeignKey { .. }
+            )
+        });
+        for steps in [fk_drops, rest] {
+            if steps.is_empty() {
+                continue;
+            }
+            let sql = self.alter_table(table, &steps)?;
+            self.out.push(Statement { sql, steps });
+        }
+        Ok(())
+    }
+
+    fn op(&self, index: usize) -> &Operation {
+        &self.plan.steps[index].operation
+    }
+
+    fn create_table(&self, group: &Group) -> Rendered<String> {
+        let Some(Operation::CreateTable { name, table }) = group.steps.first().map(|i| self.op(*i))
+        else {
+            return Err(unsupported(
+                &group.table,
+                "internal error: no CREATE TABLE step",
+            ));
+        };
+        let mut table: Table = table.clone();
+        for index in &group.steps[1..] {
+            match self.op(*index) {
+                Operation::AddPrimaryKey { key, .. } => table.primary_key = Some(key.clone()),
+                Operation::AddUnique { name, unique, .. } => {
+                    table.uniques.insert(name.clone(), unique.clone());
+                }
+                Operation::AddCheck { name, check, .. } => {
+                    table.checks.insert(name.clone(), check.clone());
+                }
+                Operation::AddForeignKey {
+                    name, foreign_key, ..
+                } => {
+                    table.foreign_keys.insert(name.clone(), foreign_key.clone());
+                }
+                Operation::CreateIndex { name, index, .. } => {
+                    table.indexes.insert(name.clone(), index.clone());
+                }
+                Operation::SetTableComment { comment, .. } => table.comment = comment.clone(),
+                _ => {}
+            }
+        }
+        let mut lines = Vec::new();
+        for (column_name, column) in &table.columns {
+            lines.push(clauses::column(name, column_name, column, None)?);
+        }
+        if let Some(pk) = &table.primary_key {
+            lines.push(format!("PRIMARY KEY ({})", clauses::columns(&pk.columns)));
+        }
+        for (unique_name, unique) in &table.uniques {
+            clauses::check_unique(name, unique_name, unique)?;
+            lines.push(format!(
+                "UNIQUE KEY {} ({})",
+                quote_ident(unique_name),
+                clauses::columns(&unique.columns)
+            ));
+        }
+        for (index_name, index) in &table.indexes {
+            lines.push(clauses::index(self.flavor, name, index_name, index)?);
+        }
+        for (check_name, check) in &table.checks {
+            lines.push(format!(
+                "CONSTRAINT {} CHECK ({})",
+                quote_ident(check_name),
+                check.expression
+            ));
+        }
+        for (fk_name, fk) in &table.foreign_keys {
+            lines.push(clauses::foreign_key_sql(name, fk_name, fk)?);
+        }
+        let options = clauses::table_options(name, &table.options, table.comment.as_deref())?;
+        Ok(format!(
+            "CREATE TABLE {} (\n  {}\n){}",
+            quote_ident(name),
+            lines.join(",\n  "),
+            options
+        ))
+    }
+
+    fn alter_table(&self, table: &str, steps: &[usize]) -> Rendered<String> {
+        let override_collation = steps.iter().find_map(|i| match self.op(*i) {
+            Operation::AlterTableOptions { from, to, .. }
+                if from.collation != to.collation || from.charset != to.charset =>
+            {
+                to.collation.as_deref()
+            }
+            _ => None,
+        });
+        let toggled = self.visibility_toggles(steps);
+        let mut parts = Vec::new();
+        for index in steps {
+            match self.op(*index) {
+                Operation::DropIndex { name, .. } if toggled.contains(name.as_str()) => {}
+                Operation::CreateIndex { name, index, .. } if toggled.contains(name.as_str()) => {
+                    let state = match (self.flavor, index.invisible) {
+                        (Flavor::MariaDb, true) => "IGNORED",
+                        (Flavor::MariaDb, false) => "NOT IGNORED",
+                        (Flavor::MySql, true) => "INVISIBLE",
+                        (Flavor::MySql, false) => "VISIBLE",
+                    };
+                    parts.push(format!("ALTER INDEX {} {state}", quote_ident(name)));
+                }
+                op => parts.extend(self.alter_clauses(table, op, override_collation)?),
+            }
+        }
+        Ok(format!(
+            "ALTER TABLE {} {}",
+            quote_ident(table),
+            parts.join(", ")
+        ))
+    }
+
+    /// Indexes that `steps` drop and create again differing only in visibility: they are
+    /// switched with `ALTER INDEX` instead (no rebuild, and MariaDB keeps the old
+    /// visibility when an identical index is dropped and added in one statement).
+    fn visibility_toggles(&self, steps: &[usize]) -> BTreeSet<&str> {
+        let dropped: HashMap<&str, &Index> = steps
+            .iter()
+            .filter_map(|i| match self.op(*i) {
+                Operation::DropIndex { name, from, .. } => Some((name.as_str(), from)),
+                _ => None,
+            })
+            .collect();
+        steps
+            .iter()
+            .filter_map(|i| match self.op(*i) {
+                Operation::CreateIndex { name, index, .. } => {
+                    let old = dropped.get(name.as_str())?;
+                    let same = Index {
+                        invisible: index.invisible,
+                        ..(*old).clone()
+                    };
+                    (same == *index && old.invisible != index.invisible).then_some(name.as_str())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn alter_clauses(
+        &self,
+        table: &str,
+        op: &Operation,
+        collation: Option<&str>,
+    ) -> Rendered<Vec<String>> {
+        use Operation::*;
+        let one = |s: String| Ok(vec![s]);
+        match op {
+            AddColumn { name, column, .. } => one(format!(
+                "ADD COLUMN {}",
+                clauses::column(table, name, column, collation)?
+            )),
+            DropColumn { name, .. } => one(format!("DROP COLUMN {}", quote_ident(name))),
+            AlterColumn { name, from, to, .. } => {
+                let definition = clauses::column(table, name, to, collation)?;
+                if !switches_generation(from, to) {
+                    return one(format!("MODIFY COLUMN {definition}"));
+                }
+                // Neither server can turn a column into or out of a generated one, or
+                // switch VIRTUAL and STORED, in place: the column is dropped and added
+                // again, and the live indexes using it, which the drop would cut, are
+                // dropped before and added back after.
+                let indexes = self.live_indexes_using(table, name);
+                let mut parts: Vec<String> = indexes
+                    .iter()
+                    .map(|(index, _)| format!("DROP INDEX {}", quote_ident(index)))
+                    .collect();
+                parts.push(format!("DROP COLUMN {}", quote_ident(name)));
+                parts.push(format!("ADD COLUMN {definition}"));
+                for (index, definition) in indexes {
+                    parts.push(format!(
+                        "ADD {}",
+                        clauses::index(self.flavor, table, &index, &definition)?
+                    ));
+                }
+                Ok(parts)
+            }
+            AddPrimaryKey { key, .. } => one(format!(
+                "ADD PRIMARY KEY ({})",
+                clauses::columns(&key.columns)
+            )),
+            DropPrimaryKey { .. } => one("DROP PRIMARY KEY".to_string()),
+            AddUnique { name, unique, .. } => {
+                clauses::check_unique(table, name, unique)?;
+                one(format!(
+                    "ADD UNIQUE KEY {} ({})",
+                    quote_ident(name),
+                    clauses::columns(&unique.columns)
+                ))
+            }
+            DropUnique { name, .. } | DropIndex { name, .. } => {
+                one(format!("DROP INDEX {}", quote_ident(name)))
+            }
+            AddCheck { name, check, .. } => one(format!(
+                "ADD CONSTRAINT {} CHECK ({})",
+                quote_ident(name),
+                check.expression
+            )),
+            DropCheck { name, .. } => one(match self.flavor {
+                Flavor::MariaDb => format!("DROP CONSTRAINT {}", quote_ident(name)),
+                Flavor::MySql => format!("DROP CHECK {}", quote_ident(name)),
+            }),
+            AddForeignKey {
+                name, foreign_key, ..
+            } => one(format!(
+                "ADD {}",
+                clauses::foreign_key_sql(table, name, foreign_key)?
+            )),
+            DropForeignKey { name, .. } => one(format!("DROP FOREIGN KEY {}", quote_ident(name))),
+            CreateIndex { name, index, .. } => one(format!(
+                "ADD {}",
+                clauses::index(self.flavor, table, name, index)?
+            )),
+            SetTableComment { comment, .. } => one(format!(
+                "COMMENT = {}",
+                quote_str(comment.as_deref().unwrap_or_default())
+            )),
+            AlterTableOptions { from, to, .. } => self.option_clauses(table, from, to),
+            other => Err(unsupported(table, format!("{other} is not a table change"))),
+        }
+    }
+
+    /// Indexes (and unique keys, as unique indexes) of the live `table` that use
+    /// `column` and that the plan does not itself drop or create.
+    fn live_indexes_using(&self, table: &str, column: &str) -> Vec<(String, Index)> {
+        let Some(live) = self.live.and_then(|l| l.tables.get(table)) else {
+            return Vec::new();
+        };
+        let planned: BTreeSet<&str> = self
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.operation {
+                Operation::DropIndex { table: t, name, .. }
+                | Operation::CreateIndex { table: t, name, .. }
+                | Operation::DropUnique { table: t, name, .. }
+                | Operation::AddUnique { table: t, name, .. }
+                    if t == table =>
+                {
+                    Some(name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let uses = |parts: &[IndexPart]| {
+            parts
+                .iter()
+                .any(|p| matches!(p, IndexPart::Column { name, .. } if name == column))
+        };
+        let uniques = live.uniques.iter().map(|(name, u)| {
+            let index = Index {
+                parts: u.columns.iter().map(IndexPart::column).collect(),
+                unique: true,
+                method: None,
+                predicate: None,
+                include: Vec::new(),
+                invisible: false,
+            };
+            (name.clone(), index)
+        });
+        live.indexes
+            .iter()
+            .map(|(name, index)| (name.clone(), index.clone()))
+            .chain(uniques)
+            .filter(|(name, index)| !planned.contains(name.as_str()) && uses(&index.parts))
+            .collect()
+    }
+
+    /// Option changes; a new default collation also moves every text column that
+    /// followed the old default and that the plan does not otherwise touch.
+    fn option_clauses(
+        &self,
+        table: &str,
+        from: &TableOptions,
+        to: &TableOptions,
+    ) -> Rendered<Vec<String>> {
+        clauses::check_options(table, to)?;
+        let mut parts = Vec::new();
+        if let Some(engine) = to.engine.as_deref().filter(|_| from.engine != to.engine) {
+            parts.push(format!("ENGINE = {}", clauses::bare_name(table, engine)?));
+        }
+        let collation_changes = from.collation != to.collation || from.charset != to.charset;
+        if collation_changes {
+            if let Some(charset) = &to.charset {
+                parts.push(format!(
+                    "DEFAULT CHARACTER SET = {}",
+                    clauses::bare_name(table, charset)?
+                ));
+            }
+            if let Some(collation) = &to.collation {
+                parts.push(format!(
+                    "COLLATE = {}",
+                    clauses::bare_name(table, collation)?
+                ));
+                let touched: BTreeSet<&str> = self
+                    .plan
+                    .steps
+                    .iter()
+                    .filter_map(|s| match &s.operation {
+                        Operation::AddColumn { table: t, name, .. }
+                        | Operation::DropColumn { table: t, name, .. }
+                        | Operation::AlterColumn { table: t, name, .. }
+                            if t == table =>
+                        {
+                            Some(name.as_str())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let live_columns = self
+                    .live
+                    .and_then(|l| l.tables.get(table))
+                    .map(|t| &t.columns);
+                for (name, column) in live_columns.into_iter().flatten() {
+                    let follows_default = column.collation.is_none() && column.generated.is_none();
+                    if follows_default
+                        && is_textual(&column.data_type)
+                        && !touched.contains(name.as_str())
+                    {
+                        parts.push(format!(
+                            "MODIFY COLUMN {}",
+                            clauses::column(table, name, column, Some(collation))?
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(parts)
+    }
+
+    /// Statements that are not part of a table statement.
+    fn standalone(&self, op: &Operation) -> Rendered<String> {
+        use Operation::*;
+        match op {
+            DropTable { name, .. } => Ok(format!("DROP TABLE {}", quote_ident(name))),
+            CreateView { name, view } => {
+                if view.materialized {
+                    return Err(unsupported(
+                        name,
+                        "materialized views do not exist in MySQL; make it a table or a plain view",
+                    ));
+                }
+                Ok(format!(
+                    "CREATE VIEW {} AS {}",
+                    quote_ident(name),
+                    view.definition
+                ))
+            }
+            DropView { name, .. } => Ok(format!("DROP VIEW {}", quote_ident(name))),
+            CreateTrigger { trigger, .. } => Ok(trigger.definition.clone()),
+            DropTrigger { name, .. } => Ok(format!("DROP TRIGGER {}", quote_ident(name))),
+            CreateExtension { name, .. } | DropExtension { name, .. } => Err(unsupported(
+                format!("extension {name}"),
+                "MySQL has no extensions; remove it from the target",
+            )),
+            CreateEnum { name, .. } | AlterEnum { name, .. } | DropEnum { name, .. } => {
+                Err(unsupported(
+                    format!("type {name}"),
+                    "MySQL has no enum types; use an ENUM(...) column",
+                ))
+            }
+            CreateSequence { name, .. }
+            | AlterSequence { name, .. }
+            | DropSequence { name, .. } => Err(unsupported(
+                format!("sequence {name}"),
+                "sequences are not supported for MySQL; use AUTO_INCREMENT",
+            )),
+            CreateFunction { name, .. } | DropFunction { name, .. } => Err(unsupported(
+                format!("function {name}"),
+                "routines are not modelled for MySQL; manage them outside schema-sync",
+            )),
+            other => Err(unsupported(
+                other.table().unwrap_or_default(),
+                format!("{other} cannot be rendered on its own"),
+            )),
+        }
+    }
+}
+
+/// The steps of a plan grouped by the statement that carries them out, for messages.
+pub(crate) fn describe_steps(plan: &MigrationPlan, steps: &[usize]) -> String {
+    steps
+        .iter()
+        .filter_map(|i| plan.steps.get(*i))
+        .map(|s| s.operation.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Counts how many statements touch each table, for tests of the combining rules.
+#[cfg(test)]
+fn statements_per_table(statements: &[Statement], plan: &MigrationPlan) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for s in statements {
+        let tables: BTreeSet<&str> = s
+            .steps
+            .iter()
+            .filter_map(|i| plan.steps[*i].operation.table())
+            .collect();
+        for t in tables {
+            *counts.entry(t.to_string()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! SQL fragments: column, index, key and table option definitions.
+
+use schema_sync_core::snapshot::{
+    Column, ForeignKey, Identity, Index, IndexPart, TableOptions, UniqueConstraint,
+};
+
+use super::{Rendered, unsupported};
+use crate::Flavor;
+use crate::types::{is_textual, quote_ident, quote_str, render_type};
+
+/// A column definition. `collation` is the table's new default collation, written
+/// out for text columns that follow the default while that default changes.
+pub(super) fn column(
+    table: &str,
+    name: &str,
+    column: &Column,
+    collation: Option<&str>,
+) -> Rendered<String> {
+    let object = format!("{table}.{name}");
+    let mut sql = format!(
+        "{} {}",
+        quote_ident(name),
+        render_type(&column.data_type).map_err(|m| unsupported(&object, m))?
+    );
+    let collation = column
+        .collation
+        .as_deref()
+        .or(collation.filter(|_| is_textual(&column.data_type)));
+    if let Some(collation) = collation {
+        sql.push_str(&format!(" COLLATE {}", bare_name(&object, collation)?));
+    }
+    if let Some(generated) = &column.generated {
+        sql.push_str(&format!(
+            " GENERATED ALWAYS AS ({}) {}",
+            generated.expression,
+            if generated.stored {
+                "STORED"
+            } else {
+                "VIRTUAL"
+            }
+        ));
+        if !column.nullable {
+            sql.push_str(" NOT NULL");
+        }
+    } else {
+        sql.push_str(if column.nullable {
+            " NULL"
+        } else {
+            " NOT NULL"
+        });
+    }
+    if let Some(default) = column
+        .default
+        .as_deref()
+        .filter(|_| column.generated.is_none())
+    {
+        sql.push_str(&format!(" DEFAULT {default}"));
+    }
+    if let Some(on_update) = &column.on_update {
+        sql.push_str(&format!(" ON UPDATE {on_update}"));
+    }
+    match column.identity {
+        None => {}
+        Some(Identity::AutoIncrement) => sql.push_str(" AUTO_INCREMENT"),
+        Some(other) => {
+            return Err(unsupported(
+                object,
+                format!("identity {other:?} has no MySQL form; use AUTO_INCREMENT"),
+            ));
+        }
+    }
+    if let Some(comment) = &column.comment {
+        sql.push_str(&format!(" COMMENT {}", quote_str(comment)));
+    }
+    Ok(sql)
+}
+
+pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> Rendered<String> {
+    let object = format!("{table}.{name}");
+    if index.predicate.is_some() || !index.include.is_empty() {
+        return Err(unsupported(
+            object,
+            "partial indexes and INCLUDE columns do not exist in MySQL; drop them from the target",
+        ));
+    }
+    let (kind, using) = match index.method.as_deref() {
+        None => ("", None),
+        Some("fulltext") => ("FULLTEXT ", None),
+        Some("spatial") => ("SPATIAL ", None),
+        Some(m @ ("hash" | "btree" | "rtree")) => ("", Some(m.to_ascii_uppercase())),
+        Some(other) => {
+            return Err(unsupported(
+                object,
+                format!("index method {other} does not exist in MySQL"),
+            ));
+        }
+    };
+    let unique = if index.unique { "UNIQUE " } else { "" };
+    let parts: Vec<String> = index
+        .parts
+        .iter()
+        .map(|p| match p {
+            IndexPart::Column {
+                name,
+                descending,
+                prefix_length,
+            } => format!(
+                "{}{}{}",
+                quote_ident(name),
+                prefix_length.map(|l| format!("({l})")).unwrap_or_default(),
+                if *descending { " DESC" } else { "" }
+            ),
+            IndexPart::Expression { sql, descending } => {
+                format!("({sql}){}", if *descending { " DESC" } else { "" })
+            }
+        })
+        .collect();
+    let mut sql = format!(
+        "{unique}{kind}INDEX {} ({})",
+        quote_ident(name),
+        parts.join(", ")
+    );
+    if let Some(using) = using {
+        sql.push_str(&format!(" USING {using}"));
+    }
+    if index.invisible {
+        sql.push_str(match flavor {
+            Flavor::MariaDb => " IGNORED",
+            Flavor::MySql => " INVISIBLE",
+        });
+    }
+    Ok(sql)
+}
+
+pub(super) fn columns(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn check_unique(table: &str, name: &str, unique: &UniqueConstraint) -> Rendered<()> {
+    if unique.nulls_not_distinct || !unique.deferrable.is_not_deferrable() {
+        return Err(unsupported(
+            format!("{table}.{name}"),
+            "NULLS NOT DISTINCT and deferrable unique constraints do not exist in MySQL",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn foreign_key_sql(table: &str, name: &str, fk: &ForeignKey) -> Rendered<String> {
+    if !fk.deferrable.is_not_deferrable() {
+        return Err(unsupported(
+            format!("{table}.{name}"),
+            "deferrable foreign keys do not exist in MySQL",
+        ));
+    }
+    let target = match &fk.referenced_schema {
+        Some(schema) => format!(
+            "{}.{}",
+            quote_ident(schema),
+            quote_ident(&fk.referenced_table)
+        ),
+        None => quote_ident(&fk.referenced_table),
+    };
+    let mut sql = format!(
+        "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+        quote_ident(name),
+        columns(&fk.columns),
+        target,
+        columns(&fk.referenced_columns)
+    );
+    if !fk.on_delete.is_no_action() {
+        sql.push_str(&format!(" ON DELETE {}", fk.on_delete.as_sql()));
+    }
+    if !fk.on_update.is_no_action() {
+        sql.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
+    }
+    Ok(sql)
+}
+
+pub(super) fn check_options(table: &str, options: &TableOptions) -> Rendered<()> {
+    if options.without_rowid || options.strict {
+        return Err(unsupported(
+            table,
+            "WITHOUT ROWID and STRICT are SQLite table options; remove them from the target",
+        ));
+    }
+    Ok(())
+}
+
+/// ` ENGINE=... DEFAULT CHARSET=... COLLATE=... COMMENT=...` of a `CREATE TABLE`.
+pub(super) fn table_options(
+    table: &str,
+    options: &TableOptions,
+    comment: Option<&str>,
+) -> Rendered<String> {
+    check_options(table, options)?;
+    let mut sql = String::new();
+    if let Some(engine) = &options.engine {
+        sql.push_str(&format!(" ENGINE={}", bare_name(table, engine)?));
+    }
+    if let Some(charset) = &options.charset {
+        sql.push_str(&format!(" DEFAULT CHARSET={}", bare_name(table, charset)?));
+    }
+    if let Some(collation) = &options.collation {
+        sql.push_str(&format!(" COLLATE={}", bare_name(table, collation)?));
+    }
+    if let Some(comment) = comment {
+        sql.push_str(&format!(" COMMENT={}", quote_str(comment)));
+    }
+    Ok(sql)
+}
+
+/// An engine, character set or collation name, which SQL writes unquoted: only letters,
+/// digits and underscores are accepted.
+pub(super) fn bare_name(object: &str, name: &str) -> Rendered<String> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(name.to_string())
+    } else {
+        Err(unsupported(
+            object,
+            format!("{name:?} is not a valid engine, character set or collation name"),
+        ))
+    }
+}

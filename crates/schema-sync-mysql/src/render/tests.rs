@@ -1,0 +1,282 @@
+//! Tests of the plan renderer: statement shape and the combining rules.
+
+use schema_sync_core::snapshot::{
+    CheckConstraint, DataType, ForeignKeyAction, Index, IndexPart, SchemaSnapshot, Sequence,
+    TableOptions,
+};
+use schema_sync_core::testing::{TableBuilder, snapshot};
+use schema_sync_core::{DefaultDiffCalculator, DefaultPlanner, DiffCalculator, Planner};
+
+use super::*;
+
+fn plan(from: &SchemaSnapshot, to: &SchemaSnapshot) -> MigrationPlan {
+    let diff = DefaultDiffCalculator.diff(from, to);
+    match DefaultPlanner.plan(from, to, &diff) {
+        Ok(plan) => plan,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn render(plan: &MigrationPlan) -> Vec<Statement> {
+    match render_plan(plan, Flavor::MariaDb, None) {
+        Ok(statements) => statements,
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+/// Every step is carried out by exactly one statement.
+fn assert_covers(plan: &MigrationPlan, statements: &[Statement]) {
+    let mut covered: Vec<usize> = statements.iter().flat_map(|s| s.steps.clone()).collect();
+    covered.sort_unstable();
+    assert_eq!(covered, (0..plan.steps.len()).collect::<Vec<_>>());
+}
+
+fn users() -> TableBuilder {
+    TableBuilder::new()
+        .column("id", "integer", true)
+        .column("email", "text", false)
+        .primary_key(&["id"])
+}
+
+#[test]
+fn one_table_changes_become_one_alter() {
+    let from = snapshot([("users", users().build()), ("teams", users().build())]);
+    let to = snapshot([
+        (
+            "users",
+            users()
+                .column("team_id", "integer", false)
+                .index("ix_users_team", &["team_id"])
+                .foreign_key("fk_users_team", &["team_id"], "teams", &["id"])
+                .build(),
+        ),
+        ("teams", users().build()),
+    ]);
+    let plan = plan(&from, &to);
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert_eq!(
+        statements[0].sql,
+        "ALTER TABLE `users` ADD COLUMN `team_id` INT NULL, ADD INDEX `ix_users_team` (`team_id`), \
+         ADD CONSTRAINT `fk_users_team` FOREIGN KEY (`team_id`) REFERENCES `teams` (`id`)"
+    );
+}
+
+#[test]
+fn foreign_key_drops_come_first_in_their_own_statement() {
+    let with_fk = |action| {
+        let mut t = users()
+            .column("team_id", "integer", false)
+            .index("fk_users_team", &["team_id"])
+            .foreign_key("fk_users_team", &["team_id"], "teams", &["id"])
+            .build();
+        if let Some(fk) = t.foreign_keys.get_mut("fk_users_team") {
+            fk.on_delete = action;
+        }
+        t
+    };
+    let from = snapshot([
+        ("users", with_fk(ForeignKeyAction::NoAction)),
+        ("teams", users().build()),
+    ]);
+    let mut changed = with_fk(ForeignKeyAction::Cascade);
+    changed.indexes.clear();
+    changed.indexes.insert(
+        "ix_team".into(),
+        Index {
+            parts: vec![IndexPart::column("team_id")],
+            unique: false,
+            method: None,
+            predicate: None,
+            include: Vec::new(),
+            invisible: false,
+        },
+    );
+    let to = snapshot([("users", changed), ("teams", users().build())]);
+    let plan = plan(&from, &to);
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(
+        sql,
+        vec![
+            "ALTER TABLE `users` DROP FOREIGN KEY `fk_users_team`",
+            "ALTER TABLE `users` DROP INDEX `fk_users_team`, ADD INDEX `ix_team` (`team_id`), \
+             ADD CONSTRAINT `fk_users_team` FOREIGN KEY (`team_id`) REFERENCES `teams` (`id`) ON DELETE CASCADE",
+        ]
+    );
+}
+
+#[test]
+fn new_tables_carry_their_indexes_and_foreign_keys() {
+    let from = snapshot([]);
+    let mut tree = TableBuilder::new()
+        .column("id", "integer", true)
+        .column("parent", "integer", false)
+        .column("tag", "varchar", false)
+        .primary_key(&["id"])
+        .index("ix_parent", &["parent"])
+        .foreign_key("fk_parent", &["parent"], "tree", &["id"])
+        .build();
+    tree.options = TableOptions {
+        engine: Some("InnoDB".into()),
+        charset: Some("utf8mb4".into()),
+        collation: Some("utf8mb4_bin".into()),
+        ..TableOptions::default()
+    };
+    tree.comment = Some("it's a tree".into());
+    if let Some(tag) = tree.columns.get_mut("tag") {
+        tag.data_type = DataType::named("varchar").with_length(10);
+        tag.default = Some("'x'".into());
+    }
+    tree.checks.insert(
+        "chk_tag".into(),
+        CheckConstraint {
+            expression: "`tag` <> ''".into(),
+        },
+    );
+    let plan = plan(&from, &snapshot([("tree", tree)]));
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0].sql,
+        "CREATE TABLE `tree` (\n  `id` INT NOT NULL,\n  `parent` INT NULL,\n  \
+         `tag` VARCHAR(10) NULL DEFAULT 'x',\n  PRIMARY KEY (`id`),\n  INDEX `ix_parent` (`parent`),\n  \
+         CONSTRAINT `chk_tag` CHECK (`tag` <> ''),\n  \
+         CONSTRAINT `fk_parent` FOREIGN KEY (`parent`) REFERENCES `tree` (`id`)\n) \
+         ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='it''s a tree'"
+    );
+}
+
+#[test]
+fn cyclic_foreign_keys_between_new_tables_are_split() {
+    let a = TableBuilder::new()
+        .column("id", "integer", true)
+        .column("b_id", "integer", false)
+        .primary_key(&["id"])
+        .foreign_key("fk_a_b", &["b_id"], "b", &["id"])
+        .build();
+    let b = TableBuilder::new()
+        .column("id", "integer", true)
+        .column("a_id", "integer", false)
+        .primary_key(&["id"])
+        .foreign_key("fk_b_a", &["a_id"], "a", &["id"])
+        .build();
+    let plan = plan(&snapshot([]), &snapshot([("a", a), ("b", b)]));
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(sql.len(), 3, "{sql:#?}");
+    assert!(sql[0].starts_with("CREATE TABLE `b`") && !sql[0].contains("FOREIGN KEY"));
+    assert!(sql[1].starts_with("CREATE TABLE `a`") && sql[1].contains("`fk_a_b`"));
+    assert!(sql[2].starts_with("ALTER TABLE `b` ADD CONSTRAINT `fk_b_a`"));
+}
+
+#[test]
+fn hostile_identifiers_are_quoted() {
+    let from = snapshot([]);
+    let to = snapshot([(
+        "we`ird; DROP",
+        TableBuilder::new().column("c`ol", "integer", false).build(),
+    )]);
+    let plan = plan(&from, &to);
+    let statements = render(&plan);
+    assert_eq!(
+        statements[0].sql,
+        "CREATE TABLE `we``ird; DROP` (\n  `c``ol` INT NULL\n)"
+    );
+}
+
+#[test]
+fn dialect_differences_are_rendered() {
+    let mut hidden = users().index("ix_email", &["email"]).build();
+    if let Some(ix) = hidden.indexes.get_mut("ix_email") {
+        ix.invisible = true;
+    }
+    let mut checked = users().build();
+    checked.checks.insert(
+        "chk".into(),
+        CheckConstraint {
+            expression: "`id` > 0".into(),
+        },
+    );
+    let from = snapshot([("users", checked)]);
+    let to = snapshot([("users", hidden)]);
+    let plan = plan(&from, &to);
+    let maria = render_plan(&plan, Flavor::MariaDb, None).unwrap_or_default();
+    let mysql = render_plan(&plan, Flavor::MySql, None).unwrap_or_default();
+    assert_eq!(
+        maria[0].sql,
+        "ALTER TABLE `users` DROP CONSTRAINT `chk`, ADD INDEX `ix_email` (`email`) IGNORED"
+    );
+    assert_eq!(
+        mysql[0].sql,
+        "ALTER TABLE `users` DROP CHECK `chk`, ADD INDEX `ix_email` (`email`) INVISIBLE"
+    );
+}
+
+#[test]
+fn operations_mysql_lacks_are_refused_by_name() {
+    let mut to = snapshot([]);
+    to.sequences.insert(
+        "counter".into(),
+        Sequence {
+            data_type: DataType::named("bigint"),
+            start: 1,
+            increment: 1,
+            min_value: 1,
+            max_value: i64::MAX,
+            cache: 1,
+            cycle: false,
+            owned_by: None,
+        },
+    );
+    let sequence_plan = plan(&snapshot([]), &to);
+    match render_plan(&sequence_plan, Flavor::MariaDb, None) {
+        Err(e) => {
+            assert_eq!(e.object, "sequence counter");
+            assert!(e.message.contains("AUTO_INCREMENT"));
+        }
+        Ok(s) => panic!("rendered {s:?}"),
+    }
+    let mut array = users().build();
+    if let Some(c) = array.columns.get_mut("email") {
+        c.data_type.array_dimensions = 1;
+    }
+    let plan = plan(&snapshot([]), &snapshot([("users", array)]));
+    match render_plan(&plan, Flavor::MariaDb, None) {
+        Err(e) => assert_eq!(e.object, "users.email"),
+        Ok(s) => panic!("rendered {s:?}"),
+    }
+}
+
+#[test]
+fn dependent_statements_are_not_reordered_past_their_needs() {
+    // users gains a column read by a new view: the ALTER must come before the view.
+    let from = snapshot([("users", users().build())]);
+    let mut to = snapshot([("users", users().column("name", "text", false).build())]);
+    to.views.insert(
+        "names".into(),
+        schema_sync_core::snapshot::View {
+            definition: "select `name` from `users`".into(),
+            materialized: false,
+            depends_on: ["users".to_string()].into(),
+            comment: None,
+        },
+    );
+    let plan = plan(&from, &to);
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(
+        sql,
+        vec![
+            "ALTER TABLE `users` ADD COLUMN `name` TEXT NULL",
+            "CREATE VIEW `names` AS select `name` from `users`",
+        ]
+    );
+    let counts = statements_per_table(&statements, &plan);
+    assert_eq!(counts.get("users"), Some(&1));
+}

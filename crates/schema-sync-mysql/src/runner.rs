@@ -1,0 +1,312 @@
+//! Applying plans under a per-tenant `GET_LOCK`.
+//!
+//! The lock is a named server lock, `schema-sync:` followed by a blake3 hash of the
+//! database name (lock names are limited to 64 characters, database names are not
+//! restricted to safe characters). It belongs to one session, so a [`MysqlLock`] holds a
+//! dedicated pooled connection from `GET_LOCK` to `RELEASE_LOCK`; every path releases it:
+//! success, failure, [`TenantLock::release`], and dropping the lock unused (the release
+//! then runs on a spawned task, and the pool's connection reset is the last resort).
+//!
+//! DDL commits itself on MySQL, so a failure reports how many steps were applied and the
+//! statement that failed, with `rolled_back` false.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+use schema_sync_core::{
+    Error, ExecuteOptions, ExecutionResult, MigrationPlan, Operation, Phase, Result,
+    SchemaSnapshot, TenantContext, TenantLock,
+};
+
+use crate::error::{self, Message};
+use crate::inspect::inspect_schemas;
+use crate::render::{Statement, describe_steps, render_plan, switches_generation};
+use crate::types::quote_ident;
+use crate::{Flavor, ServerInfo};
+
+/// Whether rendering `plan` needs the live schema: a table's default collation changes
+/// (the columns that follow it move along), or a column is dropped and re-added to change
+/// its generation (the indexes using it are restored).
+pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
+    plan.steps.iter().any(|s| match &s.operation {
+        Operation::AlterTableOptions { from, to, .. } => {
+            from.collation != to.collation || from.charset != to.charset
+        }
+        Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
+        _ => false,
+    })
+}
+
+/// Renders `plan` for `tenant`, naming the tenant in errors.
+pub(crate) fn render_for(
+    tenant: &TenantContext,
+    plan: &MigrationPlan,
+    server: ServerInfo,
+    live: Option<&SchemaSnapshot>,
+) -> Result<Vec<Statement>> {
+    render_plan(plan, server.flavor, live).map_err(|e| Error::Unsupported {
+        tenant: Some(tenant.id().clone()),
+        object: e.object,
+        message: e.message,
+    })
+}
+
+/// The server lock name of a database: at most 64 characters whatever the name.
+pub(crate) fn lock_name(database: &str) -> String {
+    let hash = blake3::hash(database.as_bytes()).to_hex();
+    format!("schema-sync:{}", &hash.as_str()[..40])
+}
+
+/// A tenant database held under its `GET_LOCK`, on a dedicated connection.
+pub(crate) struct MysqlLock {
+    /// `None` once released.
+    conn: Option<Conn>,
+    server: ServerInfo,
+    tenant: TenantContext,
+    lock_name: String,
+}
+
+impl MysqlLock {
+    /// Takes the tenant's lock on `conn`, waiting at most `options.lock_timeout`, then
+    /// prepares the session: timeouts, `sql_mode` without `NO_BACKSLASH_ESCAPES` (the
+    /// renderer escapes with backslashes) and the tenant's database as default.
+    ///
+    /// # Errors
+    /// [`Error::Lock`] on timeout or failure; a database error when the session cannot be
+    /// prepared (the lock is then released).
+    pub(crate) async fn acquire(
+        mut conn: Conn,
+        server: ServerInfo,
+        tenant: TenantContext,
+        options: &ExecuteOptions,
+    ) -> Result<Self> {
+        let lock_name = lock_name(tenant.namespace());
+        let wait = options.lock_timeout.as_secs_f64();
+        let granted: std::result::Result<Option<Option<i64>>, _> = conn
+            .exec_first("SELECT GET_LOCK(?, ?)", (lock_name.as_str(), wait))
+            .await;
+        let lock_error = |message: String, source: Option<mysql_async::Error>| Error::Lock {
+            tenant: tenant.id().clone(),
+            message,
+            source: source.map(error::source),
+        };
+        match granted {
+            Ok(Some(Some(1))) => {}
+            Ok(Some(Some(_))) => {
+                return Err(lock_error(
+                    format!(
+                        "another schema-sync run held lock {lock_name:?} for more than {wait}s; wait for it to finish or raise the lock timeout"
+                    ),
+                    None,
+                ));
+            }
+            Ok(_) => {
+                return Err(lock_error(
+                    format!(
+                        "GET_LOCK({lock_name:?}) returned NULL; the session may have been killed, try again"
+                    ),
+                    None,
+                ));
+            }
+            Err(e) => {
+                return Err(lock_error(
+                    format!("GET_LOCK({lock_name:?}) failed"),
+                    Some(e),
+                ));
+            }
+        }
+        let mut lock = Self {
+            conn: Some(conn),
+            server,
+            tenant,
+            lock_name,
+        };
+        if let Err(e) = lock.prepare_session(options).await {
+            let _ = lock.release_now().await;
+            return Err(e);
+        }
+        Ok(lock)
+    }
+
+    fn conn(&mut self) -> Result<&mut Conn> {
+        self.conn.as_mut().ok_or_else(|| Error::Internal {
+            tenant: Some(self.tenant.id().clone()),
+            message: "the tenant lock was already released".into(),
+        })
+    }
+
+    async fn prepare_session(&mut self, options: &ExecuteOptions) -> Result<()> {
+        let tenant = self.tenant.id().clone();
+        let flavor = self.server.flavor;
+        let database = quote_ident(self.tenant.namespace());
+        let conn = self.conn()?;
+        let fail = |what: &str, e| error::database(Some(&tenant), Phase::Lock, what, e);
+        let lock_wait = options.lock_timeout.as_secs().max(1);
+        conn.exec_drop("SET SESSION lock_wait_timeout = ?", (lock_wait,))
+            .await
+            .map_err(|e| fail("set lock_wait_timeout", e))?;
+        if let (Some(limit), Flavor::MariaDb) = (options.statement_timeout, flavor) {
+            conn.exec_drop("SET SESSION max_statement_time = ?", (limit.as_secs_f64(),))
+                .await
+                .map_err(|e| fail("set max_statement_time", e))?;
+        }
+        let mode: Option<String> = conn
+            .query_first("SELECT @@SESSION.sql_mode")
+            .await
+            .map_err(|e| fail("read sql_mode", e))?;
+        let mode = mode.unwrap_or_default();
+        if mode.contains("NO_BACKSLASH_ESCAPES") {
+            let kept: Vec<&str> = mode
+                .split(',')
+                .filter(|m| *m != "NO_BACKSLASH_ESCAPES")
+                .collect();
+            conn.exec_drop("SET SESSION sql_mode = ?", (kept.join(","),))
+                .await
+                .map_err(|e| fail("set sql_mode", e))?;
+        }
+        conn.query_drop(format!("USE {database}"))
+            .await
+            .map_err(|e| fail(&format!("use database {database}"), e))?;
+        Ok(())
+    }
+
+    async fn inspect_locked(&mut self) -> Result<SchemaSnapshot> {
+        let tenant = self.tenant.clone();
+        let server = self.server;
+        let conn = self.conn()?;
+        let mut found = inspect_schemas(conn, server, &[tenant.namespace()], false)
+            .await
+            .map_err(|(what, e)| error::database(Some(tenant.id()), Phase::Inspect, what, e))?;
+        found.pop().flatten().ok_or_else(|| {
+            Error::database(
+                Some(tenant.id()),
+                Phase::Inspect,
+                Some(format!("database {}", quote_ident(tenant.namespace()))),
+                Message("the database no longer exists".into()),
+            )
+        })
+    }
+
+    /// Runs the statements, stopping at the first failure.
+    async fn run(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        let started = Instant::now();
+        let live = if needs_live_schema(plan) {
+            Some(self.inspect_locked().await?)
+        } else {
+            None
+        };
+        let statements = render_for(&self.tenant, plan, self.server, live.as_ref())?;
+        let tenant = self.tenant.id().clone();
+        let conn = self.conn()?;
+        let mut steps_succeeded = 0;
+        for (executed, statement) in statements.iter().enumerate() {
+            if let Err(e) = conn.query_drop(statement.sql.as_str()).await {
+                return Err(Error::Execute {
+                    tenant,
+                    step: describe_steps(plan, &statement.steps),
+                    statement: statement.sql.clone(),
+                    steps_succeeded,
+                    steps_total: plan.steps.len(),
+                    rolled_back: false,
+                    source: Box::new(StatementFailed {
+                        executed,
+                        source: error::source(e),
+                    }),
+                });
+            }
+            steps_succeeded += statement.steps.len();
+        }
+        Ok(ExecutionResult {
+            steps_total: plan.steps.len(),
+            steps_succeeded,
+            statements_executed: statements.len(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// Releases the lock and returns the connection to the pool.
+    async fn release_now(&mut self) -> Result<()> {
+        let Some(conn) = self.conn.take() else {
+            return Ok(());
+        };
+        release(conn, &self.lock_name)
+            .await
+            .map_err(|e| error::database(Some(self.tenant.id()), Phase::Lock, "RELEASE_LOCK", e))
+    }
+}
+
+async fn release(mut conn: Conn, lock_name: &str) -> std::result::Result<(), mysql_async::Error> {
+    conn.exec_drop("SELECT RELEASE_LOCK(?)", (lock_name,)).await
+}
+
+/// The driver error of a failed statement, with how many statements had run.
+#[derive(Debug)]
+struct StatementFailed {
+    executed: usize,
+    source: schema_sync_core::BoxError,
+}
+
+impl std::fmt::Display for StatementFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (after {} statement{} applied; DDL is not transactional here, so fix the cause and run again: the plan is recomputed from the live schema)",
+            self.source,
+            self.executed,
+            if self.executed == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for StatementFailed {}
+
+impl Drop for MysqlLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let name = self.lock_name.clone();
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    // Nothing can report an error from here; the pool resets the session
+                    // (releasing its locks) if this fails.
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(30), release(conn, &name)).await;
+                });
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TenantLock for MysqlLock {
+    async fn inspect(&mut self) -> Result<SchemaSnapshot> {
+        self.inspect_locked().await
+    }
+
+    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        let result = self.run(plan).await;
+        let released = self.release_now().await;
+        let done = result?;
+        released?;
+        Ok(done)
+    }
+
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        self.release_now().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_names_fit_and_differ() {
+        let long = "x".repeat(64);
+        for db in ["a", "A", "ünï`; DROP", long.as_str()] {
+            assert!(lock_name(db).len() <= 64);
+        }
+        assert_ne!(lock_name("a"), lock_name("A"));
+    }
+}

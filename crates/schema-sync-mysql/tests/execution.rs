@@ -1,0 +1,196 @@
+//! Execution against the real server: partial progress on failure and convergence on
+//! re-run, serialised concurrent syncs, the lock's timeout and release on every path.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use schema_sync_core::{
+    DatabaseAdapter, Engine, Error, ExecuteOptions, Result, SyncOptions, SyncOutcome,
+};
+
+fn sync_options(lock_timeout: Duration) -> SyncOptions {
+    SyncOptions {
+        execute: true,
+        allow_destructive: true,
+        execute_options: ExecuteOptions {
+            lock_timeout,
+            statement_timeout: Some(Duration::from_secs(30)),
+        },
+        ..SyncOptions::default()
+    }
+}
+
+fn engine(db: &common::MysqlTestDb) -> Engine {
+    let adapter: Arc<dyn DatabaseAdapter> = db.adapter.clone();
+    Engine::new(adapter)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_mid_plan_reports_progress_and_a_rerun_converges() {
+    let db = common::db().await;
+    let from = "CREATE TABLE a (id INT PRIMARY KEY); \
+                CREATE TABLE b (id INT PRIMARY KEY, v VARCHAR(10) NULL);";
+    let to = "CREATE TABLE a (id INT PRIMARY KEY, name VARCHAR(20) NULL); \
+              CREATE TABLE b (id INT PRIMARY KEY, v VARCHAR(10) NULL, UNIQUE KEY uq_b_v (v)); \
+              CREATE TABLE c (id INT PRIMARY KEY);";
+    let tenant = db.tenant("exec_fail", from).await;
+    let result: Result<()> = async {
+        db.run(&tenant, "INSERT INTO b VALUES (1, 'dup'), (2, 'dup')")
+            .await;
+        let target = db.target(to).await;
+        let engine = engine(&db);
+        // A short lock timeout: a lock left held by the failure would fail the re-run.
+        let options = sync_options(Duration::from_secs(1));
+        match engine.sync_tenant(&tenant, &target, &options).await {
+            Err(Error::Execute {
+                steps_succeeded,
+                steps_total,
+                statement,
+                rolled_back,
+                step,
+                ..
+            }) => {
+                assert!(!rolled_back);
+                assert_eq!(steps_total, 3, "{step}");
+                assert_eq!(steps_succeeded, 2, "{step}");
+                assert!(statement.contains("ALTER TABLE `b`"), "{statement}");
+                assert!(step.contains("uq_b_v"), "{step}");
+            }
+            other => panic!("expected an execution error, got {other:?}"),
+        }
+        let live = db.inspect(&tenant).await;
+        assert!(live.tables.contains_key("c"));
+        assert!(live.tables["a"].columns.contains_key("name"));
+        db.run(&tenant, "DELETE FROM b WHERE id = 2").await;
+        let rerun = engine.sync_tenant(&tenant, &target, &options).await?;
+        assert_eq!(rerun.plan.steps.len(), 1, "only the failed step is left");
+        assert_eq!(db.inspect(&tenant).await.hash(), target.hash());
+        let again = engine.sync_tenant(&tenant, &target, &options).await?;
+        assert!(again.already_in_sync);
+        Ok(())
+    }
+    .await;
+    db.cleanup(&tenant).await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_syncs_of_one_tenant_serialise() {
+    let db = common::db().await;
+    let tenant = db
+        .tenant("exec_conc", "CREATE TABLE t (id INT PRIMARY KEY);")
+        .await;
+    let target = db.target(common::RICH_TEMPLATE).await;
+    let engine = engine(&db);
+    let options = sync_options(Duration::from_secs(60));
+    let (first, second) = tokio::join!(
+        engine.sync_tenant(&tenant, &target, &options),
+        engine.sync_tenant(&tenant, &target, &options)
+    );
+    let live = db.inspect(&tenant).await;
+    db.cleanup(&tenant).await;
+    let outcomes: Vec<SyncOutcome> = [first, second]
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("a concurrent sync failed: {e}")))
+        .collect();
+    let executed = outcomes.iter().filter(|o| o.execution.is_some()).count();
+    assert_eq!(
+        executed, 1,
+        "exactly one sync applies the plan, the other finds it done"
+    );
+    assert_eq!(live.hash(), target.hash());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_times_out_and_is_released_on_every_path() {
+    let db = common::db().await;
+    let tenant = db
+        .tenant("exec_lock", "CREATE TABLE t (id INT PRIMARY KEY);")
+        .await;
+    let runner = db.adapter.runner();
+    let short = ExecuteOptions {
+        lock_timeout: Duration::from_millis(300),
+        statement_timeout: None,
+    };
+    let result: Result<()> = async {
+        let held = runner.acquire_lock(&tenant, &short).await?;
+        let started = Instant::now();
+        match runner.acquire_lock(&tenant, &short).await {
+            Err(Error::Lock { message, .. }) => {
+                assert!(message.contains("lock timeout"), "{message}");
+            }
+            Err(other) => panic!("expected a lock error, got {other}"),
+            Ok(_) => panic!("the lock was granted twice"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Dropped without release: the lock goes anyway.
+        drop(held);
+        let again = acquire_within(&db, &tenant, Duration::from_secs(5)).await?;
+        again.release().await?;
+        let mut third = acquire_within(&db, &tenant, Duration::from_secs(1)).await?;
+        assert!(third.inspect().await?.tables.contains_key("t"));
+        let empty = engine(&db)
+            .plan(&third.inspect().await?, &third.inspect().await?)?
+            .1;
+        let done = third.execute(&empty).await?;
+        assert_eq!(done.steps_total, 0);
+        // Released after execute.
+        acquire_within(&db, &tenant, Duration::from_secs(1))
+            .await?
+            .release()
+            .await
+    }
+    .await;
+    db.cleanup(&tenant).await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+async fn acquire_within(
+    db: &common::MysqlTestDb,
+    tenant: &schema_sync_core::TenantContext,
+    timeout: Duration,
+) -> Result<Box<dyn schema_sync_core::TenantLock>> {
+    let options = ExecuteOptions {
+        lock_timeout: timeout,
+        statement_timeout: None,
+    };
+    db.adapter.runner().acquire_lock(tenant, &options).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_sql_is_quoted_and_combined() {
+    let db = common::db().await;
+    let tenant = db
+        .tenant(
+            "exec_render",
+            "CREATE TABLE t (id INT PRIMARY KEY, a INT NULL);",
+        )
+        .await;
+    let target = db
+        .target(
+            "CREATE TABLE t (id INT PRIMARY KEY, a BIGINT NULL, b VARCHAR(10) NULL, \
+             KEY ix_b (b), CONSTRAINT chk_t CHECK (a > 0));",
+        )
+        .await;
+    let live = db.inspect(&tenant).await;
+    let result = async {
+        let (_, plan) = engine(&db).plan(&live, &target)?;
+        db.adapter.runner().render(&tenant, &plan).await
+    }
+    .await;
+    db.cleanup(&tenant).await;
+    let sql = result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sql.len(), 2, "{sql:?}");
+    assert_eq!(sql[0], format!("USE `{}`", tenant.namespace()));
+    assert_eq!(
+        sql[1],
+        "ALTER TABLE `t` MODIFY COLUMN `a` BIGINT NULL, ADD COLUMN `b` VARCHAR(10) NULL, \
+         ADD CONSTRAINT `chk_t` CHECK (`a` > 0), ADD INDEX `ix_b` (`b`)"
+    );
+}
