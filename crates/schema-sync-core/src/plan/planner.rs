@@ -49,7 +49,7 @@ impl Planner for DefaultPlanner {
         to: &SchemaSnapshot,
         diff: &SchemaDiff,
     ) -> Result<MigrationPlan> {
-        let mut builder = PlanBuilder::default();
+        let mut builder = PlanBuilder::new(from, to);
         let modified: BTreeMap<&str, &TableModification> = diff
             .tables
             .iter()
@@ -585,17 +585,28 @@ fn new_parts<T: Clone>(
 }
 
 /// Collects steps, classifying each and recording what it depends on.
-#[derive(Default)]
 struct PlanBuilder {
     steps: Vec<PlanStep>,
     /// The latest step that touched each object (`table:x`, `view:y`, ...).
     last_touch: HashMap<String, usize>,
+    /// Enum types of either schema: the only column types that link steps (built-in
+    /// types like `integer` are not objects a step can depend on).
+    enum_names: BTreeSet<String>,
 }
 
 impl PlanBuilder {
+    fn new(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Self {
+        let enum_names = from.enums.keys().chain(to.enums.keys()).cloned().collect();
+        Self {
+            steps: Vec::new(),
+            last_touch: HashMap::new(),
+            enum_names,
+        }
+    }
+
     fn push(&mut self, operation: Operation) {
         let index = self.steps.len();
-        let objects = touched_objects(&operation);
+        let objects = touched_objects(&operation, &self.enum_names);
         let mut depends_on: Vec<usize> = objects
             .iter()
             .filter_map(|o| self.last_touch.get(o).copied())
@@ -616,7 +627,7 @@ impl PlanBuilder {
 }
 
 /// The objects an operation changes or relies on, as `kind:name` keys.
-fn touched_objects(operation: &Operation) -> Vec<String> {
+fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<String> {
     let mut objects = Vec::new();
     if let Some(table) = operation.table() {
         objects.push(format!("relation:{table}"));
@@ -665,7 +676,7 @@ fn touched_objects(operation: &Operation) -> Vec<String> {
     objects.extend(
         column_types
             .into_iter()
-            .filter(|c| c.data_type.schema.is_none())
+            .filter(|c| c.data_type.schema.is_none() && enum_names.contains(&c.data_type.name))
             .map(|c| format!("type:{}", c.data_type.name)),
     );
     objects
@@ -724,5 +735,55 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
         CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
         AlterTableOptions { .. } => (false, vec![Hazard::TableRewrite]),
         _ => (false, Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{DefaultDiffCalculator, DiffCalculator};
+    use crate::testing::{TableBuilder, snapshot};
+
+    #[test]
+    fn foreign_keys_between_new_tables_follow_both_tables() {
+        let from = SchemaSnapshot::empty();
+        let to = snapshot([
+            (
+                "a",
+                TableBuilder::new()
+                    .column("id", "integer", true)
+                    .primary_key(&["id"])
+                    .index("a_idx", &["id"])
+                    .build(),
+            ),
+            (
+                "b",
+                TableBuilder::new()
+                    .column("id", "integer", true)
+                    .column("a_id", "integer", false)
+                    .foreign_key("b_a_fk", &["a_id"], "a", &["id"])
+                    .build(),
+            ),
+        ]);
+        let plan = DefaultPlanner
+            .plan(&from, &to, &DefaultDiffCalculator.diff(&from, &to))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let described: Vec<(String, Vec<usize>)> = plan
+            .steps
+            .iter()
+            .map(|s| (s.operation.to_string(), s.depends_on.clone()))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("create table a (1 column)".to_string(), vec![]),
+                ("create table b (2 columns)".to_string(), vec![]),
+                ("create index a_idx on a".to_string(), vec![0]),
+                (
+                    "add foreign key b_a_fk on b (a_id) -> a".to_string(),
+                    vec![1, 2]
+                ),
+            ]
+        );
     }
 }
