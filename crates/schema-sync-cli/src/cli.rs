@@ -31,13 +31,48 @@ pub enum Command {
     /// Show what differs from the target; change nothing.
     Diff,
     /// Check that every tenant equals the target; exit 1 on drift.
-    Validate,
+    Validate(ValidateArgs),
     /// Inspect tenants read-only: snapshot hash and objects. No target, no locks.
     Audit(AuditArgs),
     /// Print the SQL that sync would run, or write one file per tenant.
     Plan(PlanArgs),
     /// List the tenants of the database.
     Tenants,
+    /// Save, list, show, diff and tag snapshots in a snapshot store.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// The `snapshot` subcommands. A REF is `tenant@hash`, `tenant@tag`, `tenant@latest`,
+/// `tenant` (latest) or a snapshot `.json` file.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Inspect the selected tenants and save their snapshots.
+    Save,
+    /// List a tenant's saved snapshots, oldest first.
+    List {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Print one snapshot as JSON.
+    Show {
+        /// The snapshot.
+        reference: String,
+    },
+    /// Show what differs between two snapshots.
+    Diff {
+        /// The older snapshot.
+        from: String,
+        /// The newer snapshot.
+        to: String,
+    },
+    /// Point a tag (`v42`, `baseline`) at a snapshot.
+    Tag {
+        /// The snapshot.
+        reference: String,
+        /// The tag.
+        tag: String,
+    },
 }
 
 /// Flags of `sync`.
@@ -46,6 +81,17 @@ pub struct SyncArgs {
     /// Allow steps that drop tables or columns or narrow types.
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Record each tenant's snapshot in the snapshot store after the run.
+    #[arg(long)]
+    pub save_snapshots: bool,
+}
+
+/// Flags of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Record each tenant's snapshot in the snapshot store after the run.
+    #[arg(long)]
+    pub save_snapshots: bool,
 }
 
 /// Flags of `audit`.
@@ -54,6 +100,9 @@ pub struct AuditArgs {
     /// Include each tenant's full snapshot in the output.
     #[arg(long)]
     pub snapshots: bool,
+    /// Record each tenant's snapshot in the snapshot store.
+    #[arg(long)]
+    pub save_snapshots: bool,
 }
 
 /// Flags of `plan`.
@@ -110,6 +159,15 @@ pub struct GlobalOptions {
     /// Longest a single statement may run, in milliseconds.
     #[arg(long, global = true, value_name = "MS")]
     pub statement_timeout: Option<u64>,
+    /// Snapshot store: file://DIR, sqlite://FILE, postgres://..., git+file:///DIR, s3://bucket/prefix.
+    #[arg(
+        long,
+        global = true,
+        env = "SCHEMA_SYNC_SNAPSHOT_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub snapshot_store: Option<String>,
     /// Config file (default: schema-sync.toml in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,

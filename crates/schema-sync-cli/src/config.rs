@@ -44,6 +44,11 @@ pub struct ConfigFile {
     pub lock_timeout_ms: Option<u64>,
     /// Statement timeout in milliseconds.
     pub statement_timeout_ms: Option<u64>,
+    /// Snapshot store URL.
+    pub snapshot_store: Option<String>,
+    /// Save snapshots after sync, validate and audit.
+    #[serde(default)]
+    pub save_snapshots: bool,
 }
 
 /// How tenants are selected.
@@ -62,8 +67,8 @@ pub struct Selection {
 /// Validated settings for one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Database URL.
-    pub url: String,
+    /// Database URL, when given.
+    pub url: Option<String>,
     /// Desired schema, when the command needs one.
     pub target: Option<String>,
     /// Tenant selection.
@@ -80,6 +85,10 @@ pub struct Settings {
     pub lock_timeout: Duration,
     /// Statement timeout.
     pub statement_timeout: Option<Duration>,
+    /// Snapshot store URL.
+    pub snapshot_store: Option<String>,
+    /// Save snapshots after sync, validate and audit (config; the flags can also set it).
+    pub save_snapshots: bool,
     /// Quiet output.
     pub quiet: bool,
     /// Verbose output.
@@ -106,11 +115,7 @@ pub fn load_config_file(explicit: Option<&Path>) -> Result<ConfigFile> {
 impl Settings {
     /// Merges flags over the config file and validates the result.
     pub fn resolve(flags: &GlobalOptions, file: ConfigFile) -> Result<Self> {
-        let Some(url) = flags.url.clone().or(file.url) else {
-            bail!(
-                "no database URL: pass --url, set SCHEMA_SYNC_URL, or add `url = \"...\"` to {DEFAULT_CONFIG}"
-            );
-        };
+        let url = flags.url.clone().or(file.url);
         let concurrency = flags.concurrency.or(file.concurrency).unwrap_or(4);
         if concurrency == 0 {
             bail!("--concurrency must be at least 1");
@@ -151,9 +156,21 @@ impl Settings {
                 .statement_timeout
                 .or(file.statement_timeout_ms)
                 .map(Duration::from_millis),
+            snapshot_store: flags.snapshot_store.clone().or(file.snapshot_store),
+            save_snapshots: file.save_snapshots,
             quiet: flags.quiet,
             verbose: flags.verbose,
         })
+    }
+
+    /// The database URL, or an error saying how to give one.
+    pub fn require_url(&self) -> Result<&str> {
+        match &self.url {
+            Some(url) => Ok(url),
+            None => bail!(
+                "no database URL: pass --url, set SCHEMA_SYNC_URL, or add `url = \"...\"` to {DEFAULT_CONFIG}"
+            ),
+        }
     }
 
     /// The target, or an error saying how to give one.

@@ -20,8 +20,8 @@ use anyhow::Result;
 use clap::Parser;
 use schema_sync_core::{ConnectOptions, Engine};
 
-use cli::{Cli, Command};
-use commands::check::Mode;
+use cli::{Cli, Command, SnapshotCommand};
+use commands::check::{CheckFlags, Mode};
 use config::{Settings, load_config_file};
 
 #[tokio::main]
@@ -39,21 +39,48 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode> {
     let file = load_config_file(cli.options.config.as_deref())?;
     let settings = Settings::resolve(&cli.options, file)?;
-    let read_only = !matches!(cli.command, Command::Sync(_));
+    if let Command::Snapshot(command) = &cli.command {
+        // Only `snapshot save` reads tenants; the others work on the store alone.
+        let engine = match command {
+            SnapshotCommand::Save => Some(connect(&settings, true).await?),
+            _ => None,
+        };
+        return commands::snapshot::run(command, &settings, engine.as_ref()).await;
+    }
+    let engine = connect(&settings, !matches!(cli.command, Command::Sync(_))).await?;
+    match cli.command {
+        Command::Sync(args) => {
+            let flags = CheckFlags {
+                allow_destructive: args.allow_destructive,
+                save_snapshots: args.save_snapshots,
+            };
+            commands::check::run(Mode::Sync, &engine, &settings, flags).await
+        }
+        Command::Diff => {
+            commands::check::run(Mode::Diff, &engine, &settings, CheckFlags::default()).await
+        }
+        Command::Validate(args) => {
+            let flags = CheckFlags {
+                allow_destructive: false,
+                save_snapshots: args.save_snapshots,
+            };
+            commands::check::run(Mode::Validate, &engine, &settings, flags).await
+        }
+        Command::Audit(args) => {
+            commands::audit::run(&engine, &settings, args.snapshots, args.save_snapshots).await
+        }
+        Command::Plan(args) => commands::plan::run(&engine, &settings, args.out.as_deref()).await,
+        Command::Tenants => commands::tenants::run(&engine, &settings).await,
+        Command::Snapshot(_) => unreachable!("handled above"),
+    }
+}
+
+/// Connects the adapter the URL names; read-only for every command but `sync`.
+async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
     let options = ConnectOptions {
         max_connections: settings.concurrency.max(1),
         read_only,
     };
-    let adapter = registry::connect(&settings.url, options).await?;
-    let engine = Engine::new(adapter);
-    match cli.command {
-        Command::Sync(args) => {
-            commands::check::run(Mode::Sync, &engine, &settings, args.allow_destructive).await
-        }
-        Command::Diff => commands::check::run(Mode::Diff, &engine, &settings, false).await,
-        Command::Validate => commands::check::run(Mode::Validate, &engine, &settings, false).await,
-        Command::Audit(args) => commands::audit::run(&engine, &settings, args.snapshots).await,
-        Command::Plan(args) => commands::plan::run(&engine, &settings, args.out.as_deref()).await,
-        Command::Tenants => commands::tenants::run(&engine, &settings).await,
-    }
+    let adapter = registry::connect(settings.require_url()?, options).await?;
+    Ok(Engine::new(adapter))
 }

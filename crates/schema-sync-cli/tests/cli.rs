@@ -404,3 +404,100 @@ fn snapshot_json_is_a_valid_target() {
         .code(2)
         .stderr(predicate::str::contains("not a valid schema-sync snapshot"));
 }
+
+#[test]
+fn snapshot_history_shows_drift_across_two_saves() {
+    let fleet = Fleet::new();
+    let store = format!("file://{}", fleet.dir.path().join("store").display());
+    let with_store = |args: &[&str]| {
+        let mut cmd = fleet.cmd();
+        cmd.args(args).args(["--snapshot-store", &store]);
+        cmd
+    };
+    // First save: tenant_1 is drifted (no index, no view).
+    let saved = with_store(&[
+        "snapshot", "save", "--tenant", "tenant_1", "--format", "json",
+    ])
+    .assert()
+    .code(0)
+    .get_output()
+    .stdout
+    .clone();
+    let saved: Value = serde_json::from_slice(&saved).unwrap_or_else(|e| panic!("{e}"));
+    let first = saved["tenants"][0]["hash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(first.len(), 64);
+    with_store(&[
+        "snapshot",
+        "tag",
+        &format!("tenant_1@{first}"),
+        "before-fix",
+    ])
+    .assert()
+    .code(0);
+
+    // Second save, through sync: the tenant now equals the target.
+    with_store(&["sync", "--tenant", "tenant_1", "--save-snapshots"])
+        .assert()
+        .code(0);
+    with_store(&["snapshot", "list", "tenant_1"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("[before-fix]"))
+        .stdout(predicate::str::contains("changed"))
+        .stdout(predicate::str::contains("2 snapshots of tenant tenant_1"));
+    with_store(&["snapshot", "diff", "tenant_1@before-fix", "tenant_1@latest"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("+ view active_projects"))
+        .stdout(predicate::str::contains("2 changes"));
+    let diff = with_store(&[
+        "snapshot",
+        "diff",
+        "tenant_1@before-fix",
+        "tenant_1",
+        "--format",
+        "json",
+    ])
+    .assert()
+    .code(0)
+    .get_output()
+    .stdout
+    .clone();
+    let diff: Value = serde_json::from_slice(&diff).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(diff["changes"], 2);
+    assert_eq!(diff["from"]["hash"], first.as_str());
+
+    // A stored snapshot is a target: tenant_2 differs from tenant_1's latest.
+    let document = {
+        let output = with_store(&[
+            "validate",
+            "--tenant",
+            "tenant_2",
+            "--target",
+            "snapshot:tenant_1@latest",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+        serde_json::from_slice::<Value>(&output).unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(document["summary"]["drifted"], 1);
+    with_store(&["snapshot", "show", "tenant_1@nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no snapshot tagged \"nope\""));
+    fleet
+        .cmd()
+        .args(["snapshot", "list", "tenant_1"])
+        .env_remove("SCHEMA_SYNC_SNAPSHOT_STORE")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no snapshot store"));
+}

@@ -16,8 +16,18 @@ use crate::progress::Progress;
 use crate::select::select_tenants;
 
 /// Runs `audit`.
-pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Result<ExitCode> {
+pub async fn run(
+    engine: &Engine,
+    settings: &Settings,
+    snapshots: bool,
+    save_snapshots: bool,
+) -> Result<ExitCode> {
     let started = Instant::now();
+    let store = if save_snapshots || settings.save_snapshots {
+        Some(super::snapshot::open(settings).await?)
+    } else {
+        None
+    };
     let tenants = select_tenants(engine, &settings.selection, None).await?;
     let options = FleetOptions {
         concurrency: settings.concurrency,
@@ -31,6 +41,14 @@ pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Resul
     progress.finish();
     let elapsed = started.elapsed().as_millis();
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    if let Some(store) = &store {
+        for (tenant, snapshot) in results
+            .iter()
+            .filter_map(|(t, r)| r.as_ref().ok().map(|s| (t, s)))
+        {
+            store.save(tenant.id(), snapshot).await?;
+        }
+    }
 
     if json_output {
         println!(

@@ -38,12 +38,32 @@ impl Mode {
     }
 }
 
+/// Flags that only some of the three commands have.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckFlags {
+    /// `sync --allow-destructive`.
+    pub allow_destructive: bool,
+    /// `--save-snapshots`.
+    pub save_snapshots: bool,
+}
+
 /// Resolves the target and selects the tenants: what every planning command needs.
 pub async fn prepare(
     engine: &Engine,
     settings: &Settings,
 ) -> Result<(SchemaSnapshot, Vec<TenantContext>)> {
-    let target = load_target(settings.require_target()?)?;
+    let spec = settings.require_target()?;
+    let target = match spec.strip_prefix("snapshot:") {
+        Some(reference) => {
+            let store = super::snapshot::open(settings).await?;
+            let snapshot = super::snapshot::resolve(Some(store.as_ref()), reference).await?;
+            Target::Snapshot {
+                label: spec.to_string(),
+                snapshot: Box::new(snapshot),
+            }
+        }
+        None => load_target(spec)?,
+    };
     let reference = match &target {
         Target::Tenant(id) => Some(id.clone()),
         _ => None,
@@ -94,15 +114,20 @@ pub async fn run(
     mode: Mode,
     engine: &Engine,
     settings: &Settings,
-    allow_destructive: bool,
+    flags: CheckFlags,
 ) -> Result<ExitCode> {
     let started = Instant::now();
+    let save_snapshots = flags.save_snapshots || settings.save_snapshots;
+    // Open the store before any work, so a bad store URL fails fast.
+    let store = if save_snapshots {
+        Some(super::snapshot::open(settings).await?)
+    } else {
+        None
+    };
     let (target, tenants) = prepare(engine, settings).await?;
-    let options = fleet_options(
-        settings,
-        mode == Mode::Sync,
-        allow_destructive || settings.allow_destructive,
-    );
+    let allow_destructive = flags.allow_destructive || settings.allow_destructive;
+    let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
+    options.sync.keep_snapshots = save_snapshots;
     let json_output = settings.format == Format::Json;
     let report = run_with_progress(
         engine,
@@ -112,6 +137,15 @@ pub async fn run(
         settings.quiet || json_output,
     )
     .await;
+    if let Some(store) = &store {
+        let saved = super::snapshot::save_after_run(store.as_ref(), &report, &target).await?;
+        if !json_output && !settings.quiet {
+            anstream::eprintln!(
+                "saved {saved} snapshot{}",
+                if saved == 1 { "" } else { "s" }
+            );
+        }
+    }
     let elapsed = started.elapsed().as_millis();
 
     if json_output {

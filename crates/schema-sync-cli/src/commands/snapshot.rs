@@ -1,0 +1,240 @@
+//! `snapshot save|list|show|diff|tag`: snapshot history in a store, and `--save-snapshots`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anstream::println;
+use anyhow::{Context, Result, bail};
+use schema_sync_core::{
+    DefaultDiffCalculator, DiffCalculator, Engine, FleetOptions, FleetReport, SchemaSnapshot,
+    SnapshotHash, SnapshotStore, TenantId, TenantStatus,
+};
+use serde_json::json;
+
+use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
+use crate::cli::{Format, SnapshotCommand};
+use crate::config::Settings;
+use crate::output::style::{BOLD, DIM, GREEN, RED, Styled, YELLOW};
+use crate::select::select_tenants;
+
+/// Opens the configured store, or says how to configure one.
+pub async fn open(settings: &Settings) -> Result<Box<dyn SnapshotStore>> {
+    let Some(url) = &settings.snapshot_store else {
+        bail!(
+            "no snapshot store: pass --snapshot-store URL (file://DIR, sqlite://FILE, postgres://..., git+file:///DIR, s3://bucket/prefix) or add `snapshot_store = \"...\"` to schema-sync.toml"
+        );
+    };
+    Ok(schema_sync_snapshots::open_store(url).await?)
+}
+
+/// A reference to one snapshot: `tenant@hash`, `tenant@tag`, `tenant@latest`, `tenant`
+/// (latest), or a `.json` file.
+pub async fn resolve(store: Option<&dyn SnapshotStore>, reference: &str) -> Result<SchemaSnapshot> {
+    if reference.ends_with(".json") && std::path::Path::new(reference).is_file() {
+        let text = std::fs::read_to_string(reference)
+            .with_context(|| format!("cannot read {reference}"))?;
+        return Ok(SchemaSnapshot::from_json(&text, reference)?);
+    }
+    let Some(store) = store else {
+        bail!("{reference:?} names a stored snapshot, but no --snapshot-store is configured")
+    };
+    let (tenant, version) = reference.rsplit_once('@').unwrap_or((reference, "latest"));
+    let tenant = TenantId::new(tenant).with_context(|| {
+        format!("{reference:?} is not tenant@hash, tenant@tag, tenant@latest or a .json file")
+    })?;
+    let hash = if version == "latest" {
+        match store.latest(&tenant).await? {
+            Some((_, snapshot)) => return Ok(snapshot),
+            None => bail!(
+                "tenant {:?} has no saved snapshots; run `schema-sync snapshot save --tenant {tenant}`",
+                tenant.as_str()
+            ),
+        }
+    } else if let Ok(hash) = SnapshotHash::parse(version) {
+        hash
+    } else {
+        store
+            .resolve_tag(&tenant, version)
+            .await?
+            .with_context(|| format!("tenant {:?} has no snapshot tagged {version:?}; see `schema-sync snapshot list`", tenant.as_str()))?
+    };
+    Ok(store.load(&tenant, &hash).await?)
+}
+
+/// Saves the post-run snapshot of every tenant the run could inspect: the target for
+/// synced tenants, the inspected schema otherwise.
+pub async fn save_after_run(
+    store: &dyn SnapshotStore,
+    report: &FleetReport,
+    target: &SchemaSnapshot,
+) -> Result<usize> {
+    let mut saved = 0;
+    for tenant in &report.tenants {
+        let snapshot = match (tenant.status, &tenant.snapshot) {
+            (TenantStatus::Synced, _) => target,
+            (_, Some(snapshot)) => snapshot.as_ref(),
+            _ => continue,
+        };
+        store.save(&tenant.tenant, snapshot).await?;
+        saved += 1;
+    }
+    Ok(saved)
+}
+
+/// Runs a `snapshot` subcommand.
+pub async fn run(
+    command: &SnapshotCommand,
+    settings: &Settings,
+    engine: Option<&Engine>,
+) -> Result<ExitCode> {
+    let store = open(settings).await?;
+    let json_output = settings.format == Format::Json;
+    match command {
+        SnapshotCommand::Save => {
+            let Some(engine) = engine else {
+                bail!("snapshot save needs --url to inspect tenants")
+            };
+            let started = Instant::now();
+            let tenants = select_tenants(engine, &settings.selection, None).await?;
+            let options = FleetOptions {
+                concurrency: settings.concurrency,
+                ..FleetOptions::default()
+            };
+            let results = engine.inspect_fleet(tenants, &options, &|_, _| {}).await;
+            let mut documents = Vec::new();
+            let mut failed = 0;
+            for (tenant, result) in results {
+                match result {
+                    Ok(snapshot) => {
+                        let record = store.save(tenant.id(), &snapshot).await?;
+                        if !json_output {
+                            println!(
+                                "{}  {}",
+                                Styled(BOLD, tenant.id().as_str()),
+                                Styled(GREEN, record.hash.as_str())
+                            );
+                        }
+                        documents.push(json!({ "tenant": tenant.id(), "hash": record.hash, "saved_at": record.saved_at }));
+                    }
+                    Err(error) => {
+                        failed += 1;
+                        if !json_output {
+                            println!(
+                                "{}  {}",
+                                Styled(BOLD, tenant.id().as_str()),
+                                Styled(RED, &error.to_string())
+                            );
+                        }
+                        documents.push(json!({ "tenant": tenant.id(), "error": crate::output::json::error_value(Some(&error)) }));
+                    }
+                }
+            }
+            if json_output {
+                let elapsed = started.elapsed().as_millis();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({ "command": "snapshot save", "tenants": documents, "summary": { "failed": failed, "duration_ms": elapsed } })
+                    )?
+                );
+            }
+            Ok(exit(if failed > 0 {
+                EXIT_DRIFT_OR_FAILURE
+            } else {
+                EXIT_OK
+            }))
+        }
+        SnapshotCommand::List { tenant } => {
+            let tenant = TenantId::new(tenant.as_str())?;
+            let history = store.history(&tenant).await?;
+            if json_output {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({ "command": "snapshot list", "tenant": tenant, "history": history })
+                    )?
+                );
+            } else {
+                let mut previous: Option<&SnapshotHash> = None;
+                for record in &history {
+                    let changed = if previous.is_some_and(|p| p != &record.hash) {
+                        Styled(YELLOW, " changed")
+                    } else {
+                        Styled(DIM, "")
+                    };
+                    let tags = if record.tags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", record.tags.join(", "))
+                    };
+                    println!(
+                        "{}  {}{}{}",
+                        record.saved_at,
+                        record.hash.short(),
+                        tags,
+                        changed
+                    );
+                    previous = Some(&record.hash);
+                }
+                println!(
+                    "{} snapshot{} of tenant {tenant}",
+                    history.len(),
+                    if history.len() == 1 { "" } else { "s" }
+                );
+            }
+            Ok(exit(EXIT_OK))
+        }
+        SnapshotCommand::Show { reference } => {
+            let snapshot = resolve(Some(store.as_ref()), reference).await?;
+            println!("{}", snapshot.to_pretty_json());
+            Ok(exit(EXIT_OK))
+        }
+        SnapshotCommand::Diff { from, to } => {
+            let from_snapshot = resolve(Some(store.as_ref()), from).await?;
+            let to_snapshot = resolve(Some(store.as_ref()), to).await?;
+            let diff = DefaultDiffCalculator.diff(&from_snapshot, &to_snapshot);
+            if json_output {
+                let document = json!({
+                    "command": "snapshot diff",
+                    "from": { "reference": from, "hash": from_snapshot.hash() },
+                    "to": { "reference": to, "hash": to_snapshot.hash() },
+                    "changes": diff.change_count(),
+                    "diff": diff,
+                });
+                println!("{}", serde_json::to_string_pretty(&document)?);
+            } else if diff.is_empty() {
+                println!(
+                    "{}",
+                    Styled(GREEN, &format!("{from} and {to} are the same schema"))
+                );
+            } else {
+                print!("{}", diff.to_text());
+                println!(
+                    "{} change{}",
+                    diff.change_count(),
+                    if diff.change_count() == 1 { "" } else { "s" }
+                );
+            }
+            Ok(exit(EXIT_OK))
+        }
+        SnapshotCommand::Tag { reference, tag } => {
+            let (tenant, version) = reference
+                .rsplit_once('@')
+                .unwrap_or((reference.as_str(), "latest"));
+            let tenant = TenantId::new(tenant)?;
+            let hash = resolve(Some(store.as_ref()), reference).await?.hash();
+            store.tag(&tenant, &hash, tag).await?;
+            if !json_output {
+                println!("tagged {tenant}@{} as {tag} (from {version})", hash.short());
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({ "command": "snapshot tag", "tenant": tenant, "hash": hash, "tag": tag })
+                    )?
+                );
+            }
+            Ok(exit(EXIT_OK))
+        }
+    }
+}
