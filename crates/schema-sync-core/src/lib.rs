@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod adapter;
+mod blocking;
 pub mod diff;
 mod engine;
 mod error;
@@ -27,6 +28,7 @@ pub use adapter::{
     ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner,
     SchemaInspector, TenantLock,
 };
+pub use blocking::run_blocking;
 pub use diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 pub use engine::{
     Engine, FleetOptions, FleetReport, FleetSummary, SyncOptions, SyncOutcome, Target,

@@ -21,12 +21,12 @@ use schema_sync_core::{
     Result, SchemaSnapshot, SnapshotHash, SnapshotRecord, SnapshotStore, TenantId,
 };
 
-use crate::blocking::run_blocking;
 use crate::error::{snapshot_error_from, unknown_tag_target};
 use crate::fsutil::{append_line, atomic_write, complete_lines, read_optional};
 use crate::prune::{PrunableStore, PruneReport, split_history, unreferenced};
 use crate::record::{HistoryEntry, attach_tags, now_secs, validate_tag};
 use crate::tree::{Tree, read_error, write_error};
+use schema_sync_core::run_blocking;
 
 /// The history file in a tenant's directory.
 const HISTORY: &str = "history.jsonl";

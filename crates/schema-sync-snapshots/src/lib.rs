@@ -59,7 +59,6 @@
 )]
 
 #[cfg(any(feature = "file", feature = "git", feature = "sqlite"))]
-mod blocking;
 mod encode;
 mod error;
 mod open;

@@ -17,7 +17,6 @@
 //!   threads.
 #![deny(missing_docs)]
 
-mod blocking;
 pub mod ddl;
 mod error;
 mod inspect;
@@ -37,11 +36,11 @@ use schema_sync_core::{
 
 pub use tenants::{Location, TENANT_EXTENSIONS};
 
-use blocking::run_blocking;
 use error::sqlite_error;
 use inspect::inspect_connection;
 use render::render_plan;
 use runner::{SqliteLock, open, with_tenant};
+use schema_sync_core::run_blocking;
 
 /// Tenants stored as SQLite files.
 #[derive(Debug, Clone)]

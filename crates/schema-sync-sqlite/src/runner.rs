@@ -16,10 +16,10 @@ use schema_sync_core::{
     TenantLock,
 };
 
-use crate::blocking::run_blocking;
 use crate::error::{is_busy, sqlite_error};
 use crate::inspect::inspect_connection;
 use crate::render::render_plan;
+use schema_sync_core::run_blocking;
 
 /// Opens a tenant file, read-only unless `write`. Never creates a file.
 pub(crate) fn open(path: &Path, write: bool) -> rusqlite::Result<Connection> {

@@ -38,40 +38,37 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
     }
     let mut failures = report.summary.failed;
     let mut documents = Vec::new();
+    let mut report_error = |tenant: &schema_sync_core::TenantId,
+                            error: &schema_sync_core::Error| {
+        documents.push(json!({ "tenant": tenant, "error": error_value(Some(error)) }));
+        if !json_output {
+            println!(
+                "{}  {}",
+                Styled(BOLD, tenant.as_str()),
+                Styled(RED, &error.to_string())
+            );
+        }
+    };
+    let mut scripts = Vec::new();
     for tenant in &report.tenants {
         let (Some(plan), Some(context)) = (&tenant.plan, contexts.get(&tenant.tenant)) else {
             if let Some(error) = &tenant.error {
-                documents
-                    .push(json!({ "tenant": tenant.tenant, "error": error_value(Some(error)) }));
-                if !json_output {
-                    println!(
-                        "{}  {}",
-                        Styled(BOLD, tenant.tenant.as_str()),
-                        Styled(RED, &error.to_string())
-                    );
-                }
+                report_error(&tenant.tenant, error);
             }
             continue;
         };
         if tenant.status == TenantStatus::InSync {
             continue;
         }
-        let statements = match engine.adapter().runner().render(context, plan).await {
-            Ok(statements) => statements,
+        match engine.adapter().runner().render(context, plan).await {
+            Ok(statements) => scripts.push((tenant, plan, statements)),
             Err(error) => {
                 failures += 1;
-                documents
-                    .push(json!({ "tenant": tenant.tenant, "error": error_value(Some(&error)) }));
-                if !json_output {
-                    println!(
-                        "{}  {}",
-                        Styled(BOLD, tenant.tenant.as_str()),
-                        Styled(RED, &error.to_string())
-                    );
-                }
-                continue;
+                report_error(&tenant.tenant, &error);
             }
-        };
+        }
+    }
+    for (tenant, plan, statements) in scripts {
         let script = sql_script(tenant.tenant.as_str(), plan, &statements);
         if let Some(dir) = out {
             let path = dir.join(format!("{}.sql", file_name(tenant.tenant.as_str())));

@@ -15,8 +15,8 @@ use schema_sync_core::{Error, Result};
 
 use super::driver::{Dialect, Driver, Row, Statement, Value, query_error};
 use super::migrate::{CREATE_VERSION_TABLE, CURRENT_VERSION, RECORD_VERSION, pending};
-use crate::blocking::run_blocking;
 use crate::record::now_secs;
+use schema_sync_core::run_blocking;
 
 impl ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

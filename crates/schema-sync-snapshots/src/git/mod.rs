@@ -38,12 +38,12 @@ use schema_sync_core::{
 use serde::{Deserialize, Serialize};
 
 use self::command::Git;
-use crate::blocking::run_blocking;
 use crate::error::{snapshot_error, snapshot_error_from, unknown_tag_target};
 use crate::fsutil::{atomic_write, read_optional};
 use crate::prune::{PrunableStore, PruneReport, split_history, unreferenced};
 use crate::record::{HistoryEntry, attach_tags, now_secs, validate_tag};
 use crate::tree::{Tree, read_error, to_pretty, write_error};
+use schema_sync_core::run_blocking;
 
 /// The file whose log is a tenant's history.
 const LATEST: &str = "latest.json";
