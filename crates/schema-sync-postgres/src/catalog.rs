@@ -1,0 +1,808 @@
+//! The catalog queries behind inspection, and their rows.
+//!
+//! Every query covers a whole batch of tenant schemas: it filters by an array of
+//! namespace oids or of relation oids found by an earlier query, so a
+//! batch of a hundred tenants costs the same handful of round trips as one tenant. All
+//! queries read `pg_catalog` (not `information_schema`, which hides objects the role does
+//! not own), so a role that may only read the catalog can inspect.
+//!
+//! Text that PostgreSQL deparses (defaults, checks, index expressions, view bodies,
+//! function and trigger definitions) depends on `search_path`; it is fetched separately
+//! by [`deparse`], once per tenant but in a single round trip for the batch, with
+//! `search_path` pinned to each tenant in turn so that the tenant's own objects print
+//! unqualified and other schemas' objects print qualified.
+
+use std::collections::HashMap;
+
+use tokio_postgres::types::{FromSql, ToSql, Type};
+use tokio_postgres::{Client, Row, SimpleQueryMessage};
+
+use crate::render::quote_ident;
+
+/// A driver error.
+pub(crate) type PgResult<T> = Result<T, tokio_postgres::Error>;
+
+fn get<'a, T: FromSql<'a>>(row: &'a Row, column: &str) -> PgResult<T> {
+    row.try_get(column)
+}
+
+/// One `oid[]` parameter.
+fn oids(values: &Vec<u32>) -> [(&(dyn ToSql + Sync), Type); 1] {
+    [(values, Type::OID_ARRAY)]
+}
+
+/// Reads rows of one query into values.
+fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> PgResult<T>) -> PgResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// `(oid, name)` of each schema in `names` that exists.
+pub(crate) async fn namespaces(client: &Client, names: &[String]) -> PgResult<Vec<(u32, String)>> {
+    let found = client
+        .query_typed(
+            "SELECT n.oid, n.nspname::text AS name FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1)",
+            &[(&names, Type::TEXT_ARRAY)],
+        )
+        .await?;
+    rows(found, |r| Ok((get(r, "oid")?, get(r, "name")?)))
+}
+
+/// Not a member of an extension (extension objects belong to the extension). The
+/// subquery starts from `pg_extension` in `pg_depend`'s `refclassid` index, so it reads
+/// only extension memberships and is hashed once per query.
+fn not_extension_member(catalog: &str, oid: &str) -> String {
+    format!(
+        "{oid} NOT IN (SELECT x.objid FROM pg_catalog.pg_depend x WHERE x.refclassid = 'pg_catalog.pg_extension'::regclass AND x.classid = 'pg_catalog.{catalog}'::regclass AND x.deptype = 'e')"
+    )
+}
+
+/// A relation: table, view, materialized view, sequence, foreign or partitioned table.
+#[derive(Debug, Clone)]
+pub(crate) struct Relation {
+    pub oid: u32,
+    pub namespace: u32,
+    pub name: String,
+    pub kind: String,
+    pub unlogged: bool,
+    pub partition: bool,
+    pub has_options: bool,
+    pub row_security: bool,
+    pub typed: bool,
+    pub inherits: bool,
+    /// The access method of an index (`btree`, `gin`); empty for other relations.
+    pub method: String,
+    pub comment: Option<String>,
+}
+
+/// Types defined in a tenant schema (row types of tables and array types excluded).
+#[derive(Debug, Clone)]
+pub(crate) struct UserType {
+    pub namespace: u32,
+    pub name: String,
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// A function or procedure.
+#[derive(Debug, Clone)]
+pub(crate) struct Routine {
+    pub oid: u32,
+    pub namespace: u32,
+    pub name: String,
+    pub kind: String,
+    pub comment: Option<String>,
+}
+
+/// An object schema-sync does not model, found in a tenant schema.
+#[derive(Debug, Clone)]
+pub(crate) struct Other {
+    pub namespace: u32,
+    pub kind: String,
+    pub name: String,
+}
+
+/// What lives directly in the schemas: relations, types, routines, extensions, others.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaObjects {
+    pub relations: Vec<Relation>,
+    pub types: Vec<UserType>,
+    pub routines: Vec<Routine>,
+    pub extensions: Vec<(u32, String)>,
+    pub others: Vec<Other>,
+}
+
+const RELATIONS: &str = "
+SELECT c.oid, c.relnamespace AS namespace, c.relname::text AS name, c.relkind::text AS kind,
+       c.relpersistence = 'u' AS unlogged, c.relispartition AS partition,
+       COALESCE(cardinality(c.reloptions), 0) > 0 AS has_options,
+       c.relrowsecurity AS row_security, c.reloftype <> 0 AS typed,
+       c.oid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i) AS inherits,
+       COALESCE(am.amname::text, '') AS method, d.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_class c ON c.relnamespace = sel.oid
+LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+LEFT JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I')";
+
+/// Types: enums are modelled; domains, composite, range and base types are reported.
+fn types_query() -> String {
+    format!(
+        "
+SELECT t.typnamespace AS namespace, t.typname::text AS name, t.typtype::text AS kind,
+       ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels,
+       d.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_type t ON t.typnamespace = sel.oid
+LEFT JOIN pg_catalog.pg_class r ON r.oid = t.typrelid
+LEFT JOIN pg_catalog.pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::regclass AND d.objsubid = 0
+WHERE NOT (t.typcategory = 'A' AND t.typelem <> 0 AND t.typtype = 'b')
+  AND t.typtype <> 'm'
+  AND (t.typrelid = 0 OR r.relkind = 'c')
+  AND {}",
+        not_extension_member("pg_type", "t.oid")
+    )
+}
+
+fn routines_query() -> String {
+    format!(
+        "
+SELECT p.oid, p.pronamespace AS namespace, p.proname::text AS name, p.prokind::text AS kind,
+       d.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_proc p ON p.pronamespace = sel.oid
+LEFT JOIN pg_catalog.pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::regclass AND d.objsubid = 0
+WHERE {}",
+        not_extension_member("pg_proc", "p.oid")
+    )
+}
+
+const EXTENSIONS: &str = "
+SELECT e.extnamespace AS namespace, e.extname::text AS name
+FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_extension e ON e.extnamespace = sel.oid";
+
+/// Objects of kinds schema-sync does not model, by namespace.
+fn others_query() -> String {
+    let kinds = [
+        ("pg_collation", "collnamespace", "collname", "collation"),
+        ("pg_operator", "oprnamespace", "oprname", "operator"),
+        ("pg_opclass", "opcnamespace", "opcname", "operator class"),
+        ("pg_opfamily", "opfnamespace", "opfname", "operator family"),
+        (
+            "pg_statistic_ext",
+            "stxnamespace",
+            "stxname",
+            "statistics object",
+        ),
+        (
+            "pg_ts_config",
+            "cfgnamespace",
+            "cfgname",
+            "text search configuration",
+        ),
+        (
+            "pg_ts_dict",
+            "dictnamespace",
+            "dictname",
+            "text search dictionary",
+        ),
+        (
+            "pg_ts_parser",
+            "prsnamespace",
+            "prsname",
+            "text search parser",
+        ),
+        (
+            "pg_ts_template",
+            "tmplnamespace",
+            "tmplname",
+            "text search template",
+        ),
+        ("pg_conversion", "connamespace", "conname", "conversion"),
+    ];
+    kinds
+        .iter()
+        .map(|(catalog, namespace, name, kind)| {
+            format!(
+                "SELECT o.{namespace} AS namespace, '{kind}' AS kind, o.{name}::text AS name FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.{catalog} o ON o.{namespace} = sel.oid WHERE {}",
+                not_extension_member(catalog, "o.oid")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL ")
+}
+
+/// Everything that lives directly in the namespaces, in one pipelined round trip.
+pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgResult<SchemaObjects> {
+    let namespaces = namespaces.to_vec();
+    let ns = oids(&namespaces);
+    let (types_sql, routines_sql, others_sql) = (types_query(), routines_query(), others_query());
+    let (relations, types, routines, extensions, others) = futures::try_join!(
+        client.query_typed(RELATIONS, &ns),
+        client.query_typed(&types_sql, &ns),
+        client.query_typed(&routines_sql, &ns),
+        client.query_typed(EXTENSIONS, &ns),
+        client.query_typed(&others_sql, &ns),
+    )?;
+    Ok(SchemaObjects {
+        relations: rows(relations, |r| {
+            Ok(Relation {
+                oid: get(r, "oid")?,
+                namespace: get(r, "namespace")?,
+                name: get(r, "name")?,
+                kind: get(r, "kind")?,
+                unlogged: get(r, "unlogged")?,
+                partition: get(r, "partition")?,
+                has_options: get(r, "has_options")?,
+                row_security: get(r, "row_security")?,
+                typed: get(r, "typed")?,
+                inherits: get(r, "inherits")?,
+                method: get(r, "method")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
+        types: rows(types, |r| {
+            Ok(UserType {
+                namespace: get(r, "namespace")?,
+                name: get(r, "name")?,
+                kind: get(r, "kind")?,
+                labels: get(r, "labels")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
+        routines: rows(routines, |r| {
+            Ok(Routine {
+                oid: get(r, "oid")?,
+                namespace: get(r, "namespace")?,
+                name: get(r, "name")?,
+                kind: get(r, "kind")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
+        extensions: rows(extensions, |r| Ok((get(r, "namespace")?, get(r, "name")?)))?,
+        others: rows(others, |r| {
+            Ok(Other {
+                namespace: get(r, "namespace")?,
+                kind: get(r, "kind")?,
+                name: get(r, "name")?,
+            })
+        })?,
+    })
+}
+
+/// A table column.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnRow {
+    pub table: u32,
+    pub number: i16,
+    pub name: String,
+    pub not_null: bool,
+    pub identity: String,
+    pub generated: String,
+    pub dimensions: i32,
+    pub is_array: bool,
+    pub typmod: i32,
+    pub formatted: String,
+    pub type_name: String,
+    pub type_namespace: u32,
+    pub type_schema: String,
+    pub collation: Option<String>,
+    pub collation_namespace: Option<u32>,
+    pub collation_schema: Option<String>,
+    pub comment: Option<String>,
+}
+
+const COLUMNS: &str = "
+WITH a AS MATERIALIZED (
+    SELECT a.attrelid, a.attnum, a.attname, a.attnotnull, a.attidentity, a.attgenerated, a.attndims,
+           a.atttypid, a.atttypmod, a.attcollation
+    FROM unnest($1::oid[]) sel(oid)
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = sel.oid
+    WHERE a.attnum > 0 AND NOT a.attisdropped
+), ty AS MATERIALIZED (
+    SELECT t.oid, (t.typcategory = 'A' AND t.typelem <> 0 AND t.typtype = 'b') AS is_array, t.typcollation,
+           et.typname::text AS type_name, et.typnamespace AS type_namespace, etn.nspname::text AS type_schema
+    FROM (SELECT DISTINCT atttypid FROM a) u
+    JOIN pg_catalog.pg_type t ON t.oid = u.atttypid
+    JOIN pg_catalog.pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 AND t.typtype = 'b' THEN t.typelem ELSE t.oid END
+    JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
+), co AS MATERIALIZED (
+    SELECT co.oid, co.collname::text AS collname, co.collnamespace, n.nspname::text AS nspname
+    FROM (SELECT DISTINCT attcollation FROM a) u
+    JOIN pg_catalog.pg_collation co ON co.oid = u.attcollation
+    JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
+)
+SELECT a.attrelid AS table_oid, a.attnum AS number, a.attname::text AS name, a.attnotnull AS not_null,
+       a.attidentity::text AS identity, a.attgenerated::text AS generated, a.attndims AS dimensions,
+       ty.is_array, a.atttypmod AS typmod,
+       CASE WHEN ty.type_name = 'interval' THEN pg_catalog.format_type(a.atttypid, a.atttypmod) ELSE '' END AS formatted,
+       ty.type_name, ty.type_namespace, ty.type_schema,
+       CASE WHEN a.attcollation <> ty.typcollation AND a.attcollation <> 0 THEN co.collname END AS collation,
+       CASE WHEN a.attcollation <> ty.typcollation AND a.attcollation <> 0 THEN co.collnamespace END AS collation_namespace,
+       CASE WHEN a.attcollation <> ty.typcollation AND a.attcollation <> 0 THEN co.nspname END AS collation_schema,
+       ds.description AS comment
+FROM a
+JOIN ty ON ty.oid = a.atttypid
+LEFT JOIN co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid = a.attnum";
+
+/// A constraint of a table.
+#[derive(Debug, Clone)]
+pub(crate) struct ConstraintRow {
+    pub oid: u32,
+    pub table: u32,
+    pub name: String,
+    pub kind: String,
+    /// `conkey`: column numbers, named through the table's columns.
+    pub column_numbers: Vec<i16>,
+    /// `confrelid`: the referenced relation of a foreign key (0 otherwise).
+    pub referenced_relation: u32,
+    /// `confkey`: referenced column numbers.
+    pub referenced_numbers: Vec<i16>,
+    pub on_update: String,
+    pub on_delete: String,
+    pub match_full: bool,
+    pub set_columns: bool,
+    pub deferrable: bool,
+    pub deferred: bool,
+    /// `conindid`: the index behind a key (or used by a foreign key).
+    pub index_oid: u32,
+    pub comment: Option<String>,
+}
+
+fn constraints_query(server_version: i32) -> String {
+    let set_columns = if server_version >= 150_000 {
+        "COALESCE(cardinality(c.confdelsetcols), 0) > 0"
+    } else {
+        "false"
+    };
+    format!(
+        "
+SELECT c.oid, c.conrelid AS table_oid, c.conname::text AS name, c.contype::text AS kind,
+       COALESCE(c.conkey, '{{}}') AS column_numbers, c.confrelid AS referenced_relation,
+       COALESCE(c.confkey, '{{}}') AS referenced_numbers,
+       c.confupdtype::text AS on_update, c.confdeltype::text AS on_delete, c.confmatchtype = 'f' AS match_full,
+       {set_columns} AS set_columns, c.condeferrable AS deferrable, c.condeferred AS deferred,
+       c.conindid AS index_oid, ds.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_constraint c ON c.conrelid = sel.oid
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_constraint'::regclass AND ds.objsubid = 0"
+    )
+}
+
+/// An index of a table or materialized view.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexRow {
+    pub oid: u32,
+    pub table: u32,
+    pub unique: bool,
+    pub key_count: i16,
+    /// `indkey`: column numbers (0 for an expression), named through the table's columns.
+    pub column_numbers: Vec<i16>,
+    pub options: Vec<i16>,
+    pub default_operator_classes: bool,
+    pub nulls_not_distinct: bool,
+    pub has_include: bool,
+}
+
+/// Indexes; their names, access methods, options and comments come with the relations.
+fn indexes_query(server_version: i32) -> String {
+    let nulls = if server_version >= 150_000 {
+        "i.indnullsnotdistinct"
+    } else {
+        "false"
+    };
+    format!(
+        "
+SELECT i.indexrelid AS oid, i.indrelid AS table_oid, i.indisunique AS is_unique, i.indnkeyatts AS key_count,
+       i.indkey::int2[] AS column_numbers, i.indoption::int2[] AS options,
+       NOT COALESCE(i.indclass::oid[] && (SELECT array_agg(oc.oid) FROM pg_catalog.pg_opclass oc WHERE NOT oc.opcdefault), false)
+           AS default_operator_classes,
+       {nulls} AS nulls_not_distinct, i.indnatts > i.indnkeyatts AS has_include
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_index i ON i.indrelid = sel.oid"
+    )
+}
+
+/// A trigger (internal triggers of foreign keys excluded).
+#[derive(Debug, Clone)]
+pub(crate) struct TriggerRow {
+    pub oid: u32,
+    pub table: u32,
+    pub name: String,
+    pub enabled: String,
+    pub comment: Option<String>,
+}
+
+const TRIGGERS: &str = "
+SELECT t.oid, t.tgrelid AS table_oid, t.tgname::text AS name, t.tgenabled::text AS enabled,
+       ds.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_trigger t ON t.tgrelid = sel.oid
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_catalog.pg_trigger'::regclass AND ds.objsubid = 0
+WHERE NOT t.tgisinternal";
+
+/// A sequence with its parameters and owning column.
+#[derive(Debug, Clone)]
+pub(crate) struct SequenceRow {
+    pub oid: u32,
+    pub type_name: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min_value: i64,
+    pub max_value: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    pub owner_kind: Option<String>,
+    pub owner_table: Option<u32>,
+    pub owner_column: Option<String>,
+}
+
+const SEQUENCES: &str = "
+SELECT s.seqrelid AS oid, t.typname::text AS type_name, s.seqstart AS start, s.seqincrement AS increment,
+       s.seqmin AS min_value, s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle,
+       d.deptype::text AS owner_kind, d.refobjid AS owner_table, oa.attname::text AS owner_column
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_sequence s ON s.seqrelid = sel.oid
+JOIN pg_catalog.pg_type t ON t.oid = s.seqtypid
+LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = s.seqrelid
+     AND d.objsubid = 0 AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_catalog.pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid";
+
+/// `(relation, name)` of rewrite rules other than a view's own `_RETURN` rule.
+const RULES: &str = "
+SELECT r.ev_class AS table_oid, r.rulename::text AS name
+FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_rewrite r ON r.ev_class = sel.oid WHERE r.rulename <> '_RETURN'";
+
+/// `(relation, name)` of row-level security policies.
+const POLICIES: &str = "
+SELECT p.polrelid AS table_oid, p.polname::text AS name
+FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_policy p ON p.polrelid = sel.oid";
+
+/// `(view, relation it reads)`.
+const VIEW_DEPENDENCIES: &str = "
+SELECT DISTINCT r.ev_class AS table_oid, d.refobjid AS reads
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_rewrite r ON r.ev_class = sel.oid
+JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_catalog.pg_class'::regclass
+WHERE d.refobjid <> r.ev_class";
+
+/// What hangs off the relations: columns, constraints, indexes, triggers, sequences,
+/// rules, policies and view dependencies.
+#[derive(Debug, Default)]
+pub(crate) struct RelationParts {
+    pub columns: Vec<ColumnRow>,
+    pub constraints: Vec<ConstraintRow>,
+    pub indexes: Vec<IndexRow>,
+    pub triggers: Vec<TriggerRow>,
+    pub sequences: Vec<SequenceRow>,
+    pub rules: Vec<(u32, String)>,
+    pub policies: Vec<(u32, String)>,
+    pub view_dependencies: Vec<(u32, u32)>,
+}
+
+/// Reads the parts of `tables` (tables), `relations` (tables, views and materialized
+/// views) and `sequences` in one pipelined round trip.
+pub(crate) async fn relation_parts(
+    client: &Client,
+    server_version: i32,
+    tables: &[u32],
+    relations: &[u32],
+    views: &[u32],
+    sequences: &[u32],
+) -> PgResult<RelationParts> {
+    let (tables, relations, views, sequences) = (
+        tables.to_vec(),
+        relations.to_vec(),
+        views.to_vec(),
+        sequences.to_vec(),
+    );
+    let constraints_sql = constraints_query(server_version);
+    let indexes_sql = indexes_query(server_version);
+    let (tables, relations, views, sequences) = (
+        oids(&tables),
+        oids(&relations),
+        oids(&views),
+        oids(&sequences),
+    );
+    let (columns, constraints, indexes, triggers, sequence_rows, rules, policies, dependencies) = futures::try_join!(
+        client.query_typed(COLUMNS, &tables),
+        client.query_typed(&constraints_sql, &tables),
+        client.query_typed(&indexes_sql, &relations),
+        client.query_typed(TRIGGERS, &relations),
+        client.query_typed(SEQUENCES, &sequences),
+        client.query_typed(RULES, &relations),
+        client.query_typed(POLICIES, &relations),
+        client.query_typed(VIEW_DEPENDENCIES, &views),
+    )?;
+
+    let pair = |r: &Row| -> PgResult<(u32, String)> { Ok((get(r, "table_oid")?, get(r, "name")?)) };
+    Ok(RelationParts {
+        columns: rows(columns, |r| {
+            Ok(ColumnRow {
+                table: get(r, "table_oid")?,
+                number: get(r, "number")?,
+                name: get(r, "name")?,
+                not_null: get(r, "not_null")?,
+                identity: get(r, "identity")?,
+                generated: get(r, "generated")?,
+                dimensions: get(r, "dimensions")?,
+                is_array: get(r, "is_array")?,
+                typmod: get(r, "typmod")?,
+                formatted: get(r, "formatted")?,
+                type_name: get(r, "type_name")?,
+                type_namespace: get(r, "type_namespace")?,
+                type_schema: get(r, "type_schema")?,
+                collation: get(r, "collation")?,
+                collation_namespace: get(r, "collation_namespace")?,
+                collation_schema: get(r, "collation_schema")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
+        constraints: rows(constraints, |r| {
+            Ok(ConstraintRow {
+                oid: get(r, "oid")?,
+                table: get(r, "table_oid")?,
+                name: get(r, "name")?,
+                kind: get(r, "kind")?,
+                column_numbers: get(r, "column_numbers")?,
+                referenced_relation: get(r, "referenced_relation")?,
+                referenced_numbers: get(r, "referenced_numbers")?,
+                on_update: get(r, "on_update")?,
+                on_delete: get(r, "on_delete")?,
+                match_full: get(r, "match_full")?,
+                set_columns: get(r, "set_columns")?,
+                deferrable: get(r, "deferrable")?,
+                deferred: get(r, "deferred")?,
+                index_oid: get(r, "index_oid")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
+        indexes: rows(indexes, |r| {
+            Ok(IndexRow {
+                oid: get(r, "oid")?,
+                table: get(r, "table_oid")?,
+                unique: get(r, "is_unique")?,
+                key_count: get(r, "key_count")?,
+                column_numbers: get(r, "column_numbers")?,
+                options: get(r, "options")?,
+                default_operator_classes: get(r, "default_operator_classes")?,
+                nulls_not_distinct: get(r, "nulls_not_distinct")?,
+                has_include: get(r, "has_include")?,
+            })
+        })?,
+        triggers: rows(triggers, |r| {
+            Ok(TriggerRow {
+                oid: get(r, "oid")?,
+                table: get(r, "table_oid")?,
+                name: get(r, "name")?,
+                enabled: get(r, "enabled")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
+        sequences: rows(sequence_rows, |r| {
+            Ok(SequenceRow {
+                oid: get(r, "oid")?,
+                type_name: get(r, "type_name")?,
+                start: get(r, "start")?,
+                increment: get(r, "increment")?,
+                min_value: get(r, "min_value")?,
+                max_value: get(r, "max_value")?,
+                cache: get(r, "cache")?,
+                cycle: get(r, "cycle")?,
+                owner_kind: get(r, "owner_kind")?,
+                owner_table: get(r, "owner_table")?,
+                owner_column: get(r, "owner_column")?,
+            })
+        })?,
+        rules: rows(rules, pair)?,
+        policies: rows(policies, pair)?,
+        view_dependencies: rows(dependencies, |r| {
+            Ok((get(r, "table_oid")?, get(r, "reads")?))
+        })?,
+    })
+}
+
+/// A relation outside the batch that a foreign key references: `(oid, name, namespace
+/// oid, schema name, column number, column name)` per column.
+pub(crate) type ExternalColumn = (u32, String, u32, String, i16, String);
+
+/// Names of relations outside the batch (foreign key targets in other schemas) and of
+/// their columns.
+pub(crate) async fn external_relations(
+    client: &Client,
+    relations: &[u32],
+) -> PgResult<Vec<ExternalColumn>> {
+    if relations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let relations = relations.to_vec();
+    let found = client
+        .query_typed(
+            "SELECT c.oid, c.relname::text AS name, c.relnamespace AS namespace, n.nspname::text AS schema,
+                    a.attnum AS number, a.attname::text AS column_name
+             FROM unnest($1::oid[]) sel(oid)
+             JOIN pg_catalog.pg_class c ON c.oid = sel.oid
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped",
+            &oids(&relations),
+        )
+        .await?;
+    rows(found, |r| {
+        Ok((
+            get(r, "oid")?,
+            get(r, "name")?,
+            get(r, "namespace")?,
+            get(r, "schema")?,
+            get(r, "number")?,
+            get(r, "column_name")?,
+        ))
+    })
+}
+
+/// The relations and routines of one tenant whose definitions must be deparsed.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DeparseRequest {
+    /// The tenant's namespace oid.
+    pub namespace: u32,
+    /// The tenant's schema name.
+    pub schema: String,
+    /// Its tables.
+    pub tables: Vec<u32>,
+    /// Its views and materialized views.
+    pub views: Vec<u32>,
+    /// Its functions and procedures (not aggregates).
+    pub routines: Vec<u32>,
+}
+
+/// Deparsed text, keyed by `(kind, oid, number)`:
+/// `d` default of column `number`, `c` check constraint, `k` index expression key
+/// `number`, `w` index predicate, `t` trigger, `v` view body, `f` function definition,
+/// `s` function signature, `q` the function's schema-qualified name as PostgreSQL
+/// prints it, `n` its bare name; `u` (oid 0) the schema's quoted name when the role
+/// lacks `USAGE` on it.
+///
+/// PostgreSQL leaves a schema the role may not use out of the effective `search_path`,
+/// so for such a role (one that may only read the catalog) the tenant's own objects come
+/// out schema-qualified; [`strip_qualifier`] then removes the qualifier from the text.
+pub(crate) type Deparsed = HashMap<(char, u32, i32), String>;
+
+/// A literal `'{1,2,3}'::oid[]` (numbers only, so nothing to escape).
+fn oid_array(oids: &[u32]) -> String {
+    let list: Vec<String> = oids.iter().map(u32::to_string).collect();
+    format!("'{{{}}}'::pg_catalog.oid[]", list.join(","))
+}
+
+/// Deparses definitions for each tenant with `search_path` set to it, all in one round
+/// trip (one simple-protocol message whose statements run in order). Must run inside a
+/// transaction: `SET LOCAL` ends with it. Returns the text per namespace oid.
+pub(crate) async fn deparse(
+    client: &Client,
+    requests: &[DeparseRequest],
+) -> PgResult<HashMap<u32, Deparsed>> {
+    let mut sql = String::new();
+    for r in requests {
+        if r.tables.is_empty() && r.views.is_empty() && r.routines.is_empty() {
+            continue;
+        }
+        let (t, v, f, ns) = (
+            oid_array(&r.tables),
+            oid_array(&r.views),
+            oid_array(&r.routines),
+            r.namespace,
+        );
+        sql.push_str(&format!(
+            "SET LOCAL search_path TO {schema};
+SELECT {ns} AS ns, 'd' AS kind, d.adrelid AS oid, d.adnum::int AS num, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS text
+  FROM pg_catalog.pg_attrdef d WHERE d.adrelid = ANY({t})
+UNION ALL SELECT {ns}, 'c', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, c.conrelid)
+  FROM pg_catalog.pg_constraint c WHERE c.conrelid = ANY({t}) AND c.contype = 'c'
+UNION ALL SELECT {ns}, 'k', i.indexrelid, k.n, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true)
+  FROM pg_catalog.pg_index i CROSS JOIN LATERAL generate_series(1, i.indnkeyatts::int) k(n)
+  WHERE i.indrelid = ANY({t}) AND i.indkey[k.n - 1] = 0
+UNION ALL SELECT {ns}, 'w', i.indexrelid, 0, pg_catalog.pg_get_expr(i.indpred, i.indrelid)
+  FROM pg_catalog.pg_index i WHERE i.indrelid = ANY({t}) AND i.indpred IS NOT NULL
+UNION ALL SELECT {ns}, 't', g.oid, 0, pg_catalog.pg_get_triggerdef(g.oid, true)
+  FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY({t}) AND NOT g.tgisinternal
+UNION ALL SELECT {ns}, 'v', c.oid, 0, pg_catalog.pg_get_viewdef(c.oid, true)
+  FROM pg_catalog.pg_class c WHERE c.oid = ANY({v})
+UNION ALL SELECT {ns}, 'f', p.oid, 0, pg_catalog.pg_get_functiondef(p.oid)
+  FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
+UNION ALL SELECT {ns}, 's', p.oid, 0, pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
+  FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
+UNION ALL SELECT {ns}, 'q', p.oid, 0, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = ANY({f})
+UNION ALL SELECT {ns}, 'n', p.oid, 0, pg_catalog.quote_ident(p.proname)
+  FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
+UNION ALL SELECT {ns}, 'u', 0, 0, pg_catalog.quote_ident(n.nspname)
+  FROM pg_catalog.pg_namespace n WHERE n.oid = {ns} AND NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE');
+",
+            schema = quote_ident(&r.schema),
+        ));
+    }
+    let mut out: HashMap<u32, Deparsed> = HashMap::new();
+    if sql.is_empty() {
+        return Ok(out);
+    }
+    for message in client.simple_query(&sql).await? {
+        let SimpleQueryMessage::Row(row) = message else {
+            continue;
+        };
+        let field = |i: usize| row.try_get(i);
+        let (Some(ns), Some(kind), Some(oid), Some(num), Some(text)) =
+            (field(0)?, field(1)?, field(2)?, field(3)?, field(4)?)
+        else {
+            continue;
+        };
+        let (Ok(ns), Some(kind), Ok(oid), Ok(num)) = (
+            ns.parse::<u32>(),
+            kind.chars().next(),
+            oid.parse::<u32>(),
+            num.parse::<i32>(),
+        ) else {
+            continue;
+        };
+        out.entry(ns)
+            .or_default()
+            .insert((kind, oid, num), text.to_string());
+    }
+    Ok(out)
+}
+
+/// Removes `qualifier.` (a schema name quoted as PostgreSQL quotes it) wherever it starts
+/// a name: in identifiers and inside literals such as `'tenant.seq'::regclass`.
+///
+/// Only used when the role cannot use the schema (see [`Deparsed`]): an alias spelled
+/// exactly like the schema and followed by a dot would be stripped too.
+pub(crate) fn strip_qualifier(text: &str, qualifier: &str) -> String {
+    let plain = format!("{qualifier}.");
+    let in_literal = plain.replace('\'', "''");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut previous: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        let boundary =
+            !previous.is_some_and(|p| p.is_alphanumeric() || matches!(p, '_' | '$' | '"' | '.'));
+        let skip = [plain.as_str(), in_literal.as_str()]
+            .into_iter()
+            .find(|q| boundary && rest.starts_with(q))
+            .map(str::len);
+        match skip {
+            Some(len) => {
+                rest = &rest[len..];
+                previous = Some('.');
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+                previous = Some(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_the_tenant_qualifier_only_where_it_starts_a_name() {
+        assert_eq!(
+            strip_qualifier("nextval('t_1.orders_id_seq'::regclass)", "t_1"),
+            "nextval('orders_id_seq'::regclass)"
+        );
+        assert_eq!(
+            strip_qualifier("SELECT o.id FROM t_1.orders o JOIN xt_1.a ON true", "t_1"),
+            "SELECT o.id FROM orders o JOIN xt_1.a ON true"
+        );
+        assert_eq!(
+            strip_qualifier(
+                "'x'::\"s'q\".mood, nextval('\"s''q\".seq'::regclass)",
+                "\"s'q\""
+            ),
+            "'x'::mood, nextval('seq'::regclass)"
+        );
+    }
+}

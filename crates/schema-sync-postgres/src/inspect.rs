@@ -1,0 +1,761 @@
+//! The inspector: catalog rows of a batch of tenant schemas to tenant-relative snapshots.
+//!
+//! [`inspect_schemas`] reads a whole batch with the queries of [`crate::catalog`]
+//! (four round trips whatever the batch size, five when foreign keys point into other
+//! schemas) and assembles one [`SchemaSnapshot`] per
+//! schema. The tenant's own schema name never enters a snapshot: relation and type
+//! references are resolved through oids, and deparsed text is produced with
+//! `search_path` set to the tenant, so a clone of a template inspects byte-identical to
+//! the template and to the snapshot loaded from the same SQL.
+//!
+//! What the model has no place for (exclusion constraints, rules, policies, domains,
+//! partitioning, non-default operator classes, comments on indexes, ...) is listed in
+//! [`SchemaSnapshot::unsupported`], never dropped silently.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use async_trait::async_trait;
+use schema_sync_core::snapshot::{
+    CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
+    Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot, Sequence, Table,
+    Trigger, UniqueConstraint, UnsupportedObject, View,
+};
+use schema_sync_core::{Error, Phase, Result, SchemaInspector, TenantContext, TenantId};
+use tokio_postgres::Client;
+
+use crate::PostgresAdapter;
+use crate::catalog::{
+    self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, Relation,
+    RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
+};
+use crate::error;
+use crate::render::qualified_collation;
+use crate::types::{CatalogType, normalize};
+
+/// A relation's name, namespace oid and schema name.
+type RelationName = (String, u32, String);
+
+/// The oid of `pg_catalog`, fixed in every PostgreSQL installation.
+const PG_CATALOG: u32 = 11;
+
+/// Inspects `schemas` (schema names) and returns one snapshot per name, aligned with the
+/// input; `None` where the schema does not exist. Must run inside a transaction.
+///
+/// # Errors
+/// A driver error; it concerns the whole batch.
+pub(crate) async fn inspect_schemas(
+    client: &Client,
+    server_version: i32,
+    schemas: &[String],
+) -> PgResult<Vec<Option<SchemaSnapshot>>> {
+    let found = catalog::namespaces(client, schemas).await?;
+    let namespace_oids: Vec<u32> = found.iter().map(|(oid, _)| *oid).collect();
+    let objects = catalog::schema_objects(client, &namespace_oids).await?;
+
+    let kinds = |wanted: &[&str]| -> Vec<u32> {
+        objects
+            .relations
+            .iter()
+            .filter(|r| wanted.contains(&r.kind.as_str()) && !r.partition)
+            .map(|r| r.oid)
+            .collect()
+    };
+    let tables = kinds(&["r"]);
+    let views = kinds(&["v", "m"]);
+    let sequences = kinds(&["S"]);
+    let mut with_parts = tables.clone();
+    with_parts.extend(&views);
+    let parts = catalog::relation_parts(
+        client,
+        server_version,
+        &tables,
+        &with_parts,
+        &views,
+        &sequences,
+    )
+    .await?;
+
+    let namespace_of: HashMap<u32, u32> = objects
+        .relations
+        .iter()
+        .map(|r| (r.oid, r.namespace))
+        .collect();
+    let mut requests: HashMap<u32, DeparseRequest> = found
+        .iter()
+        .map(|(oid, name)| {
+            let request = DeparseRequest {
+                namespace: *oid,
+                schema: name.clone(),
+                ..DeparseRequest::default()
+            };
+            (*oid, request)
+        })
+        .collect();
+    for (list, pick) in [(&tables, 0), (&views, 1)] {
+        for oid in list {
+            if let Some(r) = namespace_of.get(oid).and_then(|ns| requests.get_mut(ns)) {
+                if pick == 0 {
+                    r.tables.push(*oid)
+                } else {
+                    r.views.push(*oid)
+                }
+            }
+        }
+    }
+    for routine in objects.routines.iter().filter(|r| r.kind != "a") {
+        if let Some(r) = requests.get_mut(&routine.namespace) {
+            r.routines.push(routine.oid);
+        }
+    }
+    let requests: Vec<DeparseRequest> = requests.into_values().collect();
+    let mut deparsed = catalog::deparse(client, &requests).await?;
+
+    let mut column_names: HashMap<(u32, i16), String> = parts
+        .columns
+        .iter()
+        .map(|c| ((c.table, c.number), c.name.clone()))
+        .collect();
+    let constraint_indexes: HashSet<u32> = parts
+        .constraints
+        .iter()
+        .filter(|c| matches!(c.kind.as_str(), "p" | "u" | "x"))
+        .map(|c| c.index_oid)
+        .collect();
+    let indexes: HashMap<u32, &IndexRow> = parts.indexes.iter().map(|i| (i.oid, i)).collect();
+    // Every relation a snapshot may name: the batch's own, and foreign key targets in
+    // other schemas (read separately, only when there are any).
+    let schema_names: HashMap<u32, &str> =
+        found.iter().map(|(oid, n)| (*oid, n.as_str())).collect();
+    let mut relation_names: HashMap<u32, RelationName> = objects
+        .relations
+        .iter()
+        .map(|r| {
+            let schema = schema_names.get(&r.namespace).copied().unwrap_or_default();
+            (r.oid, (r.name.clone(), r.namespace, schema.to_string()))
+        })
+        .collect();
+    let mut external: Vec<u32> = parts
+        .constraints
+        .iter()
+        .filter(|c| c.kind == "f")
+        .map(|c| c.referenced_relation)
+        .filter(|oid| !tables.contains(oid))
+        .collect();
+    external.sort_unstable();
+    external.dedup();
+    for (oid, name, namespace, schema, number, column) in
+        catalog::external_relations(client, &external).await?
+    {
+        relation_names.insert(oid, (name, namespace, schema));
+        column_names.insert((oid, number), column);
+    }
+    let relations_by_oid: HashMap<u32, &Relation> =
+        objects.relations.iter().map(|r| (r.oid, r)).collect();
+    let by_name: HashMap<&str, u32> = found.iter().map(|(oid, n)| (n.as_str(), *oid)).collect();
+    Ok(schemas
+        .iter()
+        .map(|schema| {
+            by_name.get(schema.as_str()).map(|ns| {
+                let text = deparsed.remove(ns).unwrap_or_default();
+                Assembler {
+                    namespace: *ns,
+                    objects: &objects,
+                    parts: &parts,
+                    text: &text,
+                    column_names: &column_names,
+                    constraint_indexes: &constraint_indexes,
+                    indexes: &indexes,
+                    relation_names: &relation_names,
+                    relations: &relations_by_oid,
+                    snapshot: SchemaSnapshot::empty(),
+                }
+                .build()
+            })
+        })
+        .collect())
+}
+
+/// Builds one tenant's snapshot from the batch's rows.
+struct Assembler<'a> {
+    namespace: u32,
+    objects: &'a SchemaObjects,
+    parts: &'a RelationParts,
+    text: &'a Deparsed,
+    /// Column names by `(table, attnum)`, for constraint and index keys.
+    column_names: &'a HashMap<(u32, i16), String>,
+    /// Indexes that back a primary key, unique or exclusion constraint.
+    constraint_indexes: &'a HashSet<u32>,
+    /// Index rows by index oid.
+    indexes: &'a HashMap<u32, &'a IndexRow>,
+    /// Names of every relation a foreign key may reference.
+    relation_names: &'a HashMap<u32, RelationName>,
+    /// The batch's relations (indexes included) by oid.
+    relations: &'a HashMap<u32, &'a Relation>,
+    snapshot: SchemaSnapshot,
+}
+
+impl Assembler<'_> {
+    fn unsupported(&mut self, kind: &str, name: impl Into<String>) {
+        self.snapshot.unsupported.insert(UnsupportedObject {
+            kind: kind.to_string(),
+            name: name.into(),
+        });
+    }
+
+    /// The names of columns `numbers` of `table` (`None` for an expression, number 0).
+    fn column_names(&self, table: u32, numbers: &[i16]) -> Vec<Option<String>> {
+        numbers
+            .iter()
+            .map(|n| self.column_names.get(&(table, *n)).cloned())
+            .collect()
+    }
+
+    fn text(&self, kind: char, oid: u32, number: i32) -> Option<String> {
+        let text = self.text.get(&(kind, oid, number))?;
+        match self.text.get(&('u', 0, 0)) {
+            Some(qualifier) if kind != 'q' => Some(strip_qualifier(text, qualifier)),
+            _ => Some(text.clone()),
+        }
+    }
+
+    fn build(mut self) -> SchemaSnapshot {
+        let ns = self.namespace;
+        let objects = self.objects;
+        let parts = self.parts;
+        // The tenant's relations by oid: (name, kind).
+        let relations: HashMap<u32, (&str, &str)> = objects
+            .relations
+            .iter()
+            .filter(|r| r.namespace == ns)
+            .map(|r| (r.oid, (r.name.as_str(), r.kind.as_str())))
+            .collect();
+        for r in objects.relations.iter().filter(|r| r.namespace == ns) {
+            let name = r.name.clone();
+            let modelled_table = r.kind == "r" && !r.partition;
+            match r.kind.as_str() {
+                "p" => self.unsupported("partitioned table", name.clone()),
+                "f" => self.unsupported("foreign table", name.clone()),
+                "r" if r.partition => self.unsupported("partition", name.clone()),
+                _ => {}
+            }
+            if modelled_table {
+                if r.unlogged {
+                    self.unsupported("unlogged table", name.clone());
+                }
+                if r.inherits {
+                    self.unsupported("table inheritance", name.clone());
+                }
+                if r.typed {
+                    self.unsupported("typed table", name.clone());
+                }
+                if r.row_security {
+                    self.unsupported("row level security", name.clone());
+                }
+                if r.has_options {
+                    self.unsupported("table storage options", name.clone());
+                }
+                let table = Table {
+                    comment: r.comment.clone(),
+                    ..Table::default()
+                };
+                self.snapshot.tables.insert(name, table);
+            } else if r.kind == "v" || r.kind == "m" {
+                if r.has_options {
+                    self.unsupported("view options", name.clone());
+                }
+                self.add_view(r.oid, name, r.kind == "m", r.comment.clone(), &relations);
+            } else if r.kind == "S" && r.comment.is_some() {
+                self.unsupported("comment", format!("sequence {name}"));
+            }
+        }
+        for c in parts.columns.iter() {
+            if let Some((table, _)) = relations.get(&c.table) {
+                self.add_column(table, c);
+            }
+        }
+        for c in parts.constraints.iter() {
+            if let Some((table, _)) = relations.get(&c.table) {
+                self.add_constraint(table, c);
+            }
+        }
+        for i in parts.indexes.iter() {
+            if let Some((table, kind)) = relations.get(&i.table) {
+                self.add_index(table, kind, i);
+            }
+        }
+        for t in parts.triggers.iter() {
+            if let Some((table, kind)) = relations.get(&t.table) {
+                let label = format!("{table}.{}", t.name);
+                if *kind != "r" {
+                    self.unsupported("trigger on a view", label);
+                    continue;
+                }
+                if t.enabled != "O" {
+                    self.unsupported("disabled or replica trigger", label.clone());
+                }
+                if t.comment.is_some() {
+                    self.unsupported("comment", format!("trigger {label}"));
+                }
+                let definition = self.text('t', t.oid, 0).unwrap_or_default();
+                if let Some(entry) = self.snapshot.tables.get_mut(*table) {
+                    entry
+                        .triggers
+                        .insert(t.name.clone(), Trigger { definition });
+                }
+            }
+        }
+        for s in parts.sequences.iter() {
+            if let Some((name, _)) = relations.get(&s.oid) {
+                self.add_sequence(name, s, &relations);
+            }
+        }
+        for (relation, rule) in &parts.rules {
+            if let Some((table, _)) = relations.get(relation) {
+                self.unsupported("rule", format!("{table}.{rule}"));
+            }
+        }
+        for (relation, policy) in &parts.policies {
+            if let Some((table, _)) = relations.get(relation) {
+                self.unsupported("policy", format!("{table}.{policy}"));
+            }
+        }
+        self.add_schema_objects();
+        self.snapshot
+    }
+
+    fn add_view(
+        &mut self,
+        oid: u32,
+        name: String,
+        materialized: bool,
+        comment: Option<String>,
+        relations: &HashMap<u32, (&str, &str)>,
+    ) {
+        let definition = self
+            .text('v', oid, 0)
+            .map(|d| d.trim().trim_end_matches(';').trim_end().to_string())
+            .unwrap_or_default();
+        let depends_on: BTreeSet<String> = self
+            .parts
+            .view_dependencies
+            .iter()
+            .filter(|(view, _)| *view == oid)
+            .filter_map(|(_, reads)| relations.get(reads))
+            .filter(|(_, kind)| ["r", "p", "v", "m", "f"].contains(kind))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        self.snapshot.views.insert(
+            name,
+            View {
+                definition,
+                materialized,
+                depends_on,
+                comment,
+            },
+        );
+    }
+
+    fn add_column(&mut self, table: &str, c: &ColumnRow) {
+        let schema = if c.type_namespace == self.namespace {
+            None
+        } else {
+            Some(c.type_schema.as_str())
+        };
+        let (data_type, loss) = normalize(&CatalogType {
+            name: &c.type_name,
+            schema,
+            array_dimensions: if c.is_array {
+                u8::try_from(c.dimensions.max(1)).unwrap_or(u8::MAX)
+            } else {
+                0
+            },
+            typmod: c.typmod,
+            formatted: &c.formatted,
+        });
+        if let Some(loss) = loss {
+            self.unsupported("column type", format!("{table}.{}: {}", c.name, loss.0));
+        }
+        let expression = self.text('d', c.table, i32::from(c.number));
+        let (default, generated) = if c.generated == "s" {
+            (
+                None,
+                Some(Generated {
+                    expression: expression.unwrap_or_default(),
+                    stored: true,
+                }),
+            )
+        } else {
+            (expression, None)
+        };
+        let collation =
+            c.collation
+                .as_ref()
+                .map(|name| match (c.collation_namespace, &c.collation_schema) {
+                    (Some(ns), Some(schema)) if ns != PG_CATALOG && ns != self.namespace => {
+                        qualified_collation(schema, name)
+                    }
+                    _ => name.clone(),
+                });
+        let column = Column {
+            data_type,
+            nullable: !c.not_null,
+            default,
+            identity: match c.identity.as_str() {
+                "a" => Some(Identity::Always),
+                "d" => Some(Identity::ByDefault),
+                _ => None,
+            },
+            generated,
+            collation,
+            on_update: None,
+            comment: c.comment.clone(),
+        };
+        if let Some(t) = self.snapshot.tables.get_mut(table) {
+            t.columns.insert(c.name.clone(), column);
+        }
+    }
+
+    fn add_constraint(&mut self, table: &str, c: &ConstraintRow) {
+        let label = format!("{table}.{}", c.name);
+        if c.comment.is_some() {
+            self.unsupported("comment", format!("constraint {label}"));
+        }
+        let names = |list: &[Option<String>]| -> Vec<String> {
+            list.iter().map(|n| n.clone().unwrap_or_default()).collect()
+        };
+        let deferrable = match (c.deferrable, c.deferred) {
+            (false, _) => Deferrable::NotDeferrable,
+            (true, false) => Deferrable::InitiallyImmediate,
+            (true, true) => Deferrable::InitiallyDeferred,
+        };
+        let index = self.indexes.get(&c.index_oid).filter(|_| c.kind != "f");
+        if index.is_some_and(|i| i.has_include) {
+            self.unsupported("constraint include columns", label.clone());
+        }
+        let expression = self.text('c', c.oid, 0);
+        let columns = self.column_names(c.table, &c.column_numbers);
+        let referenced_columns = self.column_names(c.referenced_relation, &c.referenced_numbers);
+        let Some(t) = self.snapshot.tables.get_mut(table) else {
+            return;
+        };
+        match c.kind.as_str() {
+            "p" => {
+                t.primary_key = Some(PrimaryKey {
+                    name: Some(c.name.clone()),
+                    columns: names(&columns),
+                });
+                if c.deferrable {
+                    self.unsupported("deferrable primary key", label);
+                }
+            }
+            "u" => {
+                t.uniques.insert(
+                    c.name.clone(),
+                    UniqueConstraint {
+                        columns: names(&columns),
+                        nulls_not_distinct: index.is_some_and(|i| i.nulls_not_distinct),
+                        deferrable,
+                    },
+                );
+            }
+            "c" => {
+                t.checks.insert(
+                    c.name.clone(),
+                    CheckConstraint {
+                        expression: expression.unwrap_or_default(),
+                    },
+                );
+            }
+            "f" => {
+                let (referenced_table, referenced_schema) =
+                    match self.relation_names.get(&c.referenced_relation) {
+                        Some((name, ns, _)) if *ns == self.namespace => (name.clone(), None),
+                        Some((name, _, schema)) => (name.clone(), Some(schema.clone())),
+                        None => (String::new(), None),
+                    };
+                t.foreign_keys.insert(
+                    c.name.clone(),
+                    ForeignKey {
+                        columns: names(&columns),
+                        referenced_schema,
+                        referenced_table,
+                        referenced_columns: names(&referenced_columns),
+                        on_delete: action(&c.on_delete),
+                        on_update: action(&c.on_update),
+                        deferrable,
+                    },
+                );
+                if c.match_full || c.set_columns {
+                    self.unsupported("foreign key option (MATCH FULL or SET NULL columns)", label);
+                }
+            }
+            "x" => self.unsupported("exclusion constraint", label),
+            // Constraint triggers are reported with the triggers.
+            _ => {}
+        }
+    }
+
+    fn add_index(&mut self, table: &str, kind: &str, i: &IndexRow) {
+        let Some(relation) = self.relations.get(&i.oid).copied() else {
+            return;
+        };
+        let label = format!("{table}.{}", relation.name);
+        if relation.comment.is_some() {
+            self.unsupported("comment", format!("index {label}"));
+        }
+        if self.constraint_indexes.contains(&i.oid) {
+            return;
+        }
+        if kind != "r" {
+            self.unsupported("materialized view index", label);
+            return;
+        }
+        let key_count = usize::try_from(i.key_count).unwrap_or(0);
+        let columns = self.column_names(i.table, &i.column_numbers);
+        let mut parts = Vec::with_capacity(key_count);
+        for k in 0..key_count {
+            let option = i.options.get(k).copied().unwrap_or(0);
+            let descending = option & 1 != 0;
+            let nulls_first = option & 2 != 0;
+            if nulls_first != descending {
+                self.unsupported("index nulls order", label.clone());
+            }
+            parts.push(match columns.get(k).cloned().flatten() {
+                Some(name) => IndexPart::Column {
+                    name,
+                    descending,
+                    prefix_length: None,
+                },
+                None => IndexPart::Expression {
+                    sql: self
+                        .text('k', i.oid, i32::try_from(k + 1).unwrap_or(i32::MAX))
+                        .unwrap_or_default(),
+                    descending,
+                },
+            });
+        }
+        if !i.default_operator_classes {
+            self.unsupported("index operator class", label.clone());
+        }
+        if relation.has_options {
+            self.unsupported("index storage options", label.clone());
+        }
+        let index = Index {
+            parts,
+            unique: i.unique,
+            method: (relation.method != "btree").then(|| relation.method.clone()),
+            predicate: self.text('w', i.oid, 0),
+            include: columns
+                .iter()
+                .skip(key_count)
+                .map(|c| c.clone().unwrap_or_default())
+                .collect(),
+            invisible: false,
+        };
+        if let Some(t) = self.snapshot.tables.get_mut(table) {
+            t.indexes.insert(relation.name.clone(), index);
+        }
+    }
+
+    fn add_sequence(
+        &mut self,
+        name: &str,
+        s: &SequenceRow,
+        relations: &HashMap<u32, (&str, &str)>,
+    ) {
+        let (data_type, _) = normalize(&CatalogType {
+            name: &s.type_name,
+            schema: Some("pg_catalog"),
+            array_dimensions: 0,
+            typmod: -1,
+            formatted: "",
+        });
+        let owner = match (s.owner_table, &s.owner_column) {
+            (Some(table), Some(column)) => match relations.get(&table) {
+                Some((table, _)) => Some(format!("{table}.{column}")),
+                None => {
+                    self.unsupported("sequence owned by another schema", name);
+                    None
+                }
+            },
+            _ => None,
+        };
+        if s.owner_kind.as_deref() == Some("i") {
+            // Identity sequences belong to their column; only non-default options are
+            // worth a mention, since the model has no place for them.
+            let max = match s.type_name.as_str() {
+                "int2" => i64::from(i16::MAX),
+                "int4" => i64::from(i32::MAX),
+                _ => i64::MAX,
+            };
+            let default = s.start == 1
+                && s.increment == 1
+                && s.min_value == 1
+                && s.max_value == max
+                && s.cache == 1
+                && !s.cycle;
+            if !default {
+                self.unsupported(
+                    "identity options",
+                    owner.unwrap_or_else(|| name.to_string()),
+                );
+            }
+            return;
+        }
+        self.snapshot.sequences.insert(
+            name.to_string(),
+            Sequence {
+                data_type,
+                start: s.start,
+                increment: s.increment,
+                min_value: s.min_value,
+                max_value: s.max_value,
+                cache: s.cache,
+                cycle: s.cycle,
+                owned_by: owner,
+            },
+        );
+    }
+
+    fn add_schema_objects(&mut self) {
+        let ns = self.namespace;
+        let objects = self.objects;
+        for t in objects.types.iter().filter(|t| t.namespace == ns) {
+            if t.comment.is_some() {
+                self.unsupported("comment", format!("type {}", t.name));
+            }
+            let kind = match t.kind.as_str() {
+                "e" => {
+                    self.snapshot.enums.insert(
+                        t.name.clone(),
+                        EnumType {
+                            values: t.labels.clone(),
+                        },
+                    );
+                    continue;
+                }
+                "d" => "domain",
+                "c" => "composite type",
+                "r" => "range type",
+                "p" => "pseudo type",
+                _ => "base type",
+            };
+            self.unsupported(kind, t.name.clone());
+        }
+        for r in objects.routines.iter().filter(|r| r.namespace == ns) {
+            if r.kind == "a" {
+                self.unsupported("aggregate", r.name.clone());
+                continue;
+            }
+            let signature = self
+                .text('s', r.oid, 0)
+                .unwrap_or_else(|| format!("{}()", r.name));
+            if r.comment.is_some() {
+                self.unsupported("comment", format!("function {signature}"));
+            }
+            let mut definition = self.text('f', r.oid, 0).unwrap_or_default();
+            if let (Some(qualified), Some(bare)) =
+                (self.text('q', r.oid, 0), self.text('n', r.oid, 0))
+            {
+                // pg_get_functiondef always schema-qualifies the name in the header.
+                definition =
+                    definition.replacen(&format!(" {qualified}("), &format!(" {bare}("), 1);
+            }
+            self.snapshot.functions.insert(
+                signature,
+                Function {
+                    definition: definition.trim_end().to_string(),
+                },
+            );
+        }
+        for (_, name) in objects.extensions.iter().filter(|(n, _)| *n == ns) {
+            self.snapshot
+                .extensions
+                .insert(name.clone(), Extension { schema: None });
+        }
+        for o in objects.others.iter().filter(|o| o.namespace == ns) {
+            self.unsupported(&o.kind, o.name.clone());
+        }
+    }
+}
+
+/// A foreign key action from its catalog letter.
+fn action(code: &str) -> ForeignKeyAction {
+    match code {
+        "r" => ForeignKeyAction::Restrict,
+        "c" => ForeignKeyAction::Cascade,
+        "n" => ForeignKeyAction::SetNull,
+        "d" => ForeignKeyAction::SetDefault,
+        _ => ForeignKeyAction::NoAction,
+    }
+}
+
+/// The error for a tenant whose schema does not exist.
+pub(crate) fn missing_schema(tenant: &TenantId, schema: &str) -> Error {
+    Error::database(
+        Some(tenant),
+        Phase::Inspect,
+        Some(format!("schema {schema:?}")),
+        format!("the schema {schema:?} does not exist; check the tenant id or create the schema"),
+    )
+}
+
+impl PostgresAdapter {
+    /// Inspects a batch in one read-only transaction; the outer error concerns the whole
+    /// batch.
+    async fn inspect_batch(
+        &self,
+        tenants: &[TenantContext],
+    ) -> Result<Vec<Result<SchemaSnapshot>>> {
+        let single = match tenants {
+            [only] => Some(only.id()),
+            _ => None,
+        };
+        let client = self.client().await?;
+        let failed = |e| error::database(single, Phase::Inspect, "reading the catalog", e);
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(failed)?;
+        let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
+        let result = inspect_schemas(&client, self.server_version, &schemas).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        if client.batch_execute(end).await.is_err() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+        let snapshots = result.map_err(failed)?;
+        Ok(tenants
+            .iter()
+            .zip(snapshots)
+            .map(|(tenant, snapshot)| {
+                snapshot.ok_or_else(|| missing_schema(tenant.id(), tenant.namespace()))
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl SchemaInspector for PostgresAdapter {
+    async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
+        let mut results = self.inspect_batch(std::slice::from_ref(tenant)).await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(missing_schema(tenant.id(), tenant.namespace())))
+    }
+
+    async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
+        match self.inspect_batch(tenants).await {
+            Ok(results) => results,
+            Err(error) if tenants.len() <= 1 => vec![Err(error)],
+            Err(_) => {
+                // One bad tenant must not fail the batch: retry one by one, so each
+                // tenant gets its own result and its own error.
+                let mut results = Vec::with_capacity(tenants.len());
+                for tenant in tenants {
+                    results.push(self.inspect(tenant).await);
+                }
+                results
+            }
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! Plan operations to PostgreSQL DDL.
+//!
+//! Every identifier is quoted with [`quote_ident`] and every string literal with
+//! [`quote_literal`]; objects of the tenant are qualified with the tenant's schema, so a
+//! statement means the same whatever the session's `search_path`. The only text taken
+//! verbatim is what PostgreSQL itself produced when the snapshot was inspected:
+//! expressions (defaults, checks, index predicates), view bodies, and function and
+//! trigger definitions. Those are tenant-relative and run with `search_path` pinned to
+//! the tenant, which is how they were deparsed.
+//!
+//! One operation becomes one or more statements ([`render_plan`] keeps them grouped by
+//! step, so the runner can say which step failed). The plan as a whole is consulted for
+//! a few PostgreSQL specifics: a serial sequence is created before its table, so its
+//! `OWNED BY` is set once the column exists; a function that is replaced is not dropped
+//! (triggers still use it) but recreated with `CREATE OR REPLACE`.
+
+use schema_sync_core::plan::{MigrationPlan, Operation};
+use schema_sync_core::snapshot::{
+    Deferrable, EnumType, ForeignKey, Index, IndexPart, Table, UniqueConstraint,
+};
+use schema_sync_core::{Error, SchemaSnapshot, TenantId};
+
+use objects::view_kind;
+
+/// Quotes an identifier: `a"b` becomes `"a""b"`. Always quotes, so keywords, capitals,
+/// spaces and unicode need no special case.
+pub(crate) fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Quotes a string literal: `it's` becomes `'it''s'`. Backslashes use the `E''` form so
+/// the literal means the same whatever `standard_conforming_strings` says.
+pub(crate) fn quote_literal(text: &str) -> String {
+    let doubled = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    }
+}
+
+/// Renders every step of `plan` for the tenant in `schema` (whose current state is
+/// `live`), one list of statements per step.
+///
+/// # Errors
+/// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL table
+/// options, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
+pub(crate) fn render_plan(
+    tenant: &TenantId,
+    schema: &str,
+    plan: &MigrationPlan,
+    live: &SchemaSnapshot,
+) -> Result<Vec<Vec<String>>, Error> {
+    let renderer = Renderer {
+        tenant,
+        schema,
+        plan,
+        live,
+    };
+    plan.steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| renderer.operation(index, &step.operation))
+        .collect()
+}
+
+/// Whether `to` only adds labels to `from` (keeping its order) and no other step uses a
+/// new label (PostgreSQL cannot use a label added in the same transaction).
+fn can_add_values(plan: &MigrationPlan, from: &EnumType, to: &EnumType) -> bool {
+    let mut kept = to.values.iter().filter(|v| from.values.contains(v));
+    let in_order = from.values.iter().all(|v| kept.next() == Some(v));
+    if !in_order {
+        return false;
+    }
+    let added: Vec<String> = to
+        .values
+        .iter()
+        .filter(|v| !from.values.contains(v))
+        .map(|v| quote_literal(v))
+        .collect();
+    let used_later = plan.steps.iter().any(|step| {
+        !matches!(
+            step.operation,
+            Operation::AlterEnum { .. } | Operation::CreateEnum { .. }
+        ) && serde_json::to_string(&step.operation)
+            .map(|text| added.iter().any(|label| text.contains(label.as_str())))
+            .unwrap_or(true)
+    });
+    !used_later
+}
+
+struct Renderer<'a> {
+    tenant: &'a TenantId,
+    schema: &'a str,
+    plan: &'a MigrationPlan,
+    /// The tenant as it is now, for what the plan does not say (columns that use an enum
+    /// being rebuilt, generated columns that depend on a column being retyped).
+    live: &'a SchemaSnapshot,
+}
+
+impl Renderer<'_> {
+    /// `"tenant"."name"`.
+    fn q(&self, name: &str) -> String {
+        format!("{}.{}", quote_ident(self.schema), quote_ident(name))
+    }
+
+    fn unsupported(&self, object: String, message: &str) -> Error {
+        Error::Unsupported {
+            tenant: Some(self.tenant.clone()),
+            object,
+            message: message.to_string(),
+        }
+    }
+
+    fn operation(&self, index: usize, op: &Operation) -> Result<Vec<String>, Error> {
+        use Operation::*;
+        Ok(match op {
+            CreateExtension { name, extension } => vec![format!(
+                "CREATE EXTENSION IF NOT EXISTS {} SCHEMA {}",
+                quote_ident(name),
+                quote_ident(extension.schema.as_deref().unwrap_or(self.schema))
+            )],
+            DropExtension { name, .. } => {
+                vec![format!("DROP EXTENSION IF EXISTS {}", quote_ident(name))]
+            }
+            CreateEnum { name, values } => vec![format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                self.q(name),
+                literals(values)
+            )],
+            AlterEnum { name, from, to } => self.alter_enum(name, from, to),
+            DropEnum { name, .. } => vec![format!("DROP TYPE {}", self.q(name))],
+            CreateSequence { name, sequence } => self.create_sequence(name, sequence),
+            AlterSequence { name, from, to } => self.alter_sequence(name, from, to),
+            DropSequence { name, .. } => {
+                vec![format!("DROP SEQUENCE IF EXISTS {}", self.q(name))]
+            }
+            CreateTable { name, table } => self.create_table(name, table)?,
+            DropTable { name, .. } => {
+                let mut out = self.disown_sequences(name, None);
+                out.push(format!("DROP TABLE {}", self.q(name)));
+                out
+            }
+            AddColumn {
+                table,
+                name,
+                column,
+            } => {
+                let mut out = self.add_column(table, name, column)?;
+                out.extend(self.own_sequences(table, Some(name)));
+                out
+            }
+            DropColumn { table, name, .. } => self.drop_column(index, table, name)?,
+            AlterColumn {
+                table,
+                name,
+                from,
+                to,
+            } => self.alter_column(index, table, name, from, to)?,
+            AddPrimaryKey { table, key } => {
+                let constraint = key
+                    .name
+                    .as_ref()
+                    .map(|n| format!("CONSTRAINT {} ", quote_ident(n)))
+                    .unwrap_or_default();
+                vec![format!(
+                    "ALTER TABLE {} ADD {constraint}PRIMARY KEY ({})",
+                    self.q(table),
+                    idents(&key.columns)
+                )]
+            }
+            DropPrimaryKey { table, from } => {
+                let name = from.name.clone().unwrap_or_else(|| format!("{table}_pkey"));
+                vec![self.drop_constraint(table, &name)]
+            }
+            AddUnique {
+                table,
+                name,
+                unique,
+            } => vec![format!(
+                "ALTER TABLE {} ADD {}",
+                self.q(table),
+                unique_clause(name, unique)
+            )],
+            DropUnique { table, name, .. }
+            | DropCheck { table, name, .. }
+            | DropForeignKey { table, name, .. } => vec![self.drop_constraint(table, name)],
+            AddCheck { table, name, check } => vec![format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+                self.q(table),
+                quote_ident(name),
+                check.expression
+            )],
+            AddForeignKey {
+                table,
+                name,
+                foreign_key,
+            } => vec![format!(
+                "ALTER TABLE {} ADD {}",
+                self.q(table),
+                self.foreign_key_clause(name, foreign_key)
+            )],
+            CreateIndex { table, name, index } => vec![self.create_index(table, name, index)],
+            DropIndex { name, .. } => vec![format!("DROP INDEX {}", self.q(name))],
+            CreateTrigger { trigger, .. } => vec![trigger.definition.clone()],
+            DropTrigger { table, name, .. } => vec![format!(
+                "DROP TRIGGER {} ON {}",
+                quote_ident(name),
+                self.q(table)
+            )],
+            SetTableComment { table, comment } => vec![format!(
+                "COMMENT ON TABLE {} IS {}",
+                self.q(table),
+                comment_literal(comment.as_deref())
+            )],
+            AlterTableOptions { table, to, .. } => {
+                if to.is_empty() {
+                    Vec::new()
+                } else {
+                    return Err(self.unsupported(
+                        format!("table {table}"),
+                        "PostgreSQL has no engine, charset or SQLite table options; remove them from the target",
+                    ));
+                }
+            }
+            CreateView { name, view } => {
+                let kind = view_kind(view.materialized);
+                let mut out = vec![format!(
+                    "CREATE {kind} {} AS\n{}",
+                    self.q(name),
+                    view.definition
+                )];
+                if let Some(comment) = &view.comment {
+                    out.push(format!(
+                        "COMMENT ON {kind} {} IS {}",
+                        self.q(name),
+                        quote_literal(comment)
+                    ));
+                }
+                out
+            }
+            DropView { name, from } => {
+                let kind = view_kind(from.materialized);
+                vec![format!("DROP {kind} {}", self.q(name))]
+            }
+            CreateFunction { function, .. } => vec![function.definition.clone()],
+            DropFunction { name, .. } => {
+                let replaced = self.plan.steps[index + 1..].iter().any(|s| {
+                    matches!(&s.operation, Operation::CreateFunction { name: n, .. } if n == name)
+                });
+                if replaced {
+                    // CREATE OR REPLACE keeps the function's identity, so triggers that
+                    // call it need not be dropped.
+                    Vec::new()
+                } else {
+                    let (function, arguments) = split_signature(name).ok_or_else(|| {
+                        self.unsupported(
+                            format!("function {name}"),
+                            "the function key is not of the form name(arguments); drop it by hand",
+                        )
+                    })?;
+                    vec![format!("DROP ROUTINE {}({arguments})", self.q(&function))]
+                }
+            }
+        })
+    }
+
+    fn drop_constraint(&self, table: &str, name: &str) -> String {
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            self.q(table),
+            quote_ident(name)
+        )
+    }
+
+    fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>, Error> {
+        let mut parts = Vec::new();
+        for (column_name, column) in &table.columns {
+            parts.push(self.column_definition(name, column_name, column)?);
+        }
+        if let Some(key) = &table.primary_key {
+            let constraint = key
+                .name
+                .as_ref()
+                .map(|n| format!("CONSTRAINT {} ", quote_ident(n)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{constraint}PRIMARY KEY ({})",
+                idents(&key.columns)
+            ));
+        }
+        for (unique_name, unique) in &table.uniques {
+            parts.push(unique_clause(unique_name, unique));
+        }
+        for (check_name, check) in &table.checks {
+            parts.push(format!(
+                "CONSTRAINT {} CHECK ({})",
+                quote_ident(check_name),
+                check.expression
+            ));
+        }
+        for (fk_name, fk) in &table.foreign_keys {
+            parts.push(self.foreign_key_clause(fk_name, fk));
+        }
+        let mut out = vec![format!(
+            "CREATE TABLE {} (\n    {}\n)",
+            self.q(name),
+            parts.join(",\n    ")
+        )];
+        if !table.options.is_empty() {
+            return Err(self.unsupported(
+                format!("table {name}"),
+                "PostgreSQL has no engine, charset or SQLite table options; remove them from the target",
+            ));
+        }
+        if let Some(comment) = &table.comment {
+            out.push(format!(
+                "COMMENT ON TABLE {} IS {}",
+                self.q(name),
+                quote_literal(comment)
+            ));
+        }
+        for (column_name, column) in &table.columns {
+            out.extend(self.column_comment(name, column_name, column.comment.as_deref(), false));
+        }
+        for (index_name, index) in &table.indexes {
+            out.push(self.create_index(name, index_name, index));
+        }
+        for trigger in table.triggers.values() {
+            out.push(trigger.definition.clone());
+        }
+        out.extend(self.own_sequences(name, None));
+        Ok(out)
+    }
+
+    fn foreign_key_clause(&self, name: &str, fk: &ForeignKey) -> String {
+        let target = match &fk.referenced_schema {
+            Some(schema) => format!(
+                "{}.{}",
+                quote_ident(schema),
+                quote_ident(&fk.referenced_table)
+            ),
+            None => self.q(&fk.referenced_table),
+        };
+        format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {target} ({}) ON DELETE {} ON UPDATE {}{}",
+            quote_ident(name),
+            idents(&fk.columns),
+            idents(&fk.referenced_columns),
+            fk.on_delete.as_sql(),
+            fk.on_update.as_sql(),
+            deferrable_clause(fk.deferrable)
+        )
+    }
+
+    pub(super) fn create_index(&self, table: &str, name: &str, index: &Index) -> String {
+        let parts: Vec<String> = index
+            .parts
+            .iter()
+            .map(|part| match part {
+                IndexPart::Column {
+                    name, descending, ..
+                } => {
+                    format!(
+                        "{}{}",
+                        quote_ident(name),
+                        if *descending { " DESC" } else { "" }
+                    )
+                }
+                IndexPart::Expression { sql, descending } => {
+                    format!("({sql}){}", if *descending { " DESC" } else { "" })
+                }
+            })
+            .collect();
+        let mut out = format!(
+            "CREATE {}INDEX {} ON {}",
+            if index.unique { "UNIQUE " } else { "" },
+            quote_ident(name),
+            self.q(table)
+        );
+        if let Some(method) = &index.method {
+            out.push_str(&format!(" USING {}", quote_ident(method)));
+        }
+        out.push_str(&format!(" ({})", parts.join(", ")));
+        if !index.include.is_empty() {
+            out.push_str(&format!(" INCLUDE ({})", idents(&index.include)));
+        }
+        if let Some(predicate) = &index.predicate {
+            out.push_str(&format!(" WHERE {predicate}"));
+        }
+        out
+    }
+}
+
+/// `CONSTRAINT "n" UNIQUE [NULLS NOT DISTINCT] ("a", "b") [DEFERRABLE ...]`.
+fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
+    format!(
+        "CONSTRAINT {} UNIQUE {}({}){}",
+        quote_ident(name),
+        if unique.nulls_not_distinct {
+            "NULLS NOT DISTINCT "
+        } else {
+            ""
+        },
+        idents(&unique.columns),
+        deferrable_clause(unique.deferrable)
+    )
+}
+
+fn deferrable_clause(deferrable: Deferrable) -> &'static str {
+    match deferrable {
+        Deferrable::NotDeferrable => "",
+        Deferrable::InitiallyImmediate => " DEFERRABLE INITIALLY IMMEDIATE",
+        Deferrable::InitiallyDeferred => " DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
+/// Quoted, comma-separated identifiers.
+fn idents(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Quoted, comma-separated literals.
+fn literals(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| quote_literal(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn comment_literal(comment: Option<&str>) -> String {
+    comment
+        .map(quote_literal)
+        .unwrap_or_else(|| "NULL".to_string())
+}
+
+/// A collation as the inspector stores it: a bare name (from `pg_catalog` or the tenant)
+/// or `"schema"."name"` for one in another schema.
+pub(crate) fn render_collation(collation: &str) -> String {
+    match parse_quoted_pair(collation) {
+        Some((schema, name)) => format!("{}.{}", quote_ident(&schema), quote_ident(&name)),
+        None => quote_ident(collation),
+    }
+}
+
+/// The stored form of a collation that lives in another schema.
+pub(crate) fn qualified_collation(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(name))
+}
+
+/// Parses `"a"."b"` (with `""` inside names) into its two names.
+fn parse_quoted_pair(text: &str) -> Option<(String, String)> {
+    let (first, rest) = parse_quoted(text)?;
+    let (second, rest) = parse_quoted(rest.strip_prefix('.')?)?;
+    rest.is_empty().then_some((first, second))
+}
+
+/// Parses one quoted identifier at the start of `text`, returning it and the rest.
+fn parse_quoted(text: &str) -> Option<(String, &str)> {
+    let mut chars = text.strip_prefix('"')?.char_indices().peekable();
+    let mut name = String::new();
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            if chars.peek().map(|(_, n)| *n) == Some('"') {
+                chars.next();
+                name.push('"');
+            } else {
+                return Some((name, &text[i + 2..]));
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    None
+}
+
+/// Splits a function key `name(arguments)` (name quoted by PostgreSQL where needed) into
+/// the bare name and the argument list.
+fn split_signature(key: &str) -> Option<(String, &str)> {
+    let (name, rest) = if key.starts_with('"') {
+        parse_quoted(key)?
+    } else {
+        let open = key.find('(')?;
+        (key[..open].to_string(), &key[open..])
+    };
+    let arguments = rest.strip_prefix('(')?.strip_suffix(')')?;
+    Some((name, arguments))
+}
+
+#[cfg(test)]
+mod tests;
+
+mod columns;
+mod objects;

@@ -1,0 +1,242 @@
+use schema_sync_core::plan::PlanStep;
+use schema_sync_core::snapshot::{Column, DataType, Generated, PrimaryKey, Sequence};
+
+use super::columns::mentions;
+use super::*;
+
+fn plan(operations: Vec<Operation>) -> MigrationPlan {
+    let hash = SchemaSnapshot::empty().hash();
+    MigrationPlan {
+        source_hash: hash.clone(),
+        target_hash: hash,
+        steps: operations
+            .into_iter()
+            .map(|operation| PlanStep {
+                operation,
+                destructive: false,
+                hazards: Vec::new(),
+                depends_on: Vec::new(),
+            })
+            .collect(),
+        unresolved: Vec::new(),
+    }
+}
+
+fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>> {
+    let tenant = TenantId::new("t\"1").unwrap_or_else(|e| panic!("{e}"));
+    render_plan(&tenant, "t\"1", &plan(operations), live).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn column(name: &str) -> Column {
+    Column::new(DataType::named(name))
+}
+
+#[test]
+fn quoting_doubles_quotes() {
+    assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    assert_eq!(quote_ident("Ünï code"), "\"Ünï code\"");
+    assert_eq!(quote_literal("it's"), "'it''s'");
+    assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+}
+
+#[test]
+fn splits_function_keys_and_collations() {
+    assert_eq!(
+        split_signature("f(a integer, b text)"),
+        Some(("f".to_string(), "a integer, b text"))
+    );
+    assert_eq!(
+        split_signature("\"we(ird\"\"\"()"),
+        Some(("we(ird\"".to_string(), ""))
+    );
+    assert_eq!(render_collation("en_US.utf8"), "\"en_US.utf8\"");
+    assert_eq!(
+        render_collation(&qualified_collation("my.schema", "c\"1")),
+        "\"my.schema\".\"c\"\"1\""
+    );
+}
+
+#[test]
+fn finds_column_references_outside_literals() {
+    assert!(mentions("(total * 0.2)", "total"));
+    assert!(!mentions("(subtotal * 0.2)", "total"));
+    assert!(!mentions("'total'::text", "total"));
+    assert!(mentions("(\"Total Sum\" + 1)", "Total Sum"));
+}
+
+#[test]
+fn create_table_quotes_everything_and_sets_sequence_owner_after_the_table() {
+    let mut table = Table::default();
+    let mut id = column("integer");
+    id.nullable = false;
+    id.default = Some("nextval('t_id_seq'::regclass)".into());
+    table.columns.insert("id".into(), id);
+    table.primary_key = Some(PrimaryKey {
+        name: Some("t_pkey".into()),
+        columns: vec!["id".into()],
+    });
+    table.comment = Some("a'b".into());
+    let sequence = Sequence {
+        data_type: DataType::named("integer"),
+        start: 1,
+        increment: 1,
+        min_value: 1,
+        max_value: 2_147_483_647,
+        cache: 1,
+        cycle: false,
+        owned_by: Some("t.id".into()),
+    };
+    let rendered = render(
+        vec![
+            Operation::CreateSequence {
+                name: "t_id_seq".into(),
+                sequence,
+            },
+            Operation::CreateTable {
+                name: "t".into(),
+                table,
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert_eq!(
+        rendered[0],
+        vec![
+            "CREATE SEQUENCE \"t\"\"1\".\"t_id_seq\" AS integer INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1 NO CYCLE"
+        ]
+    );
+    assert_eq!(
+        rendered[1],
+        vec![
+            "CREATE TABLE \"t\"\"1\".\"t\" (\n    \"id\" integer DEFAULT nextval('t_id_seq'::regclass) NOT NULL,\n    CONSTRAINT \"t_pkey\" PRIMARY KEY (\"id\")\n)",
+            "COMMENT ON TABLE \"t\"\"1\".\"t\" IS 'a''b'",
+            "ALTER SEQUENCE \"t\"\"1\".\"t_id_seq\" OWNED BY \"t\"\"1\".\"t\".\"id\"",
+        ]
+    );
+}
+
+#[test]
+fn type_changes_cast_and_keep_the_default() {
+    let mut from = column("mood");
+    from.default = Some("'ok'::mood".into());
+    let mut to = column("text");
+    to.default = Some("'ok'::text".into());
+    to.nullable = false;
+    let rendered = render(
+        vec![Operation::AlterColumn {
+            table: "t".into(),
+            name: "m".into(),
+            from,
+            to,
+        }],
+        &SchemaSnapshot::empty(),
+    );
+    let alter = "ALTER TABLE \"t\"\"1\".\"t\" ALTER COLUMN \"m\"";
+    assert_eq!(
+        rendered[0],
+        vec![
+            format!("{alter} DROP DEFAULT"),
+            format!("{alter} TYPE text USING \"m\"::text::text"),
+            format!("{alter} SET NOT NULL"),
+            format!("{alter} SET DEFAULT 'ok'::text"),
+        ]
+    );
+}
+
+#[test]
+fn generated_columns_make_way_for_a_retyped_column() {
+    let mut live = SchemaSnapshot::empty();
+    let mut table = Table::default();
+    table.columns.insert("total".into(), column("integer"));
+    let mut tax = column("integer");
+    tax.generated = Some(Generated {
+        expression: "(total * 2)".into(),
+        stored: true,
+    });
+    table.columns.insert("tax".into(), tax.clone());
+    live.tables.insert("t".into(), table);
+    let rendered = render(
+        vec![Operation::AlterColumn {
+            table: "t".into(),
+            name: "total".into(),
+            from: column("integer"),
+            to: column("bigint"),
+        }],
+        &live,
+    );
+    assert_eq!(
+        rendered[0],
+        vec![
+            "ALTER TABLE \"t\"\"1\".\"t\" DROP COLUMN IF EXISTS \"tax\"",
+            "ALTER TABLE \"t\"\"1\".\"t\" ALTER COLUMN \"total\" TYPE bigint USING \"total\"::bigint",
+            "ALTER TABLE \"t\"\"1\".\"t\" ADD COLUMN \"tax\" integer GENERATED ALWAYS AS ((total * 2)) STORED",
+        ]
+    );
+}
+
+#[test]
+fn enum_additions_use_add_value_unless_the_run_uses_the_label() {
+    let from = EnumType {
+        values: vec!["b".into(), "d".into()],
+    };
+    let to = EnumType {
+        values: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+    };
+    let alter = Operation::AlterEnum {
+        name: "e".into(),
+        from: from.clone(),
+        to: to.clone(),
+    };
+    let rendered = render(vec![alter.clone()], &SchemaSnapshot::empty());
+    assert_eq!(
+        rendered[0],
+        vec![
+            "ALTER TYPE \"t\"\"1\".\"e\" ADD VALUE 'a' BEFORE 'b'",
+            "ALTER TYPE \"t\"\"1\".\"e\" ADD VALUE 'c' AFTER 'b'",
+        ]
+    );
+    let mut uses = column("e");
+    uses.default = Some("'c'::e".into());
+    let rendered = render(
+        vec![
+            alter,
+            Operation::AddColumn {
+                table: "t".into(),
+                name: "x".into(),
+                column: uses,
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert!(rendered[0][0].starts_with("CREATE TYPE \"t\"\"1\".\"e__schema_sync_new\" AS ENUM"));
+    assert!(rendered[0].contains(&"DROP TYPE \"t\"\"1\".\"e\"".to_string()));
+}
+
+#[test]
+fn replaced_functions_are_not_dropped() {
+    let function = schema_sync_core::snapshot::Function {
+        definition: "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'".into(),
+    };
+    let rendered = render(
+        vec![
+            Operation::DropFunction {
+                name: "f()".into(),
+                from: function.clone(),
+            },
+            Operation::CreateFunction {
+                name: "f()".into(),
+                function: function.clone(),
+            },
+            Operation::DropFunction {
+                name: "g(a integer)".into(),
+                from: function,
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert!(rendered[0].is_empty());
+    assert_eq!(
+        rendered[2],
+        vec!["DROP ROUTINE \"t\"\"1\".\"g\"(a integer)"]
+    );
+}

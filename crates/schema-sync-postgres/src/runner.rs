@@ -1,0 +1,332 @@
+//! The runner: one transaction per tenant, under an advisory lock.
+//!
+//! [`acquire_lock`](MigrationRunner::acquire_lock) opens a transaction, sets
+//! `lock_timeout`, `statement_timeout` and `search_path` with `SET LOCAL`, and takes
+//! `pg_advisory_xact_lock` on a key derived (blake3) from the schema name, so two runs on
+//! one tenant serialise while runs on different tenants never wait for each other. The
+//! lock wait is bounded by `lock_timeout` like any other lock wait, and becomes
+//! [`Error::Lock`] when it expires.
+//!
+//! [`TenantLock::execute`] renders the plan inside the same transaction (rebuilding an
+//! enum needs to know which columns use it), runs each statement on the extended
+//! protocol (one statement per message: a definition in a snapshot cannot smuggle in a
+//! second statement) and commits. Any failure rolls back the whole tenant and returns
+//! [`Error::Execute`] naming the step, the statement and how many steps had succeeded.
+//! A lock dropped without `execute` or `release` rolls back too.
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use deadpool_postgres::Object;
+use schema_sync_core::plan::MigrationPlan;
+use schema_sync_core::{
+    Error, ExecuteOptions, ExecutionResult, MigrationRunner, Phase, Result, SchemaSnapshot,
+    TenantContext, TenantId, TenantLock,
+};
+use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+
+use crate::PostgresAdapter;
+use crate::error;
+use crate::inspect::inspect_schemas;
+use crate::render::{quote_ident, render_plan};
+
+/// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
+/// the schema name, so unrelated advisory locks of the application are unlikely to clash.
+pub(crate) fn lock_key(schema: &str) -> i64 {
+    let hash = blake3::hash(format!("schema-sync tenant lock\0{schema}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_bytes()[..8]);
+    i64::from_le_bytes(bytes)
+}
+
+/// Renders `plan` with what it needs from the tenant, read through `client` inside a
+/// transaction whose `search_path` is the tenant's.
+async fn render_with(
+    client: &Client,
+    server_version: i32,
+    tenant: &TenantContext,
+    plan: &MigrationPlan,
+) -> Result<Vec<Vec<String>>> {
+    let schema = tenant.namespace().to_string();
+    let live = inspect_schemas(client, server_version, std::slice::from_ref(&schema))
+        .await
+        .map_err(|e| {
+            error::database(
+                Some(tenant.id()),
+                Phase::Plan,
+                "reading the tenant to render the plan",
+                e,
+            )
+        })?
+        .pop()
+        .flatten()
+        .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))?;
+    render_plan(tenant.id(), &schema, plan, &live)
+}
+
+#[async_trait]
+impl MigrationRunner for PostgresAdapter {
+    async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
+        let client = self.client().await?;
+        let context = |e| error::database(Some(tenant.id()), Phase::Plan, "reading the tenant", e);
+        let begun = client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(context);
+        let rendered = match begun {
+            Ok(()) => render_with(&client, self.server_version, tenant, plan).await,
+            Err(e) => Err(e),
+        };
+        if client.batch_execute("ROLLBACK").await.is_err() {
+            drop(Object::take(client));
+        }
+        let rendered = rendered?;
+        Ok(rendered.into_iter().flatten().collect())
+    }
+
+    async fn acquire_lock(
+        &self,
+        tenant: &TenantContext,
+        options: &ExecuteOptions,
+    ) -> Result<Box<dyn TenantLock>> {
+        let id = tenant.id();
+        if self.read_only {
+            return Err(Error::Lock {
+                tenant: id.clone(),
+                message: "the connection is read-only (audit mode); connect without read-only mode to change tenants".into(),
+                source: None,
+            });
+        }
+        let client = self.client().await?;
+        let mut lock = PgLock {
+            client: Some(client),
+            tenant: tenant.clone(),
+            server_version: self.server_version,
+        };
+        lock.begin(options).await?;
+        Ok(Box::new(lock))
+    }
+}
+
+/// A tenant inside its transaction, holding its advisory lock.
+struct PgLock {
+    /// `None` once the transaction has ended.
+    client: Option<Object>,
+    tenant: TenantContext,
+    server_version: i32,
+}
+
+impl PgLock {
+    fn id(&self) -> &TenantId {
+        self.tenant.id()
+    }
+
+    fn client(&self) -> Result<&Object> {
+        self.client.as_ref().ok_or_else(|| Error::Internal {
+            tenant: Some(self.id().clone()),
+            message: "the tenant's transaction has already ended".into(),
+        })
+    }
+
+    async fn begin(&mut self, options: &ExecuteOptions) -> Result<()> {
+        let lock_ms = options.lock_timeout.as_millis();
+        let statement_ms = options
+            .statement_timeout
+            .map(|d| d.as_millis().max(1))
+            .unwrap_or(0);
+        let schema = self.tenant.namespace().to_string();
+        let id = self.id().clone();
+        let client = self.client()?;
+        let failed = |e| {
+            error::database(
+                Some(&id),
+                Phase::Lock,
+                "starting the tenant's transaction",
+                e,
+            )
+        };
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE")
+            .await
+            .map_err(failed)?;
+        client
+            .query_typed(
+                "SELECT pg_catalog.set_config('lock_timeout', $1, true),
+                        pg_catalog.set_config('statement_timeout', $2, true),
+                        pg_catalog.set_config('search_path', $3, true)",
+                &[
+                    (&format!("{lock_ms}ms"), Type::TEXT),
+                    (&format!("{statement_ms}ms"), Type::TEXT),
+                    (&quote_ident(&schema), Type::TEXT),
+                ],
+            )
+            .await
+            .map_err(failed)?;
+        let key = lock_key(&schema);
+        let waited = format!("{:.1}s", options.lock_timeout.as_secs_f64());
+        let busy = format!(
+            "another run holds the lock of this tenant (waited {waited}); wait for it to finish or raise --lock-timeout"
+        );
+        let granted = if lock_ms == 0 {
+            // lock_timeout = 0 means "wait forever" to PostgreSQL: try once instead.
+            client
+                .query_typed(
+                    "SELECT pg_catalog.pg_try_advisory_xact_lock($1)",
+                    &[(&key, Type::INT8)],
+                )
+                .await
+                .and_then(|rows| rows.first().map(|r| r.try_get::<_, bool>(0)).transpose())
+                .map(|granted| granted.unwrap_or(false))
+        } else {
+            client
+                .query_typed(
+                    "SELECT pg_catalog.pg_advisory_xact_lock($1)",
+                    &[(&key, Type::INT8)],
+                )
+                .await
+                .map(|_| true)
+        };
+        match granted {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::Lock {
+                tenant: id,
+                message: busy,
+                source: None,
+            }),
+            Err(e) if error::is_lock_timeout(&e) => Err(Error::Lock {
+                tenant: id,
+                message: busy,
+                source: Some(error::advised(e)),
+            }),
+            Err(e) => Err(error::database(
+                Some(&id),
+                Phase::Lock,
+                "taking the advisory lock",
+                e,
+            )),
+        }
+    }
+
+    /// Ends the transaction with `ROLLBACK`; a connection that cannot roll back is closed
+    /// (which rolls back on the server).
+    async fn rollback(&mut self) {
+        if let Some(client) = self.client.take()
+            && client.batch_execute("ROLLBACK").await.is_err()
+        {
+            drop(Object::take(client));
+        }
+    }
+}
+
+#[async_trait]
+impl TenantLock for PgLock {
+    async fn inspect(&mut self) -> Result<SchemaSnapshot> {
+        let schema = self.tenant.namespace().to_string();
+        let id = self.id().clone();
+        let client = self.client()?;
+        let mut found = inspect_schemas(client, self.server_version, std::slice::from_ref(&schema))
+            .await
+            .map_err(|e| {
+                error::database(
+                    Some(&id),
+                    Phase::Inspect,
+                    format!("reading schema {schema:?} under the lock"),
+                    e,
+                )
+            })?;
+        found
+            .pop()
+            .flatten()
+            .ok_or_else(|| crate::inspect::missing_schema(&id, &schema))
+    }
+
+    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        let started = Instant::now();
+        let id = self.id().clone();
+        let steps_total = plan.steps.len();
+        let rendered =
+            match render_with(self.client()?, self.server_version, &self.tenant, plan).await {
+                Ok(rendered) => rendered,
+                Err(e) => {
+                    self.rollback().await;
+                    return Err(e);
+                }
+            };
+        let mut statements_executed = 0;
+        for (index, (step, statements)) in plan.steps.iter().zip(&rendered).enumerate() {
+            for statement in statements {
+                let outcome = self.client()?.query_typed(statement, &[]).await;
+                if let Err(e) = outcome {
+                    self.rollback().await;
+                    return Err(Error::Execute {
+                        tenant: id,
+                        step: step.operation.to_string(),
+                        statement: statement.clone(),
+                        steps_succeeded: index,
+                        steps_total,
+                        rolled_back: true,
+                        source: error::advised(e),
+                    });
+                }
+                statements_executed += 1;
+            }
+        }
+        let client = self.client()?;
+        if let Err(e) = client.batch_execute("COMMIT").await {
+            self.rollback().await;
+            return Err(Error::Execute {
+                tenant: id,
+                step: "commit (deferred constraints are checked here)".into(),
+                statement: "COMMIT".into(),
+                steps_succeeded: steps_total,
+                steps_total,
+                rolled_back: true,
+                source: error::advised(e),
+            });
+        }
+        // Committed: the connection goes back to the pool.
+        self.client = None;
+        Ok(ExecutionResult {
+            steps_total,
+            steps_succeeded: steps_total,
+            statements_executed,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        self.rollback().await;
+        Ok(())
+    }
+}
+
+impl Drop for PgLock {
+    fn drop(&mut self) {
+        // Dropped inside its transaction: roll back on a task if the runtime allows,
+        // otherwise close the connection, which rolls back on the server.
+        if let Some(client) = self.client.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    handle.spawn(async move {
+                        if client.batch_execute("ROLLBACK").await.is_err() {
+                            drop(Object::take(client));
+                        }
+                    });
+                }
+                Err(_) => drop(Object::take(client)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_differ_per_schema_and_are_stable() {
+        assert_eq!(lock_key("tenant_1"), lock_key("tenant_1"));
+        assert_ne!(lock_key("tenant_1"), lock_key("tenant_2"));
+    }
+}

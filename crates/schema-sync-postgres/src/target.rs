@@ -1,0 +1,126 @@
+//! The desired schema from SQL: PostgreSQL parses it.
+//!
+//! The DDL runs in a uniquely named scratch schema, inside a transaction, with
+//! `search_path` set to that schema; the schema is inspected in the same transaction and
+//! the transaction is rolled back, so nothing persists. The connection is closed
+//! afterwards rather than returned to the pool, since the DDL may have changed session
+//! settings. DDL that ends the transaction itself (`COMMIT`, `ROLLBACK`) is refused and
+//! whatever it committed is dropped.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use schema_sync_core::{Error, Phase, Result, SchemaSnapshot};
+use tokio_postgres::Client;
+
+use crate::PostgresAdapter;
+use crate::error::{self, describe_ddl_error};
+use crate::inspect::inspect_schemas;
+use crate::render::quote_ident;
+
+/// How the target is named in messages (the CLI knows the file name).
+const TARGET: &str = "SQL";
+
+/// A schema name no other run uses.
+fn scratch_name() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "schema_sync_scratch_{}_{n}_{:x}",
+        std::process::id(),
+        nanos & 0xffff_ffff_ffff
+    )
+}
+
+fn target_error(message: String, source: Option<tokio_postgres::Error>) -> Error {
+    Error::Target {
+        target: TARGET.to_string(),
+        message,
+        source: source.map(|e| Box::new(e) as schema_sync_core::BoxError),
+    }
+}
+
+/// Applies `sql` in a scratch schema and inspects it.
+pub(crate) async fn snapshot_from_sql(
+    adapter: &PostgresAdapter,
+    sql: &str,
+) -> Result<SchemaSnapshot> {
+    if adapter.read_only {
+        return Err(target_error(
+            "the SQL is applied in a scratch schema, which a read-only connection cannot create; connect without read-only mode or use a snapshot target".into(),
+            None,
+        ));
+    }
+    let pooled = adapter.client().await?;
+    // Never back to the pool: the DDL may have changed session settings.
+    let client = deadpool_postgres::Object::take(pooled);
+    let scratch = scratch_name();
+    let result = load(&client, adapter.server_version, &scratch, sql).await;
+    if result.is_err() {
+        // Whatever happened, make sure the scratch schema does not outlive this call.
+        let _ = client.batch_execute("ROLLBACK").await;
+        let _ = client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                quote_ident(&scratch)
+            ))
+            .await;
+    }
+    result
+}
+
+async fn load(
+    client: &Client,
+    server_version: i32,
+    scratch: &str,
+    sql: &str,
+) -> Result<SchemaSnapshot> {
+    let setup = |e| error::database(None, Phase::Target, "creating the scratch schema", e);
+    client
+        .batch_execute(&format!(
+            "BEGIN; CREATE SCHEMA {schema}; SET search_path TO {schema}",
+            schema = quote_ident(scratch)
+        ))
+        .await
+        .map_err(setup)?;
+    let before = transaction_id(client).await.map_err(setup)?;
+    if let Err(e) = client.batch_execute(sql).await {
+        return Err(target_error(
+            format!("the DDL does not apply: {}", describe_ddl_error(&e, sql)),
+            Some(e),
+        ));
+    }
+    let after = transaction_id(client).await.map_err(setup)?;
+    if before != after {
+        return Err(target_error(
+            "the DDL ends the transaction it runs in; remove BEGIN, COMMIT and ROLLBACK from it"
+                .into(),
+            None,
+        ));
+    }
+    let inspected = inspect_schemas(client, server_version, &[scratch.to_string()])
+        .await
+        .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;
+    client
+        .batch_execute("ROLLBACK")
+        .await
+        .map_err(|e| error::database(None, Phase::Target, "rolling back the scratch schema", e))?;
+    inspected.into_iter().next().flatten().ok_or_else(|| {
+        target_error(
+            "the DDL dropped or renamed the scratch schema it runs in; remove schema-level statements from it".into(),
+            None,
+        )
+    })
+}
+
+/// The id of the current transaction (assigned on first call), to notice DDL that ended it.
+async fn transaction_id(client: &Client) -> Result<i64, tokio_postgres::Error> {
+    client
+        .query_one("SELECT pg_catalog.txid_current()", &[])
+        .await
+        .and_then(|row| row.try_get::<_, i64>(0))
+}

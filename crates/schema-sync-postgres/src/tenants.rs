@@ -1,0 +1,78 @@
+//! Tenants are schemas.
+//!
+//! Discovery lists every schema except PostgreSQL's own (`pg_*`, `information_schema`)
+//! and `public`, which is the default home of shared objects rather than a tenant (it can
+//! still be chosen by name through [`context`]). The tenant id is the schema name, so a
+//! context needs no lookup.
+
+use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
+use tokio_postgres::Client;
+
+use crate::error;
+
+/// Whether `name` is a schema PostgreSQL owns (never a tenant).
+pub(crate) fn is_system_schema(name: &str) -> bool {
+    name.starts_with("pg_") || name == "information_schema"
+}
+
+/// Every tenant schema, sorted by id. Schema names that are not valid tenant ids
+/// (control characters) cannot be addressed by the CLI and are left out.
+pub(crate) async fn list(client: &Client) -> Result<Vec<TenantId>> {
+    let rows = client
+        .query_typed(
+            "SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'public')",
+            &[],
+        )
+        .await
+        .map_err(|e| error::database(None, Phase::Discover, "listing schemas", e))?;
+    let mut tenants = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name: String = row
+            .try_get(0)
+            .map_err(|e| error::database(None, Phase::Discover, "listing schemas", e))?;
+        if is_system_schema(&name) {
+            continue;
+        }
+        if let Ok(id) = TenantId::new(name) {
+            tenants.push(id);
+        }
+    }
+    tenants.sort();
+    Ok(tenants)
+}
+
+/// The context of `tenant`: the schema of the same name.
+///
+/// # Errors
+/// [`Error::Config`] for a system schema.
+pub(crate) fn context(tenant: &TenantId) -> Result<TenantContext> {
+    if is_system_schema(tenant.as_str()) {
+        return Err(Error::config(format!(
+            "{:?} is a PostgreSQL system schema, not a tenant; choose one of your own schemas",
+            tenant.as_str()
+        )));
+    }
+    Ok(TenantContext::new(tenant.clone(), tenant.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_schemas_are_not_tenants() {
+        for name in ["pg_catalog", "pg_toast", "information_schema"] {
+            let id = TenantId::new(name).map_err(|e| e.to_string());
+            assert!(matches!(
+                id.map(|id| context(&id)),
+                Ok(Err(Error::Config { .. }))
+            ));
+        }
+        let public = TenantId::new("public").map_err(|e| e.to_string());
+        assert_eq!(
+            public.map(|id| context(&id).map(|c| c.namespace().to_string()).ok()),
+            Ok(Some("public".to_string()))
+        );
+    }
+}

@@ -1,0 +1,399 @@
+//! Planning and executing against the real server: drift of every kind is found and
+//! fixed, failures roll the tenant back, concurrent runs serialise on the lock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
+use schema_sync_core::{
+    DatabaseAdapter, Engine, Error, ExecuteOptions, FleetOptions, SchemaSnapshot, SyncOptions,
+    TenantContext, TenantStatus,
+};
+
+fn allow_all() -> SyncOptions {
+    SyncOptions {
+        execute: true,
+        allow_destructive: true,
+        ..SyncOptions::default()
+    }
+}
+
+/// Syncs `tenant` to `target`, checks it then equals the target and that a second run
+/// does nothing.
+async fn sync_and_check(
+    engine: &Engine,
+    db: &common::PgDb,
+    tenant: &TenantContext,
+    target: &SchemaSnapshot,
+    label: &str,
+) {
+    let first = engine
+        .sync_tenant(tenant, target, &allow_all())
+        .await
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert!(!first.already_in_sync, "{label}: drift was not detected");
+    assert_eq!(db.inspect(tenant).await.hash(), target.hash(), "{label}");
+    let second = engine
+        .sync_tenant(tenant, target, &allow_all())
+        .await
+        .unwrap();
+    assert!(
+        second.already_in_sync,
+        "{label}: second run was not a no-op: {}",
+        second.diff.to_text()
+    );
+}
+
+#[tokio::test]
+async fn every_kind_of_drift_is_found_and_fixed() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let target = db.target(common::RICH).await;
+    let tenant = db
+        .create_tenant(&unique_tenant_id("sync_drift"), common::RICH)
+        .await
+        .unwrap();
+    db.execute(&tenant, common::RICH_ROWS).await.unwrap();
+    let drifts = [
+        "ALTER TABLE orders ALTER COLUMN notes TYPE text",
+        "ALTER TABLE order_lines ALTER COLUMN quantity TYPE bigint",
+        "ALTER TABLE customers ALTER COLUMN name TYPE text COLLATE \"POSIX\"",
+        "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'paid'",
+        "ALTER TABLE orders ALTER COLUMN tags DROP NOT NULL",
+        "ALTER TABLE orders ALTER COLUMN seq_no SET GENERATED ALWAYS",
+        "ALTER TABLE orders ALTER COLUMN seq_no DROP IDENTITY",
+        "ALTER TABLE orders DROP COLUMN tax",
+        "ALTER TABLE orders ALTER COLUMN tax DROP EXPRESSION",
+        "ALTER TABLE orders ADD COLUMN extra jsonb",
+        "ALTER TABLE customers DROP COLUMN span",
+        "ALTER TYPE order_status ADD VALUE 'lost'",
+        "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'sent'",
+        "ALTER SEQUENCE invoice_numbers INCREMENT BY 7 MAXVALUE 99999",
+        "ALTER SEQUENCE orders_id_seq OWNED BY NONE",
+        "CREATE SEQUENCE stray_seq",
+        "COMMENT ON TABLE customers IS 'changed'",
+        "COMMENT ON COLUMN customers.email IS NULL",
+        "COMMENT ON VIEW paid_orders IS NULL",
+        "ALTER TABLE orders DROP CONSTRAINT orders_notes_check",
+        "ALTER TABLE order_lines DROP CONSTRAINT order_lines_quantity_check, ADD CONSTRAINT order_lines_quantity_check CHECK (quantity > 1)",
+        "ALTER TABLE order_lines DROP CONSTRAINT order_lines_sku_key",
+        "ALTER TABLE orders DROP CONSTRAINT orders_customer_fk, ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id)",
+        "ALTER TABLE departments DROP CONSTRAINT departments_manager_fk",
+        "ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey, ADD PRIMARY KEY (order_id, line_no, sku)",
+        "DROP INDEX orders_open_idx",
+        "DROP INDEX orders_tags_idx; CREATE INDEX orders_tags_idx ON orders (tags)",
+        "CREATE INDEX stray_idx ON customers (created_at DESC)",
+        "CREATE OR REPLACE VIEW big_paid_orders AS SELECT id, total FROM paid_orders WHERE total > 1",
+        "DROP MATERIALIZED VIEW order_totals",
+        "CREATE VIEW stray_view AS SELECT 1 AS one",
+        "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "DROP FUNCTION order_count(bigint)",
+        "DROP TRIGGER orders_touch ON orders",
+        "CREATE TRIGGER stray_trigger AFTER DELETE ON customers FOR EACH ROW EXECUTE FUNCTION touch_updated_at()",
+        "DROP TABLE order_lines",
+        "CREATE TABLE stray (id int)",
+    ];
+    for drift in drifts {
+        db.execute(&tenant, drift)
+            .await
+            .unwrap_or_else(|e| panic!("{drift}: {e}"));
+        sync_and_check(&engine, &db, &tenant, &target, drift).await;
+    }
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn enum_labels_are_removed_and_reordered_by_rebuilding_the_type() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let from = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'gone');
+        CREATE TABLE people (id int PRIMARY KEY, mood mood NOT NULL DEFAULT 'ok', past mood[]);
+        CREATE VIEW happy_people AS SELECT id FROM people WHERE mood = 'happy';
+        CREATE VIEW very_happy AS SELECT id FROM happy_people;
+        INSERT INTO people VALUES (1, 'sad', '{ok,happy}'), (2, 'happy', NULL);";
+    let to = "CREATE TYPE mood AS ENUM ('happy', 'ok', 'sad');
+        CREATE TABLE people (id int PRIMARY KEY, mood mood NOT NULL DEFAULT 'ok', past mood[]);
+        CREATE VIEW happy_people AS SELECT id FROM people WHERE mood = 'happy';
+        CREATE VIEW very_happy AS SELECT id FROM happy_people;";
+    let tenant = db
+        .create_tenant(&unique_tenant_id("sync_enum"), from)
+        .await
+        .unwrap();
+    let target = db.target(to).await;
+    sync_and_check(&engine, &db, &tenant, &target, "enum rebuild").await;
+    assert_eq!(
+        db.count(&tenant, "SELECT count(*) FROM happy_people").await,
+        1
+    );
+    assert_eq!(
+        db.count(
+            &tenant,
+            "SELECT count(*) FROM people WHERE past = '{ok,happy}'"
+        )
+        .await,
+        1
+    );
+    // Adding a label that the same run uses as a default also needs a rebuild.
+    let to = to
+        .replace("('happy', 'ok', 'sad')", "('happy', 'ok', 'meh', 'sad')")
+        .replace("DEFAULT 'ok'", "DEFAULT 'meh'");
+    let target = db.target(&to).await;
+    sync_and_check(&engine, &db, &tenant, &target, "new label used as default").await;
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn type_changes_convert_existing_rows() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let from = "CREATE TYPE kind AS ENUM ('a', 'b');
+        CREATE TABLE t (id int PRIMARY KEY, n text, k kind DEFAULT 'a', s text, small smallint, g int GENERATED ALWAYS AS (small * 2) STORED);
+        INSERT INTO t (id, n, k, s, small) VALUES (1, '12', 'b', 'a', 3);";
+    let to = "CREATE TYPE kind AS ENUM ('a', 'b');
+        CREATE TABLE t (id bigint PRIMARY KEY, n integer, k text DEFAULT 'a', s kind, small bigint, g bigint GENERATED ALWAYS AS (small * 2) STORED);";
+    let tenant = db
+        .create_tenant(&unique_tenant_id("sync_types"), from)
+        .await
+        .unwrap();
+    let target = db.target(to).await;
+    sync_and_check(&engine, &db, &tenant, &target, "type changes").await;
+    assert_eq!(
+        db.count(
+            &tenant,
+            "SELECT count(*) FROM t WHERE n = 12 AND k = 'b' AND s = 'a' AND g = 6"
+        )
+        .await,
+        1
+    );
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_step_rolls_the_whole_tenant_back() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id("sync_fail"),
+            "CREATE TABLE accounts (id int PRIMARY KEY, name text);
+             INSERT INTO accounts VALUES (1, 'a'), (2, 'b');",
+        )
+        .await
+        .unwrap();
+    let before = db.inspect(&tenant).await;
+    let target = db
+        .target(
+            "CREATE TABLE accounts (id int PRIMARY KEY, name text, created date, owner text NOT NULL);
+             CREATE TABLE audit (id int PRIMARY KEY);",
+        )
+        .await;
+    let err = engine
+        .sync_tenant(&tenant, &target, &allow_all())
+        .await
+        .unwrap_err();
+    let Error::Execute {
+        step,
+        statement,
+        steps_succeeded,
+        steps_total,
+        rolled_back,
+        ..
+    } = &err
+    else {
+        panic!("expected an execution error, got {err:?}");
+    };
+    assert!(step.contains("accounts.owner"), "{step}");
+    assert!(statement.contains("ADD COLUMN \"owner\""), "{statement}");
+    assert!(
+        *steps_succeeded >= 1 && *steps_succeeded < *steps_total,
+        "{err}"
+    );
+    assert!(*rolled_back);
+    assert!(err.to_string().contains("tenant rolled back"), "{err}");
+    assert_eq!(
+        db.inspect(&tenant).await,
+        before,
+        "the tenant must be unchanged"
+    );
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_syncs_of_one_tenant_serialise_on_the_lock() {
+    let db = common::db().await;
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id("sync_race"),
+            "CREATE TABLE t (id int PRIMARY KEY);",
+        )
+        .await
+        .unwrap();
+    let target = db.target(common::RICH).await;
+    let a = Engine::new(db.dyn_adapter());
+    let b = Engine::new(db.dyn_adapter());
+    let options = allow_all();
+    let (ra, rb) = tokio::join!(
+        a.sync_tenant(&tenant, &target, &options),
+        b.sync_tenant(&tenant, &target, &options)
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    let executed = [&ra, &rb].iter().filter(|r| r.execution.is_some()).count();
+    assert_eq!(
+        executed, 1,
+        "exactly one run changes the tenant, the other finds it in sync"
+    );
+    assert_eq!(db.inspect(&tenant).await.hash(), target.hash());
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_held_lock_times_out_as_a_lock_error() {
+    let db = common::db().await;
+    let tenant = db
+        .create_tenant(&unique_tenant_id("sync_lock"), "CREATE TABLE t (id int);")
+        .await
+        .unwrap();
+    let runner = db.adapter.runner();
+    let held = runner
+        .acquire_lock(&tenant, &ExecuteOptions::default())
+        .await
+        .unwrap();
+    let options = ExecuteOptions {
+        lock_timeout: Duration::from_millis(300),
+        statement_timeout: Some(Duration::from_secs(30)),
+    };
+    let err = runner.acquire_lock(&tenant, &options).await.err();
+    assert!(matches!(err, Some(Error::Lock { .. })), "{err:?}");
+    let zero = ExecuteOptions {
+        lock_timeout: Duration::ZERO,
+        statement_timeout: None,
+    };
+    assert!(matches!(
+        runner.acquire_lock(&tenant, &zero).await.err(),
+        Some(Error::Lock { .. })
+    ));
+    held.release().await.unwrap();
+    // Once released (and also after a lock is dropped), the tenant can be locked again.
+    let again = runner.acquire_lock(&tenant, &options).await.unwrap();
+    drop(again);
+    let after_drop = runner.acquire_lock(&tenant, &options).await.unwrap();
+    after_drop.release().await.unwrap();
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn destructive_changes_are_refused_and_name_what_would_be_lost() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id("sync_refuse"),
+            "CREATE TABLE keep (id int PRIMARY KEY, note varchar(50));
+             CREATE TABLE legacy (id int PRIMARY KEY);",
+        )
+        .await
+        .unwrap();
+    let before = db.inspect(&tenant).await;
+    let target = db
+        .target("CREATE TABLE keep (id int PRIMARY KEY, note varchar(10));")
+        .await;
+    let report = engine
+        .run_fleet(
+            vec![tenant.clone()],
+            &target,
+            &FleetOptions {
+                sync: SyncOptions {
+                    execute: true,
+                    ..SyncOptions::default()
+                },
+                ..FleetOptions::default()
+            },
+            &|_| {},
+        )
+        .await;
+    let outcome = &report.tenants[0];
+    assert_eq!(outcome.status, TenantStatus::Refused);
+    let message = outcome.error.as_ref().unwrap().to_string();
+    assert!(message.contains("drop table legacy"), "{message}");
+    assert!(message.contains("keep.note"), "{message}");
+    assert_eq!(db.inspect(&tenant).await, before);
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn rendered_sql_quotes_every_identifier() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let id = unique_tenant_id("x\"; DROP SCHEMA public; --");
+    let tenant = db.create_tenant(&id, "").await.unwrap();
+    let target = db
+        .target(
+            r#"CREATE TABLE "t""; DROP TABLE x; --" ("c'1" int PRIMARY KEY, "ü b" text DEFAULT 'it''s');
+               COMMENT ON TABLE "t""; DROP TABLE x; --" IS 'a''b\c';"#,
+        )
+        .await;
+    let live = db.inspect(&tenant).await;
+    let (_, plan) = engine.plan(&live, &target).unwrap();
+    let statements = db.adapter.runner().render(&tenant, &plan).await.unwrap();
+    let text = statements.join("\n");
+    let schema = common::qi(tenant.namespace());
+    assert!(
+        text.contains(&format!(
+            "CREATE TABLE {schema}.\"t\"\"; DROP TABLE x; --\""
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\"c'1\" integer NOT NULL"), "{text}");
+    assert!(text.contains("IS E'a''b\\\\c'"), "{text}");
+    sync_and_check(&engine, &db, &tenant, &target, "hostile identifiers").await;
+    db.drop_tenant(&tenant).await.unwrap();
+}
+
+#[tokio::test]
+async fn fleet_validation_shares_plans_and_reports_drift() {
+    let db = common::db().await;
+    let adapter: Arc<dyn DatabaseAdapter> = db.dyn_adapter();
+    let engine = Engine::new(adapter);
+    let target = db.target(common::RICH).await;
+    let mut tenants = Vec::new();
+    for i in 0..8 {
+        let t = db
+            .create_tenant(&unique_tenant_id("sync_fleet"), common::RICH)
+            .await
+            .unwrap();
+        if i % 4 == 0 {
+            db.execute(&t, "ALTER TABLE orders ADD COLUMN drift int")
+                .await
+                .unwrap();
+        }
+        tenants.push(t);
+    }
+    let report = engine
+        .run_fleet(
+            tenants.clone(),
+            &target,
+            &FleetOptions {
+                batch_size: 5,
+                ..FleetOptions::default()
+            },
+            &|_| {},
+        )
+        .await;
+    let drifted = report
+        .tenants
+        .iter()
+        .filter(|r| r.status == TenantStatus::Drifted)
+        .count();
+    let in_sync = report
+        .tenants
+        .iter()
+        .filter(|r| r.status == TenantStatus::InSync)
+        .count();
+    assert_eq!((drifted, in_sync), (2, 6));
+    for t in &tenants {
+        db.drop_tenant(t).await.unwrap();
+    }
+}
