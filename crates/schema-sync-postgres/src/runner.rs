@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
-use schema_sync_core::plan::MigrationPlan;
+use schema_sync_core::plan::{MigrationPlan, Operation};
 use schema_sync_core::{
     Error, ExecuteOptions, ExecutionResult, MigrationRunner, Phase, Result, SchemaSnapshot,
     TenantContext, TenantId, TenantLock,
@@ -81,8 +81,17 @@ impl MigrationRunner for PostgresAdapter {
         if client.batch_execute("ROLLBACK").await.is_err() {
             drop(Object::take(client));
         }
-        let rendered = rendered?;
-        Ok(rendered.into_iter().flatten().collect())
+        let mut statements: Vec<String> = rendered?.into_iter().flatten().collect();
+        // The runner turns off function-body checks (new functions precede the tables they
+        // read); a migration file must do the same.
+        if plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.operation, Operation::CreateFunction { .. }))
+        {
+            statements.insert(0, "SET check_function_bodies = off".to_string());
+        }
+        Ok(statements)
     }
 
     async fn acquire_lock(
@@ -154,7 +163,10 @@ impl PgLock {
             .query_typed(
                 "SELECT pg_catalog.set_config('lock_timeout', $1, true),
                         pg_catalog.set_config('statement_timeout', $2, true),
-                        pg_catalog.set_config('search_path', $3, true)",
+                        pg_catalog.set_config('search_path', $3, true),
+                        -- As pg_dump does: new functions are created before the tables
+                        -- their bodies read, so bodies are checked when called, not now.
+                        pg_catalog.set_config('check_function_bodies', 'off', true)",
                 &[
                     (&format!("{lock_ms}ms"), Type::TEXT),
                     (&format!("{statement_ms}ms"), Type::TEXT),

@@ -30,12 +30,12 @@ pub trait Planner: Send + Sync {
 /// 1. drop views that are removed, changed, or read a table that changes shape;
 /// 2. drop triggers, foreign keys, indexes and constraints that go away or change;
 /// 3. drop tables, referencing tables before the tables they reference;
-/// 4. create extensions, enums and sequences;
+/// 4. create extensions, enums, sequences and new functions;
 /// 5. create tables (without foreign keys), then add, alter and drop columns;
 /// 6. add keys, constraints and indexes, then every new foreign key (so foreign keys
 ///    between new tables, even cyclic ones, always find their target);
 /// 7. drop sequences, enums and extensions no longer used;
-/// 8. create functions, views (dependencies first) and triggers.
+/// 8. recreate changed functions, then views (dependencies first) and triggers.
 ///
 /// Every step is classified as destructive or not; the engine refuses destructive plans
 /// unless the caller allows them.
@@ -202,6 +202,16 @@ impl Planner for DefaultPlanner {
             }
         }
 
+        // New functions come before tables: defaults, checks and generated columns may call them.
+        for f in &diff.functions {
+            if let Change::Added { to } = &f.change {
+                builder.push(Operation::CreateFunction {
+                    name: f.name.clone(),
+                    function: to.clone(),
+                });
+            }
+        }
+
         // Phase 5: tables and columns.
         for table in &diff.tables {
             if let TableChange::Added { to } = &table.change {
@@ -339,9 +349,9 @@ impl Planner for DefaultPlanner {
             }
         }
 
-        // Phase 8: functions, views, triggers.
+        // Phase 8: changed functions (dropped in phase 7), views, triggers.
         for f in &diff.functions {
-            if let Some(new) = f.change.to() {
+            if let Change::Modified { to: new, .. } = &f.change {
                 builder.push(Operation::CreateFunction {
                     name: f.name.clone(),
                     function: new.clone(),

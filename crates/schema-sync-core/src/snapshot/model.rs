@@ -25,7 +25,8 @@ pub struct SchemaSnapshot {
     /// Views and materialized views by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub views: BTreeMap<String, View>,
-    /// Sequences by name, including those owned by identity or serial columns.
+    /// Standalone and serial sequences by name. Identity columns' own sequences are part
+    /// of the column ([`Identity`]), not listed here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sequences: BTreeMap<String, Sequence>,
     /// Enum types by name.
