@@ -47,7 +47,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         };
         return commands::snapshot::run(command, &settings, engine.as_ref()).await;
     }
-    let engine = connect(&settings, !matches!(cli.command, Command::Sync(_))).await?;
+    // Audit and tenant listing are read-only for real. diff, validate and plan change no
+    // tenant, but an SQL target is applied in a scratch namespace, which needs writes.
+    let read_only = matches!(cli.command, Command::Audit(_) | Command::Tenants);
+    let engine = connect(&settings, read_only).await?;
     match cli.command {
         Command::Sync(args) => {
             let flags = CheckFlags {
@@ -75,7 +78,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Connects the adapter the URL names; read-only for every command but `sync`.
+/// Connects the adapter the URL names, read-only when asked.
 async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
     let options = ConnectOptions {
         max_connections: settings.concurrency.max(1),
