@@ -1,1 +1,67 @@
-fn main() {}
+//! Project automation for schema-sync, run as `cargo xtask <command>`.
+//!
+//! Following rust-analyzer's `xtask`, every subcommand is one module and this file only
+//! parses flags and dispatches:
+//!
+//! - [`test`](mod@test): the test matrix. Unit tests, then every adapter's integration tests against
+//!   a real server per database, found from the environment, the local servers or Docker.
+//! - [`ci`]: the gate CI runs: formatting, clippy, the full test matrix, rustdoc.
+//! - [`bench`](mod@bench): builds a fleet of tenants on the real servers, drifts some of them, and
+//!   times the release CLI's `validate` and `sync` over it while checking the results.
+//! - [`quickstart`]: the README's first command: a small drifted SQLite fleet in
+//!   `examples/quickstart/tenants/` and the documented validate, diff, sync session.
+//!
+//! Shared plumbing lives in [`cmd`] (running cargo and other programs) and [`servers`]
+//! (finding a reachable database server for each dialect).
+
+#![deny(missing_docs)]
+
+mod bench;
+mod ci;
+mod cmd;
+mod quickstart;
+mod servers;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Automation for the schema-sync workspace.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about)]
+struct Xtask {
+    /// The task to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The tasks.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run unit tests and every adapter's integration tests against real servers.
+    Test(test::TestArgs),
+    /// Run the CI gate: fmt, clippy, the full test matrix, rustdoc.
+    Ci,
+    /// Build a fleet on the real servers and time validate and sync over it.
+    Bench(bench::BenchArgs),
+    /// Create the quickstart's SQLite fleet and run the documented session on it.
+    Quickstart,
+}
+
+fn main() -> ExitCode {
+    let xtask = Xtask::parse();
+    let result = match xtask.command {
+        Command::Test(args) => test::run(&args),
+        Command::Ci => ci::run(),
+        Command::Bench(args) => bench::run(&args),
+        Command::Quickstart => quickstart::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! `cargo xtask bench`: a fleet on the real servers, timed and checked.
+//!
+//! For each selected database: build a fleet of `--tenants` tenants from a generated
+//! template of `--tables` tables, `--drift` percent of them drifted ([`fleet`], [`schema`],
+//! [`drift`], [`render`]); then time the release CLI ([`cli`]) through cold `validate`,
+//! `sync --allow-destructive` and `validate` again, checking every report ([`check`]);
+//! then drop the fleet. Results are printed as a table, or as JSON with `--json`
+//! ([`report`]), with tenants per second per phase and the CLI's peak memory.
+//!
+//! The bench asserts correctness, never a time: a slow run passes, a wrong one fails.
+
+mod check;
+mod cli;
+mod drift;
+mod fleet;
+mod render;
+mod report;
+mod schema;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use self::check::Expectation;
+use self::cli::Cli;
+use self::fleet::{Fleet, TENANT_GLOB};
+use self::render::Dialect;
+use self::report::{DatabaseResult, Phase, Report};
+use crate::cmd;
+use crate::servers::{self, Database, Server};
+
+/// Seed used unless `--seed` is given, so runs compare across commits.
+const DEFAULT_SEED: u64 = 20_240_601;
+
+/// Flags of `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Tenants per database.
+    #[arg(long, default_value_t = 1000)]
+    tenants: usize,
+    /// Tables in the template.
+    #[arg(long, default_value_t = 30)]
+    tables: usize,
+    /// Percentage of tenants drifted from the template.
+    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    drift: f64,
+    /// Databases to bench, comma-separated (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    db: Vec<Database>,
+    /// Seed of the template and the drift.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Passed to the CLI as `--concurrency` (default: the CLI's own).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Print the results as JSON on stdout (the table goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Keep the fleet afterwards for inspection (it is dropped at the next run's start).
+    #[arg(long)]
+    keep: bool,
+    /// Only build and drop the fleets, timing their creation; the CLI is not run.
+    #[arg(long)]
+    create_only: bool,
+    /// Where the CLI takes the desired schema from: the template's SQL file, or the
+    /// template namespace as a reference tenant (`--target tenant:bench_template`).
+    #[arg(long, value_enum, default_value_t = TargetFrom::Sql)]
+    target_from: TargetFrom,
+}
+
+/// The kinds of `--target` the bench can time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetFrom {
+    /// The template DDL as a `.sql` file, applied by the CLI in a scratch namespace.
+    Sql,
+    /// The `bench_template` namespace, a reference tenant.
+    Template,
+}
+
+/// Runs the bench.
+///
+/// # Errors
+/// When a server is unreachable, the CLI cannot be built, a fleet cannot be created, or
+/// any correctness check fails.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.tenants == 0 || args.tenants > 99_999 {
+        bail!("--tenants must be between 1 and 99999");
+    }
+    if args.tables == 0 || args.tables > 99 {
+        bail!("--tables must be between 1 and 99");
+    }
+    if !(0.0..=100.0).contains(&args.drift) {
+        bail!("--drift must be a percentage between 0 and 100");
+    }
+    let databases = if args.db.is_empty() {
+        Database::ALL.to_vec()
+    } else {
+        Database::ALL
+            .into_iter()
+            .filter(|d| args.db.contains(d))
+            .collect()
+    };
+    let mut found = Vec::new();
+    for database in databases {
+        match servers::find(database) {
+            Ok(server) => found.push(server),
+            Err(attempts) => {
+                let tried: Vec<String> = attempts.iter().map(|a| format!("  tried {a}")).collect();
+                bail!(
+                    "{database}: no server reachable\n{}\n  {} (or leave it out with --db)",
+                    tried.join("\n"),
+                    database.start_hint()
+                );
+            }
+        }
+    }
+
+    let fleet = Fleet::new(args.tenants, args.tables, args.drift, args.seed);
+    let cli = if args.create_only {
+        None
+    } else {
+        Some(Cli::build()?)
+    };
+    let workdir = workdir()?;
+    let mut report = Report {
+        tenants: args.tenants,
+        tables: args.tables,
+        objects: fleet.template.object_count(),
+        drift_percent: args.drift,
+        seed: args.seed,
+        commit: commit(),
+        drift_kinds: fleet.kind_counts(),
+        target: match args.target_from {
+            TargetFrom::Sql => "sql file",
+            TargetFrom::Template => "tenant:bench_template",
+        },
+        databases: Vec::new(),
+    };
+    let mut failures = Vec::new();
+    for server in &found {
+        eprintln!("xtask bench: {} on {}", server.database, server.describe());
+        let mut phases = Vec::new();
+        let outcome = bench_one(server, &fleet, cli.as_ref(), &workdir, args, &mut phases);
+        if let Err(error) = &outcome {
+            eprintln!("xtask bench: {} FAILED: {error:#}", server.database);
+            failures.push(format!("{}: {error:#}", server.database));
+        }
+        if !phases.is_empty() {
+            report.databases.push(DatabaseResult {
+                database: server.database,
+                server: server.describe(),
+                tenants: fleet.tenants,
+                drifted: fleet.drifted.len(),
+                total: phases.iter().map(|p| p.elapsed).sum(),
+                phases,
+                failure: outcome.err().map(|e| format!("{e:#}")),
+            });
+        }
+    }
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&workdir);
+    }
+
+    if args.json {
+        eprint!("{}", report.table());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report.json()).context("cannot print the report")?
+        );
+    } else {
+        print!("{}", report.table());
+    }
+    if !failures.is_empty() {
+        bail!("bench failed:\n{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// Builds, measures and drops one database's fleet, recording each finished phase.
+fn bench_one(
+    server: &Server,
+    fleet: &Fleet,
+    cli: Option<&Cli>,
+    workdir: &Path,
+    args: &BenchArgs,
+    phases: &mut Vec<Phase>,
+) -> Result<()> {
+    let database = server.database;
+    let dialect = match database {
+        Database::Sqlite => Dialect::Sqlite,
+        Database::Postgres => Dialect::Postgres,
+        Database::Mysql => Dialect::Mysql,
+    };
+    let target = workdir.join(format!("target-{database}.sql"));
+    std::fs::write(&target, render::ddl(&fleet.template, dialect))
+        .with_context(|| format!("cannot write {}", target.display()))?;
+
+    // Leftovers of an interrupted run go first, outside the timed creation.
+    fleet::destroy(database, server.url.as_deref(), workdir)?;
+    let started = Instant::now();
+    eprintln!("xtask bench: creating {} {database} tenants", fleet.tenants);
+    let built = fleet::create(database, server.url.as_deref(), fleet, workdir);
+    let measured = built.and_then(|built| {
+        phases.push(Phase {
+            name: "create fleet",
+            elapsed: started.elapsed(),
+            peak_rss_kib: None,
+            result: format!("{} tenants, {} drifted", fleet.tenants, fleet.drifted.len()),
+        });
+        match cli {
+            Some(cli) => measure(&built.url, &target, fleet, cli, workdir, args, phases),
+            None => Ok(()),
+        }
+    });
+    if !args.keep {
+        eprintln!("xtask bench: dropping the {database} fleet");
+        fleet::destroy(database, server.url.as_deref(), workdir)?;
+    }
+    measured
+}
+
+/// Times and checks validate, sync, validate.
+fn measure(
+    url: &str,
+    target: &Path,
+    fleet: &Fleet,
+    cli: &Cli,
+    workdir: &Path,
+    args: &BenchArgs,
+    phases: &mut Vec<Phase>,
+) -> Result<()> {
+    let tenants = fleet.names();
+    let drifted = fleet.drifted_names();
+    let nothing = BTreeSet::new();
+    let drift_exit = if drifted.is_empty() { 0 } else { 1 };
+    let target_arg = match args.target_from {
+        TargetFrom::Sql => target.to_string_lossy().into_owned(),
+        TargetFrom::Template => format!("tenant:{}", fleet::TEMPLATE),
+    };
+    let steps: [(&'static str, &[&str], Expectation<'_>); 3] = [
+        (
+            "validate (cold)",
+            &["validate"],
+            Expectation {
+                command: "validate",
+                tenants: &tenants,
+                changed: &drifted,
+                changed_status: "drifted",
+                exit_code: drift_exit,
+            },
+        ),
+        (
+            "sync",
+            &["sync", "--allow-destructive"],
+            Expectation {
+                command: "sync --allow-destructive",
+                tenants: &tenants,
+                changed: &drifted,
+                changed_status: "synced",
+                exit_code: 0,
+            },
+        ),
+        (
+            "validate (after sync)",
+            &["validate"],
+            Expectation {
+                command: "validate after sync",
+                tenants: &tenants,
+                changed: &nothing,
+                changed_status: "drifted",
+                exit_code: 0,
+            },
+        ),
+    ];
+    for (name, command, expectation) in steps {
+        let mut cli_args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+        cli_args.extend(
+            [
+                "--url",
+                url,
+                "--target",
+                &target_arg,
+                "--all-tenants",
+                "--tenant-pattern",
+                TENANT_GLOB,
+                "--format",
+                "json",
+            ]
+            .map(String::from),
+        );
+        if let Some(concurrency) = args.concurrency {
+            cli_args.extend(["--concurrency".to_string(), concurrency.to_string()]);
+        }
+        let run = cli.run(&cli_args, workdir)?;
+        let checked = check::check(&run, &expectation);
+        let result = match &checked {
+            Ok(_) if expectation.changed.is_empty() => "all in sync, hashes = target".to_string(),
+            Ok(_) => format!(
+                "{} {} = the drifted ones",
+                expectation.changed.len(),
+                expectation.changed_status
+            ),
+            Err(_) => "WRONG".to_string(),
+        };
+        phases.push(Phase {
+            name,
+            elapsed: run.elapsed,
+            peak_rss_kib: run.peak_rss_kib,
+            result,
+        });
+        checked?;
+    }
+    Ok(())
+}
+
+/// A private scratch directory; leftovers of dead earlier runs are removed.
+fn workdir() -> Result<PathBuf> {
+    let temp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&temp) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix("schema-sync-bench-") else {
+                continue;
+            };
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = temp.join(format!("schema-sync-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// `git describe --always --dirty` of the workspace, when git answers.
+fn commit() -> Option<String> {
+    let mut git = std::process::Command::new("git");
+    git.args(["describe", "--always", "--dirty"])
+        .current_dir(cmd::workspace_root());
+    cmd::output(&mut git).ok().filter(|c| !c.is_empty())
+}

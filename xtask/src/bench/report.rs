@@ -1,0 +1,168 @@
+//! The bench results: a table for people and a JSON document for comparing commits.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::servers::Database;
+
+/// One timed phase.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// `create fleet`, `validate (cold)`, `sync`, `validate (after sync)`.
+    pub name: &'static str,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Peak resident memory of the CLI in KiB (`None` for in-process phases).
+    pub peak_rss_kib: Option<u64>,
+    /// What the phase found, in a few words.
+    pub result: String,
+}
+
+/// The results on one database.
+#[derive(Debug, Clone)]
+pub struct DatabaseResult {
+    /// Which database.
+    pub database: Database,
+    /// Where the server came from (masked URL).
+    pub server: String,
+    /// Tenants in the fleet.
+    pub tenants: usize,
+    /// Tenants drifted.
+    pub drifted: usize,
+    /// The phases in order.
+    pub phases: Vec<Phase>,
+    /// Wall time of all phases.
+    pub total: Duration,
+    /// Why the run on this database failed, if it did (its later phases are missing).
+    pub failure: Option<String>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Tenants per database.
+    pub tenants: usize,
+    /// Tables in the template.
+    pub tables: usize,
+    /// Objects in the template (tables, columns, constraints, indexes, views).
+    pub objects: usize,
+    /// Drift percentage asked for.
+    pub drift_percent: f64,
+    /// Seed.
+    pub seed: u64,
+    /// `git describe` of the working tree, when available.
+    pub commit: Option<String>,
+    /// What `--target` the CLI got (`sql file` or `tenant:bench_template`).
+    pub target: &'static str,
+    /// How often each drift kind was applied.
+    pub drift_kinds: BTreeMap<&'static str, usize>,
+    /// Per database.
+    pub databases: Vec<DatabaseResult>,
+}
+
+fn per_second(tenants: usize, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs > 0.0 {
+        tenants as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+impl Report {
+    /// The table people read.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "schema-sync bench: {} tenants x {} tables ({} objects), {}% drift, seed {}, target {}{}",
+            self.tenants,
+            self.tables,
+            self.objects,
+            self.drift_percent,
+            self.seed,
+            self.target,
+            self.commit
+                .as_deref()
+                .map(|c| format!(", commit {c}"))
+                .unwrap_or_default()
+        );
+        let kinds: Vec<String> = self
+            .drift_kinds
+            .iter()
+            .map(|(kind, count)| format!("{kind} {count}"))
+            .collect();
+        let _ = writeln!(out, "drift kinds: {}", kinds.join(", "));
+        for db in &self.databases {
+            let _ = writeln!(
+                out,
+                "\n{} ({}), {} tenants, {} drifted",
+                db.database, db.server, db.tenants, db.drifted
+            );
+            let _ = writeln!(
+                out,
+                "  {:<22} {:>9} {:>10} {:>9}  result",
+                "phase", "seconds", "tenants/s", "peak MiB"
+            );
+            for phase in &db.phases {
+                let memory = phase
+                    .peak_rss_kib
+                    .map_or("-".to_string(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+                let _ = writeln!(
+                    out,
+                    "  {:<22} {:>9.2} {:>10.1} {:>9}  {}",
+                    phase.name,
+                    phase.elapsed.as_secs_f64(),
+                    per_second(db.tenants, phase.elapsed),
+                    memory,
+                    phase.result
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  {:<22} {:>9.2} {:>10.1}",
+                "total",
+                db.total.as_secs_f64(),
+                per_second(db.tenants, db.total)
+            );
+            if let Some(failure) = &db.failure {
+                let first = failure.lines().next().unwrap_or_default();
+                let _ = writeln!(out, "  FAILED: {first}");
+            }
+        }
+        out
+    }
+
+    /// The JSON document, stable for comparisons across commits.
+    pub fn json(&self) -> Value {
+        json!({
+            "bench": "schema-sync",
+            "commit": self.commit,
+            "tenants": self.tenants,
+            "tables": self.tables,
+            "objects": self.objects,
+            "drift_percent": self.drift_percent,
+            "seed": self.seed,
+            "target": self.target,
+            "drift_kinds": self.drift_kinds,
+            "databases": self.databases.iter().map(|db| json!({
+                "database": db.database.name(),
+                "server": db.server,
+                "tenants": db.tenants,
+                "drifted": db.drifted,
+                "total_seconds": db.total.as_secs_f64(),
+                "error": db.failure,
+                "phases": db.phases.iter().map(|p| json!({
+                    "phase": p.name,
+                    "seconds": p.elapsed.as_secs_f64(),
+                    "tenants_per_second": per_second(db.tenants, p.elapsed),
+                    "peak_rss_kib": p.peak_rss_kib,
+                    "result": p.result,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! `cargo xtask ci`: the gate every change passes.
+//!
+//! Four stages, in order: `cargo fmt --all --check`, clippy with warnings denied over every
+//! target and feature, the full test matrix with every database required
+//! ([`crate::test::run`] called directly, not through a nested cargo), and rustdoc with
+//! warnings denied. Every stage runs even when an earlier one failed, so one CI run reports
+//! all problems; the run fails when any stage did. A short summary with durations closes
+//! the output.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::cmd;
+use crate::test::{self, TestArgs};
+
+/// A named stage of the gate.
+struct Stage {
+    name: &'static str,
+    run: fn() -> Result<()>,
+}
+
+const STAGES: &[Stage] = &[
+    Stage {
+        name: "fmt",
+        run: || cmd::run(&mut cmd::cargo(["fmt", "--all", "--check"])),
+    },
+    Stage {
+        name: "clippy",
+        run: || {
+            cmd::run(&mut cmd::cargo([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        },
+    },
+    Stage {
+        name: "test",
+        run: || {
+            test::run(&TestArgs {
+                db: Vec::new(),
+                require_all: true,
+            })
+        },
+    },
+    Stage {
+        name: "doc",
+        run: || {
+            let mut command = cmd::cargo(["doc", "--workspace", "--no-deps"]);
+            command.env("RUSTDOCFLAGS", "-Dwarnings");
+            cmd::run(&mut command)
+        },
+    },
+];
+
+/// Runs every stage and prints the summary.
+///
+/// # Errors
+/// When any stage failed; each failure is printed in the summary.
+pub fn run() -> Result<()> {
+    let started = Instant::now();
+    let mut results: Vec<(&str, Duration, Result<()>)> = Vec::new();
+    for stage in STAGES {
+        eprintln!("xtask ci: stage {}", stage.name);
+        let stage_started = Instant::now();
+        let result = (stage.run)();
+        if let Err(error) = &result {
+            eprintln!("xtask ci: stage {} failed: {error:#}", stage.name);
+        }
+        results.push((stage.name, stage_started.elapsed(), result));
+    }
+
+    eprintln!("xtask ci summary");
+    let mut failed = Vec::new();
+    for (name, duration, result) in &results {
+        let status = if result.is_ok() { "ok" } else { "FAILED" };
+        eprintln!("  {name:<8} {status:<7} {:>8}", cmd::seconds(*duration));
+        if result.is_err() {
+            failed.push(*name);
+        }
+    }
+    eprintln!(
+        "  {:<8} {:<7} {:>8}",
+        "total",
+        "",
+        cmd::seconds(started.elapsed())
+    );
+    if !failed.is_empty() {
+        bail!("ci failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
