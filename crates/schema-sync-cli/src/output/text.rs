@@ -64,13 +64,20 @@ pub fn print_fleet(report: &FleetReport, detail: Detail, show_diff: bool) {
     }
 }
 
+/// `1 step`, `4 steps`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 fn summary_suffix(tenant: &TenantReport) -> String {
     let changes = tenant.diff.as_ref().map_or(0, |d| d.change_count());
     match (tenant.status, &tenant.execution) {
         (TenantStatus::Synced, Some(execution)) => {
             format!(
-                "  {} steps, {} statements in {} ms",
-                execution.steps_succeeded, execution.statements_executed, execution.duration_ms
+                "  {}, {} in {} ms",
+                count(execution.steps_succeeded, "step"),
+                count(execution.statements_executed, "statement"),
+                execution.duration_ms
             )
         }
         (TenantStatus::Drifted, _) => {
