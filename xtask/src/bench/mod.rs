@@ -198,6 +198,7 @@ fn bench_one(
     std::fs::write(&target, render::ddl(&fleet.template, dialect))
         .with_context(|| format!("cannot write {}", target.display()))?;
 
+    let _lock = fleet::lock(database, server.url.as_deref())?;
     // Leftovers of an interrupted run go first, outside the timed creation.
     fleet::destroy(database, server.url.as_deref(), workdir)?;
     let started = Instant::now();

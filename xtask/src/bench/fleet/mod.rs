@@ -131,6 +131,39 @@ pub fn destroy(database: Database, server_url: Option<&str>, workdir: &Path) -> 
     }
 }
 
+/// A session-level lock on the server, held for one database's whole bench: a second
+/// bench on the same server would drop this one's fleet as leftovers. Released when
+/// dropped (the session closes with the runtime).
+pub struct ServerLock {
+    _runtime: tokio::runtime::Runtime,
+    _session: Box<dyn std::any::Any>,
+}
+
+/// Takes the bench lock of the server; `None` for SQLite, whose fleet is per process.
+///
+/// # Errors
+/// When another bench holds the lock, or the server cannot be reached.
+pub fn lock(database: Database, server_url: Option<&str>) -> Result<Option<ServerLock>> {
+    let runtime = crate::servers::runtime()?;
+    let session: Box<dyn std::any::Any> = match database {
+        Database::Sqlite => return Ok(None),
+        Database::Postgres => Box::new(runtime.block_on(postgres::lock(required(server_url)?))?),
+        Database::Mysql => Box::new(runtime.block_on(mysql::lock(required(server_url)?))?),
+    };
+    Ok(Some(ServerLock {
+        _runtime: runtime,
+        _session: session,
+    }))
+}
+
+/// The message when another bench holds the lock.
+fn busy(database: Database) -> anyhow::Error {
+    anyhow::anyhow!(
+        "another `cargo xtask bench` is running on this {database} server (it holds the bench \
+         lock); wait for it to finish: running both would drop each other's fleet"
+    )
+}
+
 fn required(url: Option<&str>) -> Result<&str> {
     url.ok_or_else(|| anyhow::anyhow!("no server URL"))
 }

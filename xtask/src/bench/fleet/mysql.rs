@@ -65,6 +65,19 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
     })
 }
 
+/// Takes the server-wide named lock of the bench; the returned connection holds it.
+pub async fn lock(server_url: &str) -> Result<mysql_async::Conn> {
+    let mut conn = connect(server_url).await?;
+    let locked: Option<Option<i64>> = conn
+        .query_first("SELECT GET_LOCK('schema_sync_bench', 0)")
+        .await
+        .context("cannot take the bench lock")?;
+    if locked.flatten() != Some(1) {
+        return Err(super::busy(crate::servers::Database::Mysql));
+    }
+    Ok(conn)
+}
+
 /// Drops every database named `bench_t...` (the template `bench_template` included).
 pub fn destroy(server_url: &str) -> Result<()> {
     servers::runtime()?.block_on(async {

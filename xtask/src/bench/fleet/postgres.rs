@@ -103,6 +103,24 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
     Ok(Built { url })
 }
 
+/// Takes the session-level advisory lock of the bench in the server URL's database; the
+/// returned client holds it.
+pub async fn lock(server_url: &str) -> Result<tokio_postgres::Client> {
+    let client = connect(server_url).await?;
+    let row = client
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtext('schema-sync bench'))",
+            &[],
+        )
+        .await
+        .context("cannot take the bench lock")?;
+    let locked: bool = row.try_get(0).context("cannot take the bench lock")?;
+    if !locked {
+        return Err(super::busy(crate::servers::Database::Postgres));
+    }
+    Ok(client)
+}
+
 /// Drops the fleet's database.
 pub fn destroy(server_url: &str) -> Result<()> {
     servers::runtime()?.block_on(async {
