@@ -382,27 +382,10 @@ fn start_container(database: Database) -> Result<Server> {
     })
 }
 
-/// `url` with the password, if any, replaced by `***`.
+/// `url` with the password, if any, replaced by `***` (core's redaction, so xtask and the
+/// CLI never disagree about what is secret).
 pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else {
-        return url.to_string();
-    };
-    format!(
-        "{}{}:***{}",
-        &url[..scheme_end + 3],
-        &userinfo[..colon],
-        &rest[at..]
-    )
+    schema_sync_core::redact_url(url)
 }
 
 #[cfg(test)]
