@@ -27,6 +27,7 @@ fn column() -> impl Strategy<Value = Column> {
                 data_type.length = Some(if nullable { 50 } else { 255 });
             }
             Column {
+                position: 0,
                 data_type,
                 nullable,
                 default: default.map(str::to_string),

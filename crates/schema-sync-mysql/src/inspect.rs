@@ -70,10 +70,9 @@ struct Builder {
 
 impl Builder {
     fn unsupported(&mut self, kind: &str, name: String) {
-        self.snapshot.unsupported.insert(UnsupportedObject {
-            kind: kind.to_string(),
-            name,
-        });
+        self.snapshot
+            .unsupported
+            .insert(UnsupportedObject::new(kind, name));
     }
 
     /// Removes the `` `db`. `` qualifiers the server writes into view and trigger bodies.

@@ -196,10 +196,9 @@ struct Assembler<'a> {
 
 impl Assembler<'_> {
     fn unsupported(&mut self, kind: &str, name: impl Into<String>) {
-        self.snapshot.unsupported.insert(UnsupportedObject {
-            kind: kind.to_string(),
-            name: name.into(),
-        });
+        self.snapshot
+            .unsupported
+            .insert(UnsupportedObject::new(kind, name));
     }
 
     /// The names of columns `numbers` of `table` (`None` for an expression, number 0).
@@ -397,6 +396,7 @@ impl Assembler<'_> {
                     _ => name.clone(),
                 });
         let column = Column {
+            position: 0,
             data_type,
             nullable: !c.not_null,
             default,

@@ -192,10 +192,10 @@ async fn unmodelled_objects_are_reported() {
             s.unsupported
         );
     }
-    assert!(s.unsupported.contains(&UnsupportedObject {
-        kind: "rule".into(),
-        name: "rooms.rooms_no_delete".into()
-    }));
+    assert!(
+        s.unsupported
+            .contains(&UnsupportedObject::new("rule", "rooms.rooms_no_delete"))
+    );
     // The exclusion constraint's index is not an index of the model.
     assert!(!s.tables["rooms"].indexes.keys().any(|k| k.contains("excl")));
 }

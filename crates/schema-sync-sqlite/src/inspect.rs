@@ -43,10 +43,9 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
             .take(3)
             .any(|t| t.is_kw("VIRTUAL"))
         {
-            snapshot.unsupported.insert(UnsupportedObject {
-                kind: "virtual table".into(),
-                name: row.name.clone(),
-            });
+            snapshot
+                .unsupported
+                .insert(UnsupportedObject::new("virtual table", row.name.clone()));
             continue;
         }
         let table = inspect_table(conn, &row.name, sql, &rows)?;
@@ -84,10 +83,10 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
                     .insert(row.name.clone(), Trigger { definition });
             }
             None => {
-                snapshot.unsupported.insert(UnsupportedObject {
-                    kind: "trigger on a view".into(),
-                    name: row.name.clone(),
-                });
+                snapshot.unsupported.insert(UnsupportedObject::new(
+                    "trigger on a view",
+                    row.name.clone(),
+                ));
             }
         }
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::types::DataType;
 
 /// The current snapshot format version. Bumped when the serialised form changes meaning.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 
 /// A normalised, tenant-relative picture of one schema.
 ///
@@ -46,8 +46,8 @@ pub struct SchemaSnapshot {
 /// A table and everything that hangs off it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Table {
-    /// Columns by name. Column order is not part of the model: no database can reorder
-    /// columns in place, so order differences would be drift that can never be fixed.
+    /// Columns by name. Their order lives in [`Column::position`]: use
+    /// [`Table::ordered_columns`] wherever order matters (creating or rebuilding a table).
     pub columns: BTreeMap<String, Column>,
     /// The primary key, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +95,100 @@ pub struct TableOptions {
     pub strict: bool,
 }
 
+impl Table {
+    /// Columns in position order; names break ties, so a table without positions (format
+    /// 1) lists them by name.
+    pub fn ordered_columns(&self) -> Vec<(&String, &Column)> {
+        let mut columns: Vec<(&String, &Column)> = self.columns.iter().collect();
+        columns.sort_by(|(a_name, a), (b_name, b)| {
+            (a.position, a_name.as_str()).cmp(&(b.position, b_name.as_str()))
+        });
+        columns
+    }
+
+    /// Column names in position order.
+    pub fn column_order(&self) -> Vec<&str> {
+        self.ordered_columns()
+            .into_iter()
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// Whether every column has a known position, so that order can be compared.
+    pub fn has_column_positions(&self) -> bool {
+        self.columns.values().all(|c| c.position > 0)
+    }
+
+    /// Adds `column` after the last one, giving it the next position.
+    pub fn push_column(&mut self, name: impl Into<String>, mut column: Column) {
+        column.position = self.columns.values().map(|c| c.position).max().unwrap_or(0) + 1;
+        self.columns.insert(name.into(), column);
+    }
+
+    /// Inserts `column` so that it directly follows `after` (`None`: first), shifting the
+    /// columns behind it. Used by in-memory appliers; positions stay dense.
+    pub fn insert_column_after(
+        &mut self,
+        name: impl Into<String>,
+        mut column: Column,
+        after: Option<&str>,
+    ) {
+        let name = name.into();
+        let mut order: Vec<String> = self
+            .column_order()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        order.retain(|n| n != &name);
+        let at = match after {
+            None => 0,
+            Some(prev) => order
+                .iter()
+                .position(|n| n == prev)
+                .map_or(order.len(), |i| i + 1),
+        };
+        order.insert(at, name.clone());
+        column.position = 0;
+        self.columns.insert(name, column);
+        self.set_column_order(&order);
+    }
+
+    /// Gives the columns positions 1..n in the order of `names`; columns not named keep
+    /// their relative order after them.
+    pub fn set_column_order(&mut self, names: &[String]) {
+        let mut order: Vec<String> = names
+            .iter()
+            .filter(|n| self.columns.contains_key(n.as_str()))
+            .cloned()
+            .collect();
+        for name in self.column_order() {
+            if !order.iter().any(|n| n == name) {
+                order.push(name.to_string());
+            }
+        }
+        for (index, name) in order.iter().enumerate() {
+            if let Some(column) = self.columns.get_mut(name) {
+                column.position = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            }
+        }
+    }
+
+    /// Closes gaps so positions are 1..n in their current order (after the inspector set
+    /// raw catalog ordinals, or after a column was dropped).
+    pub fn renumber_columns(&mut self) {
+        let order: Vec<String> = self
+            .column_order()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        self.set_column_order(&order);
+    }
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
 impl TableOptions {
     /// Whether no option is set.
     pub fn is_empty(&self) -> bool {
@@ -105,6 +199,11 @@ impl TableOptions {
 /// A column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
+    /// 1-based position among the table's columns, dense (the catalog's ordinal with the
+    /// gaps of dropped columns closed). 0 means unknown: snapshots of format 1 kept no
+    /// order, and a table with an unknown position has no order to compare.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub position: u32,
     /// Normalised data type.
     #[serde(rename = "type")]
     pub data_type: DataType,
@@ -134,6 +233,7 @@ impl Column {
     /// A nullable column of `data_type` with nothing else set.
     pub fn new(data_type: DataType) -> Self {
         Self {
+            position: 0,
             data_type,
             nullable: true,
             default: None,
@@ -409,4 +509,33 @@ pub struct UnsupportedObject {
     pub kind: String,
     /// Its name, tenant-relative.
     pub name: String,
+    /// The modelled table or view it hangs off, when it has one (a materialized view's
+    /// index, a grant on a view, a trigger on a view). A plan that drops or recreates that
+    /// object would silently lose this one, so such a plan is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+impl UnsupportedObject {
+    /// An unmodelled object that hangs off nothing the model knows.
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            name: name.into(),
+            parent: None,
+        }
+    }
+
+    /// An unmodelled object that hangs off the table or view `parent`.
+    pub fn dependent_of(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+        parent: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: kind.into(),
+            name: name.into(),
+            parent: Some(parent.into()),
+        }
+    }
 }
