@@ -141,10 +141,17 @@ impl Renderer<'_> {
                 out.push(format!("DROP TABLE {}", self.q(name)));
                 out
             }
+            ReorderColumns { table, .. } => {
+                return Err(self.unsupported(
+                    table.clone(),
+                    "PostgreSQL cannot reorder columns without rebuilding the table; run without --strict-column-order",
+                ));
+            }
             AddColumn {
                 table,
                 name,
                 column,
+                ..
             } => {
                 let mut out = self.add_column(table, name, column)?;
                 out.extend(self.own_sequences(table, Some(name)));

@@ -84,6 +84,7 @@ pub(crate) fn render_plan(
                 table,
                 name,
                 column,
+                ..
             } => emit(format!(
                 "ALTER TABLE {} ADD COLUMN {}",
                 quote_ident(table),

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use super::model::MigrationPlan;
-use super::operation::Operation;
-use crate::snapshot::{EnumType, SchemaSnapshot, Table};
+use super::operation::{ColumnPlacement, Operation};
+use crate::snapshot::{Column, EnumType, SchemaSnapshot, Table};
 
 impl MigrationPlan {
     /// Applies every step to `snapshot` in order.
@@ -147,23 +147,59 @@ impl Operation {
                 table,
                 name,
                 column,
-            } => insert_new(
-                &mut table_mut(snapshot, table)?.columns,
-                name,
-                column.clone(),
-                "column",
-            ),
+                placement,
+            } => {
+                let t = table_mut(snapshot, table)?;
+                if t.columns.contains_key(name) {
+                    return Err(format!("column {table}.{name} already exists"));
+                }
+                let after = match placement {
+                    ColumnPlacement::Last => t.column_order().last().map(|c| c.to_string()),
+                    ColumnPlacement::First => None,
+                    ColumnPlacement::After(prev) => {
+                        if !t.columns.contains_key(prev) {
+                            return Err(format!(
+                                "column {table}.{name} goes after {prev}, which does not exist"
+                            ));
+                        }
+                        Some(prev.clone())
+                    }
+                };
+                t.insert_column_after(name.clone(), column.clone(), after.as_deref());
+                Ok(())
+            }
+            ReorderColumns { table, to, .. } => {
+                let t = table_mut(snapshot, table)?;
+                let mut live: Vec<&str> = t.column_order();
+                let mut wanted: Vec<&str> = to.iter().map(String::as_str).collect();
+                live.sort_unstable();
+                wanted.sort_unstable();
+                if live != wanted {
+                    return Err(format!(
+                        "reordering {table} names other columns than the table has"
+                    ));
+                }
+                t.set_column_order(to);
+                Ok(())
+            }
             DropColumn { table, name, .. } => {
-                remove_existing(&mut table_mut(snapshot, table)?.columns, name, "column").map(drop)
+                let t = table_mut(snapshot, table)?;
+                remove_existing(&mut t.columns, name, "column")?;
+                t.renumber_columns();
+                Ok(())
             }
             AlterColumn {
                 table, name, to, ..
-            } => replace_existing(
-                &mut table_mut(snapshot, table)?.columns,
-                name,
-                to.clone(),
-                "column",
-            ),
+            } => {
+                let t = table_mut(snapshot, table)?;
+                // Altering a column never moves it.
+                let position = t.columns.get(name).map_or(0, |c| c.position);
+                let to = Column {
+                    position,
+                    ..to.clone()
+                };
+                replace_existing(&mut t.columns, name, to, "column")
+            }
             AddPrimaryKey { table, key } => {
                 let t = table_mut(snapshot, table)?;
                 if t.primary_key.is_some() {

@@ -6,5 +6,5 @@ mod operation;
 mod planner;
 
 pub use model::{Hazard, MigrationPlan, PlanStep};
-pub use operation::Operation;
+pub use operation::{ColumnPlacement, Operation};
 pub use planner::{DefaultPlanner, Planner};

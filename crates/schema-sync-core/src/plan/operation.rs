@@ -1,5 +1,6 @@
 //! Plan operations: changes as data, rendered to SQL by each adapter's runner.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,26 @@ use crate::snapshot::{
     CheckConstraint, Column, EnumType, Extension, ForeignKey, Function, Index, PrimaryKey,
     Sequence, Table, TableOptions, Trigger, UniqueConstraint, View,
 };
+
+/// Where an added column goes, relative to the columns the table already has.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnPlacement {
+    /// After every existing column (the only place PostgreSQL can add one).
+    #[default]
+    Last,
+    /// Before every existing column (MySQL `FIRST`).
+    First,
+    /// Directly after the named column (MySQL `AFTER col`).
+    After(String),
+}
+
+impl ColumnPlacement {
+    /// Whether the column simply goes at the end.
+    pub fn is_last(&self) -> bool {
+        *self == ColumnPlacement::Last
+    }
+}
 
 /// One database-agnostic schema change.
 ///
@@ -48,11 +69,23 @@ pub enum Operation {
     CreateTable { name: String, table: Table },
     /// Drop a table.
     DropTable { name: String, from: Table },
-    /// Add a column.
+    /// Add a column. `placement` says where the target has it; a database that can only
+    /// append (PostgreSQL) appends and leaves a column-order difference.
     AddColumn {
         table: String,
         name: String,
         column: Column,
+        #[serde(default, skip_serializing_if = "ColumnPlacement::is_last")]
+        placement: ColumnPlacement,
+    },
+    /// Put a table's existing columns into the target's order (MySQL `MODIFY ... AFTER`,
+    /// a SQLite rebuild). Planned only when column order is strict; `columns` holds the
+    /// target's definition of every column, for dialects that must restate it.
+    ReorderColumns {
+        table: String,
+        from: Vec<String>,
+        to: Vec<String>,
+        columns: BTreeMap<String, Column>,
     },
     /// Drop a column.
     DropColumn {
@@ -159,6 +192,7 @@ impl Operation {
         match self {
             CreateTable { name, .. } | DropTable { name, .. } => Some(name),
             AddColumn { table, .. }
+            | ReorderColumns { table, .. }
             | DropColumn { table, .. }
             | AlterColumn { table, .. }
             | AddPrimaryKey { table, .. }
@@ -209,9 +243,23 @@ impl fmt::Display for Operation {
                 table,
                 name,
                 column,
+                placement,
             } => {
-                write!(f, "add column {table}.{name} {}", column_definition(column))
+                write!(f, "add column {table}.{name} {}", column_definition(column))?;
+                match placement {
+                    ColumnPlacement::Last => Ok(()),
+                    ColumnPlacement::First => write!(f, " first"),
+                    ColumnPlacement::After(prev) => write!(f, " after {prev}"),
+                }
             }
+            ReorderColumns {
+                table, from, to, ..
+            } => write!(
+                f,
+                "reorder columns of {table} ({}) -> ({})",
+                from.join(", "),
+                to.join(", ")
+            ),
             DropColumn { table, name, from } => {
                 write!(f, "drop column {table}.{name} ({})", from.data_type)
             }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::{Hazard, MigrationPlan, PlanStep};
-use super::operation::Operation;
+use super::operation::{ColumnPlacement, Operation};
 use crate::diff::{Change, Named, SchemaDiff, TableChange, TableModification};
 use crate::error::Result;
 use crate::snapshot::{Column, SchemaSnapshot, Table, TypeChange, View};
@@ -234,6 +234,7 @@ impl Planner for DefaultPlanner {
                         table: table.to_string(),
                         name: column.name.clone(),
                         column: to.clone(),
+                        placement: ColumnPlacement::Last,
                     }),
                     Change::Modified { from, to } => builder.push(Operation::AlterColumn {
                         table: table.to_string(),

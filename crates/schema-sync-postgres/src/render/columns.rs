@@ -286,6 +286,7 @@ impl Renderer<'_> {
                     table: t,
                     name,
                     column: c,
+                    ..
                 }
                 | Operation::AlterColumn {
                     table: t,

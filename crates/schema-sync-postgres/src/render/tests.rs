@@ -1,4 +1,4 @@
-use schema_sync_core::plan::PlanStep;
+use schema_sync_core::plan::{ColumnPlacement, PlanStep};
 use schema_sync_core::snapshot::{Column, DataType, Generated, PrimaryKey, Sequence};
 
 use super::columns::mentions;
@@ -204,6 +204,7 @@ fn enum_additions_use_add_value_unless_the_run_uses_the_label() {
                 table: "t".into(),
                 name: "x".into(),
                 column: uses,
+                placement: ColumnPlacement::Last,
             },
         ],
         &SchemaSnapshot::empty(),
