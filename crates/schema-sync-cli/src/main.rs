@@ -83,6 +83,8 @@ async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
     let options = ConnectOptions {
         max_connections: settings.concurrency.max(1),
         read_only,
+        lock_timeout: Some(settings.lock_timeout),
+        statement_timeout: settings.statement_timeout,
     };
     let adapter = registry::connect(settings.require_url()?, options).await?;
     Ok(Engine::new(adapter))

@@ -63,6 +63,13 @@ pub struct ConnectOptions {
     /// Open every connection read-only (audit mode): nothing can be written even by
     /// mistake, and a role that can only read the catalog is enough.
     pub read_only: bool,
+    /// How long inspection may wait for a lock on a tenant's objects (a catalog read
+    /// that deparses an expression of a table someone holds locked waits for it). A
+    /// tenant whose inspection runs out of time fails alone, with the `lock` kind.
+    /// `None`: the server's default.
+    pub lock_timeout: Option<Duration>,
+    /// The longest one inspection query may run. `None`: no limit.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for ConnectOptions {
@@ -70,6 +77,8 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 4,
             read_only: false,
+            lock_timeout: None,
+            statement_timeout: None,
         }
     }
 }

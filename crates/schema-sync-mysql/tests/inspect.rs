@@ -245,6 +245,7 @@ async fn read_only_adapters_inspect_but_never_write() {
     let reader = common::db_with(ConnectOptions {
         max_connections: 1,
         read_only: true,
+        ..ConnectOptions::default()
     })
     .await;
     let inspected = reader.adapter.inspector().inspect(&tenant).await;

@@ -324,6 +324,7 @@ async fn read_only_role_that_only_reads_the_catalog_can_inspect() {
     let options = ConnectOptions {
         max_connections: 2,
         read_only: true,
+        ..ConnectOptions::default()
     };
     let result = async {
         let adapter = schema_sync_postgres::connect(&url, &options).await?;
