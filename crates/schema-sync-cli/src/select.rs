@@ -26,9 +26,9 @@ pub async fn select_tenants(
         bail!("no tenants selected: pass --tenant ID, --all-tenants or --tenant-pattern GLOB");
     }
     let exclude = glob_set(&selection.exclude)?;
-    let mut ids: Vec<TenantId> = Vec::new();
+    let mut contexts: Vec<TenantContext> = Vec::new();
     for raw in &selection.tenants {
-        ids.push(TenantId::new(raw.as_str())?);
+        contexts.push(engine.tenant(&TenantId::new(raw.as_str())?)?);
     }
     if selection.all || selection.pattern.is_some() {
         let pattern = selection
@@ -36,16 +36,17 @@ pub async fn select_tenants(
             .as_ref()
             .map(|p| glob_set(std::slice::from_ref(p)))
             .transpose()?;
-        let listed = engine.adapter().list_tenants().await?;
-        ids.extend(
+        // Rejected names (see `Engine::list_tenants`) stay in: the run reports them.
+        let listed = engine.list_tenants().await?;
+        contexts.extend(
             listed
                 .into_iter()
-                .filter(|id| Some(id) != reference)
-                .filter(|id| pattern.as_ref().is_none_or(|p| p.is_match(id.as_str()))),
+                .filter(|t| Some(t.id()) != reference)
+                .filter(|t| pattern.as_ref().is_none_or(|p| p.is_match(t.id().as_str()))),
         );
     }
-    ids.retain(|id| !exclude.is_match(id.as_str()));
-    ids.sort();
-    ids.dedup();
-    ids.iter().map(|id| Ok(engine.tenant(id)?)).collect()
+    contexts.retain(|t| !exclude.is_match(t.id().as_str()));
+    contexts.sort_by(|a, b| a.id().cmp(b.id()));
+    contexts.dedup_by(|a, b| a.id() == b.id());
+    Ok(contexts)
 }

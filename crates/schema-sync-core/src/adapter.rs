@@ -167,11 +167,13 @@ pub trait DatabaseAdapter: Send + Sync {
     /// A short name (`sqlite`, `postgres`, `mysql`).
     fn name(&self) -> &'static str;
 
-    /// Every tenant on this database, system namespaces excluded, sorted by id.
+    /// The name of every tenant namespace on this database, system and scratch
+    /// namespaces excluded, sorted. Names are raw: one that breaks the database's naming
+    /// rule is listed too, so that a fleet run reports it instead of skipping it silently.
     ///
     /// # Errors
     /// A connection or listing error.
-    async fn list_tenants(&self) -> Result<Vec<TenantId>>;
+    async fn list_tenants(&self) -> Result<Vec<String>>;
 
     /// The context for `tenant`: where its schema lives on this database.
     ///

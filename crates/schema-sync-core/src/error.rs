@@ -68,12 +68,12 @@ impl fmt::Display for TenantPrefix<'_> {
 #[non_exhaustive]
 pub enum Error {
     /// A tenant id failed validation.
-    #[error("invalid tenant id {id:?}: {reason}; use 1 to 63 printable characters")]
+    #[error("invalid tenant id {id:?}: {reason}")]
     InvalidTenantId {
         /// The rejected id.
         id: String,
-        /// Why it was rejected.
-        reason: &'static str,
+        /// Why it was rejected, and what to do.
+        reason: String,
     },
 
     /// Configuration or command-line input is wrong.

@@ -6,17 +6,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The longest tenant id accepted, in bytes.
+/// The longest tenant id accepted anywhere, in bytes: the longest file name on common
+/// file systems.
 ///
-/// PostgreSQL truncates identifiers at 63 bytes and MySQL at 64 characters, so an id that
-/// fits here fits every supported database as a namespace name.
-pub const MAX_TENANT_ID_LEN: usize = 63;
+/// Each database has its own, tighter rule, which its adapter applies when it maps an id
+/// to a namespace ([`DatabaseAdapter::context`](crate::DatabaseAdapter::context)):
+/// PostgreSQL identifiers are at most 63 bytes, MySQL database names at most 64
+/// characters, while a SQLite tenant is a file stem.
+pub const MAX_TENANT_ID_LEN: usize = 255;
 
 /// A validated tenant identifier.
 ///
 /// A tenant id is never empty, at most [`MAX_TENANT_ID_LEN`] bytes long and free of
-/// control characters. Quotes, spaces, dots and unicode are allowed: adapters quote every
-/// identifier, so such names are safe.
+/// control characters (so it prints safely on a terminal and in logs). Quotes, spaces,
+/// dots and unicode are allowed: adapters quote every identifier, so such names are safe.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TenantId(String);
@@ -32,16 +35,42 @@ impl TenantId {
         let reason = if id.is_empty() {
             Some("it is empty")
         } else if id.len() > MAX_TENANT_ID_LEN {
-            Some("it is longer than 63 bytes")
+            Some("it is longer than 255 bytes")
         } else if id.chars().any(char::is_control) {
             Some("it contains a control character")
         } else {
             None
         };
         match reason {
-            Some(reason) => Err(Error::InvalidTenantId { id, reason }),
+            Some(reason) => Err(Error::InvalidTenantId {
+                id,
+                reason: reason.to_string(),
+            }),
             None => Ok(Self(id)),
         }
+    }
+
+    /// A printable label for a namespace name that is not a valid id, so that a report
+    /// can name it: control characters are escaped (`a\nb`), an empty name reads
+    /// `<empty>`, and the label is cut to [`MAX_TENANT_ID_LEN`] bytes. Never used to
+    /// address a namespace.
+    pub fn label_for_invalid(raw: &str) -> Self {
+        let mut label = String::new();
+        for c in raw.chars() {
+            let piece: String = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            };
+            if label.len() + piece.len() > MAX_TENANT_ID_LEN {
+                break;
+            }
+            label.push_str(&piece);
+        }
+        if label.is_empty() {
+            label.push_str("<empty>");
+        }
+        Self(label)
     }
 
     /// The id as a string slice.
@@ -81,6 +110,7 @@ impl AsRef<str> for TenantId {
 pub struct TenantContext {
     id: TenantId,
     namespace: String,
+    rejection: Option<String>,
 }
 
 impl TenantContext {
@@ -89,7 +119,24 @@ impl TenantContext {
         Self {
             id,
             namespace: namespace.into(),
+            rejection: None,
         }
+    }
+
+    /// A namespace that discovery found but that cannot be a tenant (its name breaks the
+    /// database's rule). A fleet run reports it as a failed tenant with `reason`, so it is
+    /// never skipped silently, and never inspects or changes it.
+    pub(crate) fn rejected(raw_name: &str, reason: String) -> Self {
+        Self {
+            id: TenantId::label_for_invalid(raw_name),
+            namespace: String::new(),
+            rejection: Some(reason),
+        }
+    }
+
+    /// Why this namespace cannot be a tenant, when discovery rejected it.
+    pub fn rejection(&self) -> Option<&str> {
+        self.rejection.as_deref()
     }
 
     /// The tenant id.
@@ -134,7 +181,7 @@ mod tests {
     fn rejects_empty_long_and_control_ids() {
         for (id, reason) in [
             (String::new(), "it is empty"),
-            ("x".repeat(64), "it is longer than 63 bytes"),
+            ("x".repeat(256), "it is longer than 255 bytes"),
             ("a\0b".to_string(), "it contains a control character"),
             ("a\nb".to_string(), "it contains a control character"),
         ] {

@@ -298,7 +298,7 @@ impl DatabaseAdapter for MysqlAdapter {
         "mysql"
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+    async fn list_tenants(&self) -> Result<Vec<String>> {
         let mut conn = self.conn(None, Phase::Discover).await?;
         tenants::list(&mut conn).await
     }

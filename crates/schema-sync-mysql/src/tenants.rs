@@ -34,17 +34,16 @@ fn is_system(name: &str) -> bool {
         .any(|s| s.eq_ignore_ascii_case(name))
 }
 
-/// Every tenant database, sorted by id. Databases whose names are not valid tenant ids
-/// (longer than 63 bytes) and scratch databases are left out.
-pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<TenantId>> {
+/// Every tenant database name, sorted; system and scratch databases are left out. Names
+/// that cannot be tenant ids are listed too: the engine reports them as failed tenants.
+pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<String>> {
     let names: Vec<String> = conn
         .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
         .await
         .map_err(|e| error::database(None, Phase::Discover, "list databases", e))?;
-    let mut tenants: Vec<TenantId> = names
+    let mut tenants: Vec<String> = names
         .into_iter()
         .filter(|n| !is_system(n) && !n.starts_with(SCRATCH_PREFIX))
-        .filter_map(|n| TenantId::new(n).ok())
         .collect();
     tenants.sort();
     Ok(tenants)

@@ -210,7 +210,7 @@ async fn batches_align_and_tenants_are_discovered() {
         Ok(_) => panic!("a missing database inspected fine"),
     }
     let listed = listed.unwrap_or_else(|e| panic!("{e}"));
-    assert!(listed.contains(a.id()) && listed.contains(b.id()));
+    assert!(listed.contains(&a.id().to_string()) && listed.contains(&b.id().to_string()));
     for system in ["mysql", "sys", "information_schema", "performance_schema"] {
         assert!(!listed.iter().any(|t| t.as_str() == system));
     }

@@ -183,7 +183,7 @@ impl DatabaseAdapter for PostgresAdapter {
         "postgres"
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+    async fn list_tenants(&self) -> Result<Vec<String>> {
         let client = self.client().await?;
         tenants::list(&client).await
     }

@@ -10,14 +10,17 @@ use tokio_postgres::Client;
 
 use crate::error;
 
+/// PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
 /// Whether `name` is a schema PostgreSQL owns (never a tenant).
 pub(crate) fn is_system_schema(name: &str) -> bool {
     name.starts_with("pg_") || name == "information_schema"
 }
 
-/// Every tenant schema, sorted by id. Schema names that are not valid tenant ids
-/// (control characters) cannot be addressed by the CLI and are left out.
-pub(crate) async fn list(client: &Client) -> Result<Vec<TenantId>> {
+/// Every tenant schema name, sorted. Names that cannot be tenant ids (control characters)
+/// are listed too: the engine reports them as failed tenants instead of skipping them.
+pub(crate) async fn list(client: &Client) -> Result<Vec<String>> {
     let rows = client
         .query_typed(
             "SELECT n.nspname::text FROM pg_catalog.pg_namespace n
@@ -34,9 +37,7 @@ pub(crate) async fn list(client: &Client) -> Result<Vec<TenantId>> {
         if is_system_schema(&name) {
             continue;
         }
-        if let Ok(id) = TenantId::new(name) {
-            tenants.push(id);
-        }
+        tenants.push(name);
     }
     tenants.sort();
     Ok(tenants)
@@ -45,8 +46,15 @@ pub(crate) async fn list(client: &Client) -> Result<Vec<TenantId>> {
 /// The context of `tenant`: the schema of the same name.
 ///
 /// # Errors
-/// [`Error::Config`] for a system schema.
+/// [`Error::Config`] for a system schema or a name longer than PostgreSQL's 63-byte
+/// identifier limit.
 pub(crate) fn context(tenant: &TenantId) -> Result<TenantContext> {
+    if tenant.as_str().len() > MAX_IDENTIFIER_BYTES {
+        return Err(Error::config(format!(
+            "tenant {:?}: PostgreSQL schema names are at most {MAX_IDENTIFIER_BYTES} bytes; use a shorter tenant id",
+            tenant.as_str()
+        )));
+    }
     if is_system_schema(tenant.as_str()) {
         return Err(Error::config(format!(
             "{:?} is a PostgreSQL system schema, not a tenant; choose one of your own schemas",

@@ -131,7 +131,7 @@ impl DatabaseAdapter for SqliteAdapter {
         "sqlite"
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+    async fn list_tenants(&self) -> Result<Vec<String>> {
         let location = self.location.clone();
         run_blocking(move || location.list_tenants()).await
     }

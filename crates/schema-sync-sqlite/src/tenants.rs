@@ -49,14 +49,14 @@ impl Location {
         }
     }
 
-    /// Every tenant, sorted by id.
+    /// Every tenant's name (the file stem), sorted. A stem that is not a valid tenant id
+    /// is listed too, so the engine reports it instead of the fleet stopping.
     ///
     /// # Errors
-    /// [`Error::Connection`] when the directory cannot be read; [`Error::InvalidTenantId`]
-    /// when a file stem is not a valid tenant id.
-    pub fn list_tenants(&self) -> Result<Vec<TenantId>> {
+    /// [`Error::Connection`] when the directory cannot be read.
+    pub fn list_tenants(&self) -> Result<Vec<String>> {
         let mut tenants = match self {
-            Location::File(path) => vec![tenant_of_file(path)?],
+            Location::File(path) => vec![stem_of(path)],
             Location::Directory(dir) => {
                 let entries = std::fs::read_dir(dir).map_err(|e| Error::Connection {
                     target: dir.display().to_string(),
@@ -71,7 +71,7 @@ impl Location {
                         })?
                         .path();
                     if path.is_file() && has_tenant_extension(&path) {
-                        tenants.push(tenant_of_file(&path)?);
+                        tenants.push(stem_of(&path));
                     }
                 }
                 tenants
@@ -118,6 +118,14 @@ fn has_tenant_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| TENANT_EXTENSIONS.contains(&e))
+}
+
+/// The tenant name of a file: its stem (lossily decoded when it is not UTF-8, so that a
+/// report can still name it).
+fn stem_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn tenant_of_file(path: &Path) -> Result<TenantId> {

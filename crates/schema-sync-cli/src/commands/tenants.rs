@@ -13,7 +13,12 @@ use crate::config::Settings;
 
 /// Runs `tenants`.
 pub async fn run(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
-    let tenants = engine.adapter().list_tenants().await?;
+    let tenants: Vec<String> = engine
+        .list_tenants()
+        .await?
+        .into_iter()
+        .map(|t| t.id().to_string())
+        .collect();
     if settings.format == Format::Json {
         println!(
             "{}",

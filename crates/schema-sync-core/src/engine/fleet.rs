@@ -146,8 +146,12 @@ impl Engine {
                             .map(|(i, t)| (i, t, None))
                             .collect::<Vec<_>>();
                     }
-                    let contexts: Vec<TenantContext> =
-                        batch.iter().map(|(_, t)| t.clone()).collect();
+                    // Rejected names are never inspected: they fail with their reason.
+                    let contexts: Vec<TenantContext> = batch
+                        .iter()
+                        .filter(|(_, t)| t.rejection().is_none())
+                        .map(|(_, t)| t.clone())
+                        .collect();
                     let mut inspected = adapter
                         .inspector()
                         .inspect_many(&contexts)
@@ -156,6 +160,15 @@ impl Engine {
                     batch
                         .into_iter()
                         .map(|(i, t)| {
+                            if let Some(reason) = t.rejection() {
+                                let error = Error::InvalidTenantId {
+                                    id: t.id().to_string(),
+                                    reason: format!(
+                                        "this namespace cannot be a tenant ({reason}); rename it or exclude it with --exclude"
+                                    ),
+                                };
+                                return (i, t, Some(Err(error)));
+                            }
                             // An inspector that returns too few results must not lose tenants.
                             let live = inspected.next().unwrap_or_else(|| {
                                 Err(Error::Internal {

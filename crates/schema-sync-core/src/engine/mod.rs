@@ -116,13 +116,24 @@ impl Engine {
         self.adapter.as_ref()
     }
 
-    /// Every tenant of the database, as contexts.
+    /// Every tenant of the database, as contexts. A namespace whose name cannot be a
+    /// tenant here is listed as a rejected context ([`TenantContext::rejection`]): a fleet
+    /// run reports it as failed, so one bad name never hides or stops the others.
     ///
     /// # Errors
     /// A connection or listing error.
     pub async fn list_tenants(&self) -> Result<Vec<TenantContext>> {
-        let ids = self.adapter.list_tenants().await?;
-        ids.iter().map(|id| self.adapter.context(id)).collect()
+        let names = self.adapter.list_tenants().await?;
+        Ok(names.iter().map(|name| self.listed_tenant(name)).collect())
+    }
+
+    /// The context of a discovered namespace, or a rejected one naming why it cannot be
+    /// a tenant.
+    pub fn listed_tenant(&self, name: &str) -> TenantContext {
+        match TenantId::new(name).and_then(|id| self.adapter.context(&id)) {
+            Ok(context) => context,
+            Err(error) => TenantContext::rejected(name, error.to_string()),
+        }
     }
 
     /// The context of one tenant.

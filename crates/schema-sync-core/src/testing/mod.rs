@@ -299,8 +299,8 @@ impl DatabaseAdapter for MockAdapter {
         "mock"
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
-        Ok(self.with_state(|s| s.schemas.keys().cloned().collect()))
+    async fn list_tenants(&self) -> Result<Vec<String>> {
+        Ok(self.with_state(|s| s.schemas.keys().map(|id| id.to_string()).collect()))
     }
 
     fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
