@@ -153,6 +153,10 @@ pub struct GlobalOptions {
     /// Stop starting new tenants after this many failures.
     #[arg(long, global = true, value_name = "N")]
     pub max_failures: Option<usize>,
+    /// Count a different column order as drift, and reorder columns where the database
+    /// can (MySQL, SQLite). Without it a column-order difference is reported, not synced.
+    #[arg(long, global = true)]
+    pub strict_column_order: bool,
     /// How long to wait for a tenant's lock, in milliseconds.
     #[arg(long, global = true, value_name = "MS")]
     pub lock_timeout: Option<u64>,

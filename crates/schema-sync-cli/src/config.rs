@@ -49,6 +49,13 @@ pub struct ConfigFile {
     /// Save snapshots after sync, validate and audit.
     #[serde(default)]
     pub save_snapshots: bool,
+    /// Count a different column order as drift.
+    #[serde(default)]
+    pub strict_column_order: bool,
+    /// Namespaces every tenant may reference (a shared lookup schema, an extensions
+    /// schema); the cross-tenant guard never refuses SQL that names them.
+    #[serde(default)]
+    pub shared_namespaces: Vec<String>,
 }
 
 /// How tenants are selected.
@@ -89,6 +96,10 @@ pub struct Settings {
     pub snapshot_store: Option<String>,
     /// Save snapshots after sync, validate and audit (config; the flags can also set it).
     pub save_snapshots: bool,
+    /// Count a different column order as drift.
+    pub strict_column_order: bool,
+    /// Namespaces tenants share, which the cross-tenant guard allows.
+    pub shared_namespaces: Vec<String>,
     /// Quiet output.
     pub quiet: bool,
     /// Verbose output.
@@ -158,6 +169,8 @@ impl Settings {
                 .map(Duration::from_millis),
             snapshot_store: flags.snapshot_store.clone().or(file.snapshot_store),
             save_snapshots: file.save_snapshots,
+            strict_column_order: flags.strict_column_order || file.strict_column_order,
+            shared_namespaces: file.shared_namespaces,
             quiet: flags.quiet,
             verbose: flags.verbose,
         })

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::isolation::NamespaceGuard;
 use crate::plan::MigrationPlan;
 use crate::snapshot::SchemaSnapshot;
 use crate::tenant::{TenantContext, TenantId};
@@ -36,14 +37,17 @@ pub trait SchemaInspector: Send + Sync {
     }
 }
 
-/// Limits that apply while a tenant is locked and changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Limits and guards that apply while a tenant is locked and changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecuteOptions {
     /// How long to wait for the per-tenant lock (and for table locks where the database
     /// has a lock timeout).
     pub lock_timeout: Duration,
     /// The longest any one statement may run, if limited.
     pub statement_timeout: Option<Duration>,
+    /// The namespaces no tenant's SQL may name (other tenants, the template). Runners
+    /// call [`NamespaceGuard::check`] on every rendered statement before running any.
+    pub isolation: NamespaceGuard,
 }
 
 impl Default for ExecuteOptions {
@@ -51,6 +55,7 @@ impl Default for ExecuteOptions {
         Self {
             lock_timeout: Duration::from_secs(10),
             statement_timeout: None,
+            isolation: NamespaceGuard::default(),
         }
     }
 }
@@ -118,7 +123,7 @@ pub trait MigrationRunner: Send + Sync {
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>>;
 
-    /// Locks `tenant`, applies `plan` and releases the lock.
+    /// Locks `tenant`, applies `plan`, commits and releases the lock.
     ///
     /// # Errors
     /// As [`acquire_lock`](Self::acquire_lock) and [`TenantLock::execute`].
@@ -133,32 +138,70 @@ pub trait MigrationRunner: Send + Sync {
     }
 }
 
-/// A tenant held under its schema lock.
+/// A tenant held under its schema lock, inside one unit of work.
 ///
-/// Dropping it without calling [`execute`](Self::execute) or [`release`](Self::release)
-/// must release the lock and leave the tenant unchanged.
+/// The engine's flow is: [`inspect`](Self::inspect) (has anyone changed the tenant?),
+/// [`apply`](Self::apply), `inspect` again (does the tenant now equal the target?), then
+/// [`commit`](Self::commit), or [`release`](Self::release) to roll back. Where the
+/// database has transactional DDL (PostgreSQL, SQLite), everything `apply` did is still
+/// undone by `release`, so a tenant that would diverge from the target is left exactly as
+/// it was. Dropping the lock without `commit` must behave like `release`.
 #[async_trait]
 pub trait TenantLock: Send {
-    /// Inspects the tenant as it is under the lock, so a plan can be checked against
-    /// changes made by someone else since it was computed.
+    /// Inspects the tenant as it is under the lock, including what
+    /// [`apply`](Self::apply) changed in this unit of work.
     ///
     /// # Errors
     /// A database error.
     async fn inspect(&mut self) -> Result<SchemaSnapshot>;
 
-    /// Applies `plan` and releases the lock. Where the database has transactional DDL a
-    /// failure leaves the tenant exactly as it was.
+    /// Applies `plan` without ending the unit of work. Before running anything it checks
+    /// every rendered statement with the [`ExecuteOptions::isolation`] guard.
     ///
     /// # Errors
     /// [`Error::Execute`](crate::Error::Execute) naming the failing step and statement
-    /// and how many steps succeeded.
-    async fn execute(self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult>;
+    /// and how many steps succeeded; [`Error::Isolation`](crate::Error::Isolation) when a
+    /// statement names another tenant's namespace. After an error, call
+    /// [`release`](Self::release).
+    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult>;
 
-    /// Releases the lock without changing anything.
+    /// Whether [`release`](Self::release) undoes what [`apply`](Self::apply) did
+    /// (transactional DDL). MySQL commits every DDL statement at once, so it cannot.
+    fn is_transactional(&self) -> bool;
+
+    /// Makes the changes permanent and releases the lock.
+    ///
+    /// # Errors
+    /// A database error while committing (deferred constraints are checked here); the
+    /// tenant is then rolled back where the database can.
+    async fn commit(self: Box<Self>) -> Result<()>;
+
+    /// Ends the unit of work without committing: rolls back whatever
+    /// [`apply`](Self::apply) did (where DDL is transactional) and releases the lock.
     ///
     /// # Errors
     /// A database error while ending the unit of work.
     async fn release(self: Box<Self>) -> Result<()>;
+
+    /// Applies `plan` and commits: [`apply`](Self::apply) then [`commit`](Self::commit),
+    /// releasing (rolling back) on failure.
+    ///
+    /// # Errors
+    /// As `apply` and `commit`.
+    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        match self.apply(plan).await {
+            Ok(result) => {
+                self.commit().await?;
+                Ok(result)
+            }
+            Err(error) => {
+                // The apply error is what the caller needs; a failed rollback on top of it
+                // leaves the transaction to the server, which rolls back on disconnect.
+                let _ = self.release().await;
+                Err(error)
+            }
+        }
+    }
 }
 
 /// One kind of database: how tenants are found and where the inspector and runner are.

@@ -195,12 +195,17 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
-    /// A plan was applied but the tenant still differs from the target.
+    /// A plan ran but the tenant would still differ from the target, checked before
+    /// commit. Where DDL is transactional the tenant was rolled back and is unchanged.
     #[error(
-        "tenant {:?}: the plan was applied but {remaining} difference{} remain{}: {details}; this is a schema-sync bug, please report it with `schema-sync diff --format json` output",
+        "tenant {:?}: the plan did not reach the target, {remaining} difference{} would remain ({details}); {}; this is a schema-sync bug, please report it with `schema-sync diff --format json` output",
         tenant.as_str(),
         if *remaining == 1 { "" } else { "s" },
-        if *remaining == 1 { "s" } else { "" }
+        if *rolled_back {
+            "the tenant was rolled back and is unchanged".to_string()
+        } else {
+            format!("this database cannot roll back DDL, so {statements_applied} statement{} of the plan stay applied", if *statements_applied == 1 { "" } else { "s" })
+        }
     )]
     Diverged {
         /// The tenant.
@@ -209,6 +214,24 @@ pub enum Error {
         remaining: usize,
         /// The remaining diff as text.
         details: String,
+        /// Whether the tenant was rolled back to how it was before the run.
+        rolled_back: bool,
+        /// Statements that ran (and stay applied unless rolled back).
+        statements_applied: usize,
+    },
+
+    /// Rendered SQL for one tenant names another tenant's namespace or the template's.
+    #[error(
+        "tenant {:?}: refusing to run SQL that names namespace {namespace:?}, which is another tenant or the template (statement: {statement}); if {namespace:?} is shared by all tenants, declare it in `shared_namespaces` in schema-sync.toml",
+        tenant.as_str()
+    )]
+    Isolation {
+        /// The tenant being changed.
+        tenant: TenantId,
+        /// The namespace the SQL names.
+        namespace: String,
+        /// The statement that names it.
+        statement: String,
     },
 
     /// A task running tenant work panicked or was cancelled.
@@ -253,6 +276,7 @@ impl Error {
             Error::DestructiveRefused { tenant, .. }
             | Error::Lock { tenant, .. }
             | Error::Execute { tenant, .. }
+            | Error::Isolation { tenant, .. }
             | Error::Diverged { tenant, .. } => Some(tenant),
             _ => None,
         }
@@ -272,6 +296,7 @@ impl Error {
             Error::Execute { .. } => "execute",
             Error::Snapshot { .. } => "snapshot",
             Error::Diverged { .. } => "diverged",
+            Error::Isolation { .. } => "isolation",
             Error::Internal { .. } => "internal",
         }
     }

@@ -17,6 +17,7 @@ mod blocking;
 pub mod diff;
 mod engine;
 mod error;
+mod isolation;
 pub mod plan;
 pub mod snapshot;
 mod store;
@@ -35,6 +36,7 @@ pub use engine::{
     TenantReport, TenantStatus,
 };
 pub use error::{BoxError, Error, Phase, Result, redact_url};
+pub use isolation::NamespaceGuard;
 pub use plan::{DefaultPlanner, Hazard, MigrationPlan, Operation, PlanStep, Planner};
 pub use snapshot::{SchemaSnapshot, SnapshotHash};
 pub use store::{SnapshotRecord, SnapshotStore};

@@ -51,61 +51,71 @@ fn raw_table() -> impl Strategy<Value = (Table, Vec<(String, usize, usize)>)> {
         prop::collection::vec((0usize..6, 0usize..6, any::<bool>()), 0..3),
         prop::collection::vec((0usize..5, 0usize..6, 0usize..6), 0..2),
         prop::option::of(prop::sample::select(&["orders > 0", "amount >= 0"][..])),
+        prop::collection::vec(any::<u8>(), 5),
     )
-        .prop_map(|(columns, with_pk, index_specs, fk_specs, check)| {
-            let names: Vec<String> = columns.keys().cloned().collect();
-            let mut table = Table {
-                columns,
-                ..Table::default()
-            };
-            if with_pk {
-                table.primary_key = Some(PrimaryKey {
-                    name: None,
-                    columns: vec![names[0].clone()],
+        .prop_map(
+            |(columns, with_pk, index_specs, fk_specs, check, order_keys)| {
+                let names: Vec<String> = columns.keys().cloned().collect();
+                let mut table = Table {
+                    columns,
+                    ..Table::default()
+                };
+                // Column order is part of the schema: draw it independently of the names.
+                let mut order = names.clone();
+                order.sort_by_key(|name| {
+                    let i = names.iter().position(|n| n == name).unwrap_or(0);
+                    (order_keys[i % order_keys.len()], i)
                 });
-            }
-            for (i, (a, b, unique)) in index_specs.into_iter().enumerate() {
-                let mut parts = vec![IndexPart::column(names[a % names.len()].clone())];
-                if b % 2 == 0 {
-                    parts.push(IndexPart::Expression {
-                        sql: format!("lower({})", names[b % names.len()]),
-                        descending: b % 3 == 0,
+                table.set_column_order(&order);
+                if with_pk {
+                    table.primary_key = Some(PrimaryKey {
+                        name: None,
+                        columns: vec![names[0].clone()],
                     });
                 }
-                let index = Index {
-                    parts,
-                    unique,
-                    method: None,
-                    predicate: None,
-                    include: Vec::new(),
-                    invisible: false,
-                };
-                table.indexes.insert(format!("idx_{i}"), index);
-            }
-            if unique_worthy(&names) {
-                table.uniques.insert(
-                    "uq_last".into(),
-                    UniqueConstraint {
-                        columns: vec![names[names.len() - 1].clone()],
-                        nulls_not_distinct: false,
-                        deferrable: Deferrable::NotDeferrable,
-                    },
-                );
-            }
-            if let Some(check) = check {
-                table.checks.insert(
-                    "chk".into(),
-                    CheckConstraint {
-                        expression: check.into(),
-                    },
-                );
-            }
-            let fks = fk_specs
-                .into_iter()
-                .map(|(t, c, rc)| (names[c % names.len()].clone(), t, rc))
-                .collect();
-            (table, fks)
-        })
+                for (i, (a, b, unique)) in index_specs.into_iter().enumerate() {
+                    let mut parts = vec![IndexPart::column(names[a % names.len()].clone())];
+                    if b % 2 == 0 {
+                        parts.push(IndexPart::Expression {
+                            sql: format!("lower({})", names[b % names.len()]),
+                            descending: b % 3 == 0,
+                        });
+                    }
+                    let index = Index {
+                        parts,
+                        unique,
+                        method: None,
+                        predicate: None,
+                        include: Vec::new(),
+                        invisible: false,
+                    };
+                    table.indexes.insert(format!("idx_{i}"), index);
+                }
+                if unique_worthy(&names) {
+                    table.uniques.insert(
+                        "uq_last".into(),
+                        UniqueConstraint {
+                            columns: vec![names[names.len() - 1].clone()],
+                            nulls_not_distinct: false,
+                            deferrable: Deferrable::NotDeferrable,
+                        },
+                    );
+                }
+                if let Some(check) = check {
+                    table.checks.insert(
+                        "chk".into(),
+                        CheckConstraint {
+                            expression: check.into(),
+                        },
+                    );
+                }
+                let fks = fk_specs
+                    .into_iter()
+                    .map(|(t, c, rc)| (names[c % names.len()].clone(), t, rc))
+                    .collect();
+                (table, fks)
+            },
+        )
 }
 
 fn unique_worthy(names: &[String]) -> bool {

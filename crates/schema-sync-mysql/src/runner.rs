@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationPlan, Operation, Phase, Result,
-    SchemaSnapshot, TenantContext, TenantLock,
+    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Operation, Phase,
+    Result, SchemaSnapshot, TenantContext, TenantLock,
 };
 
 use crate::error::{self, Message};
@@ -66,6 +66,7 @@ pub(crate) struct MysqlLock {
     server: ServerInfo,
     tenant: TenantContext,
     lock_name: String,
+    isolation: NamespaceGuard,
 }
 
 impl MysqlLock {
@@ -122,6 +123,7 @@ impl MysqlLock {
             server,
             tenant,
             lock_name,
+            isolation: options.isolation.clone(),
         };
         if let Err(e) = lock.prepare_session(options).await {
             let _ = lock.release_now().await;
@@ -198,6 +200,8 @@ impl MysqlLock {
             None
         };
         let statements = render_for(&self.tenant, plan, self.server, live.as_ref())?;
+        let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+        self.isolation.check(&self.tenant, &sql)?;
         let tenant = self.tenant.id().clone();
         let conn = self.conn()?;
         let mut steps_succeeded = 0;
@@ -284,12 +288,17 @@ impl TenantLock for MysqlLock {
         self.inspect_locked().await
     }
 
-    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
-        let result = self.run(plan).await;
-        let released = self.release_now().await;
-        let done = result?;
-        released?;
-        Ok(done)
+    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        self.run(plan).await
+    }
+
+    fn is_transactional(&self) -> bool {
+        false
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        // Every DDL statement committed itself; only the lock remains to release.
+        self.release_now().await
     }
 
     async fn release(mut self: Box<Self>) -> Result<()> {

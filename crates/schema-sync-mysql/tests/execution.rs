@@ -17,6 +17,7 @@ fn sync_options(lock_timeout: Duration) -> SyncOptions {
         execute_options: ExecuteOptions {
             lock_timeout,
             statement_timeout: Some(Duration::from_secs(30)),
+            ..Default::default()
         },
         ..SyncOptions::default()
     }
@@ -115,6 +116,7 @@ async fn lock_times_out_and_is_released_on_every_path() {
     let short = ExecuteOptions {
         lock_timeout: Duration::from_millis(300),
         statement_timeout: None,
+        ..Default::default()
     };
     let result: Result<()> = async {
         let held = runner.acquire_lock(&tenant, &short).await?;
@@ -159,6 +161,7 @@ async fn acquire_within(
     let options = ExecuteOptions {
         lock_timeout: timeout,
         statement_timeout: None,
+        ..Default::default()
     };
     db.adapter.runner().acquire_lock(tenant, &options).await
 }
@@ -190,7 +193,7 @@ async fn rendered_sql_is_quoted_and_combined() {
     assert_eq!(sql[0], format!("USE `{}`", tenant.namespace()));
     assert_eq!(
         sql[1],
-        "ALTER TABLE `t` MODIFY COLUMN `a` BIGINT NULL, ADD COLUMN `b` VARCHAR(10) NULL, \
+        "ALTER TABLE `t` ADD COLUMN `b` VARCHAR(10) NULL, MODIFY COLUMN `a` BIGINT NULL, \
          ADD CONSTRAINT `chk_t` CHECK (`a` > 0), ADD INDEX `ix_b` (`b`)"
     );
 }

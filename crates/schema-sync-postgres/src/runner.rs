@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use deadpool_postgres::Object;
 use schema_sync_core::plan::{MigrationPlan, Operation};
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationRunner, Phase, Result, SchemaSnapshot,
-    TenantContext, TenantId, TenantLock,
+    Error, ExecuteOptions, ExecutionResult, MigrationRunner, NamespaceGuard, Phase, Result,
+    SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -112,6 +112,8 @@ impl MigrationRunner for PostgresAdapter {
             client: Some(client),
             tenant: tenant.clone(),
             server_version: self.server_version,
+            isolation: options.isolation.clone(),
+            steps_applied: 0,
         };
         lock.begin(options).await?;
         Ok(Box::new(lock))
@@ -124,6 +126,9 @@ struct PgLock {
     client: Option<Object>,
     tenant: TenantContext,
     server_version: i32,
+    isolation: NamespaceGuard,
+    /// Steps applied in this transaction, for the message of a failed commit.
+    steps_applied: usize,
 }
 
 impl PgLock {
@@ -253,18 +258,13 @@ impl TenantLock for PgLock {
             .ok_or_else(|| crate::inspect::missing_schema(&id, &schema))
     }
 
-    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
         let started = Instant::now();
         let id = self.id().clone();
         let steps_total = plan.steps.len();
-        let rendered =
-            match render_with(self.client()?, self.server_version, &self.tenant, plan).await {
-                Ok(rendered) => rendered,
-                Err(e) => {
-                    self.rollback().await;
-                    return Err(e);
-                }
-            };
+        let rendered = render_with(self.client()?, self.server_version, &self.tenant, plan).await?;
+        let all: Vec<&String> = rendered.iter().flatten().collect();
+        self.isolation.check(&self.tenant, &all)?;
         let mut statements_executed = 0;
         for (index, (step, statements)) in plan.steps.iter().zip(&rendered).enumerate() {
             for statement in statements {
@@ -284,6 +284,21 @@ impl TenantLock for PgLock {
                 statements_executed += 1;
             }
         }
+        self.steps_applied = steps_total;
+        Ok(ExecutionResult {
+            steps_total,
+            steps_succeeded: steps_total,
+            statements_executed,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    fn is_transactional(&self) -> bool {
+        true
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let id = self.id().clone();
         let client = self.client()?;
         if let Err(e) = client.batch_execute("COMMIT").await {
             self.rollback().await;
@@ -291,20 +306,15 @@ impl TenantLock for PgLock {
                 tenant: id,
                 step: "commit (deferred constraints are checked here)".into(),
                 statement: "COMMIT".into(),
-                steps_succeeded: steps_total,
-                steps_total,
+                steps_succeeded: self.steps_applied,
+                steps_total: self.steps_applied,
                 rolled_back: true,
                 source: error::advised(e),
             });
         }
         // Committed: the connection goes back to the pool.
         self.client = None;
-        Ok(ExecutionResult {
-            steps_total,
-            steps_succeeded: steps_total,
-            statements_executed,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        })
+        Ok(())
     }
 
     async fn release(mut self: Box<Self>) -> Result<()> {

@@ -264,12 +264,14 @@ async fn a_held_lock_times_out_as_a_lock_error() {
     let options = ExecuteOptions {
         lock_timeout: Duration::from_millis(300),
         statement_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
     };
     let err = runner.acquire_lock(&tenant, &options).await.err();
     assert!(matches!(err, Some(Error::Lock { .. })), "{err:?}");
     let zero = ExecuteOptions {
         lock_timeout: Duration::ZERO,
         statement_timeout: None,
+        ..Default::default()
     };
     assert!(matches!(
         runner.acquire_lock(&tenant, &zero).await.err(),

@@ -12,8 +12,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationPlan, Phase, Result, SchemaSnapshot, TenantId,
-    TenantLock,
+    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Result,
+    SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 use crate::error::{is_busy, sqlite_error};
@@ -37,6 +37,7 @@ pub(crate) struct SqliteLock {
     path: PathBuf,
     /// Taken out while a blocking task uses it; dropping it rolls back.
     conn: Option<Connection>,
+    isolation: NamespaceGuard,
 }
 
 impl SqliteLock {
@@ -72,6 +73,7 @@ impl SqliteLock {
             tenant,
             path,
             conn: Some(conn),
+            isolation: options.isolation.clone(),
         })
     }
 
@@ -105,17 +107,27 @@ impl TenantLock for SqliteLock {
         .await
     }
 
-    async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
+    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
         let plan = plan.clone();
-        self.with_conn(move |conn, tenant, path| {
-            let result = apply(conn, tenant, path, &plan);
-            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            let ended = conn
-                .execute_batch(end)
+        let isolation = self.isolation.clone();
+        self.with_conn(move |conn, tenant, path| apply(conn, tenant, path, &plan, &isolation))
+            .await
+    }
+
+    fn is_transactional(&self) -> bool {
+        true
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.with_conn(|conn, tenant, path| {
+            let committed = conn
+                .execute_batch("COMMIT")
                 .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e));
-            let result = result?;
-            ended?;
-            Ok(result)
+            if committed.is_err() {
+                // Leave nothing half-done: a failed COMMIT keeps the transaction open.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            committed
         })
         .await
     }
@@ -135,11 +147,17 @@ fn apply(
     tenant: &TenantId,
     path: &Path,
     plan: &MigrationPlan,
+    isolation: &NamespaceGuard,
 ) -> Result<ExecutionResult> {
     let started = Instant::now();
     let live = inspect_connection(conn)
         .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
     let statements = render_plan(&live, plan).map_err(|e| with_tenant(e, tenant))?;
+    // A SQLite tenant is a file and SQL cannot name another file without ATTACH, which
+    // no plan renders; the guard still sees every statement, as on every database.
+    let context = TenantContext::new(tenant.clone(), path.to_string_lossy());
+    let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+    isolation.check(&context, &sql)?;
     let failure =
         |step: usize, statement: String, source: schema_sync_core::BoxError| Error::Execute {
             tenant: tenant.clone(),

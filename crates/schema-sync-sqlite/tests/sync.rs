@@ -284,6 +284,7 @@ async fn a_second_writer_waits_for_the_lock() {
     let options = schema_sync_core::ExecuteOptions {
         lock_timeout: std::time::Duration::from_millis(200),
         statement_timeout: None,
+        ..Default::default()
     };
     let held = adapter
         .runner()

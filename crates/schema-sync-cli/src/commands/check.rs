@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use schema_sync_core::{
     Engine, ExecuteOptions, FleetOptions, FleetReport, SchemaSnapshot, SyncOptions, Target,
-    TenantContext,
+    TenantContext, TenantId,
 };
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
@@ -79,9 +79,11 @@ pub fn fleet_options(settings: &Settings, execute: bool, allow_destructive: bool
         sync: SyncOptions {
             execute,
             allow_destructive,
+            strict_column_order: settings.strict_column_order,
             execute_options: ExecuteOptions {
                 lock_timeout: settings.lock_timeout,
                 statement_timeout: settings.statement_timeout,
+                ..ExecuteOptions::default()
             },
             ..SyncOptions::default()
         },
@@ -127,6 +129,17 @@ pub async fn run(
     let (target, tenants) = prepare(engine, settings).await?;
     let allow_destructive = flags.allow_destructive || settings.allow_destructive;
     let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
+    if mode == Mode::Sync {
+        // The cross-tenant guard: no tenant's SQL may name another tenant or the template.
+        let template = settings
+            .require_target()?
+            .strip_prefix("tenant:")
+            .map(TenantId::new)
+            .transpose()?;
+        options.sync.execute_options.isolation = engine
+            .isolation_guard(template.as_ref(), &settings.shared_namespaces)
+            .await?;
+    }
     options.sync.keep_snapshots = save_snapshots;
     let json_output = settings.format == Format::Json;
     let report = run_with_progress(

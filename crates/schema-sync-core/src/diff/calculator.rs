@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::{Change, Named, SchemaDiff, TableChange, TableDiff, TableModification};
-use crate::snapshot::{SchemaSnapshot, Table};
+use super::model::{
+    Change, ColumnOrder, Named, SchemaDiff, TableChange, TableDiff, TableModification,
+};
+use crate::snapshot::{Column, SchemaSnapshot, Table};
 
 /// Turns two snapshots into a [`SchemaDiff`].
 ///
@@ -54,7 +56,8 @@ impl DiffCalculator for DefaultDiffCalculator {
 
 fn diff_table(from: &Table, to: &Table) -> TableModification {
     TableModification {
-        columns: diff_maps(&from.columns, &to.columns),
+        columns: diff_columns(from, to),
+        column_order: diff_column_order(from, to),
         primary_key: diff_option(&from.primary_key, &to.primary_key),
         uniques: diff_maps(&from.uniques, &to.uniques),
         checks: diff_maps(&from.checks, &to.checks),
@@ -71,6 +74,47 @@ fn diff_table(from: &Table, to: &Table) -> TableModification {
             })
         },
     }
+}
+
+/// Column changes, ignoring position: a column that only moved is not a changed column,
+/// order is compared once per table by [`diff_column_order`].
+fn diff_columns(from: &Table, to: &Table) -> Vec<Named<Column>> {
+    let unplaced = |c: &Column| Column {
+        position: 0,
+        ..c.clone()
+    };
+    diff_maps(&from.columns, &to.columns)
+        .into_iter()
+        .filter(|named| match &named.change {
+            Change::Modified { from, to } => unplaced(from) != unplaced(to),
+            _ => true,
+        })
+        .collect()
+}
+
+/// The order difference of the columns both tables have, when both know their order.
+/// Added and dropped columns do not count: where they go is the placement of the step
+/// that adds them.
+fn diff_column_order(from: &Table, to: &Table) -> Option<ColumnOrder> {
+    if !from.has_column_positions() || !to.has_column_positions() {
+        return None;
+    }
+    let live = from.column_order();
+    let target = to.column_order();
+    let shared = |order: &[&str], other: &Table| -> Vec<String> {
+        order
+            .iter()
+            .filter(|name| other.columns.contains_key(**name))
+            .map(|name| name.to_string())
+            .collect()
+    };
+    if shared(&live, to) == shared(&target, from) {
+        return None;
+    }
+    Some(ColumnOrder {
+        from: live.iter().map(|c| c.to_string()).collect(),
+        to: target.iter().map(|c| c.to_string()).collect(),
+    })
 }
 
 /// Changes between two maps keyed by name, in name order.

@@ -151,15 +151,28 @@ pub struct TableModification {
     /// Storage option change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Change<TableOptions>>,
+    /// The columns both sides have are in a different order. Reported, but drift only
+    /// when column order is strict ([`SchemaDiff::is_in_sync`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_order: Option<ColumnOrder>,
+}
+
+/// A difference in column order: the full live order and the full target order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnOrder {
+    /// The live table's columns in order.
+    pub from: Vec<String>,
+    /// The target table's columns in order.
+    pub to: Vec<String>,
 }
 
 impl TableModification {
-    /// Whether nothing differs.
+    /// Whether nothing differs, column order included.
     pub fn is_empty(&self) -> bool {
-        self.change_count() == 0
+        self.change_count() == 0 && self.column_order.is_none()
     }
 
-    /// The number of changed parts.
+    /// The number of changed parts, not counting a column-order difference.
     pub fn change_count(&self) -> usize {
         self.columns.len()
             + usize::from(self.primary_key.is_some())
@@ -174,12 +187,41 @@ impl TableModification {
 }
 
 impl SchemaDiff {
-    /// Whether the two schemas are equal.
+    /// Whether the two schemas are equal, column order included.
     pub fn is_empty(&self) -> bool {
-        self.change_count() == 0
+        self.change_count() == 0 && self.column_order_changes() == 0
     }
 
-    /// The number of changed objects, counting each changed table part once.
+    /// Whether the live schema counts as in sync with the target: nothing differs but
+    /// (unless `strict_column_order`) the order of columns.
+    pub fn is_in_sync(&self, strict_column_order: bool) -> bool {
+        self.change_count() == 0 && (!strict_column_order || self.column_order_changes() == 0)
+    }
+
+    /// The number of tables whose columns are in a different order.
+    pub fn column_order_changes(&self) -> usize {
+        self.tables
+            .iter()
+            .filter(|t| matches!(&t.change, TableChange::Modified(m) if m.column_order.is_some()))
+            .count()
+    }
+
+    /// This diff without its column-order differences: what a planner gets when column
+    /// order is not strict.
+    pub fn without_column_order(&self) -> SchemaDiff {
+        let mut diff = self.clone();
+        diff.tables.retain_mut(|t| match &mut t.change {
+            TableChange::Modified(m) => {
+                m.column_order = None;
+                !m.is_empty()
+            }
+            _ => true,
+        });
+        diff
+    }
+
+    /// The number of changed objects, counting each changed table part once and not
+    /// counting column-order differences.
     pub fn change_count(&self) -> usize {
         let tables: usize = self
             .tables

@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use crate::adapter::{DatabaseAdapter, ExecuteOptions, ExecutionResult};
 use crate::diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 use crate::error::{Error, Result};
-use crate::plan::{DefaultPlanner, MigrationPlan, Planner};
+use crate::isolation::NamespaceGuard;
+use crate::plan::{DefaultPlanner, MigrationPlan, Operation, Planner};
 use crate::snapshot::{SchemaSnapshot, SnapshotHash};
 use crate::tenant::{TenantContext, TenantId};
 
@@ -29,8 +30,12 @@ pub struct SyncOptions {
     pub execute: bool,
     /// Allow steps that drop data or narrow types.
     pub allow_destructive: bool,
-    /// After applying, inspect again and fail unless the tenant equals the target.
+    /// After applying, inspect again inside the tenant's unit of work and roll back
+    /// unless the tenant equals the target.
     pub verify: bool,
+    /// Count a different column order as drift (and plan reordering where the database
+    /// can do it). Off by default: the order difference is reported, not synced.
+    pub strict_column_order: bool,
     /// Keep each tenant's inspected snapshot in its report.
     pub keep_snapshots: bool,
     /// Lock and statement limits.
@@ -43,6 +48,7 @@ impl Default for SyncOptions {
             execute: false,
             allow_destructive: false,
             verify: true,
+            strict_column_order: false,
             keep_snapshots: false,
             execute_options: ExecuteOptions::default(),
         }
@@ -127,6 +133,31 @@ impl Engine {
         Ok(names.iter().map(|name| self.listed_tenant(name)).collect())
     }
 
+    /// The guard a sync run needs ([`ExecuteOptions::isolation`]): every tenant namespace
+    /// on the database, plus the template's when the target is a tenant, minus the
+    /// namespaces all tenants share (`shared`, such as `public` or an extensions schema).
+    ///
+    /// # Errors
+    /// A connection or listing error.
+    pub async fn isolation_guard(
+        &self,
+        template: Option<&TenantId>,
+        shared: &[String],
+    ) -> Result<NamespaceGuard> {
+        let mut namespaces: Vec<String> = self
+            .list_tenants()
+            .await?
+            .into_iter()
+            .filter(|t| t.rejection().is_none())
+            .map(|t| t.namespace().to_string())
+            .collect();
+        if let Some(template) = template {
+            namespaces.push(self.adapter.context(template)?.namespace().to_string());
+        }
+        namespaces.retain(|n| !shared.contains(n));
+        Ok(NamespaceGuard::new(namespaces))
+    }
+
     /// The context of a discovered namespace, or a rejected one naming why it cannot be
     /// a tenant.
     pub fn listed_tenant(&self, name: &str) -> TenantContext {
@@ -167,7 +198,7 @@ impl Engine {
         }
     }
 
-    /// The diff and plan from `from` to `to`.
+    /// The diff and plan from `from` to `to`, column order not strict.
     ///
     /// # Errors
     /// When the planner refuses the diff.
@@ -176,8 +207,26 @@ impl Engine {
         from: &SchemaSnapshot,
         to: &SchemaSnapshot,
     ) -> Result<(SchemaDiff, MigrationPlan)> {
+        self.plan_with(from, to, false)
+    }
+
+    /// The diff and plan from `from` to `to`. The diff always reports column-order
+    /// differences; the plan fixes them only when `strict_column_order`.
+    ///
+    /// # Errors
+    /// When the planner refuses the diff.
+    pub fn plan_with(
+        &self,
+        from: &SchemaSnapshot,
+        to: &SchemaSnapshot,
+        strict_column_order: bool,
+    ) -> Result<(SchemaDiff, MigrationPlan)> {
         let diff = self.differ.diff(from, to);
-        let plan = self.planner.plan(from, to, &diff)?;
+        let plan = if strict_column_order || diff.column_order_changes() == 0 {
+            self.planner.plan(from, to, &diff)?
+        } else {
+            self.planner.plan(from, to, &diff.without_column_order())?
+        };
         Ok((diff, plan))
     }
 
@@ -207,7 +256,7 @@ impl Engine {
             }
         };
         Ok(SyncOutcome {
-            already_in_sync: report.status == TenantStatus::InSync,
+            already_in_sync: report.status == TenantStatus::InSync && report.execution.is_none(),
             diff: planned.diff,
             plan: planned.plan,
             execution: report.execution,
@@ -220,12 +269,13 @@ impl Engine {
         live: &SchemaSnapshot,
         hash: &SnapshotHash,
         target: &SchemaSnapshot,
+        options: &SyncOptions,
         cache: &PlanCache,
     ) -> Result<Arc<Planned>> {
         if let Some(found) = cache.entries.lock().ok().and_then(|e| e.get(hash).cloned()) {
             return Ok(found);
         }
-        let (diff, plan) = self.plan(live, target)?;
+        let (diff, plan) = self.plan_with(live, target, options.strict_column_order)?;
         let planned = Arc::new(Planned {
             diff: Arc::new(diff),
             plan: Arc::new(plan),
@@ -248,67 +298,157 @@ impl Engine {
         cache: &PlanCache,
     ) -> Result<TenantReport> {
         let id = tenant.id();
+        let strict = options.strict_column_order;
         let hash = live.hash();
-        let planned = self.planned(&live, &hash, target, cache)?;
+        let planned = self.planned(&live, &hash, target, options, cache)?;
         let mut report = TenantReport::new(id.clone(), TenantStatus::InSync);
         report.hash = Some(hash.clone());
         report.diff = Some(planned.diff.clone());
         report.plan = Some(planned.plan.clone());
-        if options.keep_snapshots {
-            report.snapshot = Some(Arc::new(live));
-        }
-        if planned.diff.is_empty() {
+        if planned.diff.is_in_sync(strict) {
+            if options.keep_snapshots {
+                report.snapshot = Some(Arc::new(live));
+            }
             return Ok(report);
         }
         if !options.execute {
             report.status = TenantStatus::Drifted;
+            if options.keep_snapshots {
+                report.snapshot = Some(Arc::new(live));
+            }
             return Ok(report);
         }
-        check_executable(id, &planned.plan, options)?;
+        check_executable(id, &live, &planned.plan, options)?;
 
         let runner = self.adapter.runner();
         let mut lock = runner
             .acquire_lock(tenant, &options.execute_options)
             .await?;
+        let outcome = self
+            .apply_locked(
+                lock.as_mut(),
+                tenant,
+                live,
+                hash,
+                planned,
+                target,
+                options,
+                cache,
+            )
+            .await;
+        match outcome {
+            Ok(Locked::Unchanged(planned)) => {
+                lock.release().await?;
+                report.diff = Some(planned.diff.clone());
+                report.plan = Some(planned.plan.clone());
+                Ok(report)
+            }
+            Ok(Locked::Applied { planned, execution }) => {
+                lock.commit().await?;
+                report.diff = Some(planned.diff.clone());
+                report.plan = Some(planned.plan.clone());
+                report.execution = Some(execution);
+                report.status = TenantStatus::Synced;
+                Ok(report)
+            }
+            Err(error) => {
+                // Roll back whatever ran (where DDL is transactional) and free the lock;
+                // the original error is what the user needs to see.
+                let _ = lock.release().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The part of the flow that runs under the tenant's lock, before commit: re-plan if
+    /// the tenant changed, apply, and verify from the same unit of work.
+    #[allow(clippy::too_many_arguments)] // One flow, split only to release the lock once.
+    async fn apply_locked(
+        &self,
+        lock: &mut dyn crate::adapter::TenantLock,
+        tenant: &TenantContext,
+        live: SchemaSnapshot,
+        hash: SnapshotHash,
+        planned: Arc<Planned>,
+        target: &SchemaSnapshot,
+        options: &SyncOptions,
+        cache: &PlanCache,
+    ) -> Result<Locked> {
+        let id = tenant.id();
+        let strict = options.strict_column_order;
         // Someone may have changed the tenant between inspection and lock: re-plan if so.
         let now = lock.inspect().await?;
         let now_hash = now.hash();
-        let planned = if now_hash == hash {
-            planned
+        let (planned, live) = if now_hash == hash {
+            (planned, live)
         } else {
-            self.planned(&now, &now_hash, target, cache)?
+            (self.planned(&now, &now_hash, target, options, cache)?, now)
         };
-        if planned.diff.is_empty() {
-            lock.release().await?;
-            report.diff = Some(planned.diff.clone());
-            report.plan = Some(planned.plan.clone());
-            return Ok(report);
+        if planned.diff.is_in_sync(strict) {
+            return Ok(Locked::Unchanged(planned));
         }
-        check_executable(id, &planned.plan, options)?;
-        let execution = lock.execute(&planned.plan).await?;
-        report.diff = Some(planned.diff.clone());
-        report.plan = Some(planned.plan.clone());
-        report.execution = Some(execution);
-        report.status = TenantStatus::Synced;
-
+        check_executable(id, &live, &planned.plan, options)?;
+        let execution = lock.apply(&planned.plan).await?;
         if options.verify {
-            let after = self.adapter.inspector().inspect(tenant).await?;
+            let after = lock.inspect().await?;
             let remaining = self.differ.diff(&after, target);
-            if !remaining.is_empty() {
+            if !remaining.is_in_sync(strict) {
                 return Err(Error::Diverged {
                     tenant: id.clone(),
-                    remaining: remaining.change_count(),
+                    remaining: remaining
+                        .change_count()
+                        .max(remaining.column_order_changes()),
                     details: remaining.to_text().trim_end().replace('\n', "; "),
+                    rolled_back: lock.is_transactional(),
+                    statements_applied: execution.statements_executed,
                 });
             }
         }
-        Ok(report)
+        Ok(Locked::Applied { planned, execution })
     }
 }
 
-/// Refuses plans with destructive steps not allowed, or with differences it cannot fix.
-fn check_executable(tenant: &TenantId, plan: &MigrationPlan, options: &SyncOptions) -> Result<()> {
+/// What happened under a tenant's lock.
+enum Locked {
+    /// The tenant already equalled the target when locked.
+    Unchanged(Arc<Planned>),
+    /// The plan ran and the tenant now equals the target; not yet committed.
+    Applied {
+        planned: Arc<Planned>,
+        execution: ExecutionResult,
+    },
+}
+
+/// Refuses plans with destructive steps not allowed, with differences they cannot fix,
+/// or that would drop an object an unmodelled object hangs off.
+fn check_executable(
+    tenant: &TenantId,
+    live: &SchemaSnapshot,
+    plan: &MigrationPlan,
+    options: &SyncOptions,
+) -> Result<()> {
     plan.ensure_allowed(tenant, options.allow_destructive)?;
+    if let Some((step, dependent)) = plan.steps.iter().find_map(|step| {
+        let dropped = match &step.operation {
+            Operation::DropView { name, .. } | Operation::DropTable { name, .. } => name,
+            _ => return None,
+        };
+        live.unsupported
+            .iter()
+            .find(|u| u.parent.as_deref() == Some(dropped.as_str()))
+            .map(|u| (step, u))
+    }) {
+        return Err(Error::Unsupported {
+            tenant: Some(tenant.clone()),
+            object: format!("{} {}", dependent.kind, dependent.name),
+            message: format!(
+                "the plan would {} and with it this {}, which schema-sync does not model and cannot recreate; nothing was changed: recreate it by hand after changing {} yourself, or drop it first",
+                step.operation,
+                dependent.kind,
+                dependent.parent.as_deref().unwrap_or_default()
+            ),
+        });
+    }
     if let Some(first) = plan.unresolved.first() {
         return Err(Error::Unsupported {
             tenant: Some(tenant.clone()),

@@ -166,7 +166,10 @@ async fn destructive_changes_are_refused_unless_allowed() {
     assert_eq!(report.summary.refused, 1);
     match &report.tenants[0].error {
         Some(Error::DestructiveRefused { losses, .. }) => {
-            assert_eq!(losses, &["drop column users.legacy (text)"])
+            assert_eq!(
+                losses,
+                &["drop column users.legacy (text) and every value in it"]
+            )
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -242,4 +245,163 @@ async fn audit_inspects_every_tenant_in_order() {
             .enumerate()
             .all(|(i, (t, r))| t.id().as_str() == format!("t{i:03}") && (i == 2 || r.is_ok()))
     );
+}
+
+#[tokio::test]
+async fn a_plan_that_diverges_is_rolled_back_before_commit() {
+    let (adapter, engine, tenants) = fleet(2, &drifted());
+    adapter.diverge_execute(&tenant_id("t000"));
+    let report = engine
+        .run_fleet(tenants, &target(), &sync_options(), &|_| {})
+        .await;
+    match &report.tenants[0].error {
+        Some(Error::Diverged { rolled_back, .. }) => assert!(rolled_back),
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+    assert_eq!(
+        adapter.schema(&tenant_id("t000")),
+        Some(drifted()),
+        "the diverging tenant is exactly as it was"
+    );
+    assert_eq!(adapter.schema(&tenant_id("t001")), Some(target()));
+}
+
+#[tokio::test]
+async fn a_plan_dropping_an_object_with_an_unmodelled_dependent_is_refused() {
+    use crate::snapshot::{UnsupportedObject, View};
+    let view = |definition: &str| View {
+        definition: definition.into(),
+        materialized: true,
+        depends_on: ["users".to_string()].into(),
+        comment: None,
+    };
+    let mut live = target();
+    live.views.insert("stats".into(), view("SELECT 1"));
+    live.unsupported.insert(UnsupportedObject::dependent_of(
+        "materialized view index",
+        "stats_uidx",
+        "stats",
+    ));
+    let mut wanted = live.clone();
+    wanted.views.insert("stats".into(), view("SELECT 2"));
+    let (adapter, engine, tenants) = fleet(1, &live);
+    let report = engine
+        .run_fleet(tenants, &wanted, &sync_options(), &|_| {})
+        .await;
+    match &report.tenants[0].error {
+        Some(Error::Unsupported {
+            object, message, ..
+        }) => {
+            assert!(object.contains("stats_uidx"), "{object}");
+            assert!(
+                message.contains("drop materialized view stats"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(live));
+}
+
+fn reordered(schema: &SchemaSnapshot) -> SchemaSnapshot {
+    let mut s = schema.clone();
+    if let Some(users) = s.tables.get_mut("users") {
+        users.set_column_order(&["email".into(), "id".into(), "org_id".into()]);
+    }
+    s
+}
+
+#[tokio::test]
+async fn column_order_is_reported_and_is_drift_only_when_strict() {
+    let (adapter, engine, tenants) = fleet(1, &reordered(&target()));
+    let check = FleetOptions::default();
+    let report = engine
+        .run_fleet(tenants.clone(), &target(), &check, &|_| {})
+        .await;
+    assert_eq!(report.tenants[0].status, TenantStatus::InSync);
+    let diff = report.tenants[0].diff.clone();
+    assert_eq!(diff.map(|d| d.column_order_changes()), Some(1));
+
+    let strict = FleetOptions {
+        sync: SyncOptions {
+            strict_column_order: true,
+            ..SyncOptions::default()
+        },
+        ..FleetOptions::default()
+    };
+    let report = engine
+        .run_fleet(tenants.clone(), &target(), &strict, &|_| {})
+        .await;
+    assert_eq!(report.tenants[0].status, TenantStatus::Drifted);
+
+    let strict_sync = FleetOptions {
+        sync: SyncOptions {
+            execute: true,
+            strict_column_order: true,
+            ..SyncOptions::default()
+        },
+        ..FleetOptions::default()
+    };
+    let report = engine
+        .run_fleet(tenants, &target(), &strict_sync, &|_| {})
+        .await;
+    assert_eq!(report.tenants[0].status, TenantStatus::Synced);
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(target()));
+}
+
+#[tokio::test]
+async fn the_runner_refuses_sql_naming_another_tenant() {
+    use crate::adapter::MigrationRunner;
+    use crate::isolation::NamespaceGuard;
+    let (adapter, engine, tenants) = fleet(2, &drifted());
+    let options = ExecuteOptions {
+        isolation: NamespaceGuard::new(["t000".to_string(), "t001".to_string()]),
+        ..ExecuteOptions::default()
+    };
+    let (_, mut plan) = engine
+        .plan(&drifted(), &target())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The mock renders each step as its text: a step naming the other tenant's
+    // namespace is what a leaking renderer would produce.
+    if let Some(step) = plan.steps.last_mut() {
+        step.operation = Operation::DropView {
+            name: "t001.users_view".into(),
+            from: crate::snapshot::View {
+                definition: "SELECT 1".into(),
+                materialized: false,
+                depends_on: Default::default(),
+                comment: None,
+            },
+        };
+    }
+    match adapter.execute(&tenants[0], &plan, &options).await {
+        Err(Error::Isolation { namespace, .. }) => assert_eq!(namespace, "t001"),
+        other => panic!("expected an isolation refusal, got {other:?}"),
+    }
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(drifted()));
+    // Its own namespace is fine.
+    let (_, own) = engine
+        .plan(&drifted(), &target())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(adapter.execute(&tenants[0], &own, &options).await.is_ok());
+}
+
+#[tokio::test]
+async fn rejected_names_fail_alone_instead_of_being_skipped() {
+    let (_adapter, engine, mut tenants) = fleet(2, &drifted());
+    tenants.insert(
+        1,
+        TenantContext::rejected("bad\nname", "it contains a control character".into()),
+    );
+    let report = engine
+        .run_fleet(tenants, &target(), &FleetOptions::default(), &|_| {})
+        .await;
+    assert_eq!(report.tenants.len(), 3);
+    assert_eq!(report.tenants[1].status, TenantStatus::Failed);
+    assert_eq!(report.tenants[1].tenant.as_str(), "bad\\nname");
+    assert!(matches!(
+        report.tenants[1].error,
+        Some(Error::InvalidTenantId { .. })
+    ));
+    assert_eq!(report.summary.drifted, 2);
 }

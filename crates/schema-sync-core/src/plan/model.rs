@@ -61,7 +61,7 @@ impl MigrationPlan {
         self.steps
             .iter()
             .filter(|s| s.destructive)
-            .map(|s| s.operation.to_string())
+            .map(|s| loss(&s.operation))
             .collect()
     }
 
@@ -84,5 +84,48 @@ impl MigrationPlan {
                 losses,
             })
         }
+    }
+}
+
+/// What a destructive operation would lose, in words a person can weigh.
+fn loss(operation: &Operation) -> String {
+    match operation {
+        Operation::DropTable { name, from } => format!(
+            "drop table {name} with all its rows ({} column{})",
+            from.columns.len(),
+            if from.columns.len() == 1 { "" } else { "s" }
+        ),
+        Operation::DropColumn { table, name, from } => {
+            format!(
+                "drop column {table}.{name} ({}) and every value in it",
+                from.data_type
+            )
+        }
+        Operation::AlterColumn {
+            table,
+            name,
+            from,
+            to,
+        } => format!(
+            "narrow {table}.{name} from {} to {}: values that do not fit would be truncated or rounded (with --allow-destructive a value that does not fit fails the tenant instead)",
+            from.data_type, to.data_type
+        ),
+        Operation::AlterEnum { name, from, to } => {
+            let removed: Vec<&str> = from
+                .values
+                .iter()
+                .filter(|v| !to.values.contains(v))
+                .map(String::as_str)
+                .collect();
+            format!(
+                "remove label{} {} from enum {name}: rows holding them could not keep their value",
+                if removed.len() == 1 { "" } else { "s" },
+                removed.join(", ")
+            )
+        }
+        Operation::DropSequence { name, .. } => {
+            format!("drop sequence {name} and its current value")
+        }
+        other => other.to_string(),
     }
 }

@@ -228,14 +228,29 @@ impl Planner for DefaultPlanner {
             }
         }
         for (table, m) in &modified {
+            // New columns go in target order, each placed after its target predecessor.
+            let target_table = to.tables.get(*table);
+            let mut added: Vec<(&String, &Column)> = m
+                .columns
+                .iter()
+                .filter_map(|c| match &c.change {
+                    Change::Added { to } => Some((&c.name, to)),
+                    _ => None,
+                })
+                .collect();
+            added.sort_by_key(|(name, column)| (column.position, name.as_str()));
+            for (name, column) in added {
+                builder.push(Operation::AddColumn {
+                    table: table.to_string(),
+                    name: name.clone(),
+                    column: column.clone(),
+                    placement: target_table
+                        .map_or(ColumnPlacement::Last, |t| placement_in(t, name)),
+                });
+            }
             for column in &m.columns {
                 match &column.change {
-                    Change::Added { to } => builder.push(Operation::AddColumn {
-                        table: table.to_string(),
-                        name: column.name.clone(),
-                        column: to.clone(),
-                        placement: ColumnPlacement::Last,
-                    }),
+                    Change::Added { .. } => {}
                     Change::Modified { from, to } => builder.push(Operation::AlterColumn {
                         table: table.to_string(),
                         name: column.name.clone(),
@@ -253,6 +268,15 @@ impl Planner for DefaultPlanner {
                         from: from.clone(),
                     });
                 }
+            }
+            // Only present when column order is strict: the engine strips it otherwise.
+            if let (Some(order), Some(target)) = (&m.column_order, target_table) {
+                builder.push(Operation::ReorderColumns {
+                    table: table.to_string(),
+                    from: order.from.clone(),
+                    to: order.to.clone(),
+                    columns: target.columns.clone(),
+                });
             }
             if let Some(comment) = &m.comment {
                 builder.push(Operation::SetTableComment {
@@ -396,6 +420,21 @@ impl Planner for DefaultPlanner {
             steps: builder.steps,
             unresolved,
         })
+    }
+}
+
+/// Where `column` goes in `target`: first, after its predecessor, or (when it is the
+/// last column, or the table keeps no order) at the end.
+fn placement_in(target: &Table, column: &str) -> ColumnPlacement {
+    if !target.has_column_positions() {
+        return ColumnPlacement::Last;
+    }
+    let order = target.column_order();
+    match order.iter().position(|c| *c == column) {
+        Some(i) if i + 1 == order.len() => ColumnPlacement::Last,
+        Some(0) => ColumnPlacement::First,
+        Some(i) => ColumnPlacement::After(order[i - 1].to_string()),
+        None => ColumnPlacement::Last,
     }
 }
 

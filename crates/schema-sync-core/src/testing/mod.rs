@@ -33,11 +33,11 @@ impl TableBuilder {
         Self::default()
     }
 
-    /// Adds a column of `type_name`, nullable unless `not_null`.
+    /// Adds a column of `type_name` after the others, nullable unless `not_null`.
     pub fn column(mut self, name: &str, type_name: &str, not_null: bool) -> Self {
         let mut column = Column::new(DataType::named(type_name));
         column.nullable = !not_null;
-        self.0.columns.insert(name.to_string(), column);
+        self.0.push_column(name, column);
         self
     }
 
@@ -122,6 +122,7 @@ struct MockState {
     schemas: BTreeMap<TenantId, SchemaSnapshot>,
     failing_inspect: BTreeSet<TenantId>,
     failing_execute: BTreeSet<TenantId>,
+    diverging_execute: BTreeSet<TenantId>,
     inspect_many_calls: usize,
     executions: usize,
 }
@@ -157,6 +158,12 @@ impl MockAdapter {
     /// Makes executing any plan on `tenant` fail (leaving it unchanged).
     pub fn fail_execute(&self, tenant: &TenantId) {
         self.with_state(|s| s.failing_execute.insert(tenant.clone()));
+    }
+
+    /// Makes executing any plan on `tenant` end in a schema that differs from the target
+    /// (the first table vanishes), as an unmodelled side effect would.
+    pub fn diverge_execute(&self, tenant: &TenantId) {
+        self.with_state(|s| s.diverging_execute.insert(tenant.clone()));
     }
 
     /// The tenant's current schema.
@@ -208,53 +215,83 @@ impl SchemaInspector for MockAdapter {
     }
 }
 
-/// The lock of a [`MockAdapter`] tenant.
+/// The lock of a [`MockAdapter`] tenant: a transactional unit of work whose changes
+/// become visible to others only on commit.
 struct MockLock {
     adapter: MockAdapter,
-    tenant: TenantId,
+    tenant: TenantContext,
+    options: ExecuteOptions,
+    pending: Option<SchemaSnapshot>,
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
 #[async_trait]
 impl TenantLock for MockLock {
     async fn inspect(&mut self) -> Result<SchemaSnapshot> {
-        self.adapter.read(&self.tenant)
+        match &self.pending {
+            Some(pending) => Ok(pending.clone()),
+            None => self.adapter.read(self.tenant.id()),
+        }
     }
 
-    async fn execute(self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
-        let tenant = self.tenant.clone();
-        self.adapter.with_state(|s| {
-            let mut schema = s.schemas.get(&tenant).cloned().unwrap_or_default();
-            let failure = if s.failing_execute.contains(&tenant) {
-                Some("mock execution failure".to_string())
-            } else {
-                plan.apply_to(&mut schema).err()
-            };
-            if let Some(message) = failure {
-                let step = plan
-                    .steps
-                    .first()
-                    .map(|s| s.operation.to_string())
-                    .unwrap_or_default();
-                return Err(Error::Execute {
-                    tenant: tenant.clone(),
-                    step,
-                    statement: String::new(),
-                    steps_succeeded: 0,
-                    steps_total: plan.steps.len(),
-                    rolled_back: true,
-                    source: message.into(),
-                });
-            }
-            s.schemas.insert(tenant.clone(), schema);
-            s.executions += 1;
-            Ok(ExecutionResult {
+    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+        let statements = self.adapter.render(&self.tenant, plan).await?;
+        self.options.isolation.check(&self.tenant, &statements)?;
+        let tenant = self.tenant.id().clone();
+        let mut schema = self.inspect().await?;
+        let (failing, diverging) = self.adapter.with_state(|s| {
+            (
+                s.failing_execute.contains(&tenant),
+                s.diverging_execute.contains(&tenant),
+            )
+        });
+        let failure = if failing {
+            Some("mock execution failure".to_string())
+        } else {
+            plan.apply_to(&mut schema).err().map(|e| e.to_string())
+        };
+        if let Some(message) = failure {
+            let step = plan
+                .steps
+                .first()
+                .map(|s| s.operation.to_string())
+                .unwrap_or_default();
+            return Err(Error::Execute {
+                tenant,
+                step,
+                statement: String::new(),
+                steps_succeeded: 0,
                 steps_total: plan.steps.len(),
-                steps_succeeded: plan.steps.len(),
-                statements_executed: plan.steps.len(),
-                duration_ms: 0,
-            })
+                rolled_back: true,
+                source: message.into(),
+            });
+        }
+        if diverging {
+            // As if the database had silently lost an object the plan did not mention.
+            schema.tables.pop_first();
+        }
+        self.pending = Some(schema);
+        Ok(ExecutionResult {
+            steps_total: plan.steps.len(),
+            steps_succeeded: plan.steps.len(),
+            statements_executed: plan.steps.len(),
+            duration_ms: 0,
         })
+    }
+
+    fn is_transactional(&self) -> bool {
+        true
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        if let Some(schema) = self.pending {
+            let tenant = self.tenant.id().clone();
+            self.adapter.with_state(|s| {
+                s.schemas.insert(tenant, schema);
+                s.executions += 1;
+            });
+        }
+        Ok(())
     }
 
     async fn release(self: Box<Self>) -> Result<()> {
@@ -265,17 +302,13 @@ impl TenantLock for MockLock {
 #[async_trait]
 impl MigrationRunner for MockAdapter {
     async fn render(&self, _tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
-        Ok(plan
-            .steps
-            .iter()
-            .map(|s| format!("-- {}", s.operation))
-            .collect())
+        Ok(plan.steps.iter().map(|s| s.operation.to_string()).collect())
     }
 
     async fn acquire_lock(
         &self,
         tenant: &TenantContext,
-        _options: &ExecuteOptions,
+        options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
         let mutex = {
             let mut locks = match self.locks.lock() {
@@ -287,7 +320,9 @@ impl MigrationRunner for MockAdapter {
         let guard = mutex.lock_owned().await;
         Ok(Box::new(MockLock {
             adapter: self.clone(),
-            tenant: tenant.id().clone(),
+            tenant: tenant.clone(),
+            options: options.clone(),
+            pending: None,
             _guard: guard,
         }))
     }
