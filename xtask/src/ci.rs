@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the gate every change passes.
 //!
-//! Four stages, in order: `cargo fmt --all --check`, clippy with warnings denied over every
+//! First the local servers are started when they are down ([`start`]). Then four
+//! stages, in order: `cargo fmt --all --check`, clippy with warnings denied over every
 //! target and feature, the full test matrix with every database required
 //! ([`crate::test::run`] called directly, not through a nested cargo), and rustdoc with
 //! warnings denied. Every stage runs even when an earlier one failed, so one CI run reports
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::cmd;
 use crate::test::{self, TestArgs};
+use crate::{cmd, start};
 
 /// A named stage of the gate.
 struct Stage {
@@ -64,6 +65,9 @@ const STAGES: &[Stage] = &[
 /// When any stage failed; each failure is printed in the summary.
 pub fn run() -> Result<()> {
     let started = Instant::now();
+    // The gate needs every server: start the local ones that are down, so that the
+    // README's command passes on a fresh machine as typed.
+    start::ensure_local_servers()?;
     let mut results: Vec<(&str, Duration, Result<()>)> = Vec::new();
     for stage in STAGES {
         eprintln!("xtask ci: stage {}", stage.name);

@@ -11,8 +11,9 @@
 //! - [`quickstart`]: the README's first command: a small drifted SQLite fleet in
 //!   `examples/quickstart/tenants/` and the documented validate, diff, sync session.
 //!
-//! Shared plumbing lives in [`cmd`] (running cargo and other programs) and [`servers`]
-//! (finding a reachable database server for each dialect).
+//! Shared plumbing lives in [`cmd`] (running cargo and other programs), [`servers`]
+//! (finding a reachable database server for each dialect) and [`start`] (starting the
+//! local servers the gate needs when they are down).
 
 #![deny(missing_docs)]
 
@@ -21,6 +22,7 @@ mod ci;
 mod cmd;
 mod quickstart;
 mod servers;
+mod start;
 mod test;
 
 use std::process::ExitCode;
