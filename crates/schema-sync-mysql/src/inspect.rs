@@ -16,6 +16,7 @@ use schema_sync_core::snapshot::{
     View,
 };
 
+use crate::qualify::strip_database;
 use crate::types::{normalize_default, on_update, parse_column_type, quote_ident};
 use crate::{Flavor, ServerInfo};
 
@@ -75,9 +76,10 @@ impl Builder {
             .insert(UnsupportedObject::new(kind, name));
     }
 
-    /// Removes the `` `db`. `` qualifiers the server writes into view and trigger bodies.
+    /// The expression tenant-relative: every qualifier naming this database removed
+    /// (see [`strip_database`]).
     fn relative(&self, sql: &str) -> String {
-        sql.replace(&format!("{}.", quote_ident(&self.db)), "")
+        strip_database(sql, &self.db)
     }
 }
 
@@ -124,7 +126,7 @@ async fn read_catalog(
 
     let sql = format!(
         "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, \
-         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION \
+         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION \
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
     );
     for mut row in query(conn, "read columns", &sql, params()).await? {
@@ -344,6 +346,9 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
     let extra = text(row, 7).unwrap_or_default();
     let comment = text(row, 8).filter(|c| !c.is_empty());
     let generation = text(row, 9).filter(|g| !g.is_empty());
+    let position = number(row, 10)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
     if !b.snapshot.tables.contains_key(&table) {
         return; // a view's column
     }
@@ -380,6 +385,7 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
         None
     } else {
         normalize_default(flavor, default.as_deref(), &extra, &parsed.data_type)
+            .map(|d| b.relative(&d))
     };
     column.identity = lower_extra
         .contains("auto_increment")
@@ -388,6 +394,7 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
     column.collation = collation.filter(|c| Some(c) != table_collation);
     column.on_update = on_update(&extra);
     column.comment = comment;
+    column.position = position;
     if let Some(t) = b.snapshot.tables.get_mut(&table) {
         t.columns.insert(name, column);
     }
@@ -439,8 +446,13 @@ fn add_index_row(indexes: &mut BTreeMap<(String, String, String), RawIndex>, row
         .push(part);
 }
 
-fn add_index(b: &mut Builder, table: String, name: String, raw: RawIndex) {
+fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
     let object = format!("{table}.{name}");
+    for part in &mut raw.parts {
+        if let IndexPart::Expression { sql, .. } = part {
+            *sql = b.relative(sql);
+        }
+    }
     if raw.comment.is_some() {
         b.unsupported("index comment", object.clone());
     }
@@ -610,6 +622,11 @@ fn add_trigger(b: &mut Builder, row: &mut Row) {
 
 /// Resolves what needs every row: view dependencies and tenant-relative view bodies.
 fn finish(b: &mut Builder) {
+    for table in b.snapshot.tables.values_mut() {
+        // Catalog ordinals are dense already; renumbering keeps them so if a column was
+        // skipped (an unsupported type).
+        table.renumber_columns();
+    }
     let db = quote_ident(&b.db);
     let relations: Vec<String> = b
         .snapshot

@@ -65,6 +65,7 @@
 
 mod error;
 mod inspect;
+mod qualify;
 mod render;
 mod runner;
 mod tenants;

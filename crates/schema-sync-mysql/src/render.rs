@@ -20,6 +20,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
+use schema_sync_core::plan::ColumnPlacement;
 use schema_sync_core::{MigrationPlan, Operation};
 
 mod clauses;
@@ -186,6 +187,7 @@ fn is_alter_clause(op: &Operation) -> bool {
     matches!(
         op,
         AddColumn { .. }
+            | ReorderColumns { .. }
             | DropColumn { .. }
             | AlterColumn { .. }
             | AddPrimaryKey { .. }
@@ -303,7 +305,7 @@ impl Renderer<'_> {
             }
         }
         let mut lines = Vec::new();
-        for (column_name, column) in &table.columns {
+        for (column_name, column) in table.ordered_columns() {
             lines.push(clauses::column(name, column_name, column, None)?);
         }
         if let Some(pk) = &table.primary_key {
@@ -408,10 +410,19 @@ impl Renderer<'_> {
         use Operation::*;
         let one = |s: String| Ok(vec![s]);
         match op {
-            AddColumn { name, column, .. } => one(format!(
-                "ADD COLUMN {}",
-                clauses::column(table, name, column, collation)?
+            AddColumn {
+                name,
+                column,
+                placement,
+                ..
+            } => one(format!(
+                "ADD COLUMN {}{}",
+                clauses::column(table, name, column, collation)?,
+                clauses::placement(placement)
             )),
+            ReorderColumns {
+                from, to, columns, ..
+            } => self.reorder_clauses(table, from, to, columns, collation),
             DropColumn { name, .. } => one(format!("DROP COLUMN {}", quote_ident(name))),
             AlterColumn { name, from, to, .. } => {
                 let definition = clauses::column(table, name, to, collation)?;
@@ -558,16 +569,20 @@ impl Renderer<'_> {
                     .plan
                     .steps
                     .iter()
-                    .filter_map(|s| match &s.operation {
+                    .map(|s| match &s.operation {
                         Operation::AddColumn { table: t, name, .. }
                         | Operation::DropColumn { table: t, name, .. }
                         | Operation::AlterColumn { table: t, name, .. }
                             if t == table =>
                         {
-                            Some(name.as_str())
+                            vec![name.as_str()]
                         }
-                        _ => None,
+                        Operation::ReorderColumns { table: t, from, to, .. } if t == table => {
+                            moved_columns(from, to)
+                        }
+                        _ => Vec::new(),
                     })
+                    .flatten()
                     .collect();
                 let live_columns = self
                     .live
@@ -586,6 +601,57 @@ impl Renderer<'_> {
                     }
                 }
             }
+        }
+        Ok(parts)
+    }
+
+    /// `MODIFY COLUMN ... AFTER` clauses that put the columns of `table` from the order
+    /// `from` into the order `to`, restating each moved column's full definition from
+    /// `columns`. Only columns outside a longest run already in order move. A moved column
+    /// the live table has `INVISIBLE` is refused: the model cannot restate that attribute.
+    fn reorder_clauses(
+        &self,
+        table: &str,
+        from: &[String],
+        to: &[String],
+        columns: &std::collections::BTreeMap<String, Column>,
+        collation: Option<&str>,
+    ) -> Rendered<Vec<String>> {
+        let moved: BTreeSet<&str> = moved_columns(from, to).into_iter().collect();
+        let invisible = |name: &str| {
+            self.live.is_some_and(|l| {
+                l.unsupported.iter().any(|u| {
+                    u.kind == "invisible column" && u.name == format!("{table}.{name}")
+                })
+            })
+        };
+        let mut parts = Vec::new();
+        for (at, name) in to.iter().enumerate() {
+            if !moved.contains(name.as_str()) {
+                continue;
+            }
+            let object = format!("{table}.{name}");
+            let Some(column) = columns.get(name) else {
+                return Err(unsupported(
+                    object,
+                    "internal error: the reorder step lacks this column's definition",
+                ));
+            };
+            if invisible(name) {
+                return Err(unsupported(
+                    object,
+                    "the column is INVISIBLE, which schema-sync does not model: moving it would make it visible; move it by hand",
+                ));
+            }
+            let placement = match at.checked_sub(1).and_then(|p| to.get(p)) {
+                Some(previous) => ColumnPlacement::After(previous.clone()),
+                None => ColumnPlacement::First,
+            };
+            parts.push(format!(
+                "MODIFY COLUMN {}{}",
+                clauses::column(table, name, column, collation)?,
+                clauses::placement(&placement)
+            ));
         }
         Ok(parts)
     }
@@ -637,6 +703,44 @@ impl Renderer<'_> {
             )),
         }
     }
+}
+
+/// The columns that must move to turn the order `from` into `to`: every column of `to`
+/// outside one longest subsequence that `from` already has in that order (columns only
+/// in `from` are ignored).
+pub(crate) fn moved_columns<'a>(from: &[String], to: &'a [String]) -> Vec<&'a str> {
+    let rank: HashMap<&str, usize> = to
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i))
+        .collect();
+    // Ranks in `to` of the columns in their `from` order; its longest increasing
+    // subsequence stays put.
+    let ranks: Vec<usize> = from
+        .iter()
+        .filter_map(|name| rank.get(name.as_str()).copied())
+        .collect();
+    let mut length = vec![1usize; ranks.len()];
+    let mut back: Vec<Option<usize>> = vec![None; ranks.len()];
+    for i in 0..ranks.len() {
+        for j in 0..i {
+            if ranks[j] < ranks[i] && length[j] + 1 > length[i] {
+                length[i] = length[j] + 1;
+                back[i] = Some(j);
+            }
+        }
+    }
+    let mut stay = BTreeSet::new();
+    let mut cursor = (0..ranks.len()).max_by_key(|i| (length[*i], usize::MAX - *i));
+    while let Some(i) = cursor {
+        stay.insert(ranks[i]);
+        cursor = back[i];
+    }
+    to.iter()
+        .enumerate()
+        .filter(|(i, _)| !stay.contains(i))
+        .map(|(_, name)| name.as_str())
+        .collect()
 }
 
 /// The steps of a plan grouped by the statement that carries them out, for messages.

@@ -27,14 +27,17 @@ use crate::types::quote_ident;
 use crate::{Flavor, ServerInfo};
 
 /// Whether rendering `plan` needs the live schema: a table's default collation changes
-/// (the columns that follow it move along), or a column is dropped and re-added to change
-/// its generation (the indexes using it are restored).
+/// (the columns that follow it move along), a column is dropped and re-added to change
+/// its generation (the indexes using it are restored), or columns are reordered (an
+/// `INVISIBLE` column must not be restated as visible).
 pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
     plan.steps.iter().any(|s| match &s.operation {
         Operation::AlterTableOptions { from, to, .. } => {
             from.collation != to.collation || from.charset != to.charset
         }
         Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
+        // Moving a column restates it: the live schema tells which are INVISIBLE.
+        Operation::ReorderColumns { .. } => true,
         _ => false,
     })
 }
