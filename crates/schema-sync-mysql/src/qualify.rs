@@ -192,10 +192,7 @@ mod tests {
                 "select `t`.`id` AS `id` from `t` join `other`.`u`",
             ),
             // MySQL 8 stored function calls, column references with three parts.
-            (
-                "`tenant_db`.`f`(`tenant_db`.`t`.`id`)",
-                "`f`(`t`.`id`)",
-            ),
+            ("`tenant_db`.`f`(`tenant_db`.`t`.`id`)", "`f`(`t`.`id`)"),
             // Trigger bodies as written.
             (
                 "INSERT INTO tenant_db.log VALUES (nextval(tenant_db.seq))",

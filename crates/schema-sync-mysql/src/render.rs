@@ -19,8 +19,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
 use schema_sync_core::plan::ColumnPlacement;
+use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
 use schema_sync_core::{MigrationPlan, Operation};
 
 mod clauses;
@@ -439,7 +439,10 @@ impl Renderer<'_> {
                     .map(|(index, _)| format!("DROP INDEX {}", quote_ident(index)))
                     .collect();
                 parts.push(format!("DROP COLUMN {}", quote_ident(name)));
-                parts.push(format!("ADD COLUMN {definition}"));
+                parts.push(format!(
+                    "ADD COLUMN {definition}{}",
+                    clauses::placement(&self.readd_placement(table, name, to))
+                ));
                 for (index, definition) in indexes {
                     parts.push(format!(
                         "ADD {}",
@@ -490,6 +493,37 @@ impl Renderer<'_> {
             )),
             AlterTableOptions { from, to, .. } => self.option_clauses(table, from, to),
             other => Err(unsupported(table, format!("{other} is not a table change"))),
+        }
+    }
+
+    /// Where a column dropped and added again (to change its generation) goes: at the
+    /// target's position `to.position` among the live columns the plan keeps, so the
+    /// drop leaves no column-order difference; without a live schema or position, last.
+    fn readd_placement(&self, table: &str, column: &str, to: &Column) -> ColumnPlacement {
+        let Some(live) = self.live.and_then(|l| l.tables.get(table)) else {
+            return ColumnPlacement::Last;
+        };
+        let dropped: BTreeSet<&str> = self
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.operation {
+                Operation::DropColumn { table: t, name, .. } if t == table => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        let kept: Vec<&str> = live
+            .column_order()
+            .into_iter()
+            .filter(|c| *c != column && !dropped.contains(c))
+            .collect();
+        let position = usize::try_from(to.position).unwrap_or(0);
+        match position {
+            0 => ColumnPlacement::Last,
+            1 => ColumnPlacement::First,
+            n => kept.get(n - 2).map_or(ColumnPlacement::Last, |c| {
+                ColumnPlacement::After(c.to_string())
+            }),
         }
     }
 
@@ -569,7 +603,7 @@ impl Renderer<'_> {
                     .plan
                     .steps
                     .iter()
-                    .map(|s| match &s.operation {
+                    .flat_map(|s| match &s.operation {
                         Operation::AddColumn { table: t, name, .. }
                         | Operation::DropColumn { table: t, name, .. }
                         | Operation::AlterColumn { table: t, name, .. }
@@ -577,12 +611,11 @@ impl Renderer<'_> {
                         {
                             vec![name.as_str()]
                         }
-                        Operation::ReorderColumns { table: t, from, to, .. } if t == table => {
-                            moved_columns(from, to)
-                        }
+                        Operation::ReorderColumns {
+                            table: t, from, to, ..
+                        } if t == table => moved_columns(from, to),
                         _ => Vec::new(),
                     })
-                    .flatten()
                     .collect();
                 let live_columns = self
                     .live
@@ -620,9 +653,9 @@ impl Renderer<'_> {
         let moved: BTreeSet<&str> = moved_columns(from, to).into_iter().collect();
         let invisible = |name: &str| {
             self.live.is_some_and(|l| {
-                l.unsupported.iter().any(|u| {
-                    u.kind == "invisible column" && u.name == format!("{table}.{name}")
-                })
+                l.unsupported
+                    .iter()
+                    .any(|u| u.kind == "invisible column" && u.name == format!("{table}.{name}"))
             })
         };
         let mut parts = Vec::new();

@@ -271,8 +271,8 @@ const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
 /// The session lock timeouts for `options`: whole seconds, rounded up (both server
 /// variables are integers, and 0 would not wait at all).
 fn lock_wait_seconds(options: &ExecuteOptions) -> u64 {
-    let seconds = options.lock_timeout.as_secs()
-        + u64::from(options.lock_timeout.subsec_nanos() > 0);
+    let seconds =
+        options.lock_timeout.as_secs() + u64::from(options.lock_timeout.subsec_nanos() > 0);
     seconds.max(1)
 }
 

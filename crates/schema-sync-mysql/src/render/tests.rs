@@ -300,9 +300,18 @@ fn one_step(from: &SchemaSnapshot, operation: Operation) -> MigrationPlan {
 fn moves_only_the_columns_outside_the_longest_ordered_run() {
     let to = names(&["a", "b", "c", "d", "e"]);
     assert!(moved_columns(&to, &to).is_empty());
-    assert_eq!(moved_columns(&names(&["b", "c", "d", "e", "a"]), &to), ["a"]);
-    assert_eq!(moved_columns(&names(&["e", "d", "c", "b", "a"]), &to).len(), 4);
-    assert_eq!(moved_columns(&names(&["c", "a", "d", "b", "e"]), &to).len(), 2);
+    assert_eq!(
+        moved_columns(&names(&["b", "c", "d", "e", "a"]), &to),
+        ["a"]
+    );
+    assert_eq!(
+        moved_columns(&names(&["e", "d", "c", "b", "a"]), &to).len(),
+        4
+    );
+    assert_eq!(
+        moved_columns(&names(&["c", "a", "d", "b", "e"]), &to).len(),
+        2
+    );
     // Moving each moved column after its predecessor in `to`, in `to` order, as the
     // server applies the clauses of one ALTER TABLE, gives `to`.
     for from in [
@@ -316,7 +325,10 @@ fn moves_only_the_columns_outside_the_longest_ordered_run() {
             order.retain(|n| n != name);
             let at = match to.iter().position(|n| n == name) {
                 Some(0) | None => 0,
-                Some(i) => order.iter().position(|n| *n == to[i - 1]).map_or(0, |p| p + 1),
+                Some(i) => order
+                    .iter()
+                    .position(|n| *n == to[i - 1])
+                    .map_or(0, |p| p + 1),
             };
             order.insert(at, name.to_string());
         }
@@ -354,7 +366,10 @@ fn create_table_lists_columns_in_position_order_and_add_column_places_them() {
             },
         );
         let sql = &render(&add)[0].sql;
-        assert!(sql.ends_with(&format!("ADD COLUMN `mid` INT {tail}")), "{sql}");
+        assert!(
+            sql.ends_with(&format!("ADD COLUMN `mid` INT {tail}")),
+            "{sql}"
+        );
     }
 }
 
