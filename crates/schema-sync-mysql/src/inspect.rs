@@ -3,8 +3,10 @@
 //! Every query filters on `TABLE_SCHEMA IN (?, ...)` with bound parameters and carries the
 //! schema name in its rows, so one round of eight queries reads a whole batch of tenants.
 //! Rows are folded into one [`SchemaSnapshot`] per database, tenant-relative: the
-//! database's own name is removed from foreign key targets, view bodies and trigger
-//! bodies, so a clone of a template inspects identical to the template.
+//! database's own name is removed from foreign key targets and from every expression
+//! (defaults, generated columns, checks, index expressions, view and trigger bodies; see
+//! [`strip_database`]), so a clone of a template inspects identical to the template.
+//! Columns carry their dense `ORDINAL_POSITION`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -74,6 +76,14 @@ impl Builder {
         self.snapshot
             .unsupported
             .insert(UnsupportedObject::new(kind, name));
+    }
+
+    /// An unmodelled object hanging off the table or view `parent`: dropping or
+    /// recreating the parent would lose it, so the engine refuses such plans.
+    fn dependent(&mut self, kind: &str, name: String, parent: &str) {
+        self.snapshot
+            .unsupported
+            .insert(UnsupportedObject::dependent_of(kind, name, parent));
     }
 
     /// The expression tenant-relative: every qualifier naming this database removed
@@ -219,8 +229,10 @@ async fn read_catalog(
 
     let sql = format!(
         "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, \
-         ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA IN ({marks})"
+         ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA IN ({marks}) \
+         ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, \
+         ACTION_ORDER"
     );
     for mut row in query(conn, "read triggers", &sql, params()).await? {
         let Some(b) = builder(&mut builders, &mut row) else {
@@ -581,16 +593,19 @@ fn add_view(b: &mut Builder, row: &mut Row) {
     let check_option = text(row, 3).unwrap_or_default();
     let security = text(row, 4).unwrap_or_default();
     let algorithm = text(row, 5).unwrap_or_default();
+    // Recreating the view from the model would silently drop these options.
     if security != "DEFINER" {
-        b.unsupported(
+        b.dependent(
             "view option",
             format!("{name}: sql security {}", security.to_ascii_lowercase()),
+            &name,
         );
     }
     if algorithm != "UNDEFINED" {
-        b.unsupported(
+        b.dependent(
             "view option",
             format!("{name}: algorithm {}", algorithm.to_ascii_lowercase()),
+            &name,
         );
     }
     let mut body = definition.trim().to_string();
@@ -606,6 +621,15 @@ fn add_trigger(b: &mut Builder, row: &mut Row) {
     let table = text(row, 3).unwrap_or_default();
     let timing = text(row, 4).unwrap_or_default();
     let body = text(row, 5).unwrap_or_default();
+    let order = number(row, 6).unwrap_or(1);
+    if order > 1 {
+        // Several triggers for one event fire in creation order (or FOLLOWS/PRECEDES),
+        // which the model does not keep: report the order so a difference shows.
+        b.unsupported(
+            "trigger order",
+            format!("{table}.{name}: {timing} {event} trigger number {order}"),
+        );
+    }
     let definition = format!(
         "CREATE TRIGGER {} {timing} {event} ON {} FOR EACH ROW {}",
         quote_ident(&name),
@@ -616,7 +640,7 @@ fn add_trigger(b: &mut Builder, row: &mut Row) {
         Some(t) => {
             t.triggers.insert(name, Trigger { definition });
         }
-        None => b.unsupported("trigger", format!("{table}.{name}")),
+        None => b.dependent("trigger", format!("{table}.{name}"), &table),
     }
 }
 
