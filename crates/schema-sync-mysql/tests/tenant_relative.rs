@@ -224,3 +224,26 @@ async fn clean_tenants_match_the_template_and_sync_keeps_each_tenant_on_its_own_
         panic!("{e}");
     }
 }
+
+/// A target loaded from SQL runs in a scratch database that is dropped afterwards: its
+/// name must not stay in the expressions either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_targets_do_not_keep_the_scratch_database_name() {
+    let db = common::db().await;
+    let target = db
+        .target(
+            "CREATE SEQUENCE seq; \
+             CREATE TABLE t (id INT PRIMARY KEY, n BIGINT NULL DEFAULT (nextval(seq))); \
+             CREATE VIEW v AS SELECT id, lastval(seq) AS last FROM t;",
+        )
+        .await;
+    assert_eq!(
+        target.tables["t"].columns["n"].default.as_deref(),
+        Some("nextval(`seq`)")
+    );
+    let body = &target.views["v"].definition;
+    assert!(
+        body.contains("lastval(`seq`)") && body.contains("from `t`"),
+        "{body}"
+    );
+}
