@@ -351,9 +351,20 @@ impl Renderer<'_> {
             _ => None,
         });
         let toggled = self.visibility_toggles(steps);
+        // A column both changed and moved is restated once, by the move (the server
+        // refuses two MODIFY clauses of one column): that carries the target definition.
+        let moved: BTreeSet<&str> = steps
+            .iter()
+            .flat_map(|i| match self.op(*i) {
+                Operation::ReorderColumns { from, to, .. } => moved_columns(from, to),
+                _ => Vec::new(),
+            })
+            .collect();
         let mut parts = Vec::new();
         for index in steps {
             match self.op(*index) {
+                Operation::AlterColumn { name, from, to, .. }
+                    if moved.contains(name.as_str()) && !switches_generation(from, to) => {}
                 Operation::DropIndex { name, .. } if toggled.contains(name.as_str()) => {}
                 Operation::CreateIndex { name, index, .. } if toggled.contains(name.as_str()) => {
                     let state = match (self.flavor, index.invisible) {

@@ -246,4 +246,25 @@ async fn sql_targets_do_not_keep_the_scratch_database_name() {
         body.contains("lastval(`seq`)") && body.contains("from `t`"),
         "{body}"
     );
+    // MariaDB refuses a stored function in a default (and in generated columns and
+    // checks): only views and triggers can call the tenant's own functions.
+    let refused = db
+        .adapter
+        .snapshot_from_sql(
+            "CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 1; \
+             CREATE TABLE t (x INT NULL DEFAULT (f()));",
+        )
+        .await;
+    match refused {
+        Err(e) => {
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push_str(&format!(" / {s}"));
+                source = s.source();
+            }
+            assert!(chain.contains("1901"), "{chain}");
+        }
+        Ok(_) => panic!("MariaDB accepted a stored function in a default"),
+    }
 }

@@ -414,3 +414,42 @@ fn reorder_restates_moved_columns_after_their_predecessor() {
         "ALTER TABLE `t` MODIFY COLUMN `c` INT NOT NULL FIRST"
     );
 }
+
+#[test]
+fn a_column_changed_and_moved_is_restated_once() {
+    let table = TableBuilder::new()
+        .column("b", "integer", true)
+        .column("a", "integer", true)
+        .build();
+    let live = snapshot([("t", table.clone())]);
+    let mut columns = table.columns.clone();
+    let mut wider = Column::new(DataType::named("bigint"));
+    wider.nullable = false;
+    columns.insert("a".into(), wider.clone());
+    let mut plan = one_step(
+        &live,
+        Operation::AlterColumn {
+            table: "t".into(),
+            name: "a".into(),
+            from: table.columns["a"].clone(),
+            to: wider,
+        },
+    );
+    plan.steps.push(schema_sync_core::plan::PlanStep {
+        operation: Operation::ReorderColumns {
+            table: "t".into(),
+            from: names(&["b", "a"]),
+            to: names(&["a", "b"]),
+            columns,
+        },
+        destructive: false,
+        hazards: Vec::new(),
+        depends_on: Vec::new(),
+    });
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    assert_eq!(
+        statements[0].sql,
+        "ALTER TABLE `t` MODIFY COLUMN `a` BIGINT NOT NULL FIRST"
+    );
+}
