@@ -3,8 +3,10 @@
 //! Every query filters on `TABLE_SCHEMA IN (?, ...)` with bound parameters and carries the
 //! schema name in its rows, so one round of eight queries reads a whole batch of tenants.
 //! Rows are folded into one [`SchemaSnapshot`] per database, tenant-relative: the
-//! database's own name is removed from foreign key targets, view bodies and trigger
-//! bodies, so a clone of a template inspects identical to the template.
+//! database's own name is removed from foreign key targets and from every expression
+//! (defaults, generated columns, checks, index expressions, view and trigger bodies; see
+//! [`strip_database`]), so a clone of a template inspects identical to the template.
+//! Columns carry their dense `ORDINAL_POSITION`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -16,6 +18,7 @@ use schema_sync_core::snapshot::{
     View,
 };
 
+use crate::qualify::strip_database;
 use crate::types::{normalize_default, on_update, parse_column_type, quote_ident};
 use crate::{Flavor, ServerInfo};
 
@@ -75,9 +78,18 @@ impl Builder {
             .insert(UnsupportedObject::new(kind, name));
     }
 
-    /// Removes the `` `db`. `` qualifiers the server writes into view and trigger bodies.
+    /// An unmodelled object hanging off the table or view `parent`: dropping or
+    /// recreating the parent would lose it, so the engine refuses such plans.
+    fn dependent(&mut self, kind: &str, name: String, parent: &str) {
+        self.snapshot
+            .unsupported
+            .insert(UnsupportedObject::dependent_of(kind, name, parent));
+    }
+
+    /// The expression tenant-relative: every qualifier naming this database removed
+    /// (see [`strip_database`]).
     fn relative(&self, sql: &str) -> String {
-        sql.replace(&format!("{}.", quote_ident(&self.db)), "")
+        strip_database(sql, &self.db)
     }
 }
 
@@ -124,7 +136,7 @@ async fn read_catalog(
 
     let sql = format!(
         "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, \
-         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION \
+         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION \
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
     );
     for mut row in query(conn, "read columns", &sql, params()).await? {
@@ -217,8 +229,10 @@ async fn read_catalog(
 
     let sql = format!(
         "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, \
-         ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA IN ({marks})"
+         ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA IN ({marks}) \
+         ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, \
+         ACTION_ORDER"
     );
     for mut row in query(conn, "read triggers", &sql, params()).await? {
         let Some(b) = builder(&mut builders, &mut row) else {
@@ -344,6 +358,9 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
     let extra = text(row, 7).unwrap_or_default();
     let comment = text(row, 8).filter(|c| !c.is_empty());
     let generation = text(row, 9).filter(|g| !g.is_empty());
+    let position = number(row, 10)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(0);
     if !b.snapshot.tables.contains_key(&table) {
         return; // a view's column
     }
@@ -380,6 +397,7 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
         None
     } else {
         normalize_default(flavor, default.as_deref(), &extra, &parsed.data_type)
+            .map(|d| b.relative(&d))
     };
     column.identity = lower_extra
         .contains("auto_increment")
@@ -388,6 +406,7 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
     column.collation = collation.filter(|c| Some(c) != table_collation);
     column.on_update = on_update(&extra);
     column.comment = comment;
+    column.position = position;
     if let Some(t) = b.snapshot.tables.get_mut(&table) {
         t.columns.insert(name, column);
     }
@@ -439,8 +458,13 @@ fn add_index_row(indexes: &mut BTreeMap<(String, String, String), RawIndex>, row
         .push(part);
 }
 
-fn add_index(b: &mut Builder, table: String, name: String, raw: RawIndex) {
+fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
     let object = format!("{table}.{name}");
+    for part in &mut raw.parts {
+        if let IndexPart::Expression { sql, .. } = part {
+            *sql = b.relative(sql);
+        }
+    }
     if raw.comment.is_some() {
         b.unsupported("index comment", object.clone());
     }
@@ -569,16 +593,19 @@ fn add_view(b: &mut Builder, row: &mut Row) {
     let check_option = text(row, 3).unwrap_or_default();
     let security = text(row, 4).unwrap_or_default();
     let algorithm = text(row, 5).unwrap_or_default();
+    // Recreating the view from the model would silently drop these options.
     if security != "DEFINER" {
-        b.unsupported(
+        b.dependent(
             "view option",
             format!("{name}: sql security {}", security.to_ascii_lowercase()),
+            &name,
         );
     }
     if algorithm != "UNDEFINED" {
-        b.unsupported(
+        b.dependent(
             "view option",
             format!("{name}: algorithm {}", algorithm.to_ascii_lowercase()),
+            &name,
         );
     }
     let mut body = definition.trim().to_string();
@@ -594,6 +621,15 @@ fn add_trigger(b: &mut Builder, row: &mut Row) {
     let table = text(row, 3).unwrap_or_default();
     let timing = text(row, 4).unwrap_or_default();
     let body = text(row, 5).unwrap_or_default();
+    let order = number(row, 6).unwrap_or(1);
+    if order > 1 {
+        // Several triggers for one event fire in creation order (or FOLLOWS/PRECEDES),
+        // which the model does not keep: report the order so a difference shows.
+        b.unsupported(
+            "trigger order",
+            format!("{table}.{name}: {timing} {event} trigger number {order}"),
+        );
+    }
     let definition = format!(
         "CREATE TRIGGER {} {timing} {event} ON {} FOR EACH ROW {}",
         quote_ident(&name),
@@ -604,12 +640,17 @@ fn add_trigger(b: &mut Builder, row: &mut Row) {
         Some(t) => {
             t.triggers.insert(name, Trigger { definition });
         }
-        None => b.unsupported("trigger", format!("{table}.{name}")),
+        None => b.dependent("trigger", format!("{table}.{name}"), &table),
     }
 }
 
 /// Resolves what needs every row: view dependencies and tenant-relative view bodies.
 fn finish(b: &mut Builder) {
+    for table in b.snapshot.tables.values_mut() {
+        // Catalog ordinals are dense already; renumbering keeps them so if a column was
+        // skipped (an unsupported type).
+        table.renumber_columns();
+    }
     let db = quote_ident(&b.db);
     let relations: Vec<String> = b
         .snapshot

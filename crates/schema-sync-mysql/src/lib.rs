@@ -57,7 +57,36 @@
 //! Databases whose names are longer than a tenant id allows (63 bytes) are not listed as
 //! tenants. The target DDL runs in a scratch database: it must not switch databases.
 //! A primary key with prefix or descending parts is reported as unsupported. Trigger
-//! bodies are kept as written: only backquoted `` `db`. `` qualifiers are removed.
+//! bodies are kept as written, less the tenant's own database qualifiers.
+//!
+//! # Tenant-relative expressions
+//! Defaults, generated columns, checks, view and trigger bodies and index expressions are
+//! read with every qualifier naming the tenant's own database removed (backquoted, bare
+//! or double-quoted, also inside calls such as ``nextval(`db`.`seq`)`` and MySQL's
+//! `` `db`.`f`() ``), by a lexical scan that leaves string literals and comments alone.
+//! Rendered unqualified in a session that `USE`s the tenant, they resolve to the tenant
+//! being synced: MariaDB stores ``nextval(`tenant`.`seq`)`` again, never the template's
+//! name. Qualifiers naming other databases are kept. MariaDB refuses stored functions in
+//! defaults, generated columns and checks (error 1901); views and triggers may call them.
+//! An alias or column named exactly like the tenant's database and followed by a dot
+//! would be taken for a qualifier.
+//!
+//! # Column order
+//! Columns carry their `ORDINAL_POSITION`; `CREATE TABLE` lists them in that order, an
+//! added column is placed with `FIRST` / `AFTER`, and a column-order step restates each
+//! moved column (`MODIFY COLUMN ... AFTER`) with its full target definition. A moved column
+//! that is `INVISIBLE` (not modelled) is refused rather than made visible.
+//!
+//! # Unmodelled dependents
+//! View options (`SQL SECURITY INVOKER`, a non-default `ALGORITHM`) are reported as
+//! dependents of their view, and a trigger on a table the model does not hold as a
+//! dependent of that table: recreating or dropping the parent would lose them. The firing
+//! order of several triggers for one event is reported (`trigger order`), not modelled.
+//! Not reported: grants (they survive `DROP TABLE`/`DROP VIEW` on both servers), views
+//! or routines in other databases that read a tenant's table (MariaDB has no
+//! `VIEW_TABLE_USAGE`), and foreign keys from other databases (the drop then fails loudly).
+//! The `DEFINER` of views and triggers is not modelled: recreated ones get the syncing
+//! user.
 //! MariaDB answers `TABLE_SCHEMA IN (...)` on `information_schema` by scanning every
 //! database, so inspection time grows with the number of databases on the server, not
 //! only with the batch.
@@ -65,6 +94,7 @@
 
 mod error;
 mod inspect;
+mod qualify;
 mod render;
 mod runner;
 mod tenants;

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use schema_sync_core::plan::ColumnPlacement;
 use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
 use schema_sync_core::{MigrationPlan, Operation};
 
@@ -186,6 +187,7 @@ fn is_alter_clause(op: &Operation) -> bool {
     matches!(
         op,
         AddColumn { .. }
+            | ReorderColumns { .. }
             | DropColumn { .. }
             | AlterColumn { .. }
             | AddPrimaryKey { .. }
@@ -303,7 +305,7 @@ impl Renderer<'_> {
             }
         }
         let mut lines = Vec::new();
-        for (column_name, column) in &table.columns {
+        for (column_name, column) in table.ordered_columns() {
             lines.push(clauses::column(name, column_name, column, None)?);
         }
         if let Some(pk) = &table.primary_key {
@@ -349,9 +351,20 @@ impl Renderer<'_> {
             _ => None,
         });
         let toggled = self.visibility_toggles(steps);
+        // A column both changed and moved is restated once, by the move (the server
+        // refuses two MODIFY clauses of one column): that carries the target definition.
+        let moved: BTreeSet<&str> = steps
+            .iter()
+            .flat_map(|i| match self.op(*i) {
+                Operation::ReorderColumns { from, to, .. } => moved_columns(from, to),
+                _ => Vec::new(),
+            })
+            .collect();
         let mut parts = Vec::new();
         for index in steps {
             match self.op(*index) {
+                Operation::AlterColumn { name, from, to, .. }
+                    if moved.contains(name.as_str()) && !switches_generation(from, to) => {}
                 Operation::DropIndex { name, .. } if toggled.contains(name.as_str()) => {}
                 Operation::CreateIndex { name, index, .. } if toggled.contains(name.as_str()) => {
                     let state = match (self.flavor, index.invisible) {
@@ -408,10 +421,19 @@ impl Renderer<'_> {
         use Operation::*;
         let one = |s: String| Ok(vec![s]);
         match op {
-            AddColumn { name, column, .. } => one(format!(
-                "ADD COLUMN {}",
-                clauses::column(table, name, column, collation)?
+            AddColumn {
+                name,
+                column,
+                placement,
+                ..
+            } => one(format!(
+                "ADD COLUMN {}{}",
+                clauses::column(table, name, column, collation)?,
+                clauses::placement(placement)
             )),
+            ReorderColumns {
+                from, to, columns, ..
+            } => self.reorder_clauses(table, from, to, columns, collation),
             DropColumn { name, .. } => one(format!("DROP COLUMN {}", quote_ident(name))),
             AlterColumn { name, from, to, .. } => {
                 let definition = clauses::column(table, name, to, collation)?;
@@ -428,7 +450,10 @@ impl Renderer<'_> {
                     .map(|(index, _)| format!("DROP INDEX {}", quote_ident(index)))
                     .collect();
                 parts.push(format!("DROP COLUMN {}", quote_ident(name)));
-                parts.push(format!("ADD COLUMN {definition}"));
+                parts.push(format!(
+                    "ADD COLUMN {definition}{}",
+                    clauses::placement(&self.readd_placement(table, name, to))
+                ));
                 for (index, definition) in indexes {
                     parts.push(format!(
                         "ADD {}",
@@ -479,6 +504,37 @@ impl Renderer<'_> {
             )),
             AlterTableOptions { from, to, .. } => self.option_clauses(table, from, to),
             other => Err(unsupported(table, format!("{other} is not a table change"))),
+        }
+    }
+
+    /// Where a column dropped and added again (to change its generation) goes: at the
+    /// target's position `to.position` among the live columns the plan keeps, so the
+    /// drop leaves no column-order difference; without a live schema or position, last.
+    fn readd_placement(&self, table: &str, column: &str, to: &Column) -> ColumnPlacement {
+        let Some(live) = self.live.and_then(|l| l.tables.get(table)) else {
+            return ColumnPlacement::Last;
+        };
+        let dropped: BTreeSet<&str> = self
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.operation {
+                Operation::DropColumn { table: t, name, .. } if t == table => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        let kept: Vec<&str> = live
+            .column_order()
+            .into_iter()
+            .filter(|c| *c != column && !dropped.contains(c))
+            .collect();
+        let position = usize::try_from(to.position).unwrap_or(0);
+        match position {
+            0 => ColumnPlacement::Last,
+            1 => ColumnPlacement::First,
+            n => kept.get(n - 2).map_or(ColumnPlacement::Last, |c| {
+                ColumnPlacement::After(c.to_string())
+            }),
         }
     }
 
@@ -558,15 +614,18 @@ impl Renderer<'_> {
                     .plan
                     .steps
                     .iter()
-                    .filter_map(|s| match &s.operation {
+                    .flat_map(|s| match &s.operation {
                         Operation::AddColumn { table: t, name, .. }
                         | Operation::DropColumn { table: t, name, .. }
                         | Operation::AlterColumn { table: t, name, .. }
                             if t == table =>
                         {
-                            Some(name.as_str())
+                            vec![name.as_str()]
                         }
-                        _ => None,
+                        Operation::ReorderColumns {
+                            table: t, from, to, ..
+                        } if t == table => moved_columns(from, to),
+                        _ => Vec::new(),
                     })
                     .collect();
                 let live_columns = self
@@ -586,6 +645,57 @@ impl Renderer<'_> {
                     }
                 }
             }
+        }
+        Ok(parts)
+    }
+
+    /// `MODIFY COLUMN ... AFTER` clauses that put the columns of `table` from the order
+    /// `from` into the order `to`, restating each moved column's full definition from
+    /// `columns`. Only columns outside a longest run already in order move. A moved column
+    /// the live table has `INVISIBLE` is refused: the model cannot restate that attribute.
+    fn reorder_clauses(
+        &self,
+        table: &str,
+        from: &[String],
+        to: &[String],
+        columns: &std::collections::BTreeMap<String, Column>,
+        collation: Option<&str>,
+    ) -> Rendered<Vec<String>> {
+        let moved: BTreeSet<&str> = moved_columns(from, to).into_iter().collect();
+        let invisible = |name: &str| {
+            self.live.is_some_and(|l| {
+                l.unsupported
+                    .iter()
+                    .any(|u| u.kind == "invisible column" && u.name == format!("{table}.{name}"))
+            })
+        };
+        let mut parts = Vec::new();
+        for (at, name) in to.iter().enumerate() {
+            if !moved.contains(name.as_str()) {
+                continue;
+            }
+            let object = format!("{table}.{name}");
+            let Some(column) = columns.get(name) else {
+                return Err(unsupported(
+                    object,
+                    "internal error: the reorder step lacks this column's definition",
+                ));
+            };
+            if invisible(name) {
+                return Err(unsupported(
+                    object,
+                    "the column is INVISIBLE, which schema-sync does not model: moving it would make it visible; move it by hand",
+                ));
+            }
+            let placement = match at.checked_sub(1).and_then(|p| to.get(p)) {
+                Some(previous) => ColumnPlacement::After(previous.clone()),
+                None => ColumnPlacement::First,
+            };
+            parts.push(format!(
+                "MODIFY COLUMN {}{}",
+                clauses::column(table, name, column, collation)?,
+                clauses::placement(&placement)
+            ));
         }
         Ok(parts)
     }
@@ -637,6 +747,44 @@ impl Renderer<'_> {
             )),
         }
     }
+}
+
+/// The columns that must move to turn the order `from` into `to`: every column of `to`
+/// outside one longest subsequence that `from` already has in that order (columns only
+/// in `from` are ignored).
+pub(crate) fn moved_columns<'a>(from: &[String], to: &'a [String]) -> Vec<&'a str> {
+    let rank: HashMap<&str, usize> = to
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i))
+        .collect();
+    // Ranks in `to` of the columns in their `from` order; its longest increasing
+    // subsequence stays put.
+    let ranks: Vec<usize> = from
+        .iter()
+        .filter_map(|name| rank.get(name.as_str()).copied())
+        .collect();
+    let mut length = vec![1usize; ranks.len()];
+    let mut back: Vec<Option<usize>> = vec![None; ranks.len()];
+    for i in 0..ranks.len() {
+        for j in 0..i {
+            if ranks[j] < ranks[i] && length[j] + 1 > length[i] {
+                length[i] = length[j] + 1;
+                back[i] = Some(j);
+            }
+        }
+    }
+    let mut stay = BTreeSet::new();
+    let mut cursor = (0..ranks.len()).max_by_key(|i| (length[*i], usize::MAX - *i));
+    while let Some(i) = cursor {
+        stay.insert(ranks[i]);
+        cursor = back[i];
+    }
+    to.iter()
+        .enumerate()
+        .filter(|(i, _)| !stay.contains(i))
+        .map(|(_, name)| name.as_str())
+        .collect()
 }
 
 /// The steps of a plan grouped by the statement that carries them out, for messages.

@@ -27,14 +27,17 @@ use crate::types::quote_ident;
 use crate::{Flavor, ServerInfo};
 
 /// Whether rendering `plan` needs the live schema: a table's default collation changes
-/// (the columns that follow it move along), or a column is dropped and re-added to change
-/// its generation (the indexes using it are restored).
+/// (the columns that follow it move along), a column is dropped and re-added to change
+/// its generation (the indexes using it are restored), or columns are reordered (an
+/// `INVISIBLE` column must not be restated as visible).
 pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
     plan.steps.iter().any(|s| match &s.operation {
         Operation::AlterTableOptions { from, to, .. } => {
             from.collation != to.collation || from.charset != to.charset
         }
         Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
+        // Moving a column restates it: the live schema tells which are INVISIBLE.
+        Operation::ReorderColumns { .. } => true,
         _ => false,
     })
 }
@@ -67,6 +70,8 @@ pub(crate) struct MysqlLock {
     tenant: TenantContext,
     lock_name: String,
     isolation: NamespaceGuard,
+    /// The session's `lock_wait_timeout`, for messages.
+    lock_wait_seconds: u64,
 }
 
 impl MysqlLock {
@@ -124,6 +129,7 @@ impl MysqlLock {
             tenant,
             lock_name,
             isolation: options.isolation.clone(),
+            lock_wait_seconds: lock_wait_seconds(options),
         };
         if let Err(e) = lock.prepare_session(options).await {
             let _ = lock.release_now().await;
@@ -145,10 +151,13 @@ impl MysqlLock {
         let database = quote_ident(self.tenant.namespace());
         let conn = self.conn()?;
         let fail = |what: &str, e| error::database(Some(&tenant), Phase::Lock, what, e);
-        let lock_wait = options.lock_timeout.as_secs().max(1);
+        let lock_wait = lock_wait_seconds(options);
         conn.exec_drop("SET SESSION lock_wait_timeout = ?", (lock_wait,))
             .await
             .map_err(|e| fail("set lock_wait_timeout", e))?;
+        conn.exec_drop("SET SESSION innodb_lock_wait_timeout = ?", (lock_wait,))
+            .await
+            .map_err(|e| fail("set innodb_lock_wait_timeout", e))?;
         if let (Some(limit), Flavor::MariaDb) = (options.statement_timeout, flavor) {
             conn.exec_drop("SET SESSION max_statement_time = ?", (limit.as_secs_f64(),))
                 .await
@@ -203,10 +212,24 @@ impl MysqlLock {
         let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &sql)?;
         let tenant = self.tenant.id().clone();
+        let lock_wait_seconds = self.lock_wait_seconds;
         let conn = self.conn()?;
         let mut steps_succeeded = 0;
         for (executed, statement) in statements.iter().enumerate() {
             if let Err(e) = conn.query_drop(statement.sql.as_str()).await {
+                if error::server_code(&e) == Some(ER_LOCK_WAIT_TIMEOUT) {
+                    return Err(Error::Lock {
+                        tenant,
+                        message: lock_wait_message(
+                            plan,
+                            &statements[..executed],
+                            statement,
+                            steps_succeeded,
+                            lock_wait_seconds,
+                        ),
+                        source: Some(error::source(e)),
+                    });
+                }
                 return Err(Error::Execute {
                     tenant,
                     step: describe_steps(plan, &statement.steps),
@@ -243,6 +266,45 @@ impl MysqlLock {
 
 async fn release(mut conn: Conn, lock_name: &str) -> std::result::Result<(), mysql_async::Error> {
     conn.exec_drop("SELECT RELEASE_LOCK(?)", (lock_name,)).await
+}
+
+/// `ER_LOCK_WAIT_TIMEOUT`: a statement waited longer than `lock_wait_timeout` for a
+/// metadata lock (or `innodb_lock_wait_timeout` for a row lock) held by another session.
+const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+/// The session lock timeouts for `options`: whole seconds, rounded up (both server
+/// variables are integers, and 0 would not wait at all).
+fn lock_wait_seconds(options: &ExecuteOptions) -> u64 {
+    let seconds =
+        options.lock_timeout.as_secs() + u64::from(options.lock_timeout.subsec_nanos() > 0);
+    seconds.max(1)
+}
+
+/// What a lock-wait timeout left behind: the statement that waited, and exactly the
+/// statements (and plan steps) applied before it.
+fn lock_wait_message(
+    plan: &MigrationPlan,
+    applied: &[Statement],
+    waited: &Statement,
+    steps_succeeded: usize,
+    seconds: u64,
+) -> String {
+    let list = if applied.is_empty() {
+        "none".to_string()
+    } else {
+        applied
+            .iter()
+            .map(|s| format!("`{}`", s.sql))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "statement {} waited more than {seconds}s (lock_wait_timeout) for a table lock another session holds ({}): `{}`; {steps_succeeded} of {} steps were applied, by statements: {list}; DDL is not transactional here: end the blocking session or transaction (see SHOW PROCESSLIST) or raise the lock timeout, then run again (the plan is recomputed from the live schema)",
+        applied.len() + 1,
+        describe_steps(plan, &waited.steps),
+        waited.sql,
+        plan.steps.len(),
+    )
 }
 
 /// The driver error of a failed statement, with how many statements had run.

@@ -191,9 +191,87 @@ async fn rendered_sql_is_quoted_and_combined() {
     let sql = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sql.len(), 2, "{sql:?}");
     assert_eq!(sql[0], format!("USE `{}`", tenant.namespace()));
+    // One statement; the clauses follow the plan's step order, which is the planner's.
+    let clauses = sql[1]
+        .strip_prefix("ALTER TABLE `t` ")
+        .unwrap_or_else(|| panic!("{}", sql[1]));
+    let mut clauses: Vec<&str> = clauses.split(", ").collect();
+    clauses.sort_unstable();
     assert_eq!(
-        sql[1],
-        "ALTER TABLE `t` ADD COLUMN `b` VARCHAR(10) NULL, MODIFY COLUMN `a` BIGINT NULL, \
-         ADD CONSTRAINT `chk_t` CHECK (`a` > 0), ADD INDEX `ix_b` (`b`)"
+        clauses,
+        [
+            "ADD COLUMN `b` VARCHAR(10) NULL",
+            "ADD CONSTRAINT `chk_t` CHECK (`a` > 0)",
+            "ADD INDEX `ix_b` (`b`)",
+            "MODIFY COLUMN `a` BIGINT NULL",
+        ]
     );
+}
+
+/// A table lock held by another session (an open transaction that read the table holds
+/// its metadata lock) makes the `ALTER TABLE` wait `lock_wait_timeout`, set from the
+/// execute options: the tenant fails with a lock error, not an execution error, naming
+/// the waiting statement and exactly the statements applied before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_lock_held_elsewhere_fails_the_tenant_with_a_lock_error() {
+    use mysql_async::prelude::Queryable;
+
+    let db = common::db().await;
+    let tenant = db
+        .tenant("exec_mdl", "CREATE TABLE t (id INT PRIMARY KEY);")
+        .await;
+    let result: Result<()> = async {
+        let target = db
+            .target(
+                "CREATE TABLE a_new (id INT PRIMARY KEY); \
+                 CREATE TABLE t (id INT PRIMARY KEY, extra INT NULL);",
+            )
+            .await;
+        let opts = mysql_async::Opts::from_url(&common::url())
+            .map_err(|e| Error::config(e.to_string()))?;
+        let mut blocker = mysql_async::Conn::new(opts)
+            .await
+            .map_err(|e| Error::config(e.to_string()))?;
+        let hold = format!(
+            "USE `{}`; START TRANSACTION; SELECT * FROM t;",
+            tenant.namespace()
+        );
+        blocker
+            .query_drop(hold)
+            .await
+            .map_err(|e| Error::config(e.to_string()))?;
+        let options = sync_options(Duration::from_secs(1));
+        let started = Instant::now();
+        let outcome = engine(&db).sync_tenant(&tenant, &target, &options).await;
+        let waited = started.elapsed();
+        let _ = blocker.query_drop("ROLLBACK").await;
+        let _ = blocker.disconnect().await;
+        match outcome {
+            Err(e @ Error::Lock { .. }) => {
+                assert_eq!(e.kind(), "lock");
+                let Error::Lock { message, .. } = &e else {
+                    unreachable!()
+                };
+                assert!(message.contains("ALTER TABLE `t`"), "{message}");
+                assert!(message.contains("1 of 2 steps were applied"), "{message}");
+                assert!(message.contains("`CREATE TABLE `a_new`"), "{message}");
+                assert!(message.contains("1s (lock_wait_timeout)"), "{message}");
+            }
+            Err(other) => panic!("expected a lock error, got {} {other}", other.kind()),
+            Ok(_) => panic!("the ALTER TABLE went through a held table lock"),
+        }
+        assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+        let live = db.inspect(&tenant).await;
+        assert!(live.tables.contains_key("a_new"));
+        assert!(!live.tables["t"].columns.contains_key("extra"));
+        // Once the blocker is gone, a re-run finishes the plan.
+        let rerun = engine(&db).sync_tenant(&tenant, &target, &options).await?;
+        assert_eq!(rerun.plan.steps.len(), 1);
+        Ok(())
+    }
+    .await;
+    db.cleanup(&tenant).await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }

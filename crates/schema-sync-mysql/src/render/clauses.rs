@@ -4,6 +4,8 @@ use schema_sync_core::snapshot::{
     Column, ForeignKey, Identity, Index, IndexPart, TableOptions, UniqueConstraint,
 };
 
+use schema_sync_core::plan::ColumnPlacement;
+
 use super::{Rendered, unsupported};
 use crate::Flavor;
 use crate::types::{is_textual, quote_ident, quote_str, render_type};
@@ -73,6 +75,15 @@ pub(super) fn column(
         sql.push_str(&format!(" COMMENT {}", quote_str(comment)));
     }
     Ok(sql)
+}
+
+/// ` FIRST` or ` AFTER col` after a column definition; nothing for the end.
+pub(super) fn placement(placement: &ColumnPlacement) -> String {
+    match placement {
+        ColumnPlacement::Last => String::new(),
+        ColumnPlacement::First => " FIRST".to_string(),
+        ColumnPlacement::After(previous) => format!(" AFTER {}", quote_ident(previous)),
+    }
 }
 
 pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> Rendered<String> {

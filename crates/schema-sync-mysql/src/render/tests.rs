@@ -280,3 +280,176 @@ fn dependent_statements_are_not_reordered_past_their_needs() {
     let counts = statements_per_table(&statements, &plan);
     assert_eq!(counts.get("users"), Some(&1));
 }
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn one_step(from: &SchemaSnapshot, operation: Operation) -> MigrationPlan {
+    let mut plan = plan(from, from);
+    plan.steps.push(schema_sync_core::plan::PlanStep {
+        operation,
+        destructive: false,
+        hazards: Vec::new(),
+        depends_on: Vec::new(),
+    });
+    plan
+}
+
+#[test]
+fn moves_only_the_columns_outside_the_longest_ordered_run() {
+    let to = names(&["a", "b", "c", "d", "e"]);
+    assert!(moved_columns(&to, &to).is_empty());
+    assert_eq!(
+        moved_columns(&names(&["b", "c", "d", "e", "a"]), &to),
+        ["a"]
+    );
+    assert_eq!(
+        moved_columns(&names(&["e", "d", "c", "b", "a"]), &to).len(),
+        4
+    );
+    assert_eq!(
+        moved_columns(&names(&["c", "a", "d", "b", "e"]), &to).len(),
+        2
+    );
+    // Moving each moved column after its predecessor in `to`, in `to` order, as the
+    // server applies the clauses of one ALTER TABLE, gives `to`.
+    for from in [
+        names(&["c", "a", "d", "b", "e"]),
+        names(&["e", "d", "c", "b", "a"]),
+        names(&["b", "a", "d", "c", "e"]),
+        names(&["a", "e", "b", "c", "d"]),
+    ] {
+        let mut order = from.clone();
+        for name in moved_columns(&from, &to) {
+            order.retain(|n| n != name);
+            let at = match to.iter().position(|n| n == name) {
+                Some(0) | None => 0,
+                Some(i) => order
+                    .iter()
+                    .position(|n| *n == to[i - 1])
+                    .map_or(0, |p| p + 1),
+            };
+            order.insert(at, name.to_string());
+        }
+        assert_eq!(order, to, "from {from:?}");
+    }
+}
+
+#[test]
+fn create_table_lists_columns_in_position_order_and_add_column_places_them() {
+    let mut table = TableBuilder::new()
+        .column("zeta", "integer", false)
+        .column("alpha", "integer", true)
+        .build();
+    table.set_column_order(&names(&["zeta", "alpha"]));
+    let from = SchemaSnapshot::empty();
+    let to = snapshot([("t", table.clone())]);
+    let statements = render(&plan(&from, &to));
+    let sql = &statements[0].sql;
+    let (zeta, alpha) = (sql.find("`zeta`"), sql.find("`alpha`"));
+    assert!(zeta < alpha, "{sql}");
+
+    let live = snapshot([("t", table)]);
+    for (placement, tail) in [
+        (ColumnPlacement::Last, "NULL"),
+        (ColumnPlacement::First, "NULL FIRST"),
+        (ColumnPlacement::After("zeta".into()), "NULL AFTER `zeta`"),
+    ] {
+        let add = one_step(
+            &live,
+            Operation::AddColumn {
+                table: "t".into(),
+                name: "mid".into(),
+                column: Column::new(DataType::named("integer")),
+                placement,
+            },
+        );
+        let sql = &render(&add)[0].sql;
+        assert!(
+            sql.ends_with(&format!("ADD COLUMN `mid` INT {tail}")),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn reorder_restates_moved_columns_after_their_predecessor() {
+    let table = TableBuilder::new()
+        .column("c", "integer", true)
+        .column("a", "integer", false)
+        .column("b", "text", true)
+        .build();
+    let live = snapshot([("t", table.clone())]);
+    let mut columns = table.columns.clone();
+    if let Some(b) = columns.get_mut("b") {
+        b.comment = Some("kept".into());
+        b.default = Some("'x'".into());
+    }
+    let reorder = one_step(
+        &live,
+        Operation::ReorderColumns {
+            table: "t".into(),
+            from: names(&["c", "a", "b"]),
+            to: names(&["a", "b", "c"]),
+            columns,
+        },
+    );
+    let statements = render(&reorder);
+    assert_eq!(
+        statements[0].sql,
+        "ALTER TABLE `t` MODIFY COLUMN `c` INT NOT NULL AFTER `b`"
+    );
+    let first = one_step(
+        &live,
+        Operation::ReorderColumns {
+            table: "t".into(),
+            from: names(&["a", "b", "c"]),
+            to: names(&["c", "a", "b"]),
+            columns: table.columns.clone(),
+        },
+    );
+    assert_eq!(
+        render(&first)[0].sql,
+        "ALTER TABLE `t` MODIFY COLUMN `c` INT NOT NULL FIRST"
+    );
+}
+
+#[test]
+fn a_column_changed_and_moved_is_restated_once() {
+    let table = TableBuilder::new()
+        .column("b", "integer", true)
+        .column("a", "integer", true)
+        .build();
+    let live = snapshot([("t", table.clone())]);
+    let mut columns = table.columns.clone();
+    let mut wider = Column::new(DataType::named("bigint"));
+    wider.nullable = false;
+    columns.insert("a".into(), wider.clone());
+    let mut plan = one_step(
+        &live,
+        Operation::AlterColumn {
+            table: "t".into(),
+            name: "a".into(),
+            from: table.columns["a"].clone(),
+            to: wider,
+        },
+    );
+    plan.steps.push(schema_sync_core::plan::PlanStep {
+        operation: Operation::ReorderColumns {
+            table: "t".into(),
+            from: names(&["b", "a"]),
+            to: names(&["a", "b"]),
+            columns,
+        },
+        destructive: false,
+        hazards: Vec::new(),
+        depends_on: Vec::new(),
+    });
+    let statements = render(&plan);
+    assert_covers(&plan, &statements);
+    assert_eq!(
+        statements[0].sql,
+        "ALTER TABLE `t` MODIFY COLUMN `a` BIGINT NOT NULL FIRST"
+    );
+}
