@@ -144,6 +144,7 @@ fn inspect_table(
         "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
     )?;
     let mut column_rows = stmt.query([name])?;
+    let mut position = 0u32;
     while let Some(r) = column_rows.next()? {
         let column_name: String = r.get(0)?;
         let hidden: i64 = r.get(5)?;
@@ -153,6 +154,9 @@ fn inspect_table(
         let declared: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
         let details = column_ddl.get(&column_name.to_lowercase());
         let mut column = Column::new(parse_declared_type(&declared));
+        // Rows come in cid order; hidden (virtual-table) columns were skipped above.
+        position += 1;
+        column.position = position;
         column.nullable = r.get::<_, i64>(2)? == 0;
         column.default = r.get::<_, Option<String>>(3)?.map(|d| ddl::normalize(&d));
         column.collation = details.and_then(|d| d.collation.clone());
@@ -175,6 +179,7 @@ fn inspect_table(
         }
         table.columns.insert(column_name, column);
     }
+    table.renumber_columns();
     pk_columns.sort();
     if !pk_columns.is_empty() {
         table.primary_key = Some(PrimaryKey {

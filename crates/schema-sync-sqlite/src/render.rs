@@ -9,8 +9,12 @@
 //!
 //! Rendering needs the live schema: a rebuilt table is created with its complete final
 //! definition, which is the live table with the plan applied in memory.
+//!
+//! Column order is the target's (`Column.position`): `CREATE TABLE` and every rebuild
+//! list columns in that order, `ADD COLUMN` runs in place only for a column placed last,
+//! and `ReorderColumns` (or an added column placed elsewhere) rebuilds the table.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schema_sync_core::snapshot::{Column, ForeignKey, Identity, Index, IndexPart, Table};
 use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
@@ -67,8 +71,10 @@ pub(crate) fn render_plan(
             && rebuilt.contains(table)
         {
             if done_rebuilds.insert(table) {
-                let (old, new) = (&live.tables[table], &final_schema.tables[table]);
-                rebuild_table(table, old, new)
+                let old = &live.tables[table];
+                let mut new = final_schema.tables[table].clone();
+                new.set_column_order(&target_order(table, old, &new, plan));
+                rebuild_table(table, old, &new)
                     .into_iter()
                     .for_each(&mut emit);
             }
@@ -122,7 +128,10 @@ fn unsupported(operation: &Operation) -> Error {
 /// Whether an operation on an existing table needs the rebuild procedure.
 fn needs_rebuild(operation: &Operation) -> bool {
     match operation {
-        Operation::AddColumn { column, .. } => !can_add_in_place(column),
+        // ADD COLUMN can only append: any other placement rebuilds in the target's order.
+        Operation::AddColumn {
+            column, placement, ..
+        } => !placement.is_last() || !can_add_in_place(column),
         Operation::CreateTable { .. }
         | Operation::DropTable { .. }
         | Operation::CreateIndex { .. }
@@ -148,10 +157,63 @@ fn can_add_in_place(column: &Column) -> bool {
     default_ok && column.identity.is_none() && column.generated.as_ref().is_none_or(|g| !g.stored)
 }
 
+/// The column order a rebuilt table gets: the target's.
+///
+/// With a `ReorderColumns` step, the plan applied in memory already has it. Otherwise
+/// the added and altered columns carry their target positions (`Column.position` of the
+/// target), and every other column kept its live position, which, because positions
+/// are compared, is its target position too; the final table's order breaks ties. This
+/// lets a rebuild restore the target's order even when the planner only appends.
+fn target_order(name: &str, old: &Table, new: &Table, plan: &MigrationPlan) -> Vec<String> {
+    let reordered = plan
+        .steps
+        .iter()
+        .any(|s| matches!(&s.operation, Operation::ReorderColumns { table, .. } if table == name));
+    let mut hinted: BTreeMap<&str, u32> = BTreeMap::new();
+    for step in &plan.steps {
+        match &step.operation {
+            Operation::AddColumn {
+                table,
+                name: column,
+                column: definition,
+                ..
+            }
+            | Operation::AlterColumn {
+                table,
+                name: column,
+                to: definition,
+                ..
+            } if table == name && definition.position > 0 => {
+                hinted.insert(column, definition.position);
+            }
+            _ => {}
+        }
+    }
+    let final_order = new.column_order();
+    if reordered || hinted.is_empty() || !new.has_column_positions() {
+        return final_order.into_iter().map(str::to_string).collect();
+    }
+    let mut keyed: Vec<(u32, usize, &str)> = final_order
+        .iter()
+        .enumerate()
+        .map(|(index, column)| {
+            let position = hinted
+                .get(column)
+                .copied()
+                .or_else(|| old.columns.get(*column).map(|c| c.position))
+                .unwrap_or(u32::MAX);
+            (position, index, *column)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, _, c)| c.to_string()).collect()
+}
+
 /// The statements of SQLite's table-rebuild procedure.
 fn rebuild_table(name: &str, old: &Table, new: &Table) -> Vec<String> {
     let temp = format!("{REBUILD_PREFIX}{name}");
-    let copied: Vec<String> = ordered_columns(new)
+    let copied: Vec<String> = new
+        .ordered_columns()
         .into_iter()
         .filter(|(c, column)| {
             column.generated.is_none() && old.columns.get(*c).is_some_and(|o| o.generated.is_none())
@@ -182,32 +244,6 @@ fn rebuild_table(name: &str, old: &Table, new: &Table) -> Vec<String> {
     statements
 }
 
-/// Columns with the primary key first (in key order), then the rest by name.
-fn ordered_columns(table: &Table) -> Vec<(&str, &Column)> {
-    let key: Vec<&str> = table
-        .primary_key
-        .iter()
-        .flat_map(|pk| pk.columns.iter().map(String::as_str))
-        .collect();
-    let mut columns: Vec<(&str, &Column)> = key
-        .iter()
-        .filter_map(|k| {
-            table
-                .columns
-                .get_key_value(*k)
-                .map(|(n, c)| (n.as_str(), c))
-        })
-        .collect();
-    columns.extend(
-        table
-            .columns
-            .iter()
-            .filter(|(n, _)| !key.contains(&n.as_str()))
-            .map(|(n, c)| (n.as_str(), c)),
-    );
-    columns
-}
-
 /// `CREATE TABLE` with every column, key, constraint and foreign key.
 pub(crate) fn create_table(name: &str, table: &Table) -> String {
     let inline_key = table.primary_key.as_ref().filter(|pk| {
@@ -217,13 +253,14 @@ pub(crate) fn create_table(name: &str, table: &Table) -> String {
                 .get(&pk.columns[0])
                 .is_some_and(|c| c.identity == Some(Identity::AutoIncrement))
     });
-    let mut items: Vec<String> = ordered_columns(table)
+    let mut items: Vec<String> = table
+        .ordered_columns()
         .into_iter()
         .map(|(column_name, column)| {
             column_definition(
                 column_name,
                 column,
-                inline_key.is_some_and(|pk| pk.columns[0] == column_name),
+                inline_key.is_some_and(|pk| pk.columns[0] == *column_name),
             )
         })
         .collect();
