@@ -15,10 +15,32 @@ use schema_sync_core::snapshot::{
 };
 
 use crate::ddl::{self, Token};
+use crate::names;
 use crate::types::parse_declared_type;
 
 /// Prefix of the temporary tables the runner creates while rebuilding a table.
-pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_new_";
+pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_old_";
+
+/// The SQL text SQLite stores for each object, by `(type, name)`.
+#[derive(Debug, Default)]
+pub(crate) struct StoredSql(BTreeMap<(String, String), String>);
+
+impl StoredSql {
+    /// Reads every object's stored SQL.
+    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
+        let mut stmt =
+            conn.prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        Ok(Self(rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    /// The stored SQL of the `kind` (`table`, `index`, `trigger`) object `name`.
+    pub(crate) fn get(&self, kind: &str, name: &str) -> Option<&str> {
+        self.0
+            .get(&(kind.to_string(), name.to_string()))
+            .map(String::as_str)
+    }
+}
 
 /// One row of `sqlite_schema`.
 struct SchemaRow {
@@ -188,18 +210,21 @@ fn inspect_table(
         });
     }
 
-    for (check_name, expression) in table_ddl.checks {
-        let check_name = check_name.unwrap_or_else(|| {
-            let digest = blake3::hash(expression.as_bytes()).to_hex();
-            format!("{name}_check_{}", &digest[..8])
-        });
+    if let Some(pk) = table.primary_key.as_mut() {
+        pk.name = table_ddl.primary_key_name().map(str::to_string);
+    }
+    for (check_name, expression) in &table_ddl.checks {
+        let check_name = check_name
+            .clone()
+            .unwrap_or_else(|| names::check(name, expression));
+        let expression = expression.clone();
         table
             .checks
             .insert(check_name, CheckConstraint { expression });
     }
 
-    inspect_indexes(conn, name, rows, &mut table)?;
-    table.foreign_keys = inspect_foreign_keys(conn, name)?;
+    inspect_indexes(conn, name, rows, &table_ddl, &mut table)?;
+    table.foreign_keys = inspect_foreign_keys(conn, name, &table_ddl)?;
     Ok(table)
 }
 
@@ -207,6 +232,7 @@ fn inspect_indexes(
     conn: &Connection,
     table_name: &str,
     rows: &[SchemaRow],
+    table_ddl: &ddl::TableDdl,
     table: &mut Table,
 ) -> rusqlite::Result<()> {
     let mut list = conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
@@ -227,7 +253,9 @@ fn inspect_indexes(
         match origin.as_str() {
             "u" => {
                 let columns: Vec<String> = keys.into_iter().filter_map(|(_, n, _)| n).collect();
-                let constraint_name = format!("{table_name}_{}_key", columns.join("_"));
+                let constraint_name = table_ddl
+                    .unique_name(&columns)
+                    .map_or_else(|| names::unique(table_name, &columns), str::to_string);
                 table.uniques.insert(
                     constraint_name,
                     UniqueConstraint {
@@ -277,6 +305,7 @@ fn inspect_indexes(
 fn inspect_foreign_keys(
     conn: &Connection,
     table_name: &str,
+    table_ddl: &ddl::TableDdl,
 ) -> rusqlite::Result<BTreeMap<String, ForeignKey>> {
     let mut stmt =
         conn.prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")?;
@@ -301,10 +330,18 @@ fn inspect_foreign_keys(
         fk.on_update = parse_action(&r.get::<_, String>(4)?);
         fk.on_delete = parse_action(&r.get::<_, String>(5)?);
     }
+    // SQLite numbers foreign keys from the last declared; names go in declaration order.
     let mut out = BTreeMap::new();
-    for (id, fk) in grouped {
-        let mut fk_name = format!("{table_name}_{}_fkey", fk.columns.join("_"));
-        if out.contains_key(&fk_name) {
+    for (id, fk) in grouped.into_iter().rev() {
+        let given = table_ddl
+            .foreign_key_names(&fk.columns)
+            .into_iter()
+            .find(|n| !out.contains_key(*n));
+        let mut fk_name = given.map_or_else(
+            || names::foreign_key(table_name, &fk.columns),
+            str::to_string,
+        );
+        if given.is_none() && out.contains_key(&fk_name) {
             fk_name = format!("{fk_name}{id}");
         }
         out.insert(fk_name, fk);

@@ -10,9 +10,13 @@
 //! - **Targets from SQL** are applied to an in-memory database and inspected: SQLite
 //!   itself is the parser.
 //! - **Execution** runs in one `BEGIN IMMEDIATE` transaction per tenant (the lock), using
-//!   SQLite's documented table-rebuild procedure for every change `ALTER TABLE` cannot
-//!   make, keeping every row, and checking foreign keys before commit. A failure rolls
-//!   the tenant back whole.
+//!   a table rebuild for every change `ALTER TABLE` cannot make, keeping every row, and
+//!   checking foreign keys before commit. A failure rolls the tenant back whole.
+//! - **Fidelity**: tables are created in the target's column order with its constraint
+//!   names, `STRICT` and `WITHOUT ROWID`; a rebuild keeps the stored text of every column
+//!   and constraint it does not change, so `.schema` reads like the template
+//!   (`create.rs`). Declared types are compared lowercased, so a table
+//!   created from scratch spells them lowercase.
 //! - **Hot journals** left by a writer killed mid-transaction are rolled back under the
 //!   tenant's write lock when the command may write (`sync`, `validate`), and reported
 //!   with the fix when it may not (`audit`) (see `journal.rs`).
@@ -20,10 +24,12 @@
 //!   threads.
 #![deny(missing_docs)]
 
+mod create;
 pub mod ddl;
 mod error;
 mod inspect;
 mod journal;
+mod names;
 mod render;
 mod runner;
 mod tenants;
@@ -42,7 +48,7 @@ use schema_sync_core::{
 pub use tenants::{Location, TENANT_EXTENSIONS};
 
 use error::sqlite_error;
-use inspect::inspect_connection;
+use inspect::{StoredSql, inspect_connection};
 use render::render_plan;
 use runner::{SqliteLock, open, with_tenant};
 use schema_sync_core::run_blocking;
@@ -142,7 +148,15 @@ impl SchemaInspector for SqliteAdapter {
 impl MigrationRunner for SqliteAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let live = self.inspect(tenant).await?;
-        let statements = render_plan(&live, plan).map_err(|e| with_tenant(e, tenant.id()))?;
+        let (id, path) = (tenant.id().clone(), tenant_path(tenant));
+        let stored = run_blocking(move || {
+            let conn =
+                open(&path, false).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))?;
+            StoredSql::read(&conn).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))
+        })
+        .await?;
+        let statements =
+            render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant.id()))?;
         let mut sql = vec![
             "PRAGMA foreign_keys = OFF".to_string(),
             "PRAGMA legacy_alter_table = ON".to_string(),

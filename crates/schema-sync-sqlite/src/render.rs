@@ -1,10 +1,11 @@
 //! Plans to SQLite statements.
 //!
 //! SQLite's `ALTER TABLE` can add a plain column and rename; everything else (changing a
-//! column, adding or dropping a constraint or foreign key) uses the table-rebuild
-//! procedure from SQLite's documentation: create the new table under a temporary name,
-//! copy every row, drop the old table, rename the new one, recreate its indexes and
-//! triggers. The runner does this inside one transaction with foreign keys off and
+//! column, adding or dropping a constraint or foreign key, reordering columns) rebuilds
+//! the table: rename the live table away, create the new one under the real name, copy
+//! every row, drop the old one, recreate its indexes and triggers (see
+//! [`rebuild_table`]). The runner does this inside one transaction with foreign keys
+//! off and `legacy_alter_table` on (so nothing that names the table is rewritten), and
 //! checks `PRAGMA foreign_key_check` before committing.
 //!
 //! Rendering needs the live schema: a rebuilt table is created with its complete final
@@ -16,12 +17,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use schema_sync_core::snapshot::{Column, ForeignKey, Identity, Index, IndexPart, Table};
+use schema_sync_core::snapshot::{Column, Identity, Table};
 use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
 
+use crate::create::{Previous, column_definition, create_index, create_table};
 use crate::ddl::quote_ident;
-use crate::inspect::REBUILD_PREFIX;
-use crate::types::render_type;
+use crate::inspect::{REBUILD_PREFIX, StoredSql};
 
 /// One statement and the index of the plan step it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,7 @@ pub(crate) struct Statement {
 /// Renders `plan` for a database whose schema is `live`.
 pub(crate) fn render_plan(
     live: &SchemaSnapshot,
+    stored: &StoredSql,
     plan: &MigrationPlan,
 ) -> Result<Vec<Statement>, Error> {
     let mut final_schema = live.clone();
@@ -74,7 +76,7 @@ pub(crate) fn render_plan(
                 let old = &live.tables[table];
                 let mut new = final_schema.tables[table].clone();
                 new.set_column_order(&target_order(table, old, &new, plan));
-                rebuild_table(table, old, &new)
+                rebuild_table(table, old, &new, stored)
                     .into_iter()
                     .for_each(&mut emit);
             }
@@ -83,7 +85,7 @@ pub(crate) fn render_plan(
         match operation {
             Operation::CreateTable { name, .. } => {
                 let table = &final_schema.tables[name.as_str()];
-                emit(create_table(name, table));
+                emit(create_table(name, table, None));
             }
             Operation::DropTable { name, .. } => emit(format!("DROP TABLE {}", quote_ident(name))),
             Operation::AddColumn {
@@ -209,9 +211,15 @@ fn target_order(name: &str, old: &Table, new: &Table, plan: &MigrationPlan) -> V
     keyed.into_iter().map(|(_, _, c)| c.to_string()).collect()
 }
 
-/// The statements of SQLite's table-rebuild procedure.
-fn rebuild_table(name: &str, old: &Table, new: &Table) -> Vec<String> {
-    let temp = format!("{REBUILD_PREFIX}{name}");
+/// The statements of the table-rebuild procedure.
+///
+/// The live table is renamed away (with `legacy_alter_table` on, nothing that refers to
+/// it by name is rewritten), the new one is created under the real name, so SQLite
+/// stores its `CREATE TABLE` exactly as written, the rows are copied, the old table is
+/// dropped with its indexes and triggers, and those are created again. Indexes and
+/// triggers the plan does not change get their stored SQL back verbatim.
+fn rebuild_table(name: &str, old: &Table, new: &Table, stored: &StoredSql) -> Vec<String> {
+    let old_copy = format!("{REBUILD_PREFIX}{name}");
     let copied: Vec<String> = new
         .ordered_columns()
         .into_iter()
@@ -220,170 +228,58 @@ fn rebuild_table(name: &str, old: &Table, new: &Table) -> Vec<String> {
         })
         .map(|(c, _)| quote_ident(c))
         .collect();
-    let mut statements = vec![create_table(&temp, new)];
+    let previous = stored
+        .get("table", name)
+        .map(|sql| Previous { table: old, sql });
+    let mut statements = vec![
+        format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote_ident(name),
+            quote_ident(&old_copy)
+        ),
+        create_table(name, new, previous),
+    ];
     if !copied.is_empty() {
         let list = copied.join(", ");
         statements.push(format!(
             "INSERT INTO {} ({list}) SELECT {list} FROM {}",
-            quote_ident(&temp),
-            quote_ident(name)
+            quote_ident(name),
+            quote_ident(&old_copy)
         ));
     }
-    statements.push(format!("DROP TABLE {}", quote_ident(name)));
-    statements.push(format!(
-        "ALTER TABLE {} RENAME TO {}",
-        quote_ident(&temp),
-        quote_ident(name)
-    ));
-    statements.extend(
-        new.indexes
-            .iter()
-            .map(|(index_name, index)| create_index(name, index_name, index)),
-    );
-    statements.extend(new.triggers.values().map(|t| t.definition.clone()));
+    let autoincrement = |t: &Table| {
+        t.columns
+            .values()
+            .any(|c| c.identity == Some(Identity::AutoIncrement))
+    };
+    if autoincrement(old) && autoincrement(new) {
+        // Keep the AUTOINCREMENT high-water mark, which may be above the largest key.
+        statements.push(format!(
+            "DELETE FROM sqlite_sequence WHERE name = {}",
+            quote_literal(name)
+        ));
+        statements.push(format!(
+            "UPDATE sqlite_sequence SET name = {} WHERE name = {}",
+            quote_literal(name),
+            quote_literal(&old_copy)
+        ));
+    }
+    statements.push(format!("DROP TABLE {}", quote_ident(&old_copy)));
+    for (index_name, index) in &new.indexes {
+        let kept = (old.indexes.get(index_name) == Some(index))
+            .then(|| stored.get("index", index_name))
+            .flatten();
+        statements.push(kept.map_or_else(|| create_index(name, index_name, index), str::to_string));
+    }
+    for (trigger_name, trigger) in &new.triggers {
+        let kept = (old.triggers.get(trigger_name) == Some(trigger))
+            .then(|| stored.get("trigger", trigger_name))
+            .flatten();
+        statements.push(kept.map_or_else(|| trigger.definition.clone(), str::to_string));
+    }
     statements
 }
 
-/// `CREATE TABLE` with every column, key, constraint and foreign key.
-pub(crate) fn create_table(name: &str, table: &Table) -> String {
-    let inline_key = table.primary_key.as_ref().filter(|pk| {
-        pk.columns.len() == 1
-            && table
-                .columns
-                .get(&pk.columns[0])
-                .is_some_and(|c| c.identity == Some(Identity::AutoIncrement))
-    });
-    let mut items: Vec<String> = table
-        .ordered_columns()
-        .into_iter()
-        .map(|(column_name, column)| {
-            column_definition(
-                column_name,
-                column,
-                inline_key.is_some_and(|pk| pk.columns[0] == *column_name),
-            )
-        })
-        .collect();
-    if let Some(pk) = table.primary_key.as_ref().filter(|_| inline_key.is_none()) {
-        items.push(format!("PRIMARY KEY ({})", quote_list(&pk.columns)));
-    }
-    for unique in table.uniques.values() {
-        items.push(format!("UNIQUE ({})", quote_list(&unique.columns)));
-    }
-    for (check_name, check) in &table.checks {
-        items.push(format!(
-            "CONSTRAINT {} CHECK ({})",
-            quote_ident(check_name),
-            check.expression
-        ));
-    }
-    for fk in table.foreign_keys.values() {
-        items.push(foreign_key_clause(fk));
-    }
-    let mut options = Vec::new();
-    if table.options.strict {
-        options.push("STRICT");
-    }
-    if table.options.without_rowid {
-        options.push("WITHOUT ROWID");
-    }
-    format!(
-        "CREATE TABLE {} ({}){}",
-        quote_ident(name),
-        items.join(", "),
-        if options.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", options.join(", "))
-        }
-    )
-}
-
-fn foreign_key_clause(fk: &ForeignKey) -> String {
-    let mut clause = format!(
-        "FOREIGN KEY ({}) REFERENCES {} ({})",
-        quote_list(&fk.columns),
-        quote_ident(&fk.referenced_table),
-        quote_list(&fk.referenced_columns)
-    );
-    if !fk.on_delete.is_no_action() {
-        clause.push_str(&format!(" ON DELETE {}", fk.on_delete.as_sql()));
-    }
-    if !fk.on_update.is_no_action() {
-        clause.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
-    }
-    clause
-}
-
-/// One column's definition; `inline_key` adds `PRIMARY KEY AUTOINCREMENT`.
-fn column_definition(name: &str, column: &Column, inline_key: bool) -> String {
-    let mut text = quote_ident(name);
-    let type_name = render_type(&column.data_type);
-    if !type_name.is_empty() {
-        text.push(' ');
-        text.push_str(&type_name);
-    }
-    if inline_key {
-        text.push_str(" PRIMARY KEY AUTOINCREMENT");
-    }
-    if let Some(collation) = &column.collation {
-        text.push_str(&format!(" COLLATE {}", quote_ident(collation)));
-    }
-    if !column.nullable {
-        text.push_str(" NOT NULL");
-    }
-    if let Some(default) = &column.default {
-        text.push_str(&format!(" DEFAULT ({default})"));
-    }
-    if let Some(generated) = &column.generated {
-        let kind = if generated.stored {
-            "STORED"
-        } else {
-            "VIRTUAL"
-        };
-        text.push_str(&format!(
-            " GENERATED ALWAYS AS ({}) {kind}",
-            generated.expression
-        ));
-    }
-    text
-}
-
-fn create_index(table: &str, name: &str, index: &Index) -> String {
-    let parts: Vec<String> = index
-        .parts
-        .iter()
-        .map(|part| {
-            let (text, descending) = match part {
-                IndexPart::Column {
-                    name, descending, ..
-                } => (quote_ident(name), *descending),
-                IndexPart::Expression { sql, descending } => (sql.clone(), *descending),
-            };
-            if descending {
-                format!("{text} DESC")
-            } else {
-                text
-            }
-        })
-        .collect();
-    let mut sql = format!(
-        "CREATE {}INDEX {} ON {} ({})",
-        if index.unique { "UNIQUE " } else { "" },
-        quote_ident(name),
-        quote_ident(table),
-        parts.join(", ")
-    );
-    if let Some(predicate) = &index.predicate {
-        sql.push_str(&format!(" WHERE {predicate}"));
-    }
-    sql
-}
-
-fn quote_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| quote_ident(n))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }

@@ -17,7 +17,7 @@ use schema_sync_core::{
 };
 
 use crate::error::{is_busy, sqlite_error};
-use crate::inspect::inspect_connection;
+use crate::inspect::{StoredSql, inspect_connection};
 use crate::render::render_plan;
 use schema_sync_core::run_blocking;
 
@@ -137,9 +137,10 @@ fn apply(
     plan: &MigrationPlan,
 ) -> Result<ExecutionResult> {
     let started = Instant::now();
-    let live = inspect_connection(conn)
-        .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
-    let statements = render_plan(&live, plan).map_err(|e| with_tenant(e, tenant))?;
+    let read = |conn: &Connection| Ok((inspect_connection(conn)?, StoredSql::read(conn)?));
+    let (live, stored) =
+        read(conn).map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
+    let statements = render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant))?;
     let failure =
         |step: usize, statement: String, source: schema_sync_core::BoxError| Error::Execute {
             tenant: tenant.clone(),
