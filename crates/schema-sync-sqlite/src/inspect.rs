@@ -21,16 +21,15 @@ use crate::types::parse_declared_type;
 /// Prefix of the temporary tables the runner creates while rebuilding a table.
 pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_old_";
 
-/// The SQL text SQLite stores for each object, by `(type, name)`.
+/// What `sqlite_schema` stores for each object: `(type, name)` to `(tbl_name, sql)`.
 #[derive(Debug, Default)]
-pub(crate) struct StoredSql(BTreeMap<(String, String), String>);
+pub(crate) struct StoredSql(BTreeMap<(String, String), (String, Option<String>)>);
 
 impl StoredSql {
-    /// Reads every object's stored SQL.
+    /// Reads every object's row.
     pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
-        let mut stmt =
-            conn.prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))?;
         Ok(Self(rows.collect::<rusqlite::Result<_>>()?))
     }
 
@@ -38,7 +37,23 @@ impl StoredSql {
     pub(crate) fn get(&self, kind: &str, name: &str) -> Option<&str> {
         self.0
             .get(&(kind.to_string(), name.to_string()))
-            .map(String::as_str)
+            .and_then(|(_, sql)| sql.as_deref())
+    }
+
+    /// The `(type, name)` of every index and trigger SQLite drops with `relation`, apart
+    /// from the indexes it makes itself for keys (those have no SQL).
+    pub(crate) fn attached_to<'a>(
+        &'a self,
+        relation: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.0
+            .iter()
+            .filter(move |((kind, _), (table, sql))| {
+                (kind == "index" || kind == "trigger")
+                    && sql.is_some()
+                    && table.eq_ignore_ascii_case(relation)
+            })
+            .map(|((kind, name), _)| (kind.as_str(), name.as_str()))
     }
 }
 
@@ -98,21 +113,44 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
     }
     for row in rows.iter().filter(|r| r.kind == "trigger") {
         let definition = ddl::normalize(row.sql.as_deref().unwrap_or_default());
-        match snapshot.tables.get_mut(&row.table) {
-            Some(table) => {
-                table
-                    .triggers
-                    .insert(row.name.clone(), Trigger { definition });
-            }
-            None => {
-                snapshot.unsupported.insert(UnsupportedObject::new(
-                    "trigger on a view",
-                    row.name.clone(),
-                ));
-            }
+        if let Some(table) = snapshot.tables.get_mut(&row.table) {
+            table
+                .triggers
+                .insert(row.name.clone(), Trigger { definition });
         }
     }
+    report_unmodelled_dependents(&rows, &mut snapshot);
     Ok(snapshot)
+}
+
+/// Reports every index and trigger attached (by `tbl_name`) to a modelled table or
+/// view that the snapshot does not model, such as an `INSTEAD OF` trigger on a view, as
+/// a dependent of it: dropping or rebuilding the parent would silently drop it.
+fn report_unmodelled_dependents(rows: &[SchemaRow], snapshot: &mut SchemaSnapshot) {
+    for row in rows
+        .iter()
+        .filter(|r| (r.kind == "index" || r.kind == "trigger") && r.sql.is_some())
+    {
+        let modelled = match snapshot.tables.get(&row.table) {
+            Some(table) => {
+                table.indexes.contains_key(&row.name) || table.triggers.contains_key(&row.name)
+            }
+            None if snapshot.views.contains_key(&row.table) => false,
+            None => continue, // Attached to something unmodelled that is reported itself.
+        };
+        if !modelled {
+            let kind = match (row.kind.as_str(), snapshot.views.contains_key(&row.table)) {
+                ("trigger", true) => "trigger on a view",
+                ("trigger", false) => "trigger",
+                _ => "index",
+            };
+            snapshot.unsupported.insert(UnsupportedObject::dependent_of(
+                kind,
+                row.name.clone(),
+                row.table.clone(),
+            ));
+        }
+    }
 }
 
 /// Tables that store a virtual table's data; they belong to the (unsupported) virtual table.

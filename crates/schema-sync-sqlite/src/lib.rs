@@ -17,6 +17,9 @@
 //!   and constraint it does not change, so `.schema` reads like the template
 //!   (`create.rs`). Declared types are compared lowercased, so a table
 //!   created from scratch spells them lowercase.
+//! - **Unmodelled dependents**: an index or trigger attached to a table or view that
+//!   the model does not cover is reported as a dependent of it, and the runner refuses a
+//!   plan that would drop it with its parent.
 //! - **Hot journals** left by a writer killed mid-transaction are rolled back under the
 //!   tenant's write lock when the command may write (`sync`, `validate`), and reported
 //!   with the fix when it may not (`audit`) (see `journal.rs`).

@@ -64,6 +64,8 @@ pub(crate) fn render_plan(
         .filter(|t| !created.contains(t) && final_schema.tables.contains_key(*t))
         .collect();
 
+    refuse_lost_dependents(live, stored, plan, &rebuilt)?;
+
     let mut out = Vec::new();
     let mut done_rebuilds: BTreeSet<&str> = BTreeSet::new();
     for (step, plan_step) in plan.steps.iter().enumerate() {
@@ -115,6 +117,49 @@ pub(crate) fn render_plan(
         }
     }
     Ok(out)
+}
+
+/// Refuses a plan that would drop, with a table it drops or rebuilds or a view it drops,
+/// an index or trigger the live model does not know (and so cannot recreate), reading
+/// what is attached from `sqlite_schema` itself rather than trusting the snapshot.
+fn refuse_lost_dependents(
+    live: &SchemaSnapshot,
+    stored: &StoredSql,
+    plan: &MigrationPlan,
+    rebuilt: &BTreeSet<&str>,
+) -> Result<(), Error> {
+    let mut replaced: BTreeSet<(&str, &str)> = rebuilt.iter().map(|t| (*t, "rebuilt")).collect();
+    for step in &plan.steps {
+        match &step.operation {
+            Operation::DropTable { name, .. } => {
+                replaced.insert((name.as_str(), "dropped"));
+            }
+            Operation::DropView { name, .. } => {
+                replaced.insert((name.as_str(), "dropped"));
+            }
+            _ => {}
+        }
+    }
+    for (relation, how) in replaced {
+        let known = live.tables.get(relation);
+        for (kind, name) in stored.attached_to(relation) {
+            let modelled = known
+                .is_some_and(|t| t.indexes.contains_key(name) || t.triggers.contains_key(name));
+            if !modelled {
+                return Err(Error::Unsupported {
+                    tenant: None,
+                    object: format!("{kind} {name} on {relation}"),
+                    message: format!(
+                        "the plan would drop {relation} ({how}) and with it this {kind}, which \
+                         schema-sync does not model and cannot recreate; nothing was changed. \
+                         Drop the {kind} before syncing and recreate it afterwards, or change \
+                         the target so that {relation} is left as it is"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn unsupported(operation: &Operation) -> Error {
