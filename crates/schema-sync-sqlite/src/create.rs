@@ -12,7 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use schema_sync_core::snapshot::{Column, ForeignKey, Identity, Index, IndexPart, Table};
+use schema_sync_core::snapshot::{
+    Column, Deferrable, ForeignKey, Identity, Index, IndexPart, Table,
+};
 
 use crate::ddl::{TableDdl, TableItem, parse_create_table, render_ident, same_columns};
 use crate::names;
@@ -26,31 +28,111 @@ pub(crate) struct Previous<'a> {
     pub sql: &'a str,
 }
 
-/// Which constraints of the final table an item already declares.
-#[derive(Default)]
-struct Covered {
-    primary_key: bool,
-    uniques: BTreeSet<String>,
-    checks: BTreeSet<String>,
-    foreign_keys: BTreeSet<String>,
+/// One constraint of a table, by its name in the model.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    PrimaryKey,
+    Unique(String),
+    Check(String),
+    ForeignKey(String),
+}
+
+impl Slot {
+    /// Whether the constraint is the same in `old` and `new` (and exists in `old`).
+    fn unchanged(&self, old: &Table, new: &Table) -> bool {
+        match self {
+            Slot::PrimaryKey => old.primary_key.is_some() && old.primary_key == new.primary_key,
+            Slot::Unique(n) => old
+                .uniques
+                .get(n)
+                .is_some_and(|u| new.uniques.get(n) == Some(u)),
+            Slot::Check(n) => old
+                .checks
+                .get(n)
+                .is_some_and(|c| new.checks.get(n) == Some(c)),
+            Slot::ForeignKey(n) => old
+                .foreign_keys
+                .get(n)
+                .is_some_and(|f| new.foreign_keys.get(n) == Some(f)),
+        }
+    }
+
+    /// The constraint as written from the model of `table`, when `table` has it.
+    fn render(&self, name: &str, table: &Table) -> Option<String> {
+        match self {
+            Slot::PrimaryKey => table.primary_key.as_ref().map(|pk| {
+                format!(
+                    "{}PRIMARY KEY ({})",
+                    constraint_prefix(pk.name.as_deref()),
+                    ident_list(&pk.columns)
+                )
+            }),
+            Slot::Unique(n) => table.uniques.get(n).map(|unique| {
+                let given = (!names::is_derived_unique(name, n, unique)).then_some(n.as_str());
+                format!(
+                    "{}UNIQUE ({})",
+                    constraint_prefix(given),
+                    ident_list(&unique.columns)
+                )
+            }),
+            Slot::Check(n) => table.checks.get(n).map(|check| {
+                let given =
+                    (!names::is_derived_check(name, n, &check.expression)).then_some(n.as_str());
+                format!("{}CHECK ({})", constraint_prefix(given), check.expression)
+            }),
+            Slot::ForeignKey(n) => table.foreign_keys.get(n).map(|fk| {
+                let given = (!names::is_derived_foreign_key(name, n, fk)).then_some(n.as_str());
+                format!("{}{}", constraint_prefix(given), foreign_key_clause(fk))
+            }),
+        }
+    }
+}
+
+/// Every constraint of `table`, primary key first.
+fn all_slots(table: &Table) -> Vec<Slot> {
+    let mut slots = Vec::new();
+    if table.primary_key.is_some() {
+        slots.push(Slot::PrimaryKey);
+    }
+    slots.extend(table.uniques.keys().cloned().map(Slot::Unique));
+    slots.extend(table.checks.keys().cloned().map(Slot::Check));
+    slots.extend(table.foreign_keys.keys().cloned().map(Slot::ForeignKey));
+    slots
 }
 
 /// `CREATE TABLE name (...)` for `table`, keeping the unchanged items of `previous`.
+///
+/// Columns come in the table's order; a kept column keeps its text. Table constraints
+/// keep their live order: unchanged ones verbatim, changed ones rendered in their
+/// place; constraints that are new come last.
 pub(crate) fn create_table(name: &str, table: &Table, previous: Option<Previous<'_>>) -> String {
     let parsed: Option<(&Table, TableDdl)> = previous.map(|p| (p.table, parse_create_table(p.sql)));
-    let mut covered = Covered::default();
+    let mut covered: BTreeSet<Slot> = BTreeSet::new();
     let mut kept_columns: Vec<(String, String)> = Vec::new();
-    let mut kept_constraints: Vec<String> = Vec::new();
+    let mut constraints: Vec<String> = Vec::new();
     if let Some((old, ddl)) = &parsed {
         for item in &ddl.items {
-            if let Some(facts) = unchanged_item(name, item, old, table) {
-                covered.primary_key |= facts.primary_key;
-                covered.uniques.extend(facts.uniques);
-                covered.checks.extend(facts.checks);
-                covered.foreign_keys.extend(facts.foreign_keys);
+            let Some(slots) = item_slots(name, item, old) else {
+                continue;
+            };
+            let column_kept = match &item.column {
+                Some(column) => same_column_in(old, table, column),
+                None => true,
+            };
+            if column_kept && slots.iter().all(|s| s.unchanged(old, table)) {
+                covered.extend(slots);
                 match &item.column {
                     Some(column) => kept_columns.push((column.clone(), item.text.clone())),
-                    None => kept_constraints.push(item.text.clone()),
+                    None => constraints.push(item.text.clone()),
+                }
+            } else if item.column.is_none() {
+                for slot in slots {
+                    if !covered.contains(&slot)
+                        && let Some(text) = slot.render(name, table)
+                    {
+                        constraints.push(text);
+                        covered.insert(slot);
+                    }
                 }
             }
         }
@@ -76,51 +158,21 @@ pub(crate) fn create_table(name: &str, table: &Table, previous: Option<Previous<
         match kept {
             Some((_, text)) => items.push(text.clone()),
             None => {
-                let inline = inline_key == Some(column_name.as_str()) && !covered.primary_key;
-                covered.primary_key |= inline;
+                let inline = inline_key == Some(column_name.as_str())
+                    && !covered.contains(&Slot::PrimaryKey);
+                if inline {
+                    covered.insert(Slot::PrimaryKey);
+                }
                 items.push(column_definition(column_name, column, inline));
             }
         }
     }
-    items.extend(kept_constraints);
-    if let Some(pk) = table.primary_key.as_ref().filter(|_| !covered.primary_key) {
-        items.push(format!(
-            "{}PRIMARY KEY ({})",
-            constraint_prefix(pk.name.as_deref()),
-            ident_list(&pk.columns)
-        ));
-    }
-    for (unique_name, unique) in &table.uniques {
-        if !covered.uniques.contains(unique_name) {
-            let given = (!names::is_derived_unique(name, unique_name, unique))
-                .then_some(unique_name.as_str());
-            items.push(format!(
-                "{}UNIQUE ({})",
-                constraint_prefix(given),
-                ident_list(&unique.columns)
-            ));
-        }
-    }
-    for (check_name, check) in &table.checks {
-        if !covered.checks.contains(check_name) {
-            let given = (!names::is_derived_check(name, check_name, &check.expression))
-                .then_some(check_name.as_str());
-            items.push(format!(
-                "{}CHECK ({})",
-                constraint_prefix(given),
-                check.expression
-            ));
-        }
-    }
-    for (fk_name, fk) in &table.foreign_keys {
-        if !covered.foreign_keys.contains(fk_name) {
-            let given =
-                (!names::is_derived_foreign_key(name, fk_name, fk)).then_some(fk_name.as_str());
-            items.push(format!(
-                "{}{}",
-                constraint_prefix(given),
-                foreign_key_clause(fk)
-            ));
+    items.extend(constraints);
+    for slot in all_slots(table) {
+        if !covered.contains(&slot)
+            && let Some(text) = slot.render(name, table)
+        {
+            items.push(text);
         }
     }
 
@@ -154,66 +206,41 @@ fn render_options(table: &Table) -> String {
     }
 }
 
-/// The model constraints one item declares, by their names in the live model.
-#[derive(Default)]
-struct Facts {
-    primary_key: bool,
-    uniques: Vec<String>,
-    checks: Vec<String>,
-    foreign_keys: Vec<String>,
-}
-
-/// What `item` declares, if all of it is the same in the live table `old` and in the
-/// final table `new` (so its text can be kept); `None` when anything differs or cannot
-/// be matched to the model.
-fn unchanged_item(name: &str, item: &TableItem, old: &Table, new: &Table) -> Option<Facts> {
-    if let Some(column) = &item.column {
-        let (old_name, old_column) = find_ci(&old.columns, column)?;
-        let new_column = new.columns.get(old_name)?;
-        if !same_column(old_column, new_column) {
-            return None;
-        }
-    }
-    let mut facts = Facts::default();
+/// The constraints `item` declares, by their names in the live table `old`; `None`
+/// when one cannot be matched to the model (then the item is not kept).
+fn item_slots(name: &str, item: &TableItem, old: &Table) -> Option<Vec<Slot>> {
+    let mut slots = Vec::new();
     if item.primary_key.is_some() {
-        if old.primary_key.is_none() || old.primary_key != new.primary_key {
-            return None;
-        }
-        facts.primary_key = true;
+        slots.push(Slot::PrimaryKey);
     }
     for (given, expression) in &item.checks {
         let check_name = given
             .clone()
             .unwrap_or_else(|| names::check(name, expression));
-        let old_check = old.checks.get(&check_name)?;
-        if new.checks.get(&check_name) != Some(old_check) {
-            return None;
-        }
-        facts.checks.push(check_name);
+        slots.push(Slot::Check(check_name));
     }
     for (given, columns) in &item.uniques {
-        let found = old.uniques.iter().find(|(n, u)| {
+        let (unique_name, _) = old.uniques.iter().find(|(n, u)| {
             same_columns(&u.columns, columns) && given.as_ref().is_none_or(|g| g == *n)
-        });
-        let (unique_name, unique) = found?;
-        if new.uniques.get(unique_name) != Some(unique) {
-            return None;
-        }
-        facts.uniques.push(unique_name.clone());
+        })?;
+        slots.push(Slot::Unique(unique_name.clone()));
     }
-    for (given, columns) in &item.foreign_keys {
-        let found = old.foreign_keys.iter().find(|(n, fk)| {
+    for (given, columns, _) in &item.foreign_keys {
+        let (fk_name, _) = old.foreign_keys.iter().find(|(n, fk)| {
             same_columns(&fk.columns, columns)
                 && given.as_ref().is_none_or(|g| g == *n)
-                && !facts.foreign_keys.contains(n)
-        });
-        let (fk_name, fk) = found?;
-        if new.foreign_keys.get(fk_name) != Some(fk) {
-            return None;
-        }
-        facts.foreign_keys.push(fk_name.clone());
+                && !slots.contains(&Slot::ForeignKey((*n).clone()))
+        })?;
+        slots.push(Slot::ForeignKey(fk_name.clone()));
     }
-    Some(facts)
+    Some(slots)
+}
+
+/// Whether `column` (as the DDL spells it) is the same in `old` and `new`.
+fn same_column_in(old: &Table, new: &Table, column: &str) -> bool {
+    find_ci(&old.columns, column)
+        .and_then(|(n, o)| new.columns.get(n).map(|c| same_column(o, c)))
+        .unwrap_or(false)
 }
 
 fn find_ci<'a, T>(
@@ -252,6 +279,11 @@ fn foreign_key_clause(fk: &ForeignKey) -> String {
     }
     if !fk.on_update.is_no_action() {
         clause.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
+    }
+    match fk.deferrable {
+        Deferrable::NotDeferrable => {}
+        Deferrable::InitiallyImmediate => clause.push_str(" DEFERRABLE INITIALLY IMMEDIATE"),
+        Deferrable::InitiallyDeferred => clause.push_str(" DEFERRABLE INITIALLY DEFERRED"),
     }
     clause
 }

@@ -11,6 +11,8 @@
 
 use std::ops::Range;
 
+use schema_sync_core::snapshot::Deferrable;
+
 /// One lexical token of SQLite DDL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Token {
@@ -438,8 +440,8 @@ pub(crate) struct TableItem {
     pub checks: Vec<(Option<String>, String)>,
     /// `UNIQUE`s: `(name if given, columns)`.
     pub uniques: Vec<(Option<String>, Vec<String>)>,
-    /// Foreign keys: `(name if given, local columns)`.
-    pub foreign_keys: Vec<(Option<String>, Vec<String>)>,
+    /// Foreign keys: `(name if given, local columns, deferrability)`.
+    pub foreign_keys: Vec<(Option<String>, Vec<String>, Deferrable)>,
     /// `PRIMARY KEY`, with its name if given (`Some(None)`: unnamed).
     pub primary_key: Option<Option<String>>,
 }
@@ -459,9 +461,18 @@ impl TableDdl {
         self.items
             .iter()
             .flat_map(|i| &i.foreign_keys)
-            .filter(|(_, cols)| same_columns(cols, columns))
-            .filter_map(|(name, _)| name.as_deref())
+            .filter(|(_, cols, _)| same_columns(cols, columns))
+            .filter_map(|(name, _, _)| name.as_deref())
             .collect()
+    }
+
+    /// The deferrability of the (first) foreign key on `columns`; pragmas do not say.
+    pub(crate) fn foreign_key_deferrable(&self, columns: &[String]) -> Deferrable {
+        self.items
+            .iter()
+            .flat_map(|i| &i.foreign_keys)
+            .find(|(_, cols, _)| same_columns(cols, columns))
+            .map_or(Deferrable::NotDeferrable, |(_, _, d)| *d)
     }
 
     /// The name given to the primary key, if one was given.
@@ -570,14 +581,33 @@ fn collect_constraints(tokens: &[Token], column: Option<&str>, item: &mut TableI
         } else if token.is_kw("FOREIGN")
             && let Some((body, close)) = paren_body(tokens, i + 2)
         {
-            item.foreign_keys
-                .push((pending_name.take(), leading_idents(body)));
+            item.foreign_keys.push((
+                pending_name.take(),
+                leading_idents(body),
+                Deferrable::NotDeferrable,
+            ));
             table_foreign_key = true;
             i = close + 1;
             continue;
         } else if token.is_kw("REFERENCES") {
             if !std::mem::take(&mut table_foreign_key) {
-                item.foreign_keys.push((pending_name.take(), own_column()));
+                item.foreign_keys.push((
+                    pending_name.take(),
+                    own_column(),
+                    Deferrable::NotDeferrable,
+                ));
+            }
+        } else if token.is_kw("DEFERRABLE") {
+            // Only `DEFERRABLE INITIALLY DEFERRED` defers; `NOT DEFERRABLE` is the default.
+            let negated = i > 0 && tokens[i - 1].is_kw("NOT");
+            let deferred = tokens.get(i + 1).is_some_and(|t| t.is_kw("INITIALLY"))
+                && tokens.get(i + 2).is_some_and(|t| t.is_kw("DEFERRED"));
+            if let Some(last) = item.foreign_keys.last_mut() {
+                last.2 = match (negated, deferred) {
+                    (true, _) => Deferrable::NotDeferrable,
+                    (false, true) => Deferrable::InitiallyDeferred,
+                    (false, false) => Deferrable::InitiallyImmediate,
+                };
             }
         } else if UNNAMED_CONSTRAINTS.iter().any(|kw| token.is_kw(kw)) {
             // A name belongs to the constraint right after it, not to a later one.
@@ -777,11 +807,35 @@ mod tests {
         assert_eq!(ddl.unique_name(&["C".into()]), Some("c_u"));
         assert_eq!(ddl.unique_name(&["c".into(), "p".into()]), None);
         assert_eq!(ddl.foreign_key_names(&["q".into(), "r".into()]), ["fk_q"]);
-        assert_eq!(ddl.items[1].foreign_keys, [(None, vec!["p".to_string()])]);
+        assert_eq!(
+            ddl.items[1].foreign_keys,
+            [(None, vec!["p".to_string()], Deferrable::NotDeferrable)]
+        );
         assert_eq!(
             ddl.items[3].foreign_keys.len(),
             1,
             "REFERENCES after FOREIGN KEY is not a second key"
+        );
+    }
+
+    #[test]
+    fn reads_foreign_key_deferrability() {
+        let ddl = parse_create_table(
+            "CREATE TABLE t (a INT REFERENCES p DEFERRABLE INITIALLY DEFERRED, b INT REFERENCES p NOT DEFERRABLE, \
+             c INT, FOREIGN KEY (c) REFERENCES p (id) ON DELETE CASCADE DEFERRABLE)",
+        );
+        let got: Vec<Deferrable> = ddl
+            .items
+            .iter()
+            .flat_map(|i| i.foreign_keys.iter().map(|f| f.2))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Deferrable::InitiallyDeferred,
+                Deferrable::NotDeferrable,
+                Deferrable::InitiallyImmediate
+            ]
         );
     }
 

@@ -382,7 +382,8 @@ fn inspect_foreign_keys(
         if given.is_none() && out.contains_key(&fk_name) {
             fk_name = format!("{fk_name}{id}");
         }
-        out.insert(fk_name, fk);
+        let deferrable = table_ddl.foreign_key_deferrable(&fk.columns);
+        out.insert(fk_name, ForeignKey { deferrable, ..fk });
     }
     Ok(out)
 }

@@ -34,7 +34,7 @@ CREATE TABLE subscriptions (
     total_cents INTEGER GENERATED ALWAYS AS (price_cents * Seats) VIRTUAL,
     starts_on DATE NOT NULL DEFAULT (date('now')),
     ends_on DATE,
-    CONSTRAINT subscriptions_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE,
+    CONSTRAINT subscriptions_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT subscriptions_dates_check CHECK (ends_on IS NULL OR ends_on >= starts_on),
     CONSTRAINT subscriptions_price_non_negative CHECK (price_cents >= 0)
 );
@@ -223,7 +223,7 @@ async fn a_created_table_keeps_constraint_names_order_and_options() {
     sync(&fleet, &tenant, &target).await;
     let subscriptions = schema(&fleet.file("fresh"), "subscriptions");
     for needle in [
-        "CONSTRAINTsubscriptions_customer_fkFOREIGNKEY(customer_id)REFERENCEScustomers(id)ONDELETECASCADE",
+        "CONSTRAINTsubscriptions_customer_fkFOREIGNKEY(customer_id)REFERENCEScustomers(id)ONDELETECASCADEDEFERRABLEINITIALLYDEFERRED",
         "CONSTRAINTsubscriptions_dates_checkCHECK(",
         "CHECK(planin('free','pro','team'))",
         // Columns in the template's order; `plan` is a keyword SQLite reads as a name.
@@ -244,4 +244,33 @@ async fn a_created_table_keeps_constraint_names_order_and_options() {
         schema(&fleet.file("fresh"), "customers")
             .contains("CONSTRAINTcustomers_email_uniqueUNIQUE(email)")
     );
+}
+
+#[tokio::test]
+async fn a_foreign_key_that_lost_its_deferrability_is_drift_and_is_restored() {
+    let fleet = SqliteFleet::new();
+    let immediate = template().replace(" DEFERRABLE INITIALLY DEFERRED", "");
+    let (tenant, target) = setup(&fleet, "immediate", &immediate, true).await;
+    let live = fleet
+        .sqlite()
+        .inspector()
+        .inspect(&tenant)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let diff = Engine::new(fleet.sqlite())
+        .plan(&live, &target)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0;
+    assert!(
+        diff.to_text().contains("subscriptions_customer_fk"),
+        "{}",
+        diff.to_text()
+    );
+    let before = rows(&fleet, "immediate");
+    sync(&fleet, &tenant, &target).await;
+    assert_eq!(
+        schema(&fleet.file("immediate"), "subscriptions"),
+        schema(&fleet.file("template"), "subscriptions")
+    );
+    assert_eq!(rows(&fleet, "immediate"), before);
 }
