@@ -5,6 +5,13 @@
 //! expressions and table options are only there. This module tokenises that text (it
 //! does not parse SQL grammar: SQLite already accepted it) and normalises fragments so
 //! that formatting differences (`lower( a )` vs `lower(a)`) never show up as drift.
+//!
+//! It also splits a `CREATE TABLE` into its items, verbatim, with what each declares, so
+//! that a rebuild can keep the text of every item that did not change.
+
+use std::ops::Range;
+
+use schema_sync_core::snapshot::Deferrable;
 
 /// One lexical token of SQLite DDL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +48,20 @@ impl Token {
 
 /// Splits SQL text into tokens, dropping whitespace and comments.
 pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
+    tokenize_spanned(sql).into_iter().map(|(t, _)| t).collect()
+}
+
+/// Like [`tokenize`], with the byte range of the source each token was read from.
+pub(crate) fn tokenize_spanned(sql: &str) -> Vec<(Token, Range<usize>)> {
     let chars: Vec<char> = sql.chars().collect();
-    let mut tokens = Vec::new();
+    let mut offsets: Vec<usize> = sql.char_indices().map(|(b, _)| b).collect();
+    offsets.push(sql.len());
+    let byte = |char_index: usize| offsets[char_index.min(chars.len())];
+    let mut tokens: Vec<(Token, Range<usize>)> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
+        let start = i;
+        let before = tokens.len();
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
@@ -60,18 +77,18 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
             i += 2;
         } else if c == '\'' {
             let (text, next) = read_quoted(&chars, i, '\'');
-            tokens.push(Token::Str(format!("'{}'", text.replace('\'', "''"))));
+            tokens.push((Token::Str(format!("'{}'", text.replace('\'', "''"))), 0..0));
             i = next;
         } else if c == '"' || c == '`' {
             let (text, next) = read_quoted(&chars, i, c);
-            tokens.push(Token::Quoted(text));
+            tokens.push((Token::Quoted(text), 0..0));
             i = next;
         } else if c == '[' {
             let end = chars[i..]
                 .iter()
                 .position(|&x| x == ']')
                 .map_or(chars.len(), |p| i + p);
-            tokens.push(Token::Quoted(chars[i + 1..end].iter().collect()));
+            tokens.push((Token::Quoted(chars[i + 1..end].iter().collect()), 0..0));
             i = end + 1;
         } else if c.is_alphanumeric()
             || c == '_'
@@ -87,7 +104,7 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
             {
                 i += 1;
             }
-            tokens.push(Token::Word(chars[start..i].iter().collect()));
+            tokens.push((Token::Word(chars[start..i].iter().collect()), 0..0));
         } else {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
             let op =
@@ -97,7 +114,12 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
                     c.to_string()
                 };
             i += op.chars().count();
-            tokens.push(Token::Punct(op));
+            tokens.push((Token::Punct(op), 0..0));
+        }
+        if tokens.len() > before
+            && let Some(last) = tokens.last_mut()
+        {
+            last.1 = byte(start)..byte(i);
         }
     }
     tokens
@@ -231,6 +253,112 @@ const RESERVED: &[&str] = &[
     "WHERE",
 ];
 
+/// Writes a name the way a person writes DDL: bare when it is a plain identifier that
+/// is no reserved SQLite keyword, double-quoted otherwise.
+pub fn render_ident(name: &str) -> String {
+    let mut chars = name.chars();
+    let plain = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.to_ascii_lowercase().starts_with("sqlite_")
+        && KEYWORDS
+            .binary_search(&name.to_ascii_uppercase().as_str())
+            .is_err();
+    if plain {
+        name.to_string()
+    } else {
+        quote_ident(name)
+    }
+}
+
+/// SQLite keywords (<https://sqlite.org/lang_keywords.html>) that cannot stand for a
+/// name: all of them except those SQLite's grammar falls back to reading as an
+/// identifier (`plan`, `key`, `action`, ...), apart from `cast` and `raise`, which
+/// start an expression. Sorted.
+const KEYWORDS: &[&str] = &[
+    "ADD",
+    "ALL",
+    "ALTER",
+    "AND",
+    "AS",
+    "AUTOINCREMENT",
+    "BETWEEN",
+    "CASE",
+    "CAST",
+    "CHECK",
+    "COLLATE",
+    "COMMIT",
+    "CONSTRAINT",
+    "CREATE",
+    "CROSS",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "DEFAULT",
+    "DEFERRABLE",
+    "DELETE",
+    "DISTINCT",
+    "DROP",
+    "ELSE",
+    "ESCAPE",
+    "EXCEPT",
+    "EXISTS",
+    "FILTER",
+    "FOREIGN",
+    "FROM",
+    "FULL",
+    "GLOB",
+    "GROUP",
+    "HAVING",
+    "IF",
+    "IN",
+    "INDEX",
+    "INDEXED",
+    "INNER",
+    "INSERT",
+    "INTERSECT",
+    "INTO",
+    "IS",
+    "ISNULL",
+    "JOIN",
+    "LEFT",
+    "LIKE",
+    "LIMIT",
+    "MATCH",
+    "NATURAL",
+    "NOT",
+    "NOTHING",
+    "NOTNULL",
+    "NULL",
+    "ON",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "OVER",
+    "PRIMARY",
+    "RAISE",
+    "REFERENCES",
+    "REGEXP",
+    "RETURNING",
+    "RIGHT",
+    "SELECT",
+    "SET",
+    "TABLE",
+    "TEMPORARY",
+    "THEN",
+    "TO",
+    "TRANSACTION",
+    "UNION",
+    "UNIQUE",
+    "UPDATE",
+    "USING",
+    "VALUES",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+];
+
 /// Normalises an SQL fragment (expression, default, view body).
 pub(crate) fn normalize(sql: &str) -> String {
     render_tokens(&tokenize(sql))
@@ -289,15 +417,82 @@ pub(crate) struct TableDdl {
     pub columns: Vec<(String, Vec<Token>)>,
     /// Check constraints: `(name if given, expression)`, column-level ones included.
     pub checks: Vec<(Option<String>, String)>,
+    /// Every column definition and table constraint, in order, verbatim.
+    pub items: Vec<TableItem>,
+    /// The text after the closing parenthesis (`STRICT`, `WITHOUT ROWID`), verbatim.
+    pub options_text: String,
+    /// Whether the body spans several lines.
+    pub multiline: bool,
     /// `WITHOUT ROWID`.
     pub without_rowid: bool,
     /// `STRICT`.
     pub strict: bool,
 }
 
+/// One column definition or table constraint of a `CREATE TABLE`, and what it declares.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct TableItem {
+    /// The item exactly as written.
+    pub text: String,
+    /// The column it defines, for a column definition.
+    pub column: Option<String>,
+    /// `CHECK`s: `(name if given, normalised expression)`.
+    pub checks: Vec<(Option<String>, String)>,
+    /// `UNIQUE`s: `(name if given, columns)`.
+    pub uniques: Vec<(Option<String>, Vec<String>)>,
+    /// Foreign keys: `(name if given, local columns, deferrability)`.
+    pub foreign_keys: Vec<(Option<String>, Vec<String>, Deferrable)>,
+    /// `PRIMARY KEY`, with its name if given (`Some(None)`: unnamed).
+    pub primary_key: Option<Option<String>>,
+}
+
+impl TableDdl {
+    /// The name given to the unique constraint on `columns`, if one was given.
+    pub(crate) fn unique_name(&self, columns: &[String]) -> Option<&str> {
+        self.items
+            .iter()
+            .flat_map(|i| &i.uniques)
+            .find(|(name, cols)| name.is_some() && same_columns(cols, columns))
+            .and_then(|(name, _)| name.as_deref())
+    }
+
+    /// The names given to foreign keys on `columns`, in declaration order.
+    pub(crate) fn foreign_key_names(&self, columns: &[String]) -> Vec<&str> {
+        self.items
+            .iter()
+            .flat_map(|i| &i.foreign_keys)
+            .filter(|(_, cols, _)| same_columns(cols, columns))
+            .filter_map(|(name, _, _)| name.as_deref())
+            .collect()
+    }
+
+    /// The deferrability of the (first) foreign key on `columns`; pragmas do not say.
+    pub(crate) fn foreign_key_deferrable(&self, columns: &[String]) -> Deferrable {
+        self.items
+            .iter()
+            .flat_map(|i| &i.foreign_keys)
+            .find(|(_, cols, _)| same_columns(cols, columns))
+            .map_or(Deferrable::NotDeferrable, |(_, _, d)| *d)
+    }
+
+    /// The name given to the primary key, if one was given.
+    pub(crate) fn primary_key_name(&self) -> Option<&str> {
+        self.items
+            .iter()
+            .find_map(|i| i.primary_key.as_ref())
+            .and_then(Option::as_deref)
+    }
+}
+
+/// Whether two column lists name the same columns (SQLite names are case-insensitive).
+pub(crate) fn same_columns(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
 /// Reads a `CREATE TABLE name (...) [options]` statement.
 pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
-    let tokens = tokenize(sql);
+    let spanned = tokenize_spanned(sql);
+    let tokens: Vec<Token> = spanned.iter().map(|(t, _)| t.clone()).collect();
     let mut ddl = TableDdl::default();
     let Some(open) = tokens.iter().position(|t| t.is_punct("(")) else {
         return ddl;
@@ -305,71 +500,135 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
     let Some((body, close)) = paren_body(&tokens, open) else {
         return ddl;
     };
+    let mut offset = open + 1;
     for item in split_top_level(body) {
+        let first_index = offset;
+        offset += item.len() + 1;
         let Some(first) = item.first() else { continue };
+        let text = sql
+            .get(spanned[first_index].1.start..spanned[first_index + item.len() - 1].1.end)
+            .unwrap_or_default()
+            .to_string();
         let is_constraint = first.is_kw("CONSTRAINT")
             || first.is_kw("PRIMARY")
             || first.is_kw("UNIQUE")
             || first.is_kw("CHECK")
             || first.is_kw("FOREIGN");
+        let mut parsed = TableItem {
+            text,
+            ..TableItem::default()
+        };
         if is_constraint {
-            collect_checks(item, &mut ddl.checks);
+            collect_constraints(item, None, &mut parsed);
         } else if let Some(name) = first.ident() {
-            collect_checks(&item[1..], &mut ddl.checks);
+            collect_constraints(&item[1..], Some(name), &mut parsed);
+            parsed.column = Some(name.to_string());
             ddl.columns.push((name.to_string(), item[1..].to_vec()));
+        } else {
+            continue;
         }
+        ddl.checks.extend(parsed.checks.iter().cloned());
+        ddl.items.push(parsed);
     }
+    let body_range = spanned[open].1.end..spanned[close].1.start;
+    ddl.multiline = sql.get(body_range).is_some_and(|b| b.contains('\n'));
+    ddl.options_text = sql
+        .get(spanned[close].1.end..)
+        .unwrap_or_default()
+        .trim_end()
+        .trim_end_matches(';')
+        .to_string();
     let tail = &tokens[close + 1..];
     ddl.without_rowid = tail.iter().any(|t| t.is_kw("ROWID"));
     ddl.strict = tail.iter().any(|t| t.is_kw("STRICT"));
     ddl
 }
 
-/// Keywords that start a constraint other than CHECK.
-const OTHER_CONSTRAINTS: &[&str] = &[
-    "NOT",
-    "NULL",
-    "DEFAULT",
-    "PRIMARY",
-    "UNIQUE",
-    "REFERENCES",
-    "FOREIGN",
-    "COLLATE",
-    "GENERATED",
-    "AS",
-];
+/// Keywords that start a column constraint the model does not name.
+const UNNAMED_CONSTRAINTS: &[&str] = &["NOT", "NULL", "DEFAULT", "COLLATE", "GENERATED", "AS"];
 
-/// Finds `[CONSTRAINT name] CHECK (expr)` in a column definition or table constraint.
-fn collect_checks(tokens: &[Token], out: &mut Vec<(Option<String>, String)>) {
+/// Finds the constraints of a column definition (`column` set, tokens after its name)
+/// or of a table constraint, each with the name a preceding `CONSTRAINT name` gives it.
+fn collect_constraints(tokens: &[Token], column: Option<&str>, item: &mut TableItem) {
     let mut i = 0;
     let mut pending_name: Option<String> = None;
+    let mut table_foreign_key = false;
+    let own_column = || column.map(|c| vec![c.to_string()]).unwrap_or_default();
     while i < tokens.len() {
-        if tokens[i].is_kw("CONSTRAINT") {
+        let token = &tokens[i];
+        if token.is_kw("CONSTRAINT") {
             pending_name = tokens.get(i + 1).and_then(Token::ident).map(str::to_string);
             i += 2;
             continue;
         }
-        if tokens[i].is_kw("CHECK")
+        if token.is_kw("CHECK")
             && let Some((body, close)) = paren_body(tokens, i + 1)
         {
-            out.push((pending_name.take(), render_tokens(body)));
+            item.checks.push((pending_name.take(), render_tokens(body)));
             i = close + 1;
             continue;
         }
-        if let Some((_, close)) = tokens[i]
-            .is_punct("(")
-            .then(|| paren_body(tokens, i))
-            .flatten()
+        if token.is_kw("PRIMARY") {
+            item.primary_key = Some(pending_name.take());
+        } else if token.is_kw("UNIQUE") {
+            let name = pending_name.take();
+            if let Some((body, close)) = paren_body(tokens, i + 1) {
+                item.uniques.push((name, leading_idents(body)));
+                i = close + 1;
+                continue;
+            }
+            item.uniques.push((name, own_column()));
+        } else if token.is_kw("FOREIGN")
+            && let Some((body, close)) = paren_body(tokens, i + 2)
+        {
+            item.foreign_keys.push((
+                pending_name.take(),
+                leading_idents(body),
+                Deferrable::NotDeferrable,
+            ));
+            table_foreign_key = true;
+            i = close + 1;
+            continue;
+        } else if token.is_kw("REFERENCES") {
+            if !std::mem::take(&mut table_foreign_key) {
+                item.foreign_keys.push((
+                    pending_name.take(),
+                    own_column(),
+                    Deferrable::NotDeferrable,
+                ));
+            }
+        } else if token.is_kw("DEFERRABLE") {
+            // Only `DEFERRABLE INITIALLY DEFERRED` defers; `NOT DEFERRABLE` is the default.
+            let negated = i > 0 && tokens[i - 1].is_kw("NOT");
+            let deferred = tokens.get(i + 1).is_some_and(|t| t.is_kw("INITIALLY"))
+                && tokens.get(i + 2).is_some_and(|t| t.is_kw("DEFERRED"));
+            if let Some(last) = item.foreign_keys.last_mut() {
+                last.2 = match (negated, deferred) {
+                    (true, _) => Deferrable::NotDeferrable,
+                    (false, true) => Deferrable::InitiallyDeferred,
+                    (false, false) => Deferrable::InitiallyImmediate,
+                };
+            }
+        } else if UNNAMED_CONSTRAINTS.iter().any(|kw| token.is_kw(kw)) {
+            // A name belongs to the constraint right after it, not to a later one.
+            pending_name = None;
+        }
+        if token.is_punct("(")
+            && let Some(close) = matching_paren(tokens, i)
         {
             i = close + 1;
             continue;
-        }
-        // A constraint name belongs to the constraint right after it, not to a later CHECK.
-        if OTHER_CONSTRAINTS.iter().any(|kw| tokens[i].is_kw(kw)) {
-            pending_name = None;
         }
         i += 1;
     }
+}
+
+/// The first identifier of each comma-separated part (`a COLLATE nocase, b DESC`).
+fn leading_idents(tokens: &[Token]) -> Vec<String> {
+    split_top_level(tokens)
+        .into_iter()
+        .filter_map(|part| part.first().and_then(Token::ident).map(str::to_string))
+        .collect()
 }
 
 /// What a column definition says beyond the pragmas: collation, generation,
@@ -523,6 +782,69 @@ mod tests {
             parse_column(&ddl.columns[2].1).generated,
             Some(("a || 'x'".to_string(), true))
         );
+    }
+
+    #[test]
+    fn reads_items_verbatim_with_their_constraint_names() {
+        let sql = "CREATE TABLE t (\n  id INTEGER CONSTRAINT t_pk PRIMARY KEY,\n  p INT REFERENCES p(id),\n  \
+                   c CHAR(2) CONSTRAINT c_u UNIQUE,\n  CONSTRAINT fk_q FOREIGN KEY (q, r) REFERENCES p (a, b),\n  \
+                   UNIQUE (c COLLATE nocase, p)\n) STRICT";
+        let ddl = parse_create_table(sql);
+        let texts: Vec<&str> = ddl.items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "id INTEGER CONSTRAINT t_pk PRIMARY KEY",
+                "p INT REFERENCES p(id)",
+                "c CHAR(2) CONSTRAINT c_u UNIQUE",
+                "CONSTRAINT fk_q FOREIGN KEY (q, r) REFERENCES p (a, b)",
+                "UNIQUE (c COLLATE nocase, p)",
+            ]
+        );
+        assert!(ddl.multiline);
+        assert_eq!(ddl.options_text, " STRICT");
+        assert_eq!(ddl.primary_key_name(), Some("t_pk"));
+        assert_eq!(ddl.unique_name(&["C".into()]), Some("c_u"));
+        assert_eq!(ddl.unique_name(&["c".into(), "p".into()]), None);
+        assert_eq!(ddl.foreign_key_names(&["q".into(), "r".into()]), ["fk_q"]);
+        assert_eq!(
+            ddl.items[1].foreign_keys,
+            [(None, vec!["p".to_string()], Deferrable::NotDeferrable)]
+        );
+        assert_eq!(
+            ddl.items[3].foreign_keys.len(),
+            1,
+            "REFERENCES after FOREIGN KEY is not a second key"
+        );
+    }
+
+    #[test]
+    fn reads_foreign_key_deferrability() {
+        let ddl = parse_create_table(
+            "CREATE TABLE t (a INT REFERENCES p DEFERRABLE INITIALLY DEFERRED, b INT REFERENCES p NOT DEFERRABLE, \
+             c INT, FOREIGN KEY (c) REFERENCES p (id) ON DELETE CASCADE DEFERRABLE)",
+        );
+        let got: Vec<Deferrable> = ddl
+            .items
+            .iter()
+            .flat_map(|i| i.foreign_keys.iter().map(|f| f.2))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Deferrable::InitiallyDeferred,
+                Deferrable::NotDeferrable,
+                Deferrable::InitiallyImmediate
+            ]
+        );
+    }
+
+    #[test]
+    fn reserved_words_are_sorted() {
+        assert!(KEYWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(render_ident("plan"), "plan");
+        assert_eq!(render_ident("order"), "\"order\"");
+        assert_eq!(render_ident("Mixed Case"), "\"Mixed Case\"");
     }
 
     #[test]

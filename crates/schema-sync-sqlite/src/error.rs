@@ -20,6 +20,12 @@ pub(crate) fn sqlite_error(
             " (another process holds a write lock: retry, or raise --lock-timeout)"
         }
         Some(rusqlite::ErrorCode::CannotOpen) => " (check that the file exists and is readable)",
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            " (SQLite cannot read the file's stored schema or pages: check it with \
+             `sqlite3 <file> 'PRAGMA integrity_check'`; a view or trigger that was created while \
+             the file was attached, and names it by its attached name (`other.t`), also makes \
+             the schema unreadable: recreate it without that qualifier)"
+        }
         _ => "",
     };
     Error::database(

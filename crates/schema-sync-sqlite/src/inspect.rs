@@ -15,10 +15,47 @@ use schema_sync_core::snapshot::{
 };
 
 use crate::ddl::{self, Token};
+use crate::names;
 use crate::types::parse_declared_type;
 
 /// Prefix of the temporary tables the runner creates while rebuilding a table.
-pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_new_";
+pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_old_";
+
+/// What `sqlite_schema` stores for each object: `(type, name)` to `(tbl_name, sql)`.
+#[derive(Debug, Default)]
+pub(crate) struct StoredSql(BTreeMap<(String, String), (String, Option<String>)>);
+
+impl StoredSql {
+    /// Reads every object's row.
+    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
+        let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))?;
+        Ok(Self(rows.collect::<rusqlite::Result<_>>()?))
+    }
+
+    /// The stored SQL of the `kind` (`table`, `index`, `trigger`) object `name`.
+    pub(crate) fn get(&self, kind: &str, name: &str) -> Option<&str> {
+        self.0
+            .get(&(kind.to_string(), name.to_string()))
+            .and_then(|(_, sql)| sql.as_deref())
+    }
+
+    /// The `(type, name)` of every index and trigger SQLite drops with `relation`, apart
+    /// from the indexes it makes itself for keys (those have no SQL).
+    pub(crate) fn attached_to<'a>(
+        &'a self,
+        relation: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.0
+            .iter()
+            .filter(move |((kind, _), (table, sql))| {
+                (kind == "index" || kind == "trigger")
+                    && sql.is_some()
+                    && table.eq_ignore_ascii_case(relation)
+            })
+            .map(|((kind, name), _)| (kind.as_str(), name.as_str()))
+    }
+}
 
 /// One row of `sqlite_schema`.
 struct SchemaRow {
@@ -76,21 +113,44 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
     }
     for row in rows.iter().filter(|r| r.kind == "trigger") {
         let definition = ddl::normalize(row.sql.as_deref().unwrap_or_default());
-        match snapshot.tables.get_mut(&row.table) {
-            Some(table) => {
-                table
-                    .triggers
-                    .insert(row.name.clone(), Trigger { definition });
-            }
-            None => {
-                snapshot.unsupported.insert(UnsupportedObject::new(
-                    "trigger on a view",
-                    row.name.clone(),
-                ));
-            }
+        if let Some(table) = snapshot.tables.get_mut(&row.table) {
+            table
+                .triggers
+                .insert(row.name.clone(), Trigger { definition });
         }
     }
+    report_unmodelled_dependents(&rows, &mut snapshot);
     Ok(snapshot)
+}
+
+/// Reports every index and trigger attached (by `tbl_name`) to a modelled table or
+/// view that the snapshot does not model, such as an `INSTEAD OF` trigger on a view, as
+/// a dependent of it: dropping or rebuilding the parent would silently drop it.
+fn report_unmodelled_dependents(rows: &[SchemaRow], snapshot: &mut SchemaSnapshot) {
+    for row in rows
+        .iter()
+        .filter(|r| (r.kind == "index" || r.kind == "trigger") && r.sql.is_some())
+    {
+        let modelled = match snapshot.tables.get(&row.table) {
+            Some(table) => {
+                table.indexes.contains_key(&row.name) || table.triggers.contains_key(&row.name)
+            }
+            None if snapshot.views.contains_key(&row.table) => false,
+            None => continue, // Attached to something unmodelled that is reported itself.
+        };
+        if !modelled {
+            let kind = match (row.kind.as_str(), snapshot.views.contains_key(&row.table)) {
+                ("trigger", true) => "trigger on a view",
+                ("trigger", false) => "trigger",
+                _ => "index",
+            };
+            snapshot.unsupported.insert(UnsupportedObject::dependent_of(
+                kind,
+                row.name.clone(),
+                row.table.clone(),
+            ));
+        }
+    }
 }
 
 /// Tables that store a virtual table's data; they belong to the (unsupported) virtual table.
@@ -144,6 +204,7 @@ fn inspect_table(
         "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
     )?;
     let mut column_rows = stmt.query([name])?;
+    let mut position = 0u32;
     while let Some(r) = column_rows.next()? {
         let column_name: String = r.get(0)?;
         let hidden: i64 = r.get(5)?;
@@ -153,6 +214,9 @@ fn inspect_table(
         let declared: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
         let details = column_ddl.get(&column_name.to_lowercase());
         let mut column = Column::new(parse_declared_type(&declared));
+        // Rows come in cid order; hidden (virtual-table) columns were skipped above.
+        position += 1;
+        column.position = position;
         column.nullable = r.get::<_, i64>(2)? == 0;
         column.default = r.get::<_, Option<String>>(3)?.map(|d| ddl::normalize(&d));
         column.collation = details.and_then(|d| d.collation.clone());
@@ -175,6 +239,7 @@ fn inspect_table(
         }
         table.columns.insert(column_name, column);
     }
+    table.renumber_columns();
     pk_columns.sort();
     if !pk_columns.is_empty() {
         table.primary_key = Some(PrimaryKey {
@@ -183,18 +248,21 @@ fn inspect_table(
         });
     }
 
-    for (check_name, expression) in table_ddl.checks {
-        let check_name = check_name.unwrap_or_else(|| {
-            let digest = blake3::hash(expression.as_bytes()).to_hex();
-            format!("{name}_check_{}", &digest[..8])
-        });
+    if let Some(pk) = table.primary_key.as_mut() {
+        pk.name = table_ddl.primary_key_name().map(str::to_string);
+    }
+    for (check_name, expression) in &table_ddl.checks {
+        let check_name = check_name
+            .clone()
+            .unwrap_or_else(|| names::check(name, expression));
+        let expression = expression.clone();
         table
             .checks
             .insert(check_name, CheckConstraint { expression });
     }
 
-    inspect_indexes(conn, name, rows, &mut table)?;
-    table.foreign_keys = inspect_foreign_keys(conn, name)?;
+    inspect_indexes(conn, name, rows, &table_ddl, &mut table)?;
+    table.foreign_keys = inspect_foreign_keys(conn, name, &table_ddl)?;
     Ok(table)
 }
 
@@ -202,6 +270,7 @@ fn inspect_indexes(
     conn: &Connection,
     table_name: &str,
     rows: &[SchemaRow],
+    table_ddl: &ddl::TableDdl,
     table: &mut Table,
 ) -> rusqlite::Result<()> {
     let mut list = conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
@@ -222,7 +291,9 @@ fn inspect_indexes(
         match origin.as_str() {
             "u" => {
                 let columns: Vec<String> = keys.into_iter().filter_map(|(_, n, _)| n).collect();
-                let constraint_name = format!("{table_name}_{}_key", columns.join("_"));
+                let constraint_name = table_ddl
+                    .unique_name(&columns)
+                    .map_or_else(|| names::unique(table_name, &columns), str::to_string);
                 table.uniques.insert(
                     constraint_name,
                     UniqueConstraint {
@@ -272,6 +343,7 @@ fn inspect_indexes(
 fn inspect_foreign_keys(
     conn: &Connection,
     table_name: &str,
+    table_ddl: &ddl::TableDdl,
 ) -> rusqlite::Result<BTreeMap<String, ForeignKey>> {
     let mut stmt =
         conn.prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")?;
@@ -296,13 +368,22 @@ fn inspect_foreign_keys(
         fk.on_update = parse_action(&r.get::<_, String>(4)?);
         fk.on_delete = parse_action(&r.get::<_, String>(5)?);
     }
+    // SQLite numbers foreign keys from the last declared; names go in declaration order.
     let mut out = BTreeMap::new();
-    for (id, fk) in grouped {
-        let mut fk_name = format!("{table_name}_{}_fkey", fk.columns.join("_"));
-        if out.contains_key(&fk_name) {
+    for (id, fk) in grouped.into_iter().rev() {
+        let given = table_ddl
+            .foreign_key_names(&fk.columns)
+            .into_iter()
+            .find(|n| !out.contains_key(*n));
+        let mut fk_name = given.map_or_else(
+            || names::foreign_key(table_name, &fk.columns),
+            str::to_string,
+        );
+        if given.is_none() && out.contains_key(&fk_name) {
             fk_name = format!("{fk_name}{id}");
         }
-        out.insert(fk_name, fk);
+        let deferrable = table_ddl.foreign_key_deferrable(&fk.columns);
+        out.insert(fk_name, ForeignKey { deferrable, ..fk });
     }
     Ok(out)
 }

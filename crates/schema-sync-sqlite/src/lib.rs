@@ -10,22 +10,36 @@
 //! - **Targets from SQL** are applied to an in-memory database and inspected: SQLite
 //!   itself is the parser.
 //! - **Execution** runs in one `BEGIN IMMEDIATE` transaction per tenant (the lock), using
-//!   SQLite's documented table-rebuild procedure for every change `ALTER TABLE` cannot
-//!   make, keeping every row, and checking foreign keys before commit. A failure rolls
-//!   the tenant back whole.
+//!   a table rebuild for every change `ALTER TABLE` cannot make, keeping every row, and
+//!   checking foreign keys before commit. A failure rolls the tenant back whole.
+//! - **Fidelity**: tables are created in the target's column order with its constraint
+//!   names, `STRICT` and `WITHOUT ROWID`; a rebuild keeps the stored text of every column
+//!   and constraint it does not change, so `.schema` reads like the template
+//!   (`create.rs`). Declared types are compared lowercased, so a table
+//!   created from scratch spells them lowercase.
+//! - **Unmodelled dependents**: an index or trigger attached to a table or view that
+//!   the model does not cover is reported as a dependent of it, and the runner refuses a
+//!   plan that would drop it with its parent.
+//! - **Hot journals** left by a writer killed mid-transaction are rolled back under the
+//!   tenant's write lock when the command may write (`sync`, `validate`), and reported
+//!   with the fix when it may not (`audit`) (see `journal.rs`).
 //! - rusqlite is blocking: every call runs on tokio's blocking pool, never on executor
 //!   threads.
 #![deny(missing_docs)]
 
+mod create;
 pub mod ddl;
 mod error;
 mod inspect;
+mod journal;
+mod names;
 mod render;
 mod runner;
 mod tenants;
 mod types;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
@@ -37,7 +51,7 @@ use schema_sync_core::{
 pub use tenants::{Location, TENANT_EXTENSIONS};
 
 use error::sqlite_error;
-use inspect::inspect_connection;
+use inspect::{StoredSql, inspect_connection};
 use render::render_plan;
 use runner::{SqliteLock, open, with_tenant};
 use schema_sync_core::run_blocking;
@@ -46,25 +60,43 @@ use schema_sync_core::run_blocking;
 #[derive(Debug, Clone)]
 pub struct SqliteAdapter {
     location: Location,
+    /// Never open a file read-write outside a run that may change it (audit).
+    read_only: bool,
+    /// How long a hot-journal rollback waits for another writer.
+    lock_timeout: Duration,
 }
+
+/// How long to wait for another writer when no timeout is configured.
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the SQLite tenants at `url` (`sqlite:///dir` or `sqlite:///file.db`).
 ///
-/// SQLite needs no pool; `options` is accepted for symmetry with server adapters.
-/// Inspection always opens files read-only, so audit never writes.
+/// SQLite needs no pool. Inspection always opens files read-only; with
+/// `options.read_only` (audit) a file is never opened read-write, not even to roll back
+/// a hot journal. `options.lock_timeout` bounds the wait for another writer then.
 ///
 /// # Errors
 /// [`Error::Config`] when the URL is not a `sqlite://` URL or its path does not exist.
-pub async fn connect(url: &str, _options: &ConnectOptions) -> Result<SqliteAdapter> {
-    Ok(SqliteAdapter {
-        location: Location::from_url(url)?,
-    })
+pub async fn connect(url: &str, options: &ConnectOptions) -> Result<SqliteAdapter> {
+    Ok(SqliteAdapter::with_options(
+        Location::from_url(url)?,
+        options,
+    ))
 }
 
 impl SqliteAdapter {
-    /// An adapter for a known location.
+    /// An adapter for a known location that may roll back hot journals (not read-only).
     pub fn new(location: Location) -> Self {
-        Self { location }
+        Self::with_options(location, &ConnectOptions::default())
+    }
+
+    /// An adapter for a known location with `options` (`read_only`, `lock_timeout`).
+    pub fn with_options(location: Location, options: &ConnectOptions) -> Self {
+        Self {
+            location,
+            read_only: options.read_only,
+            lock_timeout: options.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+        }
     }
 
     /// Where the tenants are.
@@ -81,6 +113,7 @@ fn tenant_path(tenant: &TenantContext) -> PathBuf {
 impl SchemaInspector for SqliteAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
         let (id, path) = (tenant.id().clone(), tenant_path(tenant));
+        let (read_only, lock_timeout) = (self.read_only, self.lock_timeout);
         run_blocking(move || {
             let fail = |e| sqlite_error(Some(&id), Phase::Inspect, &path, e);
             if !path.is_file() {
@@ -92,7 +125,23 @@ impl SchemaInspector for SqliteAdapter {
                 ));
             }
             let conn = open(&path, false).map_err(fail)?;
-            inspect_connection(&conn).map_err(fail)
+            match inspect_connection(&conn) {
+                Err(e) if journal::is_hot_journal(&e) => {
+                    drop(conn);
+                    if read_only {
+                        return Err(journal::hot_journal_error(
+                            Some(&id),
+                            Phase::Inspect,
+                            &path,
+                            e,
+                        ));
+                    }
+                    journal::roll_back(&path, lock_timeout).map_err(fail)?;
+                    let conn = open(&path, false).map_err(fail)?;
+                    inspect_connection(&conn).map_err(fail)
+                }
+                other => other.map_err(fail),
+            }
         })
         .await
     }
@@ -102,7 +151,15 @@ impl SchemaInspector for SqliteAdapter {
 impl MigrationRunner for SqliteAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let live = self.inspect(tenant).await?;
-        let statements = render_plan(&live, plan).map_err(|e| with_tenant(e, tenant.id()))?;
+        let (id, path) = (tenant.id().clone(), tenant_path(tenant));
+        let stored = run_blocking(move || {
+            let conn =
+                open(&path, false).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))?;
+            StoredSql::read(&conn).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))
+        })
+        .await?;
+        let statements =
+            render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant.id()))?;
         let mut sql = vec![
             "PRAGMA foreign_keys = OFF".to_string(),
             "PRAGMA legacy_alter_table = ON".to_string(),

@@ -1,23 +1,28 @@
 //! Plans to SQLite statements.
 //!
 //! SQLite's `ALTER TABLE` can add a plain column and rename; everything else (changing a
-//! column, adding or dropping a constraint or foreign key) uses the table-rebuild
-//! procedure from SQLite's documentation: create the new table under a temporary name,
-//! copy every row, drop the old table, rename the new one, recreate its indexes and
-//! triggers. The runner does this inside one transaction with foreign keys off and
+//! column, adding or dropping a constraint or foreign key, reordering columns) rebuilds
+//! the table: rename the live table away, create the new one under the real name, copy
+//! every row, drop the old one, recreate its indexes and triggers (see
+//! [`rebuild_table`]). The runner does this inside one transaction with foreign keys
+//! off and `legacy_alter_table` on (so nothing that names the table is rewritten), and
 //! checks `PRAGMA foreign_key_check` before committing.
 //!
 //! Rendering needs the live schema: a rebuilt table is created with its complete final
 //! definition, which is the live table with the plan applied in memory.
+//!
+//! Column order is the target's (`Column.position`): `CREATE TABLE` and every rebuild
+//! list columns in that order, `ADD COLUMN` runs in place only for a column placed last,
+//! and `ReorderColumns` (or an added column placed elsewhere) rebuilds the table.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use schema_sync_core::snapshot::{Column, ForeignKey, Identity, Index, IndexPart, Table};
+use schema_sync_core::snapshot::{Column, Identity, Table};
 use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
 
+use crate::create::{Previous, column_definition, create_index, create_table};
 use crate::ddl::quote_ident;
-use crate::inspect::REBUILD_PREFIX;
-use crate::types::render_type;
+use crate::inspect::{REBUILD_PREFIX, StoredSql};
 
 /// One statement and the index of the plan step it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +36,7 @@ pub(crate) struct Statement {
 /// Renders `plan` for a database whose schema is `live`.
 pub(crate) fn render_plan(
     live: &SchemaSnapshot,
+    stored: &StoredSql,
     plan: &MigrationPlan,
 ) -> Result<Vec<Statement>, Error> {
     let mut final_schema = live.clone();
@@ -58,6 +64,8 @@ pub(crate) fn render_plan(
         .filter(|t| !created.contains(t) && final_schema.tables.contains_key(*t))
         .collect();
 
+    refuse_lost_dependents(live, stored, plan, &rebuilt)?;
+
     let mut out = Vec::new();
     let mut done_rebuilds: BTreeSet<&str> = BTreeSet::new();
     for (step, plan_step) in plan.steps.iter().enumerate() {
@@ -67,8 +75,10 @@ pub(crate) fn render_plan(
             && rebuilt.contains(table)
         {
             if done_rebuilds.insert(table) {
-                let (old, new) = (&live.tables[table], &final_schema.tables[table]);
-                rebuild_table(table, old, new)
+                let old = &live.tables[table];
+                let mut new = final_schema.tables[table].clone();
+                new.set_column_order(&target_order(table, old, &new, plan));
+                rebuild_table(table, old, &new, stored)
                     .into_iter()
                     .for_each(&mut emit);
             }
@@ -77,7 +87,7 @@ pub(crate) fn render_plan(
         match operation {
             Operation::CreateTable { name, .. } => {
                 let table = &final_schema.tables[name.as_str()];
-                emit(create_table(name, table));
+                emit(create_table(name, table, None));
             }
             Operation::DropTable { name, .. } => emit(format!("DROP TABLE {}", quote_ident(name))),
             Operation::AddColumn {
@@ -109,6 +119,49 @@ pub(crate) fn render_plan(
     Ok(out)
 }
 
+/// Refuses a plan that would drop, with a table it drops or rebuilds or a view it drops,
+/// an index or trigger the live model does not know (and so cannot recreate), reading
+/// what is attached from `sqlite_schema` itself rather than trusting the snapshot.
+fn refuse_lost_dependents(
+    live: &SchemaSnapshot,
+    stored: &StoredSql,
+    plan: &MigrationPlan,
+    rebuilt: &BTreeSet<&str>,
+) -> Result<(), Error> {
+    let mut replaced: BTreeSet<(&str, &str)> = rebuilt.iter().map(|t| (*t, "rebuilt")).collect();
+    for step in &plan.steps {
+        match &step.operation {
+            Operation::DropTable { name, .. } => {
+                replaced.insert((name.as_str(), "dropped"));
+            }
+            Operation::DropView { name, .. } => {
+                replaced.insert((name.as_str(), "dropped"));
+            }
+            _ => {}
+        }
+    }
+    for (relation, how) in replaced {
+        let known = live.tables.get(relation);
+        for (kind, name) in stored.attached_to(relation) {
+            let modelled = known
+                .is_some_and(|t| t.indexes.contains_key(name) || t.triggers.contains_key(name));
+            if !modelled {
+                return Err(Error::Unsupported {
+                    tenant: None,
+                    object: format!("{kind} {name} on {relation}"),
+                    message: format!(
+                        "the plan would drop {relation} ({how}) and with it this {kind}, which \
+                         schema-sync does not model and cannot recreate; nothing was changed. \
+                         Drop the {kind} before syncing and recreate it afterwards, or change \
+                         the target so that {relation} is left as it is"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn unsupported(operation: &Operation) -> Error {
     Error::Unsupported {
         tenant: None,
@@ -122,7 +175,10 @@ fn unsupported(operation: &Operation) -> Error {
 /// Whether an operation on an existing table needs the rebuild procedure.
 fn needs_rebuild(operation: &Operation) -> bool {
     match operation {
-        Operation::AddColumn { column, .. } => !can_add_in_place(column),
+        // ADD COLUMN can only append: any other placement rebuilds in the target's order.
+        Operation::AddColumn {
+            column, placement, ..
+        } => !placement.is_last() || !can_add_in_place(column),
         Operation::CreateTable { .. }
         | Operation::DropTable { .. }
         | Operation::CreateIndex { .. }
@@ -148,205 +204,127 @@ fn can_add_in_place(column: &Column) -> bool {
     default_ok && column.identity.is_none() && column.generated.as_ref().is_none_or(|g| !g.stored)
 }
 
-/// The statements of SQLite's table-rebuild procedure.
-fn rebuild_table(name: &str, old: &Table, new: &Table) -> Vec<String> {
-    let temp = format!("{REBUILD_PREFIX}{name}");
-    let copied: Vec<String> = ordered_columns(new)
+/// The column order a rebuilt table gets: the target's.
+///
+/// With a `ReorderColumns` step, the plan applied in memory already has it. Otherwise
+/// the added and altered columns carry their target positions (`Column.position` of the
+/// target), and every other column kept its live position, which, because positions
+/// are compared, is its target position too; the final table's order breaks ties. This
+/// lets a rebuild restore the target's order even when the planner only appends.
+fn target_order(name: &str, old: &Table, new: &Table, plan: &MigrationPlan) -> Vec<String> {
+    let reordered = plan
+        .steps
+        .iter()
+        .any(|s| matches!(&s.operation, Operation::ReorderColumns { table, .. } if table == name));
+    let mut hinted: BTreeMap<&str, u32> = BTreeMap::new();
+    for step in &plan.steps {
+        match &step.operation {
+            Operation::AddColumn {
+                table,
+                name: column,
+                column: definition,
+                ..
+            }
+            | Operation::AlterColumn {
+                table,
+                name: column,
+                to: definition,
+                ..
+            } if table == name && definition.position > 0 => {
+                hinted.insert(column, definition.position);
+            }
+            _ => {}
+        }
+    }
+    let final_order = new.column_order();
+    if reordered || hinted.is_empty() || !new.has_column_positions() {
+        return final_order.into_iter().map(str::to_string).collect();
+    }
+    let mut keyed: Vec<(u32, usize, &str)> = final_order
+        .iter()
+        .enumerate()
+        .map(|(index, column)| {
+            let position = hinted
+                .get(column)
+                .copied()
+                .or_else(|| old.columns.get(*column).map(|c| c.position))
+                .unwrap_or(u32::MAX);
+            (position, index, *column)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, _, c)| c.to_string()).collect()
+}
+
+/// The statements of the table-rebuild procedure.
+///
+/// The live table is renamed away (with `legacy_alter_table` on, nothing that refers to
+/// it by name is rewritten), the new one is created under the real name, so SQLite
+/// stores its `CREATE TABLE` exactly as written, the rows are copied, the old table is
+/// dropped with its indexes and triggers, and those are created again. Indexes and
+/// triggers the plan does not change get their stored SQL back verbatim.
+fn rebuild_table(name: &str, old: &Table, new: &Table, stored: &StoredSql) -> Vec<String> {
+    let old_copy = format!("{REBUILD_PREFIX}{name}");
+    let copied: Vec<String> = new
+        .ordered_columns()
         .into_iter()
         .filter(|(c, column)| {
             column.generated.is_none() && old.columns.get(*c).is_some_and(|o| o.generated.is_none())
         })
         .map(|(c, _)| quote_ident(c))
         .collect();
-    let mut statements = vec![create_table(&temp, new)];
+    let previous = stored
+        .get("table", name)
+        .map(|sql| Previous { table: old, sql });
+    let mut statements = vec![
+        format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote_ident(name),
+            quote_ident(&old_copy)
+        ),
+        create_table(name, new, previous),
+    ];
     if !copied.is_empty() {
         let list = copied.join(", ");
         statements.push(format!(
             "INSERT INTO {} ({list}) SELECT {list} FROM {}",
-            quote_ident(&temp),
-            quote_ident(name)
+            quote_ident(name),
+            quote_ident(&old_copy)
         ));
     }
-    statements.push(format!("DROP TABLE {}", quote_ident(name)));
-    statements.push(format!(
-        "ALTER TABLE {} RENAME TO {}",
-        quote_ident(&temp),
-        quote_ident(name)
-    ));
-    statements.extend(
-        new.indexes
-            .iter()
-            .map(|(index_name, index)| create_index(name, index_name, index)),
-    );
-    statements.extend(new.triggers.values().map(|t| t.definition.clone()));
+    let autoincrement = |t: &Table| {
+        t.columns
+            .values()
+            .any(|c| c.identity == Some(Identity::AutoIncrement))
+    };
+    if autoincrement(old) && autoincrement(new) {
+        // Keep the AUTOINCREMENT high-water mark, which may be above the largest key.
+        statements.push(format!(
+            "DELETE FROM sqlite_sequence WHERE name = {}",
+            quote_literal(name)
+        ));
+        statements.push(format!(
+            "UPDATE sqlite_sequence SET name = {} WHERE name = {}",
+            quote_literal(name),
+            quote_literal(&old_copy)
+        ));
+    }
+    statements.push(format!("DROP TABLE {}", quote_ident(&old_copy)));
+    for (index_name, index) in &new.indexes {
+        let kept = (old.indexes.get(index_name) == Some(index))
+            .then(|| stored.get("index", index_name))
+            .flatten();
+        statements.push(kept.map_or_else(|| create_index(name, index_name, index), str::to_string));
+    }
+    for (trigger_name, trigger) in &new.triggers {
+        let kept = (old.triggers.get(trigger_name) == Some(trigger))
+            .then(|| stored.get("trigger", trigger_name))
+            .flatten();
+        statements.push(kept.map_or_else(|| trigger.definition.clone(), str::to_string));
+    }
     statements
 }
 
-/// Columns with the primary key first (in key order), then the rest by name.
-fn ordered_columns(table: &Table) -> Vec<(&str, &Column)> {
-    let key: Vec<&str> = table
-        .primary_key
-        .iter()
-        .flat_map(|pk| pk.columns.iter().map(String::as_str))
-        .collect();
-    let mut columns: Vec<(&str, &Column)> = key
-        .iter()
-        .filter_map(|k| {
-            table
-                .columns
-                .get_key_value(*k)
-                .map(|(n, c)| (n.as_str(), c))
-        })
-        .collect();
-    columns.extend(
-        table
-            .columns
-            .iter()
-            .filter(|(n, _)| !key.contains(&n.as_str()))
-            .map(|(n, c)| (n.as_str(), c)),
-    );
-    columns
-}
-
-/// `CREATE TABLE` with every column, key, constraint and foreign key.
-pub(crate) fn create_table(name: &str, table: &Table) -> String {
-    let inline_key = table.primary_key.as_ref().filter(|pk| {
-        pk.columns.len() == 1
-            && table
-                .columns
-                .get(&pk.columns[0])
-                .is_some_and(|c| c.identity == Some(Identity::AutoIncrement))
-    });
-    let mut items: Vec<String> = ordered_columns(table)
-        .into_iter()
-        .map(|(column_name, column)| {
-            column_definition(
-                column_name,
-                column,
-                inline_key.is_some_and(|pk| pk.columns[0] == column_name),
-            )
-        })
-        .collect();
-    if let Some(pk) = table.primary_key.as_ref().filter(|_| inline_key.is_none()) {
-        items.push(format!("PRIMARY KEY ({})", quote_list(&pk.columns)));
-    }
-    for unique in table.uniques.values() {
-        items.push(format!("UNIQUE ({})", quote_list(&unique.columns)));
-    }
-    for (check_name, check) in &table.checks {
-        items.push(format!(
-            "CONSTRAINT {} CHECK ({})",
-            quote_ident(check_name),
-            check.expression
-        ));
-    }
-    for fk in table.foreign_keys.values() {
-        items.push(foreign_key_clause(fk));
-    }
-    let mut options = Vec::new();
-    if table.options.strict {
-        options.push("STRICT");
-    }
-    if table.options.without_rowid {
-        options.push("WITHOUT ROWID");
-    }
-    format!(
-        "CREATE TABLE {} ({}){}",
-        quote_ident(name),
-        items.join(", "),
-        if options.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", options.join(", "))
-        }
-    )
-}
-
-fn foreign_key_clause(fk: &ForeignKey) -> String {
-    let mut clause = format!(
-        "FOREIGN KEY ({}) REFERENCES {} ({})",
-        quote_list(&fk.columns),
-        quote_ident(&fk.referenced_table),
-        quote_list(&fk.referenced_columns)
-    );
-    if !fk.on_delete.is_no_action() {
-        clause.push_str(&format!(" ON DELETE {}", fk.on_delete.as_sql()));
-    }
-    if !fk.on_update.is_no_action() {
-        clause.push_str(&format!(" ON UPDATE {}", fk.on_update.as_sql()));
-    }
-    clause
-}
-
-/// One column's definition; `inline_key` adds `PRIMARY KEY AUTOINCREMENT`.
-fn column_definition(name: &str, column: &Column, inline_key: bool) -> String {
-    let mut text = quote_ident(name);
-    let type_name = render_type(&column.data_type);
-    if !type_name.is_empty() {
-        text.push(' ');
-        text.push_str(&type_name);
-    }
-    if inline_key {
-        text.push_str(" PRIMARY KEY AUTOINCREMENT");
-    }
-    if let Some(collation) = &column.collation {
-        text.push_str(&format!(" COLLATE {}", quote_ident(collation)));
-    }
-    if !column.nullable {
-        text.push_str(" NOT NULL");
-    }
-    if let Some(default) = &column.default {
-        text.push_str(&format!(" DEFAULT ({default})"));
-    }
-    if let Some(generated) = &column.generated {
-        let kind = if generated.stored {
-            "STORED"
-        } else {
-            "VIRTUAL"
-        };
-        text.push_str(&format!(
-            " GENERATED ALWAYS AS ({}) {kind}",
-            generated.expression
-        ));
-    }
-    text
-}
-
-fn create_index(table: &str, name: &str, index: &Index) -> String {
-    let parts: Vec<String> = index
-        .parts
-        .iter()
-        .map(|part| {
-            let (text, descending) = match part {
-                IndexPart::Column {
-                    name, descending, ..
-                } => (quote_ident(name), *descending),
-                IndexPart::Expression { sql, descending } => (sql.clone(), *descending),
-            };
-            if descending {
-                format!("{text} DESC")
-            } else {
-                text
-            }
-        })
-        .collect();
-    let mut sql = format!(
-        "CREATE {}INDEX {} ON {} ({})",
-        if index.unique { "UNIQUE " } else { "" },
-        quote_ident(name),
-        quote_ident(table),
-        parts.join(", ")
-    );
-    if let Some(predicate) = &index.predicate {
-        sql.push_str(&format!(" WHERE {predicate}"));
-    }
-    sql
-}
-
-fn quote_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| quote_ident(n))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }

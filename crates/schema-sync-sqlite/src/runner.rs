@@ -17,7 +17,7 @@ use schema_sync_core::{
 };
 
 use crate::error::{is_busy, sqlite_error};
-use crate::inspect::inspect_connection;
+use crate::inspect::{StoredSql, inspect_connection};
 use crate::render::render_plan;
 use schema_sync_core::run_blocking;
 
@@ -150,9 +150,10 @@ fn apply(
     isolation: &NamespaceGuard,
 ) -> Result<ExecutionResult> {
     let started = Instant::now();
-    let live = inspect_connection(conn)
-        .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
-    let statements = render_plan(&live, plan).map_err(|e| with_tenant(e, tenant))?;
+    let read = |conn: &Connection| Ok((inspect_connection(conn)?, StoredSql::read(conn)?));
+    let (live, stored) =
+        read(conn).map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
+    let statements = render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant))?;
     // A SQLite tenant is a file and SQL cannot name another file without ATTACH, which
     // no plan renders; the guard still sees every statement, as on every database.
     let context = TenantContext::new(tenant.clone(), path.to_string_lossy());

@@ -164,7 +164,7 @@ proptest! {
             let tenant = fleet.create_tenant(&unique_tenant_id("prop"), &from).await.unwrap_or_else(|e| panic!("{e}\n{from}"));
             let target = adapter.snapshot_from_sql(&to).await.unwrap_or_else(|e| panic!("{e}\n{to}"));
             let engine = Engine::new(adapter.clone());
-            let options = SyncOptions { execute: true, allow_destructive: true, ..SyncOptions::default() };
+            let options = SyncOptions { execute: true, allow_destructive: true, strict_column_order: true, ..SyncOptions::default() };
             engine.sync_tenant(&tenant, &target, &options).await
                 .unwrap_or_else(|e| panic!("sync failed: {e}\nfrom:\n{from}\nto:\n{to}"));
             let live = adapter.inspector().inspect(&tenant).await.unwrap_or_else(|e| panic!("{e}"));

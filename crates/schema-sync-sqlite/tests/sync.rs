@@ -369,3 +369,34 @@ async fn unmodelled_objects_are_reported_and_block_sync() {
         other => panic!("expected an unsupported-object refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_view_naming_the_database_it_was_attached_as_is_a_clear_error() {
+    let fleet = SqliteFleet::new();
+    let file = fleet.file("attached");
+    let conn = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(&format!(
+        "ATTACH '{}' AS tenant_x; CREATE TABLE tenant_x.t (id INTEGER PRIMARY KEY); \
+         CREATE VIEW tenant_x.v AS SELECT id FROM tenant_x.t; DETACH tenant_x;",
+        file.display().to_string().replace('\'', "''")
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(conn);
+    let adapter = fleet.sqlite();
+    let tenant = adapter
+        .context(&tenant_id("attached"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let error = adapter
+        .inspector()
+        .inspect(&tenant)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("SQLite cannot read such a file"));
+    let message = error.to_string();
+    assert!(message.contains("attached.db"), "{message}");
+    assert!(message.contains("without that qualifier"), "{message}");
+    assert!(
+        message.contains("cannot reference objects in database tenant_x"),
+        "{message}"
+    );
+}
