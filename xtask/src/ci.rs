@@ -1,19 +1,19 @@
 //! `cargo xtask ci`: the gate every change passes.
 //!
-//! First the local servers are started when they are down ([`start`]). Then four
-//! stages, in order: `cargo fmt --all --check`, clippy with warnings denied over every
-//! target and feature, the full test matrix with every database required
-//! ([`crate::test::run`] called directly, not through a nested cargo), and rustdoc with
-//! warnings denied. Every stage runs even when an earlier one failed, so one CI run reports
-//! all problems; the run fails when any stage did. A short summary with durations closes
-//! the output.
+//! First the local servers are started when they are down ([`start`]). Then the stages,
+//! in order: `cargo fmt --all --check`, clippy with warnings denied over every target and
+//! feature, the full test matrix with every database required ([`crate::test::run`]
+//! called directly, not through a nested cargo), rustdoc with warnings denied,
+//! `cargo package` of every published crate, and the mdBook guide. Every stage runs even
+//! when an earlier one failed, so one CI run reports all problems; the run fails when any
+//! stage did. A short summary with durations closes the output.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
 use crate::test::{self, TestArgs};
-use crate::{cmd, start};
+use crate::{book, cmd, release, start};
 
 /// A named stage of the gate.
 struct Stage {
@@ -56,6 +56,14 @@ const STAGES: &[Stage] = &[
             command.env("RUSTDOCFLAGS", "-Dwarnings");
             cmd::run(&mut command)
         },
+    },
+    Stage {
+        name: "package",
+        run: release::package,
+    },
+    Stage {
+        name: "book",
+        run: book::build,
     },
 ];
 

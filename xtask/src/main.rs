@@ -8,6 +8,9 @@
 //! - [`ci`]: the gate CI runs: formatting, clippy, the full test matrix, rustdoc.
 //! - [`bench`](mod@bench): builds a fleet of tenants on the real servers, drifts some of them, and
 //!   times the release CLI's `validate` and `sync` over it while checking the results.
+//! - [`release`]: `cargo package` for the gate and `release-check`, a full
+//!   `cargo publish --dry-run` of every crate.
+//! - [`book`]: builds the mdBook user guide.
 //! - [`quickstart`]: the README's first command: a small drifted SQLite fleet in
 //!   `examples/quickstart/tenants/` and the documented validate, diff, sync session.
 //!
@@ -18,9 +21,11 @@
 #![deny(missing_docs)]
 
 mod bench;
+mod book;
 mod ci;
 mod cmd;
 mod quickstart;
+mod release;
 mod servers;
 mod start;
 mod test;
@@ -49,6 +54,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Create the quickstart's SQLite fleet and run the documented session on it.
     Quickstart,
+    /// `cargo publish --dry-run` of every crate in dependency order (slow; not in CI).
+    ReleaseCheck,
+    /// Build the user guide (mdBook) into target/book.
+    Book,
 }
 
 fn main() -> ExitCode {
@@ -58,6 +67,8 @@ fn main() -> ExitCode {
         Command::Ci => ci::run(),
         Command::Bench(args) => bench::run(&args),
         Command::Quickstart => quickstart::run(),
+        Command::ReleaseCheck => release::check(),
+        Command::Book => book::build(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
