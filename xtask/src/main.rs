@@ -24,6 +24,7 @@ mod bench;
 mod book;
 mod ci;
 mod cmd;
+mod containers;
 mod quickstart;
 mod release;
 mod servers;

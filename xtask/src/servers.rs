@@ -6,14 +6,16 @@
 //! answers. A server counts as reachable only after a TCP connect *and* a real login that
 //! runs `SELECT 1`, so a port held by something else is not mistaken for a database.
 //!
-//! The Docker fallback drives the `docker` CLI (`docker run -d -p`, then polls the login)
-//! rather than the `testcontainers` crate, whose Docker API client and HTTP stack would
-//! cost more to compile than the rest of xtask together.
+//! The Docker fallback uses the `testcontainers` crate (with testcontainers-modules'
+//! PostgreSQL and MariaDB images) behind xtask's `containers` feature, because its Docker
+//! API client and HTTP stack cost more to compile than the rest of xtask together: CI,
+//! which has local servers, only compile-checks it. A user with Docker and no local
+//! servers runs `cargo xtask-docker test` (an alias for xtask with that feature).
 
 use std::fmt;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::ValueEnum;
@@ -22,8 +24,6 @@ use crate::cmd;
 
 /// How long one probe may take, connect and login together.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a freshly started container may take to accept a login.
-const CONTAINER_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A database the project supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -108,7 +108,7 @@ pub enum Source {
     /// The local server on the standard port.
     Local,
     /// A container this process started; removed when dropped.
-    Docker(Container),
+    Docker(crate::containers::Container),
 }
 
 /// A server that accepted a login.
@@ -130,13 +130,7 @@ impl Server {
             Source::Bundled => "bundled SQLite (always available)".to_string(),
             Source::Env => format!("{} {url}", self.database.env_var().unwrap_or("environment")),
             Source::Local => format!("local server {url}"),
-            Source::Docker(container) => {
-                format!(
-                    "docker container {} ({}) at {url}",
-                    container.short_id(),
-                    container.image
-                )
-            }
+            Source::Docker(container) => format!("docker container {container} at {url}"),
         }
     }
 }
@@ -205,8 +199,12 @@ pub fn find(database: Database) -> std::result::Result<Server, Vec<Attempt>> {
         });
         return Err(attempts);
     }
-    match start_container(database) {
-        Ok(server) => Ok(server),
+    match crate::containers::start(database) {
+        Ok((container, url)) => Ok(Server {
+            database,
+            url: Some(url),
+            source: Source::Docker(container),
+        }),
         Err(error) => {
             attempts.push(Attempt {
                 what: "docker".into(),
@@ -295,91 +293,6 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start a tokio runtime")
-}
-
-/// A container started for this run; `docker rm -f` when dropped.
-#[derive(Debug)]
-pub struct Container {
-    id: String,
-    image: &'static str,
-}
-
-impl Container {
-    fn short_id(&self) -> &str {
-        self.id.get(..12).unwrap_or(&self.id)
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let removed = cmd::succeeds(Command::new("docker").args(["rm", "-f", &self.id]));
-        if !removed {
-            eprintln!(
-                "xtask: warning: could not remove docker container {}; remove it with `docker rm -f {}`",
-                self.short_id(),
-                self.id
-            );
-        }
-    }
-}
-
-fn start_container(database: Database) -> Result<Server> {
-    let (image, port, env, url_of): (_, _, &[&str], fn(&str) -> String) = match database {
-        Database::Sqlite => bail!("SQLite needs no container"),
-        Database::Postgres => (
-            "postgres:16-alpine",
-            5432,
-            &["POSTGRES_HOST_AUTH_METHOD=trust", "POSTGRES_DB=test"],
-            |hostport| format!("postgres://postgres@{hostport}/test"),
-        ),
-        Database::Mysql => (
-            "mariadb:11",
-            3306,
-            &[
-                "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1",
-                "MARIADB_DATABASE=test",
-            ],
-            |hostport| format!("mysql://root@{hostport}/test"),
-        ),
-    };
-    eprintln!("xtask: starting a {image} container for {database}");
-    let mut run = Command::new("docker");
-    run.args(["run", "-d", "--rm", "-p", &format!("127.0.0.1::{port}")]);
-    for var in env {
-        run.args(["-e", var]);
-    }
-    run.arg(image);
-    let id = cmd::output(&mut run)?;
-    let container = Container { id, image };
-    let mapped =
-        cmd::output(Command::new("docker").args(["port", &container.id, &format!("{port}/tcp")]))?;
-    let hostport = mapped
-        .lines()
-        .find(|line| line.starts_with("127.0.0.1:"))
-        .ok_or_else(|| anyhow!("docker reported no loopback port for {port}: {mapped:?}"))?
-        .to_string();
-    let url = url_of(&hostport);
-    let started = Instant::now();
-    loop {
-        match probe(database, &url) {
-            Ok(()) => break,
-            Err(error) if started.elapsed() > CONTAINER_READY_TIMEOUT => {
-                return Err(error).with_context(|| {
-                    format!(
-                        "container {} did not accept a login within {}s",
-                        container.short_id(),
-                        CONTAINER_READY_TIMEOUT.as_secs()
-                    )
-                });
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
-    Ok(Server {
-        database,
-        url: Some(url),
-        source: Source::Docker(container),
-    })
 }
 
 /// `url` with the password, if any, replaced by `***` (core's redaction, so xtask and the
