@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success: every tenant in sync (validate), synced (sync), or the command completed
-  1  drift found (validate) or a tenant failed or was refused (sync)
-  2  usage, configuration, target or connection error";
+  1  drift found (validate), a tenant failed or was refused, or a tenant was skipped
+     because --max-failures was reached (a skipped tenant was never checked)
+  2  usage, configuration, target or connection error, or an empty target without
+     --allow-empty-target";
 
 /// Keep many tenants' database schemas in step with one desired schema.
 #[derive(Debug, Parser)]
@@ -119,8 +121,10 @@ pub struct PlanArgs {
 pub enum Format {
     /// Readable text, colored on a terminal.
     Text,
-    /// One stable JSON document on stdout.
+    /// One stable JSON document on stdout, printed when the run ends.
     Json,
+    /// JSON Lines: one object per tenant as soon as it finishes, then one summary object.
+    Jsonl,
 }
 
 /// Options shared by every command. Each also has a config-file key.
@@ -150,9 +154,15 @@ pub struct GlobalOptions {
     /// How many tenants are worked on at once.
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Stop starting new tenants after this many failures.
+    /// Stop starting new tenants after this many failed or refused tenants (at least 1;
+    /// omit the flag for no limit). Tenants not started are reported as skipped, and any
+    /// skipped tenant makes the run exit 1.
     #[arg(long, global = true, value_name = "N")]
     pub max_failures: Option<usize>,
+    /// Accept a target with no objects at all. Without it an empty (or comments-only)
+    /// target is refused, since syncing to it drops every table.
+    #[arg(long, global = true)]
+    pub allow_empty_target: bool,
     /// How long to wait for a tenant's lock, in milliseconds.
     #[arg(long, global = true, value_name = "MS")]
     pub lock_timeout: Option<u64>,
@@ -171,7 +181,8 @@ pub struct GlobalOptions {
     /// Config file (default: schema-sync.toml in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print only errors and the summary.
+    /// Print only problems (failed, refused or skipped tenants, unmodelled objects) and
+    /// the summary.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print every tenant, including those in sync.

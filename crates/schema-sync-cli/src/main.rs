@@ -30,7 +30,10 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            anstream::eprintln!("\x1b[1;31merror:\x1b[0m {error:#}");
+            anstream::eprintln!(
+                "\x1b[1;31merror:\x1b[0m {}",
+                output::message::any_error(&error)
+            );
             commands::exit(commands::EXIT_USAGE)
         }
     }

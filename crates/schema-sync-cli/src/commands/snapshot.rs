@@ -88,7 +88,7 @@ pub async fn run(
     engine: Option<&Engine>,
 ) -> Result<ExitCode> {
     let store = open(settings).await?;
-    let json_output = settings.format == Format::Json;
+    let json_output = settings.format != Format::Text;
     match command {
         SnapshotCommand::Save => {
             let Some(engine) = engine else {
@@ -122,7 +122,7 @@ pub async fn run(
                             println!(
                                 "{}  {}",
                                 Styled(BOLD, tenant.id().as_str()),
-                                Styled(RED, &error.to_string())
+                                Styled(RED, &crate::output::message::core_error(&error))
                             );
                         }
                         documents.push(json!({ "tenant": tenant.id(), "error": crate::output::json::error_value(Some(&error)) }));
@@ -131,11 +131,9 @@ pub async fn run(
             }
             if json_output {
                 let elapsed = started.elapsed().as_millis();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({ "command": "snapshot save", "tenants": documents, "summary": { "failed": failed, "duration_ms": elapsed } })
-                    )?
+                crate::output::json::print_document(
+                    settings.format,
+                    &json!({ "command": "snapshot save", "tenants": documents, "summary": { "failed": failed, "duration_ms": elapsed } }),
                 );
             }
             Ok(exit(if failed > 0 {
@@ -148,11 +146,9 @@ pub async fn run(
             let tenant = TenantId::new(tenant.as_str())?;
             let history = store.history(&tenant).await?;
             if json_output {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({ "command": "snapshot list", "tenant": tenant, "history": history })
-                    )?
+                crate::output::json::print_document(
+                    settings.format,
+                    &json!({ "command": "snapshot list", "tenant": tenant, "history": history }),
                 );
             } else {
                 let mut previous: Option<&SnapshotHash> = None;
@@ -201,7 +197,7 @@ pub async fn run(
                     "changes": diff.change_count(),
                     "diff": diff,
                 });
-                println!("{}", serde_json::to_string_pretty(&document)?);
+                crate::output::json::print_document(settings.format, &document);
             } else if diff.is_empty() {
                 println!(
                     "{}",
@@ -227,11 +223,9 @@ pub async fn run(
             if !json_output {
                 println!("tagged {tenant}@{} as {tag} (from {version})", hash.short());
             } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({ "command": "snapshot tag", "tenant": tenant, "hash": hash, "tag": tag })
-                    )?
+                crate::output::json::print_document(
+                    settings.format,
+                    &json!({ "command": "snapshot tag", "tenant": tenant, "hash": hash, "tag": tag }),
                 );
             }
             Ok(exit(EXIT_OK))

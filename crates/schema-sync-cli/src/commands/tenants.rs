@@ -14,10 +14,10 @@ use crate::config::Settings;
 /// Runs `tenants`.
 pub async fn run(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
     let tenants = engine.adapter().list_tenants().await?;
-    if settings.format == Format::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "command": "tenants", "tenants": tenants }))?
+    if settings.format != Format::Text {
+        crate::output::json::print_document(
+            settings.format,
+            &json!({ "command": "tenants", "tenants": tenants }),
         );
     } else {
         for tenant in &tenants {
