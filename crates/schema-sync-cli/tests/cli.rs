@@ -906,3 +906,53 @@ fn a_failed_sync_says_what_was_applied() {
         assert!(execution["failed_statement"].is_string(), "{tenant}");
     }
 }
+
+#[test]
+fn text_output_says_what_changed_in_sql_terms() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir_all(&tenants).unwrap_or_else(|e| panic!("{e}"));
+    let conn = rusqlite::Connection::open(tenants.join("a.db")).unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(
+        "CREATE TABLE orgs (id INTEGER PRIMARY KEY);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INTEGER REFERENCES orgs (id) ON DELETE RESTRICT, name VARCHAR(50), score INTEGER);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let target = dir.path().join("schema.sql");
+    std::fs::write(
+        &target,
+        "CREATE TABLE orgs (id INTEGER PRIMARY KEY);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INTEGER REFERENCES orgs (id) ON DELETE CASCADE, name VARCHAR(100) NOT NULL, score INTEGER DEFAULT 0);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = |command: &str| {
+        let output = Command::cargo_bin("schema-sync")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .env("SCHEMA_SYNC_URL", format!("sqlite://{}", tenants.display()))
+            .env("NO_COLOR", "1")
+            .args([command, "--all-tenants"])
+            .arg("--target")
+            .arg(&target)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let diff = run("diff");
+    for expected in [
+        "on delete restrict -> cascade",
+        "type varchar(50) -> varchar(100)",
+        "nullable -> not null",
+        "default none -> 0",
+    ] {
+        assert!(
+            diff.contains(expected),
+            "{expected:?} missing from:\n{diff}"
+        );
+    }
+    let plan = run("plan");
+    for output in [&diff, &plan] {
+        for debug in ["Some(", "None", "{ "] {
+            assert!(!output.contains(debug), "{debug:?} in:\n{output}");
+        }
+    }
+}

@@ -1,9 +1,18 @@
-//! The human-readable text form of a diff, as printed by `schema-sync diff`.
+//! The human-readable text form of a diff, as printed by `schema-sync diff`, and the SQL-like
+//! text of schema objects that plan steps reuse.
+//!
+//! Everything is written in SQL terms, never in Rust debug form: an added object shows its
+//! definition, a modified one lists each changed attribute as `before -> after`
+//! (`on delete restrict -> cascade`, `type varchar(50) -> varchar(100)`, `default none -> 0`).
 
 use std::fmt::{self, Write as _};
 
-use super::model::{Change, Named, SchemaDiff, TableChange};
-use crate::snapshot::{Column, ForeignKey, Index, IndexPart, UniqueConstraint};
+use super::model::{Change, Named, SchemaDiff, TableChange, TableModification};
+use crate::snapshot::{
+    CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
+    Generated, Identity, Index, IndexPart, PrimaryKey, Sequence, TableOptions, UniqueConstraint,
+    UnsupportedObject, View,
+};
 
 impl SchemaDiff {
     /// Renders the diff as indented text, one line per changed object:
@@ -36,64 +45,56 @@ impl SchemaDiff {
                 }
                 TableChange::Modified(m) => {
                     writeln!(out, "~ table {}", table.name)?;
-                    for column in &m.columns {
-                        writeln!(
-                            out,
-                            "    {} column {}",
-                            column.change.sign(),
-                            describe_column(column)
-                        )?;
-                    }
-                    if let Some(pk) = &m.primary_key {
-                        let cols = |p: &crate::snapshot::PrimaryKey| p.columns.join(", ");
-                        match pk {
-                            Change::Added { to } => {
-                                writeln!(out, "    + primary key ({})", cols(to))?
-                            }
-                            Change::Removed { from } => {
-                                writeln!(out, "    - primary key ({})", cols(from))?
-                            }
-                            Change::Modified { from, to } => writeln!(
-                                out,
-                                "    ~ primary key ({}) -> ({})",
-                                cols(from),
-                                cols(to)
-                            )?,
-                        }
-                    }
-                    write_named(out, "unique", &m.uniques, describe_unique)?;
-                    write_named(out, "check", &m.checks, |c| c.expression.clone())?;
-                    write_named(out, "foreign key", &m.foreign_keys, describe_foreign_key)?;
-                    write_named(out, "index", &m.indexes, describe_index)?;
-                    write_named(out, "trigger", &m.triggers, |_| String::new())?;
-                    if let Some(comment) = &m.comment {
-                        writeln!(
-                            out,
-                            "    {} comment {:?}",
-                            comment.sign(),
-                            comment.to().or(comment.from())
-                        )?;
-                    }
-                    if let Some(Change::Modified { from, to }) = &m.options {
-                        writeln!(out, "    ~ options {from:?} -> {to:?}")?;
-                    }
+                    write_table_parts(out, m)?;
                 }
             }
         }
-        write_top(out, "view", &self.views)?;
-        write_top(out, "sequence", &self.sequences)?;
-        write_top(out, "enum", &self.enums)?;
-        write_top(out, "function", &self.functions)?;
-        write_top(out, "extension", &self.extensions)?;
+        write_named(out, "", &self.views, view_kind, describe_view, view_changes)?;
+        write_named(
+            out,
+            "",
+            &self.sequences,
+            |_| "sequence",
+            |s| s.to_string(),
+            sequence_changes,
+        )?;
+        write_named(
+            out,
+            "",
+            &self.enums,
+            |_| "enum",
+            |e| e.to_string(),
+            |from, to| vec![format!("{from} -> {to}")],
+        )?;
+        write_named(
+            out,
+            "",
+            &self.functions,
+            |_| "function",
+            |_| String::new(),
+            |_, _| vec!["definition changed".to_string()],
+        )?;
+        write_named(
+            out,
+            "",
+            &self.extensions,
+            |_| "extension",
+            |e| e.to_string(),
+            |from, to| {
+                vec![format!(
+                    "schema {} -> {}",
+                    or_default(&from.schema),
+                    or_default(&to.schema)
+                )]
+            },
+        )?;
         for change in &self.unsupported {
-            let object = change.to().or(change.from());
-            if let Some(object) = object {
+            if let Some(object) = change.to().or(change.from()) {
                 writeln!(
                     out,
-                    "{} {} {} (not modelled: cannot be synced)",
+                    "{} {} (not modelled: cannot be synced)",
                     change.sign(),
-                    object.kind,
-                    object.name
+                    describe_unsupported(object)
                 )?;
             }
         }
@@ -101,35 +102,130 @@ impl SchemaDiff {
     }
 }
 
+/// The changed parts of a modified table, indented under its `~ table` line.
+fn write_table_parts(out: &mut String, m: &TableModification) -> fmt::Result {
+    const INDENT: &str = "    ";
+    write_named(
+        out,
+        INDENT,
+        &m.columns,
+        |_| "column",
+        |c| c.to_string(),
+        column_changes,
+    )?;
+    if let Some(pk) = &m.primary_key {
+        match pk {
+            Change::Added { to } => writeln!(out, "{INDENT}+ primary key {to}")?,
+            Change::Removed { from } => writeln!(out, "{INDENT}- primary key {from}")?,
+            Change::Modified { from, to } => {
+                writeln!(out, "{INDENT}~ primary key {from} -> {to}")?;
+            }
+        }
+    }
+    write_named(
+        out,
+        INDENT,
+        &m.uniques,
+        |_| "unique",
+        |u| u.to_string(),
+        unique_changes,
+    )?;
+    write_named(
+        out,
+        INDENT,
+        &m.checks,
+        |_| "check",
+        |c| c.to_string(),
+        |from, to| vec![format!("{from} -> {to}")],
+    )?;
+    write_named(
+        out,
+        INDENT,
+        &m.foreign_keys,
+        |_| "foreign key",
+        |fk| fk.to_string(),
+        foreign_key_changes,
+    )?;
+    write_named(
+        out,
+        INDENT,
+        &m.indexes,
+        |_| "index",
+        |i| i.to_string(),
+        index_changes,
+    )?;
+    write_named(
+        out,
+        INDENT,
+        &m.triggers,
+        |_| "trigger",
+        |_| String::new(),
+        |_, _| vec!["definition changed".to_string()],
+    )?;
+    if let Some(comment) = &m.comment {
+        match comment {
+            Change::Added { to } => writeln!(out, "{INDENT}+ comment {}", sql_string(to))?,
+            Change::Removed { from } => {
+                writeln!(out, "{INDENT}- comment {}", sql_string(from))?;
+            }
+            Change::Modified { from, to } => writeln!(
+                out,
+                "{INDENT}~ comment {} -> {}",
+                sql_string(from),
+                sql_string(to)
+            )?,
+        }
+    }
+    if let Some(options) = &m.options {
+        let (from, to) = match options {
+            Change::Added { to } => (TableOptions::default(), to.clone()),
+            Change::Removed { from } => (from.clone(), TableOptions::default()),
+            Change::Modified { from, to } => (from.clone(), to.clone()),
+        };
+        writeln!(
+            out,
+            "{INDENT}~ options {}",
+            options_changes(&from, &to).join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 /// `1 column`, `3 columns`.
 pub(crate) fn columns(count: usize) -> String {
     format!("{count} column{}", if count == 1 { "" } else { "s" })
 }
 
-fn write_top<T>(out: &mut String, kind: &str, items: &[Named<T>]) -> fmt::Result {
-    for item in items {
-        writeln!(out, "{} {kind} {}", item.change.sign(), item.name)?;
-    }
-    Ok(())
-}
-
+/// Writes one line per named change: `+ kind name definition`, `- kind name definition`,
+/// `~ kind name: attribute a -> b, ...`.
 fn write_named<T>(
     out: &mut String,
-    kind: &str,
+    indent: &str,
     items: &[Named<T>],
+    kind: impl Fn(&T) -> &'static str,
     describe: impl Fn(&T) -> String,
+    changes: impl Fn(&T, &T) -> Vec<String>,
 ) -> fmt::Result {
     for item in items {
-        let detail = item
-            .change
-            .to()
-            .or(item.change.from())
-            .map(&describe)
-            .unwrap_or_default();
-        let sep = if detail.is_empty() { "" } else { " " };
+        let (kind, detail) = match &item.change {
+            Change::Added { to } => (kind(to), describe(to)),
+            Change::Removed { from } => (kind(from), describe(from)),
+            Change::Modified { from, to } => {
+                let mut parts = changes(from, to);
+                if parts.is_empty() {
+                    parts.push("changed".to_string());
+                }
+                (kind(to), format!(": {}", parts.join(", ")))
+            }
+        };
+        let sep = if detail.is_empty() || detail.starts_with(':') {
+            ""
+        } else {
+            " "
+        };
         writeln!(
             out,
-            "    {} {kind} {}{sep}{detail}",
+            "{indent}{} {kind} {}{sep}{detail}",
             item.change.sign(),
             item.name
         )?;
@@ -137,74 +233,114 @@ fn write_named<T>(
     Ok(())
 }
 
-/// One line describing a column change: the definition when added or removed, the
-/// changed attributes when modified.
-fn describe_column(column: &Named<Column>) -> String {
-    match &column.change {
-        Change::Added { to } | Change::Removed { from: to } => {
-            format!("{} {}", column.name, column_definition(to))
-        }
-        Change::Modified { from, to } => {
-            let mut parts = Vec::new();
-            if from.data_type != to.data_type {
-                parts.push(format!("type {} -> {}", from.data_type, to.data_type));
-            }
-            if from.nullable != to.nullable {
-                parts.push(if to.nullable {
-                    "drop not null".to_string()
-                } else {
-                    "set not null".to_string()
-                });
-            }
-            if from.default != to.default {
-                parts.push(format!(
-                    "default {} -> {}",
-                    or_none(&from.default),
-                    or_none(&to.default)
-                ));
-            }
-            if from.identity != to.identity {
-                parts.push(format!("identity {:?} -> {:?}", from.identity, to.identity));
-            }
-            if from.generated != to.generated {
-                let gen_expr = |g: &Option<crate::snapshot::Generated>| {
-                    g.as_ref().map(|g| g.expression.clone())
-                };
-                parts.push(format!(
-                    "generated {} -> {}",
-                    or_none(&gen_expr(&from.generated)),
-                    or_none(&gen_expr(&to.generated))
-                ));
-            }
-            if from.collation != to.collation {
-                parts.push(format!(
-                    "collation {} -> {}",
-                    or_none(&from.collation),
-                    or_none(&to.collation)
-                ));
-            }
-            if from.on_update != to.on_update {
-                parts.push(format!(
-                    "on update {} -> {}",
-                    or_none(&from.on_update),
-                    or_none(&to.on_update)
-                ));
-            }
-            if from.comment != to.comment {
-                parts.push("comment".to_string());
-            }
-            format!("{}: {}", column.name, parts.join(", "))
+/// `'text'`, with quotes doubled as in SQL.
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A quoted SQL string, or `none`.
+fn or_none_quoted(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or_else(|| "none".to_string(), sql_string)
+}
+
+/// The value, or `none`.
+fn or_none(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("none")
+}
+
+/// The value, or `default` (for settings whose absence means the database default).
+fn or_default(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("default")
+}
+
+/// `from -> to` when the two differ, pushed to `parts` with a label.
+fn push_change(parts: &mut Vec<String>, label: &str, from: &str, to: &str) {
+    if from != to {
+        if label.is_empty() {
+            parts.push(format!("{from} -> {to}"));
+        } else {
+            parts.push(format!("{label} {from} -> {to}"));
         }
     }
 }
 
-fn or_none(value: &Option<String>) -> &str {
-    value.as_deref().unwrap_or("none")
+/// A comma-separated list in parentheses: `(a, b)`.
+fn list(items: &[String]) -> String {
+    format!("({})", items.join(", "))
+}
+
+/// The changed attributes of a column, each `attribute before -> after`.
+fn column_changes(from: &Column, to: &Column) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(
+        &mut parts,
+        "type",
+        &from.data_type.to_string(),
+        &to.data_type.to_string(),
+    );
+    push_change(&mut parts, "", nullability(from), nullability(to));
+    push_change(
+        &mut parts,
+        "default",
+        or_none(&from.default),
+        or_none(&to.default),
+    );
+    let identity = |c: &Column| {
+        c.identity
+            .map_or_else(|| "none".to_string(), |i| i.to_string())
+    };
+    push_change(&mut parts, "identity", &identity(from), &identity(to));
+    let generated = |c: &Column| {
+        c.generated
+            .as_ref()
+            .map_or_else(|| "none".to_string(), generated_text)
+    };
+    push_change(&mut parts, "generated", &generated(from), &generated(to));
+    push_change(
+        &mut parts,
+        "collation",
+        or_default(&from.collation),
+        or_default(&to.collation),
+    );
+    push_change(
+        &mut parts,
+        "on update",
+        or_none(&from.on_update),
+        or_none(&to.on_update),
+    );
+    push_change(
+        &mut parts,
+        "comment",
+        &or_none_quoted(&from.comment),
+        &or_none_quoted(&to.comment),
+    );
+    if from.position != to.position && from.position > 0 && to.position > 0 {
+        push_change(
+            &mut parts,
+            "position",
+            &from.position.to_string(),
+            &to.position.to_string(),
+        );
+    }
+    parts
+}
+
+fn nullability(column: &Column) -> &'static str {
+    if column.nullable {
+        "nullable"
+    } else {
+        "not null"
+    }
 }
 
 /// A column definition in neutral SQL-like text: `varchar(255) not null default ''`.
 pub fn column_definition(column: &Column) -> String {
     let mut text = column.data_type.to_string();
+    if let Some(collation) = &column.collation {
+        text.push_str(&format!(" collate {collation}"));
+    }
     if !column.nullable {
         text.push_str(" not null");
     }
@@ -213,126 +349,482 @@ pub fn column_definition(column: &Column) -> String {
         text.push_str(default);
     }
     if let Some(generated) = &column.generated {
-        text.push_str(&format!(" generated as ({})", generated.expression));
+        text.push_str(&format!(" {generated}"));
     }
     if let Some(identity) = &column.identity {
-        text.push_str(&format!(" identity {identity:?}").to_lowercase());
+        text.push_str(&format!(" {identity}"));
+    }
+    if let Some(on_update) = &column.on_update {
+        text.push_str(&format!(" on update {on_update}"));
+    }
+    if let Some(comment) = &column.comment {
+        text.push_str(&format!(" comment {}", sql_string(comment)));
     }
     text
 }
 
-fn describe_unique(unique: &UniqueConstraint) -> String {
-    format!("({})", unique.columns.join(", "))
+/// A column as [`column_definition`] writes it.
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&column_definition(self))
+    }
 }
 
-fn describe_foreign_key(fk: &ForeignKey) -> String {
+/// A column change: the definition of an added or removed column, the changed attributes
+/// (`type int -> bigint, nullable -> not null`) of a modified one.
+impl fmt::Display for Change<Column> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Added { to } => write!(f, "{to}"),
+            Change::Removed { from } => write!(f, "{from}"),
+            Change::Modified { from, to } => {
+                let parts = column_changes(from, to);
+                if parts.is_empty() {
+                    f.write_str("unchanged")
+                } else {
+                    f.write_str(&parts.join(", "))
+                }
+            }
+        }
+    }
+}
+
+/// `generated always as identity`, `generated by default as identity`, `auto_increment`.
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Identity::Always => "generated always as identity",
+            Identity::ByDefault => "generated by default as identity",
+            Identity::AutoIncrement => "auto_increment",
+        })
+    }
+}
+
+/// `always as (expr) stored` (or `virtual`).
+fn generated_text(generated: &Generated) -> String {
     format!(
-        "({}) -> {}({})",
-        fk.columns.join(", "),
+        "always as ({}) {}",
+        generated.expression,
+        if generated.stored {
+            "stored"
+        } else {
+            "virtual"
+        }
+    )
+}
+
+/// `generated always as (expr) stored` (or `virtual`).
+impl fmt::Display for Generated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "generated {}", generated_text(self))
+    }
+}
+
+/// `(a, b)`, with the constraint name when it has one: `(a, b) named users_pkey`.
+impl fmt::Display for PrimaryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&list(&self.columns))?;
+        if let Some(name) = &self.name {
+            write!(f, " named {name}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `(a, b)`, then `nulls not distinct` and deferrability when set.
+impl fmt::Display for UniqueConstraint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&list(&self.columns))?;
+        if self.nulls_not_distinct {
+            f.write_str(" nulls not distinct")?;
+        }
+        if !self.deferrable.is_not_deferrable() {
+            write!(f, " {}", self.deferrable)?;
+        }
+        Ok(())
+    }
+}
+
+fn unique_changes(from: &UniqueConstraint, to: &UniqueConstraint) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(
+        &mut parts,
+        "columns",
+        &list(&from.columns),
+        &list(&to.columns),
+    );
+    let nulls = |u: &UniqueConstraint| {
+        if u.nulls_not_distinct {
+            "nulls not distinct"
+        } else {
+            "nulls distinct"
+        }
+    };
+    push_change(&mut parts, "", nulls(from), nulls(to));
+    push_change(
+        &mut parts,
+        "",
+        &from.deferrable.to_string(),
+        &to.deferrable.to_string(),
+    );
+    parts
+}
+
+/// `check (expression)`.
+impl fmt::Display for CheckConstraint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({})", self.expression)
+    }
+}
+
+/// `no action`, `restrict`, `cascade`, `set null`, `set default`.
+impl fmt::Display for ForeignKeyAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_sql().to_lowercase())
+    }
+}
+
+/// `not deferrable`, `deferrable initially immediate`, `deferrable initially deferred`.
+impl fmt::Display for Deferrable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Deferrable::NotDeferrable => "not deferrable",
+            Deferrable::InitiallyImmediate => "deferrable initially immediate",
+            Deferrable::InitiallyDeferred => "deferrable initially deferred",
+        })
+    }
+}
+
+/// `schema.table(a, b)` or `table(a, b)`.
+fn referenced(fk: &ForeignKey) -> String {
+    let schema = fk
+        .referenced_schema
+        .as_ref()
+        .map(|s| format!("{s}."))
+        .unwrap_or_default();
+    format!(
+        "{schema}{}({})",
         fk.referenced_table,
         fk.referenced_columns.join(", ")
     )
 }
 
-fn describe_index(index: &Index) -> String {
-    let parts: Vec<String> = index
-        .parts
-        .iter()
-        .map(|p| match p {
-            IndexPart::Column { name, .. } => name.clone(),
-            IndexPart::Expression { sql, .. } => format!("({sql})"),
-        })
-        .collect();
-    let unique = if index.unique { "unique " } else { "" };
-    let predicate = index
-        .predicate
+/// `(a) references t(id)`, then the actions and deferrability that are not the default:
+/// `on delete cascade`, `on update set null`, `deferrable initially deferred`.
+impl fmt::Display for ForeignKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} references {}", list(&self.columns), referenced(self))?;
+        if !self.on_delete.is_no_action() {
+            write!(f, " on delete {}", self.on_delete)?;
+        }
+        if !self.on_update.is_no_action() {
+            write!(f, " on update {}", self.on_update)?;
+        }
+        if !self.deferrable.is_not_deferrable() {
+            write!(f, " {}", self.deferrable)?;
+        }
+        Ok(())
+    }
+}
+
+fn foreign_key_changes(from: &ForeignKey, to: &ForeignKey) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(
+        &mut parts,
+        "columns",
+        &list(&from.columns),
+        &list(&to.columns),
+    );
+    push_change(&mut parts, "references", &referenced(from), &referenced(to));
+    push_change(
+        &mut parts,
+        "on delete",
+        &from.on_delete.to_string(),
+        &to.on_delete.to_string(),
+    );
+    push_change(
+        &mut parts,
+        "on update",
+        &from.on_update.to_string(),
+        &to.on_update.to_string(),
+    );
+    push_change(
+        &mut parts,
+        "",
+        &from.deferrable.to_string(),
+        &to.deferrable.to_string(),
+    );
+    parts
+}
+
+/// One index part: `name`, `name(10)`, `(lower(name))`, with ` desc` when descending.
+fn index_part(part: &IndexPart) -> String {
+    match part {
+        IndexPart::Column {
+            name,
+            descending,
+            prefix_length,
+        } => {
+            let prefix = prefix_length.map(|l| format!("({l})")).unwrap_or_default();
+            format!("{name}{prefix}{}", if *descending { " desc" } else { "" })
+        }
+        IndexPart::Expression { sql, descending } => {
+            format!("({sql}){}", if *descending { " desc" } else { "" })
+        }
+    }
+}
+
+fn index_parts(index: &Index) -> String {
+    let parts: Vec<String> = index.parts.iter().map(index_part).collect();
+    list(&parts)
+}
+
+/// `unique using gin (a, (lower(b)) desc) include (c) where deleted_at is null invisible`:
+/// only the parts that are set.
+impl fmt::Display for Index {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unique {
+            f.write_str("unique ")?;
+        }
+        if let Some(method) = &self.method {
+            write!(f, "using {method} ")?;
+        }
+        f.write_str(&index_parts(self))?;
+        if !self.include.is_empty() {
+            write!(f, " include {}", list(&self.include))?;
+        }
+        if let Some(predicate) = &self.predicate {
+            write!(f, " where {predicate}")?;
+        }
+        if self.invisible {
+            f.write_str(" invisible")?;
+        }
+        Ok(())
+    }
+}
+
+fn index_changes(from: &Index, to: &Index) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(&mut parts, "columns", &index_parts(from), &index_parts(to));
+    let unique = |i: &Index| if i.unique { "unique" } else { "not unique" };
+    push_change(&mut parts, "", unique(from), unique(to));
+    push_change(
+        &mut parts,
+        "using",
+        or_default(&from.method),
+        or_default(&to.method),
+    );
+    push_change(
+        &mut parts,
+        "where",
+        or_none(&from.predicate),
+        or_none(&to.predicate),
+    );
+    let include = |i: &Index| {
+        if i.include.is_empty() {
+            "none".to_string()
+        } else {
+            list(&i.include)
+        }
+    };
+    push_change(&mut parts, "include", &include(from), &include(to));
+    let visible = |i: &Index| if i.invisible { "invisible" } else { "visible" };
+    push_change(&mut parts, "", visible(from), visible(to));
+    parts
+}
+
+fn view_kind(view: &View) -> &'static str {
+    if view.materialized {
+        "materialized view"
+    } else {
+        "view"
+    }
+}
+
+fn describe_view(view: &View) -> String {
+    view.comment
         .as_ref()
-        .map(|p| format!(" where {p}"))
-        .unwrap_or_default();
-    format!("{unique}({}){predicate}", parts.join(", "))
+        .map(|c| format!("comment {}", sql_string(c)))
+        .unwrap_or_default()
+}
+
+fn view_changes(from: &View, to: &View) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(&mut parts, "", view_kind(from), view_kind(to));
+    if from.definition != to.definition {
+        parts.push("definition changed".to_string());
+    }
+    if from.depends_on != to.depends_on && from.definition == to.definition {
+        parts.push("dependencies changed".to_string());
+    }
+    push_change(
+        &mut parts,
+        "comment",
+        &or_none_quoted(&from.comment),
+        &or_none_quoted(&to.comment),
+    );
+    parts
+}
+
+/// `as bigint start 1 increment 1 minvalue 1 maxvalue 100 cache 1`, then `cycle` and
+/// `owned by t.c` when set.
+impl fmt::Display for Sequence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "as {} start {} increment {} minvalue {} maxvalue {} cache {}",
+            self.data_type, self.start, self.increment, self.min_value, self.max_value, self.cache
+        )?;
+        if self.cycle {
+            f.write_str(" cycle")?;
+        }
+        if let Some(owner) = &self.owned_by {
+            write!(f, " owned by {owner}")?;
+        }
+        Ok(())
+    }
+}
+
+fn sequence_changes(from: &Sequence, to: &Sequence) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(
+        &mut parts,
+        "as",
+        &from.data_type.to_string(),
+        &to.data_type.to_string(),
+    );
+    let numbers = [
+        ("start", from.start, to.start),
+        ("increment", from.increment, to.increment),
+        ("minvalue", from.min_value, to.min_value),
+        ("maxvalue", from.max_value, to.max_value),
+        ("cache", from.cache, to.cache),
+    ];
+    for (label, a, b) in numbers {
+        push_change(&mut parts, label, &a.to_string(), &b.to_string());
+    }
+    let cycle = |s: &Sequence| if s.cycle { "cycle" } else { "no cycle" };
+    push_change(&mut parts, "", cycle(from), cycle(to));
+    push_change(
+        &mut parts,
+        "owned by",
+        or_none(&from.owned_by),
+        or_none(&to.owned_by),
+    );
+    parts
+}
+
+/// A sequence change: the changed parameters (`increment 1 -> 2, no cycle -> cycle`).
+impl fmt::Display for Change<Sequence> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Added { to } => write!(f, "{to}"),
+            Change::Removed { from } => write!(f, "{from}"),
+            Change::Modified { from, to } => f.write_str(&sequence_changes(from, to).join(", ")),
+        }
+    }
+}
+
+/// `('happy', 'sad')`.
+impl fmt::Display for EnumType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let values: Vec<String> = self.values.iter().map(|v| sql_string(v)).collect();
+        f.write_str(&list(&values))
+    }
+}
+
+/// `schema public`, or nothing when the extension's schema is the default.
+impl fmt::Display for Extension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "schema {schema}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The storage options that are set: `engine InnoDB charset utf8mb4 collate utf8mb4_bin
+/// without rowid strict`, or `default`.
+impl fmt::Display for TableOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(engine) = &self.engine {
+            parts.push(format!("engine {engine}"));
+        }
+        if let Some(charset) = &self.charset {
+            parts.push(format!("charset {charset}"));
+        }
+        if let Some(collation) = &self.collation {
+            parts.push(format!("collate {collation}"));
+        }
+        if self.without_rowid {
+            parts.push("without rowid".to_string());
+        }
+        if self.strict {
+            parts.push("strict".to_string());
+        }
+        if parts.is_empty() {
+            f.write_str("default")
+        } else {
+            f.write_str(&parts.join(" "))
+        }
+    }
+}
+
+fn options_changes(from: &TableOptions, to: &TableOptions) -> Vec<String> {
+    let mut parts = Vec::new();
+    push_change(
+        &mut parts,
+        "engine",
+        or_default(&from.engine),
+        or_default(&to.engine),
+    );
+    push_change(
+        &mut parts,
+        "charset",
+        or_default(&from.charset),
+        or_default(&to.charset),
+    );
+    push_change(
+        &mut parts,
+        "collate",
+        or_default(&from.collation),
+        or_default(&to.collation),
+    );
+    let rowid = |o: &TableOptions| {
+        if o.without_rowid {
+            "without rowid"
+        } else {
+            "with rowid"
+        }
+    };
+    push_change(&mut parts, "", rowid(from), rowid(to));
+    let strict = |o: &TableOptions| if o.strict { "strict" } else { "not strict" };
+    push_change(&mut parts, "", strict(from), strict(to));
+    parts
+}
+
+/// A table-options change: the changed options (`engine Aria -> InnoDB`).
+impl fmt::Display for Change<TableOptions> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default = TableOptions::default();
+        let (from, to) = match self {
+            Change::Added { to } => (&default, to),
+            Change::Removed { from } => (from, &default),
+            Change::Modified { from, to } => (from, to),
+        };
+        f.write_str(&options_changes(from, to).join(", "))
+    }
+}
+
+/// `policy p on users`, or `event e` when it hangs off no table.
+fn describe_unsupported(object: &UnsupportedObject) -> String {
+    match &object.parent {
+        Some(parent) => format!("{} {} on {parent}", object.kind, object.name),
+        None => format!("{} {}", object.kind, object.name),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::diff::{DefaultDiffCalculator, DiffCalculator};
-    use crate::snapshot::{CheckConstraint, Column, DataType, View};
-    use crate::testing::{TableBuilder, snapshot};
-
-    #[test]
-    fn renders_every_kind_of_change() {
-        let from = snapshot([
-            (
-                "users",
-                TableBuilder::new()
-                    .column("id", "integer", true)
-                    .column("name", "varchar", false)
-                    .column("legacy", "text", false)
-                    .primary_key(&["id"])
-                    .build(),
-            ),
-            (
-                "old",
-                TableBuilder::new().column("id", "integer", true).build(),
-            ),
-        ]);
-        let mut to = snapshot([
-            (
-                "users",
-                TableBuilder::new()
-                    .column("id", "bigint", true)
-                    .column("name", "varchar", true)
-                    .column("email", "text", true)
-                    .primary_key(&["id"])
-                    .index("users_email_idx", &["email"])
-                    .build(),
-            ),
-            (
-                "orgs",
-                TableBuilder::new()
-                    .column("id", "integer", true)
-                    .column("title", "text", false)
-                    .build(),
-            ),
-        ]);
-        if let Some(users) = to.tables.get_mut("users") {
-            users.checks.insert(
-                "email_shape".into(),
-                CheckConstraint {
-                    expression: "email like '%@%'".into(),
-                },
-            );
-            if let Some(name) = users.columns.get_mut("name") {
-                name.data_type = DataType::named("varchar").with_length(100);
-                name.default = Some("''".into());
-            }
-            users.columns.insert(
-                "score".into(),
-                Column::new(DataType::named("numeric").with_precision(10, Some(2))),
-            );
-        }
-        to.views.insert(
-            "v".into(),
-            View {
-                definition: "select 1".into(),
-                materialized: false,
-                depends_on: Default::default(),
-                comment: None,
-            },
-        );
-        let text = DefaultDiffCalculator.diff(&from, &to).to_text();
-        let expected = "\
-- table old (1 column)
-+ table orgs (2 columns)
-~ table users
-    + column email text not null
-    ~ column id: type integer -> bigint
-    - column legacy text
-    ~ column name: type varchar -> varchar(100), set not null, default none -> ''
-    + column score numeric(10,2)
-    + check email_shape email like '%@%'
-    + index users_email_idx (email)
-+ view v
-";
-        assert_eq!(text, expected);
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;
