@@ -296,6 +296,17 @@ fn table_level(changed: bool) -> Vec<(&'static str, Table)> {
     let mut comment_changed = base();
     let mut options = base();
     let mut options_sqlite = base();
+    let mut pk_added = base();
+    let mut pk_removed = base();
+    let key = PrimaryKey {
+        name: Some("pk".into()),
+        columns: names(&["id"]),
+    };
+    if changed {
+        pk_added.primary_key = Some(key);
+    } else {
+        pk_removed.primary_key = Some(key);
+    }
     if changed {
         comment_added.comment = Some("Customer organisations".into());
         comment_changed.comment = Some("b".into());
@@ -325,6 +336,8 @@ fn table_level(changed: bool) -> Vec<(&'static str, Table)> {
         ("comment_changed", comment_changed),
         ("options", options),
         ("options_sqlite", options_sqlite),
+        ("pk_added", pk_added),
+        ("pk_removed", pk_removed),
     ]
 }
 
