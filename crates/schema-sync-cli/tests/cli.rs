@@ -785,8 +785,11 @@ fn results_stream_out_before_the_run_ends() {
         let fleet = Fleet::new();
         let blocker = rusqlite::Connection::open(fleet.tenants().join("tenant_3.db"))
             .unwrap_or_else(|e| panic!("{e}"));
+        // tenant_3 drifts, so syncing it must write, which waits for the reader below.
         blocker
-            .execute_batch("BEGIN; SELECT count(*) FROM users;")
+            .execute_batch(
+                "ALTER TABLE users ADD COLUMN extra TEXT; BEGIN; SELECT count(*) FROM users;",
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("schema-sync"))
             .current_dir(fleet.dir.path())

@@ -37,7 +37,7 @@ fn failed_execution(error: &Error) -> Option<Value> {
             "steps_total": steps_total,
             "steps_succeeded": steps_succeeded,
             "failed_step": step,
-            "failed_statement": statement,
+            "failed_statement": schema_sync_core::redact_url(statement),
             "rolled_back": rolled_back,
         })),
         _ => None,
