@@ -31,7 +31,7 @@ pub enum Command {
     /// Plan and apply the changes that bring each tenant to the target.
     Sync(SyncArgs),
     /// Show what differs from the target; change nothing.
-    Diff,
+    Diff(DiffArgs),
     /// Check that every tenant equals the target; exit 1 on drift.
     Validate(ValidateArgs),
     /// Inspect tenants read-only: snapshot hash and objects. No target, no locks.
@@ -77,9 +77,29 @@ pub enum SnapshotCommand {
     },
 }
 
+/// Flags of every command that compares tenants with a target.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Accept a target with no objects at all. Without it an empty (or comments-only)
+    /// target is refused, since syncing to it drops every table.
+    #[arg(long)]
+    pub allow_empty_target: bool,
+}
+
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
 /// Flags of `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Allow steps that drop tables or columns or narrow types.
     #[arg(long)]
     pub allow_destructive: bool,
@@ -91,6 +111,9 @@ pub struct SyncArgs {
 /// Flags of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Record each tenant's snapshot in the snapshot store after the run.
     #[arg(long)]
     pub save_snapshots: bool,
@@ -110,6 +133,9 @@ pub struct AuditArgs {
 /// Flags of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Write one `<tenant>.sql` file per drifted tenant into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -159,10 +185,6 @@ pub struct GlobalOptions {
     /// skipped tenant makes the run exit 1.
     #[arg(long, global = true, value_name = "N")]
     pub max_failures: Option<usize>,
-    /// Accept a target with no objects at all. Without it an empty (or comments-only)
-    /// target is refused, since syncing to it drops every table.
-    #[arg(long, global = true)]
-    pub allow_empty_target: bool,
     /// How long to wait for a tenant's lock, in milliseconds.
     #[arg(long, global = true, value_name = "MS")]
     pub lock_timeout: Option<u64>,

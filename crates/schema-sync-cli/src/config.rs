@@ -84,7 +84,8 @@ pub struct Settings {
     pub max_failures: Option<usize>,
     /// Allow destructive steps (config; the `sync` flag can also set it).
     pub allow_destructive: bool,
-    /// Accept a target with no objects (flag or config).
+    /// Accept a target with no objects (config; the flag of the target commands can also
+    /// set it).
     pub allow_empty_target: bool,
     /// Lock timeout.
     pub lock_timeout: Duration,
@@ -157,7 +158,7 @@ impl Settings {
             concurrency,
             max_failures,
             allow_destructive: file.allow_destructive,
-            allow_empty_target: flags.allow_empty_target || file.allow_empty_target,
+            allow_empty_target: file.allow_empty_target,
             lock_timeout: Duration::from_millis(
                 flags
                     .lock_timeout

@@ -548,6 +548,11 @@ fn an_empty_target_is_refused_unless_allowed() {
     let empty = fleet.dir.path().join("empty.sql");
     fleet
         .cmd()
+        .args(["audit", "--all-tenants", "--allow-empty-target"])
+        .assert()
+        .code(2);
+    fleet
+        .cmd()
         .args(["diff", "--all-tenants", "--allow-empty-target", "--target"])
         .arg(&empty)
         .assert()
