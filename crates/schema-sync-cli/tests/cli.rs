@@ -964,3 +964,48 @@ fn text_output_says_what_changed_in_sql_terms() {
         }
     }
 }
+
+#[test]
+fn snapshot_save_ends_with_a_summary_and_quiet_prints_only_that() {
+    let fleet = Fleet::new();
+    let store = format!("file://{}", fleet.dir.path().join("store").display());
+    let output = fleet
+        .cmd()
+        .args([
+            "snapshot",
+            "save",
+            "--tenant",
+            "tenant_0",
+            "--snapshot-store",
+            &store,
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8_lossy(&output);
+    assert!(output.contains("tenant_0"), "{output}");
+    assert!(output.contains("1 snapshot saved, 0 failed"), "{output}");
+    let output = fleet
+        .cmd()
+        .args([
+            "snapshot",
+            "save",
+            "--all-tenants",
+            "-q",
+            "--snapshot-store",
+            &store,
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8_lossy(&output);
+    assert_eq!(output.lines().count(), 1, "{output}");
+    assert!(
+        output.starts_with("4 snapshots saved, 0 failed"),
+        "{output}"
+    );
+}

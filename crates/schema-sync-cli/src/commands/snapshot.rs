@@ -107,7 +107,7 @@ pub async fn run(
                 match result {
                     Ok(snapshot) => {
                         let record = store.save(tenant.id(), &snapshot).await?;
-                        if !json_output {
+                        if !json_output && !settings.quiet {
                             println!(
                                 "{}  {}",
                                 Styled(BOLD, tenant.id().as_str()),
@@ -129,11 +129,17 @@ pub async fn run(
                     }
                 }
             }
+            let elapsed = started.elapsed().as_millis();
             if json_output {
-                let elapsed = started.elapsed().as_millis();
                 crate::output::json::print_document(
                     settings.format,
                     &json!({ "command": "snapshot save", "tenants": documents, "summary": { "failed": failed, "duration_ms": elapsed } }),
+                );
+            } else {
+                println!(
+                    "{} saved, {failed} failed ({:.1} s)",
+                    crate::output::message::count(documents.len() - failed, "snapshot"),
+                    elapsed as f64 / 1000.0
                 );
             }
             Ok(exit(if failed > 0 {
