@@ -20,7 +20,9 @@ pub struct Container {
 
 impl fmt::Debug for Container {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Container").field("image", &self.image).finish()
+        f.debug_struct("Container")
+            .field("image", &self.image)
+            .finish()
     }
 }
 

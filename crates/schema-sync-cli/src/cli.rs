@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success: every tenant in sync (validate), synced (sync), or the command completed
-  1  drift found (validate) or a tenant failed or was refused (sync)
-  2  usage, configuration, target or connection error";
+  1  drift found (validate), a tenant failed or was refused, or a tenant was skipped
+     because --max-failures was reached (a skipped tenant was never checked)
+  2  usage, configuration, target or connection error, or an empty target without
+     --allow-empty-target";
 
 /// Keep many tenants' database schemas in step with one desired schema.
 #[derive(Debug, Parser)]
@@ -29,7 +31,7 @@ pub enum Command {
     /// Plan and apply the changes that bring each tenant to the target.
     Sync(SyncArgs),
     /// Show what differs from the target; change nothing.
-    Diff,
+    Diff(DiffArgs),
     /// Check that every tenant equals the target; exit 1 on drift.
     Validate(ValidateArgs),
     /// Inspect tenants read-only: snapshot hash and objects. No target, no locks.
@@ -75,9 +77,29 @@ pub enum SnapshotCommand {
     },
 }
 
+/// Flags of every command that compares tenants with a target.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Accept a target with no objects at all. Without it an empty (or comments-only)
+    /// target is refused, since syncing to it drops every table.
+    #[arg(long)]
+    pub allow_empty_target: bool,
+}
+
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
 /// Flags of `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Allow steps that drop tables or columns or narrow types.
     #[arg(long)]
     pub allow_destructive: bool,
@@ -89,6 +111,9 @@ pub struct SyncArgs {
 /// Flags of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Record each tenant's snapshot in the snapshot store after the run.
     #[arg(long)]
     pub save_snapshots: bool,
@@ -108,6 +133,9 @@ pub struct AuditArgs {
 /// Flags of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The target guard.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Write one `<tenant>.sql` file per drifted tenant into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -119,8 +147,10 @@ pub struct PlanArgs {
 pub enum Format {
     /// Readable text, colored on a terminal.
     Text,
-    /// One stable JSON document on stdout.
+    /// One stable JSON document on stdout, printed when the run ends.
     Json,
+    /// JSON Lines: one object per tenant as soon as it finishes, then one summary object.
+    Jsonl,
 }
 
 /// Options shared by every command. Each also has a config-file key.
@@ -150,7 +180,9 @@ pub struct GlobalOptions {
     /// How many tenants are worked on at once.
     #[arg(long, global = true, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Stop starting new tenants after this many failures.
+    /// Stop starting new tenants after this many failed or refused tenants (at least 1;
+    /// omit the flag for no limit). Tenants not started are reported as skipped, and any
+    /// skipped tenant makes the run exit 1.
     #[arg(long, global = true, value_name = "N")]
     pub max_failures: Option<usize>,
     /// Count a different column order as drift, and reorder columns where the database
@@ -175,7 +207,8 @@ pub struct GlobalOptions {
     /// Config file (default: schema-sync.toml in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print only errors and the summary.
+    /// Print only problems (failed, refused or skipped tenants, unmodelled objects) and
+    /// the summary.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print every tenant, including those in sync.

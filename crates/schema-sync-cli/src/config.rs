@@ -40,6 +40,9 @@ pub struct ConfigFile {
     /// Allow destructive steps.
     #[serde(default)]
     pub allow_destructive: bool,
+    /// Accept a target with no objects.
+    #[serde(default)]
+    pub allow_empty_target: bool,
     /// Lock timeout in milliseconds.
     pub lock_timeout_ms: Option<u64>,
     /// Statement timeout in milliseconds.
@@ -88,6 +91,9 @@ pub struct Settings {
     pub max_failures: Option<usize>,
     /// Allow destructive steps (config; the `sync` flag can also set it).
     pub allow_destructive: bool,
+    /// Accept a target with no objects (config; the flag of the target commands can also
+    /// set it).
+    pub allow_empty_target: bool,
     /// Lock timeout.
     pub lock_timeout: Duration,
     /// Statement timeout.
@@ -131,6 +137,12 @@ impl Settings {
         if concurrency == 0 {
             bail!("--concurrency must be at least 1");
         }
+        let max_failures = flags.max_failures.or(file.max_failures);
+        if max_failures == Some(0) {
+            bail!(
+                "--max-failures 0 would skip every tenant: give at least 1, or omit --max-failures (and the max_failures key of {DEFAULT_CONFIG}) for no limit"
+            );
+        }
         let selection =
             if !flags.tenants.is_empty() || flags.all_tenants || flags.tenant_pattern.is_some() {
                 Selection {
@@ -155,8 +167,9 @@ impl Settings {
             selection,
             format: flags.format.or(file.format).unwrap_or(Format::Text),
             concurrency,
-            max_failures: flags.max_failures.or(file.max_failures),
+            max_failures,
             allow_destructive: file.allow_destructive,
+            allow_empty_target: file.allow_empty_target,
             lock_timeout: Duration::from_millis(
                 flags
                     .lock_timeout

@@ -30,7 +30,10 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            anstream::eprintln!("\x1b[1;31merror:\x1b[0m {error:#}");
+            anstream::eprintln!(
+                "\x1b[1;31merror:\x1b[0m {}",
+                output::message::any_error(&error)
+            );
             commands::exit(commands::EXIT_USAGE)
         }
     }
@@ -38,7 +41,10 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let file = load_config_file(cli.options.config.as_deref())?;
-    let settings = Settings::resolve(&cli.options, file)?;
+    let mut settings = Settings::resolve(&cli.options, file)?;
+    if let Some(target) = target_args(&cli.command) {
+        settings.allow_empty_target |= target.allow_empty_target;
+    }
     if let Command::Snapshot(command) = &cli.command {
         // Only `snapshot save` reads tenants; the others work on the store alone.
         let engine = match command {
@@ -59,7 +65,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             commands::check::run(Mode::Sync, &engine, &settings, flags).await
         }
-        Command::Diff => {
+        Command::Diff(_) => {
             commands::check::run(Mode::Diff, &engine, &settings, CheckFlags::default()).await
         }
         Command::Validate(args) => {
@@ -75,6 +81,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => commands::plan::run(&engine, &settings, args.out.as_deref()).await,
         Command::Tenants => commands::tenants::run(&engine, &settings).await,
         Command::Snapshot(_) => unreachable!("handled above"),
+    }
+}
+
+/// The target flags of the commands that compare with a target.
+fn target_args(command: &Command) -> Option<&cli::TargetArgs> {
+    match command {
+        Command::Sync(args) => Some(&args.target),
+        Command::Diff(args) => Some(&args.target),
+        Command::Validate(args) => Some(&args.target),
+        Command::Plan(args) => Some(&args.target),
+        _ => None,
     }
 }
 

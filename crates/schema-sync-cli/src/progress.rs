@@ -29,7 +29,13 @@ impl Progress {
         self.0.inc(1);
     }
 
-    /// Removes the bar before the results are printed.
+    /// Runs `print` with the bar cleared, then redraws it, so lines printed while the
+    /// fleet runs never interleave with the bar.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        self.0.suspend(print)
+    }
+
+    /// Removes the bar before the summary is printed.
     pub fn finish(&self) {
         self.0.finish_and_clear();
     }

@@ -504,3 +504,581 @@ fn snapshot_history_shows_drift_across_two_saves() {
         .code(2)
         .stderr(predicate::str::contains("no snapshot store"));
 }
+
+/// The tables of a tenant file.
+fn table_count(path: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"));
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        [],
+        |row| row.get(0),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn an_empty_target_is_refused_unless_allowed() {
+    let fleet = Fleet::new();
+    let tables_before = table_count(&fleet.tenants().join("tenant_0.db"));
+    for (name, text) in [
+        ("empty.sql", ""),
+        ("comments.sql", "-- the schema\n/* nothing yet */\n\n"),
+    ] {
+        let target = fleet.dir.path().join(name);
+        std::fs::write(&target, text).unwrap_or_else(|e| panic!("{e}"));
+        for args in [
+            &["sync", "--allow-destructive"][..],
+            &["diff"],
+            &["validate"],
+            &["plan"],
+        ] {
+            fleet
+                .cmd()
+                .args(args)
+                .args(["--all-tenants", "--target"])
+                .arg(&target)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains("has no tables"))
+                .stderr(predicate::str::contains("--allow-empty-target"));
+        }
+    }
+    assert_eq!(
+        table_count(&fleet.tenants().join("tenant_0.db")),
+        tables_before,
+        "a refused empty target changes nothing"
+    );
+    let empty = fleet.dir.path().join("empty.sql");
+    fleet
+        .cmd()
+        .args(["audit", "--all-tenants", "--allow-empty-target"])
+        .assert()
+        .code(2);
+    fleet
+        .cmd()
+        .args(["diff", "--all-tenants", "--allow-empty-target", "--target"])
+        .arg(&empty)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("- table users"));
+    std::fs::write(
+        fleet.dir.path().join("schema-sync.toml"),
+        "allow_empty_target = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .cmd()
+        .args([
+            "sync",
+            "--allow-destructive",
+            "--tenant",
+            "tenant_3",
+            "--target",
+        ])
+        .arg(&empty)
+        .assert()
+        .code(0);
+    assert_eq!(table_count(&fleet.tenants().join("tenant_3.db")), 0);
+}
+
+#[test]
+fn max_failures_zero_is_a_usage_error() {
+    let fleet = Fleet::new();
+    fleet
+        .cmd()
+        .args(["sync", "--all-tenants", "--max-failures", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("omit --max-failures"));
+    std::fs::write(
+        fleet.dir.path().join("schema-sync.toml"),
+        "max_failures = 0\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .cmd()
+        .args(["validate", "--all-tenants"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-failures 0"));
+    fleet
+        .cmd()
+        .arg("--help")
+        .assert()
+        .stdout(predicate::str::contains("omit the flag for no limit"));
+}
+
+#[test]
+fn skipped_tenants_make_the_run_fail() {
+    let fleet = Fleet::new();
+    std::fs::write(fleet.tenants().join("a_broken.db"), b"not a database file")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let args = [
+        "diff",
+        "--all-tenants",
+        "--max-failures",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    let document = fleet.json(&args, 1);
+    assert_eq!(document["summary"]["failed"], 1, "{document}");
+    assert!(
+        document["summary"]["skipped"]
+            .as_u64()
+            .is_some_and(|s| s >= 1),
+        "{document}"
+    );
+    fleet
+        .cmd()
+        .args(args)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("skipped tenant"))
+        .stdout(predicate::str::contains("--max-failures limit was reached"));
+}
+
+/// stdout and stderr of a run, as one string.
+fn all_output(cmd: &mut Command) -> String {
+    let output = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn passwords_never_reach_the_output() {
+    let fleet = Fleet::new();
+    let urls = [
+        "postgres:/user:PW_SECRET_1@127.0.0.1:1/db",
+        "mysql:/user:PW_SECRET_1@127.0.0.1:1/db",
+        "postgresql:user:PW_SECRET_1@127.0.0.1:1/db",
+        "postgres://user:PW_SECRET_1@127.0.0.1:1/db",
+        "postgres://user:PW/SECRET_1@127.0.0.1:1/db",
+        "mysql://root:PW_SECRET_1@127.0.0.1:1/test",
+        "postgres://127.0.0.1:1/db?user=u&password=PW_SECRET_1",
+        "postgres://u@127.0.0.1:1/db?sslpassword=PW_SECRET_1",
+        "host=127.0.0.1 port=1 user=u password=PW_SECRET_1 dbname=db",
+        "host=127.0.0.1 password = 'PW SECRET_1' dbname=db",
+    ];
+    for url in urls {
+        for command in ["validate", "tenants", "audit"] {
+            let output = all_output(fleet.cmd().args([command, "--all-tenants", "--url", url]));
+            assert!(
+                !output.contains("SECRET_1") && output.contains("error"),
+                "{command} --url {url:?} printed: {output}"
+            );
+        }
+        std::fs::write(
+            fleet.dir.path().join("schema-sync.toml"),
+            format!("url = {url:?}\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let output = all_output(fleet.cmd().env_remove("SCHEMA_SYNC_URL").args([
+            "validate",
+            "--all-tenants",
+            "--format",
+            "json",
+        ]));
+        assert!(!output.contains("SECRET_1"), "config url {url:?}: {output}");
+    }
+}
+
+#[test]
+fn connection_errors_say_each_cause_once() {
+    let fleet = Fleet::new();
+    let output = all_output(fleet.cmd().args([
+        "validate",
+        "--all-tenants",
+        "--url",
+        "postgres://u@127.0.0.1:1/db",
+    ]));
+    assert_eq!(output.matches("Connection refused").count(), 1, "{output}");
+}
+
+#[test]
+fn quiet_audit_prints_problems_and_the_summary_only() {
+    let fleet = Fleet::new();
+    let output = fleet
+        .cmd()
+        .args(["audit", "--all-tenants", "-q"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8_lossy(&output);
+    assert_eq!(output.lines().count(), 1, "{output}");
+    assert!(
+        output.starts_with("4 tenants audited, 0 failed"),
+        "{output}"
+    );
+    std::fs::write(fleet.tenants().join("broken.db"), b"not a database file")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let output = all_output(fleet.cmd().args(["audit", "--all-tenants", "-q"]));
+    assert!(output.contains("broken"), "{output}");
+    assert!(!output.contains("tenant_0"), "{output}");
+}
+
+#[test]
+fn one_tenant_is_singular() {
+    let fleet = Fleet::new();
+    for command in ["validate", "audit", "diff"] {
+        let output = all_output(fleet.cmd().args([command, "--tenant", "tenant_0"]));
+        assert!(
+            output.contains("(1 tenant,") || output.contains("1 tenant audited"),
+            "{command}: {output}"
+        );
+        assert!(!output.contains("1 tenants"), "{command}: {output}");
+    }
+}
+
+#[test]
+fn jsonl_prints_a_line_per_tenant_then_the_summary() {
+    let fleet = Fleet::new();
+    let output = fleet
+        .cmd()
+        .args([
+            "sync",
+            "--all-tenants",
+            "--allow-destructive",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<Value> = String::from_utf8_lossy(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    let (summary, tenants) = lines.split_last().unwrap_or_else(|| panic!("no lines"));
+    assert!(
+        tenants
+            .iter()
+            .all(|t| t["type"] == "tenant" && t["command"] == "sync")
+    );
+    let mut names: Vec<_> = tenants
+        .iter()
+        .filter_map(|t| t["tenant"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["tenant_0", "tenant_1", "tenant_2", "tenant_3"]);
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["summary"]["synced"], 2, "{summary}");
+    for command in ["audit", "plan", "validate"] {
+        let output = fleet
+            .cmd()
+            .args([command, "--all-tenants", "--format", "jsonl"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&output.stdout);
+        let last = text.lines().last().unwrap_or_default();
+        let last: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(last["type"], "summary", "{command}: {text}");
+    }
+}
+
+/// A run whose last tenant is held by a read lock: the other tenants' results must be on
+/// stdout while the run still waits, so a killed run leaves them behind.
+#[test]
+fn results_stream_out_before_the_run_ends() {
+    use std::io::BufRead as _;
+    for format in ["jsonl", "text"] {
+        let fleet = Fleet::new();
+        let blocker = rusqlite::Connection::open(fleet.tenants().join("tenant_3.db"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // tenant_3 drifts, so syncing it must write, which waits for the reader below.
+        blocker
+            .execute_batch(
+                "ALTER TABLE users ADD COLUMN extra TEXT; BEGIN; SELECT count(*) FROM users;",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("schema-sync"))
+            .current_dir(fleet.dir.path())
+            .env(
+                "SCHEMA_SYNC_URL",
+                format!("sqlite://{}", fleet.tenants().display()),
+            )
+            .env("NO_COLOR", "1")
+            .args(["--target", &fleet.schema().display().to_string()])
+            .args([
+                "sync",
+                "--all-tenants",
+                "--allow-destructive",
+                "--concurrency",
+                "1",
+            ])
+            .args(["--lock-timeout", "60000", "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // tenant_1 and tenant_2 are synced (one line each in text); in jsonl every
+        // tenant has a line, so three lines are tenant_0..2.
+        let wanted = if format == "jsonl" { 3 } else { 2 };
+        let mut lines = Vec::new();
+        while lines.len() < wanted {
+            match receive.recv_timeout(std::time::Duration::from_secs(30)) {
+                Ok(line) if !line.trim().is_empty() && !line.starts_with("    ") => {
+                    lines.push(line)
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("{format}: only {lines:?} before the run ended: {e}");
+                }
+            }
+        }
+        let still_running = child.try_wait().ok().flatten().is_none();
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(blocker);
+        assert!(still_running, "{format}: the run had ended: {lines:?}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.contains("tenant_3") && !l.contains("summary")),
+            "{format}: {lines:?}"
+        );
+        if format == "jsonl" {
+            for line in &lines {
+                let value: Value =
+                    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                assert_eq!(value["type"], "tenant");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_failed_sync_says_what_was_applied() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir_all(&tenants).unwrap_or_else(|e| panic!("{e}"));
+    let conn = rusqlite::Connection::open(tenants.join("a.db")).unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO u (name) VALUES (NULL);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let target = dir.path().join("schema.sql");
+    std::fs::write(
+        &target,
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT NOT NULL); CREATE TABLE v (id INTEGER);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for format in ["json", "jsonl"] {
+        let output = Command::cargo_bin("schema-sync")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .env("SCHEMA_SYNC_URL", format!("sqlite://{}", tenants.display()))
+            .args([
+                "sync",
+                "--all-tenants",
+                "--allow-destructive",
+                "--format",
+                format,
+            ])
+            .arg("--target")
+            .arg(&target)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8_lossy(&output);
+        let tenant: Value = if format == "json" {
+            let document: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+            document["tenants"][0].clone()
+        } else {
+            serde_json::from_str(text.lines().next().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}: {text}"))
+        };
+        let execution = &tenant["execution"];
+        assert_eq!(tenant["status"], "failed", "{tenant}");
+        assert_eq!(execution["steps_total"], 2, "{tenant}");
+        assert_eq!(execution["steps_succeeded"], 1, "{tenant}");
+        assert_eq!(execution["rolled_back"], true, "{tenant}");
+        assert!(execution["failed_statement"].is_string(), "{tenant}");
+    }
+}
+
+#[test]
+fn text_output_says_what_changed_in_sql_terms() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir_all(&tenants).unwrap_or_else(|e| panic!("{e}"));
+    let conn = rusqlite::Connection::open(tenants.join("a.db")).unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(
+        "CREATE TABLE orgs (id INTEGER PRIMARY KEY);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INTEGER REFERENCES orgs (id) ON DELETE RESTRICT, name VARCHAR(50), score INTEGER);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let target = dir.path().join("schema.sql");
+    std::fs::write(
+        &target,
+        "CREATE TABLE orgs (id INTEGER PRIMARY KEY);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, org_id INTEGER REFERENCES orgs (id) ON DELETE CASCADE, name VARCHAR(100) NOT NULL, score INTEGER DEFAULT 0);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = |command: &str| {
+        let output = Command::cargo_bin("schema-sync")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .env("SCHEMA_SYNC_URL", format!("sqlite://{}", tenants.display()))
+            .env("NO_COLOR", "1")
+            .args([command, "--all-tenants"])
+            .arg("--target")
+            .arg(&target)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let diff = run("diff");
+    for expected in [
+        "on delete restrict -> cascade",
+        "type varchar(50) -> varchar(100)",
+        "nullable -> not null",
+        "default none -> 0",
+    ] {
+        assert!(
+            diff.contains(expected),
+            "{expected:?} missing from:\n{diff}"
+        );
+    }
+    let plan = run("plan");
+    for output in [&diff, &plan] {
+        for debug in ["Some(", "None", "{ "] {
+            assert!(!output.contains(debug), "{debug:?} in:\n{output}");
+        }
+    }
+}
+
+#[test]
+fn snapshot_save_ends_with_a_summary_and_quiet_prints_only_that() {
+    let fleet = Fleet::new();
+    let store = format!("file://{}", fleet.dir.path().join("store").display());
+    let output = fleet
+        .cmd()
+        .args([
+            "snapshot",
+            "save",
+            "--tenant",
+            "tenant_0",
+            "--snapshot-store",
+            &store,
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8_lossy(&output);
+    assert!(output.contains("tenant_0"), "{output}");
+    assert!(output.contains("1 snapshot saved, 0 failed"), "{output}");
+    let output = fleet
+        .cmd()
+        .args([
+            "snapshot",
+            "save",
+            "--all-tenants",
+            "-q",
+            "--snapshot-store",
+            &store,
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8_lossy(&output);
+    assert_eq!(output.lines().count(), 1, "{output}");
+    assert!(
+        output.starts_with("4 snapshots saved, 0 failed"),
+        "{output}"
+    );
+}
+
+/// The column names of `table` in `file`, in `PRAGMA table_info` order.
+fn column_order(file: &Path, table: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(file).unwrap_or_else(|e| panic!("{e}"));
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    stmt.query_map([], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+#[test]
+fn column_order_is_reported_and_synced_only_when_strict() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tenants = dir.path().join("tenants");
+    std::fs::create_dir_all(&tenants).unwrap_or_else(|e| panic!("{e}"));
+    let target = dir.path().join("schema.sql");
+    std::fs::write(
+        &target,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = tenants.join("acme.db");
+    let conn = rusqlite::Connection::open(&file).unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL);
+         INSERT INTO users VALUES (1, 'a@example.com', 'Ann');",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(conn);
+    let run = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+        cmd.current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("SCHEMA_SYNC_URL", format!("sqlite://{}", tenants.display()))
+            .args(args)
+            .args(["--all-tenants", "--target", &target.display().to_string()]);
+        cmd
+    };
+    run(&["validate"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("column order differs in 1 table"));
+    run(&["diff"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "~ column order (id, email, name) -> (id, name, email)",
+        ));
+    run(&["validate", "--strict-column-order"]).assert().code(1);
+    assert_eq!(column_order(&file, "users"), ["id", "email", "name"]);
+    run(&["sync", "--strict-column-order"]).assert().code(0);
+    assert_eq!(column_order(&file, "users"), ["id", "name", "email"]);
+    run(&["validate", "--strict-column-order"]).assert().code(0);
+    let conn = rusqlite::Connection::open(&file).unwrap_or_else(|e| panic!("{e}"));
+    let row: (i64, String, String) = conn
+        .query_row("SELECT id, name, email FROM users", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        row,
+        (1, "Ann".into(), "a@example.com".into()),
+        "rows survive"
+    );
+}

@@ -147,3 +147,101 @@ async fn mysql_fleet_validate_diff_sync_audit() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// stdout and stderr of a run of the binary.
+fn output_of(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("schema-sync"))
+        .env("NO_COLOR", "1")
+        .env_remove("SCHEMA_SYNC_URL")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        output.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn passwords_stay_hidden_with_reachable_servers() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, "CREATE TABLE t (id integer);").unwrap_or_else(|e| panic!("{e}"));
+    let schema = schema.display().to_string();
+    let urls = [
+        "postgres://postgres:PW_SECRET_2@127.0.0.1:5432/no_such_database_x",
+        "postgres:/postgres:PW_SECRET_2@127.0.0.1:5432/test",
+        "postgres://postgres@127.0.0.1:5432/test?sslpassword=PW_SECRET_2",
+        "postgres://127.0.0.1:5432/no_such_database_x?user=postgres&password=PW_SECRET_2",
+        "host=127.0.0.1 port=5432 user=postgres password=PW_SECRET_2 dbname=test",
+        "mysql://root:PW_SECRET_2@127.0.0.1:3306/test",
+        "mysql:/root:PW_SECRET_2@127.0.0.1:3306/test",
+        "mysql://root@127.0.0.1:3306/test?password=PW_SECRET_2",
+    ];
+    for url in urls {
+        for args in [
+            &["validate", "--all-tenants"][..],
+            &["tenants"],
+            &["audit", "--all-tenants", "--format", "json"],
+        ] {
+            let (code, output) = output_of(&[args, &["--url", url, "--target", &schema]].concat());
+            assert!(
+                !output.contains("SECRET_2"),
+                "{args:?} --url {url:?} (exit {code:?}) printed: {output}"
+            );
+        }
+    }
+    let (code, output) = output_of(&[
+        "snapshot",
+        "list",
+        "x",
+        "--snapshot-store",
+        "postgres://postgres:PW_SECRET_2@127.0.0.1:5432/no_such_database_x",
+    ]);
+    assert!(
+        code == Some(2) && !output.contains("SECRET_2"),
+        "{code:?}: {output}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_sql_target_without_create_privilege_says_what_works() {
+    let url = std::env::var("SCHEMA_SYNC_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
+    tokio::spawn(connection);
+    let role = unique("cli_ro");
+    client
+        .batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, "CREATE TABLE t (id integer);").unwrap_or_else(|e| panic!("{e}"));
+    let role_url = format!("postgres://{role}@127.0.0.1:5432/test");
+    let (code, output) = output_of(&[
+        "diff",
+        "--all-tenants",
+        "--url",
+        &role_url,
+        "--target",
+        &schema.display().to_string(),
+    ]);
+    client
+        .batch_execute(&format!("DROP ROLE \"{role}\""))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains("CREATE privilege on the database")
+            && output.contains("--target tenant:NAME")
+            && !output.contains("owner"),
+        "{output}"
+    );
+}

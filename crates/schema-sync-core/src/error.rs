@@ -315,30 +315,116 @@ impl Error {
     }
 }
 
-/// Removes the password from a database URL so it can be printed.
+/// Removes every password from a database URL, a libpq connection string or any message
+/// that quotes one, so the text can be printed.
 ///
-/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`. Text that is not
-/// a URL with credentials is returned unchanged.
+/// Handles `scheme://user:secret@host/db` (also malformed forms such as `scheme:/user:secret@host`
+/// or `scheme:user:secret@host`), key-value pairs such as `password=secret`,
+/// `password = 'sec ret'`, `sslpassword=secret` and query strings such as `?password=secret`:
+/// each secret becomes `***`. Text without credentials is returned unchanged.
 pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &authority[..at];
-    match userinfo.find(':') {
-        Some(colon) => format!(
-            "{}://{}:***{}",
-            &url[..scheme_end],
-            &userinfo[..colon],
-            &rest[at..]
-        ),
-        None => url.to_string(),
+    redact_key_values(&redact_userinfo(url))
+}
+
+/// Whether `c` ends a URL-like token in free text.
+fn ends_token(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>' | '(' | ')' | ',' | ';')
+}
+
+/// Replaces the password of every `scheme:[/...]user:secret@host` in `text`.
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(colon) = rest.find(':') {
+        let scheme_start = rest[..colon]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+            .map_or(0, |i| i + 1);
+        let scheme = &rest[scheme_start..colon];
+        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str(&rest[..=colon]);
+            rest = &rest[colon + 1..];
+            continue;
+        }
+        let after = &rest[colon + 1..];
+        let body_start = after.len() - after.trim_start_matches('/').len();
+        let body = &after[body_start..];
+        let token_end = body.find(ends_token).unwrap_or(body.len());
+        // The authority ends at the query or fragment; the last `@` before it ends the user
+        // info, so a password holding `@` or `/` is still found whole.
+        let authority_end = body[..token_end].find(['?', '#']).unwrap_or(token_end);
+        let userinfo_end = body[..authority_end].rfind('@');
+        let userinfo_colon = userinfo_end.and_then(|at| body[..at].find(':'));
+        out.push_str(&rest[..=colon]);
+        out.push_str(&after[..body_start]);
+        match (userinfo_end, userinfo_colon) {
+            (Some(at), Some(user_end)) => {
+                out.push_str(&body[..=user_end]);
+                out.push_str("***");
+                out.push_str(&body[at..token_end]);
+            }
+            _ => out.push_str(&body[..token_end]),
+        }
+        rest = &body[token_end..];
     }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces the value of every `...password=value` pair (libpq key-value strings, query
+/// strings, `sslpassword`), quoted or not, spaces around `=` allowed.
+fn redact_key_values(text: &str) -> String {
+    const KEY: &str = "password";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find(KEY) {
+        let key_end = search + found + KEY.len();
+        search = key_end;
+        let after_key = &text[key_end..];
+        let trimmed = after_key.trim_start_matches([' ', '\t']);
+        let Some(value) = trimmed.strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start_matches([' ', '\t']);
+        let value_start = text.len() - value.len();
+        let value_len = match value.chars().next() {
+            Some(quote @ ('\'' | '"')) => {
+                let mut escaped = false;
+                let mut end = value.len();
+                for (i, c) in value.char_indices().skip(1) {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == quote {
+                        end = i + c.len_utf8();
+                        break;
+                    }
+                }
+                end
+            }
+            _ => {
+                let end = value
+                    .find(|c: char| {
+                        c.is_whitespace() || matches!(c, '&' | ';' | '"' | '\'' | ',' | ')')
+                    })
+                    .unwrap_or(value.len());
+                // `...password=secret: next part` in a message: the colon is punctuation.
+                let punctuation = value[..end].ends_with([':', '.']);
+                end - usize::from(punctuation && end > 1)
+            }
+        };
+        if value_len == 0 {
+            continue;
+        }
+        out.push_str(&text[copied..value_start]);
+        out.push_str("***");
+        copied = value_start + value_len;
+        search = copied;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -360,6 +446,61 @@ mod tests {
             redact_url("postgres://u:p@ss@h/db"),
             "postgres://u:***@h/db"
         );
+    }
+
+    #[test]
+    fn redacts_malformed_urls() {
+        assert_eq!(
+            redact_url("postgres:/user:PW@host/db"),
+            "postgres:/user:***@host/db"
+        );
+        assert_eq!(
+            redact_url("mysql:/user:PW@host/db"),
+            "mysql:/user:***@host/db"
+        );
+        assert_eq!(redact_url("mysql:user:PW@host"), "mysql:user:***@host");
+        assert_eq!(redact_url("postgres://:PW@host"), "postgres://:***@host");
+        assert_eq!(
+            redact_url("postgres://u:pa/ss@host/db"),
+            "postgres://u:***@host/db"
+        );
+    }
+
+    #[test]
+    fn redacts_urls_inside_messages() {
+        assert_eq!(
+            redact_url("cannot connect to \"postgres://u:PW@h/db\": refused"),
+            "cannot connect to \"postgres://u:***@h/db\": refused"
+        );
+        assert_eq!(
+            redact_url("error: tenant \"a\": step 1 of 2 failed"),
+            "error: tenant \"a\": step 1 of 2 failed"
+        );
+    }
+
+    #[test]
+    fn redacts_key_value_passwords() {
+        assert_eq!(
+            redact_url("host=h user=u password=PW dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        assert_eq!(
+            redact_url("host=h password = 'P W\\'x' port=1"),
+            "host=h password = *** port=1"
+        );
+        assert_eq!(
+            redact_url("host=h sslpassword=PW2 PASSWORD=PW3"),
+            "host=h sslpassword=*** PASSWORD=***"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?user=u&password=PW&sslmode=off"),
+            "postgres://h/db?user=u&password=***&sslmode=off"
+        );
+        assert_eq!(
+            redact_url("cannot parse postgres://h/db?sslpassword=PW: invalid"),
+            "cannot parse postgres://h/db?sslpassword=***: invalid"
+        );
+        assert_eq!(redact_url("the password is wrong"), "the password is wrong");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use schema_sync_core::{Error, Phase, Result, SchemaSnapshot};
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 
 use crate::PostgresAdapter;
 use crate::error::{self, describe_ddl_error};
@@ -20,6 +21,12 @@ use crate::render::quote_ident;
 
 /// How the target is named in messages (the CLI knows the file name).
 const TARGET: &str = "SQL";
+
+/// Why a role that may not create schemas cannot load a `.sql` target, and what works.
+const NO_CREATE_PRIVILEGE: &str = "a .sql target is applied in a temporary scratch schema, \
+     and this role may not create schemas: it lacks the CREATE privilege on the database. \
+     Either grant it (GRANT CREATE ON DATABASE <db> TO <role>), or use a target that needs no \
+     writes: --target tenant:NAME (a reference tenant) or a snapshot (.json file or snapshot:REF)";
 
 /// A schema name no other run uses.
 fn scratch_name() -> String {
@@ -51,7 +58,7 @@ pub(crate) async fn snapshot_from_sql(
 ) -> Result<SchemaSnapshot> {
     if adapter.read_only {
         return Err(target_error(
-            "the SQL is applied in a scratch schema, which a read-only connection cannot create; connect without read-only mode or use a snapshot target".into(),
+            "a .sql target is applied in a temporary scratch schema, which a read-only connection cannot create; connect without read-only mode, or use --target tenant:NAME (a reference tenant) or a snapshot target".into(),
             None,
         ));
     }
@@ -86,7 +93,13 @@ async fn load(
             schema = quote_ident(scratch)
         ))
         .await
-        .map_err(setup)?;
+        .map_err(|e| {
+            if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
+                target_error(NO_CREATE_PRIVILEGE.into(), Some(e))
+            } else {
+                setup(e)
+            }
+        })?;
     let before = transaction_id(client).await.map_err(setup)?;
     if let Err(e) = client.batch_execute(sql).await {
         return Err(target_error(

@@ -5,12 +5,14 @@ use std::time::Instant;
 
 use anstream::println;
 use anyhow::Result;
-use schema_sync_core::{Engine, FleetOptions};
+use schema_sync_core::{Engine, FleetOptions, SchemaSnapshot, TenantContext};
+use serde_json::{Value, json};
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
 use crate::cli::Format;
 use crate::config::Settings;
 use crate::output::json;
+use crate::output::message::{self, count};
 use crate::output::style::{BOLD, DIM, RED, Styled, YELLOW};
 use crate::progress::Progress;
 use crate::select::select_tenants;
@@ -33,11 +35,27 @@ pub async fn run(
         concurrency: settings.concurrency,
         ..FleetOptions::default()
     };
-    let json_output = settings.format == Format::Json;
-    let progress = Progress::new(tenants.len(), settings.quiet || json_output);
-    let results = engine
-        .inspect_fleet(tenants, &options, &|_, r| progress.tick(r.is_err()))
-        .await;
+    let format = settings.format;
+    let quiet = settings.quiet;
+    let progress = Progress::new(tenants.len(), quiet || format != Format::Text);
+    let on_done = |tenant: &TenantContext, result: &schema_sync_core::Result<SchemaSnapshot>| {
+        progress.suspend(|| match format {
+            Format::Text => print_tenant(tenant, result, snapshots, quiet),
+            Format::Jsonl => {
+                let mut line = json!({ "type": "tenant", "command": "audit" });
+                if let (Some(fields), Value::Object(value)) = (
+                    line.as_object_mut(),
+                    json::audit_tenant_value(tenant, result, snapshots),
+                ) {
+                    fields.extend(value);
+                }
+                json::print_line(&line);
+            }
+            Format::Json => {}
+        });
+        progress.tick(result.is_err());
+    };
+    let results = engine.inspect_fleet(tenants, &options, &on_done).await;
     progress.finish();
     let elapsed = started.elapsed().as_millis();
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
@@ -50,52 +68,65 @@ pub async fn run(
         }
     }
 
-    if json_output {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json::audit_document(&results, snapshots, elapsed))?
-        );
-    } else {
-        for (tenant, result) in &results {
-            match result {
-                Ok(snapshot) => {
-                    let hash = snapshot.hash();
-                    println!(
-                        "{}  {}  {} tables, {} objects",
-                        Styled(BOLD, tenant.id().as_str()),
-                        Styled(DIM, hash.short()),
-                        snapshot.tables.len(),
-                        snapshot.object_count()
-                    );
-                    for object in &snapshot.unsupported {
-                        println!(
-                            "    {}",
-                            Styled(
-                                YELLOW,
-                                &format!("! {} {} is not modelled", object.kind, object.name)
-                            )
-                        );
-                    }
-                    if snapshots {
-                        println!("{}", snapshot.to_pretty_json());
-                    }
-                }
-                Err(error) => println!(
-                    "{}  {}",
-                    Styled(BOLD, tenant.id().as_str()),
-                    Styled(RED, &error.to_string())
-                ),
-            }
+    match format {
+        Format::Json => {
+            json::print_document(format, &json::audit_document(&results, snapshots, elapsed))
         }
-        println!(
-            "{} tenants audited, {failed} failed ({:.1} s)",
-            results.len(),
+        Format::Jsonl => json::print_line(&json::summary_line(
+            "audit",
+            None,
+            json::audit_summary(&results, elapsed),
+        )),
+        Format::Text => println!(
+            "{} audited, {failed} failed ({:.1} s)",
+            count(results.len(), "tenant"),
             elapsed as f64 / 1000.0
-        );
+        ),
     }
     Ok(exit(if failed > 0 {
         EXIT_DRIFT_OR_FAILURE
     } else {
         EXIT_OK
     }))
+}
+
+/// Prints one audited tenant: its hash and counts, its unmodelled objects, or its error.
+/// Quiet prints only tenants with a problem (an error or unmodelled objects).
+fn print_tenant(
+    tenant: &TenantContext,
+    result: &schema_sync_core::Result<SchemaSnapshot>,
+    snapshots: bool,
+    quiet: bool,
+) {
+    match result {
+        Ok(snapshot) => {
+            if quiet && snapshot.unsupported.is_empty() {
+                return;
+            }
+            println!(
+                "{}  {}  {}, {}",
+                Styled(BOLD, tenant.id().as_str()),
+                Styled(DIM, snapshot.hash().short()),
+                count(snapshot.tables.len(), "table"),
+                count(snapshot.object_count(), "object")
+            );
+            for object in &snapshot.unsupported {
+                println!(
+                    "    {}",
+                    Styled(
+                        YELLOW,
+                        &format!("! {} {} is not modelled", object.kind, object.name)
+                    )
+                );
+            }
+            if snapshots && !quiet {
+                println!("{}", snapshot.to_pretty_json());
+            }
+        }
+        Err(error) => println!(
+            "{}  {}",
+            Styled(BOLD, tenant.id().as_str()),
+            Styled(RED, &message::core_error(error))
+        ),
+    }
 }

@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use schema_sync_core::{
-    Engine, ExecuteOptions, FleetOptions, FleetReport, SchemaSnapshot, SyncOptions, Target,
-    TenantContext, TenantId,
+    Engine, ExecuteOptions, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot, SyncOptions,
+    Target, TenantContext, TenantId, TenantReport,
 };
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
@@ -69,8 +69,36 @@ pub async fn prepare(
         _ => None,
     };
     let snapshot = engine.resolve_target(&target).await?;
+    refuse_empty_target(spec, &snapshot, settings.allow_empty_target)?;
     let tenants = select_tenants(engine, &settings.selection, reference.as_ref()).await?;
     Ok((snapshot, tenants))
+}
+
+/// Refuses a target with no objects at all, unless allowed: an empty or comments-only
+/// file (or a mistyped directory) would otherwise mean "drop every table".
+pub fn refuse_empty_target(spec: &str, target: &SchemaSnapshot, allowed: bool) -> Result<()> {
+    if allowed || target.object_count() > 0 || !target.unsupported.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "target {spec} has no tables, views or other objects (is the file empty or only comments?): \
+         syncing to it would drop every table of every tenant. Check --target; if an empty \
+         schema is really wanted, pass --allow-empty-target (or set `allow_empty_target = true` \
+         in schema-sync.toml)"
+    )
+}
+
+/// The exit code of a fleet run: 1 when a tenant failed, was refused or was skipped (a
+/// skipped tenant was never checked, so the run cannot vouch for it), or drifted when
+/// drift is an error.
+pub fn fleet_exit(summary: &FleetSummary, drift_fails: bool) -> ExitCode {
+    let failed = summary.failed + summary.refused + summary.skipped > 0;
+    let drift = drift_fails && summary.drifted > 0;
+    exit(if failed || drift {
+        EXIT_DRIFT_OR_FAILURE
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Fleet options from settings.
@@ -93,18 +121,21 @@ pub fn fleet_options(settings: &Settings, execute: bool, allow_destructive: bool
     }
 }
 
-/// Runs the fleet with a progress bar.
+/// Runs the fleet with a progress bar, calling `on_done` (with the bar cleared) as each
+/// tenant finishes, so results stream out while the fleet runs.
 pub async fn run_with_progress(
     engine: &Engine,
     tenants: Vec<TenantContext>,
     target: &SchemaSnapshot,
     options: &FleetOptions,
     quiet: bool,
+    on_done: &(dyn Fn(&TenantReport) + Send + Sync),
 ) -> FleetReport {
     let progress = Progress::new(tenants.len(), quiet);
     let report = engine
         .run_fleet(tenants, target, options, &|r| {
-            progress.tick(r.status.is_failure())
+            progress.suspend(|| on_done(r));
+            progress.tick(r.status.is_failure());
         })
         .await;
     progress.finish();
@@ -141,13 +172,29 @@ pub async fn run(
             .await?;
     }
     options.sync.keep_snapshots = save_snapshots;
-    let json_output = settings.format == Format::Json;
+    let include_plan = mode != Mode::Validate || settings.verbose;
+    let detail = if settings.quiet {
+        text::Detail::Quiet
+    } else if settings.verbose {
+        text::Detail::Full
+    } else {
+        text::Detail::Normal
+    };
+    let printer = text::TenantPrinter::new(detail, mode != Mode::Validate);
+    let format = settings.format;
+    let json_output = format != Format::Text;
+    let on_done = |tenant: &TenantReport| match format {
+        Format::Text => printer.print(tenant),
+        Format::Jsonl => json::print_line(&json::tenant_line(mode.name(), tenant, include_plan)),
+        Format::Json => {}
+    };
     let report = run_with_progress(
         engine,
         tenants,
         &target,
         &options,
         settings.quiet || json_output,
+        &on_done,
     )
     .await;
     if let Some(store) = &store {
@@ -161,33 +208,18 @@ pub async fn run(
     }
     let elapsed = started.elapsed().as_millis();
 
-    if json_output {
-        let document = json::fleet_document(
+    match format {
+        Format::Json => {
+            let document =
+                json::fleet_document(mode.name(), &target.hash(), &report, include_plan, elapsed);
+            anstream::println!("{}", serde_json::to_string_pretty(&document)?);
+        }
+        Format::Jsonl => json::print_line(&json::summary_line(
             mode.name(),
-            &target.hash(),
-            &report,
-            mode != Mode::Validate || settings.verbose,
-            elapsed,
-        );
-        anstream::println!("{}", serde_json::to_string_pretty(&document)?);
-    } else {
-        let detail = if settings.quiet {
-            text::Detail::Quiet
-        } else if settings.verbose {
-            text::Detail::Full
-        } else {
-            text::Detail::Normal
-        };
-        text::print_fleet(&report, detail, mode != Mode::Validate);
-        text::print_summary(&report.summary, elapsed);
+            Some(&target.hash()),
+            json::summary_value(&report.summary, elapsed),
+        )),
+        Format::Text => text::print_summary(&report.summary, elapsed),
     }
-
-    let summary = report.summary;
-    let failed = summary.failed + summary.refused > 0;
-    let drift = mode == Mode::Validate && summary.drifted > 0;
-    Ok(exit(if failed || drift {
-        EXIT_DRIFT_OR_FAILURE
-    } else {
-        EXIT_OK
-    }))
+    Ok(fleet_exit(&report.summary, mode == Mode::Validate))
 }

@@ -13,7 +13,8 @@ use super::check::{fleet_options, prepare, run_with_progress};
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
 use crate::cli::Format;
 use crate::config::Settings;
-use crate::output::json::error_value;
+use crate::output::json::{error_value, print_document, print_line, summary_line};
+use crate::output::message::{self, count};
 use crate::output::style::{BOLD, DIM, RED, Styled};
 
 /// Runs `plan`.
@@ -24,13 +25,14 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
         .map(|t| (t.id().clone(), t.clone()))
         .collect();
     let options = fleet_options(settings, false, true);
-    let json_output = settings.format == Format::Json;
+    let json_output = settings.format != Format::Text;
     let report = run_with_progress(
         engine,
         tenants,
         &target,
         &options,
         settings.quiet || json_output,
+        &|_| {},
     )
     .await;
     if let Some(dir) = out {
@@ -45,7 +47,7 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
             println!(
                 "{}  {}",
                 Styled(BOLD, tenant.as_str()),
-                Styled(RED, &error.to_string())
+                Styled(RED, &message::core_error(error))
             );
         }
     };
@@ -91,15 +93,35 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
             }
         }
     }
-    if json_output {
-        println!(
+    let skipped = report.summary.skipped;
+    match settings.format {
+        Format::Json => print_document(
+            settings.format,
+            &json!({ "command": "plan", "target_hash": target.hash(), "tenants": documents }),
+        ),
+        Format::Jsonl => {
+            for mut document in documents {
+                document["type"] = json!("tenant");
+                document["command"] = json!("plan");
+                print_line(&document);
+            }
+            let summary =
+                json!({ "total": report.summary.total, "failed": failures, "skipped": skipped });
+            print_line(&summary_line("plan", Some(&target.hash()), summary));
+        }
+        Format::Text if skipped > 0 => println!(
             "{}",
-            serde_json::to_string_pretty(
-                &json!({ "command": "plan", "target_hash": target.hash(), "tenants": documents })
-            )?
-        );
+            Styled(
+                RED,
+                &format!(
+                    "{} not planned: the --max-failures limit was reached",
+                    count(skipped, "skipped tenant")
+                )
+            )
+        ),
+        Format::Text => {}
     }
-    Ok(exit(if failures > 0 {
+    Ok(exit(if failures + skipped > 0 {
         EXIT_DRIFT_OR_FAILURE
     } else {
         EXIT_OK

@@ -88,7 +88,7 @@ pub async fn run(
     engine: Option<&Engine>,
 ) -> Result<ExitCode> {
     let store = open(settings).await?;
-    let json_output = settings.format == Format::Json;
+    let json_output = settings.format != Format::Text;
     match command {
         SnapshotCommand::Save => {
             let Some(engine) = engine else {
@@ -107,7 +107,7 @@ pub async fn run(
                 match result {
                     Ok(snapshot) => {
                         let record = store.save(tenant.id(), &snapshot).await?;
-                        if !json_output {
+                        if !json_output && !settings.quiet {
                             println!(
                                 "{}  {}",
                                 Styled(BOLD, tenant.id().as_str()),
@@ -122,20 +122,24 @@ pub async fn run(
                             println!(
                                 "{}  {}",
                                 Styled(BOLD, tenant.id().as_str()),
-                                Styled(RED, &error.to_string())
+                                Styled(RED, &crate::output::message::core_error(&error))
                             );
                         }
                         documents.push(json!({ "tenant": tenant.id(), "error": crate::output::json::error_value(Some(&error)) }));
                     }
                 }
             }
+            let elapsed = started.elapsed().as_millis();
             if json_output {
-                let elapsed = started.elapsed().as_millis();
+                crate::output::json::print_document(
+                    settings.format,
+                    &json!({ "command": "snapshot save", "tenants": documents, "summary": { "failed": failed, "duration_ms": elapsed } }),
+                );
+            } else {
                 println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({ "command": "snapshot save", "tenants": documents, "summary": { "failed": failed, "duration_ms": elapsed } })
-                    )?
+                    "{} saved, {failed} failed ({:.1} s)",
+                    crate::output::message::count(documents.len() - failed, "snapshot"),
+                    elapsed as f64 / 1000.0
                 );
             }
             Ok(exit(if failed > 0 {
@@ -148,11 +152,9 @@ pub async fn run(
             let tenant = TenantId::new(tenant.as_str())?;
             let history = store.history(&tenant).await?;
             if json_output {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({ "command": "snapshot list", "tenant": tenant, "history": history })
-                    )?
+                crate::output::json::print_document(
+                    settings.format,
+                    &json!({ "command": "snapshot list", "tenant": tenant, "history": history }),
                 );
             } else {
                 let mut previous: Option<&SnapshotHash> = None;
@@ -201,7 +203,7 @@ pub async fn run(
                     "changes": diff.change_count(),
                     "diff": diff,
                 });
-                println!("{}", serde_json::to_string_pretty(&document)?);
+                crate::output::json::print_document(settings.format, &document);
             } else if diff.is_empty() {
                 println!(
                     "{}",
@@ -227,11 +229,9 @@ pub async fn run(
             if !json_output {
                 println!("tagged {tenant}@{} as {tag} (from {version})", hash.short());
             } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({ "command": "snapshot tag", "tenant": tenant, "hash": hash, "tag": tag })
-                    )?
+                crate::output::json::print_document(
+                    settings.format,
+                    &json!({ "command": "snapshot tag", "tenant": tenant, "hash": hash, "tag": tag }),
                 );
             }
             Ok(exit(EXIT_OK))

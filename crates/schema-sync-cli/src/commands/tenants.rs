@@ -19,10 +19,10 @@ pub async fn run(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
         .into_iter()
         .map(|t| t.id().to_string())
         .collect();
-    if settings.format == Format::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "command": "tenants", "tenants": tenants }))?
+    if settings.format != Format::Text {
+        crate::output::json::print_document(
+            settings.format,
+            &json!({ "command": "tenants", "tenants": tenants }),
         );
     } else {
         for tenant in &tenants {

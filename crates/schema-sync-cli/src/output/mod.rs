@@ -1,5 +1,7 @@
-//! Rendering results: readable text for people, one stable JSON document for machines.
+//! Rendering results: readable text for people, one stable JSON document (or one JSON
+//! line per tenant) for machines.
 
 pub mod json;
+pub mod message;
 pub mod style;
 pub mod text;

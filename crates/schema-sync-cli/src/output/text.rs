@@ -1,10 +1,13 @@
-//! The text output: grouped per tenant, a one-line summary at the end.
+//! The text output: a line (and the diff) per tenant as it finishes, a one-line summary at
+//! the end.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use anstream::println;
-use schema_sync_core::{FleetReport, FleetSummary, TenantReport, TenantStatus};
+use schema_sync_core::{FleetSummary, TenantReport, TenantStatus};
 
+use super::message::{self, count};
 use super::style::{BOLD, CYAN, DIM, GREEN, RED, Styled, YELLOW};
 
 /// How much to print per tenant.
@@ -29,19 +32,39 @@ fn status_word(status: TenantStatus) -> Styled<'static> {
     }
 }
 
-/// Prints each tenant's outcome; the diff of drifted tenants when `show_diff`. Tenants
-/// whose schema equals one already shown point at it instead of repeating the diff.
-pub fn print_fleet(report: &FleetReport, detail: Detail, show_diff: bool) {
-    let mut shown: BTreeMap<&str, &str> = BTreeMap::new();
-    for tenant in &report.tenants {
-        let interesting = !matches!(tenant.status, TenantStatus::InSync | TenantStatus::Skipped);
-        let print = match detail {
+/// Prints each tenant's outcome as it finishes; the diff of drifted tenants when
+/// `show_diff`. Tenants whose schema equals one already shown point at it instead of
+/// repeating the diff.
+pub struct TenantPrinter {
+    detail: Detail,
+    show_diff: bool,
+    /// Snapshot hash to the first tenant whose diff was shown.
+    shown: Mutex<BTreeMap<String, String>>,
+}
+
+impl TenantPrinter {
+    /// A printer for one run.
+    pub fn new(detail: Detail, show_diff: bool) -> Self {
+        Self {
+            detail,
+            show_diff,
+            shown: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Prints one tenant's lines, if this level of detail shows it.
+    pub fn print(&self, tenant: &TenantReport) {
+        // In sync but with columns in another order: reported, not drift.
+        let reordered = tenant.status == TenantStatus::InSync && column_order_changes(tenant) > 0;
+        let interesting =
+            reordered || !matches!(tenant.status, TenantStatus::InSync | TenantStatus::Skipped);
+        let print = match self.detail {
             Detail::Quiet => tenant.status.is_failure(),
             Detail::Normal => interesting,
             Detail::Full => true,
         };
         if !print {
-            continue;
+            return;
         }
         println!(
             "{}  {}{}",
@@ -50,28 +73,62 @@ pub fn print_fleet(report: &FleetReport, detail: Detail, show_diff: bool) {
             summary_suffix(tenant)
         );
         if let Some(error) = &tenant.error {
-            println!("    {}", Styled(RED, &error.to_string()));
+            println!("    {}", Styled(RED, &message::core_error(error)));
         }
-        let wants_diff = show_diff || detail == Detail::Full;
+        let wants_diff = self.show_diff || self.detail == Detail::Full;
         if wants_diff
-            && matches!(
-                tenant.status,
-                TenantStatus::Drifted | TenantStatus::Synced | TenantStatus::Refused
-            )
+            && (reordered
+                || matches!(
+                    tenant.status,
+                    TenantStatus::Drifted | TenantStatus::Synced | TenantStatus::Refused
+                ))
         {
-            print_diff_once(tenant, &mut shown);
+            self.print_diff_once(tenant);
+        }
+    }
+
+    fn print_diff_once(&self, tenant: &TenantReport) {
+        let (Some(hash), Some(diff)) = (&tenant.hash, &tenant.diff) else {
+            return;
+        };
+        {
+            let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(first) = shown.get(hash.as_str()) {
+                println!("    {}", Styled(DIM, &format!("same changes as {first}")));
+                return;
+            }
+            shown.insert(
+                hash.as_str().to_string(),
+                tenant.tenant.as_str().to_string(),
+            );
+        }
+        for line in diff.to_text().lines() {
+            let color = match line.trim_start().chars().next() {
+                Some('+') => GREEN,
+                Some('-') => RED,
+                _ => YELLOW,
+            };
+            println!("    {}", Styled(color, line));
+        }
+        if let Some(plan) = &tenant.plan {
+            for unresolved in &plan.unresolved {
+                println!("    {}", Styled(RED, &format!("! {unresolved}")));
+            }
         }
     }
 }
 
-/// `1 step`, `4 steps`.
-fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+fn column_order_changes(tenant: &TenantReport) -> usize {
+    tenant.diff.as_ref().map_or(0, |d| d.column_order_changes())
 }
 
 fn summary_suffix(tenant: &TenantReport) -> String {
     let changes = tenant.diff.as_ref().map_or(0, |d| d.change_count());
     match (tenant.status, &tenant.execution) {
+        (TenantStatus::InSync, _) if column_order_changes(tenant) > 0 => format!(
+            "  column order differs in {} (not drift without --strict-column-order)",
+            count(column_order_changes(tenant), "table")
+        ),
         (TenantStatus::Synced, Some(execution)) => {
             format!(
                 "  {}, {} in {} ms",
@@ -86,36 +143,9 @@ fn summary_suffix(tenant: &TenantReport) -> String {
             } else {
                 ""
             };
-            format!(
-                "  {changes} change{}{destructive}",
-                if changes == 1 { "" } else { "s" }
-            )
+            format!("  {}{destructive}", count(changes, "change"))
         }
         _ => String::new(),
-    }
-}
-
-fn print_diff_once<'a>(tenant: &'a TenantReport, shown: &mut BTreeMap<&'a str, &'a str>) {
-    let (Some(hash), Some(diff)) = (&tenant.hash, &tenant.diff) else {
-        return;
-    };
-    if let Some(first) = shown.get(hash.as_str()) {
-        println!("    {}", Styled(DIM, &format!("same changes as {first}")));
-        return;
-    }
-    shown.insert(hash.as_str(), tenant.tenant.as_str());
-    for line in diff.to_text().lines() {
-        let color = match line.trim_start().chars().next() {
-            Some('+') => GREEN,
-            Some('-') => RED,
-            _ => YELLOW,
-        };
-        println!("    {}", Styled(color, line));
-    }
-    if let Some(plan) = &tenant.plan {
-        for unresolved in &plan.unresolved {
-            println!("    {}", Styled(RED, &format!("! {unresolved}")));
-        }
     }
 }
 
@@ -134,22 +164,17 @@ pub fn summary_line(summary: &FleetSummary, duration_ms: u128) -> String {
         parts.push(format!("{} skipped", summary.skipped));
     }
     format!(
-        "{} ({} tenants, {} distinct schema{}, {:.1} s)",
+        "{} ({}, {}, {:.1} s)",
         parts.join(", "),
-        summary.total,
-        summary.distinct_schemas,
-        if summary.distinct_schemas == 1 {
-            ""
-        } else {
-            "s"
-        },
+        count(summary.total, "tenant"),
+        count(summary.distinct_schemas, "distinct schema"),
         duration_ms as f64 / 1000.0
     )
 }
 
-/// Prints the summary line, colored by outcome.
+/// Prints the summary line, colored by outcome, and what skipped tenants mean.
 pub fn print_summary(summary: &FleetSummary, duration_ms: u128) {
-    let color = if summary.failed + summary.refused > 0 {
+    let color = if summary.failed + summary.refused + summary.skipped > 0 {
         RED
     } else if summary.drifted > 0 {
         YELLOW
@@ -157,4 +182,35 @@ pub fn print_summary(summary: &FleetSummary, duration_ms: u128) {
         GREEN
     };
     println!("{}", Styled(color, &summary_line(summary, duration_ms)));
+    if summary.skipped > 0 {
+        println!(
+            "{}",
+            Styled(
+                RED,
+                &format!(
+                    "{} not checked: the --max-failures limit was reached; fix the failures and run again",
+                    count(summary.skipped, "skipped tenant")
+                )
+            )
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line_says_tenant_in_singular() {
+        let summary = FleetSummary {
+            total: 1,
+            in_sync: 1,
+            distinct_schemas: 1,
+            ..FleetSummary::default()
+        };
+        assert_eq!(
+            summary_line(&summary, 1500),
+            "1 in sync, 0 drifted, 0 failed (1 tenant, 1 distinct schema, 1.5 s)"
+        );
+    }
 }

@@ -215,23 +215,37 @@ impl Operation {
 }
 
 impl fmt::Display for Operation {
+    /// One line in SQL terms: `add column users.email text not null after name`,
+    /// `alter column users.name: type varchar(50) -> varchar(100), nullable -> not null`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Operation::*;
         match self {
-            CreateExtension { name, .. } => write!(f, "create extension {name}"),
-            DropExtension { name, .. } => write!(f, "drop extension {name}"),
-            CreateEnum { name, values } => write!(f, "create enum {name} ({})", values.join(", ")),
-            AlterEnum { name, from, to } => {
-                write!(
-                    f,
-                    "alter enum {name} ({}) -> ({})",
-                    from.values.join(", "),
-                    to.values.join(", ")
-                )
+            CreateExtension { name, extension } => {
+                write!(f, "create extension {name}")?;
+                if extension.schema.is_some() {
+                    write!(f, " ({extension})")?;
+                }
+                Ok(())
             }
-            DropEnum { name, .. } => write!(f, "drop enum {name}"),
-            CreateSequence { name, .. } => write!(f, "create sequence {name}"),
-            AlterSequence { name, .. } => write!(f, "alter sequence {name}"),
+            DropExtension { name, .. } => write!(f, "drop extension {name}"),
+            CreateEnum { name, values } => write!(
+                f,
+                "create enum {name} {}",
+                EnumType {
+                    values: values.clone()
+                }
+            ),
+            AlterEnum { name, from, to } => write!(f, "alter enum {name} {from} -> {to}"),
+            DropEnum { name, from } => write!(f, "drop enum {name} {from}"),
+            CreateSequence { name, sequence } => write!(f, "create sequence {name} {sequence}"),
+            AlterSequence { name, from, to } => write!(
+                f,
+                "alter sequence {name}: {}",
+                crate::diff::Change::Modified {
+                    from: from.clone(),
+                    to: to.clone()
+                }
+            ),
             DropSequence { name, .. } => write!(f, "drop sequence {name}"),
             CreateTable { name, table } => {
                 write!(f, "create table {name} ({})", columns(table.columns.len()))
@@ -248,71 +262,101 @@ impl fmt::Display for Operation {
                 write!(f, "add column {table}.{name} {}", column_definition(column))?;
                 match placement {
                     ColumnPlacement::Last => Ok(()),
-                    ColumnPlacement::First => write!(f, " first"),
-                    ColumnPlacement::After(prev) => write!(f, " after {prev}"),
+                    ColumnPlacement::First => write!(f, ", as the first column"),
+                    ColumnPlacement::After(prev) => write!(f, ", after column {prev}"),
                 }
             }
             ReorderColumns {
                 table, from, to, ..
             } => write!(
                 f,
-                "reorder columns of {table} ({}) -> ({})",
+                "reorder columns of {table}: ({}) -> ({})",
                 from.join(", "),
                 to.join(", ")
             ),
             DropColumn { table, name, from } => {
-                write!(f, "drop column {table}.{name} ({})", from.data_type)
+                write!(
+                    f,
+                    "drop column {table}.{name} ({})",
+                    column_definition(from)
+                )
             }
             AlterColumn {
                 table,
                 name,
                 from,
                 to,
-            } => {
-                write!(
-                    f,
-                    "alter column {table}.{name} ({} -> {})",
-                    column_definition(from),
-                    column_definition(to)
-                )
-            }
-            AddPrimaryKey { table, key } => {
-                write!(f, "add primary key on {table} ({})", key.columns.join(", "))
-            }
-            DropPrimaryKey { table, .. } => write!(f, "drop primary key on {table}"),
+            } => write!(
+                f,
+                "alter column {table}.{name}: {}",
+                crate::diff::Change::Modified {
+                    from: from.clone(),
+                    to: to.clone()
+                }
+            ),
+            AddPrimaryKey { table, key } => write!(f, "add primary key on {table} {key}"),
+            DropPrimaryKey { table, from } => write!(f, "drop primary key on {table} {from}"),
             AddUnique {
                 table,
                 name,
                 unique,
-            } => {
-                write!(
-                    f,
-                    "add unique {name} on {table} ({})",
-                    unique.columns.join(", ")
-                )
-            }
+            } => write!(f, "add unique {name} on {table} {unique}"),
             DropUnique { table, name, .. } => write!(f, "drop unique {name} on {table}"),
-            AddCheck { table, name, check } => {
-                write!(f, "add check {name} on {table} ({})", check.expression)
-            }
+            AddCheck { table, name, check } => write!(f, "add check {name} on {table} {check}"),
             DropCheck { table, name, .. } => write!(f, "drop check {name} on {table}"),
             AddForeignKey {
                 table,
                 name,
                 foreign_key,
-            } => write!(
-                f,
-                "add foreign key {name} on {table} ({}) -> {}",
-                foreign_key.columns.join(", "),
-                foreign_key.referenced_table
-            ),
+            } => {
+                write!(
+                    f,
+                    "add foreign key {name} on {table} ({}) -> {}",
+                    foreign_key.columns.join(", "),
+                    foreign_key.referenced_table
+                )?;
+                if !foreign_key.on_delete.is_no_action() {
+                    write!(f, " on delete {}", foreign_key.on_delete)?;
+                }
+                if !foreign_key.on_update.is_no_action() {
+                    write!(f, " on update {}", foreign_key.on_update)?;
+                }
+                if !foreign_key.deferrable.is_not_deferrable() {
+                    write!(f, " {}", foreign_key.deferrable)?;
+                }
+                Ok(())
+            }
             DropForeignKey { table, name, .. } => write!(f, "drop foreign key {name} on {table}"),
-            CreateIndex { table, name, .. } => write!(f, "create index {name} on {table}"),
+            CreateIndex { table, name, index } => {
+                let unique = if index.unique { "unique " } else { "" };
+                write!(f, "create {unique}index {name} on {table}")?;
+                if let Some(method) = &index.method {
+                    write!(f, " using {method}")?;
+                }
+                if let Some(predicate) = &index.predicate {
+                    write!(f, " where {predicate}")?;
+                }
+                Ok(())
+            }
             DropIndex { table, name, .. } => write!(f, "drop index {name} on {table}"),
             CreateTrigger { table, name, .. } => write!(f, "create trigger {name} on {table}"),
             DropTrigger { table, name, .. } => write!(f, "drop trigger {name} on {table}"),
-            SetTableComment { table, .. } => write!(f, "set comment on {table}"),
-            AlterTableOptions { table, .. } => write!(f, "alter options of {table}"),
+            SetTableComment { table, comment } => match comment {
+                Some(comment) => write!(
+                    f,
+                    "set comment on {table} to '{}'",
+                    comment.replace('\'', "''")
+                ),
+                None => write!(f, "remove the comment on {table}"),
+            },
+            AlterTableOptions { table, from, to } => write!(
+                f,
+                "alter options of {table}: {}",
+                crate::diff::Change::Modified {
+                    from: from.clone(),
+                    to: to.clone()
+                }
+            ),
             CreateView { name, view } => {
                 write!(
                     f,
