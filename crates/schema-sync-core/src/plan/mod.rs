@@ -1,6 +1,7 @@
 //! Plans: ordered operations that turn a live schema into the target.
 
 mod apply;
+mod classify;
 mod model;
 mod operation;
 mod planner;
