@@ -6,6 +6,7 @@ mod model;
 mod operation;
 mod planner;
 
+pub use apply::ApplyError;
 pub use model::{Hazard, MigrationPlan, PlanStep};
 pub use operation::{ColumnPlacement, Operation};
 pub use planner::{DefaultPlanner, Planner};
