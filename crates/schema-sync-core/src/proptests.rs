@@ -264,35 +264,283 @@ fn plan(a: &SchemaSnapshot, b: &SchemaSnapshot) -> (SchemaDiff, MigrationPlan) {
     (diff, plan)
 }
 
-/// Rebuilds a snapshot with every map filled in reverse key order.
-fn reinserted(s: &SchemaSnapshot) -> SchemaSnapshot {
-    fn rev<T: Clone>(m: &BTreeMap<String, T>) -> BTreeMap<String, T> {
-        let mut out = BTreeMap::new();
-        for (k, v) in m.iter().rev() {
-            out.insert(k.clone(), v.clone());
+/// The snapshot's JSON with every object's keys in an order drawn from `seed` (or in
+/// alphabetical order, never the canonical field order, when `seed` is `None`), and the elements of set-valued arrays (`depends_on`,
+/// `unsupported`) shuffled too: what a file written by another tool, another version or a
+/// person could look like.
+fn permuted_json(snapshot: &SchemaSnapshot, seed: Option<u64>) -> String {
+    fn rank(seed: Option<u64>, key: &str, index: usize) -> u64 {
+        match seed {
+            None => index as u64,
+            Some(seed) => {
+                let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
+                for b in key.bytes().chain(index.to_le_bytes()) {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                h
+            }
         }
-        out
     }
-    let mut out = s.clone();
-    out.tables = BTreeMap::new();
-    for (name, table) in s.tables.iter().rev() {
-        let mut t = table.clone();
-        t.columns = rev(&table.columns);
-        t.indexes = rev(&table.indexes);
-        t.foreign_keys = rev(&table.foreign_keys);
-        out.tables.insert(name.clone(), t);
+    fn write(value: &serde_json::Value, seed: Option<u64>, set: bool, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<(usize, (&String, &serde_json::Value))> =
+                    map.iter().enumerate().collect();
+                entries.sort_by_key(|(i, (k, _))| rank(seed, k, *i));
+                out.push('{');
+                for (n, (_, (key, value))) in entries.into_iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write(
+                        value,
+                        seed,
+                        key == "depends_on" || key == "unsupported",
+                        out,
+                    );
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                let mut items: Vec<(usize, &serde_json::Value)> =
+                    items.iter().enumerate().collect();
+                if set {
+                    items.sort_by_key(|(i, item)| rank(seed, &item.to_string(), *i));
+                }
+                out.push('[');
+                for (n, (_, item)) in items.into_iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    write(item, seed, false, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
     }
-    out.views = rev(&s.views);
-    out.enums = rev(&s.enums);
+    let value = serde_json::to_value(snapshot).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::new();
+    write(&value, seed, false, &mut out);
     out
 }
 
+/// Every single-field change this module knows how to make to `s`, by name: each result
+/// differs from `s` in exactly one field (or one map key). Changes that do not apply to
+/// `s` (no table with two columns, no view, ...) are left out.
+fn single_field_changes(s: &SchemaSnapshot) -> Vec<(&'static str, SchemaSnapshot)> {
+    type Change = fn(&mut SchemaSnapshot) -> Option<()>;
+    fn first_table(s: &mut SchemaSnapshot) -> Option<&mut Table> {
+        s.tables.values_mut().next()
+    }
+    fn first_column(s: &mut SchemaSnapshot) -> Option<&mut Column> {
+        first_table(s)?.columns.values_mut().next()
+    }
+    let changes: &[(&str, Change)] = &[
+        ("format version", |s| {
+            s.version += 1;
+            Some(())
+        }),
+        ("column position (two columns swap places)", |s| {
+            let table = s.tables.values_mut().find(|t| t.columns.len() > 1)?;
+            let mut order: Vec<String> = table
+                .column_order()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            order.swap(0, 1);
+            table.set_column_order(&order);
+            Some(())
+        }),
+        ("column position (one number)", |s| {
+            first_column(s)?.position += 100;
+            Some(())
+        }),
+        ("column nullability", |s| {
+            let c = first_column(s)?;
+            c.nullable = !c.nullable;
+            Some(())
+        }),
+        ("column type", |s| {
+            let c = first_column(s)?;
+            c.data_type.name.push_str("_x");
+            Some(())
+        }),
+        ("column length", |s| {
+            let c = first_column(s)?;
+            c.data_type.length = Some(c.data_type.length.map_or(1, |l| l + 1));
+            Some(())
+        }),
+        ("column default", |s| {
+            let c = first_column(s)?;
+            c.default = Some(format!("{}1", c.default.clone().unwrap_or_default()));
+            Some(())
+        }),
+        ("column comment", |s| {
+            let c = first_column(s)?;
+            c.comment = Some(format!("{}!", c.comment.clone().unwrap_or_default()));
+            Some(())
+        }),
+        ("column collation", |s| {
+            first_column(s)?.collation = Some("C".into());
+            Some(())
+        }),
+        ("column name", |s| {
+            let t = first_table(s)?;
+            let (name, column) = t.columns.pop_first()?;
+            t.columns.insert(format!("{name}_renamed"), column);
+            Some(())
+        }),
+        ("table name", |s| {
+            let (name, table) = s.tables.pop_first()?;
+            s.tables.insert(format!("{name}_renamed"), table);
+            Some(())
+        }),
+        ("table comment", |s| {
+            first_table(s)?.comment = Some("changed".into());
+            Some(())
+        }),
+        ("table options", |s| {
+            first_table(s)?.options.engine = Some("MyISAM".into());
+            Some(())
+        }),
+        ("primary key", |s| {
+            let t = first_table(s)?;
+            t.primary_key = match t.primary_key.take() {
+                Some(_) => None,
+                None => Some(PrimaryKey {
+                    name: None,
+                    columns: vec![t.columns.keys().next()?.clone()],
+                }),
+            };
+            Some(())
+        }),
+        ("index uniqueness", |s| {
+            let index = s
+                .tables
+                .values_mut()
+                .find_map(|t| t.indexes.values_mut().next())?;
+            index.unique = !index.unique;
+            Some(())
+        }),
+        ("foreign key action", |s| {
+            let fk = s
+                .tables
+                .values_mut()
+                .find_map(|t| t.foreign_keys.values_mut().next())?;
+            fk.on_delete = if fk.on_delete == ForeignKeyAction::Restrict {
+                ForeignKeyAction::SetNull
+            } else {
+                ForeignKeyAction::Restrict
+            };
+            Some(())
+        }),
+        ("check expression", |s| {
+            let check = s
+                .tables
+                .values_mut()
+                .find_map(|t| t.checks.values_mut().next())?;
+            check.expression.push_str(" and true");
+            Some(())
+        }),
+        ("trigger", |s| {
+            first_table(s)?.triggers.insert(
+                "trg".into(),
+                Trigger {
+                    definition: "t".into(),
+                },
+            );
+            Some(())
+        }),
+        ("view definition", |s| {
+            s.views
+                .values_mut()
+                .next()?
+                .definition
+                .push_str(" WHERE true");
+            Some(())
+        }),
+        ("view materialization", |s| {
+            let v = s.views.values_mut().next()?;
+            v.materialized = !v.materialized;
+            Some(())
+        }),
+        ("view dependency", |s| {
+            s.views
+                .values_mut()
+                .next()?
+                .depends_on
+                .insert("elsewhere".into());
+            Some(())
+        }),
+        ("enum label", |s| {
+            s.enums.values_mut().next()?.values.push("z".into());
+            Some(())
+        }),
+        ("enum label order", |s| {
+            let e = s.enums.values_mut().find(|e| e.values.len() > 1)?;
+            e.values.swap(0, 1);
+            Some(())
+        }),
+        ("sequence start", |s| {
+            s.sequences.values_mut().next()?.start += 1;
+            Some(())
+        }),
+        ("function", |s| {
+            s.functions.insert(
+                "f()".into(),
+                Function {
+                    definition: "create function f()".into(),
+                },
+            );
+            Some(())
+        }),
+        ("extension", |s| {
+            s.extensions.insert("citext".into(), Extension::default());
+            Some(())
+        }),
+        ("unmodelled object", |s| {
+            s.unsupported.insert(UnsupportedObject::new("rule", "r"));
+            Some(())
+        }),
+    ];
+    changes
+        .iter()
+        .filter_map(|(name, change)| {
+            let mut changed = s.clone();
+            change(&mut changed).map(|()| (*name, changed))
+        })
+        .collect()
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // 256 cases, or PROPTEST_CASES (`with_cases` would ignore the environment).
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
-    fn hash_is_independent_of_insertion_order(s in snapshot_strategy()) {
-        prop_assert_eq!(s.hash(), reinserted(&s).hash());
+    fn hash_is_independent_of_key_order_in_the_file(s in snapshot_strategy(), seed in any::<u64>()) {
+        let canonical = s.canonical_json();
+        for seed in [None, Some(seed)] {
+            let text = permuted_json(&s, seed);
+            if seed.is_none() {
+                prop_assert_ne!(&text, &canonical, "sorting the keys changed nothing");
+            }
+            let back = SchemaSnapshot::from_json(&text, "permuted.json")
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            prop_assert_eq!(&back, &s);
+            prop_assert_eq!(back.canonical_json(), canonical.clone());
+            prop_assert_eq!(back.hash(), s.hash());
+        }
+    }
+
+    #[test]
+    fn any_single_field_change_changes_the_hash(s in snapshot_strategy()) {
+        for (field, changed) in single_field_changes(&s) {
+            prop_assert_ne!(&changed, &s, "changing the {} changed nothing", field);
+            prop_assert_ne!(changed.hash(), s.hash(), "the hash ignores the {}", field);
+        }
     }
 
     #[test]
@@ -327,4 +575,64 @@ proptest! {
         let plan_back: MigrationPlan = serde_json::from_str(&serde_json::to_string(&plan).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
         prop_assert_eq!(&plan_back, &plan);
     }
+}
+
+/// Every change of [`single_field_changes`] applies to a snapshot with every kind of
+/// object, so the property above cannot quietly skip one.
+#[test]
+fn every_single_field_change_applies_to_a_full_snapshot() {
+    use crate::testing::{TableBuilder, snapshot};
+    let mut orders = TableBuilder::new()
+        .column("id", "integer", true)
+        .column("account", "integer", false)
+        .primary_key(&["id"])
+        .index("orders_account", &["account"])
+        .foreign_key("orders_account_fk", &["account"], "accounts", &["id"])
+        .build();
+    orders.checks.insert(
+        "positive".into(),
+        CheckConstraint {
+            expression: "id > 0".into(),
+        },
+    );
+    let accounts = TableBuilder::new().column("id", "integer", true).build();
+    let mut s = snapshot([("orders", orders), ("accounts", accounts)]);
+    s.views.insert(
+        "open_orders".into(),
+        View {
+            definition: "SELECT * FROM orders".into(),
+            materialized: false,
+            depends_on: ["orders".to_string()].into(),
+            comment: None,
+        },
+    );
+    s.enums.insert(
+        "status".into(),
+        EnumType {
+            values: vec!["a".into(), "b".into()],
+        },
+    );
+    s.sequences.insert(
+        "seq".into(),
+        Sequence {
+            data_type: DataType::named("bigint"),
+            start: 1,
+            increment: 1,
+            min_value: 1,
+            max_value: i64::MAX,
+            cache: 1,
+            cycle: false,
+            owned_by: None,
+        },
+    );
+    let changes = single_field_changes(&s);
+    assert_eq!(
+        changes.len(),
+        27,
+        "{:?}",
+        changes.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    let mut hashes: BTreeSet<SnapshotHash> = changes.iter().map(|(_, c)| c.hash()).collect();
+    hashes.insert(s.hash());
+    assert_eq!(hashes.len(), changes.len() + 1, "two changes hash alike");
 }

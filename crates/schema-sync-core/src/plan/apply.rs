@@ -6,21 +6,44 @@
 //! so property tests catch plans in the wrong order, not only plans with the wrong result.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::model::MigrationPlan;
 use super::operation::{ColumnPlacement, Operation};
 use crate::snapshot::{Column, EnumType, SchemaSnapshot, Table};
 
+/// An operation whose precondition does not hold on the snapshot it is applied to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ApplyError {
+    /// The 1-based number of the failing step, when a whole plan was applied.
+    pub step: Option<usize>,
+    /// The failing operation, as it prints (`drop table orders`).
+    pub operation: String,
+    /// The precondition that does not hold (`table orders does not exist`).
+    pub message: String,
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.step {
+            Some(step) => write!(f, "step {step} ({}): {}", self.operation, self.message),
+            None => write!(f, "{}: {}", self.operation, self.message),
+        }
+    }
+}
+
 impl MigrationPlan {
     /// Applies every step to `snapshot` in order.
     ///
     /// # Errors
-    /// A description of the first step whose precondition does not hold.
-    pub fn apply_to(&self, snapshot: &mut SchemaSnapshot) -> Result<(), String> {
+    /// [`ApplyError`] naming the first step whose precondition does not hold; the steps
+    /// before it have been applied.
+    pub fn apply_to(&self, snapshot: &mut SchemaSnapshot) -> Result<(), ApplyError> {
         for (index, step) in self.steps.iter().enumerate() {
-            step.operation
-                .apply_to(snapshot)
-                .map_err(|e| format!("step {} ({}): {e}", index + 1, step.operation))?;
+            step.operation.apply_to(snapshot).map_err(|e| ApplyError {
+                step: Some(index + 1),
+                ..e
+            })?;
         }
         Ok(())
     }
@@ -70,8 +93,19 @@ impl Operation {
     /// Applies this operation to `snapshot`.
     ///
     /// # Errors
-    /// A description of the unmet precondition.
-    pub fn apply_to(&self, snapshot: &mut SchemaSnapshot) -> Result<(), String> {
+    /// [`ApplyError`] (without a step number) naming the unmet precondition; `snapshot`
+    /// is unchanged.
+    pub fn apply_to(&self, snapshot: &mut SchemaSnapshot) -> Result<(), ApplyError> {
+        self.apply_or_describe(snapshot)
+            .map_err(|message| ApplyError {
+                step: None,
+                operation: self.to_string(),
+                message,
+            })
+    }
+
+    /// Applies this operation, or describes the precondition that does not hold.
+    fn apply_or_describe(&self, snapshot: &mut SchemaSnapshot) -> Result<(), String> {
         use Operation::*;
         match self {
             CreateExtension { name, extension } => insert_new(
@@ -348,5 +382,75 @@ impl Operation {
                 remove_existing(&mut snapshot.functions, name, "function").map(drop)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlanStep;
+    use crate::testing::{TableBuilder, snapshot};
+
+    fn step(operation: Operation) -> PlanStep {
+        PlanStep {
+            operation,
+            destructive: false,
+            hazards: Vec::new(),
+            depends_on: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_first_unmet_precondition_names_its_step() {
+        let orders = TableBuilder::new().column("id", "integer", true).build();
+        let mut live = snapshot([("orders", orders.clone())]);
+        let drop_orders = Operation::DropTable {
+            name: "orders".into(),
+            from: orders,
+        };
+        let plan = MigrationPlan {
+            source_hash: live.hash(),
+            target_hash: SchemaSnapshot::empty().hash(),
+            steps: vec![step(drop_orders.clone()), step(drop_orders)],
+            unresolved: Vec::new(),
+        };
+        let error = plan.apply_to(&mut live).err();
+        assert_eq!(
+            error,
+            Some(ApplyError {
+                step: Some(2),
+                operation: "drop table orders (1 column)".into(),
+                message: "table orders does not exist".into(),
+            })
+        );
+        assert_eq!(
+            error.map(|e| e.to_string()).unwrap_or_default(),
+            "step 2 (drop table orders (1 column)): table orders does not exist"
+        );
+        assert!(live.tables.is_empty(), "the first step was applied");
+    }
+
+    #[test]
+    fn an_operation_alone_has_no_step_number() {
+        let mut live = SchemaSnapshot::empty();
+        let error = Operation::DropIndex {
+            table: "orders".into(),
+            name: "orders_idx".into(),
+            from: crate::snapshot::Index {
+                parts: vec![crate::snapshot::IndexPart::column("id")],
+                unique: false,
+                method: None,
+                predicate: None,
+                include: Vec::new(),
+                invisible: false,
+            },
+        }
+        .apply_to(&mut live)
+        .err();
+        assert_eq!(error.as_ref().and_then(|e| e.step), None);
+        assert_eq!(
+            error.map(|e| e.to_string()).unwrap_or_default(),
+            "drop index orders_idx on orders: table orders does not exist"
+        );
     }
 }

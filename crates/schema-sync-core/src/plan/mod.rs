@@ -1,10 +1,12 @@
 //! Plans: ordered operations that turn a live schema into the target.
 
 mod apply;
+mod classify;
 mod model;
 mod operation;
 mod planner;
 
+pub use apply::ApplyError;
 pub use model::{Hazard, MigrationPlan, PlanStep};
 pub use operation::{ColumnPlacement, Operation};
 pub use planner::{DefaultPlanner, Planner};

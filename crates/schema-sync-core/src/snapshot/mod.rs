@@ -8,14 +8,25 @@ pub use types::{DataType, TypeChange};
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
 
 /// The blake3 content hash of a snapshot's canonical serialisation, as 64 hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Every value holds exactly 64 lowercase hex digits: [`parse`](Self::parse) and
+/// deserialisation (of a plan, a history line, a record) reject anything else, so a
+/// hand-edited file is an error where it is read, not a panic where it is printed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct SnapshotHash(String);
+
+impl<'de> Deserialize<'de> for SnapshotHash {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 impl SnapshotHash {
     /// Parses a hex hash.
@@ -43,7 +54,9 @@ impl SnapshotHash {
 
     /// The first 12 hex digits, for display.
     pub fn short(&self) -> &str {
-        &self.0[..12]
+        // Always 64 ASCII digits, so this is the first 12; `get` keeps it panic-free
+        // even if that invariant were ever broken.
+        self.0.get(..12).unwrap_or(&self.0)
     }
 }
 
@@ -158,5 +171,45 @@ mod tests {
         assert_eq!(h, s.clone().hash());
         assert!(SnapshotHash::parse(h.as_str()).is_ok());
         assert!(SnapshotHash::parse("nothex").is_err());
+    }
+
+    #[test]
+    fn a_hash_that_is_not_64_lowercase_hex_digits_does_not_deserialise() {
+        let good = SchemaSnapshot::empty().hash();
+        let json = serde_json::to_string(&good).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<SnapshotHash>(&json).ok(), Some(good));
+        let wrong = [
+            String::new(),
+            "abc".to_string(),
+            "0".repeat(63),
+            "0".repeat(65),
+            "A".repeat(64),
+            "g".repeat(64),
+            "é".repeat(32),
+        ];
+        for text in wrong {
+            let json = serde_json::to_string(&text).unwrap_or_default();
+            match serde_json::from_str::<SnapshotHash>(&json) {
+                Ok(hash) => panic!("{text:?} was accepted as a hash ({})", hash.short()),
+                Err(e) => assert!(
+                    e.to_string().contains("is not a snapshot hash"),
+                    "unexpected error for {text:?}: {e}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_history_record_with_a_short_hash_is_an_error() {
+        let line = r#"{"tenant":"acme","hash":"abc123","saved_at":1}"#;
+        let parsed = serde_json::from_str::<crate::SnapshotRecord>(line);
+        assert!(parsed.is_err(), "{parsed:?}");
+    }
+
+    #[test]
+    fn short_is_the_first_twelve_digits() {
+        let hash = SchemaSnapshot::empty().hash();
+        assert_eq!(hash.short().len(), 12);
+        assert!(hash.as_str().starts_with(hash.short()));
     }
 }

@@ -1,0 +1,170 @@
+//! Step classification: what each operation touches, whether it loses data, and which
+//! earlier steps it depends on.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::model::{Hazard, PlanStep};
+use super::operation::Operation;
+use crate::snapshot::{Column, SchemaSnapshot, TypeChange};
+
+/// Collects steps, classifying each and recording what it depends on.
+pub(super) struct PlanBuilder {
+    steps: Vec<PlanStep>,
+    /// The latest step that touched each object (`table:x`, `view:y`, ...).
+    last_touch: HashMap<String, usize>,
+    /// Enum types of either schema: the only column types that link steps (built-in
+    /// types like `integer` are not objects a step can depend on).
+    enum_names: BTreeSet<String>,
+}
+
+impl PlanBuilder {
+    /// A builder for a plan from `from` to `to`.
+    pub(super) fn new(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Self {
+        let enum_names = from.enums.keys().chain(to.enums.keys()).cloned().collect();
+        Self {
+            steps: Vec::new(),
+            last_touch: HashMap::new(),
+            enum_names,
+        }
+    }
+
+    /// Appends `operation`, classifying it and linking it to the earlier steps that
+    /// touched the same objects.
+    pub(super) fn push(&mut self, operation: Operation) {
+        let index = self.steps.len();
+        let objects = touched_objects(&operation, &self.enum_names);
+        let mut depends_on: Vec<usize> = objects
+            .iter()
+            .filter_map(|o| self.last_touch.get(o).copied())
+            .collect();
+        depends_on.sort_unstable();
+        depends_on.dedup();
+        for object in objects {
+            self.last_touch.insert(object, index);
+        }
+        let (destructive, hazards) = classify(&operation);
+        self.steps.push(PlanStep {
+            operation,
+            destructive,
+            hazards,
+            depends_on,
+        });
+    }
+
+    /// The steps collected so far, in order.
+    pub(super) fn into_steps(self) -> Vec<PlanStep> {
+        self.steps
+    }
+}
+
+/// The objects an operation changes or relies on, as `kind:name` keys.
+fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<String> {
+    let mut objects = Vec::new();
+    if let Some(table) = operation.table() {
+        objects.push(format!("relation:{table}"));
+    }
+    match operation {
+        Operation::AddForeignKey {
+            foreign_key: fk, ..
+        }
+        | Operation::DropForeignKey { from: fk, .. }
+            if fk.referenced_schema.is_none() =>
+        {
+            objects.push(format!("relation:{}", fk.referenced_table));
+        }
+        Operation::CreateView { name, view } | Operation::DropView { name, from: view } => {
+            objects.push(format!("relation:{name}"));
+            objects.extend(view.depends_on.iter().map(|d| format!("relation:{d}")));
+        }
+        Operation::CreateEnum { name, .. }
+        | Operation::AlterEnum { name, .. }
+        | Operation::DropEnum { name, .. } => {
+            objects.push(format!("type:{name}"));
+        }
+        Operation::CreateSequence { name, .. }
+        | Operation::AlterSequence { name, .. }
+        | Operation::DropSequence { name, .. } => {
+            objects.push(format!("sequence:{name}"));
+        }
+        Operation::CreateFunction { name, .. } | Operation::DropFunction { name, .. } => {
+            objects.push(format!("function:{name}"));
+        }
+        Operation::CreateExtension { name, .. } | Operation::DropExtension { name, .. } => {
+            objects.push(format!("extension:{name}"));
+        }
+        _ => {}
+    }
+    let column_types: Vec<&Column> = match operation {
+        Operation::CreateTable { table, .. } | Operation::DropTable { from: table, .. } => {
+            table.columns.values().collect()
+        }
+        Operation::AddColumn { column, .. } | Operation::DropColumn { from: column, .. } => {
+            vec![column]
+        }
+        Operation::AlterColumn { from, to, .. } => vec![from, to],
+        _ => Vec::new(),
+    };
+    objects.extend(
+        column_types
+            .into_iter()
+            .filter(|c| c.data_type.schema.is_none() && enum_names.contains(&c.data_type.name))
+            .map(|c| format!("type:{}", c.data_type.name)),
+    );
+    objects
+}
+
+/// Whether an operation loses data, and what risks it carries.
+fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
+    use Operation::*;
+    match operation {
+        DropTable { .. } | DropColumn { .. } => (true, vec![Hazard::DataLoss]),
+        DropSequence { .. } => (true, vec![Hazard::DataLoss]),
+        AlterEnum { from, to, .. } => {
+            let removes = from.values.iter().any(|v| !to.values.contains(v));
+            if removes {
+                (true, vec![Hazard::DataLoss, Hazard::TableRewrite])
+            } else {
+                (false, Vec::new())
+            }
+        }
+        AlterColumn { from, to, .. } => {
+            let mut hazards = Vec::new();
+            let mut destructive = false;
+            match from.data_type.change_to(&to.data_type) {
+                TypeChange::None => {}
+                TypeChange::Widening => hazards.push(Hazard::TableRewrite),
+                TypeChange::Narrowing => {
+                    destructive = true;
+                    hazards.extend([Hazard::DataLoss, Hazard::TableRewrite]);
+                }
+            }
+            if from.nullable && !to.nullable {
+                hazards.push(Hazard::ValidatesRows);
+            }
+            if from.generated != to.generated && !hazards.contains(&Hazard::TableRewrite) {
+                hazards.push(Hazard::TableRewrite);
+            }
+            (destructive, hazards)
+        }
+        AddColumn { column, .. } => {
+            let needs_value = !column.nullable
+                && column.default.is_none()
+                && column.generated.is_none()
+                && column.identity.is_none();
+            (
+                false,
+                if needs_value {
+                    vec![Hazard::ValidatesRows]
+                } else {
+                    Vec::new()
+                },
+            )
+        }
+        AddPrimaryKey { .. } | AddUnique { .. } | AddCheck { .. } | AddForeignKey { .. } => {
+            (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites])
+        }
+        CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
+        AlterTableOptions { .. } => (false, vec![Hazard::TableRewrite]),
+        _ => (false, Vec::new()),
+    }
+}

@@ -1,0 +1,149 @@
+//! The default planner: orders operations so that every step finds what it needs.
+//!
+//! [`DefaultPlanner::plan`] is a list of phases ([`phases`]) run over one [`PlanContext`];
+//! the ordering questions the phases ask (which views to drop, in what order tables go,
+//! where an added column is placed) are answered in [`order`], and every step is
+//! classified as it is pushed ([`PlanBuilder`]).
+
+mod order;
+mod phases;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::classify::PlanBuilder;
+use super::model::MigrationPlan;
+use crate::diff::{SchemaDiff, TableChange, TableModification};
+use crate::error::Result;
+use crate::snapshot::{ForeignKey, SchemaSnapshot, Table};
+use order::TablePart;
+
+/// Turns a diff into an ordered [`MigrationPlan`].
+pub trait Planner: Send + Sync {
+    /// Plans the change from `from` (live) to `to` (target), given their `diff`.
+    ///
+    /// The snapshots are passed along with the diff so a planner can see objects the diff
+    /// does not mention, such as views that must be recreated around a column change.
+    ///
+    /// # Errors
+    /// A planner may refuse a diff it cannot plan; the default planner never does.
+    fn plan(
+        &self,
+        from: &SchemaSnapshot,
+        to: &SchemaSnapshot,
+        diff: &SchemaDiff,
+    ) -> Result<MigrationPlan>;
+}
+
+/// Plans in dependency-safe phases.
+///
+/// 1. drop views that are removed, changed, or read a table that changes shape;
+/// 2. drop triggers, foreign keys, indexes and constraints that go away or change;
+/// 3. drop tables, referencing tables before the tables they reference;
+/// 4. create extensions, enums, sequences and new functions;
+/// 5. create tables (without foreign keys), then add, alter and drop columns;
+/// 6. add keys, constraints and indexes, then every new foreign key (so foreign keys
+///    between new tables, even cyclic ones, always find their target);
+/// 7. drop sequences, enums and extensions no longer used;
+/// 8. recreate changed functions, then views (dependencies first) and triggers.
+///
+/// Every step is classified as destructive or not; the engine refuses destructive plans
+/// unless the caller allows them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultPlanner;
+
+impl Planner for DefaultPlanner {
+    fn plan(
+        &self,
+        from: &SchemaSnapshot,
+        to: &SchemaSnapshot,
+        diff: &SchemaDiff,
+    ) -> Result<MigrationPlan> {
+        let mut cx = PlanContext::new(from, to, diff);
+        phases::drop_views(&mut cx);
+        phases::drop_table_parts(&mut cx);
+        phases::drop_tables(&mut cx);
+        phases::create_types_sequences_and_functions(&mut cx);
+        phases::tables_and_columns(&mut cx);
+        phases::keys_constraints_indexes_and_foreign_keys(&mut cx);
+        phases::drop_unused_objects(&mut cx);
+        phases::recreate_functions_views_and_triggers(&mut cx);
+        Ok(cx.finish())
+    }
+}
+
+/// What every phase reads, and the steps they write.
+struct PlanContext<'a> {
+    /// The live snapshot.
+    from: &'a SchemaSnapshot,
+    /// The target snapshot.
+    to: &'a SchemaSnapshot,
+    /// The diff from `from` to `to`.
+    diff: &'a SchemaDiff,
+    /// Tables present on both sides whose parts differ, by name.
+    modified: BTreeMap<&'a str, &'a TableModification>,
+    /// Tables to drop, by name, with their live definition.
+    removed_tables: BTreeMap<&'a str, &'a Table>,
+    /// Live views dropped in phase 1 (and created again in phase 8 if the target has them).
+    views_to_drop: BTreeSet<&'a str>,
+    /// Foreign keys of surviving tables dropped in phase 2 and added again in phase 6,
+    /// because a key they reference, or their own columns' type, changes.
+    foreign_keys_to_readd: Vec<TablePart<ForeignKey>>,
+    /// The steps planned so far.
+    builder: PlanBuilder,
+}
+
+impl<'a> PlanContext<'a> {
+    fn new(from: &'a SchemaSnapshot, to: &'a SchemaSnapshot, diff: &'a SchemaDiff) -> Self {
+        let modified: BTreeMap<&str, &TableModification> = diff
+            .tables
+            .iter()
+            .filter_map(|t| match &t.change {
+                TableChange::Modified(m) => Some((t.name.as_str(), m)),
+                _ => None,
+            })
+            .collect();
+        let removed_tables: BTreeMap<&str, &Table> = diff
+            .tables
+            .iter()
+            .filter_map(|t| match &t.change {
+                TableChange::Removed { from } => Some((t.name.as_str(), from)),
+                _ => None,
+            })
+            .collect();
+        let views_to_drop = order::views_to_drop(from, diff, &modified, &removed_tables);
+        let foreign_keys_to_readd =
+            order::foreign_keys_blocking_key_changes(from, &modified, &removed_tables);
+        Self {
+            from,
+            to,
+            diff,
+            modified,
+            removed_tables,
+            views_to_drop,
+            foreign_keys_to_readd,
+            builder: PlanBuilder::new(from, to),
+        }
+    }
+
+    /// The plan: the steps, and the differences no step can resolve.
+    fn finish(self) -> MigrationPlan {
+        let unresolved = self
+            .diff
+            .unsupported
+            .iter()
+            .filter_map(|c| {
+                c.to()
+                    .or(c.from())
+                    .map(|o| format!("{} {} differs but is not modelled", o.kind, o.name))
+            })
+            .collect();
+        MigrationPlan {
+            source_hash: self.from.hash(),
+            target_hash: self.to.hash(),
+            steps: self.builder.into_steps(),
+            unresolved,
+        }
+    }
+}
