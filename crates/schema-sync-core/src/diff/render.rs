@@ -187,10 +187,9 @@ fn write_table_parts(out: &mut String, m: &TableModification) -> fmt::Result {
     if let Some(order) = &m.column_order {
         writeln!(
             out,
-            "{INDENT}~ column order ({}) -> ({}){}",
+            "{INDENT}~ column order ({}) -> ({}), drift only with --strict-column-order",
             order.from.join(", "),
             order.to.join(", "),
-            ", drift only with --strict-column-order"
         )?;
     }
     Ok(())
