@@ -75,6 +75,17 @@ pub(crate) fn render_plan(
     };
     for (index, step) in plan.steps.iter().enumerate() {
         let op = &step.operation;
+        if matches!(
+            op,
+            Operation::ReorderColumns {
+                required: false,
+                ..
+            }
+        ) {
+            // A hint for databases that rebuild tables; MySQL moves columns only when
+            // column order is strict (the step is then required).
+            continue;
+        }
         let joins = r.joinable_group(op);
         let mine = relations(op);
         let blocking: Vec<String> = step

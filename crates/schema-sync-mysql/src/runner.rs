@@ -37,7 +37,7 @@ pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
         }
         Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
         // Moving a column restates it: the live schema tells which are INVISIBLE.
-        Operation::ReorderColumns { .. } => true,
+        Operation::ReorderColumns { required, .. } => *required,
         _ => false,
     })
 }

@@ -144,6 +144,7 @@ async fn reorder_columns_puts_a_scrambled_table_in_order_with_rows_kept() {
                         .map(str::to_string)
                         .collect(),
                     columns: table.columns.clone(),
+                    required: true,
                 },
                 destructive: false,
                 hazards: Vec::new(),

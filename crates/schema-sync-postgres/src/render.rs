@@ -141,6 +141,10 @@ impl Renderer<'_> {
                 out.push(format!("DROP TABLE {}", self.q(name)));
                 out
             }
+            // A hint only: PostgreSQL never rebuilds a table, the order stays as it is.
+            ReorderColumns {
+                required: false, ..
+            } => Vec::new(),
             ReorderColumns { table, .. } => {
                 return Err(self.unsupported(
                     table.clone(),

@@ -113,6 +113,9 @@ pub(crate) fn render_plan(
                 view.definition
             )),
             Operation::DropView { name, .. } => emit(format!("DROP VIEW {}", quote_ident(name))),
+            Operation::ReorderColumns {
+                required: false, ..
+            } => {} // The table is not rebuilt: its order stays.
             other => return Err(unsupported(other)),
         }
     }
@@ -179,6 +182,10 @@ fn needs_rebuild(operation: &Operation) -> bool {
         Operation::AddColumn {
             column, placement, ..
         } => !placement.is_last() || !can_add_in_place(column),
+        // Not strict: the order is restored only if the table is rebuilt for another step.
+        Operation::ReorderColumns {
+            required: false, ..
+        } => false,
         Operation::CreateTable { .. }
         | Operation::DropTable { .. }
         | Operation::CreateIndex { .. }

@@ -253,6 +253,7 @@ async fn reorder_and_placed_add_column_rebuild_in_the_planned_order() {
             from: table.column_order().into_iter().map(String::from).collect(),
             to: to.clone(),
             columns: table.columns.clone(),
+            required: true,
         }],
     )
     .await;

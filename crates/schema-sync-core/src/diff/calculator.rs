@@ -114,6 +114,7 @@ fn diff_column_order(from: &Table, to: &Table) -> Option<ColumnOrder> {
     Some(ColumnOrder {
         from: live.iter().map(|c| c.to_string()).collect(),
         to: target.iter().map(|c| c.to_string()).collect(),
+        optional: false,
     })
 }
 

@@ -164,6 +164,10 @@ pub struct ColumnOrder {
     pub from: Vec<String>,
     /// The target table's columns in order.
     pub to: Vec<String>,
+    /// Not drift (column order is not strict): a plan restores the order only where it
+    /// rebuilds the table anyway.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 impl TableModification {
@@ -206,17 +210,18 @@ impl SchemaDiff {
             .count()
     }
 
-    /// This diff without its column-order differences: what a planner gets when column
-    /// order is not strict.
-    pub fn without_column_order(&self) -> SchemaDiff {
+    /// This diff with its column-order differences marked optional: what a planner gets
+    /// when column order is not strict. The order is then restored only where a table is
+    /// rebuilt anyway (SQLite), never by a step of its own.
+    pub fn with_optional_column_order(&self) -> SchemaDiff {
         let mut diff = self.clone();
-        diff.tables.retain_mut(|t| match &mut t.change {
-            TableChange::Modified(m) => {
-                m.column_order = None;
-                !m.is_empty()
+        for table in &mut diff.tables {
+            if let TableChange::Modified(m) = &mut table.change
+                && let Some(order) = &mut m.column_order
+            {
+                order.optional = true;
             }
-            _ => true,
-        });
+        }
         diff
     }
 

@@ -609,7 +609,15 @@ fn every_operation() -> Vec<Operation> {
             table: "users".into(),
             from: names(&["name", "id"]),
             to: names(&["id", "name"]),
-            columns: reorder_columns,
+            columns: reorder_columns.clone(),
+            required: true,
+        },
+        Operation::ReorderColumns {
+            table: "users".into(),
+            from: names(&["name", "id"]),
+            to: names(&["id", "name"]),
+            columns: reorder_columns.clone(),
+            required: false,
         },
         Operation::DropColumn {
             table: "columns".into(),

@@ -225,7 +225,8 @@ impl Engine {
         let plan = if strict_column_order || diff.column_order_changes() == 0 {
             self.planner.plan(from, to, &diff)?
         } else {
-            self.planner.plan(from, to, &diff.without_column_order())?
+            self.planner
+                .plan(from, to, &diff.with_optional_column_order())?
         };
         Ok((diff, plan))
     }

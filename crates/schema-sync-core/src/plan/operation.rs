@@ -12,6 +12,10 @@ use crate::snapshot::{
     Sequence, Table, TableOptions, Trigger, UniqueConstraint, View,
 };
 
+fn required_by_default() -> bool {
+    true
+}
+
 /// Where an added column goes, relative to the columns the table already has.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,13 +83,17 @@ pub enum Operation {
         placement: ColumnPlacement,
     },
     /// Put a table's existing columns into the target's order (MySQL `MODIFY ... AFTER`,
-    /// a SQLite rebuild). Planned only when column order is strict; `columns` holds the
-    /// target's definition of every column, for dialects that must restate it.
+    /// a SQLite rebuild); `columns` holds the target's definition of every column, for
+    /// dialects that must restate it. When not `required` (column order is not strict)
+    /// it is a hint: a database that rebuilds the table anyway uses this order, others
+    /// do nothing.
     ReorderColumns {
         table: String,
         from: Vec<String>,
         to: Vec<String>,
         columns: BTreeMap<String, Column>,
+        #[serde(default = "required_by_default")]
+        required: bool,
     },
     /// Drop a column.
     DropColumn {
@@ -267,12 +275,21 @@ impl fmt::Display for Operation {
                 }
             }
             ReorderColumns {
-                table, from, to, ..
+                table,
+                from,
+                to,
+                required,
+                ..
             } => write!(
                 f,
-                "reorder columns of {table}: ({}) -> ({})",
+                "reorder columns of {table}: ({}) -> ({}){}",
                 from.join(", "),
-                to.join(", ")
+                to.join(", "),
+                if *required {
+                    ""
+                } else {
+                    ", only if the table is rebuilt"
+                }
             ),
             DropColumn { table, name, from } => {
                 write!(

@@ -393,6 +393,7 @@ fn reorder_restates_moved_columns_after_their_predecessor() {
             from: names(&["c", "a", "b"]),
             to: names(&["a", "b", "c"]),
             columns,
+            required: true,
         },
     );
     let statements = render(&reorder);
@@ -407,6 +408,7 @@ fn reorder_restates_moved_columns_after_their_predecessor() {
             from: names(&["a", "b", "c"]),
             to: names(&["c", "a", "b"]),
             columns: table.columns.clone(),
+            required: true,
         },
     );
     assert_eq!(
@@ -441,6 +443,7 @@ fn a_column_changed_and_moved_is_restated_once() {
             from: names(&["b", "a"]),
             to: names(&["a", "b"]),
             columns,
+            required: true,
         },
         destructive: false,
         hazards: Vec::new(),

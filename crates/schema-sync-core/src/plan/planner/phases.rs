@@ -167,13 +167,17 @@ pub(super) fn tables_and_columns(cx: &mut PlanContext<'_>) {
         push_parts(builder, table, &m.columns, removed, |table, name, from| {
             Operation::DropColumn { table, name, from }
         });
-        // Only present when column order is strict: the engine strips it otherwise.
-        if let (Some(order), Some(target_table)) = (&m.column_order, target_table) {
+        // A required reorder when column order is strict; otherwise a hint for databases
+        // that rebuild the table anyway, and only when something else changes it.
+        if let (Some(order), Some(target_table)) = (&m.column_order, target_table)
+            && (!order.optional || m.change_count() > 0)
+        {
             builder.push(Operation::ReorderColumns {
                 table: table.to_string(),
                 from: order.from.clone(),
                 to: order.to.clone(),
                 columns: target_table.columns.clone(),
+                required: !order.optional,
             });
         }
         if let Some(comment) = &m.comment {
