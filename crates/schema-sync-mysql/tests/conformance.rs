@@ -78,16 +78,37 @@ async fn destructive_changes_are_refused_naming_the_object() {
     ok(conformance::destructive_change_is_refused(&db, from, "", "drop table accounts").await);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_tenant_names_are_safe() {
-    let db = common::db().await;
-    let from = "CREATE TABLE t (id INT PRIMARY KEY, old_name VARCHAR(10));";
-    let to = r#"
-        CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT 'x',
-          parent INT NULL, CONSTRAINT fk_t_parent FOREIGN KEY (parent) REFERENCES t (id));
-        CREATE TABLE u (id INT PRIMARY KEY, t_id INT, CONSTRAINT fk_u_t FOREIGN KEY (t_id) REFERENCES t (id));
-        CREATE VIEW v AS SELECT t.id, t.name FROM t JOIN u ON u.t_id = t.id;
-        CREATE TRIGGER trg BEFORE INSERT ON u FOR EACH ROW SET NEW.t_id = NEW.t_id;
-    "#;
-    ok(conformance::hostile_tenant_names_are_safe(&db, from, to).await);
+const HOSTILE_FROM: &str = "CREATE TABLE t (id INT PRIMARY KEY, old_name VARCHAR(10));";
+const HOSTILE_TO: &str = r#"
+    CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT 'x',
+      parent INT NULL, CONSTRAINT fk_t_parent FOREIGN KEY (parent) REFERENCES t (id));
+    CREATE TABLE u (id INT PRIMARY KEY, t_id INT, CONSTRAINT fk_u_t FOREIGN KEY (t_id) REFERENCES t (id));
+    CREATE VIEW v AS SELECT t.id, t.name FROM t JOIN u ON u.t_id = t.id;
+    CREATE TRIGGER trg BEFORE INSERT ON u FOR EACH ROW SET NEW.t_id = NEW.t_id;
+"#;
+
+/// An older version of the template: fewer columns, a table since dropped.
+const OLD: &str = r#"
+    CREATE TABLE customers (
+      id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      email VARCHAR(190) NOT NULL,
+      name VARCHAR(50) NULL,
+      legacy_code CHAR(4) NULL,
+      KEY idx_customers_legacy (legacy_code)
+    );
+    CREATE TABLE obsolete (id INT PRIMARY KEY);
+    CREATE VIEW customer_totals AS SELECT id, email FROM customers;
+"#;
+
+schema_sync_core::conformance_tests! {
+    database: common::db().await,
+    template: RICH_TEMPLATE,
+    template_rows: "INSERT INTO customers (email, name) VALUES ('a@example.com', 'A'), ('b@example.com', 'B');",
+    changed: OLD,
+    destructive: (
+        "CREATE TABLE accounts (id INT PRIMARY KEY, legacy VARCHAR(10), amount BIGINT);",
+        "CREATE TABLE accounts (id INT PRIMARY KEY, amount BIGINT);",
+        "accounts.legacy",
+    ),
+    hostile: (HOSTILE_FROM, HOSTILE_TO),
 }

@@ -3,75 +3,18 @@
 
 mod common;
 
-use schema_sync_core::testing::conformance;
-
-#[tokio::test]
-async fn clone_of_template_diffs_empty() {
-    let db = common::db().await;
-    conformance::clone_of_template_diffs_empty(&db, common::RICH)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn sync_creates_everything_from_nothing() {
-    let db = common::db().await;
-    conformance::sync_converges(&db, "", "", common::RICH)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn sync_changes_every_kind_of_object_with_rows_in_place() {
-    let db = common::db().await;
-    conformance::sync_converges(&db, common::RICH, common::RICH_ROWS, common::RICH_V2)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn sync_back_from_the_changed_schema() {
-    let db = common::db().await;
-    conformance::sync_converges(&db, common::RICH_V2, "", common::RICH)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn sync_drops_everything() {
-    let db = common::db().await;
-    conformance::sync_converges(&db, common::RICH, common::RICH_ROWS, "")
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn sync_of_an_equal_schema_is_a_no_op() {
-    let db = common::db().await;
-    conformance::sync_converges(&db, common::RICH, common::RICH_ROWS, common::RICH)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn destructive_change_is_refused() {
-    let db = common::db().await;
-    conformance::destructive_change_is_refused(
-        &db,
+schema_sync_core::conformance_tests! {
+    database: common::db().await,
+    template: common::RICH,
+    template_rows: common::RICH_ROWS,
+    changed: common::RICH_V2,
+    destructive: (
         "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text);
          INSERT INTO users VALUES (1, 'a@example.com', 'Ann');",
         "CREATE TABLE users (id bigint PRIMARY KEY, name text);",
         "users.email",
-    )
-    .await
-    .unwrap();
-}
-
-#[tokio::test]
-async fn hostile_tenant_names_are_safe() {
-    let db = common::db().await;
-    conformance::hostile_tenant_names_are_safe(
-        &db,
+    ),
+    hostile: (
         "CREATE TABLE notes (id int PRIMARY KEY, body text);",
         r#"
         CREATE TYPE "mood ""x""" AS ENUM ('o''k', 'sad');
@@ -87,7 +30,5 @@ async fn hostile_tenant_names_are_safe() {
         CREATE TRIGGER notes_stamp BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION stamp();
         COMMENT ON TABLE notes IS 'x''; DROP TABLE notes; --';
         "#,
-    )
-    .await
-    .unwrap();
+    ),
 }

@@ -267,3 +267,102 @@ pub async fn hostile_tenant_names_are_safe(
     }
     Ok(())
 }
+
+/// Generates the conformance suite as `#[tokio::test]` functions, so every adapter runs
+/// the same cases the same way. Call it once in the adapter's `tests/conformance.rs`;
+/// adapter-specific cases go beside it as ordinary tests.
+///
+/// - `database`: an expression (it may `.await`) giving a fresh [`TestDatabase`];
+/// - `template`: DDL with every object kind the adapter models; `template_rows`: rows
+///   that fit it; `changed`: the template with a change of every kind;
+/// - `destructive`: `(from, to, loss)`, a change that must be refused, with text the
+///   refusal must contain;
+/// - `hostile`: `(from, to)`, small DDL used under hostile tenant names.
+///
+/// ```ignore
+/// schema_sync_core::conformance_tests! {
+///     database: common::db().await,
+///     template: common::RICH,
+///     template_rows: common::RICH_ROWS,
+///     changed: common::RICH_V2,
+///     destructive: (FROM, TO, "users.email"),
+///     hostile: (SMALL, SMALL_TARGET),
+/// }
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    (
+        database: $database:expr,
+        template: $template:expr,
+        template_rows: $rows:expr,
+        changed: $changed:expr,
+        destructive: ($destructive_from:expr, $destructive_to:expr, $loss:expr $(,)?),
+        hostile: ($hostile_from:expr, $hostile_to:expr $(,)?) $(,)?
+    ) => {
+        mod conformance_suite {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::testing::conformance as suite;
+
+            fn check<T>(result: $crate::Result<T>) -> T {
+                result.unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn clone_of_template_diffs_empty() {
+                let db = $database;
+                check(suite::clone_of_template_diffs_empty(&db, $template).await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sync_creates_everything_from_nothing() {
+                let db = $database;
+                check(suite::sync_converges(&db, "", "", $template).await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sync_changes_every_kind_of_object_with_rows_in_place() {
+                let db = $database;
+                check(suite::sync_converges(&db, $template, $rows, $changed).await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sync_back_from_the_changed_schema() {
+                let db = $database;
+                check(suite::sync_converges(&db, $changed, "", $template).await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sync_drops_everything() {
+                let db = $database;
+                check(suite::sync_converges(&db, $template, $rows, "").await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sync_of_an_equal_schema_is_a_no_op() {
+                let db = $database;
+                check(suite::sync_converges(&db, $template, $rows, $template).await);
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn destructive_change_is_refused() {
+                let db = $database;
+                check(
+                    suite::destructive_change_is_refused(
+                        &db,
+                        $destructive_from,
+                        $destructive_to,
+                        $loss,
+                    )
+                    .await,
+                );
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn hostile_tenant_names_are_safe() {
+                let db = $database;
+                check(suite::hostile_tenant_names_are_safe(&db, $hostile_from, $hostile_to).await);
+            }
+        }
+    };
+}
