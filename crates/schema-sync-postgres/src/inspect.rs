@@ -13,6 +13,7 @@
 //! [`SchemaSnapshot::unsupported`], never dropped silently.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use schema_sync_core::snapshot::{
@@ -22,6 +23,7 @@ use schema_sync_core::snapshot::{
 };
 use schema_sync_core::{Error, Phase, Result, SchemaInspector, TenantContext, TenantId};
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 
 use crate::PostgresAdapter;
 use crate::catalog::{
@@ -700,9 +702,58 @@ pub(crate) fn missing_schema(tenant: &TenantId, schema: &str) -> Error {
     )
 }
 
+/// The lock and statement timeouts of inspection ([`schema_sync_core::ConnectOptions`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Timeouts {
+    /// How long a catalog read may wait for a lock on a tenant's table or view.
+    pub lock: Option<Duration>,
+    /// The longest one inspection query may run.
+    pub statement: Option<Duration>,
+}
+
+impl Timeouts {
+    /// `SET LOCAL` statements for the current transaction (empty when nothing is limited).
+    /// A zero lock timeout means "do not wait" here (PostgreSQL reads 0 as "forever").
+    pub(crate) fn set_local(&self) -> String {
+        let mut sql = String::new();
+        if let Some(lock) = self.lock {
+            let ms = lock.as_millis().max(1);
+            sql.push_str(&format!("SET LOCAL lock_timeout = '{ms}ms';"));
+        }
+        if let Some(statement) = self.statement {
+            let ms = statement.as_millis().max(1);
+            sql.push_str(&format!("SET LOCAL statement_timeout = '{ms}ms';"));
+        }
+        sql
+    }
+}
+
+/// Whether `error` is a lock or statement timeout: the tenant was busy, not broken.
+pub(crate) fn is_timeout(error: &tokio_postgres::Error) -> bool {
+    error::is_lock_timeout(error) || error.code() == Some(&SqlState::QUERY_CANCELED)
+}
+
+/// The [`Error::Lock`] of a tenant whose inspection ran out of time in `doing`.
+pub(crate) fn inspection_timeout(
+    tenant: &TenantId,
+    doing: &str,
+    error: tokio_postgres::Error,
+) -> Error {
+    let what = if error::is_lock_timeout(&error) {
+        "a lock on one of its tables or views was not granted within the lock timeout (another session holds it; see pg_locks); retry when the tenant is less busy or raise --lock-timeout"
+    } else {
+        "a catalog query ran longer than the statement timeout; retry when the server is less busy or raise --statement-timeout"
+    };
+    Error::Lock {
+        tenant: tenant.clone(),
+        message: format!("{doing} timed out: {what}"),
+        source: Some(error::advised(error)),
+    }
+}
+
 impl PostgresAdapter {
     /// Inspects a batch in one read-only transaction; the outer error concerns the whole
-    /// batch.
+    /// batch (for a batch of one, a timeout is that tenant's [`Error::Lock`]).
     async fn inspect_batch(
         &self,
         tenants: &[TenantContext],
@@ -712,11 +763,20 @@ impl PostgresAdapter {
             _ => None,
         };
         let client = self.client().await?;
-        let failed = |e| error::database(single, Phase::Inspect, "reading the catalog", e);
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(failed)?;
+        let failed = |e: tokio_postgres::Error| match single {
+            Some(tenant) if is_timeout(&e) => inspection_timeout(tenant, "inspection", e),
+            _ => error::database(single, Phase::Inspect, "reading the catalog", e),
+        };
+        let begin = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;{}",
+            self.inspect_timeouts.set_local()
+        );
+        if let Err(e) = client.batch_execute(&begin).await {
+            if client.batch_execute("ROLLBACK").await.is_err() {
+                drop(deadpool_postgres::Object::take(client));
+            }
+            return Err(failed(e));
+        }
         let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
         let result = inspect_schemas(&client, self.server_version, &schemas).await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
@@ -748,8 +808,9 @@ impl SchemaInspector for PostgresAdapter {
             Ok(results) => results,
             Err(error) if tenants.len() <= 1 => vec![Err(error)],
             Err(_) => {
-                // One bad tenant must not fail the batch: retry one by one, so each
-                // tenant gets its own result and its own error.
+                // One bad or locked tenant must not fail the batch: retry one by one, so
+                // each tenant gets its own result and its own error (a tenant that times
+                // out again fails alone, with the lock kind).
                 let mut results = Vec::with_capacity(tenants.len());
                 for tenant in tenants {
                     results.push(self.inspect(tenant).await);
