@@ -397,3 +397,82 @@ async fn fleet_validation_shares_plans_and_reports_drift() {
         db.drop_tenant(t).await.unwrap();
     }
 }
+
+/// `id=v` of every row of `t`, as text.
+async fn column_values(db: &common::PgDb, tenant: &TenantContext) -> String {
+    let query = format!(
+        "SELECT string_agg(id || '=' || v::text, ',' ORDER BY id) FROM {}.t",
+        common::qi(tenant.namespace())
+    );
+    db.admin.query_one(&query, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn narrowing_a_type_never_loses_data() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    // (from type, to type, a value that fits, a value that does not)
+    let cases = [
+        ("varchar(80)", "varchar(50)", "'short'", "repeat('x', 80)"),
+        ("char(10)", "char(4)", "'ab'", "'abcdefgh'"),
+        ("numeric(10,3)", "numeric(10,2)", "1234.560", "1234.567"),
+        ("numeric(10,2)", "numeric(5,2)", "123.45", "123456.78"),
+        ("bigint", "integer", "5", "5000000000"),
+        (
+            "timestamp(6)",
+            "timestamp(0)",
+            "'2024-01-02 03:04:05'",
+            "'2024-01-02 03:04:05.123456'",
+        ),
+        ("varchar(20)[]", "varchar(3)[]", "'{ab,c}'", "'{ab,abcd}'"),
+        ("double precision", "integer", "42", "4.5"),
+    ];
+    for (from, to, fits, too_big) in cases {
+        let label = format!("{from} -> {to}");
+        let tenant = db
+            .create_tenant(
+                &unique_tenant_id("sync_narrow"),
+                &format!(
+                    "CREATE TABLE t (id int PRIMARY KEY, v {from});
+                     INSERT INTO t VALUES (1, {fits}), (2, {too_big});"
+                ),
+            )
+            .await
+            .unwrap();
+        let target = db
+            .target(&format!("CREATE TABLE t (id int PRIMARY KEY, v {to});"))
+            .await;
+        let before = db.inspect(&tenant).await;
+        let data = column_values(&db, &tenant).await;
+        let err = engine
+            .sync_tenant(&tenant, &target, &allow_all())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{label}: a value that does not fit must fail the sync"));
+        assert_eq!(err.kind(), "execute", "{label}: {err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("value too long") || message.contains("cannot change column t.v from"),
+            "{label}: {message}"
+        );
+        assert_eq!(db.inspect(&tenant).await, before, "{label}: schema changed");
+        assert_eq!(
+            column_values(&db, &tenant).await,
+            data,
+            "{label}: rows changed"
+        );
+
+        db.execute(&tenant, "DELETE FROM t WHERE id = 2")
+            .await
+            .unwrap();
+        let kept = column_values(&db, &tenant).await;
+        sync_and_check(&engine, &db, &tenant, &target, &label).await;
+        assert_eq!(
+            db.count(&tenant, &format!("SELECT count(*) FROM t WHERE v = {fits}"))
+                .await,
+            1,
+            "{label}: the value that fits must be kept ({kept})"
+        );
+        db.drop_tenant(&tenant).await.unwrap();
+    }
+}
