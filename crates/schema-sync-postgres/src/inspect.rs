@@ -274,6 +274,11 @@ impl Assembler<'_> {
                 self.add_column(table, c);
             }
         }
+        // Positions were catalog ordinals (attnum, with gaps where columns were
+        // dropped); a clone and the template must number alike.
+        for table in self.snapshot.tables.values_mut() {
+            table.renumber_columns();
+        }
         for c in parts.constraints.iter() {
             if let Some((table, _)) = relations.get(&c.table) {
                 self.add_constraint(table, c);
@@ -398,7 +403,7 @@ impl Assembler<'_> {
                     _ => name.clone(),
                 });
         let column = Column {
-            position: 0,
+            position: u32::try_from(c.number).unwrap_or(0),
             data_type,
             nullable: !c.not_null,
             default,

@@ -147,6 +147,8 @@ impl Renderer<'_> {
                     "PostgreSQL cannot reorder columns without rebuilding the table; run without --strict-column-order",
                 ));
             }
+            // PostgreSQL can only append a column: the placement is ignored, and a
+            // target whose order differs is reported by ReorderColumns.
             AddColumn {
                 table,
                 name,
@@ -282,7 +284,8 @@ impl Renderer<'_> {
 
     fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>, Error> {
         let mut parts = Vec::new();
-        for (column_name, column) in &table.columns {
+        // In the target's order (its attnum order when it was inspected from PostgreSQL).
+        for (column_name, column) in table.ordered_columns() {
             parts.push(self.column_definition(name, column_name, column)?);
         }
         if let Some(key) = &table.primary_key {
@@ -327,7 +330,7 @@ impl Renderer<'_> {
                 quote_literal(comment)
             ));
         }
-        for (column_name, column) in &table.columns {
+        for (column_name, column) in table.ordered_columns() {
             out.extend(self.column_comment(name, column_name, column.comment.as_deref(), false));
         }
         for (index_name, index) in &table.indexes {
