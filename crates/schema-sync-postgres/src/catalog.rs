@@ -203,8 +203,15 @@ fn others_query() -> String {
     kinds
         .iter()
         .map(|(catalog, namespace, name, kind)| {
+            // Statistics on the schema's own tables are dependents of those tables
+            // (see DEPENDENTS); only those on other schemas' tables are listed here.
+            let own_table = if *catalog == "pg_statistic_ext" {
+                " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = o.stxrelid AND r.relnamespace = sel.oid)"
+            } else {
+                ""
+            };
             format!(
-                "SELECT o.{namespace} AS namespace, '{kind}' AS kind, o.{name}::text AS name FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.{catalog} o ON o.{namespace} = sel.oid WHERE {}",
+                "SELECT o.{namespace} AS namespace, '{kind}' AS kind, o.{name}::text AS name FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.{catalog} o ON o.{namespace} = sel.oid WHERE {}{own_table}",
                 not_extension_member(catalog, "o.oid")
             )
         })
@@ -468,8 +475,51 @@ JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND
      AND d.refclassid = 'pg_catalog.pg_class'::regclass
 WHERE d.refobjid <> r.ev_class";
 
+/// An object that disappears with a modelled table or view (an automatic or internal
+/// dependency in `pg_depend`, or a comment on a view column) and that no other query
+/// reads: statistics objects, publication memberships, defaults of view columns,
+/// sequences of other schemas owned by a column, ...
+#[derive(Debug, Clone)]
+pub(crate) struct DependentRow {
+    /// The table or view it hangs off.
+    pub parent: u32,
+    /// `pg_identify_object`'s type (`statistics object`, `publication relation`).
+    pub kind: String,
+    /// `pg_identify_object`'s identity, which may name the parent's schema.
+    pub identity: String,
+    /// The parent's schema, quoted as PostgreSQL quotes it, to strip from `identity`.
+    pub qualifier: String,
+}
+
+/// Dependents that the model has no place for. Left out because another query reads
+/// them: row types, rules (and a view's own `_RETURN` rule), constraints, triggers,
+/// policies, indexes, TOAST tables, defaults of table columns and sequences of the same
+/// schema (which are modelled with their owner).
+const DEPENDENTS: &str = "
+SELECT DISTINCT d.refobjid AS table_oid, o.type AS kind, o.identity,
+       pg_catalog.quote_ident(n.nspname) AS qualifier
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = sel.oid
+     AND d.deptype IN ('a', 'i')
+JOIN pg_catalog.pg_class p ON p.oid = d.refobjid
+JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
+LEFT JOIN pg_catalog.pg_class dc ON d.classid = 'pg_catalog.pg_class'::regclass AND dc.oid = d.objid
+CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+WHERE d.classid NOT IN ('pg_catalog.pg_type'::regclass, 'pg_catalog.pg_rewrite'::regclass,
+                        'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_trigger'::regclass,
+                        'pg_catalog.pg_policy'::regclass)
+  AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND p.relkind = 'r')
+  AND (dc.oid IS NULL OR (dc.relkind NOT IN ('i', 'I', 't')
+                          AND NOT (dc.relkind = 'S' AND dc.relnamespace = p.relnamespace)))
+UNION ALL
+SELECT ds.objoid, 'comment', 'column ' || pg_catalog.quote_ident(a.attname), ''
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_class p ON p.oid = sel.oid AND p.relkind IN ('v', 'm')
+JOIN pg_catalog.pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid > 0
+JOIN pg_catalog.pg_attribute a ON a.attrelid = p.oid AND a.attnum = ds.objsubid";
+
 /// What hangs off the relations: columns, constraints, indexes, triggers, sequences,
-/// rules, policies and view dependencies.
+/// rules, policies, view dependencies and unmodelled dependents.
 #[derive(Debug, Default)]
 pub(crate) struct RelationParts {
     pub columns: Vec<ColumnRow>,
@@ -480,6 +530,7 @@ pub(crate) struct RelationParts {
     pub rules: Vec<(u32, String)>,
     pub policies: Vec<(u32, String)>,
     pub view_dependencies: Vec<(u32, u32)>,
+    pub dependents: Vec<DependentRow>,
 }
 
 /// Reads the parts of `tables` (tables), `relations` (tables, views and materialized
@@ -506,7 +557,17 @@ pub(crate) async fn relation_parts(
         oids(&views),
         oids(&sequences),
     );
-    let (columns, constraints, indexes, triggers, sequence_rows, rules, policies, dependencies) = futures::try_join!(
+    let (
+        columns,
+        constraints,
+        indexes,
+        triggers,
+        sequence_rows,
+        rules,
+        policies,
+        dependencies,
+        dependents,
+    ) = futures::try_join!(
         client.query_typed(COLUMNS, &tables),
         client.query_typed(&constraints_sql, &tables),
         client.query_typed(&indexes_sql, &relations),
@@ -515,6 +576,7 @@ pub(crate) async fn relation_parts(
         client.query_typed(RULES, &relations),
         client.query_typed(POLICIES, &relations),
         client.query_typed(VIEW_DEPENDENCIES, &views),
+        client.query_typed(DEPENDENTS, &relations),
     )?;
 
     let pair = |r: &Row| -> PgResult<(u32, String)> { Ok((get(r, "table_oid")?, get(r, "name")?)) };
@@ -600,6 +662,14 @@ pub(crate) async fn relation_parts(
         policies: rows(policies, pair)?,
         view_dependencies: rows(dependencies, |r| {
             Ok((get(r, "table_oid")?, get(r, "reads")?))
+        })?,
+        dependents: rows(dependents, |r| {
+            Ok(DependentRow {
+                parent: get(r, "table_oid")?,
+                kind: get(r, "kind")?,
+                identity: get(r, "identity")?,
+                qualifier: get(r, "qualifier")?,
+            })
         })?,
     })
 }

@@ -10,7 +10,13 @@
 //!
 //! What the model has no place for (exclusion constraints, rules, policies, domains,
 //! partitioning, non-default operator classes, comments on indexes, ...) is listed in
-//! [`SchemaSnapshot::unsupported`], never dropped silently.
+//! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
+//! modelled table or view (materialized view indexes, rules, triggers on views,
+//! policies, view options, comments on view columns, statistics objects, and anything
+//! else `pg_depend` ties to it automatically) names it as its parent
+//! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
+//! can be refused. Grants are not reported: a recreated view gets them back (see
+//! `privileges.rs`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
@@ -203,6 +209,13 @@ impl Assembler<'_> {
             .insert(UnsupportedObject::new(kind, name));
     }
 
+    /// An unmodelled object that would vanish with the table or view `parent`.
+    fn dependent(&mut self, kind: &str, name: impl Into<String>, parent: &str) {
+        self.snapshot
+            .unsupported
+            .insert(UnsupportedObject::dependent_of(kind, name, parent));
+    }
+
     /// The names of columns `numbers` of `table` (`None` for an expression, number 0).
     fn column_names(&self, table: u32, numbers: &[i16]) -> Vec<Option<String>> {
         numbers
@@ -262,7 +275,8 @@ impl Assembler<'_> {
                 self.snapshot.tables.insert(name, table);
             } else if r.kind == "v" || r.kind == "m" {
                 if r.has_options {
-                    self.unsupported("view options", name.clone());
+                    // Recreating the view from its definition would drop them.
+                    self.dependent("view options", name.clone(), &name);
                 }
                 self.add_view(r.oid, name, r.kind == "m", r.comment.clone(), &relations);
             } else if r.kind == "S" && r.comment.is_some() {
@@ -293,7 +307,7 @@ impl Assembler<'_> {
             if let Some((table, kind)) = relations.get(&t.table) {
                 let label = format!("{table}.{}", t.name);
                 if *kind != "r" {
-                    self.unsupported("trigger on a view", label);
+                    self.dependent("trigger on a view", label, table);
                     continue;
                 }
                 if t.enabled != "O" {
@@ -317,12 +331,22 @@ impl Assembler<'_> {
         }
         for (relation, rule) in &parts.rules {
             if let Some((table, _)) = relations.get(relation) {
-                self.unsupported("rule", format!("{table}.{rule}"));
+                self.dependent("rule", format!("{table}.{rule}"), table);
             }
         }
         for (relation, policy) in &parts.policies {
             if let Some((table, _)) = relations.get(relation) {
-                self.unsupported("policy", format!("{table}.{policy}"));
+                self.dependent("policy", format!("{table}.{policy}"), table);
+            }
+        }
+        for d in &parts.dependents {
+            if let Some((table, _)) = relations.get(&d.parent) {
+                let name = if d.qualifier.is_empty() {
+                    d.identity.clone()
+                } else {
+                    strip_qualifier(&d.identity, &d.qualifier)
+                };
+                self.dependent(&d.kind, format!("{table}: {name}"), table);
             }
         }
         self.add_schema_objects();
@@ -496,7 +520,7 @@ impl Assembler<'_> {
                     self.unsupported("foreign key option (MATCH FULL or SET NULL columns)", label);
                 }
             }
-            "x" => self.unsupported("exclusion constraint", label),
+            "x" => self.dependent("exclusion constraint", label, table),
             // Constraint triggers are reported with the triggers.
             _ => {}
         }
@@ -514,7 +538,7 @@ impl Assembler<'_> {
             return;
         }
         if kind != "r" {
-            self.unsupported("materialized view index", label);
+            self.dependent("materialized view index", label, table);
             return;
         }
         let key_count = usize::try_from(i.key_count).unwrap_or(0);

@@ -39,6 +39,7 @@
 mod catalog;
 mod error;
 mod inspect;
+mod privileges;
 mod render;
 mod runner;
 mod target;

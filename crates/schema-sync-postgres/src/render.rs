@@ -12,7 +12,8 @@
 //! step, so the runner can say which step failed). The plan as a whole is consulted for
 //! a few PostgreSQL specifics: a serial sequence is created before its table, so its
 //! `OWNED BY` is set once the column exists; a function that is replaced is not dropped
-//! (triggers still use it) but recreated with `CREATE OR REPLACE`.
+//! (triggers still use it) but recreated with `CREATE OR REPLACE`; a view that is dropped
+//! and created again gets its grants and owner back (`privileges.rs`).
 
 use schema_sync_core::plan::{MigrationPlan, Operation};
 use schema_sync_core::snapshot::{
@@ -20,6 +21,7 @@ use schema_sync_core::snapshot::{
 };
 use schema_sync_core::{Error, SchemaSnapshot, TenantId};
 
+use crate::privileges::{self, Privileges};
 use objects::view_kind;
 
 /// Quotes an identifier: `a"b` becomes `"a""b"`. Always quotes, so keywords, capitals,
@@ -50,12 +52,14 @@ pub(crate) fn render_plan(
     schema: &str,
     plan: &MigrationPlan,
     live: &SchemaSnapshot,
+    privileges: &Privileges,
 ) -> Result<Vec<Vec<String>>, Error> {
     let renderer = Renderer {
         tenant,
         schema,
         plan,
         live,
+        privileges,
     };
     plan.steps
         .iter()
@@ -96,6 +100,8 @@ struct Renderer<'a> {
     /// The tenant as it is now, for what the plan does not say (columns that use an enum
     /// being rebuilt, generated columns that depend on a column being retyped).
     live: &'a SchemaSnapshot,
+    /// Grants and owners of the live views, for views the plan drops and creates again.
+    privileges: &'a Privileges,
 }
 
 impl Renderer<'_> {
@@ -245,6 +251,9 @@ impl Renderer<'_> {
                         self.q(name),
                         quote_literal(comment)
                     ));
+                }
+                if let Some(privileges) = self.privileges.get(name) {
+                    out.extend(privileges::restore(kind, &self.q(name), privileges));
                 }
                 out
             }

@@ -33,6 +33,7 @@ use tokio_postgres::types::Type;
 use crate::PostgresAdapter;
 use crate::error;
 use crate::inspect::{inspect_schemas, inspection_timeout, is_timeout};
+use crate::privileges;
 use crate::render::{quote_ident, render_plan};
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
@@ -69,7 +70,28 @@ async fn render_with(
         .pop()
         .flatten()
         .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))?;
-    render_plan(tenant.id(), &schema, plan, &live)
+    // Views the plan drops and creates again: their grants and owner must come back.
+    let recreated: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::CreateView { name, .. } if live.views.contains_key(name) => {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let privileges = privileges::read(client, &schema, &recreated)
+        .await
+        .map_err(|e| {
+            error::database(
+                Some(tenant.id()),
+                Phase::Plan,
+                "reading the grants of views the plan recreates",
+                e,
+            )
+        })?;
+    render_plan(tenant.id(), &schema, plan, &live, &privileges)
 }
 
 #[async_trait]

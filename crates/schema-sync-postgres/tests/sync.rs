@@ -544,3 +544,73 @@ async fn tables_are_created_in_the_template_column_order() {
         db.drop_tenant(t).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_recreated_view_keeps_its_grants_and_owner() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let id = unique_tenant_id("sync_grants");
+    let (reader, owner) = (format!("{id}_reader"), format!("{id}_owner"));
+    db.sql(&format!(
+        "CREATE ROLE {} NOLOGIN; CREATE ROLE {} NOLOGIN;",
+        common::qi(&reader),
+        common::qi(&owner)
+    ))
+    .await;
+    let view = |limit: u32| {
+        format!(
+            "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(8,2));
+                 CREATE VIEW cheap_items AS SELECT id, name FROM items WHERE price < {limit};"
+        )
+    };
+    let tenant = db.create_tenant(&id, &view(10)).await.unwrap();
+    let schema = common::qi(tenant.namespace());
+    db.sql(&format!(
+        "GRANT USAGE ON SCHEMA {schema} TO {reader};
+         GRANT SELECT ON {schema}.cheap_items TO {reader} WITH GRANT OPTION;
+         GRANT UPDATE (name) ON {schema}.cheap_items TO {reader};
+         GRANT SELECT ON {schema}.cheap_items TO PUBLIC;
+         ALTER VIEW {schema}.cheap_items OWNER TO {owner};",
+        reader = common::qi(&reader),
+        owner = common::qi(&owner)
+    ))
+    .await;
+    let privileges = || async {
+        let row = db
+            .admin
+            .query_one(
+                "SELECT c.relacl::text, pg_get_userbyid(c.relowner)::text,
+                        (SELECT a.attacl::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'name')
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relname = 'cheap_items'",
+                &[&tenant.namespace()],
+            )
+            .await
+            .unwrap();
+        (
+            row.get::<_, Option<String>>(0),
+            row.get::<_, String>(1),
+            row.get::<_, Option<String>>(2),
+        )
+    };
+    let before = privileges().await;
+    assert_eq!(before.1, owner);
+    let target = db.target(&view(20)).await;
+    let (_, plan) = engine.plan(&db.inspect(&tenant).await, &target).unwrap();
+    assert!(
+        plan.steps.iter().any(|s| matches!(
+            &s.operation,
+            schema_sync_core::plan::Operation::DropView { .. }
+        )),
+        "the view must be recreated for this test to mean anything"
+    );
+    sync_and_check(&engine, &db, &tenant, &target, "recreated view").await;
+    assert_eq!(privileges().await, before);
+    db.drop_tenant(&tenant).await.unwrap();
+    db.sql(&format!(
+        "DROP ROLE {}; DROP ROLE {};",
+        common::qi(&reader),
+        common::qi(&owner)
+    ))
+    .await;
+}

@@ -24,7 +24,14 @@ fn plan(operations: Vec<Operation>) -> MigrationPlan {
 
 fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>> {
     let tenant = TenantId::new("t\"1").unwrap_or_else(|e| panic!("{e}"));
-    render_plan(&tenant, "t\"1", &plan(operations), live).unwrap_or_else(|e| panic!("{e}"))
+    render_plan(
+        &tenant,
+        "t\"1",
+        &plan(operations),
+        live,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn column(name: &str) -> Column {
