@@ -37,6 +37,7 @@ use crate::catalog::{
     RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
 };
 use crate::error;
+use crate::relative::relativize_function;
 use crate::render::qualified_collation;
 use crate::types::{CatalogType, normalize};
 
@@ -167,6 +168,7 @@ pub(crate) async fn inspect_schemas(
                 let text = deparsed.remove(ns).unwrap_or_default();
                 Assembler {
                     namespace: *ns,
+                    schema,
                     objects: &objects,
                     parts: &parts,
                     text: &text,
@@ -186,6 +188,8 @@ pub(crate) async fn inspect_schemas(
 /// Builds one tenant's snapshot from the batch's rows.
 struct Assembler<'a> {
     namespace: u32,
+    /// The tenant's schema name (only to make function definitions relative).
+    schema: &'a str,
     objects: &'a SchemaObjects,
     parts: &'a RelationParts,
     text: &'a Deparsed,
@@ -695,7 +699,7 @@ impl Assembler<'_> {
             self.snapshot.functions.insert(
                 signature,
                 Function {
-                    definition: definition.trim_end().to_string(),
+                    definition: relativize_function(definition.trim_end(), self.schema),
                 },
             );
         }

@@ -13,7 +13,10 @@
 //! message that pins `search_path` to each tenant in turn. Pinning is what makes
 //! snapshots tenant-relative without rewriting text: the tenant's own objects print
 //! unqualified, objects of other schemas (`public.citext`) stay qualified, and a clone of
-//! a template inspects byte-identical to it. Types are normalised from `pg_type` and
+//! a template inspects byte-identical to it. The two parts of a function definition that
+//! PostgreSQL stores as written (a `SET search_path` option and a string body) may still
+//! name the tenant's schema; `relative.rs` swaps it for a stand-in that the renderer
+//! turns into the synced tenant's schema. Types are normalised from `pg_type` and
 //! `atttypmod` (`types.rs`), never by re-parsing `format_type` output. Deparsing takes a
 //! share lock on each table and view, so a tenant someone holds `ACCESS EXCLUSIVE` would
 //! stall the batch: inspection runs under the lock and statement timeouts of
@@ -40,6 +43,7 @@ mod catalog;
 mod error;
 mod inspect;
 mod privileges;
+mod relative;
 mod render;
 mod runner;
 mod target;

@@ -22,6 +22,7 @@ use schema_sync_core::snapshot::{
 use schema_sync_core::{Error, SchemaSnapshot, TenantId};
 
 use crate::privileges::{self, Privileges};
+use crate::relative::localize_function;
 use objects::view_kind;
 
 /// Quotes an identifier: `a"b` becomes `"a""b"`. Always quotes, so keywords, capitals,
@@ -261,7 +262,9 @@ impl Renderer<'_> {
                 let kind = view_kind(from.materialized);
                 vec![format!("DROP {kind} {}", self.q(name))]
             }
-            CreateFunction { function, .. } => vec![function.definition.clone()],
+            CreateFunction { function, .. } => {
+                vec![localize_function(&function.definition, self.schema)]
+            }
             DropFunction { name, .. } => {
                 let replaced = self.plan.steps[index + 1..].iter().any(|s| {
                     matches!(&s.operation, Operation::CreateFunction { name: n, .. } if n == name)
