@@ -496,21 +496,24 @@ pub(crate) struct DependentRow {
 /// policies, indexes, TOAST tables, defaults of table columns and sequences of the same
 /// schema (which are modelled with their owner).
 const DEPENDENTS: &str = "
-SELECT DISTINCT d.refobjid AS table_oid, o.type AS kind, o.identity,
-       pg_catalog.quote_ident(n.nspname) AS qualifier
-FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = sel.oid
-     AND d.deptype IN ('a', 'i')
-JOIN pg_catalog.pg_class p ON p.oid = d.refobjid
-JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
-LEFT JOIN pg_catalog.pg_class dc ON d.classid = 'pg_catalog.pg_class'::regclass AND dc.oid = d.objid
+WITH d AS MATERIALIZED (
+    SELECT DISTINCT d.refobjid, d.classid, d.objid, p.relnamespace
+    FROM unnest($1::oid[]) sel(oid)
+    JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = sel.oid
+         AND d.deptype IN ('a', 'i')
+    JOIN pg_catalog.pg_class p ON p.oid = d.refobjid
+    LEFT JOIN pg_catalog.pg_class dc ON d.classid = 'pg_catalog.pg_class'::regclass AND dc.oid = d.objid
+    WHERE d.classid NOT IN ('pg_catalog.pg_type'::regclass, 'pg_catalog.pg_rewrite'::regclass,
+                            'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_trigger'::regclass,
+                            'pg_catalog.pg_policy'::regclass)
+      AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND p.relkind = 'r')
+      AND (dc.oid IS NULL OR (dc.relkind NOT IN ('i', 'I', 't')
+                              AND NOT (dc.relkind = 'S' AND dc.relnamespace = p.relnamespace)))
+)
+SELECT d.refobjid AS table_oid, o.type AS kind, o.identity, pg_catalog.quote_ident(n.nspname) AS qualifier
+FROM d
+JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace
 CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
-WHERE d.classid NOT IN ('pg_catalog.pg_type'::regclass, 'pg_catalog.pg_rewrite'::regclass,
-                        'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_trigger'::regclass,
-                        'pg_catalog.pg_policy'::regclass)
-  AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND p.relkind = 'r')
-  AND (dc.oid IS NULL OR (dc.relkind NOT IN ('i', 'I', 't')
-                          AND NOT (dc.relkind = 'S' AND dc.relnamespace = p.relnamespace)))
 UNION ALL
 SELECT ds.objoid, 'comment', 'column ' || pg_catalog.quote_ident(a.attname), ''
 FROM unnest($1::oid[]) sel(oid)
