@@ -103,6 +103,7 @@ async fn a_table_lock_timeout_during_execution_is_a_lock_error() {
     let options = ExecuteOptions {
         lock_timeout: Duration::from_millis(300),
         statement_timeout: Some(Duration::from_secs(10)),
+        ..ExecuteOptions::default()
     };
     let outcome = tokio::time::timeout(HOLD, async {
         let runner = db.adapter.runner();
