@@ -747,6 +747,15 @@ fn oid_array(oids: &[u32]) -> String {
     format!("'{{{}}}'::pg_catalog.oid[]", list.join(","))
 }
 
+/// The `search_path` that deparsed text is tenant-relative to: the tenant first, then
+/// `pg_catalog`. Naming `pg_catalog` after the tenant makes a tenant function that shares
+/// a built-in's name (`lower`, `normalize`) print unqualified, where the implicit
+/// `pg_catalog`-first path would print it qualified with the tenant's schema; the
+/// built-in then prints as `pg_catalog.lower`. The runner executes with the same path.
+pub(crate) fn tenant_search_path(schema: &str) -> String {
+    format!("{}, pg_catalog", quote_ident(schema))
+}
+
 /// Deparses definitions for each tenant with `search_path` set to it, all in one round
 /// trip (one simple-protocol message whose statements run in order). Must run inside a
 /// transaction: `SET LOCAL` ends with it. Returns the text per namespace oid.
@@ -766,7 +775,7 @@ pub(crate) async fn deparse(
             r.namespace,
         );
         sql.push_str(&format!(
-            "SET LOCAL search_path TO {schema};
+            "SET LOCAL search_path TO {path};
 SELECT {ns} AS ns, 'd' AS kind, d.adrelid AS oid, d.adnum::int AS num, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS text
   FROM pg_catalog.pg_attrdef d WHERE d.adrelid = ANY({t})
 UNION ALL SELECT {ns}, 'c', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, c.conrelid)
@@ -791,7 +800,7 @@ UNION ALL SELECT {ns}, 'n', p.oid, 0, pg_catalog.quote_ident(p.proname)
 UNION ALL SELECT {ns}, 'u', 0, 0, pg_catalog.quote_ident(n.nspname)
   FROM pg_catalog.pg_namespace n WHERE n.oid = {ns} AND NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE');
 ",
-            schema = quote_ident(&r.schema),
+            path = tenant_search_path(&r.schema),
         ));
     }
     let mut out: HashMap<u32, Deparsed> = HashMap::new();

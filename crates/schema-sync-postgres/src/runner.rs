@@ -31,10 +31,11 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
+use crate::catalog::tenant_search_path;
 use crate::error;
 use crate::inspect::{inspect_schemas, inspection_timeout, is_timeout};
 use crate::privileges;
-use crate::render::{quote_ident, render_plan};
+use crate::render::render_plan;
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
 /// the schema name, so unrelated advisory locks of the application are unlikely to clash.
@@ -200,7 +201,7 @@ impl PgLock {
                 &[
                     (&format!("{lock_ms}ms"), Type::TEXT),
                     (&format!("{statement_ms}ms"), Type::TEXT),
-                    (&quote_ident(&schema), Type::TEXT),
+                    (&tenant_search_path(&schema), Type::TEXT),
                 ],
             )
             .await

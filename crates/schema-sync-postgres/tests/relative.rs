@@ -21,9 +21,12 @@ CREATE FUNCTION is_positive(n numeric) RETURNS boolean LANGUAGE sql IMMUTABLE
     AS $$ SELECT n > 0 $$;
 CREATE FUNCTION normalize_code(t text) RETURNS text LANGUAGE sql IMMUTABLE
     AS $$ SELECT lower(trim(t)) $$;
+-- Shares the name of a built-in: PostgreSQL qualifies it unless the path puts it first.
+CREATE FUNCTION btrim(t text) RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT pg_catalog.btrim(t, ' -') $$;
 CREATE TABLE orders (
     id bigint PRIMARY KEY DEFAULT nextval('order_no'),
-    code text NOT NULL,
+    code text NOT NULL CONSTRAINT orders_code_trimmed CHECK ({schema}.btrim(code) = code AND btrim(code) <> ''),
     total numeric(10,2) CONSTRAINT orders_total_positive CHECK (is_positive(total)),
     state order_state NOT NULL DEFAULT 'open'::order_state,
     norm text GENERATED ALWAYS AS (normalize_code(code)) STORED
@@ -145,7 +148,7 @@ async fn expressions_never_name_the_tenant_and_land_on_the_synced_tenant() {
     // The synced tenant's objects work on its own data.
     db.execute(
         &drifted,
-        "INSERT INTO orders (code, total) VALUES (' A1 ', 5); INSERT INTO lines (order_id) VALUES (1)",
+        "INSERT INTO orders (code, total) VALUES ('A1', 5); INSERT INTO lines (order_id) VALUES (1)",
     )
     .await
     .unwrap();
@@ -159,6 +162,17 @@ async fn expressions_never_name_the_tenant_and_land_on_the_synced_tenant() {
     );
     assert_eq!(db.count(&drifted, "SELECT order_count()").await, 1);
     assert_eq!(db.count(&drifted, "SELECT line_count()").await, 1);
+    // The check calls the tenant's own btrim and the built-in one, as in the template.
+    let refused = db
+        .execute(
+            &drifted,
+            "INSERT INTO orders (code, total) VALUES ('-b2-', 5)",
+        )
+        .await;
+    assert!(
+        refused.is_err(),
+        "the tenant's btrim must be the one checked"
+    );
     for t in [&template, &clone, &drifted] {
         db.drop_tenant(t).await.unwrap();
     }

@@ -100,6 +100,8 @@ async fn a_table_lock_timeout_during_execution_is_a_lock_error() {
         ))
         .await
         .unwrap();
+    // The struct update keeps this test building when ExecuteOptions gains fields.
+    #[allow(clippy::needless_update)]
     let options = ExecuteOptions {
         lock_timeout: Duration::from_millis(300),
         statement_timeout: Some(Duration::from_secs(10)),
