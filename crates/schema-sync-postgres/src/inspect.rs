@@ -19,7 +19,6 @@
 //! `privileges.rs`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use schema_sync_core::snapshot::{
@@ -29,7 +28,6 @@ use schema_sync_core::snapshot::{
 };
 use schema_sync_core::{Error, Phase, Result, SchemaInspector, TenantContext, TenantId};
 use tokio_postgres::Client;
-use tokio_postgres::error::SqlState;
 
 use crate::PostgresAdapter;
 use crate::catalog::{
@@ -735,55 +733,6 @@ pub(crate) fn missing_schema(tenant: &TenantId, schema: &str) -> Error {
     )
 }
 
-/// The lock and statement timeouts of inspection ([`schema_sync_core::ConnectOptions`]).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Timeouts {
-    /// How long a catalog read may wait for a lock on a tenant's table or view.
-    pub lock: Option<Duration>,
-    /// The longest one inspection query may run.
-    pub statement: Option<Duration>,
-}
-
-impl Timeouts {
-    /// `SET LOCAL` statements for the current transaction (empty when nothing is limited).
-    /// A zero lock timeout means "do not wait" here (PostgreSQL reads 0 as "forever").
-    pub(crate) fn set_local(&self) -> String {
-        let mut sql = String::new();
-        if let Some(lock) = self.lock {
-            let ms = lock.as_millis().max(1);
-            sql.push_str(&format!("SET LOCAL lock_timeout = '{ms}ms';"));
-        }
-        if let Some(statement) = self.statement {
-            let ms = statement.as_millis().max(1);
-            sql.push_str(&format!("SET LOCAL statement_timeout = '{ms}ms';"));
-        }
-        sql
-    }
-}
-
-/// Whether `error` is a lock or statement timeout: the tenant was busy, not broken.
-pub(crate) fn is_timeout(error: &tokio_postgres::Error) -> bool {
-    error::is_lock_timeout(error) || error.code() == Some(&SqlState::QUERY_CANCELED)
-}
-
-/// The [`Error::Lock`] of a tenant whose inspection ran out of time in `doing`.
-pub(crate) fn inspection_timeout(
-    tenant: &TenantId,
-    doing: &str,
-    error: tokio_postgres::Error,
-) -> Error {
-    let what = if error::is_lock_timeout(&error) {
-        "a lock on one of its tables or views was not granted within the lock timeout (another session holds it; see pg_locks); retry when the tenant is less busy or raise --lock-timeout"
-    } else {
-        "a catalog query ran longer than the statement timeout; retry when the server is less busy or raise --statement-timeout"
-    };
-    Error::Lock {
-        tenant: tenant.clone(),
-        message: format!("{doing} timed out: {what}"),
-        source: Some(error::advised(error)),
-    }
-}
-
 impl PostgresAdapter {
     /// Inspects a batch in one read-only transaction; the outer error concerns the whole
     /// batch (for a batch of one, a timeout is that tenant's [`Error::Lock`]).
@@ -853,3 +802,7 @@ impl SchemaInspector for PostgresAdapter {
         }
     }
 }
+
+mod timeouts;
+
+pub(crate) use timeouts::{Timeouts, inspection_timeout, is_timeout};
