@@ -122,6 +122,17 @@ impl MigrationRunner for PostgresAdapter {
         {
             statements.insert(0, "SET check_function_bodies = off".to_string());
         }
+        // Expressions, view bodies and function definitions are relative to the tenant's
+        // search_path (the runner sets it); a migration file must set it too.
+        if !statements.is_empty() {
+            statements.insert(
+                0,
+                format!(
+                    "SET search_path TO {}",
+                    tenant_search_path(tenant.namespace())
+                ),
+            );
+        }
         Ok(statements)
     }
 

@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
-use schema_sync_core::{Engine, SyncOptions, TenantContext};
+use schema_sync_core::{DatabaseAdapter, Engine, SyncOptions, TenantContext};
 
 /// Objects that call the schema's own sequences, functions and tables everywhere an
 /// expression can; `{schema}` is the tenant's own schema, as a function body written
@@ -62,9 +62,16 @@ CREATE TRIGGER lines_stamp BEFORE INSERT ON lines FOR EACH ROW
     WHEN (is_positive(NEW.order_id)) EXECUTE FUNCTION stamp_line();
 "#;
 
+/// An older state of [`TEMPLATE`].
+const DRIFTED: &str = "CREATE SEQUENCE order_no;
+    CREATE TYPE order_state AS ENUM ('open', 'closed');
+    CREATE FUNCTION is_positive(n numeric) RETURNS boolean LANGUAGE sql IMMUTABLE
+        AS $$ SELECT n >= 0 $$;
+    CREATE TABLE orders (id bigint PRIMARY KEY, code text NOT NULL, total numeric(10,2),
+        state order_state NOT NULL DEFAULT 'open');";
+
 /// A tenant made from `ddl` with `{schema}` replaced by its own schema.
 async fn create(db: &common::PgDb, prefix: &str, ddl: &str) -> TenantContext {
-    use schema_sync_core::DatabaseAdapter;
     let id = unique_tenant_id(prefix);
     let schema = db.adapter.context(&id).unwrap().namespace().to_string();
     db.create_tenant(&id, &ddl.replace("{schema}", &schema))
@@ -95,18 +102,8 @@ async fn expressions_never_name_the_tenant_and_land_on_the_synced_tenant() {
     let template = create(&db, "rel_template", TEMPLATE).await;
     let clone = create(&db, "rel_clone", TEMPLATE).await;
     // Drifted: older versions of the functions, no index, no view, a different check.
-    let drifted = db
-        .create_tenant(
-            &unique_tenant_id("rel_drifted"),
-            "CREATE SEQUENCE order_no;
-             CREATE TYPE order_state AS ENUM ('open', 'closed');
-             CREATE FUNCTION is_positive(n numeric) RETURNS boolean LANGUAGE sql IMMUTABLE
-                 AS $$ SELECT n >= 0 $$;
-             CREATE TABLE orders (id bigint PRIMARY KEY, code text NOT NULL, total numeric(10,2),
-                 state order_state NOT NULL DEFAULT 'open');",
-        )
-        .await
-        .unwrap();
+    let drifted = create(&db, "rel_drifted", DRIFTED).await;
+    let by_file = create(&db, "rel_file", DRIFTED).await;
 
     // `tenant:template`: the template's live snapshot is the target.
     let target = db.inspect(&template).await;
@@ -173,7 +170,17 @@ async fn expressions_never_name_the_tenant_and_land_on_the_synced_tenant() {
         refused.is_err(),
         "the tenant's btrim must be the one checked"
     );
-    for t in [&template, &clone, &drifted] {
+
+    // The same plan as a migration file, run by an ordinary session whose search_path
+    // is the default one, lands on that tenant too.
+    let (_, plan) = engine.plan(&db.inspect(&by_file).await, &target).unwrap();
+    let file = db.adapter.runner().render(&by_file, &plan).await.unwrap();
+    db.sql(&format!("BEGIN;\n{};\nCOMMIT", file.join(";\n")))
+        .await;
+    let (diff, _) = engine.plan(&db.inspect(&by_file).await, &target).unwrap();
+    assert!(diff.is_empty(), "migration file: {}", diff.to_text());
+    assert!(!dump(&by_file).contains(template.namespace()));
+    for t in [&template, &clone, &drifted, &by_file] {
         db.drop_tenant(t).await.unwrap();
     }
 }
