@@ -12,12 +12,8 @@
 //! `search_path` pinned to each tenant in turn so that the tenant's own objects print
 //! unqualified and other schemas' objects print qualified.
 
-use std::collections::HashMap;
-
 use tokio_postgres::types::{FromSql, ToSql, Type};
-use tokio_postgres::{Client, Row, SimpleQueryMessage};
-
-use crate::render::quote_ident;
+use tokio_postgres::{Client, Row};
 
 /// A driver error.
 pub(crate) type PgResult<T> = Result<T, tokio_postgres::Error>;
@@ -203,8 +199,15 @@ fn others_query() -> String {
     kinds
         .iter()
         .map(|(catalog, namespace, name, kind)| {
+            // Statistics on the schema's own tables are dependents of those tables
+            // (see DEPENDENTS); only those on other schemas' tables are listed here.
+            let own_table = if *catalog == "pg_statistic_ext" {
+                " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.oid = o.stxrelid AND r.relnamespace = sel.oid)"
+            } else {
+                ""
+            };
             format!(
-                "SELECT o.{namespace} AS namespace, '{kind}' AS kind, o.{name}::text AS name FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.{catalog} o ON o.{namespace} = sel.oid WHERE {}",
+                "SELECT o.{namespace} AS namespace, '{kind}' AS kind, o.{name}::text AS name FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.{catalog} o ON o.{namespace} = sel.oid WHERE {}{own_table}",
                 not_extension_member(catalog, "o.oid")
             )
         })
@@ -468,8 +471,54 @@ JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND
      AND d.refclassid = 'pg_catalog.pg_class'::regclass
 WHERE d.refobjid <> r.ev_class";
 
+/// An object that disappears with a modelled table or view (an automatic or internal
+/// dependency in `pg_depend`, or a comment on a view column) and that no other query
+/// reads: statistics objects, publication memberships, defaults of view columns,
+/// sequences of other schemas owned by a column, ...
+#[derive(Debug, Clone)]
+pub(crate) struct DependentRow {
+    /// The table or view it hangs off.
+    pub parent: u32,
+    /// `pg_identify_object`'s type (`statistics object`, `publication relation`).
+    pub kind: String,
+    /// `pg_identify_object`'s identity, which may name the parent's schema.
+    pub identity: String,
+    /// The parent's schema, quoted as PostgreSQL quotes it, to strip from `identity`.
+    pub qualifier: String,
+}
+
+/// Dependents that the model has no place for. Left out because another query reads
+/// them: row types, rules (and a view's own `_RETURN` rule), constraints, triggers,
+/// policies, indexes, TOAST tables, defaults of table columns and sequences of the same
+/// schema (which are modelled with their owner).
+const DEPENDENTS: &str = "
+WITH d AS MATERIALIZED (
+    SELECT DISTINCT d.refobjid, d.classid, d.objid, p.relnamespace
+    FROM unnest($1::oid[]) sel(oid)
+    JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = sel.oid
+         AND d.deptype IN ('a', 'i')
+    JOIN pg_catalog.pg_class p ON p.oid = d.refobjid
+    LEFT JOIN pg_catalog.pg_class dc ON d.classid = 'pg_catalog.pg_class'::regclass AND dc.oid = d.objid
+    WHERE d.classid NOT IN ('pg_catalog.pg_type'::regclass, 'pg_catalog.pg_rewrite'::regclass,
+                            'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_trigger'::regclass,
+                            'pg_catalog.pg_policy'::regclass)
+      AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND p.relkind = 'r')
+      AND (dc.oid IS NULL OR (dc.relkind NOT IN ('i', 'I', 't')
+                              AND NOT (dc.relkind = 'S' AND dc.relnamespace = p.relnamespace)))
+)
+SELECT d.refobjid AS table_oid, o.type AS kind, o.identity, pg_catalog.quote_ident(n.nspname) AS qualifier
+FROM d
+JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace
+CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+UNION ALL
+SELECT ds.objoid, 'comment', 'column ' || pg_catalog.quote_ident(a.attname), ''
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_class p ON p.oid = sel.oid AND p.relkind IN ('v', 'm')
+JOIN pg_catalog.pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid > 0
+JOIN pg_catalog.pg_attribute a ON a.attrelid = p.oid AND a.attnum = ds.objsubid";
+
 /// What hangs off the relations: columns, constraints, indexes, triggers, sequences,
-/// rules, policies and view dependencies.
+/// rules, policies, view dependencies and unmodelled dependents.
 #[derive(Debug, Default)]
 pub(crate) struct RelationParts {
     pub columns: Vec<ColumnRow>,
@@ -480,6 +529,7 @@ pub(crate) struct RelationParts {
     pub rules: Vec<(u32, String)>,
     pub policies: Vec<(u32, String)>,
     pub view_dependencies: Vec<(u32, u32)>,
+    pub dependents: Vec<DependentRow>,
 }
 
 /// Reads the parts of `tables` (tables), `relations` (tables, views and materialized
@@ -506,7 +556,17 @@ pub(crate) async fn relation_parts(
         oids(&views),
         oids(&sequences),
     );
-    let (columns, constraints, indexes, triggers, sequence_rows, rules, policies, dependencies) = futures::try_join!(
+    let (
+        columns,
+        constraints,
+        indexes,
+        triggers,
+        sequence_rows,
+        rules,
+        policies,
+        dependencies,
+        dependents,
+    ) = futures::try_join!(
         client.query_typed(COLUMNS, &tables),
         client.query_typed(&constraints_sql, &tables),
         client.query_typed(&indexes_sql, &relations),
@@ -515,6 +575,7 @@ pub(crate) async fn relation_parts(
         client.query_typed(RULES, &relations),
         client.query_typed(POLICIES, &relations),
         client.query_typed(VIEW_DEPENDENCIES, &views),
+        client.query_typed(DEPENDENTS, &relations),
     )?;
 
     let pair = |r: &Row| -> PgResult<(u32, String)> { Ok((get(r, "table_oid")?, get(r, "name")?)) };
@@ -601,6 +662,14 @@ pub(crate) async fn relation_parts(
         view_dependencies: rows(dependencies, |r| {
             Ok((get(r, "table_oid")?, get(r, "reads")?))
         })?,
+        dependents: rows(dependents, |r| {
+            Ok(DependentRow {
+                parent: get(r, "table_oid")?,
+                kind: get(r, "kind")?,
+                identity: get(r, "identity")?,
+                qualifier: get(r, "qualifier")?,
+            })
+        })?,
     })
 }
 
@@ -641,168 +710,6 @@ pub(crate) async fn external_relations(
     })
 }
 
-/// The relations and routines of one tenant whose definitions must be deparsed.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct DeparseRequest {
-    /// The tenant's namespace oid.
-    pub namespace: u32,
-    /// The tenant's schema name.
-    pub schema: String,
-    /// Its tables.
-    pub tables: Vec<u32>,
-    /// Its views and materialized views.
-    pub views: Vec<u32>,
-    /// Its functions and procedures (not aggregates).
-    pub routines: Vec<u32>,
-}
+mod deparse;
 
-/// Deparsed text, keyed by `(kind, oid, number)`:
-/// `d` default of column `number`, `c` check constraint, `k` index expression key
-/// `number`, `w` index predicate, `t` trigger, `v` view body, `f` function definition,
-/// `s` function signature, `q` the function's schema-qualified name as PostgreSQL
-/// prints it, `n` its bare name; `u` (oid 0) the schema's quoted name when the role
-/// lacks `USAGE` on it.
-///
-/// PostgreSQL leaves a schema the role may not use out of the effective `search_path`,
-/// so for such a role (one that may only read the catalog) the tenant's own objects come
-/// out schema-qualified; [`strip_qualifier`] then removes the qualifier from the text.
-pub(crate) type Deparsed = HashMap<(char, u32, i32), String>;
-
-/// A literal `'{1,2,3}'::oid[]` (numbers only, so nothing to escape).
-fn oid_array(oids: &[u32]) -> String {
-    let list: Vec<String> = oids.iter().map(u32::to_string).collect();
-    format!("'{{{}}}'::pg_catalog.oid[]", list.join(","))
-}
-
-/// Deparses definitions for each tenant with `search_path` set to it, all in one round
-/// trip (one simple-protocol message whose statements run in order). Must run inside a
-/// transaction: `SET LOCAL` ends with it. Returns the text per namespace oid.
-pub(crate) async fn deparse(
-    client: &Client,
-    requests: &[DeparseRequest],
-) -> PgResult<HashMap<u32, Deparsed>> {
-    let mut sql = String::new();
-    for r in requests {
-        if r.tables.is_empty() && r.views.is_empty() && r.routines.is_empty() {
-            continue;
-        }
-        let (t, v, f, ns) = (
-            oid_array(&r.tables),
-            oid_array(&r.views),
-            oid_array(&r.routines),
-            r.namespace,
-        );
-        sql.push_str(&format!(
-            "SET LOCAL search_path TO {schema};
-SELECT {ns} AS ns, 'd' AS kind, d.adrelid AS oid, d.adnum::int AS num, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS text
-  FROM pg_catalog.pg_attrdef d WHERE d.adrelid = ANY({t})
-UNION ALL SELECT {ns}, 'c', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, c.conrelid)
-  FROM pg_catalog.pg_constraint c WHERE c.conrelid = ANY({t}) AND c.contype = 'c'
-UNION ALL SELECT {ns}, 'k', i.indexrelid, k.n, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true)
-  FROM pg_catalog.pg_index i CROSS JOIN LATERAL generate_series(1, i.indnkeyatts::int) k(n)
-  WHERE i.indrelid = ANY({t}) AND i.indkey[k.n - 1] = 0
-UNION ALL SELECT {ns}, 'w', i.indexrelid, 0, pg_catalog.pg_get_expr(i.indpred, i.indrelid)
-  FROM pg_catalog.pg_index i WHERE i.indrelid = ANY({t}) AND i.indpred IS NOT NULL
-UNION ALL SELECT {ns}, 't', g.oid, 0, pg_catalog.pg_get_triggerdef(g.oid, true)
-  FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY({t}) AND NOT g.tgisinternal
-UNION ALL SELECT {ns}, 'v', c.oid, 0, pg_catalog.pg_get_viewdef(c.oid, true)
-  FROM pg_catalog.pg_class c WHERE c.oid = ANY({v})
-UNION ALL SELECT {ns}, 'f', p.oid, 0, pg_catalog.pg_get_functiondef(p.oid)
-  FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
-UNION ALL SELECT {ns}, 's', p.oid, 0, pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
-  FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
-UNION ALL SELECT {ns}, 'q', p.oid, 0, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
-  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = ANY({f})
-UNION ALL SELECT {ns}, 'n', p.oid, 0, pg_catalog.quote_ident(p.proname)
-  FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
-UNION ALL SELECT {ns}, 'u', 0, 0, pg_catalog.quote_ident(n.nspname)
-  FROM pg_catalog.pg_namespace n WHERE n.oid = {ns} AND NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE');
-",
-            schema = quote_ident(&r.schema),
-        ));
-    }
-    let mut out: HashMap<u32, Deparsed> = HashMap::new();
-    if sql.is_empty() {
-        return Ok(out);
-    }
-    for message in client.simple_query(&sql).await? {
-        let SimpleQueryMessage::Row(row) = message else {
-            continue;
-        };
-        let field = |i: usize| row.try_get(i);
-        let (Some(ns), Some(kind), Some(oid), Some(num), Some(text)) =
-            (field(0)?, field(1)?, field(2)?, field(3)?, field(4)?)
-        else {
-            continue;
-        };
-        let (Ok(ns), Some(kind), Ok(oid), Ok(num)) = (
-            ns.parse::<u32>(),
-            kind.chars().next(),
-            oid.parse::<u32>(),
-            num.parse::<i32>(),
-        ) else {
-            continue;
-        };
-        out.entry(ns)
-            .or_default()
-            .insert((kind, oid, num), text.to_string());
-    }
-    Ok(out)
-}
-
-/// Removes `qualifier.` (a schema name quoted as PostgreSQL quotes it) wherever it starts
-/// a name: in identifiers and inside literals such as `'tenant.seq'::regclass`.
-///
-/// Only used when the role cannot use the schema (see [`Deparsed`]): an alias spelled
-/// exactly like the schema and followed by a dot would be stripped too.
-pub(crate) fn strip_qualifier(text: &str, qualifier: &str) -> String {
-    let plain = format!("{qualifier}.");
-    let in_literal = plain.replace('\'', "''");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut previous: Option<char> = None;
-    while let Some(c) = rest.chars().next() {
-        let boundary =
-            !previous.is_some_and(|p| p.is_alphanumeric() || matches!(p, '_' | '$' | '"' | '.'));
-        let skip = [plain.as_str(), in_literal.as_str()]
-            .into_iter()
-            .find(|q| boundary && rest.starts_with(q))
-            .map(str::len);
-        match skip {
-            Some(len) => {
-                rest = &rest[len..];
-                previous = Some('.');
-            }
-            None => {
-                out.push(c);
-                rest = &rest[c.len_utf8()..];
-                previous = Some(c);
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_the_tenant_qualifier_only_where_it_starts_a_name() {
-        assert_eq!(
-            strip_qualifier("nextval('t_1.orders_id_seq'::regclass)", "t_1"),
-            "nextval('orders_id_seq'::regclass)"
-        );
-        assert_eq!(
-            strip_qualifier("SELECT o.id FROM t_1.orders o JOIN xt_1.a ON true", "t_1"),
-            "SELECT o.id FROM orders o JOIN xt_1.a ON true"
-        );
-        assert_eq!(
-            strip_qualifier(
-                "'x'::\"s'q\".mood, nextval('\"s''q\".seq'::regclass)",
-                "\"s'q\""
-            ),
-            "'x'::mood, nextval('seq'::regclass)"
-        );
-    }
-}
+pub(crate) use deparse::{DeparseRequest, Deparsed, deparse, strip_qualifier, tenant_search_path};

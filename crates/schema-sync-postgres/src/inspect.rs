@@ -10,7 +10,13 @@
 //!
 //! What the model has no place for (exclusion constraints, rules, policies, domains,
 //! partitioning, non-default operator classes, comments on indexes, ...) is listed in
-//! [`SchemaSnapshot::unsupported`], never dropped silently.
+//! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
+//! modelled table or view (materialized view indexes, rules, triggers on views,
+//! policies, view options, comments on view columns, statistics objects, and anything
+//! else `pg_depend` ties to it automatically) names it as its parent
+//! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
+//! can be refused. Grants are not reported: a recreated view gets them back (see
+//! `privileges.rs`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -29,6 +35,7 @@ use crate::catalog::{
     RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
 };
 use crate::error;
+use crate::relative::relativize_function;
 use crate::render::qualified_collation;
 use crate::types::{CatalogType, normalize};
 
@@ -159,6 +166,7 @@ pub(crate) async fn inspect_schemas(
                 let text = deparsed.remove(ns).unwrap_or_default();
                 Assembler {
                     namespace: *ns,
+                    schema,
                     objects: &objects,
                     parts: &parts,
                     text: &text,
@@ -178,6 +186,8 @@ pub(crate) async fn inspect_schemas(
 /// Builds one tenant's snapshot from the batch's rows.
 struct Assembler<'a> {
     namespace: u32,
+    /// The tenant's schema name (only to make function definitions relative).
+    schema: &'a str,
     objects: &'a SchemaObjects,
     parts: &'a RelationParts,
     text: &'a Deparsed,
@@ -199,6 +209,13 @@ impl Assembler<'_> {
         self.snapshot
             .unsupported
             .insert(UnsupportedObject::new(kind, name));
+    }
+
+    /// An unmodelled object that would vanish with the table or view `parent`.
+    fn dependent(&mut self, kind: &str, name: impl Into<String>, parent: &str) {
+        self.snapshot
+            .unsupported
+            .insert(UnsupportedObject::dependent_of(kind, name, parent));
     }
 
     /// The names of columns `numbers` of `table` (`None` for an expression, number 0).
@@ -260,7 +277,8 @@ impl Assembler<'_> {
                 self.snapshot.tables.insert(name, table);
             } else if r.kind == "v" || r.kind == "m" {
                 if r.has_options {
-                    self.unsupported("view options", name.clone());
+                    // Recreating the view from its definition would drop them.
+                    self.dependent("view options", name.clone(), &name);
                 }
                 self.add_view(r.oid, name, r.kind == "m", r.comment.clone(), &relations);
             } else if r.kind == "S" && r.comment.is_some() {
@@ -271,6 +289,11 @@ impl Assembler<'_> {
             if let Some((table, _)) = relations.get(&c.table) {
                 self.add_column(table, c);
             }
+        }
+        // Positions were catalog ordinals (attnum, with gaps where columns were
+        // dropped); a clone and the template must number alike.
+        for table in self.snapshot.tables.values_mut() {
+            table.renumber_columns();
         }
         for c in parts.constraints.iter() {
             if let Some((table, _)) = relations.get(&c.table) {
@@ -286,7 +309,7 @@ impl Assembler<'_> {
             if let Some((table, kind)) = relations.get(&t.table) {
                 let label = format!("{table}.{}", t.name);
                 if *kind != "r" {
-                    self.unsupported("trigger on a view", label);
+                    self.dependent("trigger on a view", label, table);
                     continue;
                 }
                 if t.enabled != "O" {
@@ -310,12 +333,22 @@ impl Assembler<'_> {
         }
         for (relation, rule) in &parts.rules {
             if let Some((table, _)) = relations.get(relation) {
-                self.unsupported("rule", format!("{table}.{rule}"));
+                self.dependent("rule", format!("{table}.{rule}"), table);
             }
         }
         for (relation, policy) in &parts.policies {
             if let Some((table, _)) = relations.get(relation) {
-                self.unsupported("policy", format!("{table}.{policy}"));
+                self.dependent("policy", format!("{table}.{policy}"), table);
+            }
+        }
+        for d in &parts.dependents {
+            if let Some((table, _)) = relations.get(&d.parent) {
+                let name = if d.qualifier.is_empty() {
+                    d.identity.clone()
+                } else {
+                    strip_qualifier(&d.identity, &d.qualifier)
+                };
+                self.dependent(&d.kind, format!("{table}: {name}"), table);
             }
         }
         self.add_schema_objects();
@@ -396,7 +429,7 @@ impl Assembler<'_> {
                     _ => name.clone(),
                 });
         let column = Column {
-            position: 0,
+            position: u32::try_from(c.number).unwrap_or(0),
             data_type,
             nullable: !c.not_null,
             default,
@@ -489,7 +522,7 @@ impl Assembler<'_> {
                     self.unsupported("foreign key option (MATCH FULL or SET NULL columns)", label);
                 }
             }
-            "x" => self.unsupported("exclusion constraint", label),
+            "x" => self.dependent("exclusion constraint", label, table),
             // Constraint triggers are reported with the triggers.
             _ => {}
         }
@@ -507,7 +540,7 @@ impl Assembler<'_> {
             return;
         }
         if kind != "r" {
-            self.unsupported("materialized view index", label);
+            self.dependent("materialized view index", label, table);
             return;
         }
         let key_count = usize::try_from(i.key_count).unwrap_or(0);
@@ -664,7 +697,7 @@ impl Assembler<'_> {
             self.snapshot.functions.insert(
                 signature,
                 Function {
-                    definition: definition.trim_end().to_string(),
+                    definition: relativize_function(definition.trim_end(), self.schema),
                 },
             );
         }
@@ -702,7 +735,7 @@ pub(crate) fn missing_schema(tenant: &TenantId, schema: &str) -> Error {
 
 impl PostgresAdapter {
     /// Inspects a batch in one read-only transaction; the outer error concerns the whole
-    /// batch.
+    /// batch (for a batch of one, a timeout is that tenant's [`Error::Lock`]).
     async fn inspect_batch(
         &self,
         tenants: &[TenantContext],
@@ -712,11 +745,20 @@ impl PostgresAdapter {
             _ => None,
         };
         let client = self.client().await?;
-        let failed = |e| error::database(single, Phase::Inspect, "reading the catalog", e);
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(failed)?;
+        let failed = |e: tokio_postgres::Error| match single {
+            Some(tenant) if is_timeout(&e) => inspection_timeout(tenant, "inspection", e),
+            _ => error::database(single, Phase::Inspect, "reading the catalog", e),
+        };
+        let begin = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;{}",
+            self.inspect_timeouts.set_local()
+        );
+        if let Err(e) = client.batch_execute(&begin).await {
+            if client.batch_execute("ROLLBACK").await.is_err() {
+                drop(deadpool_postgres::Object::take(client));
+            }
+            return Err(failed(e));
+        }
         let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
         let result = inspect_schemas(&client, self.server_version, &schemas).await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
@@ -748,8 +790,9 @@ impl SchemaInspector for PostgresAdapter {
             Ok(results) => results,
             Err(error) if tenants.len() <= 1 => vec![Err(error)],
             Err(_) => {
-                // One bad tenant must not fail the batch: retry one by one, so each
-                // tenant gets its own result and its own error.
+                // One bad or locked tenant must not fail the batch: retry one by one, so
+                // each tenant gets its own result and its own error (a tenant that times
+                // out again fails alone, with the lock kind).
                 let mut results = Vec::with_capacity(tenants.len());
                 for tenant in tenants {
                     results.push(self.inspect(tenant).await);
@@ -759,3 +802,7 @@ impl SchemaInspector for PostgresAdapter {
         }
     }
 }
+
+mod timeouts;
+
+pub(crate) use timeouts::{Timeouts, inspection_timeout, is_timeout};

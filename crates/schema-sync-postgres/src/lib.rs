@@ -13,8 +13,15 @@
 //! message that pins `search_path` to each tenant in turn. Pinning is what makes
 //! snapshots tenant-relative without rewriting text: the tenant's own objects print
 //! unqualified, objects of other schemas (`public.citext`) stay qualified, and a clone of
-//! a template inspects byte-identical to it. Types are normalised from `pg_type` and
-//! `atttypmod` (`types.rs`), never by re-parsing `format_type` output.
+//! a template inspects byte-identical to it. The two parts of a function definition that
+//! PostgreSQL stores as written (a `SET search_path` option and a string body) may still
+//! name the tenant's schema; `relative.rs` swaps it for a stand-in that the renderer
+//! turns into the synced tenant's schema. Types are normalised from `pg_type` and
+//! `atttypmod` (`types.rs`), never by re-parsing `format_type` output. Deparsing takes a
+//! share lock on each table and view, so a tenant someone holds `ACCESS EXCLUSIVE` would
+//! stall the batch: inspection runs under the lock and statement timeouts of
+//! [`ConnectOptions`], and a batch that times out is inspected again tenant by tenant, so
+//! only the locked tenant fails (with [`Error::Lock`]).
 //!
 //! **The target from SQL** (`target.rs`) is loaded by letting PostgreSQL parse it: the DDL
 //! runs in a uniquely named scratch schema inside a transaction, is inspected in that
@@ -35,6 +42,8 @@
 mod catalog;
 mod error;
 mod inspect;
+mod privileges;
+mod relative;
 mod render;
 mod runner;
 mod target;
@@ -68,6 +77,8 @@ pub struct PostgresAdapter {
     target: String,
     read_only: bool,
     server_version: i32,
+    /// Timeouts set in every inspection transaction.
+    inspect_timeouts: inspect::Timeouts,
 }
 
 impl std::fmt::Debug for PostgresAdapter {
@@ -76,6 +87,7 @@ impl std::fmt::Debug for PostgresAdapter {
             .field("target", &self.target)
             .field("read_only", &self.read_only)
             .field("server_version", &self.server_version)
+            .field("inspect_timeouts", &self.inspect_timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +96,9 @@ impl std::fmt::Debug for PostgresAdapter {
 ///
 /// Builds a pool of `options.max_connections` and checks that the server answers and is
 /// PostgreSQL 12 or newer. With `options.read_only`, every session is read-only.
+/// `options.lock_timeout` and `options.statement_timeout` bound every inspection: a tenant
+/// whose catalog read waits longer (a table of it is locked) fails alone with
+/// [`Error::Lock`].
 /// `sslmode` (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`) is honoured.
 ///
 /// # Errors
@@ -164,6 +179,10 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresAdap
         target,
         read_only: options.read_only,
         server_version,
+        inspect_timeouts: inspect::Timeouts {
+            lock: options.lock_timeout,
+            statement: options.statement_timeout,
+        },
     })
 }
 

@@ -12,7 +12,8 @@
 //! step, so the runner can say which step failed). The plan as a whole is consulted for
 //! a few PostgreSQL specifics: a serial sequence is created before its table, so its
 //! `OWNED BY` is set once the column exists; a function that is replaced is not dropped
-//! (triggers still use it) but recreated with `CREATE OR REPLACE`.
+//! (triggers still use it) but recreated with `CREATE OR REPLACE`; a view that is dropped
+//! and created again gets its grants and owner back (`privileges.rs`).
 
 use schema_sync_core::plan::{MigrationPlan, Operation};
 use schema_sync_core::snapshot::{
@@ -20,6 +21,8 @@ use schema_sync_core::snapshot::{
 };
 use schema_sync_core::{Error, SchemaSnapshot, TenantId};
 
+use crate::privileges::{self, Privileges};
+use crate::relative::localize_function;
 use objects::view_kind;
 
 /// Quotes an identifier: `a"b` becomes `"a""b"`. Always quotes, so keywords, capitals,
@@ -50,12 +53,14 @@ pub(crate) fn render_plan(
     schema: &str,
     plan: &MigrationPlan,
     live: &SchemaSnapshot,
+    privileges: &Privileges,
 ) -> Result<Vec<Vec<String>>, Error> {
     let renderer = Renderer {
         tenant,
         schema,
         plan,
         live,
+        privileges,
     };
     plan.steps
         .iter()
@@ -96,6 +101,8 @@ struct Renderer<'a> {
     /// The tenant as it is now, for what the plan does not say (columns that use an enum
     /// being rebuilt, generated columns that depend on a column being retyped).
     live: &'a SchemaSnapshot,
+    /// Grants and owners of the live views, for views the plan drops and creates again.
+    privileges: &'a Privileges,
 }
 
 impl Renderer<'_> {
@@ -151,6 +158,8 @@ impl Renderer<'_> {
                     "PostgreSQL cannot reorder columns without rebuilding the table; run without --strict-column-order",
                 ));
             }
+            // PostgreSQL can only append a column: the placement is ignored, and a
+            // target whose order differs is reported by ReorderColumns.
             AddColumn {
                 table,
                 name,
@@ -248,13 +257,18 @@ impl Renderer<'_> {
                         quote_literal(comment)
                     ));
                 }
+                if let Some(privileges) = self.privileges.get(name) {
+                    out.extend(privileges::restore(kind, &self.q(name), privileges));
+                }
                 out
             }
             DropView { name, from } => {
                 let kind = view_kind(from.materialized);
                 vec![format!("DROP {kind} {}", self.q(name))]
             }
-            CreateFunction { function, .. } => vec![function.definition.clone()],
+            CreateFunction { function, .. } => {
+                vec![localize_function(&function.definition, self.schema)]
+            }
             DropFunction { name, .. } => {
                 let replaced = self.plan.steps[index + 1..].iter().any(|s| {
                     matches!(&s.operation, Operation::CreateFunction { name: n, .. } if n == name)
@@ -286,7 +300,8 @@ impl Renderer<'_> {
 
     fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>, Error> {
         let mut parts = Vec::new();
-        for (column_name, column) in &table.columns {
+        // In the target's order (its attnum order when it was inspected from PostgreSQL).
+        for (column_name, column) in table.ordered_columns() {
             parts.push(self.column_definition(name, column_name, column)?);
         }
         if let Some(key) = &table.primary_key {
@@ -331,7 +346,7 @@ impl Renderer<'_> {
                 quote_literal(comment)
             ));
         }
-        for (column_name, column) in &table.columns {
+        for (column_name, column) in table.ordered_columns() {
             out.extend(self.column_comment(name, column_name, column.comment.as_deref(), false));
         }
         for (index_name, index) in &table.indexes {

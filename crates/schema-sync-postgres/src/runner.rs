@@ -11,7 +11,11 @@
 //! enum needs to know which columns use it), runs each statement on the extended
 //! protocol (one statement per message: a definition in a snapshot cannot smuggle in a
 //! second statement) and commits. Any failure rolls back the whole tenant and returns
-//! [`Error::Execute`] naming the step, the statement and how many steps had succeeded.
+//! [`Error::Execute`] naming the step, the statement and how many steps had succeeded;
+//! a table lock that is not granted within `lock_timeout` is an [`Error::Lock`] instead
+//! (the tenant was busy, not broken), naming the step and statement too. Inspection
+//! under the lock runs with the same timeouts, and its timeouts are [`Error::Lock`] as
+//! well.
 //! A lock dropped without `execute` or `release` rolls back too.
 
 use std::time::Instant;
@@ -27,9 +31,11 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
+use crate::catalog::tenant_search_path;
 use crate::error;
-use crate::inspect::inspect_schemas;
-use crate::render::{quote_ident, render_plan};
+use crate::inspect::{inspect_schemas, inspection_timeout, is_timeout};
+use crate::privileges;
+use crate::render::render_plan;
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
 /// the schema name, so unrelated advisory locks of the application are unlikely to clash.
@@ -52,6 +58,9 @@ async fn render_with(
     let live = inspect_schemas(client, server_version, std::slice::from_ref(&schema))
         .await
         .map_err(|e| {
+            if is_timeout(&e) {
+                return inspection_timeout(tenant.id(), "reading the tenant to render the plan", e);
+            }
             error::database(
                 Some(tenant.id()),
                 Phase::Plan,
@@ -62,7 +71,28 @@ async fn render_with(
         .pop()
         .flatten()
         .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))?;
-    render_plan(tenant.id(), &schema, plan, &live)
+    // Views the plan drops and creates again: their grants and owner must come back.
+    let recreated: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::CreateView { name, .. } if live.views.contains_key(name) => {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let privileges = privileges::read(client, &schema, &recreated)
+        .await
+        .map_err(|e| {
+            error::database(
+                Some(tenant.id()),
+                Phase::Plan,
+                "reading the grants of views the plan recreates",
+                e,
+            )
+        })?;
+    render_plan(tenant.id(), &schema, plan, &live, &privileges)
 }
 
 #[async_trait]
@@ -70,10 +100,11 @@ impl MigrationRunner for PostgresAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let client = self.client().await?;
         let context = |e| error::database(Some(tenant.id()), Phase::Plan, "reading the tenant", e);
-        let begun = client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(context);
+        let begin = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;{}",
+            self.inspect_timeouts.set_local()
+        );
+        let begun = client.batch_execute(&begin).await.map_err(context);
         let rendered = match begun {
             Ok(()) => render_with(&client, self.server_version, tenant, plan).await,
             Err(e) => Err(e),
@@ -90,6 +121,17 @@ impl MigrationRunner for PostgresAdapter {
             .any(|s| matches!(s.operation, Operation::CreateFunction { .. }))
         {
             statements.insert(0, "SET check_function_bodies = off".to_string());
+        }
+        // Expressions, view bodies and function definitions are relative to the tenant's
+        // search_path (the runner sets it); a migration file must set it too.
+        if !statements.is_empty() {
+            statements.insert(
+                0,
+                format!(
+                    "SET search_path TO {}",
+                    tenant_search_path(tenant.namespace())
+                ),
+            );
         }
         Ok(statements)
     }
@@ -175,7 +217,7 @@ impl PgLock {
                 &[
                     (&format!("{lock_ms}ms"), Type::TEXT),
                     (&format!("{statement_ms}ms"), Type::TEXT),
-                    (&quote_ident(&schema), Type::TEXT),
+                    (&tenant_search_path(&schema), Type::TEXT),
                 ],
             )
             .await
@@ -245,6 +287,9 @@ impl TenantLock for PgLock {
         let mut found = inspect_schemas(client, self.server_version, std::slice::from_ref(&schema))
             .await
             .map_err(|e| {
+                if is_timeout(&e) {
+                    return inspection_timeout(&id, "inspection under the lock", e);
+                }
                 error::database(
                     Some(&id),
                     Phase::Inspect,
@@ -271,6 +316,17 @@ impl TenantLock for PgLock {
                 let outcome = self.client()?.query_typed(statement, &[]).await;
                 if let Err(e) = outcome {
                     self.rollback().await;
+                    if error::is_lock_timeout(&e) {
+                        return Err(Error::Lock {
+                            tenant: id,
+                            message: format!(
+                                "step {} of {steps_total} ({}) waited longer than the lock timeout for a table lock, tenant rolled back; statement: {statement}; retry when the tenant is less busy or raise --lock-timeout",
+                                index + 1,
+                                step.operation
+                            ),
+                            source: Some(error::advised(e)),
+                        });
+                    }
                     return Err(Error::Execute {
                         tenant: id,
                         step: step.operation.to_string(),

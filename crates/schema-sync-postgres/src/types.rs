@@ -242,6 +242,152 @@ pub(crate) fn needs_text_cast(from: &DataType, to: &DataType) -> bool {
     !related
 }
 
+/// Types with a length that an explicit cast cuts values to, and the same type without a
+/// length (`char` alone would mean `char(1)`, `bit` alone `bit(1)`).
+const LENGTHED: &[(&str, &str)] = &[
+    ("varchar", "varchar"),
+    ("char", "bpchar"),
+    ("bit", "varbit"),
+    ("varbit", "varbit"),
+];
+
+/// The type a `USING` clause should cast to when a column changes from `from` to `to`.
+///
+/// An explicit cast to `varchar(n)`, `char(n)` or `bit varying(n)` silently cuts a value
+/// that is too long. So unless the change only widens the same type, the cast goes to the
+/// type without its length, and the assignment cast that `ALTER COLUMN ... TYPE` applies
+/// afterwards raises "value too long" instead of losing data.
+pub(crate) fn using_type(from: &DataType, to: &DataType) -> DataType {
+    let Some((_, unbounded)) = LENGTHED.iter().find(|(name, _)| *name == to.name) else {
+        return to.clone();
+    };
+    if to.schema.is_some() || to.length.is_none() {
+        return to.clone();
+    }
+    let widens = from.name == to.name
+        && from.schema.is_none()
+        && from.array_dimensions == to.array_dimensions
+        && from.length.zip(to.length).is_some_and(|(f, t)| f <= t);
+    if widens {
+        return to.clone();
+    }
+    let mut out = DataType::named(*unbounded);
+    out.array_dimensions = to.array_dimensions;
+    out
+}
+
+/// Groups of types between which casts round (or cut) without an error, and cast back:
+/// numbers, dates with times, times of day. Intervals form one more group.
+const ROUNDING: &[&[&str]] = &[
+    &[
+        "smallint",
+        "integer",
+        "bigint",
+        "real",
+        "double precision",
+        "numeric",
+    ],
+    &["date", "timestamp", "timestamptz"],
+    &["time", "timetz"],
+];
+
+/// The rounding group of a type (`ROUNDING.len()` for intervals), if it has one.
+fn rounding_group(t: &DataType) -> Option<usize> {
+    if t.schema.is_some() {
+        return None;
+    }
+    if t.name.starts_with("interval") {
+        return Some(ROUNDING.len());
+    }
+    ROUNDING.iter().position(|g| g.contains(&t.name.as_str()))
+}
+
+/// Decimal digits before the point that an integer type may need.
+fn integer_digits(name: &str) -> Option<u32> {
+    match name {
+        "smallint" => Some(5),
+        "integer" => Some(10),
+        "bigint" => Some(19),
+        _ => None,
+    }
+}
+
+/// Whether every value of `from` converts to `to` exactly.
+fn widens(from: &DataType, to: &DataType) -> bool {
+    let int_rank = |name: &str| {
+        ["smallint", "integer", "bigint"]
+            .iter()
+            .position(|n| *n == name)
+    };
+    match (from.name.as_str(), to.name.as_str()) {
+        _ if from == to => true,
+        (f, t) if int_rank(f).is_some() && int_rank(t).is_some() => int_rank(f) <= int_rank(t),
+        (f, "numeric") if integer_digits(f).is_some() => match (to.precision, integer_digits(f)) {
+            (None, _) => true,
+            (Some(p), Some(digits)) => p.saturating_sub(to.scale.unwrap_or(0)) >= digits,
+            _ => false,
+        },
+        ("smallint" | "integer" | "real", "double precision") | ("smallint", "real") => true,
+        ("numeric", "numeric") => match (from.precision, to.precision) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(fp), Some(tp)) => {
+                let (fs, ts) = (from.scale.unwrap_or(0), to.scale.unwrap_or(0));
+                ts >= fs && tp.saturating_sub(ts) >= fp.saturating_sub(fs)
+            }
+        },
+        ("date", "timestamp" | "timestamptz") => true,
+        (f, t) if f == t => match (from.precision, to.precision) {
+            (_, None) => true,
+            (None, Some(p)) => p >= 6,
+            (Some(f), Some(t)) => t >= f,
+        },
+        _ => false,
+    }
+}
+
+/// How a type change could lose data that no error reports, and the condition that finds
+/// the rows it would change (`column` is the quoted column, `using` the `USING`
+/// expression). `None` when every value converts exactly or the conversion raises an
+/// error for a value that does not fit.
+///
+/// Between numeric and date/time types (`numeric(10,3)` to `numeric(10,2)`,
+/// `timestamp(6)` to `timestamp(0)`, `double precision` to `integer`) a row changes when
+/// its value, converted and converted back, differs. From text to a type with a scale or
+/// precision, a row changes when the converted value differs from the value converted to
+/// the type without its modifier.
+pub(crate) fn rounding_check(
+    from: &DataType,
+    to: &DataType,
+    column: &str,
+    using: &str,
+) -> Option<String> {
+    if from.array_dimensions != to.array_dimensions {
+        return None;
+    }
+    if rounding_group(from).is_some() && rounding_group(from) == rounding_group(to) {
+        if widens(from, to) {
+            return None;
+        }
+        return Some(format!(
+            "{column} IS DISTINCT FROM ({using})::{}",
+            render_type(from)
+        ));
+    }
+    let text = from.schema.is_none()
+        && ["text", "varchar", "char", "bpchar"].contains(&from.name.as_str());
+    if text && rounding_group(to).is_some() && (to.precision.is_some() || to.scale.is_some()) {
+        let mut unbounded = to.clone();
+        unbounded.precision = None;
+        unbounded.scale = None;
+        return Some(format!(
+            "{column}::text::{} IS DISTINCT FROM ({using})",
+            render_type(&unbounded)
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +462,42 @@ mod tests {
         );
         assert_eq!(render_type(&DataType::named("\"char\"")), "\"char\"");
         assert_eq!(render_type(&DataType::named("hstore")), "\"hstore\"");
+    }
+
+    #[test]
+    fn narrowing_leaves_lengths_to_the_assignment_cast_and_guards_rounding() {
+        let varchar = |n| DataType::named("varchar").with_length(n);
+        assert_eq!(
+            render_type(&using_type(&varchar(80), &varchar(50))),
+            "varchar"
+        );
+        assert_eq!(
+            render_type(&using_type(&varchar(50), &varchar(80))),
+            "varchar(80)"
+        );
+        let char4 = DataType::named("char").with_length(4);
+        assert_eq!(
+            render_type(&using_type(&DataType::named("text"), &char4)),
+            "bpchar"
+        );
+        let numeric = |p, s| DataType::named("numeric").with_precision(p, Some(s));
+        let guard = |from: &DataType, to: &DataType| rounding_check(from, to, "\"v\"", "x");
+        assert_eq!(
+            guard(&numeric(10, 3), &numeric(10, 2)).as_deref(),
+            Some("\"v\" IS DISTINCT FROM (x)::numeric(10,3)")
+        );
+        assert!(guard(&numeric(10, 2), &numeric(12, 3)).is_none());
+        assert!(guard(&numeric(10, 2), &numeric(10, 3)).is_some());
+        assert!(guard(&DataType::named("integer"), &DataType::named("bigint")).is_none());
+        assert!(guard(&DataType::named("bigint"), &DataType::named("integer")).is_some());
+        assert!(guard(&DataType::named("integer"), &numeric(12, 2)).is_none());
+        assert!(guard(&DataType::named("text"), &numeric(12, 2)).is_some());
+        assert!(guard(&varchar(80), &varchar(50)).is_none());
+        let mut ts0 = DataType::named("timestamp");
+        ts0.precision = Some(0);
+        assert!(guard(&DataType::named("timestamp"), &ts0).is_some());
+        assert!(guard(&ts0, &DataType::named("timestamp")).is_none());
+        // No cast leads back from a time stamp to a number: nothing to compare.
+        assert!(guard(&DataType::named("integer"), &DataType::named("timestamptz")).is_none());
     }
 }

@@ -35,7 +35,11 @@ async fn sync_and_check(
         .await
         .unwrap_or_else(|e| panic!("{label}: {e}"));
     assert!(!first.already_in_sync, "{label}: drift was not detected");
-    assert_eq!(db.inspect(tenant).await.hash(), target.hash(), "{label}");
+    assert_eq!(
+        common::without_column_order(&db.inspect(tenant).await).hash(),
+        common::without_column_order(target).hash(),
+        "{label}"
+    );
     let second = engine
         .sync_tenant(tenant, target, &allow_all())
         .await
@@ -398,4 +402,217 @@ async fn fleet_validation_shares_plans_and_reports_drift() {
     for t in &tenants {
         db.drop_tenant(t).await.unwrap();
     }
+}
+
+/// `id=v` of every row of `t`, as text.
+async fn column_values(db: &common::PgDb, tenant: &TenantContext) -> String {
+    let query = format!(
+        "SELECT string_agg(id || '=' || v::text, ',' ORDER BY id) FROM {}.t",
+        common::qi(tenant.namespace())
+    );
+    db.admin.query_one(&query, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn narrowing_a_type_never_loses_data() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    // (from type, to type, a value that fits, a value that does not)
+    let cases = [
+        ("varchar(80)", "varchar(50)", "'short'", "repeat('x', 80)"),
+        ("char(10)", "char(4)", "'ab'", "'abcdefgh'"),
+        ("numeric(10,3)", "numeric(10,2)", "1234.560", "1234.567"),
+        ("numeric(10,2)", "numeric(5,2)", "123.45", "123456.78"),
+        ("bigint", "integer", "5", "5000000000"),
+        (
+            "timestamp(6)",
+            "timestamp(0)",
+            "'2024-01-02 03:04:05'",
+            "'2024-01-02 03:04:05.123456'",
+        ),
+        ("varchar(20)[]", "varchar(3)[]", "'{ab,c}'", "'{ab,abcd}'"),
+        ("double precision", "integer", "42", "4.5"),
+    ];
+    for (from, to, fits, too_big) in cases {
+        let label = format!("{from} -> {to}");
+        let tenant = db
+            .create_tenant(
+                &unique_tenant_id("sync_narrow"),
+                &format!(
+                    "CREATE TABLE t (id int PRIMARY KEY, v {from});
+                     INSERT INTO t VALUES (1, {fits}), (2, {too_big});"
+                ),
+            )
+            .await
+            .unwrap();
+        let target = db
+            .target(&format!("CREATE TABLE t (id int PRIMARY KEY, v {to});"))
+            .await;
+        let before = db.inspect(&tenant).await;
+        let data = column_values(&db, &tenant).await;
+        let err = engine
+            .sync_tenant(&tenant, &target, &allow_all())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{label}: a value that does not fit must fail the sync"));
+        assert_eq!(err.kind(), "execute", "{label}: {err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("value too long") || message.contains("cannot change column t.v from"),
+            "{label}: {message}"
+        );
+        assert_eq!(db.inspect(&tenant).await, before, "{label}: schema changed");
+        assert_eq!(
+            column_values(&db, &tenant).await,
+            data,
+            "{label}: rows changed"
+        );
+
+        db.execute(&tenant, "DELETE FROM t WHERE id = 2")
+            .await
+            .unwrap();
+        let kept = column_values(&db, &tenant).await;
+        sync_and_check(&engine, &db, &tenant, &target, &label).await;
+        assert_eq!(
+            db.count(&tenant, &format!("SELECT count(*) FROM t WHERE v = {fits}"))
+                .await,
+            1,
+            "{label}: the value that fits must be kept ({kept})"
+        );
+        db.drop_tenant(&tenant).await.unwrap();
+    }
+}
+
+/// Column names of `schema.table` in `attnum` order.
+async fn attnum_order(db: &common::PgDb, tenant: &TenantContext, table: &str) -> Vec<String> {
+    let rows = db
+        .admin
+        .query(
+            "SELECT a.attname::text FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum",
+            &[&tenant.namespace(), &table],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+#[tokio::test]
+async fn tables_are_created_in_the_template_column_order() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    // Not alphabetical, and with a gap where a column was dropped.
+    let template_ddl =
+        "CREATE TABLE people (zeta int, alpha text NOT NULL, mid date, id int PRIMARY KEY);
+        ALTER TABLE people DROP COLUMN mid;
+        ALTER TABLE people ADD COLUMN beta numeric(8,2) DEFAULT 0;
+        CREATE TABLE pets (name text, owner_id int REFERENCES people (id), age int);";
+    let template = db
+        .create_tenant(&unique_tenant_id("sync_order_tpl"), template_ddl)
+        .await
+        .unwrap();
+    let target = db.inspect(&template).await;
+    let people = &target.tables["people"];
+    assert_eq!(people.column_order(), ["zeta", "alpha", "id", "beta"]);
+    assert_eq!(people.columns["beta"].position, 4, "positions are dense");
+    let expected = attnum_order(&db, &template, "people").await;
+
+    let fresh = db
+        .create_tenant(&unique_tenant_id("sync_order_new"), "")
+        .await
+        .unwrap();
+    sync_and_check(&engine, &db, &fresh, &target, "create in order").await;
+    assert_eq!(attnum_order(&db, &fresh, "people").await, expected);
+    assert_eq!(
+        attnum_order(&db, &fresh, "pets").await,
+        ["name", "owner_id", "age"]
+    );
+
+    // A clone written without the dropped column diffs empty against the template.
+    let clone = db
+        .create_tenant(
+            &unique_tenant_id("sync_order_clone"),
+            "CREATE TABLE people (zeta int, alpha text NOT NULL, id int PRIMARY KEY, beta numeric(8,2) DEFAULT 0);
+             CREATE TABLE pets (name text, owner_id int REFERENCES people (id), age int);",
+        )
+        .await
+        .unwrap();
+    let (diff, plan) = engine.plan(&db.inspect(&clone).await, &target).unwrap();
+    assert!(diff.is_empty(), "{}", diff.to_text());
+    assert!(plan.steps.is_empty());
+    for t in [&template, &fresh, &clone] {
+        db.drop_tenant(t).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_recreated_view_keeps_its_grants_and_owner() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let id = unique_tenant_id("sync_grants");
+    let (reader, owner) = (format!("{id}_reader"), format!("{id}_owner"));
+    db.sql(&format!(
+        "CREATE ROLE {} NOLOGIN; CREATE ROLE {} NOLOGIN;",
+        common::qi(&reader),
+        common::qi(&owner)
+    ))
+    .await;
+    let view = |limit: u32| {
+        format!(
+            "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(8,2));
+                 CREATE VIEW cheap_items AS SELECT id, name FROM items WHERE price < {limit};"
+        )
+    };
+    let tenant = db.create_tenant(&id, &view(10)).await.unwrap();
+    let schema = common::qi(tenant.namespace());
+    db.sql(&format!(
+        "GRANT USAGE ON SCHEMA {schema} TO {reader};
+         GRANT SELECT ON {schema}.cheap_items TO {reader} WITH GRANT OPTION;
+         GRANT UPDATE (name) ON {schema}.cheap_items TO {reader};
+         GRANT SELECT ON {schema}.cheap_items TO PUBLIC;
+         ALTER VIEW {schema}.cheap_items OWNER TO {owner};",
+        reader = common::qi(&reader),
+        owner = common::qi(&owner)
+    ))
+    .await;
+    let privileges = || async {
+        let row = db
+            .admin
+            .query_one(
+                "SELECT c.relacl::text, pg_get_userbyid(c.relowner)::text,
+                        (SELECT a.attacl::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'name')
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relname = 'cheap_items'",
+                &[&tenant.namespace()],
+            )
+            .await
+            .unwrap();
+        (
+            row.get::<_, Option<String>>(0),
+            row.get::<_, String>(1),
+            row.get::<_, Option<String>>(2),
+        )
+    };
+    let before = privileges().await;
+    assert_eq!(before.1, owner);
+    let target = db.target(&view(20)).await;
+    let (_, plan) = engine.plan(&db.inspect(&tenant).await, &target).unwrap();
+    assert!(
+        plan.steps.iter().any(|s| matches!(
+            &s.operation,
+            schema_sync_core::plan::Operation::DropView { .. }
+        )),
+        "the view must be recreated for this test to mean anything"
+    );
+    sync_and_check(&engine, &db, &tenant, &target, "recreated view").await;
+    assert_eq!(privileges().await, before);
+    db.drop_tenant(&tenant).await.unwrap();
+    db.sql(&format!(
+        "DROP ROLE {}; DROP ROLE {};",
+        common::qi(&reader),
+        common::qi(&owner)
+    ))
+    .await;
 }

@@ -5,8 +5,8 @@ use schema_sync_core::Error;
 use schema_sync_core::plan::Operation;
 use schema_sync_core::snapshot::{Column, Identity};
 
-use super::{Renderer, comment_literal, quote_ident, render_collation};
-use crate::types::{needs_text_cast, render_type};
+use super::{Renderer, comment_literal, quote_ident, quote_literal, render_collation};
+use crate::types::{needs_text_cast, render_type, rounding_check, using_type};
 
 impl Renderer<'_> {
     /// `"name" type [COLLATE c] [GENERATED ...] [DEFAULT e] [NOT NULL]`.
@@ -123,6 +123,11 @@ impl Renderer<'_> {
 
     /// Changes a column in place: type (with a `USING` cast), collation, default,
     /// nullability, identity, generation and comment.
+    ///
+    /// Narrowing never loses data silently: the `USING` cast leaves lengths to the
+    /// assignment cast (which raises "value too long" where an explicit cast would cut),
+    /// and a change that could round (numeric scale, time precision, float to integer) is
+    /// preceded by a guard that fails when any row would change.
     pub(super) fn alter_column(
         &self,
         index: usize,
@@ -153,13 +158,33 @@ impl Renderer<'_> {
             quote_ident(name)
         );
         let mut out = Vec::new();
+        let type_changes = from.data_type != to.data_type;
+        // A generated column is recomputed; PostgreSQL refuses USING for it.
+        let using = (type_changes && to.generated.is_none()).then(|| {
+            // Every type converts to text and back (arrays too, as array literals).
+            let via_text = if needs_text_cast(&from.data_type, &to.data_type) {
+                "::text"
+            } else {
+                ""
+            };
+            format!(
+                "{}{via_text}::{}",
+                quote_ident(name),
+                render_type(&using_type(&from.data_type, &to.data_type))
+            )
+        });
+        if let Some(using) = &using
+            && let Some(check) =
+                rounding_check(&from.data_type, &to.data_type, &quote_ident(name), using)
+        {
+            out.push(self.rounding_guard(table, name, from, to, &check));
+        }
         if from.generated.is_some() && to.generated.is_none() {
             out.push(format!("{alter} DROP EXPRESSION"));
         }
         if from.identity.is_some() && to.identity.is_none() {
             out.push(format!("{alter} DROP IDENTITY"));
         }
-        let type_changes = from.data_type != to.data_type;
         let retype = type_changes || from.collation != to.collation;
         let default_changes = from.default != to.default;
         if from.default.is_some() && (default_changes || retype) {
@@ -171,18 +196,8 @@ impl Renderer<'_> {
             if let Some(collation) = &to.collation {
                 statement.push_str(&format!(" COLLATE {}", render_collation(collation)));
             }
-            // A generated column is recomputed; PostgreSQL refuses USING for it.
-            if type_changes && to.generated.is_none() {
-                // Every type converts to text and back (arrays too, as array literals).
-                let via_text = if needs_text_cast(&from.data_type, &to.data_type) {
-                    "::text"
-                } else {
-                    ""
-                };
-                statement.push_str(&format!(
-                    " USING {}{via_text}::{new_type}",
-                    quote_ident(name)
-                ));
+            if let Some(using) = &using {
+                statement.push_str(&format!(" USING {using}"));
             }
             out.push(statement);
         }
@@ -220,6 +235,48 @@ impl Renderer<'_> {
         } else {
             Ok(out)
         }
+    }
+
+    /// A statement that fails, naming the table, the column and how many rows, when
+    /// `changed` (a condition on a row) holds for any row: run before a type change that
+    /// would otherwise round or cut those values without an error. A value that does not
+    /// fit the new type at all fails it too. The failure rolls the tenant back.
+    fn rounding_guard(
+        &self,
+        table: &str,
+        name: &str,
+        from: &Column,
+        to: &Column,
+        changed: &str,
+    ) -> String {
+        let (old, new) = (render_type(&from.data_type), render_type(&to.data_type));
+        let names = format!(
+            "{}, {}, {}, {}",
+            quote_literal(table),
+            quote_literal(name),
+            quote_literal(&old),
+            quote_literal(&new)
+        );
+        let hint = "fix or remove those rows first, or keep the wider type in the target";
+        let body = format!(
+            "DECLARE
+    changed bigint;
+BEGIN
+    BEGIN
+        SELECT count(*) INTO changed FROM {} WHERE {changed};
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION 'cannot change column %.% from % to %: some values do not fit the new type (%)', {names}, SQLERRM
+            USING ERRCODE = SQLSTATE, HINT = {hint};
+    END;
+    IF changed > 0 THEN
+        RAISE EXCEPTION 'cannot change column %.% from % to %: % row(s) hold values that would be rounded or cut', {names}, changed
+            USING ERRCODE = 'data_exception', HINT = {hint};
+    END IF;
+END",
+            self.q(table),
+            hint = quote_literal(hint),
+        );
+        format!("DO {}", quote_literal(&body))
     }
 
     /// Wraps `body` (which retypes or drops `table.column`) so that the stored generated

@@ -24,7 +24,14 @@ fn plan(operations: Vec<Operation>) -> MigrationPlan {
 
 fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>> {
     let tenant = TenantId::new("t\"1").unwrap_or_else(|e| panic!("{e}"));
-    render_plan(&tenant, "t\"1", &plan(operations), live).unwrap_or_else(|e| panic!("{e}"))
+    render_plan(
+        &tenant,
+        "t\"1",
+        &plan(operations),
+        live,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn column(name: &str) -> Column {
@@ -239,5 +246,50 @@ fn replaced_functions_are_not_dropped() {
     assert_eq!(
         rendered[2],
         vec!["DROP ROUTINE \"t\"\"1\".\"g\"(a integer)"]
+    );
+}
+
+#[test]
+fn narrowing_leaves_lengths_to_the_assignment_cast_and_guards_rounding() {
+    let typed = |t: DataType| Column::new(t);
+    let rendered = render(
+        vec![
+            Operation::AlterColumn {
+                table: "t".into(),
+                name: "v".into(),
+                from: typed(DataType::named("varchar").with_length(80)),
+                to: typed(DataType::named("varchar").with_length(50)),
+            },
+            Operation::AlterColumn {
+                table: "t".into(),
+                name: "n".into(),
+                from: typed(DataType::named("numeric").with_precision(10, Some(3))),
+                to: typed(DataType::named("numeric").with_precision(10, Some(2))),
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert_eq!(
+        rendered[0],
+        vec![
+            "ALTER TABLE \"t\"\"1\".\"t\" ALTER COLUMN \"v\" TYPE varchar(50) USING \"v\"::varchar"
+        ]
+    );
+    assert_eq!(rendered[1].len(), 2);
+    let guard = &rendered[1][0];
+    assert!(guard.starts_with("DO '"), "{guard}");
+    assert!(
+        guard.contains(
+            "FROM \"t\"\"1\".\"t\" WHERE \"n\" IS DISTINCT FROM (\"n\"::numeric(10,2))::numeric(10,3)"
+        ),
+        "{guard}"
+    );
+    assert!(
+        guard.contains("''cannot change column %.% from % to %: % row(s) hold values"),
+        "{guard}"
+    );
+    assert_eq!(
+        rendered[1][1],
+        "ALTER TABLE \"t\"\"1\".\"t\" ALTER COLUMN \"n\" TYPE numeric(10,2) USING \"n\"::numeric(10,2)"
     );
 }
