@@ -126,6 +126,11 @@ impl TestDatabase for PgDb {
         self.adapter.clone()
     }
 
+    /// PostgreSQL appends added columns and cannot reorder without a rebuild.
+    fn reorders_columns(&self) -> bool {
+        false
+    }
+
     async fn create_tenant(&self, id: &TenantId, ddl: &str) -> Result<TenantContext> {
         let tenant = self.adapter.context(id)?;
         let schema = qi(tenant.namespace());
