@@ -218,11 +218,25 @@ pub trait DatabaseAdapter: Send + Sync {
     /// A connection or listing error.
     async fn list_tenants(&self) -> Result<Vec<String>>;
 
-    /// The context for `tenant`: where its schema lives on this database.
+    /// Where `tenant`'s schema lives on this database (a schema or database name, a file
+    /// path), after the database's own naming rule.
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when the id cannot name a namespace here.
-    fn context(&self, tenant: &TenantId) -> Result<TenantContext>;
+    fn namespace_of(&self, tenant: &TenantId) -> Result<String>;
+
+    /// The context for `tenant`. Contexts are made only here, from
+    /// [`namespace_of`](Self::namespace_of), so no caller can pair a tenant with a
+    /// namespace of its choosing; adapters do not override this.
+    ///
+    /// # Errors
+    /// As [`namespace_of`](Self::namespace_of).
+    fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
+        Ok(TenantContext::new(
+            tenant.clone(),
+            self.namespace_of(tenant)?,
+        ))
+    }
 
     /// The inspector.
     fn inspector(&self) -> &dyn SchemaInspector;

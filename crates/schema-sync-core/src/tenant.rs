@@ -114,8 +114,9 @@ pub struct TenantContext {
 }
 
 impl TenantContext {
-    /// Builds a context. Meant for adapters, which know how ids map to namespaces.
-    pub fn new(id: TenantId, namespace: impl Into<String>) -> Self {
+    /// Builds a context. Only [`DatabaseAdapter::context`](crate::DatabaseAdapter::context)
+    /// calls this, with the adapter's own mapping of ids to namespaces.
+    pub(crate) fn new(id: TenantId, namespace: impl Into<String>) -> Self {
         Self {
             id,
             namespace: namespace.into(),

@@ -333,8 +333,8 @@ impl DatabaseAdapter for MysqlAdapter {
         tenants::list(&mut conn).await
     }
 
-    fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
-        tenants::context(tenant)
+    fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
+        tenants::namespace_of(tenant)
     }
 
     fn inspector(&self) -> &dyn SchemaInspector {

@@ -50,7 +50,7 @@ pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<String>> {
 }
 
 /// The context of `tenant`: the database of the same name.
-pub(crate) fn context(tenant: &TenantId) -> Result<TenantContext> {
+pub(crate) fn namespace_of(tenant: &TenantId) -> Result<String> {
     let name = tenant.as_str();
     if name.chars().count() > MAX_DATABASE_NAME_CHARS {
         return Err(Error::config(format!(
@@ -67,7 +67,7 @@ pub(crate) fn context(tenant: &TenantId) -> Result<TenantContext> {
             "tenant {name:?}: {name} is a system database, not a tenant; choose another tenant id"
         )));
     }
-    Ok(TenantContext::new(tenant.clone(), name))
+    Ok(name.to_string())
 }
 
 /// Inspects tenants in rounds of at most [`MAX_BATCH`] databases; aligned with `tenants`.

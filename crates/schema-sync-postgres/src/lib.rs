@@ -58,7 +58,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use schema_sync_core::{
     ConnectOptions, DatabaseAdapter, Error, MigrationRunner, Result, SchemaInspector,
-    SchemaSnapshot, TenantContext, TenantId, redact_url,
+    SchemaSnapshot, TenantId, redact_url,
 };
 use tokio_postgres::config::SslMode;
 
@@ -207,8 +207,8 @@ impl DatabaseAdapter for PostgresAdapter {
         tenants::list(&client).await
     }
 
-    fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
-        tenants::context(tenant)
+    fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
+        tenants::namespace_of(tenant)
     }
 
     fn inspector(&self) -> &dyn SchemaInspector {

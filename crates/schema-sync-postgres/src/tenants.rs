@@ -5,7 +5,7 @@
 //! still be chosen by name through [`context`]). The tenant id is the schema name, so a
 //! context needs no lookup.
 
-use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
+use schema_sync_core::{Error, Phase, Result, TenantId};
 use tokio_postgres::Client;
 
 use crate::error;
@@ -48,7 +48,7 @@ pub(crate) async fn list(client: &Client) -> Result<Vec<String>> {
 /// # Errors
 /// [`Error::Config`] for a system schema or a name longer than PostgreSQL's 63-byte
 /// identifier limit.
-pub(crate) fn context(tenant: &TenantId) -> Result<TenantContext> {
+pub(crate) fn namespace_of(tenant: &TenantId) -> Result<String> {
     if tenant.as_str().len() > MAX_IDENTIFIER_BYTES {
         return Err(Error::config(format!(
             "tenant {:?}: PostgreSQL schema names are at most {MAX_IDENTIFIER_BYTES} bytes; use a shorter tenant id",
@@ -61,7 +61,7 @@ pub(crate) fn context(tenant: &TenantId) -> Result<TenantContext> {
             tenant.as_str()
         )));
     }
-    Ok(TenantContext::new(tenant.clone(), tenant.as_str()))
+    Ok(tenant.as_str().to_string())
 }
 
 #[cfg(test)]
@@ -73,13 +73,13 @@ mod tests {
         for name in ["pg_catalog", "pg_toast", "information_schema"] {
             let id = TenantId::new(name).map_err(|e| e.to_string());
             assert!(matches!(
-                id.map(|id| context(&id)),
+                id.map(|id| namespace_of(&id)),
                 Ok(Err(Error::Config { .. }))
             ));
         }
         let public = TenantId::new("public").map_err(|e| e.to_string());
         assert_eq!(
-            public.map(|id| context(&id).map(|c| c.namespace().to_string()).ok()),
+            public.map(|id| namespace_of(&id).ok()),
             Ok(Some("public".to_string()))
         );
     }

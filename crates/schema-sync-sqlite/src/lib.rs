@@ -177,7 +177,7 @@ impl MigrationRunner for SqliteAdapter {
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
         Ok(Box::new(
-            SqliteLock::acquire(tenant.id().clone(), tenant_path(tenant), options).await?,
+            SqliteLock::acquire(tenant.clone(), tenant_path(tenant), options).await?,
         ))
     }
 }
@@ -193,8 +193,8 @@ impl DatabaseAdapter for SqliteAdapter {
         run_blocking(move || location.list_tenants()).await
     }
 
-    fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
-        self.location.context(tenant)
+    fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
+        self.location.namespace_of(tenant)
     }
 
     fn inspector(&self) -> &dyn SchemaInspector {

@@ -38,15 +38,18 @@ pub(crate) struct SqliteLock {
     /// Taken out while a blocking task uses it; dropping it rolls back.
     conn: Option<Connection>,
     isolation: NamespaceGuard,
+    /// The tenant and its file, for the isolation guard.
+    context: TenantContext,
 }
 
 impl SqliteLock {
     /// Opens the file and takes the write lock, waiting up to `options.lock_timeout`.
     pub(crate) async fn acquire(
-        tenant: TenantId,
+        context: TenantContext,
         path: PathBuf,
         options: &ExecuteOptions,
     ) -> Result<Self> {
+        let tenant = context.id().clone();
         let timeout = options.lock_timeout;
         let (task_tenant, task_path) = (tenant.clone(), path.clone());
         let conn = run_blocking(move || {
@@ -74,6 +77,7 @@ impl SqliteLock {
             path,
             conn: Some(conn),
             isolation: options.isolation.clone(),
+            context,
         })
     }
 
@@ -109,9 +113,11 @@ impl TenantLock for SqliteLock {
 
     async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
         let plan = plan.clone();
-        let isolation = self.isolation.clone();
-        self.with_conn(move |conn, tenant, path| apply(conn, tenant, path, &plan, &isolation))
-            .await
+        let (isolation, context) = (self.isolation.clone(), self.context.clone());
+        self.with_conn(move |conn, tenant, path| {
+            apply(conn, tenant, path, &plan, &isolation, &context)
+        })
+        .await
     }
 
     fn is_transactional(&self) -> bool {
@@ -148,6 +154,7 @@ fn apply(
     path: &Path,
     plan: &MigrationPlan,
     isolation: &NamespaceGuard,
+    context: &TenantContext,
 ) -> Result<ExecutionResult> {
     let started = Instant::now();
     let read = |conn: &Connection| Ok((inspect_connection(conn)?, StoredSql::read(conn)?));
@@ -156,9 +163,8 @@ fn apply(
     let statements = render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant))?;
     // A SQLite tenant is a file and SQL cannot name another file without ATTACH, which
     // no plan renders; the guard still sees every statement, as on every database.
-    let context = TenantContext::new(tenant.clone(), path.to_string_lossy());
     let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
-    isolation.check(&context, &sql)?;
+    isolation.check(context, &sql)?;
     let failure =
         |step: usize, statement: String, source: schema_sync_core::BoxError| Error::Execute {
             tenant: tenant.clone(),

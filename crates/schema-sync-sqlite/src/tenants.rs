@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use schema_sync_core::{Error, Result, TenantContext, TenantId};
+use schema_sync_core::{Error, Result, TenantId};
 
 /// File extensions that make a file a tenant.
 pub const TENANT_EXTENSIONS: &[&str] = &["db", "sqlite", "sqlite3"];
@@ -87,7 +87,7 @@ impl Location {
     /// # Errors
     /// [`Error::Config`] when the id could escape the directory (path separators, a
     /// leading dot) or does not name this location's single file.
-    pub fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
+    pub fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
         let id = tenant.as_str();
         if id.chars().any(std::path::is_separator) || id.starts_with('.') {
             return Err(Error::config(format!(
@@ -110,7 +110,7 @@ impl Location {
                 .find(|p| p.is_file())
                 .unwrap_or_else(|| dir.join(format!("{id}.db"))),
         };
-        Ok(TenantContext::new(tenant.clone(), path.to_string_lossy()))
+        Ok(path.to_string_lossy().into_owned())
     }
 }
 

@@ -7,6 +7,6 @@ mod operation;
 mod planner;
 
 pub use apply::ApplyError;
-pub use model::{Hazard, MigrationPlan, PlanStep};
+pub use model::{Hazard, MigrationPlan, PlanStep, RenderedStatement};
 pub use operation::{ColumnPlacement, Operation};
 pub use planner::{DefaultPlanner, Planner};

@@ -21,6 +21,27 @@ pub enum Hazard {
     ValidatesRows,
 }
 
+/// One SQL statement a runner sends, with the plan steps it carries out: usually one,
+/// several where a dialect combines steps (MySQL's one `ALTER TABLE` per table), and the
+/// same step in several statements where one step needs more than one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedStatement {
+    /// Indexes into [`MigrationPlan::steps`].
+    pub steps: Vec<usize>,
+    /// The SQL, every identifier quoted.
+    pub sql: String,
+}
+
+impl RenderedStatement {
+    /// A statement carrying out one step.
+    pub fn for_step(step: usize, sql: impl Into<String>) -> Self {
+        Self {
+            steps: vec![step],
+            sql: sql.into(),
+        }
+    }
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanStep {

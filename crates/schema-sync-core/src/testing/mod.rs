@@ -338,8 +338,8 @@ impl DatabaseAdapter for MockAdapter {
         Ok(self.with_state(|s| s.schemas.keys().map(|id| id.to_string()).collect()))
     }
 
-    fn context(&self, tenant: &TenantId) -> Result<TenantContext> {
-        Ok(TenantContext::new(tenant.clone(), tenant.as_str()))
+    fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
+        Ok(tenant.as_str().to_string())
     }
 
     fn inspector(&self) -> &dyn SchemaInspector {
