@@ -23,7 +23,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The exit codes, the same for every command: the one source of `--help`'s list and of
-/// the tables in the README and the user guide ([`crate::reference`]).
+/// the tables in the README and the user guide ([`crate::reference`](mod@crate::reference)).
 pub const EXIT_CODES: &[(u8, &str)] = &[
     (
         0,

@@ -5,7 +5,7 @@
 //! by URL scheme, and each command is one call into `schema-sync-core`'s engine plus
 //! output. The library exists so that `xtask` can reach the clap [`command`] without
 //! copying it: the man page and the flag tables of `docs/src/commands.md` are generated
-//! from it ([`reference`]), so the docs cannot drift from the binary.
+//! from it ([`reference`](mod@reference)), so the docs cannot drift from the binary.
 #![deny(missing_docs)]
 
 pub mod cli;

@@ -54,7 +54,7 @@ fn section(out: &mut String, parent: &str, command: &clap::Command) {
         }
         return;
     }
-    let _ = writeln!(out, "\n### `{name}`\n");
+    let _ = writeln!(out, "### `{name}`\n");
     if let Some(about) = command.get_about() {
         let _ = writeln!(out, "{}\n", about.to_string().trim());
     }
@@ -132,6 +132,9 @@ fn description(arg: &clap::Arg) -> String {
         .filter(|v| !v.is_hide_set())
         .map(|v| format!("`{}`", v.get_name()))
         .collect();
+    if !text.is_empty() && !text.ends_with(['.', ')']) {
+        text.push('.');
+    }
     if !possible.is_empty() && arg.get_action().takes_values() {
         let _ = write!(text, " One of {}.", possible.join(", "));
     }

@@ -1070,3 +1070,220 @@ fn column_order_is_reported_and_synced_only_when_strict() {
         "rows survive"
     );
 }
+
+#[test]
+fn tenants_honours_the_selection() {
+    let fleet = Fleet::new();
+    fleet
+        .run(&[
+            "tenants",
+            "--tenant-pattern",
+            "tenant_*",
+            "--exclude",
+            "tenant_1",
+        ])
+        .assert()
+        .code(0)
+        .stdout("tenant_0\ntenant_2\ntenant_3\n");
+    fleet
+        .run(&["tenants", "--tenant", "tenant_2", "--tenant", "nobody"])
+        .assert()
+        .code(0)
+        .stdout("tenant_2\n");
+    let document = fleet.json(&["tenants", "--exclude", "tenant_[03]"], 0);
+    assert_eq!(
+        document["tenants"],
+        serde_json::json!(["tenant_1", "tenant_2"])
+    );
+}
+
+#[test]
+fn exclude_flags_add_to_the_config_files() {
+    let fleet = Fleet::new();
+    std::fs::write(
+        fleet.dir.path().join("schema-sync.toml"),
+        "exclude = [\"tenant_0\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let document = fleet.json(&["validate", "--all-tenants", "--exclude", "tenant_3"], 1);
+    let names: Vec<String> = statuses(&document).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(names, ["tenant_1", "tenant_2"]);
+    fleet
+        .run(&["tenants", "--exclude", "tenant_3"])
+        .assert()
+        .code(0)
+        .stdout("tenant_1\ntenant_2\n");
+}
+
+#[test]
+fn a_command_refuses_flags_it_cannot_honour() {
+    let fleet = Fleet::new();
+    for args in [
+        &["snapshot", "list", "tenant_0", "--target", "schema.sql"][..],
+        &["snapshot", "show", "x.json", "--url", "sqlite:///tmp"],
+        &["tenants", "--concurrency", "2"],
+        &["tenants", "--target", "schema.sql"],
+        &["audit", "--all-tenants", "--target", "schema.sql"],
+        &["audit", "--all-tenants", "--max-failures", "1"],
+        &["plan", "--all-tenants", "--allow-destructive"],
+        &["diff", "--all-tenants", "--save-snapshots"],
+        &["--target", "schema.sql", "validate", "--all-tenants"],
+    ] {
+        fleet
+            .cmd()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("unexpected argument"));
+    }
+    fleet
+        .cmd()
+        .args(["snapshot", "list", "--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("--snapshot-store"))
+        .stdout(predicate::str::contains("--lock-timeout").not())
+        .stdout(predicate::str::contains("--url").not());
+    fleet
+        .cmd()
+        .args(["sync", "--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Tenant selection:"))
+        .stdout(predicate::str::contains("Execution:"))
+        .stdout(predicate::str::contains("--allow-destructive"));
+}
+
+#[test]
+fn durations_take_units_in_flags_and_config() {
+    let fleet = Fleet::new();
+    fleet
+        .run(&["validate", "--all-tenants", "--lock-timeout", "5000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("5000ms"));
+    fleet
+        .run(&[
+            "validate",
+            "--all-tenants",
+            "--lock-timeout",
+            "5s",
+            "--statement-timeout",
+            "500ms",
+        ])
+        .assert()
+        .code(1);
+    let config = fleet.dir.path().join("schema-sync.toml");
+    std::fs::write(
+        &config,
+        "lock_timeout = \"5s\"\nstatement_timeout = \"1m\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fleet.run(&["validate", "--all-tenants"]).assert().code(1);
+    std::fs::write(&config, "statement_timeout = \"60\"\n").unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .run(&["validate", "--all-tenants"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("statement_timeout"))
+        .stderr(predicate::str::contains("60s"));
+    std::fs::write(&config, "lock_timeout_ms = 5000\n").unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .run(&["validate", "--all-tenants"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lock_timeout = \"5s\""));
+}
+
+#[test]
+fn snapshot_files_need_no_store() {
+    let fleet = Fleet::new();
+    let audit = fleet.json(&["audit", "--tenant", "tenant_0", "--snapshots"], 0);
+    let file = fleet.dir.path().join("s.json");
+    std::fs::write(
+        &file,
+        serde_json::to_string(&audit["tenants"][0]["snapshot"]).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    let shown = fleet
+        .cmd()
+        .env_remove("SCHEMA_SYNC_SNAPSHOT_STORE")
+        .args(["snapshot", "show", &file])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let shown: Value = serde_json::from_slice(&shown).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shown["tables"], audit["tenants"][0]["snapshot"]["tables"]);
+    fleet
+        .cmd()
+        .env_remove("SCHEMA_SYNC_SNAPSHOT_STORE")
+        .args(["snapshot", "diff", &file, &file])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("are the same schema"));
+}
+
+#[test]
+fn a_store_error_after_sync_comes_after_the_report() {
+    let fleet = Fleet::new();
+    let dir = fleet.dir.path().join("store");
+    let store = format!("file://{}", dir.display());
+    fleet
+        .run(&[
+            "snapshot",
+            "save",
+            "--tenant",
+            "tenant_0",
+            "--snapshot-store",
+            &store,
+        ])
+        .assert()
+        .code(0);
+    // A file where tenant_1's directory belongs: the store opens, saving tenant_1 fails.
+    std::fs::write(dir.join("tenants").join("tenant_1"), "in the way")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sync = [
+        "sync",
+        "--tenant",
+        "tenant_1",
+        "--save-snapshots",
+        "--snapshot-store",
+        &store,
+    ];
+    let output = fleet
+        .run(&sync)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("snapshots could not be saved"))
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8_lossy(&output);
+    assert!(
+        stdout.contains("synced") && stdout.contains("tenant_1"),
+        "{stdout}"
+    );
+    let document = fleet.json(&sync, 2);
+    assert_eq!(document["summary"]["total"], 1, "{document}");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let fleet = Fleet::new();
+    for (shell, marker) in [
+        ("bash", "_schema__sync()"),
+        ("zsh", "#compdef schema-sync"),
+        ("fish", "complete -c schema-sync"),
+    ] {
+        fleet
+            .cmd()
+            .args(["completions", shell])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(marker))
+            .stdout(predicate::str::contains("snapshot-store"));
+    }
+}
