@@ -46,7 +46,18 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
 pub fn exit_codes_help() -> String {
     let mut help = String::from("Exit codes (every command):");
     for (code, meaning) in EXIT_CODES {
-        help.push_str(&format!("\n  {code}  {meaning}"));
+        // Wrapped at 88 columns, continuation lines under the meaning.
+        let mut line = format!("\n  {code} ");
+        for word in meaning.split_whitespace() {
+            if line.len() + 1 + word.len() > 88 {
+                help.push_str(&line);
+                line = String::from("\n     ");
+            } else {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        help.push_str(&line);
     }
     help
 }
