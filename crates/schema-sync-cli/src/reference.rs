@@ -91,7 +91,12 @@ fn section(out: &mut String, parent: &str, command: &clap::Command) {
 }
 
 fn table(out: &mut String, args: &[&clap::Arg]) {
-    let _ = writeln!(out, "| flag | description |\n|---|---|");
+    let kind = if args.iter().all(|a| a.is_positional()) {
+        "argument"
+    } else {
+        "flag"
+    };
+    let _ = writeln!(out, "| {kind} | description |\n|---|---|");
     for arg in args {
         let _ = writeln!(out, "| `{}` | {} |", usage(arg), cell(&description(arg)));
     }
@@ -167,7 +172,7 @@ pub fn replace_part(document: &str, name: &str, content: &str) -> Result<String,
         .map(|i| start + i)
         .ok_or_else(|| format!("missing marker line {end}"))?;
     Ok(format!(
-        "{}{begin}\n\n{}\n{end}{}",
+        "{}{begin}\n\n{}\n\n{end}{}",
         &document[..start],
         content.trim_end(),
         &document[stop + end.len()..]
