@@ -11,6 +11,8 @@
 //! - [`release`]: `cargo package` for the gate and `release-check`, a full
 //!   `cargo publish --dry-run` of every crate.
 //! - [`book`]: builds the mdBook user guide.
+//! - [`docs`]: the command-line reference (flag tables, exit codes, man pages), generated
+//!   from the CLI's clap command.
 //! - [`quickstart`]: the README's first command: a small drifted SQLite fleet in
 //!   `examples/quickstart/tenants/` and the documented validate, diff, sync session.
 //!
@@ -25,6 +27,7 @@ mod book;
 mod ci;
 mod cmd;
 mod containers;
+mod docs;
 mod quickstart;
 mod release;
 mod servers;
@@ -59,6 +62,10 @@ enum Command {
     ReleaseCheck,
     /// Build the user guide (mdBook) into target/book.
     Book,
+    /// Regenerate the flag tables and exit codes in docs/src/commands.md and README.md.
+    Docs,
+    /// Write the man pages of schema-sync into target/man.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -70,6 +77,8 @@ fn main() -> ExitCode {
         Command::Quickstart => quickstart::run(),
         Command::ReleaseCheck => release::check(),
         Command::Book => book::build(),
+        Command::Docs => docs::update(),
+        Command::Man => docs::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,28 +1,77 @@
 //! Command-line arguments, parsed once by clap.
+//!
+//! Flags belong to the commands that use them, in the manner of cargo and sqlx-cli: each
+//! group below is a small `Args` struct with its own help heading, flattened only into
+//! the commands that honour it. Only `--config`, `--format`, `-q` and `-v` are global.
+//! A command never accepts a flag it would ignore.
+//!
+//! | group | flags | commands |
+//! |---|---|---|
+//! | [`ConnectionArgs`] | `--url` | every command that reads tenants |
+//! | [`SelectionArgs`] | `--tenant`, `--all-tenants`, `--tenant-pattern`, `--exclude` | the same |
+//! | [`TargetArgs`] | `--target`, `--allow-empty-target`, `--strict-column-order` | `sync`, `diff`, `validate`, `plan` |
+//! | [`ExecutionArgs`] | `--concurrency`, `--lock-timeout`, `--statement-timeout` | every command that inspects tenants |
+//! | [`FailureArgs`] | `--max-failures` | `sync`, `diff`, `validate`, `plan` |
+//! | [`StoreArgs`] | `--snapshot-store` | `snapshot *`, and the commands that save or read snapshots |
+//! | [`SaveArgs`] | `--save-snapshots` | `sync`, `validate`, `audit` |
+//!
+//! `tenants` lists tenants only: no inspection, so no execution flags.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, documented in `--help` and the README.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  success: every tenant in sync (validate), synced (sync), or the command completed
-  1  drift found (validate), a tenant failed or was refused, or a tenant was skipped
-     because --max-failures was reached (a skipped tenant was never checked)
-  2  usage, configuration, target or connection error, or an empty target without
-     --allow-empty-target";
+/// The exit codes, the same for every command: the one source of `--help`'s list and of
+/// the tables in the README and the user guide ([`crate::reference`](mod@crate::reference)).
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (
+        0,
+        "success: every tenant in sync (validate), synced (sync), or the command completed",
+    ),
+    (
+        1,
+        "drift found (validate), or a tenant failed, was refused, or was skipped because \
+         --max-failures was reached (a skipped tenant was never checked), in any command",
+    ),
+    (
+        2,
+        "usage, configuration, target or connection error, an empty target without \
+         --allow-empty-target, or a snapshot store that failed after a run (the run's \
+         report is printed first)",
+    ),
+];
+
+/// The exit codes as `--help` prints them.
+pub fn exit_codes_help() -> String {
+    let mut help = String::from("Exit codes (every command):");
+    for (code, meaning) in EXIT_CODES {
+        // Wrapped at 88 columns, continuation lines under the meaning.
+        let mut line = format!("\n  {code} ");
+        for word in meaning.split_whitespace() {
+            if line.len() + 1 + word.len() > 88 {
+                help.push_str(&line);
+                line = String::from("\n     ");
+            } else {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        help.push_str(&line);
+    }
+    help
+}
 
 /// Keep many tenants' database schemas in step with one desired schema.
 #[derive(Debug, Parser)]
-#[command(name = "schema-sync", version, about, after_help = EXIT_CODES_HELP)]
+#[command(name = "schema-sync", version, about, after_help = exit_codes_help())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// Options shared by every command.
+    /// Options every command takes.
     #[command(flatten)]
-    pub options: GlobalOptions,
+    pub global: GlobalArgs,
 }
 
 /// The commands.
@@ -38,11 +87,13 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print the SQL that sync would run, or write one file per tenant.
     Plan(PlanArgs),
-    /// List the tenants of the database.
-    Tenants,
+    /// List the tenants of the database (all of them, or those the selection names).
+    Tenants(TenantsArgs),
     /// Save, list, show, diff and tag snapshots in a snapshot store.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Print a shell completion script (e.g. `schema-sync completions bash > schema-sync.bash`).
+    Completions(CompletionsArgs),
 }
 
 /// The `snapshot` subcommands. A REF is `tenant@hash`, `tenant@tag`, `tenant@latest`,
@@ -50,16 +101,22 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
     /// Inspect the selected tenants and save their snapshots.
-    Save,
+    Save(SnapshotSaveArgs),
     /// List a tenant's saved snapshots, oldest first.
     List {
         /// The tenant.
         tenant: String,
+        /// The snapshot store.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Print one snapshot as JSON.
     Show {
-        /// The snapshot.
+        /// The snapshot (a `.json` file needs no store).
         reference: String,
+        /// The snapshot store.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Show what differs between two snapshots.
     Diff {
@@ -67,6 +124,9 @@ pub enum SnapshotCommand {
         from: String,
         /// The newer snapshot.
         to: String,
+        /// The snapshot store.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Point a tag (`v42`, `baseline`) at a snapshot.
     Tag {
@@ -74,49 +134,201 @@ pub enum SnapshotCommand {
         reference: String,
         /// The tag.
         tag: String,
+        /// The snapshot store.
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
-/// Flags of every command that compares tenants with a target.
-#[derive(Debug, Args)]
+/// Flags of every command: the only global ones.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: schema-sync.toml in the working directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Print only problems (failed, refused or skipped tenants, unmodelled objects) and
+    /// the summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every tenant, including those in sync.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// Where the tenants live.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectionArgs {
+    /// Database URL: sqlite:///dir, sqlite:///file.db, postgres://..., mysql://...
+    #[arg(long, env = "SCHEMA_SYNC_URL", hide_env_values = true)]
+    pub url: Option<String>,
+}
+
+/// Which tenants to work on.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Tenant selection")]
+pub struct SelectionArgs {
+    /// A tenant to work on (repeatable).
+    #[arg(long = "tenant", value_name = "ID")]
+    pub tenants: Vec<String>,
+    /// Work on every tenant of the database.
+    #[arg(long)]
+    pub all_tenants: bool,
+    /// Work on tenants whose id matches this glob (e.g. 'tenant_*').
+    #[arg(long, value_name = "GLOB")]
+    pub tenant_pattern: Option<String>,
+    /// Leave out tenants whose id matches this glob (repeatable; added to the config
+    /// file's `exclude`).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+/// The desired schema and how strictly tenants are compared with it.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Target")]
 pub struct TargetArgs {
+    /// Desired schema: a .sql file, a directory of .sql files, tenant:NAME, a snapshot
+    /// .json, or snapshot:REF (a snapshot in the --snapshot-store).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
     /// Accept a target with no objects at all. Without it an empty (or comments-only)
     /// target is refused, since syncing to it drops every table.
     #[arg(long)]
     pub allow_empty_target: bool,
+    /// Count a different column order as drift, and reorder columns where the database
+    /// can (MySQL, SQLite). Without it a column-order difference is reported, not synced.
+    #[arg(long)]
+    pub strict_column_order: bool,
 }
 
-/// Flags of `diff`.
-#[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// The target guard.
-    #[command(flatten)]
-    pub target: TargetArgs,
+/// How tenants are inspected: how many at once and how long a wait may last.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct ExecutionArgs {
+    /// How many tenants are worked on at once (and the connection pool size).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// How long to wait for a lock on a tenant, with a unit: 500ms, 5s, 1m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+    /// Longest a single statement may run, with a unit: 500ms, 30s, 1m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
+}
+
+/// When a fleet run stops starting tenants.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct FailureArgs {
+    /// Stop starting new tenants after this many failed or refused tenants (at least 1;
+    /// omit the flag for no limit). Tenants not started are reported as skipped, and any
+    /// skipped tenant makes the run exit 1.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+}
+
+/// The snapshot store.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Snapshot store")]
+pub struct StoreArgs {
+    /// Snapshot store: file://DIR, sqlite://FILE, postgres://..., git+file:///DIR, s3://bucket/prefix.
+    #[arg(
+        long,
+        env = "SCHEMA_SYNC_SNAPSHOT_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub snapshot_store: Option<String>,
+}
+
+/// Recording snapshots after a run.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Snapshot store")]
+pub struct SaveArgs {
+    /// Record each tenant's snapshot in the snapshot store after the run.
+    #[arg(long)]
+    pub save_snapshots: bool,
 }
 
 /// Flags of `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// The target guard.
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// The target.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The failure limit.
+    #[command(flatten)]
+    pub failures: FailureArgs,
     /// Allow steps that drop tables or columns or narrow types.
-    #[arg(long)]
+    #[arg(long, help_heading = "Execution")]
     pub allow_destructive: bool,
-    /// Record each tenant's snapshot in the snapshot store after the run.
-    #[arg(long)]
-    pub save_snapshots: bool,
+    /// The snapshot store (for --save-snapshots and --target snapshot:REF).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Saving snapshots.
+    #[command(flatten)]
+    pub save: SaveArgs,
+}
+
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// The target.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The failure limit.
+    #[command(flatten)]
+    pub failures: FailureArgs,
+    /// The snapshot store (for --target snapshot:REF).
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Flags of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The target guard.
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// The target.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Record each tenant's snapshot in the snapshot store after the run.
-    #[arg(long)]
-    pub save_snapshots: bool,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The failure limit.
+    #[command(flatten)]
+    pub failures: FailureArgs,
+    /// The snapshot store (for --save-snapshots and --target snapshot:REF).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Saving snapshots.
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// Flags of `audit`.
@@ -125,20 +337,85 @@ pub struct AuditArgs {
     /// Include each tenant's full snapshot in the output.
     #[arg(long)]
     pub snapshots: bool,
-    /// Record each tenant's snapshot in the snapshot store.
-    #[arg(long)]
-    pub save_snapshots: bool,
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The snapshot store (for --save-snapshots).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Saving snapshots.
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
-/// Flags of `plan`.
+/// Flags of `plan`. There is no `--allow-destructive`: a plan shows every step, with
+/// destructive ones marked, and applies nothing.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The target guard.
-    #[command(flatten)]
-    pub target: TargetArgs,
     /// Write one `<tenant>.sql` file per drifted tenant into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// The target.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The failure limit.
+    #[command(flatten)]
+    pub failures: FailureArgs,
+    /// The snapshot store (for --target snapshot:REF).
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Flags of `tenants`: where, and which. Without selection flags (or config keys) it
+/// lists every tenant.
+#[derive(Debug, Args)]
+pub struct TenantsArgs {
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// Flags of `snapshot save`.
+#[derive(Debug, Args)]
+pub struct SnapshotSaveArgs {
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The snapshot store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Flags of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print a completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Output format.
@@ -153,65 +430,134 @@ pub enum Format {
     Jsonl,
 }
 
-/// Options shared by every command. Each also has a config-file key.
-#[derive(Debug, Args)]
-pub struct GlobalOptions {
-    /// Database URL: sqlite:///dir, sqlite:///file.db, postgres://..., mysql://...
-    #[arg(long, global = true, env = "SCHEMA_SYNC_URL", hide_env_values = true)]
-    pub url: Option<String>,
-    /// Desired schema: a .sql file, a directory of .sql files, tenant:NAME, or a snapshot .json.
-    #[arg(long, global = true, value_name = "TARGET")]
-    pub target: Option<String>,
-    /// A tenant to work on (repeatable).
-    #[arg(long = "tenant", global = true, value_name = "ID")]
-    pub tenants: Vec<String>,
-    /// Work on every tenant of the database.
-    #[arg(long, global = true)]
-    pub all_tenants: bool,
-    /// Work on tenants whose id matches this glob (e.g. 'tenant_*').
-    #[arg(long, global = true, value_name = "GLOB")]
-    pub tenant_pattern: Option<String>,
-    /// Leave out tenants whose id matches this glob (repeatable).
-    #[arg(long, global = true, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Output format.
-    #[arg(long, global = true, value_enum)]
-    pub format: Option<Format>,
-    /// How many tenants are worked on at once.
-    #[arg(long, global = true, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Stop starting new tenants after this many failed or refused tenants (at least 1;
-    /// omit the flag for no limit). Tenants not started are reported as skipped, and any
-    /// skipped tenant makes the run exit 1.
-    #[arg(long, global = true, value_name = "N")]
-    pub max_failures: Option<usize>,
-    /// Count a different column order as drift, and reorder columns where the database
-    /// can (MySQL, SQLite). Without it a column-order difference is reported, not synced.
-    #[arg(long, global = true)]
-    pub strict_column_order: bool,
-    /// How long to wait for a tenant's lock, in milliseconds.
-    #[arg(long, global = true, value_name = "MS")]
-    pub lock_timeout: Option<u64>,
-    /// Longest a single statement may run, in milliseconds.
-    #[arg(long, global = true, value_name = "MS")]
-    pub statement_timeout: Option<u64>,
-    /// Snapshot store: file://DIR, sqlite://FILE, postgres://..., git+file:///DIR, s3://bucket/prefix.
-    #[arg(
-        long,
-        global = true,
-        env = "SCHEMA_SYNC_SNAPSHOT_STORE",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub snapshot_store: Option<String>,
-    /// Config file (default: schema-sync.toml in the working directory, if present).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Print only problems (failed, refused or skipped tenants, unmodelled objects) and
-    /// the summary.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print every tenant, including those in sync.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+/// Parses a duration with a unit (`500ms`, `5s`, `1m`, `1h 30m`).
+///
+/// # Errors
+/// A number without a unit, or text that is no duration, with an example of the form.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?} has no unit: write {text}ms, {text}s or {text}m"
+        ));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like 500ms, 5s or 1m: {e}"))
+}
+
+/// Every flag a command can give, each group present only when the command has it.
+/// [`crate::config::Settings::resolve`] merges them over the config file.
+#[derive(Debug, Default)]
+pub struct Flags {
+    /// Global flags.
+    pub global: GlobalArgs,
+    /// `--url`.
+    pub connection: ConnectionArgs,
+    /// Tenant selection.
+    pub selection: SelectionArgs,
+    /// Target flags.
+    pub target: TargetArgs,
+    /// Concurrency and timeouts.
+    pub execution: ExecutionArgs,
+    /// `--max-failures`.
+    pub failures: FailureArgs,
+    /// `sync --allow-destructive`.
+    pub allow_destructive: bool,
+    /// `--snapshot-store`.
+    pub store: StoreArgs,
+    /// `--save-snapshots`.
+    pub save: SaveArgs,
+}
+
+impl Cli {
+    /// The flags this invocation gave, gathered from its command's groups.
+    pub fn flags(&self) -> Flags {
+        let mut flags = Flags {
+            global: self.global.clone(),
+            ..Flags::default()
+        };
+        match &self.command {
+            Command::Sync(args) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.target = args.target.clone();
+                flags.execution = args.execution.clone();
+                flags.failures = args.failures.clone();
+                flags.allow_destructive = args.allow_destructive;
+                flags.store = args.store.clone();
+                flags.save = args.save.clone();
+            }
+            Command::Diff(args) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.target = args.target.clone();
+                flags.execution = args.execution.clone();
+                flags.failures = args.failures.clone();
+                flags.store = args.store.clone();
+            }
+            Command::Validate(args) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.target = args.target.clone();
+                flags.execution = args.execution.clone();
+                flags.failures = args.failures.clone();
+                flags.store = args.store.clone();
+                flags.save = args.save.clone();
+            }
+            Command::Audit(args) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.execution = args.execution.clone();
+                flags.store = args.store.clone();
+                flags.save = args.save.clone();
+            }
+            Command::Plan(args) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.target = args.target.clone();
+                flags.execution = args.execution.clone();
+                flags.failures = args.failures.clone();
+                flags.store = args.store.clone();
+            }
+            Command::Tenants(args) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+            }
+            Command::Snapshot(SnapshotCommand::Save(args)) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.execution = args.execution.clone();
+                flags.store = args.store.clone();
+            }
+            Command::Snapshot(
+                SnapshotCommand::List { store, .. }
+                | SnapshotCommand::Show { store, .. }
+                | SnapshotCommand::Diff { store, .. }
+                | SnapshotCommand::Tag { store, .. },
+            ) => flags.store = store.clone(),
+            Command::Completions(_) => {}
+        }
+        flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        let error = parse_duration("5000").err().unwrap_or_default();
+        assert!(error.contains("5000ms"), "{error}");
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

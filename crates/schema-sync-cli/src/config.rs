@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{Format, GlobalOptions};
+use crate::cli::{Flags, Format, parse_duration};
 
 /// The default config file, read from the working directory when present.
 pub const DEFAULT_CONFIG: &str = "schema-sync.toml";
@@ -43,10 +43,14 @@ pub struct ConfigFile {
     /// Accept a target with no objects.
     #[serde(default)]
     pub allow_empty_target: bool,
-    /// Lock timeout in milliseconds.
-    pub lock_timeout_ms: Option<u64>,
-    /// Statement timeout in milliseconds.
-    pub statement_timeout_ms: Option<u64>,
+    /// Lock timeout, a duration with a unit (`"5s"`), like `--lock-timeout`.
+    pub lock_timeout: Option<String>,
+    /// Statement timeout, a duration with a unit (`"1m"`), like `--statement-timeout`.
+    pub statement_timeout: Option<String>,
+    /// The old name of `lock_timeout`, in milliseconds: refused with the new key to write.
+    pub lock_timeout_ms: Option<toml::Value>,
+    /// The old name of `statement_timeout`, in milliseconds: refused likewise.
+    pub statement_timeout_ms: Option<toml::Value>,
     /// Snapshot store URL.
     pub snapshot_store: Option<String>,
     /// Save snapshots after sync, validate and audit.
@@ -89,10 +93,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// Failure limit.
     pub max_failures: Option<usize>,
-    /// Allow destructive steps (config; the `sync` flag can also set it).
+    /// Allow destructive steps (`sync --allow-destructive` or the config key).
     pub allow_destructive: bool,
-    /// Accept a target with no objects (config; the flag of the target commands can also
-    /// set it).
+    /// Accept a target with no objects (the flag of the target commands or the config key).
     pub allow_empty_target: bool,
     /// Lock timeout.
     pub lock_timeout: Duration,
@@ -100,7 +103,7 @@ pub struct Settings {
     pub statement_timeout: Option<Duration>,
     /// Snapshot store URL.
     pub snapshot_store: Option<String>,
-    /// Save snapshots after sync, validate and audit (config; the flags can also set it).
+    /// Save snapshots after sync, validate and audit (the flag or the config key).
     pub save_snapshots: bool,
     /// Count a different column order as drift.
     pub strict_column_order: bool,
@@ -113,6 +116,9 @@ pub struct Settings {
 }
 
 /// Reads the config file: `explicit` must exist; otherwise `schema-sync.toml` is read when present.
+///
+/// # Errors
+/// An unreadable file, invalid TOML or an unknown key.
 pub fn load_config_file(explicit: Option<&Path>) -> Result<ConfigFile> {
     let path: PathBuf = match explicit {
         Some(path) => path.to_path_buf(),
@@ -129,67 +135,115 @@ pub fn load_config_file(explicit: Option<&Path>) -> Result<ConfigFile> {
     })
 }
 
+/// Refuses a millisecond key of older versions, naming the key and value to write instead.
+fn refuse_old_key(old: &str, new: &str, value: Option<&toml::Value>) -> Result<()> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let suggestion = match value.as_integer() {
+        Some(ms) if ms >= 0 => humantime::format_duration(Duration::from_millis(ms.unsigned_abs()))
+            .to_string()
+            .replace(' ', ""),
+        _ => "10s".to_string(),
+    };
+    bail!(
+        "config key `{old}` was renamed: write `{new} = \"{suggestion}\"` in {DEFAULT_CONFIG} (a duration with a unit, like the --{} flag)",
+        new.replace('_', "-")
+    )
+}
+
+/// Parses a duration config key.
+fn duration_key(key: &str, value: Option<&str>) -> Result<Option<Duration>> {
+    value
+        .map(|text| parse_duration(text).map_err(|e| anyhow::anyhow!("config key `{key}`: {e}")))
+        .transpose()
+}
+
 impl Settings {
-    /// Merges flags over the config file and validates the result.
-    pub fn resolve(flags: &GlobalOptions, file: ConfigFile) -> Result<Self> {
-        let url = flags.url.clone().or(file.url);
-        let concurrency = flags.concurrency.or(file.concurrency).unwrap_or(4);
+    /// Merges the command's flags (and the environment, which clap reads into them) over
+    /// the config file and validates the result.
+    ///
+    /// # Errors
+    /// An invalid value, or a key of an older version, with the fix.
+    pub fn resolve(flags: &Flags, file: ConfigFile) -> Result<Self> {
+        refuse_old_key(
+            "lock_timeout_ms",
+            "lock_timeout",
+            file.lock_timeout_ms.as_ref(),
+        )?;
+        refuse_old_key(
+            "statement_timeout_ms",
+            "statement_timeout",
+            file.statement_timeout_ms.as_ref(),
+        )?;
+        let execution = &flags.execution;
+        let url = flags.connection.url.clone().or(file.url);
+        let concurrency = execution.concurrency.or(file.concurrency).unwrap_or(4);
         if concurrency == 0 {
             bail!("--concurrency must be at least 1");
         }
-        let max_failures = flags.max_failures.or(file.max_failures);
+        let max_failures = flags.failures.max_failures.or(file.max_failures);
         if max_failures == Some(0) {
             bail!(
                 "--max-failures 0 would skip every tenant: give at least 1, or omit --max-failures (and the max_failures key of {DEFAULT_CONFIG}) for no limit"
             );
         }
-        let selection =
-            if !flags.tenants.is_empty() || flags.all_tenants || flags.tenant_pattern.is_some() {
-                Selection {
-                    tenants: flags.tenants.clone(),
-                    all: flags.all_tenants,
-                    pattern: flags.tenant_pattern.clone(),
-                    exclude: flags.exclude.clone(),
-                }
-            } else {
-                let mut exclude = file.exclude;
-                exclude.extend(flags.exclude.iter().cloned());
-                Selection {
-                    tenants: file.tenants,
-                    all: file.all_tenants,
-                    pattern: file.tenant_pattern,
-                    exclude,
-                }
-            };
+        let chosen = &flags.selection;
+        // The file's excludes always apply; --exclude adds to them.
+        let mut exclude = file.exclude;
+        exclude.extend(chosen.exclude.iter().cloned());
+        let selection = if !chosen.tenants.is_empty()
+            || chosen.all_tenants
+            || chosen.tenant_pattern.is_some()
+        {
+            Selection {
+                tenants: chosen.tenants.clone(),
+                all: chosen.all_tenants,
+                pattern: chosen.tenant_pattern.clone(),
+                exclude,
+            }
+        } else {
+            Selection {
+                tenants: file.tenants,
+                all: file.all_tenants,
+                pattern: file.tenant_pattern,
+                exclude,
+            }
+        };
+        let lock_timeout = match execution.lock_timeout {
+            Some(timeout) => timeout,
+            None => duration_key("lock_timeout", file.lock_timeout.as_deref())?
+                .unwrap_or(Duration::from_secs(10)),
+        };
+        let statement_timeout = match execution.statement_timeout {
+            Some(timeout) => Some(timeout),
+            None => duration_key("statement_timeout", file.statement_timeout.as_deref())?,
+        };
+        let global = &flags.global;
         Ok(Self {
             url,
-            target: flags.target.clone().or(file.target),
+            target: flags.target.target.clone().or(file.target),
             selection,
-            format: flags.format.or(file.format).unwrap_or(Format::Text),
+            format: global.format.or(file.format).unwrap_or(Format::Text),
             concurrency,
             max_failures,
-            allow_destructive: file.allow_destructive,
-            allow_empty_target: file.allow_empty_target,
-            lock_timeout: Duration::from_millis(
-                flags
-                    .lock_timeout
-                    .or(file.lock_timeout_ms)
-                    .unwrap_or(10_000),
-            ),
-            statement_timeout: flags
-                .statement_timeout
-                .or(file.statement_timeout_ms)
-                .map(Duration::from_millis),
-            snapshot_store: flags.snapshot_store.clone().or(file.snapshot_store),
-            save_snapshots: file.save_snapshots,
-            strict_column_order: flags.strict_column_order || file.strict_column_order,
+            allow_destructive: flags.allow_destructive || file.allow_destructive,
+            allow_empty_target: flags.target.allow_empty_target || file.allow_empty_target,
+            lock_timeout,
+            statement_timeout,
+            snapshot_store: flags.store.snapshot_store.clone().or(file.snapshot_store),
+            save_snapshots: flags.save.save_snapshots || file.save_snapshots,
+            strict_column_order: flags.target.strict_column_order || file.strict_column_order,
             shared_namespaces: file.shared_namespaces,
-            quiet: flags.quiet,
-            verbose: flags.verbose,
+            quiet: global.quiet,
+            verbose: global.verbose,
         })
     }
 
     /// The database URL, or an error saying how to give one.
+    ///
+    /// # Errors
+    /// When no flag, environment variable or config key gives one.
     pub fn require_url(&self) -> Result<&str> {
         match &self.url {
             Some(url) => Ok(url),
@@ -200,6 +254,9 @@ impl Settings {
     }
 
     /// The target, or an error saying how to give one.
+    ///
+    /// # Errors
+    /// When neither `--target` nor the config file names one.
     pub fn require_target(&self) -> Result<&str> {
         self.target
             .as_deref()

@@ -15,8 +15,35 @@ fn glob_set(patterns: &[String]) -> Result<GlobSet> {
     Ok(builder.build()?)
 }
 
+/// The database's tenants that `selection` names, in the database's order: every tenant
+/// when it names none (no ids, no `--all-tenants`, no pattern), always minus the
+/// exclusions. An explicit id is listed only when the database has that tenant.
+///
+/// # Errors
+/// An invalid glob, or a listing error.
+pub async fn list_selected(engine: &Engine, selection: &Selection) -> Result<Vec<TenantContext>> {
+    let exclude = glob_set(&selection.exclude)?;
+    let pattern = selection
+        .pattern
+        .as_ref()
+        .map(|p| glob_set(std::slice::from_ref(p)))
+        .transpose()?;
+    let everything = selection.all || (selection.tenants.is_empty() && selection.pattern.is_none());
+    let named = |id: &str| {
+        everything
+            || selection.tenants.iter().any(|t| t == id)
+            || pattern.as_ref().is_some_and(|p| p.is_match(id))
+    };
+    let mut listed = engine.list_tenants().await?;
+    listed.retain(|t| named(t.id().as_str()) && !exclude.is_match(t.id().as_str()));
+    Ok(listed)
+}
+
 /// The tenants `selection` names, sorted and without duplicates. `reference` (the
 /// `tenant:NAME` target) is never part of a listed fleet, only when named explicitly.
+///
+/// # Errors
+/// No selection, an invalid glob or tenant id, or a listing error.
 pub async fn select_tenants(
     engine: &Engine,
     selection: &Selection,

@@ -48,7 +48,7 @@ impl Fleet {
         conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
     }
 
-    /// The binary with the fleet's URL and target set.
+    /// The binary with the fleet's URL set.
     fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
         cmd.current_dir(self.dir.path())
@@ -56,15 +56,25 @@ impl Fleet {
                 "SCHEMA_SYNC_URL",
                 format!("sqlite://{}", self.tenants().display()),
             )
-            .env("NO_COLOR", "1")
-            .args(["--target", &self.schema().display().to_string()]);
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// The binary running `args`; a command that takes a target gets the fleet's
+    /// `--target` after them, unless `args` name one.
+    fn run(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        let takes_target = matches!(args.first(), Some(&("sync" | "diff" | "validate" | "plan")));
+        if takes_target && !args.contains(&"--target") {
+            cmd.args(["--target", &self.schema().display().to_string()]);
+        }
         cmd
     }
 
     fn json(&self, args: &[&str], code: i32) -> Value {
         let output = self
-            .cmd()
-            .args(args)
+            .run(args)
             .args(["--format", "json"])
             .assert()
             .code(code)
@@ -96,8 +106,7 @@ fn statuses(document: &Value) -> Vec<(String, String)> {
 fn validate_finds_drift_and_exits_one() {
     let fleet = Fleet::new();
     fleet
-        .cmd()
-        .args(["validate", "--all-tenants"])
+        .run(&["validate", "--all-tenants"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("drifted  tenant_1  2 changes"))
@@ -117,8 +126,7 @@ fn validate_finds_drift_and_exits_one() {
 fn diff_prints_changes_and_exits_zero() {
     let fleet = Fleet::new();
     fleet
-        .cmd()
-        .args(["diff", "--tenant", "tenant_1"])
+        .run(&["diff", "--tenant", "tenant_1"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("+ index projects_active"))
@@ -160,8 +168,7 @@ fn sync_refuses_destructive_changes_then_applies_when_allowed() {
     );
 
     fleet
-        .cmd()
-        .args(["sync", "--all-tenants", "--allow-destructive"])
+        .run(&["sync", "--all-tenants", "--allow-destructive"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("synced   tenant_2"));
@@ -178,8 +185,7 @@ fn sync_refuses_destructive_changes_then_applies_when_allowed() {
 fn plan_prints_sql_or_writes_one_file_per_tenant() {
     let fleet = Fleet::new();
     fleet
-        .cmd()
-        .args(["plan", "--tenant", "tenant_2"])
+        .run(&["plan", "--tenant", "tenant_2"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
@@ -191,8 +197,8 @@ fn plan_prints_sql_or_writes_one_file_per_tenant() {
         ));
     let out = fleet.dir.path().join("plans");
     fleet
-        .cmd()
-        .args(["plan", "--all-tenants", "--out"])
+        .run(&["plan", "--all-tenants"])
+        .arg("--out")
         .arg(&out)
         .assert()
         .code(0);
@@ -203,26 +209,25 @@ fn plan_prints_sql_or_writes_one_file_per_tenant() {
         .collect();
     files.sort();
     assert_eq!(files, ["tenant_1.sql", "tenant_2.sql"]);
-    let sql = std::fs::read_to_string(out.join("tenant_1.sql")).unwrap_or_default();
+    let sql = std::fs::read_to_string(out.join("tenant_1.sql")).unwrap_or_else(|e| panic!("{e}"));
     assert!(sql.contains("CREATE INDEX projects_active"), "{sql}");
 }
 
 #[test]
 fn audit_reports_hashes_read_only() {
     let fleet = Fleet::new();
-    let before = std::fs::read(fleet.tenants().join("tenant_1.db")).unwrap_or_default();
+    // Read both sides with a panic on error: two failed reads must not compare equal.
+    let read =
+        || std::fs::read(fleet.tenants().join("tenant_1.db")).unwrap_or_else(|e| panic!("{e}"));
+    let before = read();
+    assert!(!before.is_empty(), "tenant_1.db is a real database file");
     let document = fleet.json(&["audit", "--all-tenants"], 0);
     assert_eq!(document["summary"]["total"], 4);
     assert_eq!(document["summary"]["distinct_schemas"], 3);
     assert_eq!(document["tenants"][0]["tables"], 4);
-    assert_eq!(
-        std::fs::read(fleet.tenants().join("tenant_1.db")).unwrap_or_default(),
-        before,
-        "audit never writes"
-    );
+    assert!(read() == before, "audit never writes");
     fleet
-        .cmd()
-        .args(["audit", "--tenant", "tenant_0"])
+        .run(&["audit", "--tenant", "tenant_0"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("tenant_0"));
@@ -293,8 +298,7 @@ fn config_file_supplies_settings() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     fleet
-        .cmd()
-        .args(["validate", "--all-tenants", "--config", "bad.toml"])
+        .run(&["validate", "--all-tenants", "--config", "bad.toml"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("bad.toml is not valid"));
@@ -331,8 +335,7 @@ fn usage_and_input_errors_exit_two_with_a_fix() {
     ];
     for (args, message) in cases {
         fleet
-            .cmd()
-            .args(*args)
+            .run(args)
             .assert()
             .code(2)
             .stderr(predicate::str::contains(*message));
@@ -341,8 +344,7 @@ fn usage_and_input_errors_exit_two_with_a_fix() {
     std::fs::write(&bad_sql, "CREATE TABLE t (id INTEGER PRIMARY KEY,);")
         .unwrap_or_else(|e| panic!("{e}"));
     fleet
-        .cmd()
-        .args(["validate", "--all-tenants", "--target"])
+        .run(&["validate", "--all-tenants", "--target"])
         .arg(&bad_sql)
         .assert()
         .code(2)
@@ -352,7 +354,7 @@ fn usage_and_input_errors_exit_two_with_a_fix() {
         .arg("--help")
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Exit codes:"));
+        .stdout(predicate::str::contains("Exit codes (every command):"));
 }
 
 #[test]
@@ -396,8 +398,7 @@ fn snapshot_json_is_a_valid_target() {
     std::fs::write(snapshot_path, "{\"version\": 1, \"tables\": 7}")
         .unwrap_or_else(|e| panic!("{e}"));
     fleet
-        .cmd()
-        .args([
+        .run(&[
             "validate",
             "--all-tenants",
             "--target",
@@ -413,8 +414,8 @@ fn snapshot_history_shows_drift_across_two_saves() {
     let fleet = Fleet::new();
     let store = format!("file://{}", fleet.dir.path().join("store").display());
     let with_store = |args: &[&str]| {
-        let mut cmd = fleet.cmd();
-        cmd.args(args).args(["--snapshot-store", &store]);
+        let mut cmd = fleet.run(args);
+        cmd.args(["--snapshot-store", &store]);
         cmd
     };
     // First save: tenant_1 is drifted (no index, no view).
@@ -497,8 +498,7 @@ fn snapshot_history_shows_drift_across_two_saves() {
         .code(2)
         .stderr(predicate::str::contains("no snapshot tagged \"nope\""));
     fleet
-        .cmd()
-        .args(["snapshot", "list", "tenant_1"])
+        .run(&["snapshot", "list", "tenant_1"])
         .env_remove("SCHEMA_SYNC_SNAPSHOT_STORE")
         .assert()
         .code(2)
@@ -550,13 +550,11 @@ fn an_empty_target_is_refused_unless_allowed() {
     );
     let empty = fleet.dir.path().join("empty.sql");
     fleet
-        .cmd()
-        .args(["audit", "--all-tenants", "--allow-empty-target"])
+        .run(&["audit", "--all-tenants", "--allow-empty-target"])
         .assert()
         .code(2);
     fleet
-        .cmd()
-        .args(["diff", "--all-tenants", "--allow-empty-target", "--target"])
+        .run(&["diff", "--all-tenants", "--allow-empty-target", "--target"])
         .arg(&empty)
         .assert()
         .code(0)
@@ -567,8 +565,7 @@ fn an_empty_target_is_refused_unless_allowed() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     fleet
-        .cmd()
-        .args([
+        .run(&[
             "sync",
             "--allow-destructive",
             "--tenant",
@@ -585,8 +582,7 @@ fn an_empty_target_is_refused_unless_allowed() {
 fn max_failures_zero_is_a_usage_error() {
     let fleet = Fleet::new();
     fleet
-        .cmd()
-        .args(["sync", "--all-tenants", "--max-failures", "0"])
+        .run(&["sync", "--all-tenants", "--max-failures", "0"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("omit --max-failures"));
@@ -596,14 +592,13 @@ fn max_failures_zero_is_a_usage_error() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     fleet
-        .cmd()
-        .args(["validate", "--all-tenants"])
+        .run(&["validate", "--all-tenants"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--max-failures 0"));
     fleet
         .cmd()
-        .arg("--help")
+        .args(["validate", "--help"])
         .assert()
         .stdout(predicate::str::contains("omit the flag for no limit"));
 }
@@ -630,8 +625,7 @@ fn skipped_tenants_make_the_run_fail() {
         "{document}"
     );
     fleet
-        .cmd()
-        .args(args)
+        .run(&args)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("skipped tenant"))
@@ -665,7 +659,7 @@ fn passwords_never_reach_the_output() {
     ];
     for url in urls {
         for command in ["validate", "tenants", "audit"] {
-            let output = all_output(fleet.cmd().args([command, "--all-tenants", "--url", url]));
+            let output = all_output(&mut fleet.run(&[command, "--all-tenants", "--url", url]));
             assert!(
                 !output.contains("SECRET_1") && output.contains("error"),
                 "{command} --url {url:?} printed: {output}"
@@ -676,12 +670,11 @@ fn passwords_never_reach_the_output() {
             format!("url = {url:?}\n"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let output = all_output(fleet.cmd().env_remove("SCHEMA_SYNC_URL").args([
-            "validate",
-            "--all-tenants",
-            "--format",
-            "json",
-        ]));
+        let output = all_output(
+            fleet
+                .run(&["validate", "--all-tenants", "--format", "json"])
+                .env_remove("SCHEMA_SYNC_URL"),
+        );
         assert!(!output.contains("SECRET_1"), "config url {url:?}: {output}");
     }
 }
@@ -689,7 +682,7 @@ fn passwords_never_reach_the_output() {
 #[test]
 fn connection_errors_say_each_cause_once() {
     let fleet = Fleet::new();
-    let output = all_output(fleet.cmd().args([
+    let output = all_output(&mut fleet.run(&[
         "validate",
         "--all-tenants",
         "--url",
@@ -702,8 +695,7 @@ fn connection_errors_say_each_cause_once() {
 fn quiet_audit_prints_problems_and_the_summary_only() {
     let fleet = Fleet::new();
     let output = fleet
-        .cmd()
-        .args(["audit", "--all-tenants", "-q"])
+        .run(&["audit", "--all-tenants", "-q"])
         .assert()
         .code(0)
         .get_output()
@@ -717,7 +709,7 @@ fn quiet_audit_prints_problems_and_the_summary_only() {
     );
     std::fs::write(fleet.tenants().join("broken.db"), b"not a database file")
         .unwrap_or_else(|e| panic!("{e}"));
-    let output = all_output(fleet.cmd().args(["audit", "--all-tenants", "-q"]));
+    let output = all_output(&mut fleet.run(&["audit", "--all-tenants", "-q"]));
     assert!(output.contains("broken"), "{output}");
     assert!(!output.contains("tenant_0"), "{output}");
 }
@@ -726,7 +718,7 @@ fn quiet_audit_prints_problems_and_the_summary_only() {
 fn one_tenant_is_singular() {
     let fleet = Fleet::new();
     for command in ["validate", "audit", "diff"] {
-        let output = all_output(fleet.cmd().args([command, "--tenant", "tenant_0"]));
+        let output = all_output(&mut fleet.run(&[command, "--tenant", "tenant_0"]));
         assert!(
             output.contains("(1 tenant,") || output.contains("1 tenant audited"),
             "{command}: {output}"
@@ -739,8 +731,7 @@ fn one_tenant_is_singular() {
 fn jsonl_prints_a_line_per_tenant_then_the_summary() {
     let fleet = Fleet::new();
     let output = fleet
-        .cmd()
-        .args([
+        .run(&[
             "sync",
             "--all-tenants",
             "--allow-destructive",
@@ -773,8 +764,7 @@ fn jsonl_prints_a_line_per_tenant_then_the_summary() {
     assert_eq!(summary["summary"]["synced"], 2, "{summary}");
     for command in ["audit", "plan", "validate"] {
         let output = fleet
-            .cmd()
-            .args([command, "--all-tenants", "--format", "jsonl"])
+            .run(&[command, "--all-tenants", "--format", "jsonl"])
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         let text = String::from_utf8_lossy(&output.stdout);
@@ -806,7 +796,6 @@ fn results_stream_out_before_the_run_ends() {
                 format!("sqlite://{}", fleet.tenants().display()),
             )
             .env("NO_COLOR", "1")
-            .args(["--target", &fleet.schema().display().to_string()])
             .args([
                 "sync",
                 "--all-tenants",
@@ -814,7 +803,8 @@ fn results_stream_out_before_the_run_ends() {
                 "--concurrency",
                 "1",
             ])
-            .args(["--lock-timeout", "60000", "--format", format])
+            .args(["--target", &fleet.schema().display().to_string()])
+            .args(["--lock-timeout", "60s", "--format", format])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
@@ -973,8 +963,7 @@ fn snapshot_save_ends_with_a_summary_and_quiet_prints_only_that() {
     let fleet = Fleet::new();
     let store = format!("file://{}", fleet.dir.path().join("store").display());
     let output = fleet
-        .cmd()
-        .args([
+        .run(&[
             "snapshot",
             "save",
             "--tenant",
@@ -991,8 +980,7 @@ fn snapshot_save_ends_with_a_summary_and_quiet_prints_only_that() {
     assert!(output.contains("tenant_0"), "{output}");
     assert!(output.contains("1 snapshot saved, 0 failed"), "{output}");
     let output = fleet
-        .cmd()
-        .args([
+        .run(&[
             "snapshot",
             "save",
             "--all-tenants",
@@ -1081,4 +1069,221 @@ fn column_order_is_reported_and_synced_only_when_strict() {
         (1, "Ann".into(), "a@example.com".into()),
         "rows survive"
     );
+}
+
+#[test]
+fn tenants_honours_the_selection() {
+    let fleet = Fleet::new();
+    fleet
+        .run(&[
+            "tenants",
+            "--tenant-pattern",
+            "tenant_*",
+            "--exclude",
+            "tenant_1",
+        ])
+        .assert()
+        .code(0)
+        .stdout("tenant_0\ntenant_2\ntenant_3\n");
+    fleet
+        .run(&["tenants", "--tenant", "tenant_2", "--tenant", "nobody"])
+        .assert()
+        .code(0)
+        .stdout("tenant_2\n");
+    let document = fleet.json(&["tenants", "--exclude", "tenant_[03]"], 0);
+    assert_eq!(
+        document["tenants"],
+        serde_json::json!(["tenant_1", "tenant_2"])
+    );
+}
+
+#[test]
+fn exclude_flags_add_to_the_config_files() {
+    let fleet = Fleet::new();
+    std::fs::write(
+        fleet.dir.path().join("schema-sync.toml"),
+        "exclude = [\"tenant_0\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let document = fleet.json(&["validate", "--all-tenants", "--exclude", "tenant_3"], 1);
+    let names: Vec<String> = statuses(&document).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(names, ["tenant_1", "tenant_2"]);
+    fleet
+        .run(&["tenants", "--exclude", "tenant_3"])
+        .assert()
+        .code(0)
+        .stdout("tenant_1\ntenant_2\n");
+}
+
+#[test]
+fn a_command_refuses_flags_it_cannot_honour() {
+    let fleet = Fleet::new();
+    for args in [
+        &["snapshot", "list", "tenant_0", "--target", "schema.sql"][..],
+        &["snapshot", "show", "x.json", "--url", "sqlite:///tmp"],
+        &["tenants", "--concurrency", "2"],
+        &["tenants", "--target", "schema.sql"],
+        &["audit", "--all-tenants", "--target", "schema.sql"],
+        &["audit", "--all-tenants", "--max-failures", "1"],
+        &["plan", "--all-tenants", "--allow-destructive"],
+        &["diff", "--all-tenants", "--save-snapshots"],
+        &["--target", "schema.sql", "validate", "--all-tenants"],
+    ] {
+        fleet
+            .cmd()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("unexpected argument"));
+    }
+    fleet
+        .cmd()
+        .args(["snapshot", "list", "--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("--snapshot-store"))
+        .stdout(predicate::str::contains("--lock-timeout").not())
+        .stdout(predicate::str::contains("--url").not());
+    fleet
+        .cmd()
+        .args(["sync", "--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Tenant selection:"))
+        .stdout(predicate::str::contains("Execution:"))
+        .stdout(predicate::str::contains("--allow-destructive"));
+}
+
+#[test]
+fn durations_take_units_in_flags_and_config() {
+    let fleet = Fleet::new();
+    fleet
+        .run(&["validate", "--all-tenants", "--lock-timeout", "5000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("5000ms"));
+    fleet
+        .run(&[
+            "validate",
+            "--all-tenants",
+            "--lock-timeout",
+            "5s",
+            "--statement-timeout",
+            "500ms",
+        ])
+        .assert()
+        .code(1);
+    let config = fleet.dir.path().join("schema-sync.toml");
+    std::fs::write(
+        &config,
+        "lock_timeout = \"5s\"\nstatement_timeout = \"1m\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fleet.run(&["validate", "--all-tenants"]).assert().code(1);
+    std::fs::write(&config, "statement_timeout = \"60\"\n").unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .run(&["validate", "--all-tenants"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("statement_timeout"))
+        .stderr(predicate::str::contains("60s"));
+    std::fs::write(&config, "lock_timeout_ms = 5000\n").unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .run(&["validate", "--all-tenants"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lock_timeout = \"5s\""));
+}
+
+#[test]
+fn snapshot_files_need_no_store() {
+    let fleet = Fleet::new();
+    let audit = fleet.json(&["audit", "--tenant", "tenant_0", "--snapshots"], 0);
+    let file = fleet.dir.path().join("s.json");
+    std::fs::write(
+        &file,
+        serde_json::to_string(&audit["tenants"][0]["snapshot"]).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    let shown = fleet
+        .cmd()
+        .env_remove("SCHEMA_SYNC_SNAPSHOT_STORE")
+        .args(["snapshot", "show", &file])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let shown: Value = serde_json::from_slice(&shown).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shown["tables"], audit["tenants"][0]["snapshot"]["tables"]);
+    fleet
+        .cmd()
+        .env_remove("SCHEMA_SYNC_SNAPSHOT_STORE")
+        .args(["snapshot", "diff", &file, &file])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("are the same schema"));
+}
+
+#[test]
+fn a_store_error_after_sync_comes_after_the_report() {
+    let fleet = Fleet::new();
+    let dir = fleet.dir.path().join("store");
+    let store = format!("file://{}", dir.display());
+    fleet
+        .run(&[
+            "snapshot",
+            "save",
+            "--tenant",
+            "tenant_0",
+            "--snapshot-store",
+            &store,
+        ])
+        .assert()
+        .code(0);
+    // A file where tenant_1's directory belongs: the store opens, saving tenant_1 fails.
+    std::fs::write(dir.join("tenants").join("tenant_1"), "in the way")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sync = [
+        "sync",
+        "--tenant",
+        "tenant_1",
+        "--save-snapshots",
+        "--snapshot-store",
+        &store,
+    ];
+    let output = fleet
+        .run(&sync)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("snapshots could not be saved"))
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8_lossy(&output);
+    assert!(
+        stdout.contains("synced") && stdout.contains("tenant_1"),
+        "{stdout}"
+    );
+    let document = fleet.json(&sync, 2);
+    assert_eq!(document["summary"]["total"], 1, "{document}");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let fleet = Fleet::new();
+    for (shell, marker) in [
+        ("bash", "_schema__sync()"),
+        ("zsh", "#compdef schema-sync"),
+        ("fish", "complete -c schema-sync"),
+    ] {
+        fleet
+            .cmd()
+            .args(["completions", shell])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(marker))
+            .stdout(predicate::str::contains("snapshot-store"));
+    }
 }

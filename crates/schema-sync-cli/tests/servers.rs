@@ -1,6 +1,15 @@
 //! The binary against the real PostgreSQL and MariaDB servers: validate, diff, sync and
-//! audit over a small fleet. URLs come from `SCHEMA_SYNC_TEST_PG_URL` and
-//! `SCHEMA_SYNC_TEST_MYSQL_URL` (default: the local servers); an unreachable server fails.
+//! audit over a small fleet.
+//!
+//! This package is in every run of `cargo xtask test`, whatever `--db` selects, so these
+//! tests gate themselves the way the matrix does. The URL comes from
+//! `SCHEMA_SYNC_TEST_PG_URL` / `SCHEMA_SYNC_TEST_MYSQL_URL`, which the matrix sets for
+//! the databases it selected and found, and removes for the others. When the variable is
+//! set, the server must answer (an error fails the test). When it is not, the local
+//! server is tried; when nothing answers there the test is SKIPPED with the reason on
+//! stderr, except under `CI=true`, where an unreachable server fails the test.
+
+use std::io::Write as _;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -20,6 +29,58 @@ CREATE INDEX posts_title ON posts (title);
 CREATE VIEW post_titles AS SELECT title FROM posts;
 ";
 
+/// The URL of the server for `database`, or `None` (after saying why on stderr) when the
+/// test must be skipped. Panics under `CI=true` when no server can be reached.
+fn server(database: &str, var: &str, local: &str, address: &str) -> Option<String> {
+    if let Some(url) = std::env::var(var).ok().filter(|u| !u.trim().is_empty()) {
+        return Some(url);
+    }
+    let reachable = address
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        });
+    if reachable {
+        return Some(local.to_string());
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    assert!(
+        !ci,
+        "CI=true: {database} is required, but {var} is unset and nothing answers at {address}: \
+         start the server (bash .ci/run does) or set {var}"
+    );
+    // Straight to stderr, not through eprintln!, which the test harness captures: a skip
+    // must show in a passing run too.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {database} CLI tests: {var} is unset (cargo xtask test did not select \
+         {database}, or found no server) and nothing answers at {address}; start the server \
+         or set {var} to run them"
+    );
+    None
+}
+
+/// The PostgreSQL server, or `None` when its tests are skipped.
+fn postgres() -> Option<String> {
+    server(
+        "PostgreSQL",
+        "SCHEMA_SYNC_TEST_PG_URL",
+        "postgres://postgres@127.0.0.1:5432/test",
+        "127.0.0.1:5432",
+    )
+}
+
+/// The MariaDB server, or `None` when its tests are skipped.
+fn mysql() -> Option<String> {
+    server(
+        "MariaDB",
+        "SCHEMA_SYNC_TEST_MYSQL_URL",
+        "mysql://root@127.0.0.1:3306/test",
+        "127.0.0.1:3306",
+    )
+}
+
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -28,22 +89,17 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{nanos:x}", std::process::id())
 }
 
+/// Runs `args` with `--format json`, and with `--target schema` when the command takes one.
 fn run(url: &str, schema: &std::path::Path, args: &[&str], code: i32) -> Value {
-    let output = Command::cargo_bin("schema-sync")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+    command
         .env("SCHEMA_SYNC_URL", url)
-        .args([
-            "--target",
-            &schema.display().to_string(),
-            "--format",
-            "json",
-        ])
         .args(args)
-        .assert()
-        .code(code)
-        .get_output()
-        .stdout
-        .clone();
+        .args(["--format", "json"]);
+    if args.first() != Some(&"audit") {
+        command.args(["--target", &schema.display().to_string()]);
+    }
+    let output = command.assert().code(code).get_output().stdout.clone();
     serde_json::from_slice(&output)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
 }
@@ -79,8 +135,7 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
 
 #[tokio::test]
 async fn postgres_fleet_validate_diff_sync_audit() {
-    let url = std::env::var("SCHEMA_SYNC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Some(url) = postgres() else { return };
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
@@ -118,8 +173,7 @@ async fn postgres_fleet_validate_diff_sync_audit() {
 #[tokio::test]
 async fn mysql_fleet_validate_diff_sync_audit() {
     use mysql_async::prelude::Queryable;
-    let url = std::env::var("SCHEMA_SYNC_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let Some(url) = mysql() else { return };
     let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| panic!("{e}"));
     let mut conn = mysql_async::Conn::new(opts)
         .await
@@ -168,6 +222,10 @@ fn output_of(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn passwords_stay_hidden_with_reachable_servers() {
+    // The URLs below name the local servers: they must answer for the test to mean much.
+    let (Some(_), Some(_)) = (postgres(), mysql()) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let schema = dir.path().join("schema.sql");
     std::fs::write(&schema, "CREATE TABLE t (id integer);").unwrap_or_else(|e| panic!("{e}"));
@@ -188,7 +246,12 @@ fn passwords_stay_hidden_with_reachable_servers() {
             &["tenants"],
             &["audit", "--all-tenants", "--format", "json"],
         ] {
-            let (code, output) = output_of(&[args, &["--url", url, "--target", &schema]].concat());
+            let target: &[&str] = if args[0] == "validate" {
+                &["--target", &schema]
+            } else {
+                &[]
+            };
+            let (code, output) = output_of(&[args, &["--url", url], target].concat());
             assert!(
                 !output.contains("SECRET_2"),
                 "{args:?} --url {url:?} (exit {code:?}) printed: {output}"
@@ -210,8 +273,7 @@ fn passwords_stay_hidden_with_reachable_servers() {
 
 #[tokio::test]
 async fn postgres_sql_target_without_create_privilege_says_what_works() {
-    let url = std::env::var("SCHEMA_SYNC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Some(url) = postgres() else { return };
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
@@ -244,4 +306,29 @@ async fn postgres_sql_target_without_create_privilege_says_what_works() {
             && !output.contains("owner"),
         "{output}"
     );
+}
+
+#[test]
+fn an_unreachable_server_is_skipped_loudly_or_fails_in_ci() {
+    let probe = || {
+        server(
+            "the self-check's unreachable server (an expected skip)",
+            "SCHEMA_SYNC_TEST_NOTHING_URL",
+            "postgres://127.0.0.1:1/x",
+            "127.0.0.1:1",
+        )
+    };
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    if ci {
+        let message = std::panic::catch_unwind(probe)
+            .err()
+            .and_then(|p| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| panic!("CI=true must fail on an unreachable server"));
+        assert!(
+            message.contains("SCHEMA_SYNC_TEST_NOTHING_URL"),
+            "{message}"
+        );
+    } else {
+        assert_eq!(probe(), None);
+    }
 }

@@ -17,15 +17,14 @@ use crate::output::style::{BOLD, DIM, RED, Styled, YELLOW};
 use crate::progress::Progress;
 use crate::select::select_tenants;
 
-/// Runs `audit`.
-pub async fn run(
-    engine: &Engine,
-    settings: &Settings,
-    snapshots: bool,
-    save_snapshots: bool,
-) -> Result<ExitCode> {
+/// Runs `audit`. A snapshot store that fails after the run is reported after the run's
+/// output, with exit code 2.
+///
+/// # Errors
+/// A usage, store or connection error found before any tenant was inspected.
+pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Result<ExitCode> {
     let started = Instant::now();
-    let store = if save_snapshots || settings.save_snapshots {
+    let store = if settings.save_snapshots {
         Some(super::snapshot::open(settings).await?)
     } else {
         None
@@ -59,12 +58,19 @@ pub async fn run(
     progress.finish();
     let elapsed = started.elapsed().as_millis();
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    let mut store_error = None;
     if let Some(store) = &store {
         for (tenant, snapshot) in results
             .iter()
             .filter_map(|(t, r)| r.as_ref().ok().map(|s| (t, s)))
         {
-            store.save(tenant.id(), snapshot).await?;
+            if let Err(error) = store.save(tenant.id(), snapshot).await {
+                store_error = Some(anyhow::Error::from(error).context(format!(
+                    "the audit above finished, but the snapshot of tenant {:?} could not be saved",
+                    tenant.id().as_str()
+                )));
+                break;
+            }
         }
     }
 
@@ -82,6 +88,9 @@ pub async fn run(
             count(results.len(), "tenant"),
             elapsed as f64 / 1000.0
         ),
+    }
+    if let Some(error) = store_error {
+        return Ok(super::report_error(&error));
     }
     Ok(exit(if failed > 0 {
         EXIT_DRIFT_OR_FAILURE

@@ -38,15 +38,6 @@ impl Mode {
     }
 }
 
-/// Flags that only some of the three commands have.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CheckFlags {
-    /// `sync --allow-destructive`.
-    pub allow_destructive: bool,
-    /// `--save-snapshots`.
-    pub save_snapshots: bool,
-}
-
 /// Resolves the target and selects the tenants: what every planning command needs.
 pub async fn prepare(
     engine: &Engine,
@@ -55,8 +46,8 @@ pub async fn prepare(
     let spec = settings.require_target()?;
     let target = match spec.strip_prefix("snapshot:") {
         Some(reference) => {
-            let store = super::snapshot::open(settings).await?;
-            let snapshot = super::snapshot::resolve(Some(store.as_ref()), reference).await?;
+            let store = super::snapshot::LazyStore::new(settings);
+            let snapshot = super::snapshot::resolve(&store, reference).await?;
             Target::Snapshot {
                 label: spec.to_string(),
                 snapshot: Box::new(snapshot),
@@ -143,14 +134,16 @@ pub async fn run_with_progress(
 }
 
 /// Runs `sync`, `diff` or `validate`.
-pub async fn run(
-    mode: Mode,
-    engine: &Engine,
-    settings: &Settings,
-    flags: CheckFlags,
-) -> Result<ExitCode> {
+///
+/// A snapshot store that fails after the run never hides the run: the report is printed
+/// first, then the store error, and the run exits 2.
+///
+/// # Errors
+/// A usage, target, store or connection error found before any tenant ran.
+pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<ExitCode> {
     let started = Instant::now();
-    let save_snapshots = flags.save_snapshots || settings.save_snapshots;
+    // `diff` has no --save-snapshots; the config key covers sync and validate.
+    let save_snapshots = settings.save_snapshots && mode != Mode::Diff;
     // Open the store before any work, so a bad store URL fails fast.
     let store = if save_snapshots {
         Some(super::snapshot::open(settings).await?)
@@ -158,7 +151,7 @@ pub async fn run(
         None
     };
     let (target, tenants) = prepare(engine, settings).await?;
-    let allow_destructive = flags.allow_destructive || settings.allow_destructive;
+    let allow_destructive = mode == Mode::Sync && settings.allow_destructive;
     let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
     if mode == Mode::Sync {
         // The cross-tenant guard: no tenant's SQL may name another tenant or the template.
@@ -197,15 +190,12 @@ pub async fn run(
         &on_done,
     )
     .await;
-    if let Some(store) = &store {
-        let saved = super::snapshot::save_after_run(store.as_ref(), &report, &target).await?;
-        if !json_output && !settings.quiet {
-            anstream::eprintln!(
-                "saved {saved} snapshot{}",
-                if saved == 1 { "" } else { "s" }
-            );
+    let saved = match &store {
+        Some(store) => {
+            Some(super::snapshot::save_after_run(store.as_ref(), &report, &target).await)
         }
-    }
+        None => None,
+    };
     let elapsed = started.elapsed().as_millis();
 
     match format {
@@ -221,5 +211,19 @@ pub async fn run(
         )),
         Format::Text => text::print_summary(&report.summary, elapsed),
     }
-    Ok(fleet_exit(&report.summary, mode == Mode::Validate))
+    match saved {
+        Some(Err(error)) => Ok(super::report_error(
+            &error.context("the run above finished, but its snapshots could not be saved"),
+        )),
+        Some(Ok(saved)) => {
+            if !json_output && !settings.quiet {
+                anstream::eprintln!(
+                    "saved {saved} snapshot{}",
+                    if saved == 1 { "" } else { "s" }
+                );
+            }
+            Ok(fleet_exit(&report.summary, mode == Mode::Validate))
+        }
+        None => Ok(fleet_exit(&report.summary, mode == Mode::Validate)),
+    }
 }

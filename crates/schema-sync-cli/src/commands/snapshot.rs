@@ -18,8 +18,15 @@ use crate::output::style::{BOLD, DIM, GREEN, RED, Styled, YELLOW};
 use crate::select::select_tenants;
 
 /// Opens the configured store, or says how to configure one.
+///
+/// # Errors
+/// No store configured, or the store cannot be opened.
 pub async fn open(settings: &Settings) -> Result<Box<dyn SnapshotStore>> {
-    let Some(url) = &settings.snapshot_store else {
+    open_url(settings.snapshot_store.as_deref()).await
+}
+
+async fn open_url(url: Option<&str>) -> Result<Box<dyn SnapshotStore>> {
+    let Some(url) = url else {
         bail!(
             "no snapshot store: pass --snapshot-store URL (file://DIR, sqlite://FILE, postgres://..., git+file:///DIR, s3://bucket/prefix) or add `snapshot_store = \"...\"` to schema-sync.toml"
         );
@@ -27,21 +34,51 @@ pub async fn open(settings: &Settings) -> Result<Box<dyn SnapshotStore>> {
     Ok(schema_sync_snapshots::open_store(url).await?)
 }
 
+/// The configured store, opened the first time a command needs it: `snapshot show
+/// s.json` and `snapshot diff a.json b.json` read files and open no store at all.
+pub struct LazyStore {
+    url: Option<String>,
+    store: tokio::sync::OnceCell<Box<dyn SnapshotStore>>,
+}
+
+impl LazyStore {
+    /// The store `settings` name, not yet opened.
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            url: settings.snapshot_store.clone(),
+            store: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The store, opened on first use.
+    ///
+    /// # Errors
+    /// No store configured, or the store cannot be opened.
+    pub async fn get(&self) -> Result<&dyn SnapshotStore> {
+        let store = self
+            .store
+            .get_or_try_init(|| open_url(self.url.as_deref()))
+            .await?;
+        Ok(store.as_ref())
+    }
+}
+
 /// A reference to one snapshot: `tenant@hash`, `tenant@tag`, `tenant@latest`, `tenant`
-/// (latest), or a `.json` file.
-pub async fn resolve(store: Option<&dyn SnapshotStore>, reference: &str) -> Result<SchemaSnapshot> {
-    if reference.ends_with(".json") && std::path::Path::new(reference).is_file() {
+/// (latest), or a `.json` file. Only a stored snapshot opens the store.
+///
+/// # Errors
+/// An unreadable or invalid file, a reference that names nothing, or a store error.
+pub async fn resolve(store: &LazyStore, reference: &str) -> Result<SchemaSnapshot> {
+    if reference.ends_with(".json") {
         let text = std::fs::read_to_string(reference)
-            .with_context(|| format!("cannot read {reference}"))?;
+            .with_context(|| format!("cannot read snapshot file {reference}"))?;
         return Ok(SchemaSnapshot::from_json(&text, reference)?);
     }
-    let Some(store) = store else {
-        bail!("{reference:?} names a stored snapshot, but no --snapshot-store is configured")
-    };
     let (tenant, version) = reference.rsplit_once('@').unwrap_or((reference, "latest"));
     let tenant = TenantId::new(tenant).with_context(|| {
         format!("{reference:?} is not tenant@hash, tenant@tag, tenant@latest or a .json file")
     })?;
+    let store = store.get().await?;
     let hash = if version == "latest" {
         match store.latest(&tenant).await? {
             Some((_, snapshot)) => return Ok(snapshot),
@@ -82,18 +119,22 @@ pub async fn save_after_run(
 }
 
 /// Runs a `snapshot` subcommand.
+///
+/// # Errors
+/// A usage, store or connection error.
 pub async fn run(
     command: &SnapshotCommand,
     settings: &Settings,
     engine: Option<&Engine>,
 ) -> Result<ExitCode> {
-    let store = open(settings).await?;
+    let store = LazyStore::new(settings);
     let json_output = settings.format != Format::Text;
     match command {
-        SnapshotCommand::Save => {
+        SnapshotCommand::Save(_) => {
             let Some(engine) = engine else {
                 bail!("snapshot save needs --url to inspect tenants")
             };
+            let store = store.get().await?;
             let started = Instant::now();
             let tenants = select_tenants(engine, &settings.selection, None).await?;
             let options = FleetOptions {
@@ -148,8 +189,9 @@ pub async fn run(
                 EXIT_OK
             }))
         }
-        SnapshotCommand::List { tenant } => {
+        SnapshotCommand::List { tenant, .. } => {
             let tenant = TenantId::new(tenant.as_str())?;
+            let store = store.get().await?;
             let history = store.history(&tenant).await?;
             if json_output {
                 crate::output::json::print_document(
@@ -186,14 +228,14 @@ pub async fn run(
             }
             Ok(exit(EXIT_OK))
         }
-        SnapshotCommand::Show { reference } => {
-            let snapshot = resolve(Some(store.as_ref()), reference).await?;
+        SnapshotCommand::Show { reference, .. } => {
+            let snapshot = resolve(&store, reference).await?;
             println!("{}", snapshot.to_pretty_json());
             Ok(exit(EXIT_OK))
         }
-        SnapshotCommand::Diff { from, to } => {
-            let from_snapshot = resolve(Some(store.as_ref()), from).await?;
-            let to_snapshot = resolve(Some(store.as_ref()), to).await?;
+        SnapshotCommand::Diff { from, to, .. } => {
+            let from_snapshot = resolve(&store, from).await?;
+            let to_snapshot = resolve(&store, to).await?;
             let diff = DefaultDiffCalculator.diff(&from_snapshot, &to_snapshot);
             if json_output {
                 let document = json!({
@@ -219,13 +261,13 @@ pub async fn run(
             }
             Ok(exit(EXIT_OK))
         }
-        SnapshotCommand::Tag { reference, tag } => {
+        SnapshotCommand::Tag { reference, tag, .. } => {
             let (tenant, version) = reference
                 .rsplit_once('@')
                 .unwrap_or((reference.as_str(), "latest"));
             let tenant = TenantId::new(tenant)?;
-            let hash = resolve(Some(store.as_ref()), reference).await?.hash();
-            store.tag(&tenant, &hash, tag).await?;
+            let hash = resolve(&store, reference).await?.hash();
+            store.get().await?.tag(&tenant, &hash, tag).await?;
             if !json_output {
                 println!("tagged {tenant}@{} as {tag} (from {version})", hash.short());
             } else {

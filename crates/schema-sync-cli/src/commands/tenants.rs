@@ -1,4 +1,4 @@
-//! `tenants`: list the tenants of the database.
+//! `tenants`: list the tenants of the database, or those the selection names.
 
 use std::process::ExitCode;
 
@@ -10,11 +10,15 @@ use serde_json::json;
 use super::{EXIT_OK, exit};
 use crate::cli::Format;
 use crate::config::Settings;
+use crate::select::list_selected;
 
-/// Runs `tenants`.
+/// Runs `tenants`: every tenant without a selection, else the selected ones, minus
+/// `--exclude` and the config file's `exclude`.
+///
+/// # Errors
+/// An invalid glob or a connection error.
 pub async fn run(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
-    let tenants: Vec<String> = engine
-        .list_tenants()
+    let tenants: Vec<String> = list_selected(engine, &settings.selection)
         .await?
         .into_iter()
         .map(|t| t.id().to_string())

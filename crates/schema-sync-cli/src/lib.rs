@@ -1,0 +1,93 @@
+//! `schema-sync`: find and fix schema drift across a fleet of tenants.
+//!
+//! The binary (`src/main.rs`) is thin glue around this library: flags and the config file
+//! are merged once into validated [`config::Settings`], the registry picks the adapter
+//! by URL scheme, and each command is one call into `schema-sync-core`'s engine plus
+//! output. The library exists so that `xtask` can reach the clap [`command`] without
+//! copying it: the man page and the flag tables of `docs/src/commands.md` are generated
+//! from it ([`reference`](mod@reference)), so the docs cannot drift from the binary.
+#![deny(missing_docs)]
+
+pub mod cli;
+mod commands;
+pub mod config;
+mod output;
+mod progress;
+pub mod reference;
+mod registry;
+mod select;
+mod target;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::CommandFactory;
+use schema_sync_core::{ConnectOptions, Engine};
+
+use cli::{Cli, Command, SnapshotCommand};
+use commands::check::Mode;
+use config::{Settings, load_config_file};
+
+/// The clap command of `schema-sync`, with every subcommand and flag.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs a parsed command line and returns the process exit code; errors are printed on
+/// stderr with what to do about them (exit 2).
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(error) => commands::report_error(&error),
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Completions(args) = &cli.command {
+        // Needs no config: a broken schema-sync.toml must not break the shell.
+        clap_complete::generate(
+            args.shell,
+            &mut command(),
+            "schema-sync",
+            &mut std::io::stdout(),
+        );
+        return Ok(commands::exit(commands::EXIT_OK));
+    }
+    let file = load_config_file(cli.global.config.as_deref())?;
+    let settings = Settings::resolve(&cli.flags(), file)?;
+    if let Command::Snapshot(command) = &cli.command {
+        // Only `snapshot save` reads tenants; the others work on the store (or files) alone.
+        let engine = match command {
+            SnapshotCommand::Save(_) => Some(connect(&settings, true).await?),
+            _ => None,
+        };
+        return commands::snapshot::run(command, &settings, engine.as_ref()).await;
+    }
+    // Audit and tenant listing are read-only for real. diff, validate and plan change no
+    // tenant, but an SQL target is applied in a scratch namespace, which needs writes.
+    let read_only = matches!(cli.command, Command::Audit(_) | Command::Tenants(_));
+    let engine = connect(&settings, read_only).await?;
+    match cli.command {
+        Command::Sync(_) => commands::check::run(Mode::Sync, &engine, &settings).await,
+        Command::Diff(_) => commands::check::run(Mode::Diff, &engine, &settings).await,
+        Command::Validate(_) => commands::check::run(Mode::Validate, &engine, &settings).await,
+        Command::Audit(args) => commands::audit::run(&engine, &settings, args.snapshots).await,
+        Command::Plan(args) => commands::plan::run(&engine, &settings, args.out.as_deref()).await,
+        Command::Tenants(_) => commands::tenants::run(&engine, &settings).await,
+        Command::Snapshot(_) | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// Connects the adapter the URL names, read-only when asked.
+async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
+    let options = ConnectOptions {
+        max_connections: settings.concurrency.max(1),
+        read_only,
+        lock_timeout: Some(settings.lock_timeout),
+        statement_timeout: settings.statement_timeout,
+    };
+    let adapter = registry::connect(settings.require_url()?, options).await?;
+    Ok(Engine::new(adapter))
+}
