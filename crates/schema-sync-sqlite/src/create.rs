@@ -16,8 +16,9 @@ use schema_sync_core::snapshot::{
     Column, Deferrable, ForeignKey, Identity, Index, IndexPart, Table,
 };
 
-use crate::ddl::{TableDdl, TableItem, parse_create_table, render_ident, same_columns};
+use crate::catalog::ddl::{TableDdl, TableItem, parse_create_table, same_columns};
 use crate::names;
+use crate::sql::render_ident;
 use crate::types::render_type;
 
 /// The live version of a table being rebuilt: its model and its stored DDL.

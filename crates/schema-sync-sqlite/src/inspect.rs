@@ -1,7 +1,7 @@
 //! Reading a SQLite database into a [`SchemaSnapshot`].
 //!
 //! Pragmas (`table_xinfo`, `index_list`, `index_xinfo`, `foreign_key_list`) give the
-//! structure; the stored DDL gives what pragmas do not (see [`crate::ddl`]). Names SQLite
+//! structure; the stored DDL gives what pragmas do not (see [`crate::catalog::ddl`]). Names SQLite
 //! does not keep (unique constraints, foreign keys, unnamed checks) are derived from their
 //! content so that equal schemas always get equal names.
 
@@ -14,7 +14,8 @@ use schema_sync_core::snapshot::{
     IndexPart, PrimaryKey, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
 
-use crate::ddl::{self, Token};
+use crate::catalog::ddl;
+use crate::catalog::tokens::{self, Token};
 use crate::names;
 use crate::types::parse_declared_type;
 
@@ -75,7 +76,7 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
         .filter(|r| r.kind == "table" && !shadow.contains(&r.name))
     {
         let sql = row.sql.as_deref().unwrap_or_default();
-        if ddl::tokenize(sql)
+        if tokens::tokenize(sql)
             .iter()
             .take(3)
             .any(|t| t.is_kw("VIRTUAL"))
@@ -96,7 +97,7 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
         .collect();
     for row in rows.iter().filter(|r| r.kind == "view") {
         let sql = row.sql.as_deref().unwrap_or_default();
-        let depends_on: BTreeSet<String> = ddl::tokenize(sql)
+        let depends_on: BTreeSet<String> = tokens::tokenize(sql)
             .iter()
             .filter_map(Token::ident)
             .filter_map(|ident| relation_names.get(&ident.to_lowercase()))
@@ -112,7 +113,7 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
         snapshot.views.insert(row.name.clone(), view);
     }
     for row in rows.iter().filter(|r| r.kind == "trigger") {
-        let definition = ddl::normalize(row.sql.as_deref().unwrap_or_default());
+        let definition = tokens::normalize(row.sql.as_deref().unwrap_or_default());
         if let Some(table) = snapshot.tables.get_mut(&row.table) {
             table
                 .triggers
@@ -218,7 +219,7 @@ fn inspect_table(
         position += 1;
         column.position = position;
         column.nullable = r.get::<_, i64>(2)? == 0;
-        column.default = r.get::<_, Option<String>>(3)?.map(|d| ddl::normalize(&d));
+        column.default = r.get::<_, Option<String>>(3)?.map(|d| tokens::normalize(&d));
         column.collation = details.and_then(|d| d.collation.clone());
         if details.is_some_and(|d| d.autoincrement) {
             column.identity = Some(Identity::AutoIncrement);

@@ -6,7 +6,7 @@
 //!
 //! - **Inspection** reads pragmas and, for what pragmas do not say (checks, generated
 //!   expressions, collations, index expressions), the DDL SQLite stores, normalised so
-//!   formatting never shows up as drift ([`ddl`]).
+//!   formatting never shows up as drift (`catalog/ddl.rs`).
 //! - **Targets from SQL** are applied to an in-memory database and inspected: SQLite
 //!   itself is the parser.
 //! - **Execution** runs in one `BEGIN IMMEDIATE` transaction per tenant (the lock), using
@@ -27,14 +27,15 @@
 //!   threads.
 #![deny(missing_docs)]
 
+mod catalog;
 mod create;
-pub mod ddl;
 mod error;
 mod inspect;
 mod journal;
 mod names;
 mod render;
 mod runner;
+mod sql;
 mod tenants;
 mod types;
 

@@ -21,8 +21,8 @@ use schema_sync_core::snapshot::{Column, Identity, Table};
 use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
 
 use crate::create::{Previous, column_definition, create_index, create_table};
-use crate::ddl::quote_ident;
 use crate::inspect::{REBUILD_PREFIX, StoredSql};
+use crate::sql::{quote_ident, quote_literal};
 
 /// One statement and the index of the plan step it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,8 +330,4 @@ fn rebuild_table(name: &str, old: &Table, new: &Table, stored: &StoredSql) -> Ve
         statements.push(kept.map_or_else(|| trigger.definition.clone(), str::to_string));
     }
     statements
-}
-
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
