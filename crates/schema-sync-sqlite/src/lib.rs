@@ -32,7 +32,6 @@ mod create;
 mod error;
 mod inspect;
 mod journal;
-mod names;
 mod render;
 mod runner;
 mod sql;
@@ -51,8 +50,9 @@ use schema_sync_core::{
 
 pub use tenants::{Location, TENANT_EXTENSIONS};
 
+use catalog::StoredSql;
 use error::sqlite_error;
-use inspect::{StoredSql, inspect_connection};
+use inspect::inspect_connection;
 use render::render_plan;
 use runner::{SqliteLock, open, with_tenant};
 use schema_sync_core::run_blocking;

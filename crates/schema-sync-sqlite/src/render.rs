@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use schema_sync_core::snapshot::{Column, Identity, Table};
 use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
 
+use crate::catalog::{REBUILD_PREFIX, StoredSql};
 use crate::create::{Previous, column_definition, create_index, create_table};
-use crate::inspect::{REBUILD_PREFIX, StoredSql};
 use crate::sql::{quote_ident, quote_literal};
 
 /// One statement and the index of the plan step it belongs to.

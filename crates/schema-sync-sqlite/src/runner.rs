@@ -16,8 +16,9 @@ use schema_sync_core::{
     SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
+use crate::catalog::{StoredSql, foreign_key_violations};
 use crate::error::{is_busy, sqlite_error};
-use crate::inspect::{StoredSql, inspect_connection};
+use crate::inspect::inspect_connection;
 use crate::render::render_plan;
 use schema_sync_core::run_blocking;
 
@@ -202,18 +203,6 @@ fn apply(
         statements_executed: statements.len(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
-}
-
-fn foreign_key_violations(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, String)>> {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
-            r.get(2)?,
-        ))
-    })?;
-    rows.collect()
 }
 
 /// Adds the tenant to an error raised without one.

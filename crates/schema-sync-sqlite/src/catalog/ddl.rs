@@ -13,8 +13,7 @@
 use schema_sync_core::snapshot::Deferrable;
 
 use super::tokens::{
-    Token, matching_paren, paren_body, render_tokens, split_top_level, tokenize,
-    tokenize_spanned,
+    Token, matching_paren, paren_body, render_tokens, split_top_level, tokenize, tokenize_spanned,
 };
 
 /// What a `CREATE TABLE` statement says that pragmas do not.
