@@ -10,15 +10,31 @@ pub(crate) mod names;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
-use schema_sync_core::SchemaSnapshot;
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, ForeignKey, ForeignKeyAction, Generated, Identity, Index,
     IndexPart, PrimaryKey, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
+use schema_sync_core::{Result, SchemaSnapshot, TenantContext, run_blocking};
 
 use crate::catalog::tokens::{self, Token};
 use crate::catalog::{self, SchemaRow, ddl};
+use crate::connect::{self, Access};
+use crate::tenants;
 use crate::types::parse_declared_type;
+
+/// Inspects `tenant`'s file on the blocking pool, rolling a hot journal back first when
+/// `access` allows it.
+///
+/// # Errors
+/// An [`Error`](schema_sync_core::Error) naming the tenant and its file when the file is
+/// missing or cannot be read.
+pub(crate) async fn inspect_tenant(
+    tenant: &TenantContext,
+    access: Access,
+) -> Result<SchemaSnapshot> {
+    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
+    run_blocking(move || connect::read_for_inspection(&id, &path, access, inspect_connection)).await
+}
 
 /// Inspects every user object of the database behind `conn`.
 pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {

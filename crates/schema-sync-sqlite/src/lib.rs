@@ -28,18 +28,15 @@
 #![deny(missing_docs)]
 
 mod catalog;
+mod connect;
 mod create;
 mod error;
 mod inspect;
-mod journal;
 mod render;
 mod runner;
 mod sql;
 mod tenants;
 mod types;
-
-use std::path::PathBuf;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
@@ -48,27 +45,24 @@ use schema_sync_core::{
     Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
-pub use tenants::{Location, TENANT_EXTENSIONS};
+pub use connect::Location;
+pub use tenants::TENANT_EXTENSIONS;
 
 use catalog::StoredSql;
+use connect::{Access, open};
 use error::sqlite_error;
 use inspect::inspect_connection;
 use render::render_plan;
-use runner::{SqliteLock, open, with_tenant};
+use runner::{SqliteLock, with_tenant};
 use schema_sync_core::run_blocking;
 
 /// Tenants stored as SQLite files.
 #[derive(Debug, Clone)]
 pub struct SqliteAdapter {
     location: Location,
-    /// Never open a file read-write outside a run that may change it (audit).
-    read_only: bool,
-    /// How long a hot-journal rollback waits for another writer.
-    lock_timeout: Duration,
+    /// Whether files may be opened read-write outside a migration, and how long to wait.
+    access: Access,
 }
-
-/// How long to wait for another writer when no timeout is configured.
-const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the SQLite tenants at `url` (`sqlite:///dir` or `sqlite:///file.db`).
 ///
@@ -95,8 +89,7 @@ impl SqliteAdapter {
     pub fn with_options(location: Location, options: &ConnectOptions) -> Self {
         Self {
             location,
-            read_only: options.read_only,
-            lock_timeout: options.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            access: Access::from_options(options),
         }
     }
 
@@ -106,45 +99,10 @@ impl SqliteAdapter {
     }
 }
 
-fn tenant_path(tenant: &TenantContext) -> PathBuf {
-    PathBuf::from(tenant.namespace())
-}
-
 #[async_trait]
 impl SchemaInspector for SqliteAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
-        let (id, path) = (tenant.id().clone(), tenant_path(tenant));
-        let (read_only, lock_timeout) = (self.read_only, self.lock_timeout);
-        run_blocking(move || {
-            let fail = |e| sqlite_error(Some(&id), Phase::Inspect, &path, e);
-            if !path.is_file() {
-                return Err(Error::database(
-                    Some(&id),
-                    Phase::Inspect,
-                    Some(path.display().to_string()),
-                    "no such tenant file; check the tenant id or run `schema-sync tenants`",
-                ));
-            }
-            let conn = open(&path, false).map_err(fail)?;
-            match inspect_connection(&conn) {
-                Err(e) if journal::is_hot_journal(&e) => {
-                    drop(conn);
-                    if read_only {
-                        return Err(journal::hot_journal_error(
-                            Some(&id),
-                            Phase::Inspect,
-                            &path,
-                            e,
-                        ));
-                    }
-                    journal::roll_back(&path, lock_timeout).map_err(fail)?;
-                    let conn = open(&path, false).map_err(fail)?;
-                    inspect_connection(&conn).map_err(fail)
-                }
-                other => other.map_err(fail),
-            }
-        })
-        .await
+        inspect::inspect_tenant(tenant, self.access).await
     }
 }
 
@@ -152,7 +110,7 @@ impl SchemaInspector for SqliteAdapter {
 impl MigrationRunner for SqliteAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let live = self.inspect(tenant).await?;
-        let (id, path) = (tenant.id().clone(), tenant_path(tenant));
+        let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
         let stored = run_blocking(move || {
             let conn =
                 open(&path, false).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))?;
@@ -178,7 +136,7 @@ impl MigrationRunner for SqliteAdapter {
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
         Ok(Box::new(
-            SqliteLock::acquire(tenant.clone(), tenant_path(tenant), options).await?,
+            SqliteLock::acquire(tenant.clone(), options).await?,
         ))
     }
 }
@@ -190,12 +148,11 @@ impl DatabaseAdapter for SqliteAdapter {
     }
 
     async fn list_tenants(&self) -> Result<Vec<String>> {
-        let location = self.location.clone();
-        run_blocking(move || location.list_tenants()).await
+        tenants::list(&self.location).await
     }
 
     fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
-        self.location.namespace_of(tenant)
+        tenants::namespace_of(&self.location, tenant)
     }
 
     fn inspector(&self) -> &dyn SchemaInspector {

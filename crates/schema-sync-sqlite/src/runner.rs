@@ -10,27 +10,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use schema_sync_core::{
     Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Result,
     SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 use crate::catalog::{StoredSql, foreign_key_violations};
+use crate::connect::open;
 use crate::error::{is_busy, sqlite_error};
 use crate::inspect::inspect_connection;
 use crate::render::render_plan;
+use crate::tenants;
 use schema_sync_core::run_blocking;
-
-/// Opens a tenant file, read-only unless `write`. Never creates a file.
-pub(crate) fn open(path: &Path, write: bool) -> rusqlite::Result<Connection> {
-    let mode = if write {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-    };
-    Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-}
 
 /// A tenant file inside an open `BEGIN IMMEDIATE` transaction.
 pub(crate) struct SqliteLock {
@@ -44,12 +36,10 @@ pub(crate) struct SqliteLock {
 }
 
 impl SqliteLock {
-    /// Opens the file and takes the write lock, waiting up to `options.lock_timeout`.
-    pub(crate) async fn acquire(
-        context: TenantContext,
-        path: PathBuf,
-        options: &ExecuteOptions,
-    ) -> Result<Self> {
+    /// Opens the tenant's file and takes the write lock, waiting up to
+    /// `options.lock_timeout`.
+    pub(crate) async fn acquire(context: TenantContext, options: &ExecuteOptions) -> Result<Self> {
+        let path = tenants::path_of(&context);
         let tenant = context.id().clone();
         let timeout = options.lock_timeout;
         let (task_tenant, task_path) = (tenant.clone(), path.clone());
