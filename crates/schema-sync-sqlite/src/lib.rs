@@ -29,32 +29,26 @@
 
 mod catalog;
 mod connect;
-mod create;
 mod error;
 mod inspect;
 mod render;
 mod runner;
 mod sql;
+mod target;
 mod tenants;
 mod types;
 
 use async_trait::async_trait;
-use rusqlite::Connection;
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, Error, ExecuteOptions, MigrationPlan, MigrationRunner, Phase,
-    Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
+    SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 pub use connect::Location;
 pub use tenants::TENANT_EXTENSIONS;
 
-use catalog::StoredSql;
-use connect::{Access, open};
-use error::sqlite_error;
-use inspect::inspect_connection;
-use render::render_plan;
-use runner::{SqliteLock, with_tenant};
-use schema_sync_core::run_blocking;
+use connect::Access;
+use runner::SqliteLock;
 
 /// Tenants stored as SQLite files.
 #[derive(Debug, Clone)]
@@ -110,24 +104,7 @@ impl SchemaInspector for SqliteAdapter {
 impl MigrationRunner for SqliteAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let live = self.inspect(tenant).await?;
-        let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
-        let stored = run_blocking(move || {
-            let conn =
-                open(&path, false).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))?;
-            StoredSql::read(&conn).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))
-        })
-        .await?;
-        let statements =
-            render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant.id()))?;
-        let mut sql = vec![
-            "PRAGMA foreign_keys = OFF".to_string(),
-            "PRAGMA legacy_alter_table = ON".to_string(),
-            "BEGIN IMMEDIATE".to_string(),
-        ];
-        sql.extend(statements.into_iter().map(|s| s.sql));
-        sql.push("PRAGMA foreign_key_check".into());
-        sql.push("COMMIT".into());
-        Ok(sql)
+        runner::render_script(tenant, &live, plan).await
     }
 
     async fn acquire_lock(
@@ -164,20 +141,6 @@ impl DatabaseAdapter for SqliteAdapter {
     }
 
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
-        let sql = sql.to_string();
-        run_blocking(move || {
-            let target_error = |message: String, e: rusqlite::Error| Error::Target {
-                target: "SQL".into(),
-                message,
-                source: Some(Box::new(e)),
-            };
-            let conn = Connection::open_in_memory()
-                .map_err(|e| target_error("cannot open an in-memory database".into(), e))?;
-            conn.execute_batch(&sql)
-                .map_err(|e| target_error(format!("SQLite rejected the DDL: {e}"), e))?;
-            inspect_connection(&conn)
-                .map_err(|e| target_error("cannot inspect the DDL's result".into(), e))
-        })
-        .await
+        target::snapshot_from_sql(sql).await
     }
 }
