@@ -1,8 +1,8 @@
 //! What SQLite's catalog says: `sqlite_schema`, the pragmas, and the DDL it stores.
 //!
 //! Each function here runs one catalog query and returns its rows as plain types, in
-//! the order SQLite gives them; turning them into a snapshot is [`crate::inspect`]'s
-//! job. What pragmas do not report (checks, generated expressions, collations, index
+//! the order SQLite gives them; turning them into a snapshot is `inspect.rs`'s job.
+//! What pragmas do not report (checks, generated expressions, collations, index
 //! expressions) is only in the stored `CREATE` text, which [`ddl`] reads from the
 //! tokens of [`tokens`].
 

@@ -6,7 +6,7 @@
 //!
 //! - **Inspection** reads pragmas and, for what pragmas do not say (checks, generated
 //!   expressions, collations, index expressions), the DDL SQLite stores, normalised so
-//!   formatting never shows up as drift (`catalog/ddl.rs`).
+//!   formatting never shows up as drift.
 //! - **Targets from SQL** are applied to an in-memory database and inspected: SQLite
 //!   itself is the parser.
 //! - **Execution** runs in one `BEGIN IMMEDIATE` transaction per tenant (the lock), using
@@ -14,17 +14,44 @@
 //!   checking foreign keys before commit. A failure rolls the tenant back whole.
 //! - **Fidelity**: tables are created in the target's column order with its constraint
 //!   names, `STRICT` and `WITHOUT ROWID`; a rebuild keeps the stored text of every column
-//!   and constraint it does not change, so `.schema` reads like the template
-//!   (`create.rs`). Declared types are compared lowercased, so a table
-//!   created from scratch spells them lowercase.
+//!   and constraint it does not change, so `.schema` reads like the template. Declared
+//!   types are compared lowercased, so a table created from scratch spells them
+//!   lowercase.
 //! - **Unmodelled dependents**: an index or trigger attached to a table or view that
 //!   the model does not cover is reported as a dependent of it, and the runner refuses a
 //!   plan that would drop it with its parent.
 //! - **Hot journals** left by a writer killed mid-transaction are rolled back under the
 //!   tenant's write lock when the command may write (`sync`, `validate`), and reported
-//!   with the fix when it may not (`audit`) (see `journal.rs`).
-//! - rusqlite is blocking: every call runs on tokio's blocking pool, never on executor
-//!   threads.
+//!   with the fix when it may not (`audit`).
+//! - rusqlite is blocking: every call runs on tokio's blocking pool (`run_blocking`),
+//!   never on executor threads.
+//!
+//! ## Modules
+//!
+//! The same file set as every adapter; this file only wires the traits to them.
+//!
+//! - `connect.rs`: the `sqlite://` URL ([`Location`]) and the connect options, and
+//!   opening a tenant file read-only or read-write. `connect/journal.rs` rolls back the
+//!   hot journal an inspection meets, or says how to.
+//! - `tenants.rs`: discovery (every tenant file's stem) and `namespace_of`, the path of
+//!   a tenant's file.
+//! - `catalog.rs`: the `sqlite_schema` and pragma queries with their row types.
+//!   `catalog/tokens.rs` lexes and normalises stored DDL; `catalog/ddl.rs` reads from it
+//!   what pragmas do not say, item by item and verbatim.
+//! - `inspect.rs`: assembles the catalog rows into a snapshot. `inspect/names.rs`
+//!   derives the names SQLite does not keep for unique constraints, foreign keys and
+//!   checks.
+//! - `target.rs`: `snapshot_from_sql`, the target DDL applied to an in-memory database.
+//! - `types.rs`: declared types to and from the model's `DataType`.
+//! - `render.rs`: a plan to statements, with the table-rebuild procedure.
+//!   `render/create.rs` writes `CREATE TABLE` and `CREATE INDEX`, keeping the stored text
+//!   of what a rebuild does not change.
+//! - `runner.rs`: the tenant lock (`BEGIN IMMEDIATE`): renders inside the lock, checks
+//!   every statement with the namespace guard, runs it, and checks foreign keys.
+//! - `sql.rs`: quoting of identifiers and literals; a leaf that imports nothing from the
+//!   crate.
+//! - `error.rs`: rusqlite errors to schema-sync errors with the tenant, phase, file and
+//!   a hint.
 #![deny(missing_docs)]
 
 mod catalog;
@@ -65,7 +92,8 @@ pub struct SqliteAdapter {
 /// a hot journal. `options.lock_timeout` bounds the wait for another writer then.
 ///
 /// # Errors
-/// [`Error::Config`] when the URL is not a `sqlite://` URL or its path does not exist.
+/// [`Error::Config`](schema_sync_core::Error::Config) when the URL is not a `sqlite://`
+/// URL or its path does not exist.
 pub async fn connect(url: &str, options: &ConnectOptions) -> Result<SqliteAdapter> {
     Ok(SqliteAdapter::with_options(
         Location::from_url(url)?,
