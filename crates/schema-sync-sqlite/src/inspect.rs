@@ -1,81 +1,52 @@
-//! Reading a SQLite database into a [`SchemaSnapshot`].
+//! Assembling the catalog's rows into a [`SchemaSnapshot`].
 //!
 //! Pragmas (`table_xinfo`, `index_list`, `index_xinfo`, `foreign_key_list`) give the
-//! structure; the stored DDL gives what pragmas do not (see [`crate::ddl`]). Names SQLite
-//! does not keep (unique constraints, foreign keys, unnamed checks) are derived from their
-//! content so that equal schemas always get equal names.
+//! structure; the stored DDL gives what pragmas do not (see [`crate::catalog`]). Names
+//! SQLite does not keep (unique constraints, foreign keys, unnamed checks) are derived
+//! from their content so that equal schemas always get equal names ([`names`]).
+
+pub(crate) mod names;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
-use schema_sync_core::SchemaSnapshot;
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, ForeignKey, ForeignKeyAction, Generated, Identity, Index,
     IndexPart, PrimaryKey, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
+use schema_sync_core::{Result, SchemaSnapshot, TenantContext, run_blocking};
 
-use crate::ddl::{self, Token};
-use crate::names;
+use crate::catalog::tokens::{self, Token};
+use crate::catalog::{self, SchemaRow, ddl};
+use crate::connect::{self, Access};
+use crate::tenants;
 use crate::types::parse_declared_type;
 
-/// Prefix of the temporary tables the runner creates while rebuilding a table.
-pub(crate) const REBUILD_PREFIX: &str = "_schema_sync_old_";
-
-/// What `sqlite_schema` stores for each object: `(type, name)` to `(tbl_name, sql)`.
-#[derive(Debug, Default)]
-pub(crate) struct StoredSql(BTreeMap<(String, String), (String, Option<String>)>);
-
-impl StoredSql {
-    /// Reads every object's row.
-    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
-        let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
-        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))?;
-        Ok(Self(rows.collect::<rusqlite::Result<_>>()?))
-    }
-
-    /// The stored SQL of the `kind` (`table`, `index`, `trigger`) object `name`.
-    pub(crate) fn get(&self, kind: &str, name: &str) -> Option<&str> {
-        self.0
-            .get(&(kind.to_string(), name.to_string()))
-            .and_then(|(_, sql)| sql.as_deref())
-    }
-
-    /// The `(type, name)` of every index and trigger SQLite drops with `relation`, apart
-    /// from the indexes it makes itself for keys (those have no SQL).
-    pub(crate) fn attached_to<'a>(
-        &'a self,
-        relation: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        self.0
-            .iter()
-            .filter(move |((kind, _), (table, sql))| {
-                (kind == "index" || kind == "trigger")
-                    && sql.is_some()
-                    && table.eq_ignore_ascii_case(relation)
-            })
-            .map(|((kind, name), _)| (kind.as_str(), name.as_str()))
-    }
-}
-
-/// One row of `sqlite_schema`.
-struct SchemaRow {
-    kind: String,
-    name: String,
-    table: String,
-    sql: Option<String>,
+/// Inspects `tenant`'s file on the blocking pool, rolling a hot journal back first when
+/// `access` allows it.
+///
+/// # Errors
+/// An [`Error`](schema_sync_core::Error) naming the tenant and its file when the file is
+/// missing or cannot be read.
+pub(crate) async fn inspect_tenant(
+    tenant: &TenantContext,
+    access: Access,
+) -> Result<SchemaSnapshot> {
+    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
+    run_blocking(move || connect::read_for_inspection(&id, &path, access, inspect_connection)).await
 }
 
 /// Inspects every user object of the database behind `conn`.
 pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
-    let rows = schema_rows(conn)?;
-    let shadow = shadow_tables(conn)?;
+    let rows = catalog::schema_rows(conn)?;
+    let shadow = catalog::shadow_tables(conn)?;
     let mut snapshot = SchemaSnapshot::empty();
     for row in rows
         .iter()
         .filter(|r| r.kind == "table" && !shadow.contains(&r.name))
     {
         let sql = row.sql.as_deref().unwrap_or_default();
-        if ddl::tokenize(sql)
+        if tokens::tokenize(sql)
             .iter()
             .take(3)
             .any(|t| t.is_kw("VIRTUAL"))
@@ -96,7 +67,7 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
         .collect();
     for row in rows.iter().filter(|r| r.kind == "view") {
         let sql = row.sql.as_deref().unwrap_or_default();
-        let depends_on: BTreeSet<String> = ddl::tokenize(sql)
+        let depends_on: BTreeSet<String> = tokens::tokenize(sql)
             .iter()
             .filter_map(Token::ident)
             .filter_map(|ident| relation_names.get(&ident.to_lowercase()))
@@ -112,7 +83,7 @@ pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSn
         snapshot.views.insert(row.name.clone(), view);
     }
     for row in rows.iter().filter(|r| r.kind == "trigger") {
-        let definition = ddl::normalize(row.sql.as_deref().unwrap_or_default());
+        let definition = tokens::normalize(row.sql.as_deref().unwrap_or_default());
         if let Some(table) = snapshot.tables.get_mut(&row.table) {
             table
                 .triggers
@@ -153,31 +124,6 @@ fn report_unmodelled_dependents(rows: &[SchemaRow], snapshot: &mut SchemaSnapsho
     }
 }
 
-/// Tables that store a virtual table's data; they belong to the (unsupported) virtual table.
-fn shadow_tables(conn: &Connection) -> rusqlite::Result<BTreeSet<String>> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")?;
-    let names = stmt.query_map([], |r| r.get(0))?;
-    names.collect()
-}
-
-fn schema_rows(conn: &Connection) -> rusqlite::Result<Vec<SchemaRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema \
-         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(SchemaRow {
-            kind: r.get(0)?,
-            name: r.get(1)?,
-            table: r.get(2)?,
-            sql: r.get(3)?,
-        })
-    })?;
-    rows.filter(|r| !matches!(r, Ok(row) if row.name.starts_with(REBUILD_PREFIX)))
-        .collect()
-}
-
 fn inspect_table(
     conn: &Connection,
     name: &str,
@@ -200,44 +146,36 @@ fn inspect_table(
     };
 
     let mut pk_columns: Vec<(i64, String)> = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
-    )?;
-    let mut column_rows = stmt.query([name])?;
     let mut position = 0u32;
-    while let Some(r) = column_rows.next()? {
-        let column_name: String = r.get(0)?;
-        let hidden: i64 = r.get(5)?;
-        if hidden == 1 {
+    for row in catalog::columns(conn, name)? {
+        if row.hidden == 1 {
             continue;
         }
-        let declared: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
-        let details = column_ddl.get(&column_name.to_lowercase());
-        let mut column = Column::new(parse_declared_type(&declared));
+        let details = column_ddl.get(&row.name.to_lowercase());
+        let mut column = Column::new(parse_declared_type(&row.declared));
         // Rows come in cid order; hidden (virtual-table) columns were skipped above.
         position += 1;
         column.position = position;
-        column.nullable = r.get::<_, i64>(2)? == 0;
-        column.default = r.get::<_, Option<String>>(3)?.map(|d| ddl::normalize(&d));
+        column.nullable = !row.not_null;
+        column.default = row.default.as_deref().map(tokens::normalize);
         column.collation = details.and_then(|d| d.collation.clone());
         if details.is_some_and(|d| d.autoincrement) {
             column.identity = Some(Identity::AutoIncrement);
         }
-        if hidden == 2 || hidden == 3 {
+        if row.hidden == 2 || row.hidden == 3 {
             let expression = details
                 .and_then(|d| d.generated.as_ref())
                 .map(|(e, _)| e.clone())
                 .unwrap_or_default();
             column.generated = Some(Generated {
                 expression,
-                stored: hidden == 3,
+                stored: row.hidden == 3,
             });
         }
-        let pk: i64 = r.get(4)?;
-        if pk > 0 {
-            pk_columns.push((pk, column_name.clone()));
+        if row.pk > 0 {
+            pk_columns.push((row.pk, row.name.clone()));
         }
-        table.columns.insert(column_name, column);
+        table.columns.insert(row.name, column);
     }
     table.renumber_columns();
     pk_columns.sort();
@@ -273,24 +211,11 @@ fn inspect_indexes(
     table_ddl: &ddl::TableDdl,
     table: &mut Table,
 ) -> rusqlite::Result<()> {
-    let mut list = conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
-    let indexes: Vec<(String, bool, String)> = list
-        .query_map([table_name], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? == 1, r.get(2)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut info = conn.prepare(
-        "SELECT cid, name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-    )?;
-    for (index_name, unique, origin) in indexes {
-        let keys: Vec<(i64, Option<String>, bool)> = info
-            .query_map([&index_name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1))
-            })?
-            .collect::<Result<_, _>>()?;
-        match origin.as_str() {
+    for index in catalog::indexes(conn, table_name)? {
+        let (index_name, unique, keys) = (index.name, index.unique, index.keys);
+        match index.origin.as_str() {
             "u" => {
-                let columns: Vec<String> = keys.into_iter().filter_map(|(_, n, _)| n).collect();
+                let columns: Vec<String> = keys.into_iter().filter_map(|k| k.name).collect();
                 let constraint_name = table_ddl
                     .unique_name(&columns)
                     .map_or_else(|| names::unique(table_name, &columns), str::to_string);
@@ -312,15 +237,15 @@ fn inspect_indexes(
                 let parts = keys
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (cid, column, descending))| match column {
-                        Some(name) if cid >= 0 => IndexPart::Column {
+                    .map(|(i, key)| match key.name {
+                        Some(name) if key.cid >= 0 => IndexPart::Column {
                             name,
-                            descending,
+                            descending: key.descending,
                             prefix_length: None,
                         },
                         _ => IndexPart::Expression {
                             sql: index_ddl.parts.get(i).cloned().unwrap_or_default(),
-                            descending,
+                            descending: key.descending,
                         },
                     })
                     .collect();
@@ -345,13 +270,9 @@ fn inspect_foreign_keys(
     table_name: &str,
     table_ddl: &ddl::TableDdl,
 ) -> rusqlite::Result<BTreeMap<String, ForeignKey>> {
-    let mut stmt =
-        conn.prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")?;
     let mut grouped: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-    let mut rows = stmt.query([table_name])?;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let fk = grouped.entry(id).or_insert_with(|| ForeignKey {
+    for row in catalog::foreign_keys(conn, table_name)? {
+        let fk = grouped.entry(row.id).or_insert_with(|| ForeignKey {
             columns: Vec::new(),
             referenced_schema: None,
             referenced_table: String::new(),
@@ -360,13 +281,13 @@ fn inspect_foreign_keys(
             on_update: ForeignKeyAction::NoAction,
             deferrable: Deferrable::NotDeferrable,
         });
-        fk.referenced_table = r.get(1)?;
-        fk.columns.push(r.get(2)?);
-        if let Some(to) = r.get::<_, Option<String>>(3)? {
+        fk.referenced_table = row.table;
+        fk.columns.push(row.from);
+        if let Some(to) = row.to {
             fk.referenced_columns.push(to);
         }
-        fk.on_update = parse_action(&r.get::<_, String>(4)?);
-        fk.on_delete = parse_action(&r.get::<_, String>(5)?);
+        fk.on_update = parse_action(&row.on_update);
+        fk.on_delete = parse_action(&row.on_delete);
     }
     // SQLite numbers foreign keys from the last declared; names go in declaration order.
     let mut out = BTreeMap::new();

@@ -6,7 +6,7 @@
 //!
 //! - **Inspection** reads pragmas and, for what pragmas do not say (checks, generated
 //!   expressions, collations, index expressions), the DDL SQLite stores, normalised so
-//!   formatting never shows up as drift ([`ddl`]).
+//!   formatting never shows up as drift.
 //! - **Targets from SQL** are applied to an in-memory database and inspected: SQLite
 //!   itself is the parser.
 //! - **Execution** runs in one `BEGIN IMMEDIATE` transaction per tenant (the lock), using
@@ -14,60 +14,76 @@
 //!   checking foreign keys before commit. A failure rolls the tenant back whole.
 //! - **Fidelity**: tables are created in the target's column order with its constraint
 //!   names, `STRICT` and `WITHOUT ROWID`; a rebuild keeps the stored text of every column
-//!   and constraint it does not change, so `.schema` reads like the template
-//!   (`create.rs`). Declared types are compared lowercased, so a table
-//!   created from scratch spells them lowercase.
+//!   and constraint it does not change, so `.schema` reads like the template. Declared
+//!   types are compared lowercased, so a table created from scratch spells them
+//!   lowercase.
 //! - **Unmodelled dependents**: an index or trigger attached to a table or view that
 //!   the model does not cover is reported as a dependent of it, and the runner refuses a
 //!   plan that would drop it with its parent.
 //! - **Hot journals** left by a writer killed mid-transaction are rolled back under the
 //!   tenant's write lock when the command may write (`sync`, `validate`), and reported
-//!   with the fix when it may not (`audit`) (see `journal.rs`).
-//! - rusqlite is blocking: every call runs on tokio's blocking pool, never on executor
-//!   threads.
+//!   with the fix when it may not (`audit`).
+//! - rusqlite is blocking: every call runs on tokio's blocking pool (`run_blocking`),
+//!   never on executor threads.
+//!
+//! ## Modules
+//!
+//! The same file set as every adapter; this file only wires the traits to them.
+//!
+//! - `connect.rs`: the `sqlite://` URL ([`Location`]) and the connect options, and
+//!   opening a tenant file read-only or read-write. `connect/journal.rs` rolls back the
+//!   hot journal an inspection meets, or says how to.
+//! - `tenants.rs`: discovery (every tenant file's stem) and `namespace_of`, the path of
+//!   a tenant's file.
+//! - `catalog.rs`: the `sqlite_schema` and pragma queries with their row types.
+//!   `catalog/tokens.rs` lexes and normalises stored DDL; `catalog/ddl.rs` reads from it
+//!   what pragmas do not say, item by item and verbatim.
+//! - `inspect.rs`: assembles the catalog rows into a snapshot. `inspect/names.rs`
+//!   derives the names SQLite does not keep for unique constraints, foreign keys and
+//!   checks.
+//! - `target.rs`: `snapshot_from_sql`, the target DDL applied to an in-memory database.
+//! - `types.rs`: declared types to and from the model's `DataType`.
+//! - `render.rs`: a plan to statements, with the table-rebuild procedure.
+//!   `render/create.rs` writes `CREATE TABLE` and `CREATE INDEX`, keeping the stored text
+//!   of what a rebuild does not change.
+//! - `runner.rs`: the tenant lock (`BEGIN IMMEDIATE`): renders inside the lock, checks
+//!   every statement with the namespace guard, runs it, and checks foreign keys.
+//! - `sql.rs`: quoting of identifiers and literals; a leaf that imports nothing from the
+//!   crate.
+//! - `error.rs`: rusqlite errors to schema-sync errors with the tenant, phase, file and
+//!   a hint.
 #![deny(missing_docs)]
 
-mod create;
-pub mod ddl;
+mod catalog;
+mod connect;
 mod error;
 mod inspect;
-mod journal;
-mod names;
 mod render;
 mod runner;
+mod sql;
+mod target;
 mod tenants;
 mod types;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use async_trait::async_trait;
-use rusqlite::Connection;
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, Error, ExecuteOptions, MigrationPlan, MigrationRunner, Phase,
-    Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
+    SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
-pub use tenants::{Location, TENANT_EXTENSIONS};
+pub use connect::Location;
+pub use tenants::TENANT_EXTENSIONS;
 
-use error::sqlite_error;
-use inspect::{StoredSql, inspect_connection};
-use render::render_plan;
-use runner::{SqliteLock, open, with_tenant};
-use schema_sync_core::run_blocking;
+use connect::Access;
+use runner::SqliteLock;
 
 /// Tenants stored as SQLite files.
 #[derive(Debug, Clone)]
 pub struct SqliteAdapter {
     location: Location,
-    /// Never open a file read-write outside a run that may change it (audit).
-    read_only: bool,
-    /// How long a hot-journal rollback waits for another writer.
-    lock_timeout: Duration,
+    /// Whether files may be opened read-write outside a migration, and how long to wait.
+    access: Access,
 }
-
-/// How long to wait for another writer when no timeout is configured.
-const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens the SQLite tenants at `url` (`sqlite:///dir` or `sqlite:///file.db`).
 ///
@@ -76,7 +92,8 @@ const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// a hot journal. `options.lock_timeout` bounds the wait for another writer then.
 ///
 /// # Errors
-/// [`Error::Config`] when the URL is not a `sqlite://` URL or its path does not exist.
+/// [`Error::Config`](schema_sync_core::Error::Config) when the URL is not a `sqlite://`
+/// URL or its path does not exist.
 pub async fn connect(url: &str, options: &ConnectOptions) -> Result<SqliteAdapter> {
     Ok(SqliteAdapter::with_options(
         Location::from_url(url)?,
@@ -94,8 +111,7 @@ impl SqliteAdapter {
     pub fn with_options(location: Location, options: &ConnectOptions) -> Self {
         Self {
             location,
-            read_only: options.read_only,
-            lock_timeout: options.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            access: Access::from_options(options),
         }
     }
 
@@ -105,45 +121,10 @@ impl SqliteAdapter {
     }
 }
 
-fn tenant_path(tenant: &TenantContext) -> PathBuf {
-    PathBuf::from(tenant.namespace())
-}
-
 #[async_trait]
 impl SchemaInspector for SqliteAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
-        let (id, path) = (tenant.id().clone(), tenant_path(tenant));
-        let (read_only, lock_timeout) = (self.read_only, self.lock_timeout);
-        run_blocking(move || {
-            let fail = |e| sqlite_error(Some(&id), Phase::Inspect, &path, e);
-            if !path.is_file() {
-                return Err(Error::database(
-                    Some(&id),
-                    Phase::Inspect,
-                    Some(path.display().to_string()),
-                    "no such tenant file; check the tenant id or run `schema-sync tenants`",
-                ));
-            }
-            let conn = open(&path, false).map_err(fail)?;
-            match inspect_connection(&conn) {
-                Err(e) if journal::is_hot_journal(&e) => {
-                    drop(conn);
-                    if read_only {
-                        return Err(journal::hot_journal_error(
-                            Some(&id),
-                            Phase::Inspect,
-                            &path,
-                            e,
-                        ));
-                    }
-                    journal::roll_back(&path, lock_timeout).map_err(fail)?;
-                    let conn = open(&path, false).map_err(fail)?;
-                    inspect_connection(&conn).map_err(fail)
-                }
-                other => other.map_err(fail),
-            }
-        })
-        .await
+        inspect::inspect_tenant(tenant, self.access).await
     }
 }
 
@@ -151,24 +132,7 @@ impl SchemaInspector for SqliteAdapter {
 impl MigrationRunner for SqliteAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let live = self.inspect(tenant).await?;
-        let (id, path) = (tenant.id().clone(), tenant_path(tenant));
-        let stored = run_blocking(move || {
-            let conn =
-                open(&path, false).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))?;
-            StoredSql::read(&conn).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))
-        })
-        .await?;
-        let statements =
-            render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant.id()))?;
-        let mut sql = vec![
-            "PRAGMA foreign_keys = OFF".to_string(),
-            "PRAGMA legacy_alter_table = ON".to_string(),
-            "BEGIN IMMEDIATE".to_string(),
-        ];
-        sql.extend(statements.into_iter().map(|s| s.sql));
-        sql.push("PRAGMA foreign_key_check".into());
-        sql.push("COMMIT".into());
-        Ok(sql)
+        runner::render_script(tenant, &live, plan).await
     }
 
     async fn acquire_lock(
@@ -177,7 +141,7 @@ impl MigrationRunner for SqliteAdapter {
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
         Ok(Box::new(
-            SqliteLock::acquire(tenant.clone(), tenant_path(tenant), options).await?,
+            SqliteLock::acquire(tenant.clone(), options).await?,
         ))
     }
 }
@@ -189,12 +153,11 @@ impl DatabaseAdapter for SqliteAdapter {
     }
 
     async fn list_tenants(&self) -> Result<Vec<String>> {
-        let location = self.location.clone();
-        run_blocking(move || location.list_tenants()).await
+        tenants::list(&self.location).await
     }
 
     fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
-        self.location.namespace_of(tenant)
+        tenants::namespace_of(&self.location, tenant)
     }
 
     fn inspector(&self) -> &dyn SchemaInspector {
@@ -206,20 +169,6 @@ impl DatabaseAdapter for SqliteAdapter {
     }
 
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
-        let sql = sql.to_string();
-        run_blocking(move || {
-            let target_error = |message: String, e: rusqlite::Error| Error::Target {
-                target: "SQL".into(),
-                message,
-                source: Some(Box::new(e)),
-            };
-            let conn = Connection::open_in_memory()
-                .map_err(|e| target_error("cannot open an in-memory database".into(), e))?;
-            conn.execute_batch(&sql)
-                .map_err(|e| target_error(format!("SQLite rejected the DDL: {e}"), e))?;
-            inspect_connection(&conn)
-                .map_err(|e| target_error("cannot inspect the DDL's result".into(), e))
-        })
-        .await
+        target::snapshot_from_sql(sql).await
     }
 }

@@ -14,35 +14,54 @@
 //! Column order is the target's (`Column.position`): `CREATE TABLE` and every rebuild
 //! list columns in that order, `ADD COLUMN` runs in place only for a column placed last,
 //! and `ReorderColumns` (or an added column placed elsewhere) rebuilds the table.
+//!
+//! The text of `CREATE TABLE` and `CREATE INDEX` is [`create`]'s.
+
+mod create;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schema_sync_core::plan::RenderedStatement;
 use schema_sync_core::snapshot::{Column, Identity, Table};
-use schema_sync_core::{Error, MigrationPlan, Operation, SchemaSnapshot};
+use schema_sync_core::{
+    Error, MigrationPlan, Operation, Result, SchemaSnapshot, TenantContext, TenantId,
+};
 
-use crate::create::{Previous, column_definition, create_index, create_table};
-use crate::ddl::quote_ident;
-use crate::inspect::{REBUILD_PREFIX, StoredSql};
+use crate::catalog::{REBUILD_PREFIX, StoredSql};
+use crate::sql::{quote_ident, quote_literal};
+use create::{Previous, column_definition, create_index, create_table};
 
-/// One statement and the index of the plan step it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Statement {
-    /// Index into the plan's steps.
-    pub step: usize,
-    /// The SQL.
-    pub sql: String,
+/// What rendering a plan for one tenant needs besides the plan.
+pub(crate) struct RenderContext<'a> {
+    /// The tenant, named in errors.
+    pub tenant: &'a TenantContext,
+    /// Its schema as inspected, which the plan is applied to.
+    pub live: &'a SchemaSnapshot,
+    /// What its `sqlite_schema` stores: the text a rebuild keeps, and every index and
+    /// trigger a dropped or rebuilt table would take with it.
+    pub stored: &'a StoredSql,
 }
 
-/// Renders `plan` for a database whose schema is `live`.
+/// Renders `plan` for the tenant of `context`, whose schema is `context.live`: each
+/// statement with the index of the plan step it carries out.
+///
+/// # Errors
+/// [`Error::Unsupported`] when the plan does not fit the live schema, has an operation
+/// SQLite cannot express, or would drop an index or trigger the model cannot recreate.
 pub(crate) fn render_plan(
-    live: &SchemaSnapshot,
-    stored: &StoredSql,
     plan: &MigrationPlan,
-) -> Result<Vec<Statement>, Error> {
+    context: &RenderContext<'_>,
+) -> Result<Vec<RenderedStatement>> {
+    let RenderContext {
+        tenant,
+        live,
+        stored,
+    } = *context;
+    let tenant = tenant.id();
     let mut final_schema = live.clone();
     plan.apply_to(&mut final_schema)
         .map_err(|message| Error::Unsupported {
-            tenant: None,
+            tenant: Some(tenant.clone()),
             object: "plan".into(),
             message: format!(
                 "the plan does not fit the live schema ({message}); run again to re-plan"
@@ -64,12 +83,12 @@ pub(crate) fn render_plan(
         .filter(|t| !created.contains(t) && final_schema.tables.contains_key(*t))
         .collect();
 
-    refuse_lost_dependents(live, stored, plan, &rebuilt)?;
+    refuse_lost_dependents(tenant, live, stored, plan, &rebuilt)?;
 
     let mut out = Vec::new();
     let mut done_rebuilds: BTreeSet<&str> = BTreeSet::new();
     for (step, plan_step) in plan.steps.iter().enumerate() {
-        let mut emit = |sql: String| out.push(Statement { step, sql });
+        let mut emit = |sql: String| out.push(RenderedStatement::for_step(step, sql));
         let operation = &plan_step.operation;
         if let Some(table) = operation.table()
             && rebuilt.contains(table)
@@ -116,7 +135,7 @@ pub(crate) fn render_plan(
             Operation::ReorderColumns {
                 required: false, ..
             } => {} // The table is not rebuilt: its order stays.
-            other => return Err(unsupported(other)),
+            other => return Err(unsupported(tenant, other)),
         }
     }
     Ok(out)
@@ -126,11 +145,12 @@ pub(crate) fn render_plan(
 /// an index or trigger the live model does not know (and so cannot recreate), reading
 /// what is attached from `sqlite_schema` itself rather than trusting the snapshot.
 fn refuse_lost_dependents(
+    tenant: &TenantId,
     live: &SchemaSnapshot,
     stored: &StoredSql,
     plan: &MigrationPlan,
     rebuilt: &BTreeSet<&str>,
-) -> Result<(), Error> {
+) -> Result<()> {
     let mut replaced: BTreeSet<(&str, &str)> = rebuilt.iter().map(|t| (*t, "rebuilt")).collect();
     for step in &plan.steps {
         match &step.operation {
@@ -150,7 +170,7 @@ fn refuse_lost_dependents(
                 .is_some_and(|t| t.indexes.contains_key(name) || t.triggers.contains_key(name));
             if !modelled {
                 return Err(Error::Unsupported {
-                    tenant: None,
+                    tenant: Some(tenant.clone()),
                     object: format!("{kind} {name} on {relation}"),
                     message: format!(
                         "the plan would drop {relation} ({how}) and with it this {kind}, which \
@@ -165,9 +185,9 @@ fn refuse_lost_dependents(
     Ok(())
 }
 
-fn unsupported(operation: &Operation) -> Error {
+fn unsupported(tenant: &TenantId, operation: &Operation) -> Error {
     Error::Unsupported {
-        tenant: None,
+        tenant: Some(tenant.clone()),
         object: operation.to_string(),
         message: "SQLite has no such object (enums, sequences, functions, extensions and comments do not exist in \
                   SQLite); use a target written for SQLite"
@@ -330,8 +350,4 @@ fn rebuild_table(name: &str, old: &Table, new: &Table, stored: &StoredSql) -> Ve
         statements.push(kept.map_or_else(|| trigger.definition.clone(), str::to_string));
     }
     statements
-}
-
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }

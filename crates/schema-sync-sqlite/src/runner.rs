@@ -10,25 +10,58 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use schema_sync_core::{
     Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Result,
     SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
+use crate::catalog::{StoredSql, foreign_key_violations};
+use crate::connect::open;
 use crate::error::{is_busy, sqlite_error};
-use crate::inspect::{StoredSql, inspect_connection};
-use crate::render::render_plan;
+use crate::inspect::inspect_connection;
+use crate::render::{RenderContext, render_plan};
+use crate::tenants;
 use schema_sync_core::run_blocking;
 
-/// Opens a tenant file, read-only unless `write`. Never creates a file.
-pub(crate) fn open(path: &Path, write: bool) -> rusqlite::Result<Connection> {
-    let mode = if write {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_ONLY
+/// What the lock runs on its connection before `BEGIN IMMEDIATE`: SQLite ignores both
+/// pragmas inside a transaction, and the rebuild procedure needs both.
+const SESSION_PRAGMAS: [&str; 2] = [
+    "PRAGMA foreign_keys = OFF",
+    "PRAGMA legacy_alter_table = ON",
+];
+
+/// The whole script a run executes for `plan` on `tenant`, whose schema is `live`, for
+/// showing it (`plan`, `--dry-run`): the session pragmas, `BEGIN IMMEDIATE`, the
+/// rendered statements, the foreign key check, `COMMIT`. Reads the stored DDL from the
+/// tenant's file (read-only) on the blocking pool.
+///
+/// # Errors
+/// As [`render_plan`], and the SQLite error when the file cannot be read.
+pub(crate) async fn render_script(
+    tenant: &TenantContext,
+    live: &SchemaSnapshot,
+    plan: &MigrationPlan,
+) -> Result<Vec<String>> {
+    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
+    let stored = run_blocking(move || {
+        let conn =
+            open(&path, false).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))?;
+        StoredSql::read(&conn).map_err(|e| sqlite_error(Some(&id), Phase::Plan, &path, e))
+    })
+    .await?;
+    let context = RenderContext {
+        tenant,
+        live,
+        stored: &stored,
     };
-    Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    let statements = render_plan(plan, &context)?;
+    let mut sql: Vec<String> = SESSION_PRAGMAS.iter().map(|p| p.to_string()).collect();
+    sql.push("BEGIN IMMEDIATE".to_string());
+    sql.extend(statements.into_iter().map(|s| s.sql));
+    sql.push("PRAGMA foreign_key_check".into());
+    sql.push("COMMIT".into());
+    Ok(sql)
 }
 
 /// A tenant file inside an open `BEGIN IMMEDIATE` transaction.
@@ -43,12 +76,10 @@ pub(crate) struct SqliteLock {
 }
 
 impl SqliteLock {
-    /// Opens the file and takes the write lock, waiting up to `options.lock_timeout`.
-    pub(crate) async fn acquire(
-        context: TenantContext,
-        path: PathBuf,
-        options: &ExecuteOptions,
-    ) -> Result<Self> {
+    /// Opens the tenant's file and takes the write lock, waiting up to
+    /// `options.lock_timeout`.
+    pub(crate) async fn acquire(context: TenantContext, options: &ExecuteOptions) -> Result<Self> {
+        let path = tenants::path_of(&context);
         let tenant = context.id().clone();
         let timeout = options.lock_timeout;
         let (task_tenant, task_path) = (tenant.clone(), path.clone());
@@ -56,7 +87,7 @@ impl SqliteLock {
             let fail = |e| sqlite_error(Some(&task_tenant), Phase::Lock, &task_path, e);
             let conn = open(&task_path, true).map_err(fail)?;
             conn.busy_timeout(timeout).map_err(fail)?;
-            conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON;").map_err(fail)?;
+            conn.execute_batch(&SESSION_PRAGMAS.join("; ")).map_err(fail)?;
             match conn.execute_batch("BEGIN IMMEDIATE") {
                 Ok(()) => Ok(conn),
                 Err(e) if is_busy(&e) => Err(Error::Lock {
@@ -160,7 +191,12 @@ fn apply(
     let read = |conn: &Connection| Ok((inspect_connection(conn)?, StoredSql::read(conn)?));
     let (live, stored) =
         read(conn).map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
-    let statements = render_plan(&live, &stored, plan).map_err(|e| with_tenant(e, tenant))?;
+    let render = RenderContext {
+        tenant: context,
+        live: &live,
+        stored: &stored,
+    };
+    let statements = render_plan(plan, &render)?;
     // A SQLite tenant is a file and SQL cannot name another file without ATTACH, which
     // no plan renders; the guard still sees every statement, as on every database.
     let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
@@ -180,8 +216,10 @@ fn apply(
             source,
         };
     for statement in &statements {
+        // The first step a statement carries out is the first that did not succeed.
+        let step = statement.steps.iter().copied().min().unwrap_or_default();
         conn.execute_batch(&statement.sql)
-            .map_err(|e| failure(statement.step, statement.sql.clone(), Box::new(e)))?;
+            .map_err(|e| failure(step, statement.sql.clone(), Box::new(e)))?;
     }
     let violations = foreign_key_violations(conn)
         .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
@@ -202,32 +240,4 @@ fn apply(
         statements_executed: statements.len(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
-}
-
-fn foreign_key_violations(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, String)>> {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
-            r.get(2)?,
-        ))
-    })?;
-    rows.collect()
-}
-
-/// Adds the tenant to an error raised without one.
-pub(crate) fn with_tenant(error: Error, tenant: &TenantId) -> Error {
-    match error {
-        Error::Unsupported {
-            tenant: None,
-            object,
-            message,
-        } => Error::Unsupported {
-            tenant: Some(tenant.clone()),
-            object,
-            message,
-        },
-        other => other,
-    }
 }

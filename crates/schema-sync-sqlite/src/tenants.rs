@@ -1,117 +1,90 @@
 //! SQLite tenants: one database file per tenant.
 //!
-//! `sqlite:///path/dir` makes every `*.db`, `*.sqlite` and `*.sqlite3` file in the
-//! directory a tenant named by its file stem; `sqlite:///path/file.db` is one tenant.
+//! In a directory ([`Location::Directory`]) every `*.db`, `*.sqlite` and `*.sqlite3`
+//! file is a tenant named by its file stem; a single file ([`Location::File`]) is one
+//! tenant. A tenant's namespace is the path of its file.
 
 use std::path::{Path, PathBuf};
 
-use schema_sync_core::{Error, Result, TenantId};
+use schema_sync_core::{Error, Result, TenantContext, TenantId, run_blocking};
+
+use crate::connect::Location;
 
 /// File extensions that make a file a tenant.
 pub const TENANT_EXTENSIONS: &[&str] = &["db", "sqlite", "sqlite3"];
 
-/// Where the tenants are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// A directory of tenant files.
-    Directory(PathBuf),
-    /// A single tenant file.
-    File(PathBuf),
+/// Every tenant's name (the file stem), sorted. A stem that is not a valid tenant id is
+/// listed too, so the engine reports it instead of the fleet stopping.
+///
+/// # Errors
+/// [`Error::Connection`] when the directory cannot be read.
+pub(crate) async fn list(location: &Location) -> Result<Vec<String>> {
+    let location = location.clone();
+    run_blocking(move || list_blocking(&location)).await
 }
 
-impl Location {
-    /// Parses a `sqlite://` URL (`sqlite:///abs/path`, `sqlite://relative/path`,
-    /// `sqlite:path`) and checks that the path exists.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the scheme is wrong or the path does not exist.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| Error::config(format!("{url:?} is not a sqlite:// URL; use sqlite:///path/to/dir or sqlite:///path/to/file.db")))?;
-        let path = path.split('?').next().unwrap_or_default();
-        if path.is_empty() {
-            return Err(Error::config(
-                "the sqlite:// URL has no path; use sqlite:///path/to/dir or sqlite:///path/to/file.db",
-            ));
-        }
-        let path = PathBuf::from(path);
-        if path.is_dir() {
-            Ok(Location::Directory(path))
-        } else if path.is_file() {
-            Ok(Location::File(path))
-        } else {
-            Err(Error::config(format!(
-                "{} does not exist; create the directory of tenant files, or point the URL at an existing .db file",
-                path.display()
-            )))
-        }
-    }
-
-    /// Every tenant's name (the file stem), sorted. A stem that is not a valid tenant id
-    /// is listed too, so the engine reports it instead of the fleet stopping.
-    ///
-    /// # Errors
-    /// [`Error::Connection`] when the directory cannot be read.
-    pub fn list_tenants(&self) -> Result<Vec<String>> {
-        let mut tenants = match self {
-            Location::File(path) => vec![stem_of(path)],
-            Location::Directory(dir) => {
-                let entries = std::fs::read_dir(dir).map_err(|e| Error::Connection {
-                    target: dir.display().to_string(),
-                    source: Box::new(e),
-                })?;
-                let mut tenants = Vec::new();
-                for entry in entries {
-                    let path = entry
-                        .map_err(|e| Error::Connection {
-                            target: dir.display().to_string(),
-                            source: Box::new(e),
-                        })?
-                        .path();
-                    if path.is_file() && has_tenant_extension(&path) {
-                        tenants.push(stem_of(&path));
-                    }
+fn list_blocking(location: &Location) -> Result<Vec<String>> {
+    let mut tenants = match location {
+        Location::File(path) => vec![stem_of(path)],
+        Location::Directory(dir) => {
+            let entries = std::fs::read_dir(dir).map_err(|e| Error::Connection {
+                target: dir.display().to_string(),
+                source: Box::new(e),
+            })?;
+            let mut tenants = Vec::new();
+            for entry in entries {
+                let path = entry
+                    .map_err(|e| Error::Connection {
+                        target: dir.display().to_string(),
+                        source: Box::new(e),
+                    })?
+                    .path();
+                if path.is_file() && has_tenant_extension(&path) {
+                    tenants.push(stem_of(&path));
                 }
-                tenants
             }
-        };
-        tenants.sort();
-        tenants.dedup();
-        Ok(tenants)
-    }
-
-    /// The file of `tenant`.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the id could escape the directory (path separators, a
-    /// leading dot) or does not name this location's single file.
-    pub fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
-        let id = tenant.as_str();
-        if id.chars().any(std::path::is_separator) || id.starts_with('.') {
-            return Err(Error::config(format!(
-                "tenant {id:?}: a SQLite tenant id is a file stem and cannot contain path separators or start with a dot"
-            )));
+            tenants
         }
-        let path = match self {
-            Location::File(path) => {
-                if tenant_of_file(path)? != *tenant {
-                    return Err(Error::config(format!(
-                        "tenant {id:?} is not {}; the URL names a single file",
-                        path.display()
-                    )));
-                }
-                path.clone()
-            }
-            Location::Directory(dir) => TENANT_EXTENSIONS
-                .iter()
-                .map(|ext| dir.join(format!("{id}.{ext}")))
-                .find(|p| p.is_file())
-                .unwrap_or_else(|| dir.join(format!("{id}.db"))),
-        };
-        Ok(path.to_string_lossy().into_owned())
+    };
+    tenants.sort();
+    tenants.dedup();
+    Ok(tenants)
+}
+
+/// The file of `tenant` at `location`.
+///
+/// # Errors
+/// [`Error::Config`] when the id could escape the directory (path separators, a
+/// leading dot) or does not name this location's single file.
+pub(crate) fn namespace_of(location: &Location, tenant: &TenantId) -> Result<String> {
+    let id = tenant.as_str();
+    if id.chars().any(std::path::is_separator) || id.starts_with('.') {
+        return Err(Error::config(format!(
+            "tenant {id:?}: a SQLite tenant id is a file stem and cannot contain path separators or start with a dot"
+        )));
     }
+    let path = match location {
+        Location::File(path) => {
+            if tenant_of_file(path)? != *tenant {
+                return Err(Error::config(format!(
+                    "tenant {id:?} is not {}; the URL names a single file",
+                    path.display()
+                )));
+            }
+            path.clone()
+        }
+        Location::Directory(dir) => TENANT_EXTENSIONS
+            .iter()
+            .map(|ext| dir.join(format!("{id}.{ext}")))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| dir.join(format!("{id}.db"))),
+    };
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// The file of a tenant whose namespace [`namespace_of`] gave.
+pub(crate) fn path_of(tenant: &TenantContext) -> PathBuf {
+    PathBuf::from(tenant.namespace())
 }
 
 fn has_tenant_extension(path: &Path) -> bool {

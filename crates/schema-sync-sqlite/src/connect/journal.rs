@@ -20,9 +20,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::Connection;
 use schema_sync_core::{Error, Phase, TenantId};
-
-use crate::runner::open;
 
 /// Whether `error` is SQLite refusing to read a file whose hot journal it cannot roll
 /// back from a read-only connection.
@@ -35,7 +34,7 @@ pub(crate) fn is_hot_journal(error: &rusqlite::Error) -> bool {
 }
 
 /// The journal file SQLite keeps next to `path`.
-pub(crate) fn journal_path(path: &Path) -> String {
+fn journal_path(path: &Path) -> String {
     format!("{}-journal", path.display())
 }
 
@@ -66,14 +65,13 @@ pub(crate) fn hot_journal_error(
     )
 }
 
-/// Rolls back the hot journal of `path`: opens it read-write and takes the write lock
-/// (waiting up to `lock_timeout` for another writer), which makes SQLite restore the
-/// pre-crash pages, then releases the lock without changing anything.
+/// Rolls back the hot journal of the file behind `conn`, a read-write connection: takes
+/// the write lock (waiting up to `lock_timeout` for another writer), which makes SQLite
+/// restore the pre-crash pages, then releases the lock without changing anything.
 ///
 /// # Errors
-/// The SQLite error when the file cannot be opened read-write or stays locked.
-pub(crate) fn roll_back(path: &Path, lock_timeout: Duration) -> rusqlite::Result<()> {
-    let conn = open(path, true)?;
+/// The SQLite error when the file stays locked or cannot be read.
+pub(crate) fn roll_back(conn: &Connection, lock_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(lock_timeout)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     // Reading the schema is the first access; the rollback has happened by now.

@@ -1,7 +1,7 @@
 //! `CREATE TABLE` and `CREATE INDEX` text: what the target says, as the target says it.
 //!
 //! A table created by sync is rendered from the model: columns in the target's order,
-//! declared types, constraint names (a derived name, see [`crate::names`], stays
+//! declared types, constraint names (a derived name, see [`crate::inspect::names`], stays
 //! unnamed), `STRICT` and `WITHOUT ROWID`, names bare unless they need quotes.
 //!
 //! A rebuilt table starts from its own stored DDL: every column definition and table
@@ -16,8 +16,9 @@ use schema_sync_core::snapshot::{
     Column, Deferrable, ForeignKey, Identity, Index, IndexPart, Table,
 };
 
-use crate::ddl::{TableDdl, TableItem, parse_create_table, render_ident, same_columns};
-use crate::names;
+use crate::catalog::ddl::{TableDdl, TableItem, parse_create_table, same_columns};
+use crate::inspect::names;
+use crate::sql::render_ident;
 use crate::types::render_type;
 
 /// The live version of a table being rebuilt: its model and its stored DDL.
