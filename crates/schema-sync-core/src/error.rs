@@ -132,10 +132,11 @@ pub enum Error {
 
     /// A plan contains destructive steps and the caller did not allow them.
     #[error(
-        "tenant {:?}: refusing {} destructive change{} without --allow-destructive: {}",
+        "tenant {:?}: refusing {} destructive change{} that {} not allowed: {}",
         tenant.as_str(),
         losses.len(),
         if losses.len() == 1 { "" } else { "s" },
+        if losses.len() == 1 { "is" } else { "are" },
         losses.join("; ")
     )]
     DestructiveRefused {
@@ -198,7 +199,7 @@ pub enum Error {
     /// A plan ran but the tenant would still differ from the target, checked before
     /// commit. Where DDL is transactional the tenant was rolled back and is unchanged.
     #[error(
-        "tenant {:?}: the plan did not reach the target, {remaining} difference{} would remain ({details}); {}; this is a schema-sync bug, please report it with `schema-sync diff --format json` output",
+        "tenant {:?}: the plan did not reach the target, {remaining} difference{} would remain ({details}); {}; this is a schema-sync bug, please report it with the tenant's diff",
         tenant.as_str(),
         if *remaining == 1 { "" } else { "s" },
         if *rolled_back {
@@ -222,7 +223,7 @@ pub enum Error {
 
     /// Rendered SQL for one tenant names another tenant's namespace or the template's.
     #[error(
-        "tenant {:?}: refusing to run SQL that names namespace {namespace:?}, which is another tenant or the template (statement: {statement}); if {namespace:?} is shared by all tenants, declare it in `shared_namespaces` in schema-sync.toml",
+        "tenant {:?}: refusing to run SQL that names namespace {namespace:?}, which is another tenant or the template (statement: {statement}); nothing was run",
         tenant.as_str()
     )]
     Isolation {
@@ -511,7 +512,7 @@ mod tests {
         };
         assert_eq!(
             err.to_string(),
-            "tenant \"acme\": refusing 1 destructive change without --allow-destructive: drop column users.email"
+            "tenant \"acme\": refusing 1 destructive change that is not allowed: drop column users.email"
         );
     }
 }

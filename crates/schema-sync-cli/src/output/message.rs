@@ -24,12 +24,35 @@ pub fn error_line<'a>(
     redact_url(&line)
 }
 
-/// [`error_line`] of a schema-sync error.
+/// [`error_line`] of a schema-sync error, with the flag or setting that changes the
+/// outcome: core and the adapters speak of options, the CLI names its own flags.
 pub fn core_error(error: &schema_sync_core::Error) -> String {
-    error_line(std::iter::successors(
+    let line = error_line(std::iter::successors(
         Some(error as &(dyn std::error::Error + 'static)),
         |e| e.source(),
-    ))
+    ));
+    match cli_hint(error) {
+        Some(hint) => format!("{line} ({hint})"),
+        None => line,
+    }
+}
+
+/// How to change the outcome of `error` from the command line, where a flag does.
+fn cli_hint(error: &schema_sync_core::Error) -> Option<String> {
+    use schema_sync_core::Error;
+    match error {
+        Error::DestructiveRefused { .. } => {
+            Some("pass --allow-destructive to allow them".to_string())
+        }
+        Error::Lock { .. } => Some("raise --lock-timeout to wait longer".to_string()),
+        Error::Isolation { namespace, .. } => Some(format!(
+            "if {namespace:?} is shared by every tenant, list it in `shared_namespaces` in schema-sync.toml"
+        )),
+        Error::InvalidTenantId { .. } if error.tenant().is_none() => {
+            Some("leave it out with --exclude".to_string())
+        }
+        _ => None,
+    }
 }
 
 /// [`error_line`] of an error as the commands return it.

@@ -187,7 +187,7 @@ fn write_table_parts(out: &mut String, m: &TableModification) -> fmt::Result {
     if let Some(order) = &m.column_order {
         writeln!(
             out,
-            "{INDENT}~ column order ({}) -> ({}), drift only with --strict-column-order",
+            "{INDENT}~ column order ({}) -> ({}), drift only when column order is strict",
             order.from.join(", "),
             order.to.join(", "),
         )?;

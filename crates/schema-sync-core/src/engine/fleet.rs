@@ -164,7 +164,7 @@ impl Engine {
                                 let error = Error::InvalidTenantId {
                                     id: t.id().to_string(),
                                     reason: format!(
-                                        "this namespace cannot be a tenant ({reason}); rename it or exclude it with --exclude"
+                                        "this namespace cannot be a tenant ({reason}); rename it, or leave it out of the selection"
                                     ),
                                 };
                                 return (i, t, Some(Err(error)));

@@ -128,7 +128,7 @@ fn loss(operation: &Operation) -> String {
             from,
             to,
         } => format!(
-            "narrow {table}.{name} from {} to {}: values that do not fit would be truncated or rounded (with --allow-destructive a value that does not fit fails the tenant instead)",
+            "narrow {table}.{name} from {} to {}: values that do not fit would be truncated or rounded (when allowed, a value that does not fit fails the tenant instead)",
             from.data_type, to.data_type
         ),
         Operation::AlterEnum { name, from, to } => {
