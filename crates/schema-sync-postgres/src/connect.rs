@@ -1,5 +1,6 @@
-//! Opening the adapter: URL parsing, the connection pool, TLS (`connect/tls.rs`) and the
-//! server version check.
+//! Opening connections: URL parsing, TLS (`connect/tls.rs`), the adapter's pool and its
+//! server version check, and [`connect_client`], the one way another crate (the
+//! PostgreSQL snapshot store) opens a connection, so the security code exists once.
 
 mod tls;
 
@@ -9,6 +10,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use schema_sync_core::{ConnectOptions, Error, Result, redact_url};
 use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::{PostgresAdapter, error, inspect};
 
@@ -23,31 +26,20 @@ const MIN_SERVER_VERSION: i32 = 120_000;
 /// `options.lock_timeout` and `options.statement_timeout` bound every inspection: a tenant
 /// whose catalog read waits longer (a table of it is locked) fails alone with
 /// [`Error::Lock`].
-/// `sslmode` (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`) is honoured.
+/// `sslmode` (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`) and
+/// `sslrootcert` are honoured as libpq does (see [`connect_client`]).
 ///
 /// # Errors
-/// [`Error::Config`] for a URL that is not a PostgreSQL URL or does not parse;
+/// [`Error::Config`] for a URL that is not a PostgreSQL URL or does not parse, or an
+/// unreadable `sslrootcert`;
 /// [`Error::Connection`] (naming the URL without its password) when the server cannot
 /// be reached, refuses the login, or is too old.
 pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresAdapter> {
-    let target = redact_url(url);
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(Error::config(format!(
-            "{target} is not a PostgreSQL URL; use postgres://user@host:5432/database"
-        )));
-    }
-    let (url, verification) = tls::split_verification(url);
-    let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
-        Error::config(format!(
-            "cannot parse the PostgreSQL URL {target}: {e}; see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"
-        ))
-    })?;
-    if config.get_application_name().is_none() {
-        config.application_name("schema-sync");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
+    let Parsed {
+        mut config,
+        tls,
+        target,
+    } = parse(url, "schema-sync")?;
     if options.read_only {
         let mut session = config.get_options().unwrap_or_default().to_string();
         if !session.is_empty() {
@@ -59,12 +51,9 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresAdap
     let manager_config = ManagerConfig {
         recycling_method: RecyclingMethod::Fast,
     };
-    let manager = if config.get_ssl_mode() == SslMode::Disable {
-        Manager::from_config(config, tokio_postgres::NoTls, manager_config)
-    } else {
-        let tls = tls::connector(verification)
-            .map_err(|message| error::connection_message(&target, message))?;
-        Manager::from_config(config, tls, manager_config)
+    let manager = match tls {
+        None => Manager::from_config(config, NoTls, manager_config),
+        Some(tls) => Manager::from_config(config, tls, manager_config),
     };
     let pool = Pool::builder(manager)
         .max_size(options.max_connections.max(1))
@@ -118,4 +107,93 @@ impl PostgresAdapter {
             .await
             .map_err(|e| error::pool_error(&self.target, e))
     }
+}
+
+/// Opens one connection to the PostgreSQL server at `url` (`postgres://` or
+/// `postgresql://`), with TLS as libpq's parameters ask and the connection task spawned
+/// on the current tokio runtime (it ends when the client is dropped; its errors surface
+/// as failed queries).
+///
+/// TLS follows `sslmode` as libpq does: `disable` never encrypts, `prefer` (the default)
+/// encrypts when the server offers it, `require` insists on it, none of them checking
+/// the certificate; `verify-ca` checks that the certificate chains to a trusted root and
+/// `verify-full` also that it names the host. The trusted roots are the PEM file
+/// `sslrootcert=PATH`, or the Mozilla roots without it (or with `sslrootcert=system`).
+/// `application_name` is set unless the URL sets one; the connect timeout is 10 s unless
+/// the URL sets `connect_timeout`.
+///
+/// # Errors
+/// [`Error::Config`] for a URL that is not a PostgreSQL URL or does not parse, or an
+/// unreadable `sslrootcert`; [`Error::Connection`] (naming the URL without its password,
+/// with advice) when the server cannot be reached, refuses the login or its certificate.
+pub async fn connect_client(url: &str, application_name: &str) -> Result<Client> {
+    let Parsed {
+        config,
+        tls,
+        target,
+    } = parse(url, application_name)?;
+    let client = match tls {
+        None => {
+            let (client, connection) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| error::connection_error(&target, e))?;
+            tokio::spawn(connection);
+            client
+        }
+        Some(tls) => {
+            let (client, connection) = config
+                .connect(tls)
+                .await
+                .map_err(|e| error::connection_error(&target, e))?;
+            tokio::spawn(connection);
+            client
+        }
+    };
+    Ok(client)
+}
+
+/// A URL ready for tokio-postgres.
+struct Parsed {
+    config: Config,
+    /// The connector `sslmode` asks for; `None` under `disable`.
+    tls: Option<MakeRustlsConnect>,
+    /// The URL without its password, for messages.
+    target: String,
+}
+
+/// Parses `url`, takes the TLS settings tokio-postgres does not know off it, and sets
+/// `application_name` and a 10 s connect timeout unless the URL sets them.
+fn parse(url: &str, application_name: &str) -> Result<Parsed> {
+    let target = redact_url(url);
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::config(format!(
+            "{target} is not a PostgreSQL URL; use postgres://user@host:5432/database"
+        )));
+    }
+    let (url, settings) = tls::split_tls(url);
+    let mut config = Config::from_str(&url).map_err(|e| {
+        Error::config(format!(
+            "cannot parse the PostgreSQL URL {target}: {e}; see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"
+        ))
+    })?;
+    if config.get_application_name().is_none() {
+        config.application_name(application_name);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    let tls = if config.get_ssl_mode() == SslMode::Disable {
+        None
+    } else {
+        Some(
+            tls::connector(&settings)
+                .map_err(|message| Error::config(format!("{target}: {message}")))?,
+        )
+    };
+    Ok(Parsed {
+        config,
+        tls,
+        target,
+    })
 }

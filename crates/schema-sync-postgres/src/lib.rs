@@ -7,8 +7,9 @@
 //!
 //! - `connect.rs` parses the URL, builds the deadpool pool of `max_connections` and
 //!   checks the server version (12 or newer). In read-only mode (audit) every session
-//!   starts with `default_transaction_read_only = on`. TLS follows libpq's `sslmode` with
-//!   rustls (`connect/tls.rs`).
+//!   starts with `default_transaction_read_only = on`. TLS follows libpq's `sslmode` and
+//!   `sslrootcert` with rustls (`connect/tls.rs`); [`connect_client`] opens one
+//!   connection the same way for other crates (the PostgreSQL snapshot store).
 //!   Passwords never reach an error or a log: messages carry the URL through
 //!   [`redact_url`](schema_sync_core::redact_url).
 //! - `tenants.rs` lists the tenant schemas and maps a tenant id to its schema (the id is
@@ -65,7 +66,7 @@ use schema_sync_core::{
     TenantContext, TenantId, TenantLock,
 };
 
-pub use connect::connect;
+pub use connect::{connect, connect_client};
 
 /// The PostgreSQL adapter: tenant discovery, inspection and migration on one server.
 ///
