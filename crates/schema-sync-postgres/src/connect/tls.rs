@@ -19,14 +19,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::verify_server_cert_signed_by_trust_anchor;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::server::ParsedCertificate;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How the server certificate is checked.
@@ -125,18 +124,13 @@ pub(crate) fn connector(settings: &TlsSettings) -> Result<MakeRustlsConnect, Str
         Verification::ChainAndHost => builder
             .with_root_certificates(roots(settings)?)
             .with_no_client_auth(),
-        Verification::Chain => {
-            let full = WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots(settings)?),
-                provider.clone(),
-            )
-            .build()
-            .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnly { full }))
-                .with_no_client_auth()
-        }
+        Verification::Chain => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnly {
+                roots: roots(settings)?,
+                algorithms: provider.signature_verification_algorithms,
+            }))
+            .with_no_client_auth(),
         Verification::EncryptOnly => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(EncryptOnly {
@@ -172,13 +166,12 @@ fn roots(settings: &TlsSettings) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
-/// `verify-ca`: the full check, except that a certificate for another host is accepted.
-///
-/// The webpki verifier checks the chain (and expiry, and key usage) before the name, so a
-/// name error means everything else passed.
+/// `verify-ca`: the certificate must chain to a trusted root (and be in date and meant
+/// for a server), whatever host it names.
 #[derive(Debug)]
 struct ChainOnly {
-    full: Arc<WebPkiServerVerifier>,
+    roots: RootCertStore,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl ServerCertVerifier for ChainOnly {
@@ -186,22 +179,19 @@ impl ServerCertVerifier for ChainOnly {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.full.verify_server_cert(
-            end_entity,
+        let certificate = ParsedCertificate::try_from(end_entity)?;
+        verify_server_cert_signed_by_trust_anchor(
+            &certificate,
+            &self.roots,
             intermediates,
-            server_name,
-            ocsp_response,
             now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
+            self.algorithms.all,
+        )?;
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -210,7 +200,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.full.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -219,11 +209,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.full.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.full.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
@@ -317,7 +307,10 @@ mod tests {
             verification: Verification::ChainAndHost,
             root_cert: Some(PathBuf::from("/nonexistent/ca.pem")),
         };
-        let message = connector(&missing).err().unwrap_or_default();
+        let message = match connector(&missing) {
+            Ok(_) => panic!("a missing sslrootcert must be refused"),
+            Err(message) => message,
+        };
         assert!(
             message.contains("sslrootcert /nonexistent/ca.pem"),
             "{message}"
