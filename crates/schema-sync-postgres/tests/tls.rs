@@ -68,9 +68,15 @@ impl TlsCluster {
     fn start() -> TlsCluster {
         let uid = Command::new("id").arg("-u").output().unwrap();
         let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        // The postgres user must reach the directory: /tmp, not a private TMPDIR.
+        let parent = if as_postgres {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
         let dir = tempfile::Builder::new()
             .prefix("schema-sync-tls-")
-            .tempdir()
+            .tempdir_in(parent)
             .unwrap();
         // A port nothing listens on now (the OS hands out ephemeral ports, never 5432).
         let port = TcpListener::bind("127.0.0.1:0")
