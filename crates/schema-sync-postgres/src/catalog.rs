@@ -711,5 +711,6 @@ pub(crate) async fn external_relations(
 }
 
 mod deparse;
+pub(crate) mod privileges;
 
 pub(crate) use deparse::{DeparseRequest, Deparsed, deparse, strip_qualifier, tenant_search_path};

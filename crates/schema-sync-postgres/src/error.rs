@@ -97,9 +97,17 @@ fn connection_advice(error: &tokio_postgres::Error) -> String {
     if error.is_closed() {
         return "the server closed the connection; check the server's log and sslmode".into();
     }
+    let chain = describe_chain(error);
+    if chain.contains("invalid peer certificate") {
+        let fix = if chain.contains("not valid for name") || chain.contains("NotValidForName") {
+            "the server's certificate does not name the host of the URL; connect by a name or address the certificate carries, or use sslmode=verify-ca to check the chain only"
+        } else {
+            "the server's certificate was refused; name the CA that signed it with sslrootcert=PATH (a PEM file), or use sslmode=require to encrypt without checking the certificate"
+        };
+        return format!("{chain}; {fix}");
+    }
     format!(
-        "{}; check that PostgreSQL runs at this address, that the URL is right and that sslmode suits the server",
-        describe_chain(error)
+        "{chain}; check that PostgreSQL runs at this address, that the URL is right and that sslmode suits the server"
     )
 }
 

@@ -16,17 +16,16 @@
 //! else `pg_depend` ties to it automatically) names it as its parent
 //! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
 //! can be refused. Grants are not reported: a recreated view gets them back (see
-//! `privileges.rs`).
+//! `catalog/privileges.rs`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use async_trait::async_trait;
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
     Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot, Sequence, Table,
     Trigger, UniqueConstraint, UnsupportedObject, View,
 };
-use schema_sync_core::{Error, Phase, Result, SchemaInspector, TenantContext, TenantId};
+use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
 use tokio_postgres::Client;
 
 use crate::PostgresAdapter;
@@ -35,8 +34,8 @@ use crate::catalog::{
     RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
 };
 use crate::error;
-use crate::relative::relativize_function;
-use crate::render::qualified_collation;
+use crate::sql::qualified_collation;
+use crate::sql::relative::relativize_function;
 use crate::types::{CatalogType, normalize};
 
 /// A relation's name, namespace oid and schema name.
@@ -776,16 +775,21 @@ impl PostgresAdapter {
     }
 }
 
-#[async_trait]
-impl SchemaInspector for PostgresAdapter {
-    async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
+impl PostgresAdapter {
+    /// Inspects one tenant ([`SchemaInspector::inspect`](schema_sync_core::SchemaInspector::inspect)).
+    pub(crate) async fn inspect_one(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
         let mut results = self.inspect_batch(std::slice::from_ref(tenant)).await?;
         results
             .pop()
             .unwrap_or_else(|| Err(missing_schema(tenant.id(), tenant.namespace())))
     }
 
-    async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
+    /// Inspects `tenants` in one batch, or one by one when the batch fails
+    /// ([`SchemaInspector::inspect_many`](schema_sync_core::SchemaInspector::inspect_many)).
+    pub(crate) async fn inspect_each(
+        &self,
+        tenants: &[TenantContext],
+    ) -> Vec<Result<SchemaSnapshot>> {
         match self.inspect_batch(tenants).await {
             Ok(results) => results,
             Err(error) if tenants.len() <= 1 => vec![Err(error)],
@@ -795,7 +799,7 @@ impl SchemaInspector for PostgresAdapter {
                 // out again fails alone, with the lock kind).
                 let mut results = Vec::with_capacity(tenants.len());
                 for tenant in tenants {
-                    results.push(self.inspect(tenant).await);
+                    results.push(self.inspect_one(tenant).await);
                 }
                 results
             }

@@ -8,65 +8,65 @@
 //! trigger definitions. Those are tenant-relative and run with `search_path` pinned to
 //! the tenant, which is how they were deparsed.
 //!
-//! One operation becomes one or more statements ([`render_plan`] keeps them grouped by
+//! One operation becomes one or more statements ([`render_plan`] tags each with its
 //! step, so the runner can say which step failed). The plan as a whole is consulted for
 //! a few PostgreSQL specifics: a serial sequence is created before its table, so its
 //! `OWNED BY` is set once the column exists; a function that is replaced is not dropped
 //! (triggers still use it) but recreated with `CREATE OR REPLACE`; a view that is dropped
-//! and created again gets its grants and owner back (`privileges.rs`).
+//! and created again gets its grants and owner back (`render/privileges.rs`).
 
-use schema_sync_core::plan::{MigrationPlan, Operation};
+use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
 use schema_sync_core::snapshot::{
     Deferrable, EnumType, ForeignKey, Index, IndexPart, Table, UniqueConstraint,
 };
-use schema_sync_core::{Error, SchemaSnapshot, TenantId};
+use schema_sync_core::{Error, Result, SchemaSnapshot, TenantId};
 
-use crate::privileges::{self, Privileges};
-use crate::relative::localize_function;
+use crate::catalog::privileges::Privileges;
+use crate::sql::relative::localize_function;
+use crate::sql::{parse_quoted, parse_quoted_pair, quote_ident, quote_literal};
 use objects::view_kind;
 
-/// Quotes an identifier: `a"b` becomes `"a""b"`. Always quotes, so keywords, capitals,
-/// spaces and unicode need no special case.
-pub(crate) fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+/// What rendering needs besides the plan: which tenant, where it lives and how it is now.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RenderContext<'a> {
+    /// The tenant, for errors.
+    pub tenant: &'a TenantId,
+    /// The tenant's schema, which qualifies every object of the tenant.
+    pub schema: &'a str,
+    /// The tenant as it is now, for what the plan does not say (columns that use an enum
+    /// being rebuilt, generated columns that depend on a column being retyped).
+    pub live: &'a SchemaSnapshot,
+    /// Grants and owners of the live views, for views the plan drops and creates again.
+    pub privileges: &'a Privileges,
 }
 
-/// Quotes a string literal: `it's` becomes `'it''s'`. Backslashes use the `E''` form so
-/// the literal means the same whatever `standard_conforming_strings` says.
-pub(crate) fn quote_literal(text: &str) -> String {
-    let doubled = text.replace('\'', "''");
-    if text.contains('\\') {
-        format!("E'{}'", doubled.replace('\\', "\\\\"))
-    } else {
-        format!("'{doubled}'")
-    }
-}
-
-/// Renders every step of `plan` for the tenant in `schema` (whose current state is
-/// `live`), one list of statements per step.
+/// Renders every step of `plan` for the tenant of `context`, in step order; each
+/// statement names the one step it carries out.
 ///
 /// # Errors
 /// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL table
 /// options, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
 pub(crate) fn render_plan(
-    tenant: &TenantId,
-    schema: &str,
     plan: &MigrationPlan,
-    live: &SchemaSnapshot,
-    privileges: &Privileges,
-) -> Result<Vec<Vec<String>>, Error> {
+    context: &RenderContext<'_>,
+) -> Result<Vec<RenderedStatement>> {
     let renderer = Renderer {
-        tenant,
-        schema,
+        tenant: context.tenant,
+        schema: context.schema,
         plan,
-        live,
-        privileges,
+        live: context.live,
+        privileges: context.privileges,
     };
-    plan.steps
-        .iter()
-        .enumerate()
-        .map(|(index, step)| renderer.operation(index, &step.operation))
-        .collect()
+    let mut out = Vec::new();
+    for (index, step) in plan.steps.iter().enumerate() {
+        out.extend(
+            renderer
+                .operation(index, &step.operation)?
+                .into_iter()
+                .map(|sql| RenderedStatement::for_step(index, sql)),
+        );
+    }
+    Ok(out)
 }
 
 /// Whether `to` only adds labels to `from` (keeping its order) and no other step uses a
@@ -119,7 +119,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn operation(&self, index: usize, op: &Operation) -> Result<Vec<String>, Error> {
+    fn operation(&self, index: usize, op: &Operation) -> Result<Vec<String>> {
         use Operation::*;
         Ok(match op {
             CreateExtension { name, extension } => vec![format!(
@@ -298,7 +298,7 @@ impl Renderer<'_> {
         )
     }
 
-    fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>, Error> {
+    fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>> {
         let mut parts = Vec::new();
         // In the target's order (its attnum order when it was inspected from PostgreSQL).
         for (column_name, column) in table.ordered_columns() {
@@ -474,37 +474,6 @@ pub(crate) fn render_collation(collation: &str) -> String {
     }
 }
 
-/// The stored form of a collation that lives in another schema.
-pub(crate) fn qualified_collation(schema: &str, name: &str) -> String {
-    format!("{}.{}", quote_ident(schema), quote_ident(name))
-}
-
-/// Parses `"a"."b"` (with `""` inside names) into its two names.
-fn parse_quoted_pair(text: &str) -> Option<(String, String)> {
-    let (first, rest) = parse_quoted(text)?;
-    let (second, rest) = parse_quoted(rest.strip_prefix('.')?)?;
-    rest.is_empty().then_some((first, second))
-}
-
-/// Parses one quoted identifier at the start of `text`, returning it and the rest.
-fn parse_quoted(text: &str) -> Option<(String, &str)> {
-    let mut chars = text.strip_prefix('"')?.char_indices().peekable();
-    let mut name = String::new();
-    while let Some((i, c)) = chars.next() {
-        if c == '"' {
-            if chars.peek().map(|(_, n)| *n) == Some('"') {
-                chars.next();
-                name.push('"');
-            } else {
-                return Some((name, &text[i + 2..]));
-            }
-        } else {
-            name.push(c);
-        }
-    }
-    None
-}
-
 /// Splits a function key `name(arguments)` (name quoted by PostgreSQL where needed) into
 /// the bare name and the argument list.
 fn split_signature(key: &str) -> Option<(String, &str)> {
@@ -523,3 +492,5 @@ mod tests;
 
 mod columns;
 mod objects;
+mod privileges;
+mod type_sql;

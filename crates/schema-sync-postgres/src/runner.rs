@@ -1,6 +1,6 @@
 //! The runner: one transaction per tenant, under an advisory lock.
 //!
-//! [`acquire_lock`](MigrationRunner::acquire_lock) opens a transaction, sets
+//! [`acquire_lock`](schema_sync_core::MigrationRunner::acquire_lock) opens a transaction, sets
 //! `lock_timeout`, `statement_timeout` and `search_path` with `SET LOCAL`, and takes
 //! `pg_advisory_xact_lock` on a key derived (blake3) from the schema name, so two runs on
 //! one tenant serialise while runs on different tenants never wait for each other. The
@@ -22,20 +22,19 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
-use schema_sync_core::plan::{MigrationPlan, Operation};
+use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationRunner, NamespaceGuard, Phase, Result,
-    SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Result, SchemaSnapshot,
+    TenantContext, TenantId, TenantLock,
 };
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
-use crate::catalog::tenant_search_path;
+use crate::catalog::{privileges, tenant_search_path};
 use crate::error;
 use crate::inspect::{inspect_schemas, inspection_timeout, is_timeout};
-use crate::privileges;
-use crate::render::render_plan;
+use crate::render::{RenderContext, render_plan};
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
 /// the schema name, so unrelated advisory locks of the application are unlikely to clash.
@@ -53,7 +52,7 @@ async fn render_with(
     server_version: i32,
     tenant: &TenantContext,
     plan: &MigrationPlan,
-) -> Result<Vec<Vec<String>>> {
+) -> Result<Vec<RenderedStatement>> {
     let schema = tenant.namespace().to_string();
     let live = inspect_schemas(client, server_version, std::slice::from_ref(&schema))
         .await
@@ -92,12 +91,25 @@ async fn render_with(
                 e,
             )
         })?;
-    render_plan(tenant.id(), &schema, plan, &live, &privileges)
+    render_plan(
+        plan,
+        &RenderContext {
+            tenant: tenant.id(),
+            schema: &schema,
+            live: &live,
+            privileges: &privileges,
+        },
+    )
 }
 
-#[async_trait]
-impl MigrationRunner for PostgresAdapter {
-    async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
+impl PostgresAdapter {
+    /// The statements of `plan` for `tenant`, as a migration file runs them
+    /// ([`MigrationRunner::render`](schema_sync_core::MigrationRunner::render)).
+    pub(crate) async fn render_statements(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+    ) -> Result<Vec<String>> {
         let client = self.client().await?;
         let context = |e| error::database(Some(tenant.id()), Phase::Plan, "reading the tenant", e);
         let begin = format!(
@@ -112,7 +124,7 @@ impl MigrationRunner for PostgresAdapter {
         if client.batch_execute("ROLLBACK").await.is_err() {
             drop(Object::take(client));
         }
-        let mut statements: Vec<String> = rendered?.into_iter().flatten().collect();
+        let mut statements: Vec<String> = rendered?.into_iter().map(|s| s.sql).collect();
         // The runner turns off function-body checks (new functions precede the tables they
         // read); a migration file must do the same.
         if plan
@@ -136,7 +148,9 @@ impl MigrationRunner for PostgresAdapter {
         Ok(statements)
     }
 
-    async fn acquire_lock(
+    /// Opens the tenant's transaction and takes its advisory lock
+    /// ([`MigrationRunner::acquire_lock`](schema_sync_core::MigrationRunner::acquire_lock)).
+    pub(crate) async fn lock_tenant(
         &self,
         tenant: &TenantContext,
         options: &ExecuteOptions,
@@ -308,37 +322,44 @@ impl TenantLock for PgLock {
         let id = self.id().clone();
         let steps_total = plan.steps.len();
         let rendered = render_with(self.client()?, self.server_version, &self.tenant, plan).await?;
-        let all: Vec<&String> = rendered.iter().flatten().collect();
+        let all: Vec<&str> = rendered.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &all)?;
         let mut statements_executed = 0;
-        for (index, (step, statements)) in plan.steps.iter().zip(&rendered).enumerate() {
-            for statement in statements {
-                let outcome = self.client()?.query_typed(statement, &[]).await;
-                if let Err(e) = outcome {
-                    self.rollback().await;
-                    if error::is_lock_timeout(&e) {
-                        return Err(Error::Lock {
-                            tenant: id,
-                            message: format!(
-                                "step {} of {steps_total} ({}) waited longer than the lock timeout for a table lock, tenant rolled back; statement: {statement}; retry when the tenant is less busy or raise --lock-timeout",
-                                index + 1,
-                                step.operation
-                            ),
-                            source: Some(error::advised(e)),
-                        });
-                    }
-                    return Err(Error::Execute {
+        for RenderedStatement {
+            steps,
+            sql: statement,
+        } in &rendered
+        {
+            let index = steps.first().copied().unwrap_or(0);
+            let outcome = self.client()?.query_typed(statement, &[]).await;
+            if let Err(e) = outcome {
+                self.rollback().await;
+                let operation = plan
+                    .steps
+                    .get(index)
+                    .map(|step| step.operation.to_string())
+                    .unwrap_or_default();
+                if error::is_lock_timeout(&e) {
+                    return Err(Error::Lock {
                         tenant: id,
-                        step: step.operation.to_string(),
-                        statement: statement.clone(),
-                        steps_succeeded: index,
-                        steps_total,
-                        rolled_back: true,
-                        source: error::advised(e),
+                        message: format!(
+                            "step {} of {steps_total} ({operation}) waited longer than the lock timeout for a table lock, tenant rolled back; statement: {statement}; retry when the tenant is less busy or raise --lock-timeout",
+                            index + 1,
+                        ),
+                        source: Some(error::advised(e)),
                     });
                 }
-                statements_executed += 1;
+                return Err(Error::Execute {
+                    tenant: id,
+                    step: operation,
+                    statement: statement.clone(),
+                    steps_succeeded: index,
+                    steps_total,
+                    rolled_back: true,
+                    source: error::advised(e),
+                });
             }
+            statements_executed += 1;
         }
         self.steps_applied = steps_total;
         Ok(ExecutionResult {

@@ -17,7 +17,7 @@ use tokio_postgres::error::SqlState;
 use crate::PostgresAdapter;
 use crate::error::{self, describe_ddl_error};
 use crate::inspect::inspect_schemas;
-use crate::render::quote_ident;
+use crate::sql::quote_ident;
 
 /// How the target is named in messages (the CLI knows the file name).
 const TARGET: &str = "SQL";

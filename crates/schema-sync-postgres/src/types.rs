@@ -1,4 +1,5 @@
-//! Type normalisation: PostgreSQL catalog types to [`DataType`] and back to SQL.
+//! Type normalisation: PostgreSQL catalog types to [`DataType`], and what a type change
+//! can do to the values (`render/type_sql.rs` spells types as SQL).
 //!
 //! The inspector reads a column's type from `pg_type` (base name, namespace, array
 //! dimensions) and its modifier from `atttypmod`, never by re-parsing `format_type`
@@ -8,8 +9,6 @@
 //! `public.citext` keep it.
 
 use schema_sync_core::snapshot::DataType;
-
-use crate::render::quote_ident;
 
 /// A column type as the catalog describes it.
 #[derive(Debug, Clone)]
@@ -45,7 +44,7 @@ const CANONICAL: &[(&str, &str)] = &[
 ];
 
 /// Canonical names rendered without quotes: SQL keywords or names that need no quoting.
-const PLAIN: &[&str] = &[
+pub(crate) const PLAIN: &[&str] = &[
     "smallint",
     "integer",
     "bigint",
@@ -165,7 +164,7 @@ fn builtin(t: &CatalogType<'_>, loss: &mut Option<TypeLoss>) -> DataType {
 
 /// Parses `interval`, `interval(3)`, `interval day to second` or
 /// `interval day to second(3)` from `format_type` output (array brackets removed).
-fn interval(formatted: &str) -> DataType {
+pub(crate) fn interval(formatted: &str) -> DataType {
     let text = formatted.trim_end_matches("[]");
     match text.strip_suffix(')').and_then(|t| t.rsplit_once('(')) {
         Some((name, digits)) => {
@@ -175,38 +174,6 @@ fn interval(formatted: &str) -> DataType {
         }
         None => DataType::named(text),
     }
-}
-
-/// Renders a type as PostgreSQL SQL. Names outside the canonical set are quoted; types of
-/// other schemas are schema-qualified.
-pub(crate) fn render_type(t: &DataType) -> String {
-    let mut out = String::new();
-    if let Some(schema) = &t.schema {
-        out.push_str(&quote_ident(schema));
-        out.push('.');
-        out.push_str(&quote_ident(&t.name));
-    } else if t.name == "varbit" {
-        out.push_str("bit varying");
-    } else if PLAIN.contains(&t.name.as_str())
-        || t.name.starts_with('"')
-        || t.name.starts_with("interval ")
-    {
-        out.push_str(&t.name);
-    } else {
-        out.push_str(&quote_ident(&t.name));
-    }
-    if let Some(length) = t.length {
-        out.push_str(&format!("({length})"));
-    } else if let Some(precision) = t.precision {
-        match t.scale {
-            Some(scale) => out.push_str(&format!("({precision},{scale})")),
-            None => out.push_str(&format!("({precision})")),
-        }
-    }
-    for _ in 0..t.array_dimensions {
-        out.push_str("[]");
-    }
-    out
 }
 
 /// Type families between which PostgreSQL has direct casts.
@@ -346,22 +313,23 @@ fn widens(from: &DataType, to: &DataType) -> bool {
     }
 }
 
-/// How a type change could lose data that no error reports, and the condition that finds
-/// the rows it would change (`column` is the quoted column, `using` the `USING`
-/// expression). `None` when every value converts exactly or the conversion raises an
-/// error for a value that does not fit.
-///
-/// Between numeric and date/time types (`numeric(10,3)` to `numeric(10,2)`,
-/// `timestamp(6)` to `timestamp(0)`, `double precision` to `integer`) a row changes when
-/// its value, converted and converted back, differs. From text to a type with a scale or
-/// precision, a row changes when the converted value differs from the value converted to
-/// the type without its modifier.
-pub(crate) fn rounding_check(
-    from: &DataType,
-    to: &DataType,
-    column: &str,
-    using: &str,
-) -> Option<String> {
+/// How a type change could lose data that no error reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rounding {
+    /// Between numeric and date/time types (`numeric(10,3)` to `numeric(10,2)`,
+    /// `timestamp(6)` to `timestamp(0)`, `double precision` to `integer`): a row changes
+    /// when its value, converted and converted back to this type (the old one), differs.
+    RoundTrip(DataType),
+    /// From text to a type with a scale or precision: a row changes when the converted
+    /// value differs from the value converted to this type (the new one without its
+    /// modifier).
+    FromText(DataType),
+}
+
+/// How changing a column from `from` to `to` could silently change values, or `None`
+/// when every value converts exactly or the conversion raises an error for a value that
+/// does not fit.
+pub(crate) fn rounding(from: &DataType, to: &DataType) -> Option<Rounding> {
     if from.array_dimensions != to.array_dimensions {
         return None;
     }
@@ -369,10 +337,7 @@ pub(crate) fn rounding_check(
         if widens(from, to) {
             return None;
         }
-        return Some(format!(
-            "{column} IS DISTINCT FROM ({using})::{}",
-            render_type(from)
-        ));
+        return Some(Rounding::RoundTrip(from.clone()));
     }
     let text = from.schema.is_none()
         && ["text", "varchar", "char", "bpchar"].contains(&from.name.as_str());
@@ -380,10 +345,7 @@ pub(crate) fn rounding_check(
         let mut unbounded = to.clone();
         unbounded.precision = None;
         unbounded.scale = None;
-        return Some(format!(
-            "{column}::text::{} IS DISTINCT FROM ({using})",
-            render_type(&unbounded)
-        ));
+        return Some(Rounding::FromText(unbounded));
     }
     None
 }
@@ -423,81 +385,5 @@ mod tests {
         let mut ts = DataType::named("timestamptz");
         ts.precision = Some(3);
         assert_eq!(normalize(&catalog("timestamptz", 3)).0, ts);
-    }
-
-    #[test]
-    fn keeps_foreign_schemas_and_drops_the_tenant() {
-        let citext = CatalogType {
-            name: "citext",
-            schema: Some("public"),
-            array_dimensions: 1,
-            typmod: -1,
-            formatted: "",
-        };
-        let (d, loss) = normalize(&citext);
-        assert_eq!(d.schema.as_deref(), Some("public"));
-        assert!(loss.is_none());
-        assert_eq!(render_type(&d), "\"public\".\"citext\"[]");
-        let mood = CatalogType {
-            schema: None,
-            name: "mood",
-            ..citext
-        };
-        assert_eq!(render_type(&normalize(&mood).0), "\"mood\"[]");
-    }
-
-    #[test]
-    fn renders_sql() {
-        assert_eq!(
-            render_type(&DataType::named("numeric").with_precision(10, Some(2))),
-            "numeric(10,2)"
-        );
-        assert_eq!(
-            render_type(&DataType::named("double precision")),
-            "double precision"
-        );
-        assert_eq!(
-            render_type(&interval("interval day to second(3)")),
-            "interval day to second(3)"
-        );
-        assert_eq!(render_type(&DataType::named("\"char\"")), "\"char\"");
-        assert_eq!(render_type(&DataType::named("hstore")), "\"hstore\"");
-    }
-
-    #[test]
-    fn narrowing_leaves_lengths_to_the_assignment_cast_and_guards_rounding() {
-        let varchar = |n| DataType::named("varchar").with_length(n);
-        assert_eq!(
-            render_type(&using_type(&varchar(80), &varchar(50))),
-            "varchar"
-        );
-        assert_eq!(
-            render_type(&using_type(&varchar(50), &varchar(80))),
-            "varchar(80)"
-        );
-        let char4 = DataType::named("char").with_length(4);
-        assert_eq!(
-            render_type(&using_type(&DataType::named("text"), &char4)),
-            "bpchar"
-        );
-        let numeric = |p, s| DataType::named("numeric").with_precision(p, Some(s));
-        let guard = |from: &DataType, to: &DataType| rounding_check(from, to, "\"v\"", "x");
-        assert_eq!(
-            guard(&numeric(10, 3), &numeric(10, 2)).as_deref(),
-            Some("\"v\" IS DISTINCT FROM (x)::numeric(10,3)")
-        );
-        assert!(guard(&numeric(10, 2), &numeric(12, 3)).is_none());
-        assert!(guard(&numeric(10, 2), &numeric(10, 3)).is_some());
-        assert!(guard(&DataType::named("integer"), &DataType::named("bigint")).is_none());
-        assert!(guard(&DataType::named("bigint"), &DataType::named("integer")).is_some());
-        assert!(guard(&DataType::named("integer"), &numeric(12, 2)).is_none());
-        assert!(guard(&DataType::named("text"), &numeric(12, 2)).is_some());
-        assert!(guard(&varchar(80), &varchar(50)).is_none());
-        let mut ts0 = DataType::named("timestamp");
-        ts0.precision = Some(0);
-        assert!(guard(&DataType::named("timestamp"), &ts0).is_some());
-        assert!(guard(&ts0, &DataType::named("timestamp")).is_none());
-        // No cast leads back from a time stamp to a number: nothing to compare.
-        assert!(guard(&DataType::named("integer"), &DataType::named("timestamptz")).is_none());
     }
 }

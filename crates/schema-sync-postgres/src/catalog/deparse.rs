@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::PgResult;
-use crate::render::quote_ident;
+use crate::sql::quote_ident;
 
 /// The relations and routines of one tenant whose definitions must be deparsed.
 #[derive(Debug, Default, Clone)]

@@ -5,8 +5,10 @@ use schema_sync_core::Error;
 use schema_sync_core::plan::Operation;
 use schema_sync_core::snapshot::{Column, Identity};
 
-use super::{Renderer, comment_literal, quote_ident, quote_literal, render_collation};
-use crate::types::{needs_text_cast, render_type, rounding_check, using_type};
+use super::type_sql::{render_type, rounding_check};
+use super::{Renderer, comment_literal, render_collation};
+use crate::sql::{quote_ident, quote_literal};
+use crate::types::{needs_text_cast, using_type};
 
 impl Renderer<'_> {
     /// `"name" type [COLLATE c] [GENERATED ...] [DEFAULT e] [NOT NULL]`.

@@ -6,8 +6,9 @@ use schema_sync_core::plan::Operation;
 use schema_sync_core::snapshot::{EnumType, Index, IndexPart, Sequence};
 
 use super::columns::mentions;
-use super::{Renderer, can_add_values, literals, quote_ident, quote_literal};
-use crate::types::render_type;
+use super::type_sql::render_type;
+use super::{Renderer, can_add_values, literals};
+use crate::sql::{quote_ident, quote_literal};
 
 impl Renderer<'_> {
     pub(super) fn sequence_options(s: &Sequence) -> String {

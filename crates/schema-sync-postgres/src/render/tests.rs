@@ -3,6 +3,7 @@ use schema_sync_core::snapshot::{Column, DataType, Generated, PrimaryKey, Sequen
 
 use super::columns::mentions;
 use super::*;
+use crate::sql::qualified_collation;
 
 fn plan(operations: Vec<Operation>) -> MigrationPlan {
     let hash = SchemaSnapshot::empty().hash();
@@ -24,14 +25,23 @@ fn plan(operations: Vec<Operation>) -> MigrationPlan {
 
 fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>> {
     let tenant = TenantId::new("t\"1").unwrap_or_else(|e| panic!("{e}"));
-    render_plan(
-        &tenant,
-        "t\"1",
-        &plan(operations),
-        live,
-        &Default::default(),
+    let plan = plan(operations);
+    let statements = render_plan(
+        &plan,
+        &RenderContext {
+            tenant: &tenant,
+            schema: "t\"1",
+            live,
+            privileges: &Default::default(),
+        },
     )
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Grouped by step, as the assertions read them.
+    let mut by_step = vec![Vec::new(); plan.steps.len()];
+    for statement in statements {
+        by_step[statement.steps[0]].push(statement.sql);
+    }
+    by_step
 }
 
 fn column(name: &str) -> Column {

@@ -14,8 +14,9 @@
 //! their hash on every load.
 //!
 //! The drivers are features of their own, `sqlite` (bundled SQLite through rusqlite, run
-//! on tokio's blocking pool) and `postgres` (tokio-postgres, TLS through rustls following
-//! `sslmode`), and implement the three primitives of `driver.rs`; all SQL except
+//! on tokio's blocking pool) and `postgres` (a tokio-postgres connection opened, TLS included, by
+//! [`schema_sync_postgres::connect_client`], so it follows `sslmode` and `sslrootcert`
+//! exactly as the adapter does), and implement the three primitives of `driver.rs`; all SQL except
 //! the migrations is shared. On PostgreSQL the tables go to the first schema of the
 //! connection's `search_path`: add `?options=-csearch_path%3Dmy_schema` to the URL to
 //! choose another.
@@ -26,8 +27,6 @@ mod migrate;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(feature = "postgres")]
-mod tls;
 
 use async_trait::async_trait;
 use schema_sync_core::{
@@ -83,11 +82,14 @@ impl DatabaseSnapshotStore {
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/db`) and
-    /// uses the first schema of its `search_path`.
+    /// uses the first schema of its `search_path`. TLS follows `sslmode` and
+    /// `sslrootcert` as libpq does (see [`schema_sync_postgres::connect_client`]).
     ///
     /// # Errors
+    /// [`Error::Config`](schema_sync_core::Error::Config) for a URL that does not parse or
+    /// an unreadable `sslrootcert`;
     /// [`Error::Connection`](schema_sync_core::Error::Connection) when the server cannot
-    /// be reached; [`Error::Snapshot`](schema_sync_core::Error::Snapshot) when the tables
+    /// be reached or its certificate is refused; [`Error::Snapshot`](schema_sync_core::Error::Snapshot) when the tables
     /// cannot be created or are newer than this build.
     #[cfg(feature = "postgres")]
     pub async fn connect_postgres(url: &str) -> Result<Self> {

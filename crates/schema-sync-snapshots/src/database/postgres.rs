@@ -1,20 +1,16 @@
 //! The PostgreSQL driver: one tokio-postgres connection.
 //!
-//! TLS follows libpq's `sslmode` (see `tls.rs`). Parameters are bound with the Rust type
-//! matching the type PostgreSQL inferred for them.
-
-use std::time::Duration;
+//! The connection, TLS included, is opened by [`schema_sync_postgres::connect_client`].
+//! Parameters are bound with the Rust type matching the type PostgreSQL inferred for them.
 
 use async_trait::async_trait;
-use schema_sync_core::{BoxError, Error, Result, redact_url};
+use schema_sync_core::{BoxError, Result, redact_url};
 use tokio::sync::Mutex;
-use tokio_postgres::config::SslMode;
+use tokio_postgres::Client;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls};
 
 use super::driver::{Dialect, Driver, Row, Statement, Value, query_error};
 use super::migrate::{CREATE_VERSION_TABLE, CURRENT_VERSION, RECORD_VERSION, pending};
-use super::tls::{connector, split_verification};
 use crate::record::now_secs;
 
 /// The advisory lock taken while migrating, so concurrent first opens do not race.
@@ -66,47 +62,13 @@ fn read_row(row: &tokio_postgres::Row) -> std::result::Result<Row, tokio_postgre
 }
 
 impl PostgresDriver {
-    /// Connects to `url`.
+    /// Connects to `url`, TLS following `sslmode` and `sslrootcert` as the PostgreSQL
+    /// adapter does.
     pub(crate) async fn connect(url: &str) -> Result<Self> {
-        let location = redact_url(url);
-        let connection_error =
-            |source: Box<dyn std::error::Error + Send + Sync>| Error::Connection {
-                target: location.clone(),
-                source,
-            };
-        let (url, verification) = split_verification(url);
-        let mut config: Config = url.parse().map_err(|e| {
-            Error::config(format!(
-                "cannot parse the PostgreSQL URL {location}: {e}; use postgres://user:password@host:5432/database"
-            ))
-        })?;
-        if config.get_application_name().is_none() {
-            config.application_name("schema-sync snapshots");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        // The connection task ends when the client is dropped; its errors surface as
-        // failed queries.
-        let client = if config.get_ssl_mode() == SslMode::Disable {
-            let (client, connection) = config
-                .connect(NoTls)
-                .await
-                .map_err(|e| connection_error(Box::new(e)))?;
-            tokio::spawn(connection);
-            client
-        } else {
-            let tls = connector(verification).map_err(|e| connection_error(e.into()))?;
-            let (client, connection) = config
-                .connect(tls)
-                .await
-                .map_err(|e| connection_error(Box::new(e)))?;
-            tokio::spawn(connection);
-            client
-        };
+        let client = schema_sync_postgres::connect_client(url, "schema-sync snapshots").await?;
         Ok(Self {
             client: Mutex::new(client),
-            location,
+            location: redact_url(url),
         })
     }
 
@@ -208,5 +170,27 @@ impl Driver for PostgresDriver {
                 .map_err(error)?;
         }
         transaction.commit().await.map_err(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use schema_sync_core::Error;
+
+    use super::*;
+
+    /// The store connects through the adapter's connection module: it knows
+    /// `sslrootcert` (which tokio-postgres alone rejects) and checks the file before
+    /// connecting.
+    #[tokio::test]
+    async fn tls_settings_are_the_adapters() {
+        let url = "postgres://u:secret@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem";
+        let err = PostgresDriver::connect(url).await.err();
+        assert!(
+            matches!(&err, Some(Error::Config { message })
+                if message.contains("cannot read sslrootcert /nonexistent/ca.pem")
+                    && !message.contains("secret")),
+            "{err:?}"
+        );
     }
 }

@@ -19,7 +19,7 @@
 //! part of one), spelled bare (`tenant_a.`) or quoted (`"tenant_a".`); an alias spelled
 //! exactly like the schema and followed by a dot would be taken for it.
 
-use crate::render::{quote_ident, quote_literal};
+use super::{quote_ident, quote_literal};
 
 /// The stand-in for the tenant's schema in a stored function definition.
 pub(crate) const TENANT: &str = "$tenant";

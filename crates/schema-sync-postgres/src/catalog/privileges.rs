@@ -1,21 +1,20 @@
-//! Privileges and ownership of views that a plan drops and creates again.
+//! Privileges and ownership of views that a plan drops and creates again: the query.
 //!
 //! A changed view body (or a change to a table a view reads) is applied by dropping the
 //! view and creating it again, which loses its `GRANT`s and makes the migrating role its
 //! owner. The model has no place for privileges, and tenants often differ in them (a
 //! role per tenant), so they are not compared: instead the runner reads them from the
-//! tenant, inside the migration's transaction, and re-issues them right after the
-//! `CREATE VIEW`, then gives the view back to its owner. A grant or owner change the
-//! migrating role is not allowed to make fails the step and rolls the tenant back;
-//! nothing is lost silently.
+//! tenant, inside the migration's transaction, and the renderer re-issues them right
+//! after the `CREATE VIEW` (`render/privileges.rs`), then gives the view back to its
+//! owner. A grant or owner change the migrating role is not allowed to make fails the
+//! step and rolls the tenant back; nothing is lost silently.
 
 use std::collections::HashMap;
 
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use crate::catalog::PgResult;
-use crate::render::quote_ident;
+use super::PgResult;
 
 /// One privilege granted on a view or on one of its columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,86 +95,4 @@ pub(crate) async fn read(client: &Client, schema: &str, names: &[String]) -> PgR
         }
     }
     Ok(out)
-}
-
-/// The statements that give a freshly created view (`qualified`, a `VIEW` or
-/// `MATERIALIZED VIEW` per `kind`) back its grants and owner.
-pub(crate) fn restore(kind: &str, qualified: &str, privileges: &ViewPrivileges) -> Vec<String> {
-    let mut out: Vec<String> = privileges
-        .grants
-        .iter()
-        // aclexplode spells privileges as keywords; anything else is not sent.
-        .filter(|g| {
-            g.privilege
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c == ' ')
-        })
-        .map(|g| {
-            let column = g
-                .column
-                .as_ref()
-                .map(|c| format!(" ({})", quote_ident(c)))
-                .unwrap_or_default();
-            let grantee = g
-                .grantee
-                .as_ref()
-                .map_or_else(|| "PUBLIC".to_string(), |r| quote_ident(r));
-            format!(
-                "GRANT {}{column} ON {qualified} TO {grantee}{}",
-                g.privilege,
-                if g.grantable {
-                    " WITH GRANT OPTION"
-                } else {
-                    ""
-                }
-            )
-        })
-        .collect();
-    if let Some(owner) = &privileges.owner {
-        out.push(format!(
-            "ALTER {kind} {qualified} OWNER TO {}",
-            quote_ident(owner)
-        ));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restores_grants_then_the_owner() {
-        let privileges = ViewPrivileges {
-            owner: Some("app\"owner".into()),
-            grants: vec![
-                Grant {
-                    privilege: "SELECT".into(),
-                    grantee: None,
-                    column: None,
-                    grantable: false,
-                },
-                Grant {
-                    privilege: "UPDATE".into(),
-                    grantee: Some("clerk".into()),
-                    column: Some("name".into()),
-                    grantable: true,
-                },
-                Grant {
-                    privilege: "SELECT; DROP".into(),
-                    grantee: None,
-                    column: None,
-                    grantable: false,
-                },
-            ],
-        };
-        assert_eq!(
-            restore("VIEW", "\"t\".\"v\"", &privileges),
-            vec![
-                "GRANT SELECT ON \"t\".\"v\" TO PUBLIC",
-                "GRANT UPDATE (\"name\") ON \"t\".\"v\" TO \"clerk\" WITH GRANT OPTION",
-                "ALTER VIEW \"t\".\"v\" OWNER TO \"app\"\"owner\"",
-            ]
-        );
-    }
 }
