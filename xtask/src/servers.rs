@@ -108,7 +108,7 @@ pub enum Source {
     /// The local server on the standard port.
     Local,
     /// A container this process started; removed when dropped.
-    Docker(crate::containers::Container),
+    Docker(Box<crate::containers::Container>),
 }
 
 /// A server that accepted a login.
@@ -203,7 +203,7 @@ pub fn find(database: Database) -> std::result::Result<Server, Vec<Attempt>> {
         Ok((container, url)) => Ok(Server {
             database,
             url: Some(url),
-            source: Source::Docker(container),
+            source: Source::Docker(Box::new(container)),
         }),
         Err(error) => {
             attempts.push(Attempt {
