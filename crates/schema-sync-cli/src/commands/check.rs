@@ -160,8 +160,12 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
             .strip_prefix("tenant:")
             .map(TenantId::new)
             .transpose()?;
+        // Namespaces the target itself names in its structure (a foreign key to a shared
+        // lookup table, a type or extension in a shared schema) are shared by design.
+        let mut shared = settings.shared_namespaces.clone();
+        shared.extend(target.referenced_namespaces());
         options.sync.execute_options.isolation = engine
-            .isolation_guard(template.as_ref(), &settings.shared_namespaces)
+            .isolation_guard(template.as_ref(), &shared)
             .await?;
     }
     options.sync.keep_snapshots = save_snapshots;

@@ -75,6 +75,25 @@ impl SchemaSnapshot {
         }
     }
 
+    /// The namespaces outside the tenant that this snapshot's structure names: foreign
+    /// keys to another schema, column and sequence types from another schema, extensions
+    /// installed in another schema. (Expressions are text and are not searched.)
+    pub fn referenced_namespaces(&self) -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for table in self.tables.values() {
+            names.extend(
+                table
+                    .foreign_keys
+                    .values()
+                    .filter_map(|fk| fk.referenced_schema.clone()),
+            );
+            names.extend(table.columns.values().filter_map(|c| c.data_type.schema.clone()));
+        }
+        names.extend(self.sequences.values().filter_map(|s| s.data_type.schema.clone()));
+        names.extend(self.extensions.values().filter_map(|e| e.schema.clone()));
+        names
+    }
+
     /// The canonical serialisation: compact JSON with every map in key order.
     pub fn canonical_json(&self) -> String {
         // Serialising plain data (strings, numbers, ordered maps) cannot fail.
