@@ -18,9 +18,10 @@ use schema_sync_core::snapshot::{
     View,
 };
 
+use crate::connect::{Flavor, ServerInfo};
 use crate::qualify::strip_database;
-use crate::types::{normalize_default, on_update, parse_column_type, quote_ident};
-use crate::{Flavor, ServerInfo};
+use crate::sql::quote_ident;
+use crate::types::{normalize_default, on_update, parse_column_type};
 
 /// A failed catalog query: which one, and the driver's error.
 pub(crate) type QueryError = (&'static str, mysql_async::Error);

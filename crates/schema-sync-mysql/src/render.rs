@@ -25,8 +25,9 @@ use schema_sync_core::{MigrationPlan, Operation};
 
 mod clauses;
 
-use crate::Flavor;
-use crate::types::{is_textual, quote_ident, quote_str};
+use crate::connect::Flavor;
+use crate::sql::{quote_ident, quote_literal};
+use crate::types::is_textual;
 
 /// One SQL statement and the plan steps (by index) it carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -511,7 +512,7 @@ impl Renderer<'_> {
             )),
             SetTableComment { comment, .. } => one(format!(
                 "COMMENT = {}",
-                quote_str(comment.as_deref().unwrap_or_default())
+                quote_literal(comment.as_deref().unwrap_or_default())
             )),
             AlterTableOptions { from, to, .. } => self.option_clauses(table, from, to),
             other => Err(unsupported(table, format!("{other} is not a table change"))),

@@ -20,11 +20,11 @@ use schema_sync_core::{
     Result, SchemaSnapshot, TenantContext, TenantLock,
 };
 
+use crate::connect::{Flavor, ServerInfo};
 use crate::error::{self, Message};
 use crate::inspect::inspect_schemas;
 use crate::render::{Statement, describe_steps, render_plan, switches_generation};
-use crate::types::quote_ident;
-use crate::{Flavor, ServerInfo};
+use crate::sql::quote_ident;
 
 /// Whether rendering `plan` needs the live schema: a table's default collation changes
 /// (the columns that follow it move along), a column is dropped and re-added to change

@@ -9,10 +9,10 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use schema_sync_core::{Error, Phase, Result, SchemaSnapshot, TenantContext, TenantId};
 
-use crate::ServerInfo;
+use crate::connect::ServerInfo;
 use crate::error::{self, Message};
 use crate::inspect::inspect_schemas;
-use crate::types::quote_ident;
+use crate::sql::quote_ident;
 
 /// Databases of the server itself, never tenants.
 pub(crate) const SYSTEM_DATABASES: [&str; 4] =

@@ -7,8 +7,9 @@ use schema_sync_core::snapshot::{
 use schema_sync_core::plan::ColumnPlacement;
 
 use super::{Rendered, unsupported};
-use crate::Flavor;
-use crate::types::{is_textual, quote_ident, quote_str, render_type};
+use crate::connect::Flavor;
+use crate::sql::{quote_ident, quote_literal};
+use crate::types::{is_textual, render_type};
 
 /// A column definition. `collation` is the table's new default collation, written
 /// out for text columns that follow the default while that default changes.
@@ -72,7 +73,7 @@ pub(super) fn column(
         }
     }
     if let Some(comment) = &column.comment {
-        sql.push_str(&format!(" COMMENT {}", quote_str(comment)));
+        sql.push_str(&format!(" COMMENT {}", quote_literal(comment)));
     }
     Ok(sql)
 }
@@ -220,7 +221,7 @@ pub(super) fn table_options(
         sql.push_str(&format!(" COLLATE={}", bare_name(table, collation)?));
     }
     if let Some(comment) = comment {
-        sql.push_str(&format!(" COMMENT={}", quote_str(comment)));
+        sql.push_str(&format!(" COMMENT={}", quote_literal(comment)));
     }
     Ok(sql)
 }
