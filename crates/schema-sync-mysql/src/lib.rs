@@ -92,22 +92,20 @@
 //! only with the batch.
 #![deny(missing_docs)]
 
+mod catalog;
 mod connect;
 mod error;
 mod inspect;
-mod qualify;
 mod render;
 mod runner;
 mod sql;
 mod tenants;
 mod types;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, Error, ExecuteOptions, MigrationPlan, MigrationRunner, Phase,
-    Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Phase, Result,
+    SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 use crate::connect::{Flavor, Server};
@@ -134,8 +132,9 @@ impl std::fmt::Debug for MysqlAdapter {
 /// answers.
 ///
 /// # Errors
-/// [`Error::Config`] for a URL that is not a MySQL URL; [`Error::Connection`] naming the
-/// URL (password removed) when the server cannot be reached or refuses the login.
+/// [`Error::Config`](schema_sync_core::Error::Config) for a URL that is not a MySQL URL;
+/// [`Error::Connection`](schema_sync_core::Error::Connection) naming the URL (password
+/// removed) when the server cannot be reached or refuses the login.
 pub async fn connect(url: &str, options: &ConnectOptions) -> Result<MysqlAdapter> {
     let server = connect::open(url, options).await?;
     Ok(MysqlAdapter { server })
@@ -159,31 +158,11 @@ impl MysqlAdapter {
 #[async_trait]
 impl SchemaInspector for MysqlAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
-        let mut results = self.inspect_many(std::slice::from_ref(tenant)).await;
-        results.pop().unwrap_or_else(|| {
-            Err(Error::Internal {
-                tenant: Some(tenant.id().clone()),
-                message: "inspection returned no result".into(),
-            })
-        })
+        inspect::inspect_one(&self.server, tenant).await
     }
 
     async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
-        if tenants.is_empty() {
-            return Vec::new();
-        }
-        let mut conn = match self.server.pool.get_conn().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                let e = Arc::new(e);
-                let context = format!("get a connection to {}", self.server.url);
-                return tenants
-                    .iter()
-                    .map(|t| Err(error::shared(t.id(), Phase::Inspect, &context, &e)))
-                    .collect();
-            }
-        };
-        tenants::inspect_contexts(&mut conn, self.server.info, tenants, self.server.read_only).await
+        inspect::inspect_many(&self.server, tenants).await
     }
 }
 

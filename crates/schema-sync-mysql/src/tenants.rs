@@ -1,16 +1,15 @@
 //! Tenants are databases: discovery, contexts, batched inspection, and the scratch
 //! database in which target DDL is applied and inspected.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use schema_sync_core::{Error, Phase, Result, SchemaSnapshot, TenantContext, TenantId};
+use schema_sync_core::{Error, Phase, Result, SchemaSnapshot, TenantId};
 
 use crate::connect::ServerInfo;
-use crate::error::{self, Message};
+use crate::error;
 use crate::inspect::inspect_schemas;
 use crate::sql::quote_ident;
 
@@ -23,9 +22,6 @@ pub(crate) const SCRATCH_PREFIX: &str = "schema_sync_scratch_";
 
 /// The longest database name MySQL and MariaDB accept, in characters.
 const MAX_DATABASE_NAME_CHARS: usize = 64;
-
-/// How many databases one round of catalog queries covers at most.
-const MAX_BATCH: usize = 500;
 
 /// Whether `name` is a system database (compared as the server does, case-insensitively).
 fn is_system(name: &str) -> bool {
@@ -68,44 +64,6 @@ pub(crate) fn namespace_of(tenant: &TenantId) -> Result<String> {
         )));
     }
     Ok(name.to_string())
-}
-
-/// Inspects tenants in rounds of at most [`MAX_BATCH`] databases; aligned with `tenants`.
-pub(crate) async fn inspect_contexts(
-    conn: &mut Conn,
-    server: ServerInfo,
-    tenants: &[TenantContext],
-    read_only: bool,
-) -> Vec<Result<SchemaSnapshot>> {
-    let mut out = Vec::with_capacity(tenants.len());
-    for chunk in tenants.chunks(MAX_BATCH) {
-        let names: Vec<&str> = chunk.iter().map(TenantContext::namespace).collect();
-        match inspect_schemas(conn, server, &names, read_only).await {
-            Ok(snapshots) => {
-                for (tenant, snapshot) in chunk.iter().zip(snapshots) {
-                    out.push(snapshot.ok_or_else(|| missing(tenant)));
-                }
-            }
-            Err((what, e)) => {
-                let e = Arc::new(e);
-                out.extend(
-                    chunk
-                        .iter()
-                        .map(|t| Err(error::shared(t.id(), Phase::Inspect, what, &e))),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn missing(tenant: &TenantContext) -> Error {
-    Error::database(
-        Some(tenant.id()),
-        Phase::Inspect,
-        Some(format!("database {}", quote_ident(tenant.namespace()))),
-        Message("the database does not exist; create it or check the tenant id".into()),
-    )
 }
 
 /// A database name no other run uses: `schema_sync_scratch_<pid>_<n>_<nanos>`.
