@@ -99,6 +99,7 @@ mod inspect;
 mod render;
 mod runner;
 mod sql;
+mod target;
 mod tenants;
 mod types;
 
@@ -200,8 +201,7 @@ impl DatabaseAdapter for MysqlAdapter {
     }
 
     async fn list_tenants(&self) -> Result<Vec<String>> {
-        let mut conn = self.server.conn(None, Phase::Discover).await?;
-        tenants::list(&mut conn).await
+        tenants::list(&self.server).await
     }
 
     fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
@@ -217,9 +217,6 @@ impl DatabaseAdapter for MysqlAdapter {
     }
 
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
-        self.server
-            .ensure_writable("load a target from SQL (it needs a scratch database)")?;
-        let mut conn = self.server.conn(None, Phase::Target).await?;
-        tenants::snapshot_from_sql(&mut conn, self.server.info, sql).await
+        target::snapshot_from_sql(&self.server, sql).await
     }
 }
