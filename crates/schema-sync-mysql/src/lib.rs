@@ -105,7 +105,7 @@ mod types;
 
 use async_trait::async_trait;
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Phase, Result,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
     SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
@@ -170,15 +170,12 @@ impl SchemaInspector for MysqlAdapter {
 #[async_trait]
 impl MigrationRunner for MysqlAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
-        let live = if runner::needs_live_schema(plan) {
+        let live = if render::needs_live_schema(plan) {
             Some(self.inspect(tenant).await?)
         } else {
             None
         };
-        let statements = runner::render_for(tenant, plan, self.server.info, live.as_ref())?;
-        let mut sql = vec![format!("USE {}", sql::quote_ident(tenant.namespace()))];
-        sql.extend(statements.into_iter().map(|s| s.sql));
-        Ok(sql)
+        runner::script(tenant, plan, self.server.info.flavor, live.as_ref())
     }
 
     async fn acquire_lock(
@@ -186,11 +183,7 @@ impl MigrationRunner for MysqlAdapter {
         tenant: &TenantContext,
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
-        self.server.ensure_writable("change a tenant")?;
-        let conn = self.server.conn(Some(tenant.id()), Phase::Lock).await?;
-        let lock =
-            runner::MysqlLock::acquire(conn, self.server.info, tenant.clone(), options).await?;
-        Ok(Box::new(lock))
+        runner::lock(&self.server, tenant, options).await
     }
 }
 
