@@ -4,7 +4,7 @@
 //! schema name in its rows, so one round of nine queries reads a whole batch of tenants.
 //! Where MySQL and MariaDB differ (check constraints, index visibility, functional index
 //! parts, view algorithms) the query follows the [`Flavor`]. Rows come back as typed
-//! structs, in the catalog's spelling: [`crate::inspect`] folds them into snapshots.
+//! structs, in the catalog's spelling: `inspect` folds them into snapshots.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};

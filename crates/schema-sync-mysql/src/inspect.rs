@@ -1,12 +1,11 @@
 //! Live schemas: catalog rows folded into tenant-relative snapshots, in batches.
 //!
 //! Tenants are inspected in rounds of at most [`MAX_BATCH`] databases, each round one
-//! pass of the [`catalog`](crate::catalog) queries. The rows are folded into one
-//! [`SchemaSnapshot`] per database, tenant-relative: the database's own name is removed
-//! from foreign key targets and from every expression (defaults, generated columns,
-//! checks, index expressions, view and trigger bodies; see [`relative`]), so a clone of a
-//! template inspects identical to the template. Columns carry their dense
-//! `ORDINAL_POSITION`.
+//! pass of the `catalog` queries. The rows are folded into one [`SchemaSnapshot`] per
+//! database, tenant-relative: the database's own name is removed from foreign key
+//! targets and from every expression (defaults, generated columns, checks, index
+//! expressions, view and trigger bodies; see [`relative`]), so a clone of a template
+//! inspects identical to the template. Columns carry their dense `ORDINAL_POSITION`.
 
 mod relative;
 

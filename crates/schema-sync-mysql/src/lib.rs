@@ -1,16 +1,31 @@
 //! The MySQL and MariaDB adapter of schema-sync: one database per tenant.
 //!
-//! [`connect`] opens a [`mysql_async`] pool on a `mysql://` or `mariadb://` URL and
+//! [`connect()`] opens a [`mysql_async`] pool on a `mysql://` or `mariadb://` URL and
 //! returns a [`MysqlAdapter`], which is at once the [`DatabaseAdapter`], the
 //! [`SchemaInspector`] and the [`MigrationRunner`]. Every tenant is a database; the
 //! database named in the URL is only the connection's default.
 //!
 //! # Shape
-//! The files are the same in every adapter: `tenants` (discovery, contexts and the scratch
-//! database that turns target DDL into a snapshot), `inspect` (batched reads of
-//! `information_schema`), `types` (type and default normalisation), `render` (plan to
-//! SQL, one statement per table where the server allows), `runner` (the per-tenant
-//! `GET_LOCK` and execution) and `error` (driver errors into the core error).
+//! The files are the same in every adapter; `lib.rs` only wires the traits to them.
+//!
+//! - `connect`: parses the URL, opens the pool and reads `SELECT VERSION()` into the
+//!   server's `Flavor` (MySQL or MariaDB) and version, which later modules consult where
+//!   the two servers differ.
+//! - `tenants`: discovery (every database but the server's own and the scratch ones) and
+//!   `namespace_of`, which maps a tenant id to the database of the same name.
+//! - `catalog`: the `information_schema` queries, one round for a batch of databases,
+//!   and the typed rows they return.
+//! - `inspect`: folds catalog rows into one tenant-relative snapshot per database, in
+//!   rounds of at most 500 tenants; `inspect/relative` removes the tenant's own database
+//!   from stored expressions.
+//! - `target`: applies target DDL in a scratch database, inspects it and drops it.
+//! - `types`: folds catalog spellings of types and defaults into the core's canonical
+//!   form and renders types back.
+//! - `render`: plan to SQL, one statement per table where the server allows
+//!   (`render/clauses` writes the column, index, key and option fragments).
+//! - `runner`: the per-tenant `GET_LOCK`, the session settings and the execution.
+//! - `sql`: identifier and literal quoting, used by every module that writes SQL.
+//! - `error`: driver errors into the core error.
 //!
 //! # Execution is not transactional
 //! MySQL commits every DDL statement on its own, so a failing step leaves the steps before

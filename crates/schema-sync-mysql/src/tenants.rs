@@ -1,7 +1,7 @@
 //! Tenants are databases: discovery, and the rule that maps a tenant id to its database.
 //!
 //! Every database is a tenant except the server's own and the scratch databases that
-//! [`crate::target`] creates; a tenant id names its database as it is, within the
+//! `target` creates; a tenant id names its database as it is, within the
 //! server's limits on database names.
 
 use mysql_async::prelude::Queryable;
