@@ -22,7 +22,8 @@
 //! - `types`: folds catalog spellings of types and defaults into the core's canonical
 //!   form and renders types back.
 //! - `render`: plan to SQL, one statement per table where the server allows
-//!   (`render/clauses` writes the column, index, key and option fragments).
+//!   (`render/grouping` says which steps may share a statement, `render/clauses` writes
+//!   the column, index, key and option fragments).
 //! - `runner`: the per-tenant `GET_LOCK`, the session settings and the execution.
 //! - `sql`: identifier and literal quoting, used by every module that writes SQL.
 //! - `error`: driver errors into the core error.

@@ -24,10 +24,12 @@ use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table
 use schema_sync_core::{Error, MigrationPlan, Operation, Result, TenantId};
 
 mod clauses;
+mod grouping;
 
 use crate::connect::Flavor;
 use crate::sql::{quote_ident, quote_literal};
 use crate::types::is_textual;
+use grouping::{is_alter_clause, is_create_clause, relations};
 
 /// What rendering a plan for one tenant needs besides the plan.
 #[derive(Debug, Clone, Copy)]
@@ -191,65 +193,6 @@ struct Renderer<'a> {
 fn switches_generation(from: &Column, to: &Column) -> bool {
     let stored = |c: &Column| c.generated.as_ref().map(|g| g.stored);
     stored(from) != stored(to)
-}
-
-/// The tables and views an operation changes or relies on.
-fn relations(op: &Operation) -> BTreeSet<&str> {
-    let mut out: BTreeSet<&str> = op.table().into_iter().collect();
-    match op {
-        Operation::AddForeignKey {
-            foreign_key: fk, ..
-        }
-        | Operation::DropForeignKey { from: fk, .. }
-            if fk.referenced_schema.is_none() =>
-        {
-            out.insert(&fk.referenced_table);
-        }
-        Operation::CreateView { name, view } | Operation::DropView { name, from: view } => {
-            out.insert(name);
-            out.extend(view.depends_on.iter().map(String::as_str));
-        }
-        _ => {}
-    }
-    out
-}
-
-/// Operations that are one clause of an `ALTER TABLE`.
-fn is_alter_clause(op: &Operation) -> bool {
-    use Operation::*;
-    matches!(
-        op,
-        AddColumn { .. }
-            | ReorderColumns { .. }
-            | DropColumn { .. }
-            | AlterColumn { .. }
-            | AddPrimaryKey { .. }
-            | DropPrimaryKey { .. }
-            | AddUnique { .. }
-            | DropUnique { .. }
-            | AddCheck { .. }
-            | DropCheck { .. }
-            | AddForeignKey { .. }
-            | DropForeignKey { .. }
-            | CreateIndex { .. }
-            | DropIndex { .. }
-            | SetTableComment { .. }
-            | AlterTableOptions { .. }
-    )
-}
-
-/// Operations that can be written inside a `CREATE TABLE`.
-fn is_create_clause(op: &Operation) -> bool {
-    use Operation::*;
-    matches!(
-        op,
-        AddPrimaryKey { .. }
-            | AddUnique { .. }
-            | AddCheck { .. }
-            | AddForeignKey { .. }
-            | CreateIndex { .. }
-            | SetTableComment { .. }
-    )
 }
 
 impl Renderer<'_> {
