@@ -1,39 +1,117 @@
-//! Reading live schemas from `information_schema`, many databases per round of queries.
+//! Live schemas: catalog rows folded into tenant-relative snapshots, in batches.
 //!
-//! Every query filters on `TABLE_SCHEMA IN (?, ...)` with bound parameters and carries the
-//! schema name in its rows, so one round of eight queries reads a whole batch of tenants.
-//! Rows are folded into one [`SchemaSnapshot`] per database, tenant-relative: the
-//! database's own name is removed from foreign key targets and from every expression
-//! (defaults, generated columns, checks, index expressions, view and trigger bodies; see
-//! [`strip_database`]), so a clone of a template inspects identical to the template.
-//! Columns carry their dense `ORDINAL_POSITION`.
+//! Tenants are inspected in rounds of at most [`MAX_BATCH`] databases, each round one
+//! pass of the `catalog` queries. The rows are folded into one [`SchemaSnapshot`] per
+//! database, tenant-relative: the database's own name is removed from foreign key
+//! targets and from every expression (defaults, generated columns, checks, index
+//! expressions, view and trigger bodies; see [`relative`]), so a clone of a template
+//! inspects identical to the template. Columns carry their dense `ORDINAL_POSITION`.
+
+mod relative;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
+use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, Value};
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, ForeignKey, ForeignKeyAction, Generated, Identity, Index, IndexPart,
     PrimaryKey, SchemaSnapshot, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject,
     View,
 };
+use schema_sync_core::{Error, Phase, Result, TenantContext};
 
-use crate::qualify::strip_database;
-use crate::types::{normalize_default, on_update, parse_column_type, quote_ident};
-use crate::{Flavor, ServerInfo};
+use crate::catalog::{
+    self, Catalog, CheckRow, ColumnRow, ForeignKeyColumnRow, IndexPartRow, QueryError, TableRow,
+    TriggerRow, ViewRow,
+};
+use crate::connect::{Flavor, Server, ServerInfo};
+use crate::error::{self, Message};
+use crate::sql::quote_ident;
+use crate::types::{normalize_default, on_update, parse_column_type};
+use relative::strip_database;
 
-/// A failed catalog query: which one, and the driver's error.
-pub(crate) type QueryError = (&'static str, mysql_async::Error);
+/// How many databases one round of catalog queries covers at most.
+const MAX_BATCH: usize = 500;
+
+/// Inspects one tenant.
+///
+/// # Errors
+/// A database error naming the tenant, also when its database does not exist.
+pub(crate) async fn inspect_one(server: &Server, tenant: &TenantContext) -> Result<SchemaSnapshot> {
+    let mut results = inspect_many(server, std::slice::from_ref(tenant)).await;
+    results.pop().unwrap_or_else(|| {
+        Err(Error::Internal {
+            tenant: Some(tenant.id().clone()),
+            message: "inspection returned no result".into(),
+        })
+    })
+}
+
+/// Inspects tenants on one pooled connection, in rounds of at most [`MAX_BATCH`]
+/// databases; the results are aligned with `tenants`. A failure that hits a whole round
+/// (no connection, a failed catalog query) is reported for each tenant of the round.
+pub(crate) async fn inspect_many(
+    server: &Server,
+    tenants: &[TenantContext],
+) -> Vec<Result<SchemaSnapshot>> {
+    if tenants.is_empty() {
+        return Vec::new();
+    }
+    let mut conn = match server.pool.get_conn().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            let e = Arc::new(e);
+            let context = format!("get a connection to {}", server.url);
+            return tenants
+                .iter()
+                .map(|t| Err(error::shared(t.id(), Phase::Inspect, &context, &e)))
+                .collect();
+        }
+    };
+    let mut out = Vec::with_capacity(tenants.len());
+    for chunk in tenants.chunks(MAX_BATCH) {
+        let names: Vec<&str> = chunk.iter().map(TenantContext::namespace).collect();
+        match inspect_schemas(&mut conn, server.info, &names, server.read_only).await {
+            Ok(snapshots) => {
+                for (tenant, snapshot) in chunk.iter().zip(snapshots) {
+                    out.push(snapshot.ok_or_else(|| missing(tenant)));
+                }
+            }
+            Err((what, e)) => {
+                let e = Arc::new(e);
+                out.extend(
+                    chunk
+                        .iter()
+                        .map(|t| Err(error::shared(t.id(), Phase::Inspect, what, &e))),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn missing(tenant: &TenantContext) -> Error {
+    Error::database(
+        Some(tenant.id()),
+        Phase::Inspect,
+        Some(format!("database {}", quote_ident(tenant.namespace()))),
+        Message("the database does not exist; create it or check the tenant id".into()),
+    )
+}
 
 /// Inspects `schemas` (database names) in one round of queries.
 ///
 /// The result is aligned with `schemas`; `None` marks a database that does not exist.
+///
+/// # Errors
+/// The catalog query that failed, with the driver's error.
 pub(crate) async fn inspect_schemas(
     conn: &mut Conn,
     server: ServerInfo,
     schemas: &[&str],
     read_only: bool,
-) -> Result<Vec<Option<SchemaSnapshot>>, QueryError> {
+) -> std::result::Result<Vec<Option<SchemaSnapshot>>, QueryError> {
     let unique: Vec<&str> = schemas
         .iter()
         .copied()
@@ -48,13 +126,13 @@ pub(crate) async fn inspect_schemas(
             .await
             .map_err(|e| ("start a read-only transaction", e))?;
     }
-    let result = read_catalog(conn, server, &unique).await;
+    let result = catalog::read(conn, server, &unique).await;
     if read_only {
         conn.query_drop("COMMIT")
             .await
             .map_err(|e| ("end the read-only transaction", e))?;
     }
-    let mut built = result?;
+    let mut built = assemble(server.flavor, result?);
     Ok(schemas
         .iter()
         .map(|s| built.get_mut(*s).map(|b| b.snapshot.clone()))
@@ -93,216 +171,92 @@ impl Builder {
     }
 }
 
-async fn read_catalog(
-    conn: &mut Conn,
-    server: ServerInfo,
-    schemas: &[&str],
-) -> Result<BTreeMap<String, Builder>, QueryError> {
-    let marks = vec!["?"; schemas.len()].join(", ");
-    let params = || -> Vec<Value> { schemas.iter().map(|s| Value::from(*s)).collect() };
-    let twice = || -> Vec<Value> { params().into_iter().chain(params()).collect() };
-    let mut builders: BTreeMap<String, Builder> = BTreeMap::new();
-
-    let sql = format!(
-        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({marks})"
-    );
-    for mut row in query(conn, "list databases", &sql, params()).await? {
-        let db = text(&mut row, 0).unwrap_or_default();
-        builders.insert(
-            db.clone(),
-            Builder {
-                db,
+/// Folds the catalog rows of a batch into one builder per existing database.
+fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
+    let Catalog {
+        databases,
+        tables,
+        columns,
+        index_parts,
+        checks,
+        foreign_key_columns,
+        views,
+        triggers,
+        unmodelled,
+    } = catalog;
+    let mut builders: BTreeMap<String, Builder> = databases
+        .into_iter()
+        .map(|db| {
+            let builder = Builder {
+                db: db.clone(),
                 snapshot: SchemaSnapshot::empty(),
                 table_collations: HashMap::new(),
                 raw_views: BTreeMap::new(),
-            },
-        );
+            };
+            (db, builder)
+        })
+        .collect();
+    for row in tables {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            add_table(b, row);
+        }
     }
-
-    let sql = format!(
-        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.ENGINE, t.TABLE_COLLATION, \
-         t.CREATE_OPTIONS, t.TABLE_COMMENT, c.CHARACTER_SET_NAME \
-         FROM information_schema.TABLES t \
-         LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY c \
-         ON c.COLLATION_NAME = t.TABLE_COLLATION \
-         WHERE t.TABLE_SCHEMA IN ({marks})"
-    );
-    for mut row in query(conn, "read tables", &sql, params()).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        add_table(b, &mut row);
+    for row in columns {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            add_column(b, flavor, row);
+        }
     }
-
-    let sql = format!(
-        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, \
-         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
-    );
-    for mut row in query(conn, "read columns", &sql, params()).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        add_column(b, server.flavor, &mut row);
-    }
-
-    let (hidden, expression) = match server.flavor {
-        Flavor::MariaDb if server.at_least(10, 6) => ("IGNORED", "NULL"),
-        Flavor::MariaDb => ("'NO'", "NULL"),
-        Flavor::MySql => ("IF(IS_VISIBLE = 'NO', 'YES', 'NO')", "EXPRESSION"),
-    };
-    let sql = format!(
-        "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, \
-         SUB_PART, COLLATION, INDEX_TYPE, INDEX_COMMENT, {hidden}, {expression} \
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({marks}) \
-         ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
-    );
     let mut indexes: BTreeMap<(String, String, String), RawIndex> = BTreeMap::new();
-    for mut row in query(conn, "read indexes", &sql, params()).await? {
-        add_index_row(&mut indexes, &mut row);
+    for row in index_parts {
+        add_index_row(&mut indexes, row);
     }
     for ((db, table, name), raw) in indexes {
         if let Some(b) = builders.get_mut(&db) {
             add_index(b, table, name, raw);
         }
     }
-
-    let sql = match server.flavor {
-        Flavor::MariaDb => format!(
-            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' \
-             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({marks})"
-        ),
-        Flavor::MySql => format!(
-            "SELECT tc.TABLE_SCHEMA, tc.TABLE_NAME, tc.CONSTRAINT_NAME, cc.CHECK_CLAUSE, \
-             tc.ENFORCED FROM information_schema.TABLE_CONSTRAINTS tc \
-             JOIN information_schema.CHECK_CONSTRAINTS cc \
-             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
-             AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-             WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA IN ({marks}) \
-             AND cc.CONSTRAINT_SCHEMA IN ({marks})"
-        ),
-    };
-    let check_params = match server.flavor {
-        Flavor::MariaDb => params(),
-        Flavor::MySql => twice(),
-    };
-    for mut row in query(conn, "read check constraints", &sql, check_params).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        add_check(b, &mut row);
+    for row in checks {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            add_check(b, row);
+        }
     }
-
-    let sql = format!(
-        "SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, \
-         k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, \
-         r.UPDATE_RULE, r.DELETE_RULE \
-         FROM information_schema.KEY_COLUMN_USAGE k \
-         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-         ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME \
-         AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-         WHERE k.TABLE_SCHEMA IN ({marks}) AND r.CONSTRAINT_SCHEMA IN ({marks}) \
-         AND k.REFERENCED_TABLE_NAME IS NOT NULL \
-         ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
-    );
-    for mut row in query(conn, "read foreign keys", &sql, twice()).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        add_foreign_key_column(b, &mut row);
+    for row in foreign_key_columns {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            add_foreign_key_column(b, row);
+        }
     }
-
-    let algorithm = match server.flavor {
-        Flavor::MariaDb => "ALGORITHM",
-        Flavor::MySql => "'UNDEFINED'",
-    };
-    let sql = format!(
-        "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, SECURITY_TYPE, \
-         {algorithm} FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({marks})"
-    );
-    for mut row in query(conn, "read views", &sql, params()).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        add_view(b, &mut row);
+    for row in views {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            add_view(b, row);
+        }
     }
-
-    let sql = format!(
-        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, \
-         ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA IN ({marks}) \
-         ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, \
-         ACTION_ORDER"
-    );
-    for mut row in query(conn, "read triggers", &sql, params()).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        add_trigger(b, &mut row);
+    for row in triggers {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            add_trigger(b, row);
+        }
     }
-
-    let sql = format!(
-        "SELECT ROUTINE_SCHEMA, LOWER(ROUTINE_TYPE), ROUTINE_NAME \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({marks}) \
-         UNION ALL SELECT EVENT_SCHEMA, 'event', EVENT_NAME \
-         FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN ({marks}) \
-         UNION ALL SELECT DISTINCT TABLE_SCHEMA, 'partitioning', TABLE_NAME \
-         FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA IN ({marks}) \
-         AND PARTITION_NAME IS NOT NULL"
-    );
-    let three: Vec<Value> = twice().into_iter().chain(params()).collect();
-    for mut row in query(conn, "read routines, events and partitions", &sql, three).await? {
-        let Some(b) = builder(&mut builders, &mut row) else {
-            continue;
-        };
-        let kind = text(&mut row, 1).unwrap_or_default();
-        let name = text(&mut row, 2).unwrap_or_default();
-        b.unsupported(&kind, name);
+    for row in unmodelled {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            b.unsupported(&row.kind, row.name);
+        }
     }
-
     for b in builders.values_mut() {
         finish(b);
     }
-    Ok(builders)
+    builders
 }
 
-async fn query(
-    conn: &mut Conn,
-    what: &'static str,
-    sql: &str,
-    params: Vec<Value>,
-) -> Result<Vec<Row>, QueryError> {
-    conn.exec(sql, params).await.map_err(|e| (what, e))
-}
-
-/// The builder for the schema named in column 0 of `row`.
-fn builder<'a>(
-    builders: &'a mut BTreeMap<String, Builder>,
-    row: &mut Row,
-) -> Option<&'a mut Builder> {
-    let db = text(row, 0)?;
-    builders.get_mut(&db)
-}
-
-/// Column `index` as text; `NULL` is `None`.
-fn text(row: &mut Row, index: usize) -> Option<String> {
-    match row.take::<Value, _>(index)? {
-        Value::NULL => None,
-        Value::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Value::Int(n) => Some(n.to_string()),
-        Value::UInt(n) => Some(n.to_string()),
-        other => Some(other.as_sql(true)),
-    }
-}
-
-/// Column `index` as a number; `NULL` or non-numbers are `None`.
-fn number(row: &mut Row, index: usize) -> Option<u64> {
-    text(row, index).and_then(|t| t.trim().parse().ok())
-}
-
-fn add_table(b: &mut Builder, row: &mut Row) {
-    let name = text(row, 1).unwrap_or_default();
-    let kind = text(row, 2).unwrap_or_default();
+fn add_table(b: &mut Builder, row: TableRow) {
+    let TableRow {
+        name,
+        kind,
+        engine,
+        collation,
+        create_options,
+        comment,
+        charset,
+        ..
+    } = row;
     match kind.as_str() {
         "VIEW" => return,
         "BASE TABLE" => {}
@@ -316,15 +270,13 @@ fn add_table(b: &mut Builder, row: &mut Row) {
             return;
         }
     }
-    let engine = text(row, 3);
-    let collation = text(row, 4);
-    for option in text(row, 5).unwrap_or_default().split_whitespace() {
+    for option in create_options.split_whitespace() {
         if option != "partitioned" {
             b.unsupported("table option", format!("{name}: {option}"));
         }
     }
-    let comment = text(row, 6).filter(|c| !c.is_empty());
-    let charset = text(row, 7).or_else(|| {
+    let comment = comment.filter(|c| !c.is_empty());
+    let charset = charset.or_else(|| {
         collation
             .as_deref()
             .and_then(|c| c.split('_').next())
@@ -348,19 +300,23 @@ fn add_table(b: &mut Builder, row: &mut Row) {
     );
 }
 
-fn add_column(b: &mut Builder, flavor: Flavor, row: &mut Row) {
-    let table = text(row, 1).unwrap_or_default();
-    let name = text(row, 2).unwrap_or_default();
-    let default = text(row, 3);
-    let nullable = text(row, 4).as_deref() == Some("YES");
-    let column_type = text(row, 5).unwrap_or_default();
-    let collation = text(row, 6);
-    let extra = text(row, 7).unwrap_or_default();
-    let comment = text(row, 8).filter(|c| !c.is_empty());
-    let generation = text(row, 9).filter(|g| !g.is_empty());
-    let position = number(row, 10)
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(0);
+fn add_column(b: &mut Builder, flavor: Flavor, row: ColumnRow) {
+    let ColumnRow {
+        table,
+        name,
+        default,
+        nullable,
+        column_type,
+        collation,
+        extra,
+        comment,
+        generation,
+        position,
+        ..
+    } = row;
+    let comment = comment.filter(|c| !c.is_empty());
+    let generation = generation.filter(|g| !g.is_empty());
+    let position = position.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
     if !b.snapshot.tables.contains_key(&table) {
         return; // a view's column
     }
@@ -421,18 +377,21 @@ struct RawIndex {
     parts: Vec<IndexPart>,
 }
 
-fn add_index_row(indexes: &mut BTreeMap<(String, String, String), RawIndex>, row: &mut Row) {
-    let db = text(row, 0).unwrap_or_default();
-    let table = text(row, 1).unwrap_or_default();
-    let name = text(row, 2).unwrap_or_default();
-    let non_unique = number(row, 3).unwrap_or(1) != 0;
-    let column = text(row, 5);
-    let prefix_length = number(row, 6).and_then(|n| u32::try_from(n).ok());
-    let descending = text(row, 7).as_deref() == Some("D");
-    let index_type = text(row, 8).unwrap_or_default();
-    let comment = text(row, 9).filter(|c| !c.is_empty());
-    let invisible = text(row, 10).as_deref() == Some("YES");
-    let expression = text(row, 11);
+fn add_index_row(indexes: &mut BTreeMap<(String, String, String), RawIndex>, row: IndexPartRow) {
+    let IndexPartRow {
+        schema: db,
+        table,
+        name,
+        non_unique,
+        column,
+        prefix_length,
+        descending,
+        index_type,
+        comment,
+        invisible,
+        expression,
+    } = row;
+    let comment = comment.filter(|c| !c.is_empty());
     let part = match (column, expression) {
         (Some(name), _) => IndexPart::Column {
             name,
@@ -526,11 +485,14 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
     }
 }
 
-fn add_check(b: &mut Builder, row: &mut Row) {
-    let table = text(row, 1).unwrap_or_default();
-    let name = text(row, 2).unwrap_or_default();
-    let clause = text(row, 3).unwrap_or_default();
-    let enforced = text(row, 4).as_deref() != Some("NO");
+fn add_check(b: &mut Builder, row: CheckRow) {
+    let CheckRow {
+        table,
+        name,
+        clause,
+        enforced,
+        ..
+    } = row;
     if !enforced {
         b.unsupported("not enforced check", format!("{table}.{name}"));
     }
@@ -551,15 +513,21 @@ fn add_check(b: &mut Builder, row: &mut Row) {
     t.checks.insert(name, CheckConstraint { expression });
 }
 
-fn add_foreign_key_column(b: &mut Builder, row: &mut Row) {
-    let table = text(row, 1).unwrap_or_default();
-    let name = text(row, 2).unwrap_or_default();
-    let column = text(row, 3).unwrap_or_default();
-    let referenced_schema = text(row, 4).filter(|s| *s != b.db);
-    let referenced_table = text(row, 5).unwrap_or_default();
-    let referenced_column = text(row, 6).unwrap_or_default();
-    let on_update = action(text(row, 7).as_deref());
-    let on_delete = action(text(row, 8).as_deref());
+fn add_foreign_key_column(b: &mut Builder, row: ForeignKeyColumnRow) {
+    let ForeignKeyColumnRow {
+        table,
+        name,
+        column,
+        referenced_schema,
+        referenced_table,
+        referenced_column,
+        update_rule,
+        delete_rule,
+        ..
+    } = row;
+    let referenced_schema = referenced_schema.filter(|s| *s != b.db);
+    let on_update = action(update_rule.as_deref());
+    let on_delete = action(delete_rule.as_deref());
     let Some(t) = b.snapshot.tables.get_mut(&table) else {
         return;
     };
@@ -587,12 +555,15 @@ fn action(rule: Option<&str>) -> ForeignKeyAction {
     }
 }
 
-fn add_view(b: &mut Builder, row: &mut Row) {
-    let name = text(row, 1).unwrap_or_default();
-    let definition = text(row, 2).unwrap_or_default();
-    let check_option = text(row, 3).unwrap_or_default();
-    let security = text(row, 4).unwrap_or_default();
-    let algorithm = text(row, 5).unwrap_or_default();
+fn add_view(b: &mut Builder, row: ViewRow) {
+    let ViewRow {
+        name,
+        definition,
+        check_option,
+        security,
+        algorithm,
+        ..
+    } = row;
     // Recreating the view from the model would silently drop these options.
     if security != "DEFINER" {
         b.dependent(
@@ -615,13 +586,17 @@ fn add_view(b: &mut Builder, row: &mut Row) {
     b.raw_views.insert(name, body);
 }
 
-fn add_trigger(b: &mut Builder, row: &mut Row) {
-    let name = text(row, 1).unwrap_or_default();
-    let event = text(row, 2).unwrap_or_default();
-    let table = text(row, 3).unwrap_or_default();
-    let timing = text(row, 4).unwrap_or_default();
-    let body = text(row, 5).unwrap_or_default();
-    let order = number(row, 6).unwrap_or(1);
+fn add_trigger(b: &mut Builder, row: TriggerRow) {
+    let TriggerRow {
+        name,
+        event,
+        table,
+        timing,
+        body,
+        order,
+        ..
+    } = row;
+    let order = order.unwrap_or(1);
     if order > 1 {
         // Several triggers for one event fire in creation order (or FOLLOWS/PRECEDES),
         // which the model does not keep: report the order so a difference shows.

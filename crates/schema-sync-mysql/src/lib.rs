@@ -1,16 +1,32 @@
 //! The MySQL and MariaDB adapter of schema-sync: one database per tenant.
 //!
-//! [`connect`] opens a [`mysql_async`] pool on a `mysql://` or `mariadb://` URL and
+//! [`connect()`] opens a [`mysql_async`] pool on a `mysql://` or `mariadb://` URL and
 //! returns a [`MysqlAdapter`], which is at once the [`DatabaseAdapter`], the
 //! [`SchemaInspector`] and the [`MigrationRunner`]. Every tenant is a database; the
 //! database named in the URL is only the connection's default.
 //!
 //! # Shape
-//! The files are the same in every adapter: `tenants` (discovery, contexts and the scratch
-//! database that turns target DDL into a snapshot), `inspect` (batched reads of
-//! `information_schema`), `types` (type and default normalisation), `render` (plan to
-//! SQL, one statement per table where the server allows), `runner` (the per-tenant
-//! `GET_LOCK` and execution) and `error` (driver errors into the core error).
+//! The files are the same in every adapter; `lib.rs` only wires the traits to them.
+//!
+//! - `connect`: parses the URL, opens the pool and reads `SELECT VERSION()` into the
+//!   server's `Flavor` (MySQL or MariaDB) and version, which later modules consult where
+//!   the two servers differ.
+//! - `tenants`: discovery (every database but the server's own and the scratch ones) and
+//!   `namespace_of`, which maps a tenant id to the database of the same name.
+//! - `catalog`: the `information_schema` queries, one round for a batch of databases,
+//!   and the typed rows they return.
+//! - `inspect`: folds catalog rows into one tenant-relative snapshot per database, in
+//!   rounds of at most 500 tenants; `inspect/relative` removes the tenant's own database
+//!   from stored expressions.
+//! - `target`: applies target DDL in a scratch database, inspects it and drops it.
+//! - `types`: folds catalog spellings of types and defaults into the core's canonical
+//!   form and renders types back.
+//! - `render`: plan to SQL, one statement per table where the server allows
+//!   (`render/grouping` says which steps may share a statement, `render/clauses` writes
+//!   the column, index, key and option fragments).
+//! - `runner`: the per-tenant `GET_LOCK`, the session settings and the execution.
+//! - `sql`: identifier and literal quoting, used by every module that writes SQL.
+//! - `error`: driver errors into the core error.
 //!
 //! # Execution is not transactional
 //! MySQL commits every DDL statement on its own, so a failing step leaves the steps before
@@ -92,92 +108,39 @@
 //! only with the batch.
 #![deny(missing_docs)]
 
+mod catalog;
+mod connect;
 mod error;
 mod inspect;
-mod qualify;
 mod render;
 mod runner;
+mod sql;
+mod target;
 mod tenants;
 mod types;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, Error, ExecuteOptions, MigrationPlan, MigrationRunner, Phase,
-    Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock, redact_url,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
+    SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
-/// Which server family answers: the catalogs and some DDL differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flavor {
-    /// MariaDB.
-    MariaDb,
-    /// MySQL (8.0 and later).
-    MySql,
-}
-
-/// The server family and version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ServerInfo {
-    /// MySQL or MariaDB.
-    pub flavor: Flavor,
-    /// Major version.
-    pub major: u32,
-    /// Minor version.
-    pub minor: u32,
-}
-
-impl ServerInfo {
-    /// Reads `SELECT VERSION()` output such as `10.11.6-MariaDB-0+deb12u1` or `8.0.36`.
-    fn parse(version: &str) -> Self {
-        let flavor = if version.to_ascii_lowercase().contains("mariadb") {
-            Flavor::MariaDb
-        } else {
-            Flavor::MySql
-        };
-        let mut numbers = version
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|n| n.parse::<u32>().ok());
-        // MariaDB behind old replication proxies reports `5.5.5-10.11.6-MariaDB`.
-        let (mut major, mut minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-        if flavor == Flavor::MariaDb && version.starts_with("5.5.5-") {
-            let _patch = numbers.next();
-            major = numbers.next().unwrap_or(major);
-            minor = numbers.next().unwrap_or(minor);
-        }
-        Self {
-            flavor,
-            major,
-            minor,
-        }
-    }
-
-    /// Whether this server is at least `major.minor`.
-    pub fn at_least(&self, major: u32, minor: u32) -> bool {
-        (self.major, self.minor) >= (major, minor)
-    }
-}
+use crate::connect::{Flavor, Server};
 
 /// A MySQL or MariaDB server whose databases are tenants.
 ///
 /// Cheap to share behind an `Arc`: it holds a connection pool of
 /// [`ConnectOptions::max_connections`] connections.
 pub struct MysqlAdapter {
-    pool: Pool,
-    server: ServerInfo,
-    read_only: bool,
-    url: Arc<str>,
+    server: Server,
 }
 
 impl std::fmt::Debug for MysqlAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MysqlAdapter")
-            .field("url", &self.url)
-            .field("server", &self.server)
-            .field("read_only", &self.read_only)
+            .field("url", &self.server.url)
+            .field("server", &self.server.info)
+            .field("read_only", &self.server.read_only)
             .finish()
     }
 }
@@ -186,48 +149,18 @@ impl std::fmt::Debug for MysqlAdapter {
 /// answers.
 ///
 /// # Errors
-/// [`Error::Config`] for a URL that is not a MySQL URL; [`Error::Connection`] naming the
-/// URL (password removed) when the server cannot be reached or refuses the login.
+/// [`Error::Config`](schema_sync_core::Error::Config) for a URL that is not a MySQL URL;
+/// [`Error::Connection`](schema_sync_core::Error::Connection) naming the URL (password
+/// removed) when the server cannot be reached or refuses the login.
 pub async fn connect(url: &str, options: &ConnectOptions) -> Result<MysqlAdapter> {
-    let redacted = redact_url(url);
-    let driver_url = if let Some(rest) = url.strip_prefix("mariadb://") {
-        format!("mysql://{rest}")
-    } else if url.starts_with("mysql://") {
-        url.to_string()
-    } else {
-        return Err(Error::config(format!(
-            "{redacted} is not a MySQL URL; use mysql://user:password@host:port/database or mariadb://..."
-        )));
-    };
-    let opts = Opts::from_url(&driver_url).map_err(|e| {
-        Error::config(format!(
-            "invalid MySQL URL {redacted}: {e}; use mysql://user:password@host:port/database"
-        ))
-    })?;
-    let max = options.max_connections.max(1);
-    let constraints = PoolConstraints::new(0, max)
-        .ok_or_else(|| Error::config(format!("invalid pool size {max}")))?;
-    let opts =
-        OptsBuilder::from_opts(opts).pool_opts(PoolOpts::default().with_constraints(constraints));
-    let pool = Pool::new(opts);
-    let version: Option<String> = async {
-        let mut conn = pool.get_conn().await?;
-        conn.query_first("SELECT VERSION()").await
-    }
-    .await
-    .map_err(|e| error::connection(&redacted, e))?;
-    Ok(MysqlAdapter {
-        pool,
-        server: ServerInfo::parse(version.as_deref().unwrap_or_default()),
-        read_only: options.read_only,
-        url: redacted.into(),
-    })
+    let server = connect::open(url, options).await?;
+    Ok(MysqlAdapter { server })
 }
 
 impl MysqlAdapter {
     /// Whether the server is MariaDB (else MySQL).
     pub fn is_mariadb(&self) -> bool {
-        self.server.flavor == Flavor::MariaDb
+        self.server.info.flavor == Flavor::MariaDb
     }
 
     /// Closes every pooled connection.
@@ -235,79 +168,30 @@ impl MysqlAdapter {
     /// # Errors
     /// A driver error while closing.
     pub async fn disconnect(self) -> Result<()> {
-        self.pool
-            .disconnect()
-            .await
-            .map_err(|e| error::database(None, Phase::Execute, "disconnect", e))
-    }
-
-    /// A pooled connection, for `phase` of `tenant`.
-    async fn conn(&self, tenant: Option<&TenantId>, phase: Phase) -> Result<Conn> {
-        self.pool.get_conn().await.map_err(|e| {
-            error::database(
-                tenant,
-                phase,
-                format!("get a connection to {}", self.url),
-                e,
-            )
-        })
-    }
-
-    /// Refuses writes through a read-only adapter.
-    fn ensure_writable(&self, what: &str) -> Result<()> {
-        if self.read_only {
-            return Err(Error::config(format!(
-                "cannot {what}: the connection to {} was opened read-only (audit); open it without read_only",
-                self.url
-            )));
-        }
-        Ok(())
+        self.server.disconnect().await
     }
 }
 
 #[async_trait]
 impl SchemaInspector for MysqlAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
-        let mut results = self.inspect_many(std::slice::from_ref(tenant)).await;
-        results.pop().unwrap_or_else(|| {
-            Err(Error::Internal {
-                tenant: Some(tenant.id().clone()),
-                message: "inspection returned no result".into(),
-            })
-        })
+        inspect::inspect_one(&self.server, tenant).await
     }
 
     async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
-        if tenants.is_empty() {
-            return Vec::new();
-        }
-        let mut conn = match self.pool.get_conn().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                let e = Arc::new(e);
-                let context = format!("get a connection to {}", self.url);
-                return tenants
-                    .iter()
-                    .map(|t| Err(error::shared(t.id(), Phase::Inspect, &context, &e)))
-                    .collect();
-            }
-        };
-        tenants::inspect_contexts(&mut conn, self.server, tenants, self.read_only).await
+        inspect::inspect_many(&self.server, tenants).await
     }
 }
 
 #[async_trait]
 impl MigrationRunner for MysqlAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
-        let live = if runner::needs_live_schema(plan) {
+        let live = if render::needs_live_schema(plan) {
             Some(self.inspect(tenant).await?)
         } else {
             None
         };
-        let statements = runner::render_for(tenant, plan, self.server, live.as_ref())?;
-        let mut sql = vec![format!("USE {}", types::quote_ident(tenant.namespace()))];
-        sql.extend(statements.into_iter().map(|s| s.sql));
-        Ok(sql)
+        runner::script(tenant, plan, self.server.info.flavor, live.as_ref())
     }
 
     async fn acquire_lock(
@@ -315,10 +199,7 @@ impl MigrationRunner for MysqlAdapter {
         tenant: &TenantContext,
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
-        self.ensure_writable("change a tenant")?;
-        let conn = self.conn(Some(tenant.id()), Phase::Lock).await?;
-        let lock = runner::MysqlLock::acquire(conn, self.server, tenant.clone(), options).await?;
-        Ok(Box::new(lock))
+        runner::lock(&self.server, tenant, options).await
     }
 }
 
@@ -329,8 +210,7 @@ impl DatabaseAdapter for MysqlAdapter {
     }
 
     async fn list_tenants(&self) -> Result<Vec<String>> {
-        let mut conn = self.conn(None, Phase::Discover).await?;
-        tenants::list(&mut conn).await
+        tenants::list(&self.server).await
     }
 
     fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
@@ -346,25 +226,6 @@ impl DatabaseAdapter for MysqlAdapter {
     }
 
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
-        self.ensure_writable("load a target from SQL (it needs a scratch database)")?;
-        let mut conn = self.conn(None, Phase::Target).await?;
-        tenants::snapshot_from_sql(&mut conn, self.server, sql).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_server_versions() {
-        let maria = ServerInfo::parse("10.11.19-MariaDB-0+deb12u1");
-        assert_eq!(maria.flavor, Flavor::MariaDb);
-        assert!(maria.at_least(10, 6) && !maria.at_least(11, 0));
-        let proxied = ServerInfo::parse("5.5.5-10.6.12-MariaDB");
-        assert_eq!((proxied.major, proxied.minor), (10, 6));
-        let mysql = ServerInfo::parse("8.0.36");
-        assert_eq!(mysql.flavor, Flavor::MySql);
-        assert!(mysql.at_least(8, 0));
+        target::snapshot_from_sql(&self.server, sql).await
     }
 }

@@ -19,57 +19,84 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schema_sync_core::plan::ColumnPlacement;
+use schema_sync_core::plan::{ColumnPlacement, RenderedStatement};
 use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
-use schema_sync_core::{MigrationPlan, Operation};
+use schema_sync_core::{Error, MigrationPlan, Operation, Result, TenantId};
 
 mod clauses;
+mod grouping;
 
-use crate::Flavor;
-use crate::types::{is_textual, quote_ident, quote_str};
+use crate::connect::Flavor;
+use crate::sql::{quote_ident, quote_literal};
+use crate::types::is_textual;
+use grouping::{is_alter_clause, is_create_clause, relations};
 
-/// One SQL statement and the plan steps (by index) it carries out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Statement {
-    /// The SQL.
-    pub sql: String,
-    /// Indexes of the plan steps this statement completes.
-    pub steps: Vec<usize>,
+/// What rendering a plan for one tenant needs besides the plan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RenderContext<'a> {
+    /// The tenant, named in errors; `None` where there is none (unit tests).
+    pub tenant: Option<&'a TenantId>,
+    /// MySQL or MariaDB: some clauses differ.
+    pub flavor: Flavor,
+    /// The tenant's live schema, when [`needs_live_schema`] says the plan needs it.
+    pub live: Option<&'a SchemaSnapshot>,
 }
 
-/// Why an operation cannot be rendered: the object and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RenderError {
-    /// The object, for example `users.tags`.
-    pub object: String,
-    /// What is unsupported and what to do instead.
-    pub message: String,
-}
-
-type Rendered<T> = Result<T, RenderError>;
-
-fn unsupported(object: impl Into<String>, message: impl Into<String>) -> RenderError {
-    RenderError {
+/// An operation MySQL cannot express: the object and what to do. The tenant is filled
+/// in by [`render_plan`].
+fn unsupported(object: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Unsupported {
+        tenant: None,
         object: object.into(),
         message: message.into(),
     }
 }
 
-/// Renders `plan` to statements. `live` is the tenant's current schema, used when a
-/// table's default collation changes to move the columns that follow it along.
+/// Whether rendering `plan` needs the live schema: a table's default collation changes
+/// (the columns that follow it move along), a column is dropped and re-added to change
+/// its generation (the indexes using it are restored), or columns are reordered (an
+/// `INVISIBLE` column must not be restated as visible).
+pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
+    plan.steps.iter().any(|s| match &s.operation {
+        Operation::AlterTableOptions { from, to, .. } => {
+            from.collation != to.collation || from.charset != to.charset
+        }
+        Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
+        // Moving a column restates it: the live schema tells which are INVISIBLE.
+        Operation::ReorderColumns { required, .. } => *required,
+        _ => false,
+    })
+}
+
+/// Renders `plan` to statements, in order, each with the plan steps it carries out.
+/// `context.live` is the tenant's current schema, used when a table's default collation
+/// changes (to move the columns that follow it along), when a column is dropped and
+/// re-added (to restore its indexes) and when columns move.
 ///
 /// # Errors
-/// [`RenderError`] for an operation MySQL cannot express (sequences, enum types,
-/// extensions, deferrable constraints, partial indexes, arrays).
+/// [`Error::Unsupported`] naming the tenant and object, for an operation MySQL cannot
+/// express (sequences, enum types, extensions, deferrable constraints, partial indexes,
+/// arrays).
 pub(crate) fn render_plan(
     plan: &MigrationPlan,
-    flavor: Flavor,
-    live: Option<&SchemaSnapshot>,
-) -> Rendered<Vec<Statement>> {
+    context: &RenderContext<'_>,
+) -> Result<Vec<RenderedStatement>> {
+    render_statements(plan, context).map_err(|mut e| {
+        if let Error::Unsupported { tenant, .. } = &mut e {
+            *tenant = context.tenant.cloned();
+        }
+        e
+    })
+}
+
+fn render_statements(
+    plan: &MigrationPlan,
+    context: &RenderContext<'_>,
+) -> Result<Vec<RenderedStatement>> {
     let mut r = Renderer {
         plan,
-        flavor,
-        live,
+        flavor: context.flavor,
+        live: context.live,
         out: Vec::new(),
         pending: Vec::new(),
     };
@@ -134,10 +161,7 @@ pub(crate) fn render_plan(
                 }
                 None => {
                     let sql = r.standalone(op)?;
-                    r.out.push(Statement {
-                        sql,
-                        steps: vec![index],
-                    });
+                    r.out.push(RenderedStatement::for_step(index, sql));
                 }
             },
         }
@@ -160,74 +184,15 @@ struct Renderer<'a> {
     plan: &'a MigrationPlan,
     flavor: Flavor,
     live: Option<&'a SchemaSnapshot>,
-    out: Vec<Statement>,
+    out: Vec<RenderedStatement>,
     pending: Vec<Group>,
 }
 
 /// Whether a column change turns a column into or out of a generated one, or switches
 /// it between `VIRTUAL` and `STORED`: no server does that in place.
-pub(crate) fn switches_generation(from: &Column, to: &Column) -> bool {
+fn switches_generation(from: &Column, to: &Column) -> bool {
     let stored = |c: &Column| c.generated.as_ref().map(|g| g.stored);
     stored(from) != stored(to)
-}
-
-/// The tables and views an operation changes or relies on.
-fn relations(op: &Operation) -> BTreeSet<&str> {
-    let mut out: BTreeSet<&str> = op.table().into_iter().collect();
-    match op {
-        Operation::AddForeignKey {
-            foreign_key: fk, ..
-        }
-        | Operation::DropForeignKey { from: fk, .. }
-            if fk.referenced_schema.is_none() =>
-        {
-            out.insert(&fk.referenced_table);
-        }
-        Operation::CreateView { name, view } | Operation::DropView { name, from: view } => {
-            out.insert(name);
-            out.extend(view.depends_on.iter().map(String::as_str));
-        }
-        _ => {}
-    }
-    out
-}
-
-/// Operations that are one clause of an `ALTER TABLE`.
-fn is_alter_clause(op: &Operation) -> bool {
-    use Operation::*;
-    matches!(
-        op,
-        AddColumn { .. }
-            | ReorderColumns { .. }
-            | DropColumn { .. }
-            | AlterColumn { .. }
-            | AddPrimaryKey { .. }
-            | DropPrimaryKey { .. }
-            | AddUnique { .. }
-            | DropUnique { .. }
-            | AddCheck { .. }
-            | DropCheck { .. }
-            | AddForeignKey { .. }
-            | DropForeignKey { .. }
-            | CreateIndex { .. }
-            | DropIndex { .. }
-            | SetTableComment { .. }
-            | AlterTableOptions { .. }
-    )
-}
-
-/// Operations that can be written inside a `CREATE TABLE`.
-fn is_create_clause(op: &Operation) -> bool {
-    use Operation::*;
-    matches!(
-        op,
-        AddPrimaryKey { .. }
-            | AddUnique { .. }
-            | AddCheck { .. }
-            | AddForeignKey { .. }
-            | CreateIndex { .. }
-            | SetTableComment { .. }
-    )
 }
 
 impl Renderer<'_> {
@@ -252,16 +217,16 @@ impl Renderer<'_> {
     }
 
     /// Writes out the pending statement(s) of `table`.
-    fn flush(&mut self, table: &str) -> Rendered<()> {
+    fn flush(&mut self, table: &str) -> Result<()> {
         let Some(at) = self.pending.iter().position(|g| g.table == table) else {
             return Ok(());
         };
         let group = self.pending.remove(at);
         if group.create {
             let sql = self.create_table(&group)?;
-            self.out.push(Statement {
-                sql,
+            self.out.push(RenderedStatement {
                 steps: group.steps,
+                sql,
             });
             return Ok(());
         }
@@ -276,7 +241,7 @@ impl Renderer<'_> {
                 continue;
             }
             let sql = self.alter_table(table, &steps)?;
-            self.out.push(Statement { sql, steps });
+            self.out.push(RenderedStatement { steps, sql });
         }
         Ok(())
     }
@@ -285,7 +250,7 @@ impl Renderer<'_> {
         &self.plan.steps[index].operation
     }
 
-    fn create_table(&self, group: &Group) -> Rendered<String> {
+    fn create_table(&self, group: &Group) -> Result<String> {
         let Some(Operation::CreateTable { name, table }) = group.steps.first().map(|i| self.op(*i))
         else {
             return Err(unsupported(
@@ -352,7 +317,7 @@ impl Renderer<'_> {
         ))
     }
 
-    fn alter_table(&self, table: &str, steps: &[usize]) -> Rendered<String> {
+    fn alter_table(&self, table: &str, steps: &[usize]) -> Result<String> {
         let override_collation = steps.iter().find_map(|i| match self.op(*i) {
             Operation::AlterTableOptions { from, to, .. }
                 if from.collation != to.collation || from.charset != to.charset =>
@@ -428,7 +393,7 @@ impl Renderer<'_> {
         table: &str,
         op: &Operation,
         collation: Option<&str>,
-    ) -> Rendered<Vec<String>> {
+    ) -> Result<Vec<String>> {
         use Operation::*;
         let one = |s: String| Ok(vec![s]);
         match op {
@@ -511,7 +476,7 @@ impl Renderer<'_> {
             )),
             SetTableComment { comment, .. } => one(format!(
                 "COMMENT = {}",
-                quote_str(comment.as_deref().unwrap_or_default())
+                quote_literal(comment.as_deref().unwrap_or_default())
             )),
             AlterTableOptions { from, to, .. } => self.option_clauses(table, from, to),
             other => Err(unsupported(table, format!("{other} is not a table change"))),
@@ -602,7 +567,7 @@ impl Renderer<'_> {
         table: &str,
         from: &TableOptions,
         to: &TableOptions,
-    ) -> Rendered<Vec<String>> {
+    ) -> Result<Vec<String>> {
         clauses::check_options(table, to)?;
         let mut parts = Vec::new();
         if let Some(engine) = to.engine.as_deref().filter(|_| from.engine != to.engine) {
@@ -671,7 +636,7 @@ impl Renderer<'_> {
         to: &[String],
         columns: &std::collections::BTreeMap<String, Column>,
         collation: Option<&str>,
-    ) -> Rendered<Vec<String>> {
+    ) -> Result<Vec<String>> {
         let moved: BTreeSet<&str> = moved_columns(from, to).into_iter().collect();
         let invisible = |name: &str| {
             self.live.is_some_and(|l| {
@@ -712,7 +677,7 @@ impl Renderer<'_> {
     }
 
     /// Statements that are not part of a table statement.
-    fn standalone(&self, op: &Operation) -> Rendered<String> {
+    fn standalone(&self, op: &Operation) -> Result<String> {
         use Operation::*;
         match op {
             DropTable { name, .. } => Ok(format!("DROP TABLE {}", quote_ident(name))),
@@ -763,7 +728,7 @@ impl Renderer<'_> {
 /// The columns that must move to turn the order `from` into `to`: every column of `to`
 /// outside one longest subsequence that `from` already has in that order (columns only
 /// in `from` are ignored).
-pub(crate) fn moved_columns<'a>(from: &[String], to: &'a [String]) -> Vec<&'a str> {
+fn moved_columns<'a>(from: &[String], to: &'a [String]) -> Vec<&'a str> {
     let rank: HashMap<&str, usize> = to
         .iter()
         .enumerate()
@@ -810,7 +775,10 @@ pub(crate) fn describe_steps(plan: &MigrationPlan, steps: &[usize]) -> String {
 
 /// Counts how many statements touch each table, for tests of the combining rules.
 #[cfg(test)]
-fn statements_per_table(statements: &[Statement], plan: &MigrationPlan) -> HashMap<String, usize> {
+fn statements_per_table(
+    statements: &[RenderedStatement],
+    plan: &MigrationPlan,
+) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for s in statements {
         let tables: BTreeSet<&str> = s

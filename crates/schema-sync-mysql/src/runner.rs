@@ -15,45 +15,55 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use schema_sync_core::plan::RenderedStatement;
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Operation, Phase,
-    Result, SchemaSnapshot, TenantContext, TenantLock,
+    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Result,
+    SchemaSnapshot, TenantContext, TenantLock,
 };
 
+use crate::connect::{Flavor, Server, ServerInfo};
 use crate::error::{self, Message};
 use crate::inspect::inspect_schemas;
-use crate::render::{Statement, describe_steps, render_plan, switches_generation};
-use crate::types::quote_ident;
-use crate::{Flavor, ServerInfo};
+use crate::render::{RenderContext, describe_steps, needs_live_schema, render_plan};
+use crate::sql::quote_ident;
 
-/// Whether rendering `plan` needs the live schema: a table's default collation changes
-/// (the columns that follow it move along), a column is dropped and re-added to change
-/// its generation (the indexes using it are restored), or columns are reordered (an
-/// `INVISIBLE` column must not be restated as visible).
-pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
-    plan.steps.iter().any(|s| match &s.operation {
-        Operation::AlterTableOptions { from, to, .. } => {
-            from.collation != to.collation || from.charset != to.charset
-        }
-        Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
-        // Moving a column restates it: the live schema tells which are INVISIBLE.
-        Operation::ReorderColumns { required, .. } => *required,
-        _ => false,
-    })
+/// Takes the lock of `tenant` on a dedicated pooled connection of `server`.
+///
+/// # Errors
+/// [`Error::Config`] on a read-only connection; a database error when no connection can
+/// be had; what [`MysqlLock::acquire`] returns.
+pub(crate) async fn lock(
+    server: &Server,
+    tenant: &TenantContext,
+    options: &ExecuteOptions,
+) -> Result<Box<dyn TenantLock>> {
+    server.ensure_writable("change a tenant")?;
+    let conn = server.conn(Some(tenant.id()), Phase::Lock).await?;
+    let lock = MysqlLock::acquire(conn, server.info, tenant.clone(), options).await?;
+    Ok(Box::new(lock))
 }
 
-/// Renders `plan` for `tenant`, naming the tenant in errors.
-pub(crate) fn render_for(
+/// The SQL a run would send for `plan`, as the runner's session sends it: `USE` of the
+/// tenant's database, then the rendered statements. `live` is the tenant's schema when
+/// [`needs_live_schema`] says the plan needs it.
+///
+/// # Errors
+/// [`Error::Unsupported`] for an operation MySQL cannot express.
+pub(crate) fn script(
     tenant: &TenantContext,
     plan: &MigrationPlan,
-    server: ServerInfo,
+    flavor: Flavor,
     live: Option<&SchemaSnapshot>,
-) -> Result<Vec<Statement>> {
-    render_plan(plan, server.flavor, live).map_err(|e| Error::Unsupported {
-        tenant: Some(tenant.id().clone()),
-        object: e.object,
-        message: e.message,
-    })
+) -> Result<Vec<String>> {
+    let context = RenderContext {
+        tenant: Some(tenant.id()),
+        flavor,
+        live,
+    };
+    let statements = render_plan(plan, &context)?;
+    let mut sql = vec![format!("USE {}", quote_ident(tenant.namespace()))];
+    sql.extend(statements.into_iter().map(|s| s.sql));
+    Ok(sql)
 }
 
 /// The server lock name of a database: at most 64 characters whatever the name.
@@ -208,7 +218,12 @@ impl MysqlLock {
         } else {
             None
         };
-        let statements = render_for(&self.tenant, plan, self.server, live.as_ref())?;
+        let context = RenderContext {
+            tenant: Some(self.tenant.id()),
+            flavor: self.server.flavor,
+            live: live.as_ref(),
+        };
+        let statements = render_plan(plan, &context)?;
         let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &sql)?;
         let tenant = self.tenant.id().clone();
@@ -284,8 +299,8 @@ fn lock_wait_seconds(options: &ExecuteOptions) -> u64 {
 /// statements (and plan steps) applied before it.
 fn lock_wait_message(
     plan: &MigrationPlan,
-    applied: &[Statement],
-    waited: &Statement,
+    applied: &[RenderedStatement],
+    waited: &RenderedStatement,
     steps_succeeded: usize,
     seconds: u64,
 ) -> String {

@@ -1,18 +1,14 @@
-//! Tenants are databases: discovery, contexts, batched inspection, and the scratch
-//! database in which target DDL is applied and inspected.
+//! Tenants are databases: discovery, and the rule that maps a tenant id to its database.
+//!
+//! Every database is a tenant except the server's own and the scratch databases that
+//! `target` creates; a tenant id names its database as it is, within the
+//! server's limits on database names.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use schema_sync_core::{Error, Phase, Result, SchemaSnapshot, TenantContext, TenantId};
+use schema_sync_core::{Error, Phase, Result, TenantId};
 
-use crate::ServerInfo;
-use crate::error::{self, Message};
-use crate::inspect::inspect_schemas;
-use crate::types::quote_ident;
+use crate::connect::Server;
+use crate::error;
 
 /// Databases of the server itself, never tenants.
 pub(crate) const SYSTEM_DATABASES: [&str; 4] =
@@ -24,9 +20,6 @@ pub(crate) const SCRATCH_PREFIX: &str = "schema_sync_scratch_";
 /// The longest database name MySQL and MariaDB accept, in characters.
 const MAX_DATABASE_NAME_CHARS: usize = 64;
 
-/// How many databases one round of catalog queries covers at most.
-const MAX_BATCH: usize = 500;
-
 /// Whether `name` is a system database (compared as the server does, case-insensitively).
 fn is_system(name: &str) -> bool {
     SYSTEM_DATABASES
@@ -36,7 +29,11 @@ fn is_system(name: &str) -> bool {
 
 /// Every tenant database name, sorted; system and scratch databases are left out. Names
 /// that cannot be tenant ids are listed too: the engine reports them as failed tenants.
-pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<String>> {
+///
+/// # Errors
+/// A database error when no connection can be had or the query fails.
+pub(crate) async fn list(server: &Server) -> Result<Vec<String>> {
+    let mut conn = server.conn(None, Phase::Discover).await?;
     let names: Vec<String> = conn
         .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
         .await
@@ -68,144 +65,4 @@ pub(crate) fn namespace_of(tenant: &TenantId) -> Result<String> {
         )));
     }
     Ok(name.to_string())
-}
-
-/// Inspects tenants in rounds of at most [`MAX_BATCH`] databases; aligned with `tenants`.
-pub(crate) async fn inspect_contexts(
-    conn: &mut Conn,
-    server: ServerInfo,
-    tenants: &[TenantContext],
-    read_only: bool,
-) -> Vec<Result<SchemaSnapshot>> {
-    let mut out = Vec::with_capacity(tenants.len());
-    for chunk in tenants.chunks(MAX_BATCH) {
-        let names: Vec<&str> = chunk.iter().map(TenantContext::namespace).collect();
-        match inspect_schemas(conn, server, &names, read_only).await {
-            Ok(snapshots) => {
-                for (tenant, snapshot) in chunk.iter().zip(snapshots) {
-                    out.push(snapshot.ok_or_else(|| missing(tenant)));
-                }
-            }
-            Err((what, e)) => {
-                let e = Arc::new(e);
-                out.extend(
-                    chunk
-                        .iter()
-                        .map(|t| Err(error::shared(t.id(), Phase::Inspect, what, &e))),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn missing(tenant: &TenantContext) -> Error {
-    Error::database(
-        Some(tenant.id()),
-        Phase::Inspect,
-        Some(format!("database {}", quote_ident(tenant.namespace()))),
-        Message("the database does not exist; create it or check the tenant id".into()),
-    )
-}
-
-/// A database name no other run uses: `schema_sync_scratch_<pid>_<n>_<nanos>`.
-fn scratch_name() -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() % (1 << 48))
-        .unwrap_or(0);
-    format!("{SCRATCH_PREFIX}{:x}_{n}_{nanos:x}", std::process::id())
-}
-
-fn target_error(message: String, source: Option<mysql_async::Error>) -> Error {
-    Error::Target {
-        target: "SQL".into(),
-        message,
-        source: source.map(error::source),
-    }
-}
-
-/// Applies `sql` in a fresh scratch database, inspects it and drops it, also when the
-/// DDL fails.
-pub(crate) async fn snapshot_from_sql(
-    conn: &mut Conn,
-    server: ServerInfo,
-    sql: &str,
-) -> Result<SchemaSnapshot> {
-    if sql.lines().any(|l| {
-        l.trim_start()
-            .to_ascii_uppercase()
-            .starts_with("DELIMITER ")
-    }) {
-        return Err(target_error(
-            "DELIMITER is a command of the mysql client, not SQL; remove the DELIMITER lines: the server reads BEGIN ... END bodies as they are".into(),
-            None,
-        ));
-    }
-    let name = scratch_name();
-    let quoted = quote_ident(&name);
-    conn.query_drop(format!("CREATE DATABASE {quoted}"))
-        .await
-        .map_err(|e| {
-            target_error(
-                format!(
-                    "cannot create the scratch database {name} ({}); the user needs CREATE and DROP privileges on it",
-                    error::server_message(&e)
-                ),
-                Some(e),
-            )
-        })?;
-    let result = apply_and_inspect(conn, server, &name, sql).await;
-    let dropped = conn
-        .query_drop(format!("DROP DATABASE IF EXISTS {quoted}"))
-        .await;
-    let snapshot = result?;
-    dropped.map_err(|e| {
-        target_error(
-            format!(
-                "cannot drop the scratch database {name} ({}); drop it by hand",
-                error::server_message(&e)
-            ),
-            Some(e),
-        )
-    })?;
-    Ok(snapshot)
-}
-
-async fn apply_and_inspect(
-    conn: &mut Conn,
-    server: ServerInfo,
-    name: &str,
-    sql: &str,
-) -> Result<SchemaSnapshot> {
-    let quoted = quote_ident(name);
-    conn.query_drop(format!("USE {quoted}"))
-        .await
-        .map_err(|e| error::database(None, Phase::Target, format!("use {quoted}"), e))?;
-    if !sql.trim().is_empty() {
-        // The text protocol runs every statement of the text in order and stops at the
-        // first error; the server itself splits the statements (triggers included).
-        if let Err(e) = conn.query_drop(sql).await {
-            const EMPTY_QUERY: u16 = 1065;
-            if error::server_code(&e) != Some(EMPTY_QUERY) {
-                return Err(target_error(
-                    format!("the DDL does not apply: {}", error::server_message(&e)),
-                    Some(e),
-                ));
-            }
-        }
-    }
-    let mut snapshots = inspect_schemas(conn, server, &[name], false)
-        .await
-        .map_err(|(what, e)| error::database(None, Phase::Target, what, e))?;
-    snapshots.pop().flatten().ok_or_else(|| {
-        target_error(
-            format!(
-                "the scratch database {name} disappeared; the DDL must not drop or switch databases"
-            ),
-            None,
-        )
-    })
 }

@@ -7,7 +7,8 @@
 
 use schema_sync_core::snapshot::DataType;
 
-use crate::Flavor;
+use crate::connect::Flavor;
+use crate::sql::quote_literal;
 
 /// Integer types whose display width (`int(11)`) is cosmetic and dropped.
 const INTEGERS: &[&str] = &["tinyint", "smallint", "mediumint", "integer", "bigint"];
@@ -158,7 +159,7 @@ pub(crate) fn render_type(data_type: &DataType) -> Result<String, String> {
         }
     };
     if !data_type.values.is_empty() {
-        let values: Vec<String> = data_type.values.iter().map(|v| quote_str(v)).collect();
+        let values: Vec<String> = data_type.values.iter().map(|v| quote_literal(v)).collect();
         sql.push_str(&format!("({})", values.join(",")));
     } else if let Some(length) = data_type.length {
         sql.push_str(&format!("({length})"));
@@ -205,7 +206,7 @@ pub(crate) fn normalize_default(
             } else if NUMERIC.contains(&data_type.name.as_str()) {
                 Some(raw.to_string())
             } else {
-                Some(quote_str(raw))
+                Some(quote_literal(raw))
             }
         }
     }
@@ -332,30 +333,6 @@ fn unescape(c: char) -> char {
     }
 }
 
-/// Quotes an identifier with backticks, doubling embedded backticks.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// Quotes a string literal the way MariaDB prints one: quotes doubled, backslashes
-/// escaped. The runner clears `NO_BACKSLASH_ESCAPES`, so this reads back exactly.
-pub(crate) fn quote_str(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            other => out.push(other),
-        }
-    }
-    out.push('\'');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,9 +446,7 @@ mod tests {
     }
 
     #[test]
-    fn quoting_escapes() {
-        assert_eq!(quote_ident("a`b"), "`a``b`");
-        assert_eq!(quote_str("it's \\ x"), r"'it''s \\ x'");
+    fn parenthesize_wraps_once() {
         assert_eq!(parenthesize("(a > 0)"), "(a > 0)");
         assert_eq!(parenthesize("(a > 0) and (b > 0)"), "((a > 0) and (b > 0))");
         assert_eq!(parenthesize("a = ')'"), "(a = ')')");

@@ -4,11 +4,13 @@ use schema_sync_core::snapshot::{
     Column, ForeignKey, Identity, Index, IndexPart, TableOptions, UniqueConstraint,
 };
 
+use schema_sync_core::Result;
 use schema_sync_core::plan::ColumnPlacement;
 
-use super::{Rendered, unsupported};
-use crate::Flavor;
-use crate::types::{is_textual, quote_ident, quote_str, render_type};
+use super::unsupported;
+use crate::connect::Flavor;
+use crate::sql::{quote_ident, quote_literal};
+use crate::types::{is_textual, render_type};
 
 /// A column definition. `collation` is the table's new default collation, written
 /// out for text columns that follow the default while that default changes.
@@ -17,7 +19,7 @@ pub(super) fn column(
     name: &str,
     column: &Column,
     collation: Option<&str>,
-) -> Rendered<String> {
+) -> Result<String> {
     let object = format!("{table}.{name}");
     let mut sql = format!(
         "{} {}",
@@ -72,7 +74,7 @@ pub(super) fn column(
         }
     }
     if let Some(comment) = &column.comment {
-        sql.push_str(&format!(" COMMENT {}", quote_str(comment)));
+        sql.push_str(&format!(" COMMENT {}", quote_literal(comment)));
     }
     Ok(sql)
 }
@@ -86,7 +88,7 @@ pub(super) fn placement(placement: &ColumnPlacement) -> String {
     }
 }
 
-pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> Rendered<String> {
+pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> Result<String> {
     let object = format!("{table}.{name}");
     if index.predicate.is_some() || !index.include.is_empty() {
         return Err(unsupported(
@@ -151,7 +153,7 @@ pub(super) fn columns(names: &[String]) -> String {
         .join(", ")
 }
 
-pub(super) fn check_unique(table: &str, name: &str, unique: &UniqueConstraint) -> Rendered<()> {
+pub(super) fn check_unique(table: &str, name: &str, unique: &UniqueConstraint) -> Result<()> {
     if unique.nulls_not_distinct || !unique.deferrable.is_not_deferrable() {
         return Err(unsupported(
             format!("{table}.{name}"),
@@ -161,7 +163,7 @@ pub(super) fn check_unique(table: &str, name: &str, unique: &UniqueConstraint) -
     Ok(())
 }
 
-pub(super) fn foreign_key_sql(table: &str, name: &str, fk: &ForeignKey) -> Rendered<String> {
+pub(super) fn foreign_key_sql(table: &str, name: &str, fk: &ForeignKey) -> Result<String> {
     if !fk.deferrable.is_not_deferrable() {
         return Err(unsupported(
             format!("{table}.{name}"),
@@ -192,7 +194,7 @@ pub(super) fn foreign_key_sql(table: &str, name: &str, fk: &ForeignKey) -> Rende
     Ok(sql)
 }
 
-pub(super) fn check_options(table: &str, options: &TableOptions) -> Rendered<()> {
+pub(super) fn check_options(table: &str, options: &TableOptions) -> Result<()> {
     if options.without_rowid || options.strict {
         return Err(unsupported(
             table,
@@ -207,7 +209,7 @@ pub(super) fn table_options(
     table: &str,
     options: &TableOptions,
     comment: Option<&str>,
-) -> Rendered<String> {
+) -> Result<String> {
     check_options(table, options)?;
     let mut sql = String::new();
     if let Some(engine) = &options.engine {
@@ -220,14 +222,14 @@ pub(super) fn table_options(
         sql.push_str(&format!(" COLLATE={}", bare_name(table, collation)?));
     }
     if let Some(comment) = comment {
-        sql.push_str(&format!(" COMMENT={}", quote_str(comment)));
+        sql.push_str(&format!(" COMMENT={}", quote_literal(comment)));
     }
     Ok(sql)
 }
 
 /// An engine, character set or collation name, which SQL writes unquoted: only letters,
 /// digits and underscores are accepted.
-pub(super) fn bare_name(object: &str, name: &str) -> Rendered<String> {
+pub(super) fn bare_name(object: &str, name: &str) -> Result<String> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         Ok(name.to_string())
     } else {

@@ -17,15 +17,24 @@ fn plan(from: &SchemaSnapshot, to: &SchemaSnapshot) -> MigrationPlan {
     }
 }
 
-fn render(plan: &MigrationPlan) -> Vec<Statement> {
-    match render_plan(plan, Flavor::MariaDb, None) {
+/// The context of a MariaDB tenant whose live schema is not needed.
+fn mariadb() -> RenderContext<'static> {
+    RenderContext {
+        tenant: None,
+        flavor: Flavor::MariaDb,
+        live: None,
+    }
+}
+
+fn render(plan: &MigrationPlan) -> Vec<RenderedStatement> {
+    match render_plan(plan, &mariadb()) {
         Ok(statements) => statements,
         Err(e) => panic!("{e:?}"),
     }
 }
 
 /// Every step is carried out by exactly one statement.
-fn assert_covers(plan: &MigrationPlan, statements: &[Statement]) {
+fn assert_covers(plan: &MigrationPlan, statements: &[RenderedStatement]) {
     let mut covered: Vec<usize> = statements.iter().flat_map(|s| s.steps.clone()).collect();
     covered.sort_unstable();
     assert_eq!(covered, (0..plan.steps.len()).collect::<Vec<_>>());
@@ -205,8 +214,12 @@ fn dialect_differences_are_rendered() {
     let from = snapshot([("users", checked)]);
     let to = snapshot([("users", hidden)]);
     let plan = plan(&from, &to);
-    let maria = render_plan(&plan, Flavor::MariaDb, None).unwrap_or_default();
-    let mysql = render_plan(&plan, Flavor::MySql, None).unwrap_or_default();
+    let mysql_context = RenderContext {
+        flavor: Flavor::MySql,
+        ..mariadb()
+    };
+    let maria = render_plan(&plan, &mariadb()).unwrap_or_default();
+    let mysql = render_plan(&plan, &mysql_context).unwrap_or_default();
     assert_eq!(
         maria[0].sql,
         "ALTER TABLE `users` DROP CONSTRAINT `chk`, ADD INDEX `ix_email` (`email`) IGNORED"
@@ -234,21 +247,44 @@ fn operations_mysql_lacks_are_refused_by_name() {
         },
     );
     let sequence_plan = plan(&snapshot([]), &to);
-    match render_plan(&sequence_plan, Flavor::MariaDb, None) {
-        Err(e) => {
-            assert_eq!(e.object, "sequence counter");
-            assert!(e.message.contains("AUTO_INCREMENT"));
+    match render_plan(&sequence_plan, &mariadb()) {
+        Err(Error::Unsupported {
+            object, message, ..
+        }) => {
+            assert_eq!(object, "sequence counter");
+            assert!(message.contains("AUTO_INCREMENT"));
         }
-        Ok(s) => panic!("rendered {s:?}"),
+        other => panic!("rendered {other:?}"),
     }
     let mut array = users().build();
     if let Some(c) = array.columns.get_mut("email") {
         c.data_type.array_dimensions = 1;
     }
     let plan = plan(&snapshot([]), &snapshot([("users", array)]));
-    match render_plan(&plan, Flavor::MariaDb, None) {
-        Err(e) => assert_eq!(e.object, "users.email"),
-        Ok(s) => panic!("rendered {s:?}"),
+    match render_plan(&plan, &mariadb()) {
+        Err(Error::Unsupported { object, .. }) => assert_eq!(object, "users.email"),
+        other => panic!("rendered {other:?}"),
+    }
+}
+
+#[test]
+fn unsupported_operations_name_the_tenant_of_the_context() {
+    let mut array = users().build();
+    if let Some(c) = array.columns.get_mut("email") {
+        c.data_type.array_dimensions = 1;
+    }
+    let plan = plan(&snapshot([]), &snapshot([("users", array)]));
+    let tenant = match TenantId::new("acme") {
+        Ok(tenant) => tenant,
+        Err(e) => panic!("{e}"),
+    };
+    let context = RenderContext {
+        tenant: Some(&tenant),
+        ..mariadb()
+    };
+    match render_plan(&plan, &context) {
+        Err(e @ Error::Unsupported { .. }) => assert_eq!(e.tenant(), Some(&tenant)),
+        other => panic!("rendered {other:?}"),
     }
 }
 

@@ -1,0 +1,430 @@
+//! The `information_schema` queries, many databases per round, and the rows they return.
+//!
+//! Every query filters on `TABLE_SCHEMA IN (?, ...)` with bound parameters and carries the
+//! schema name in its rows, so one round of nine queries reads a whole batch of tenants.
+//! Where MySQL and MariaDB differ (check constraints, index visibility, functional index
+//! parts, view algorithms) the query follows the [`Flavor`]. Rows come back as typed
+//! structs, in the catalog's spelling: `inspect` folds them into snapshots.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, Value};
+
+use crate::connect::{Flavor, ServerInfo};
+
+/// A failed catalog query: which one, and the driver's error.
+pub(crate) type QueryError = (&'static str, mysql_async::Error);
+
+/// Everything the catalog says about a batch of databases.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    /// The databases of the batch that exist.
+    pub databases: Vec<String>,
+    /// `TABLES`: base tables, views, sequences and the like.
+    pub tables: Vec<TableRow>,
+    /// `COLUMNS`, of tables and views.
+    pub columns: Vec<ColumnRow>,
+    /// `STATISTICS`: one row per index part, in index and part order.
+    pub index_parts: Vec<IndexPartRow>,
+    /// `CHECK_CONSTRAINTS`.
+    pub checks: Vec<CheckRow>,
+    /// `KEY_COLUMN_USAGE` with `REFERENTIAL_CONSTRAINTS`: one row per foreign key column,
+    /// in key and column order.
+    pub foreign_key_columns: Vec<ForeignKeyColumnRow>,
+    /// `VIEWS`.
+    pub views: Vec<ViewRow>,
+    /// `TRIGGERS`, in firing order per table and event.
+    pub triggers: Vec<TriggerRow>,
+    /// Routines, events and partitioned tables: objects the model does not hold.
+    pub unmodelled: Vec<UnmodelledRow>,
+}
+
+/// A row of `information_schema.TABLES`, with the table's character set.
+#[derive(Debug)]
+pub(crate) struct TableRow {
+    /// The database.
+    pub schema: String,
+    /// The table name.
+    pub name: String,
+    /// `TABLE_TYPE`: `BASE TABLE`, `VIEW`, `SYSTEM VERSIONED`, `SEQUENCE`...
+    pub kind: String,
+    /// The storage engine.
+    pub engine: Option<String>,
+    /// The default collation.
+    pub collation: Option<String>,
+    /// `CREATE_OPTIONS`, space-separated.
+    pub create_options: String,
+    /// The comment, empty when none.
+    pub comment: Option<String>,
+    /// The character set of the default collation.
+    pub charset: Option<String>,
+}
+
+/// A row of `information_schema.COLUMNS`.
+#[derive(Debug)]
+pub(crate) struct ColumnRow {
+    /// The database.
+    pub schema: String,
+    /// The table or view.
+    pub table: String,
+    /// The column name.
+    pub name: String,
+    /// `COLUMN_DEFAULT` as the server prints it.
+    pub default: Option<String>,
+    /// `IS_NULLABLE = 'YES'`.
+    pub nullable: bool,
+    /// `COLUMN_TYPE`, such as `int(10) unsigned`.
+    pub column_type: String,
+    /// The column's collation.
+    pub collation: Option<String>,
+    /// `EXTRA`: `auto_increment`, `on update ...`, generation, `INVISIBLE`...
+    pub extra: String,
+    /// The comment, empty when none.
+    pub comment: Option<String>,
+    /// `GENERATION_EXPRESSION`, empty when not generated.
+    pub generation: Option<String>,
+    /// `ORDINAL_POSITION`.
+    pub position: Option<u64>,
+}
+
+/// A row of `information_schema.STATISTICS`: one part of one index.
+#[derive(Debug)]
+pub(crate) struct IndexPartRow {
+    /// The database.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// The index name (`PRIMARY` for the primary key).
+    pub name: String,
+    /// `NON_UNIQUE` (a missing value reads as non-unique).
+    pub non_unique: bool,
+    /// The column, `NULL` for a functional part.
+    pub column: Option<String>,
+    /// `SUB_PART`: the prefix length.
+    pub prefix_length: Option<u32>,
+    /// `COLLATION = 'D'`.
+    pub descending: bool,
+    /// `INDEX_TYPE`: `BTREE`, `HASH`, `FULLTEXT`...
+    pub index_type: String,
+    /// The index comment, empty when none.
+    pub comment: Option<String>,
+    /// Ignored (MariaDB) or invisible (MySQL).
+    pub invisible: bool,
+    /// The expression of a functional part (MySQL).
+    pub expression: Option<String>,
+}
+
+/// A check constraint.
+#[derive(Debug)]
+pub(crate) struct CheckRow {
+    /// The database.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// The constraint name.
+    pub name: String,
+    /// `CHECK_CLAUSE` as the server prints it.
+    pub clause: String,
+    /// Whether it is enforced (always on MariaDB).
+    pub enforced: bool,
+}
+
+/// One column of a foreign key.
+#[derive(Debug)]
+pub(crate) struct ForeignKeyColumnRow {
+    /// The database.
+    pub schema: String,
+    /// The referencing table.
+    pub table: String,
+    /// The constraint name.
+    pub name: String,
+    /// The referencing column.
+    pub column: String,
+    /// The referenced table's database.
+    pub referenced_schema: Option<String>,
+    /// The referenced table.
+    pub referenced_table: String,
+    /// The referenced column.
+    pub referenced_column: String,
+    /// `UPDATE_RULE`.
+    pub update_rule: Option<String>,
+    /// `DELETE_RULE`.
+    pub delete_rule: Option<String>,
+}
+
+/// A row of `information_schema.VIEWS`.
+#[derive(Debug)]
+pub(crate) struct ViewRow {
+    /// The database.
+    pub schema: String,
+    /// The view name.
+    pub name: String,
+    /// `VIEW_DEFINITION`, every table qualified with its database.
+    pub definition: String,
+    /// `CHECK_OPTION`: `NONE`, `LOCAL` or `CASCADED`.
+    pub check_option: String,
+    /// `SECURITY_TYPE`: `DEFINER` or `INVOKER`.
+    pub security: String,
+    /// `ALGORITHM` (MariaDB; `UNDEFINED` on MySQL, which does not report it here).
+    pub algorithm: String,
+}
+
+/// A row of `information_schema.TRIGGERS`.
+#[derive(Debug)]
+pub(crate) struct TriggerRow {
+    /// The database.
+    pub schema: String,
+    /// The trigger name.
+    pub name: String,
+    /// `INSERT`, `UPDATE` or `DELETE`.
+    pub event: String,
+    /// The table.
+    pub table: String,
+    /// `BEFORE` or `AFTER`.
+    pub timing: String,
+    /// The body as written.
+    pub body: String,
+    /// `ACTION_ORDER`: 1 for the first trigger of its table, timing and event.
+    pub order: Option<u64>,
+}
+
+/// A routine, event or partitioned table.
+#[derive(Debug)]
+pub(crate) struct UnmodelledRow {
+    /// The database.
+    pub schema: String,
+    /// `procedure`, `function`, `event` or `partitioning`.
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+}
+
+/// Reads the catalog of `schemas` (distinct database names) in one round of queries.
+///
+/// # Errors
+/// The first query that fails, with the driver's error.
+pub(crate) async fn read(
+    conn: &mut Conn,
+    server: ServerInfo,
+    schemas: &[&str],
+) -> Result<Catalog, QueryError> {
+    let marks = vec!["?"; schemas.len()].join(", ");
+    let params = || -> Vec<Value> { schemas.iter().map(|s| Value::from(*s)).collect() };
+    let twice = || -> Vec<Value> { params().into_iter().chain(params()).collect() };
+    let mut catalog = Catalog::default();
+
+    let sql = format!(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({marks})"
+    );
+    for mut row in query(conn, "list databases", &sql, params()).await? {
+        catalog
+            .databases
+            .push(text(&mut row, 0).unwrap_or_default());
+    }
+
+    let sql = format!(
+        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.ENGINE, t.TABLE_COLLATION, \
+         t.CREATE_OPTIONS, t.TABLE_COMMENT, c.CHARACTER_SET_NAME \
+         FROM information_schema.TABLES t \
+         LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY c \
+         ON c.COLLATION_NAME = t.TABLE_COLLATION \
+         WHERE t.TABLE_SCHEMA IN ({marks})"
+    );
+    for mut row in query(conn, "read tables", &sql, params()).await? {
+        catalog.tables.push(TableRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            name: text(&mut row, 1).unwrap_or_default(),
+            kind: text(&mut row, 2).unwrap_or_default(),
+            engine: text(&mut row, 3),
+            collation: text(&mut row, 4),
+            create_options: text(&mut row, 5).unwrap_or_default(),
+            comment: text(&mut row, 6),
+            charset: text(&mut row, 7),
+        });
+    }
+
+    let sql = format!(
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, \
+         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
+    );
+    for mut row in query(conn, "read columns", &sql, params()).await? {
+        catalog.columns.push(ColumnRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            table: text(&mut row, 1).unwrap_or_default(),
+            name: text(&mut row, 2).unwrap_or_default(),
+            default: text(&mut row, 3),
+            nullable: text(&mut row, 4).as_deref() == Some("YES"),
+            column_type: text(&mut row, 5).unwrap_or_default(),
+            collation: text(&mut row, 6),
+            extra: text(&mut row, 7).unwrap_or_default(),
+            comment: text(&mut row, 8),
+            generation: text(&mut row, 9),
+            position: number(&mut row, 10),
+        });
+    }
+
+    let (hidden, expression) = match server.flavor {
+        Flavor::MariaDb if server.at_least(10, 6) => ("IGNORED", "NULL"),
+        Flavor::MariaDb => ("'NO'", "NULL"),
+        Flavor::MySql => ("IF(IS_VISIBLE = 'NO', 'YES', 'NO')", "EXPRESSION"),
+    };
+    let sql = format!(
+        "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, \
+         SUB_PART, COLLATION, INDEX_TYPE, INDEX_COMMENT, {hidden}, {expression} \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({marks}) \
+         ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+    );
+    for mut row in query(conn, "read indexes", &sql, params()).await? {
+        catalog.index_parts.push(IndexPartRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            table: text(&mut row, 1).unwrap_or_default(),
+            name: text(&mut row, 2).unwrap_or_default(),
+            non_unique: number(&mut row, 3).unwrap_or(1) != 0,
+            column: text(&mut row, 5),
+            prefix_length: number(&mut row, 6).and_then(|n| u32::try_from(n).ok()),
+            descending: text(&mut row, 7).as_deref() == Some("D"),
+            index_type: text(&mut row, 8).unwrap_or_default(),
+            comment: text(&mut row, 9),
+            invisible: text(&mut row, 10).as_deref() == Some("YES"),
+            expression: text(&mut row, 11),
+        });
+    }
+
+    let sql = match server.flavor {
+        Flavor::MariaDb => format!(
+            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' \
+             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({marks})"
+        ),
+        Flavor::MySql => format!(
+            "SELECT tc.TABLE_SCHEMA, tc.TABLE_NAME, tc.CONSTRAINT_NAME, cc.CHECK_CLAUSE, \
+             tc.ENFORCED FROM information_schema.TABLE_CONSTRAINTS tc \
+             JOIN information_schema.CHECK_CONSTRAINTS cc \
+             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
+             AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+             WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA IN ({marks}) \
+             AND cc.CONSTRAINT_SCHEMA IN ({marks})"
+        ),
+    };
+    let check_params = match server.flavor {
+        Flavor::MariaDb => params(),
+        Flavor::MySql => twice(),
+    };
+    for mut row in query(conn, "read check constraints", &sql, check_params).await? {
+        catalog.checks.push(CheckRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            table: text(&mut row, 1).unwrap_or_default(),
+            name: text(&mut row, 2).unwrap_or_default(),
+            clause: text(&mut row, 3).unwrap_or_default(),
+            enforced: text(&mut row, 4).as_deref() != Some("NO"),
+        });
+    }
+
+    let sql = format!(
+        "SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, \
+         k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, \
+         r.UPDATE_RULE, r.DELETE_RULE \
+         FROM information_schema.KEY_COLUMN_USAGE k \
+         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+         ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME \
+         AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+         WHERE k.TABLE_SCHEMA IN ({marks}) AND r.CONSTRAINT_SCHEMA IN ({marks}) \
+         AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+    );
+    for mut row in query(conn, "read foreign keys", &sql, twice()).await? {
+        catalog.foreign_key_columns.push(ForeignKeyColumnRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            table: text(&mut row, 1).unwrap_or_default(),
+            name: text(&mut row, 2).unwrap_or_default(),
+            column: text(&mut row, 3).unwrap_or_default(),
+            referenced_schema: text(&mut row, 4),
+            referenced_table: text(&mut row, 5).unwrap_or_default(),
+            referenced_column: text(&mut row, 6).unwrap_or_default(),
+            update_rule: text(&mut row, 7),
+            delete_rule: text(&mut row, 8),
+        });
+    }
+
+    let algorithm = match server.flavor {
+        Flavor::MariaDb => "ALGORITHM",
+        Flavor::MySql => "'UNDEFINED'",
+    };
+    let sql = format!(
+        "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, SECURITY_TYPE, \
+         {algorithm} FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({marks})"
+    );
+    for mut row in query(conn, "read views", &sql, params()).await? {
+        catalog.views.push(ViewRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            name: text(&mut row, 1).unwrap_or_default(),
+            definition: text(&mut row, 2).unwrap_or_default(),
+            check_option: text(&mut row, 3).unwrap_or_default(),
+            security: text(&mut row, 4).unwrap_or_default(),
+            algorithm: text(&mut row, 5).unwrap_or_default(),
+        });
+    }
+
+    let sql = format!(
+        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, \
+         ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA IN ({marks}) \
+         ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, \
+         ACTION_ORDER"
+    );
+    for mut row in query(conn, "read triggers", &sql, params()).await? {
+        catalog.triggers.push(TriggerRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            name: text(&mut row, 1).unwrap_or_default(),
+            event: text(&mut row, 2).unwrap_or_default(),
+            table: text(&mut row, 3).unwrap_or_default(),
+            timing: text(&mut row, 4).unwrap_or_default(),
+            body: text(&mut row, 5).unwrap_or_default(),
+            order: number(&mut row, 6),
+        });
+    }
+
+    let sql = format!(
+        "SELECT ROUTINE_SCHEMA, LOWER(ROUTINE_TYPE), ROUTINE_NAME \
+         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({marks}) \
+         UNION ALL SELECT EVENT_SCHEMA, 'event', EVENT_NAME \
+         FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN ({marks}) \
+         UNION ALL SELECT DISTINCT TABLE_SCHEMA, 'partitioning', TABLE_NAME \
+         FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA IN ({marks}) \
+         AND PARTITION_NAME IS NOT NULL"
+    );
+    let three: Vec<Value> = twice().into_iter().chain(params()).collect();
+    for mut row in query(conn, "read routines, events and partitions", &sql, three).await? {
+        catalog.unmodelled.push(UnmodelledRow {
+            schema: text(&mut row, 0).unwrap_or_default(),
+            kind: text(&mut row, 1).unwrap_or_default(),
+            name: text(&mut row, 2).unwrap_or_default(),
+        });
+    }
+
+    Ok(catalog)
+}
+
+async fn query(
+    conn: &mut Conn,
+    what: &'static str,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Vec<Row>, QueryError> {
+    conn.exec(sql, params).await.map_err(|e| (what, e))
+}
+
+/// Column `index` as text; `NULL` is `None`.
+fn text(row: &mut Row, index: usize) -> Option<String> {
+    match row.take::<Value, _>(index)? {
+        Value::NULL => None,
+        Value::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Value::Int(n) => Some(n.to_string()),
+        Value::UInt(n) => Some(n.to_string()),
+        other => Some(other.as_sql(true)),
+    }
+}
+
+/// Column `index` as a number; `NULL` or non-numbers are `None`.
+fn number(row: &mut Row, index: usize) -> Option<u64> {
+    text(row, index).and_then(|t| t.trim().parse().ok())
+}
