@@ -164,9 +164,8 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         // lookup table, a type or extension in a shared schema) are shared by design.
         let mut shared = settings.shared_namespaces.clone();
         shared.extend(target.referenced_namespaces());
-        options.sync.execute_options.isolation = engine
-            .isolation_guard(template.as_ref(), &shared)
-            .await?;
+        options.sync.execute_options.isolation =
+            engine.isolation_guard(template.as_ref(), &shared).await?;
     }
     options.sync.keep_snapshots = save_snapshots;
     let include_plan = mode != Mode::Validate || settings.verbose;

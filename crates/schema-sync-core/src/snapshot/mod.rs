@@ -87,9 +87,18 @@ impl SchemaSnapshot {
                     .values()
                     .filter_map(|fk| fk.referenced_schema.clone()),
             );
-            names.extend(table.columns.values().filter_map(|c| c.data_type.schema.clone()));
+            names.extend(
+                table
+                    .columns
+                    .values()
+                    .filter_map(|c| c.data_type.schema.clone()),
+            );
         }
-        names.extend(self.sequences.values().filter_map(|s| s.data_type.schema.clone()));
+        names.extend(
+            self.sequences
+                .values()
+                .filter_map(|s| s.data_type.schema.clone()),
+        );
         names.extend(self.extensions.values().filter_map(|e| e.schema.clone()));
         names
     }
