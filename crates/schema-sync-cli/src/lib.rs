@@ -82,12 +82,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// Connects the adapter the URL names, read-only when asked.
 async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
-    let options = ConnectOptions {
-        max_connections: settings.concurrency.max(1),
-        read_only,
-        lock_timeout: Some(settings.lock_timeout),
-        statement_timeout: settings.statement_timeout,
-    };
+    let options = ConnectOptions::default()
+        .with_max_connections(settings.concurrency.max(1))
+        .with_read_only(read_only)
+        .with_lock_timeout(Some(settings.lock_timeout))
+        .with_statement_timeout(settings.statement_timeout);
     let adapter = registry::connect(settings.require_url()?, options).await?;
     Ok(Engine::new(adapter))
 }

@@ -39,6 +39,7 @@ pub trait SchemaInspector: Send + Sync {
 
 /// Limits and guards that apply while a tenant is locked and changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExecuteOptions {
     /// How long to wait for the per-tenant lock (and for table locks where the database
     /// has a lock timeout).
@@ -62,6 +63,7 @@ impl Default for ExecuteOptions {
 
 /// How an adapter connects, common to every database.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectOptions {
     /// The most connections the adapter may open to one server (its pool size).
     pub max_connections: usize,

@@ -137,6 +137,7 @@ pub mod diff;
 mod engine;
 mod error;
 mod isolation;
+mod options;
 pub mod plan;
 pub mod snapshot;
 mod store;

@@ -78,10 +78,7 @@ async fn created_tables_and_added_columns_follow_the_template_order() {
             target.tables["items"].column_order(),
             ["id", "zed", "mid", "alpha", "doubled", "beta", "touched"]
         );
-        let options = SyncOptions {
-            execute: true,
-            ..SyncOptions::default()
-        };
+        let options = SyncOptions::default().with_execute(true);
         let outcome = engine(&db).sync_tenant(&tenant, &target, &options).await?;
         assert!(outcome.execution.is_some());
         for table in ["items", "notes"] {
@@ -152,10 +149,7 @@ async fn reorder_columns_puts_a_scrambled_table_in_order_with_rows_kept() {
             });
         }
         let before = rows(&tenant).await?;
-        let options = ExecuteOptions {
-            lock_timeout: Duration::from_secs(10),
-            ..ExecuteOptions::default()
-        };
+        let options = ExecuteOptions::default().with_lock_timeout(Duration::from_secs(10));
         let lock = db.adapter.runner().acquire_lock(&tenant, &options).await?;
         let done = lock.execute(&plan).await?;
         assert_eq!(done.statements_executed, 2, "one ALTER TABLE per table");

@@ -18,11 +18,9 @@ fn template() -> String {
 async fn check_drifts(db: &MysqlTestDb, target: &SchemaSnapshot, drifts: &[&str]) {
     let adapter: std::sync::Arc<dyn DatabaseAdapter> = db.adapter.clone();
     let engine = Engine::new(adapter);
-    let options = SyncOptions {
-        execute: true,
-        allow_destructive: true,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default()
+        .with_execute(true)
+        .with_allow_destructive(true);
     for drift in drifts {
         let tenant = db.tenant("drift", &template()).await;
         let result: schema_sync_core::Result<()> = async {

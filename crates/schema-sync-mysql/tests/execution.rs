@@ -11,16 +11,14 @@ use schema_sync_core::{
 };
 
 fn sync_options(lock_timeout: Duration) -> SyncOptions {
-    SyncOptions {
-        execute: true,
-        allow_destructive: true,
-        execute_options: ExecuteOptions {
-            lock_timeout,
-            statement_timeout: Some(Duration::from_secs(30)),
-            ..Default::default()
-        },
-        ..SyncOptions::default()
-    }
+    SyncOptions::default()
+        .with_execute(true)
+        .with_allow_destructive(true)
+        .with_execute_options(
+            ExecuteOptions::default()
+                .with_lock_timeout(lock_timeout)
+                .with_statement_timeout(Some(Duration::from_secs(30))),
+        )
 }
 
 fn engine(db: &common::MysqlTestDb) -> Engine {
@@ -113,11 +111,9 @@ async fn lock_times_out_and_is_released_on_every_path() {
         .tenant("exec_lock", "CREATE TABLE t (id INT PRIMARY KEY);")
         .await;
     let runner = db.adapter.runner();
-    let short = ExecuteOptions {
-        lock_timeout: Duration::from_millis(300),
-        statement_timeout: None,
-        ..Default::default()
-    };
+    let short = ExecuteOptions::default()
+        .with_lock_timeout(Duration::from_millis(300))
+        .with_statement_timeout(None);
     let result: Result<()> = async {
         let held = runner.acquire_lock(&tenant, &short).await?;
         let started = Instant::now();
@@ -158,11 +154,9 @@ async fn acquire_within(
     tenant: &schema_sync_core::TenantContext,
     timeout: Duration,
 ) -> Result<Box<dyn schema_sync_core::TenantLock>> {
-    let options = ExecuteOptions {
-        lock_timeout: timeout,
-        statement_timeout: None,
-        ..Default::default()
-    };
+    let options = ExecuteOptions::default()
+        .with_lock_timeout(timeout)
+        .with_statement_timeout(None);
     db.adapter.runner().acquire_lock(tenant, &options).await
 }
 

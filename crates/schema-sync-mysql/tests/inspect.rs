@@ -262,11 +262,11 @@ async fn read_only_adapters_inspect_but_never_write() {
     let tenant = writer
         .tenant("ro", "CREATE TABLE t (id INT PRIMARY KEY);")
         .await;
-    let reader = common::db_with(ConnectOptions {
-        max_connections: 1,
-        read_only: true,
-        ..ConnectOptions::default()
-    })
+    let reader = common::db_with(
+        ConnectOptions::default()
+            .with_max_connections(1)
+            .with_read_only(true),
+    )
     .await;
     let inspected = reader.adapter.inspector().inspect(&tenant).await;
     let lock = reader

@@ -169,11 +169,9 @@ fn random_targets_are_reached_on_the_real_server() {
             let target = db.target(&to).await;
             let tenant = db.tenant("prop", &from).await;
             let outcome: Result<(), TestCaseError> = async {
-                let options = SyncOptions {
-                    execute: true,
-                    allow_destructive: true,
-                    ..SyncOptions::default()
-                };
+                let options = SyncOptions::default()
+                    .with_execute(true)
+                    .with_allow_destructive(true);
                 engine
                     .sync_tenant(&tenant, &target, &options)
                     .await

@@ -142,15 +142,11 @@ async fn clean_tenants_match_the_template_and_sync_keeps_each_tenant_on_its_own_
         let number = invoices.columns["number"].default.as_deref().unwrap_or_default();
         assert!(number.contains("nextval(`seq`)"), "{number}");
         assert!(!format!("{target:?}").contains(template.namespace()));
-        let options = SyncOptions {
-            execute: true,
-            allow_destructive: true,
-            ..SyncOptions::default()
-        };
-        let dry = SyncOptions {
-            execute: false,
-            ..SyncOptions::default()
-        };
+        let options = SyncOptions::default()
+.with_execute(true)
+.with_allow_destructive(true);
+        let dry = SyncOptions::default()
+.with_execute(false);
         for tenant in &tenants {
             let outcome = engine.sync_tenant(tenant, &target, &dry).await?;
             assert!(

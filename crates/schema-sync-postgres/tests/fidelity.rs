@@ -53,14 +53,11 @@ fn pg_dump(schema: &str) -> String {
 }
 
 fn sync_all() -> FleetOptions {
-    FleetOptions {
-        sync: SyncOptions {
-            execute: true,
-            allow_destructive: true,
-            ..SyncOptions::default()
-        },
-        ..FleetOptions::default()
-    }
+    FleetOptions::default().with_sync(
+        SyncOptions::default()
+            .with_execute(true)
+            .with_allow_destructive(true),
+    )
 }
 
 #[tokio::test]

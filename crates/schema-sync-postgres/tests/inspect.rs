@@ -322,11 +322,9 @@ async fn read_only_role_that_only_reads_the_catalog_can_inspect() {
     let (scheme, rest) = base.split_once("://").unwrap();
     let host_part = rest.split_once('@').map(|(_, h)| h).unwrap_or(rest);
     let url = format!("{scheme}://{role}@{host_part}");
-    let options = ConnectOptions {
-        max_connections: 2,
-        read_only: true,
-        ..ConnectOptions::default()
-    };
+    let options = ConnectOptions::default()
+        .with_max_connections(2)
+        .with_read_only(true);
     let result = async {
         let adapter = schema_sync_postgres::connect(&url, &options).await?;
         let snapshot = adapter.inspect(&tenant).await?;

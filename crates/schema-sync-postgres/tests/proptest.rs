@@ -214,11 +214,9 @@ fn random_target_applied_to_random_tenant_converges() {
         .unwrap();
     let db = runtime.block_on(common::db());
     let engine = Engine::new(db.dyn_adapter());
-    let options = SyncOptions {
-        execute: true,
-        allow_destructive: true,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default()
+        .with_execute(true)
+        .with_allow_destructive(true);
     let mut runner = TestRunner::new(Config {
         // 24 cases keep the suite fast; raise it to hunt for bugs.
         cases: std::env::var("SCHEMA_SYNC_PROPTEST_CASES")

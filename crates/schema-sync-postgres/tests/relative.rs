@@ -116,11 +116,9 @@ async fn expressions_never_name_the_tenant_and_land_on_the_synced_tenant() {
     let (diff, _) = engine.plan(&db.inspect(&clone).await, &target).unwrap();
     assert!(diff.is_empty(), "clone differs: {}", diff.to_text());
 
-    let options = SyncOptions {
-        execute: true,
-        allow_destructive: true,
-        ..SyncOptions::default()
-    };
+    let options = SyncOptions::default()
+        .with_execute(true)
+        .with_allow_destructive(true);
     engine
         .sync_tenant(&drifted, &target, &options)
         .await

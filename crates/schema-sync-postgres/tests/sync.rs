@@ -14,11 +14,9 @@ use schema_sync_core::{
 };
 
 fn allow_all() -> SyncOptions {
-    SyncOptions {
-        execute: true,
-        allow_destructive: true,
-        ..SyncOptions::default()
-    }
+    SyncOptions::default()
+        .with_execute(true)
+        .with_allow_destructive(true)
 }
 
 /// Syncs `tenant` to `target`, checks it then equals the target and that a second run
@@ -265,18 +263,14 @@ async fn a_held_lock_times_out_as_a_lock_error() {
         .acquire_lock(&tenant, &ExecuteOptions::default())
         .await
         .unwrap();
-    let options = ExecuteOptions {
-        lock_timeout: Duration::from_millis(300),
-        statement_timeout: Some(Duration::from_secs(30)),
-        ..Default::default()
-    };
+    let options = ExecuteOptions::default()
+        .with_lock_timeout(Duration::from_millis(300))
+        .with_statement_timeout(Some(Duration::from_secs(30)));
     let err = runner.acquire_lock(&tenant, &options).await.err();
     assert!(matches!(err, Some(Error::Lock { .. })), "{err:?}");
-    let zero = ExecuteOptions {
-        lock_timeout: Duration::ZERO,
-        statement_timeout: None,
-        ..Default::default()
-    };
+    let zero = ExecuteOptions::default()
+        .with_lock_timeout(Duration::ZERO)
+        .with_statement_timeout(None);
     assert!(matches!(
         runner.acquire_lock(&tenant, &zero).await.err(),
         Some(Error::Lock { .. })
@@ -310,13 +304,7 @@ async fn destructive_changes_are_refused_and_name_what_would_be_lost() {
         .run_fleet(
             vec![tenant.clone()],
             &target,
-            &FleetOptions {
-                sync: SyncOptions {
-                    execute: true,
-                    ..SyncOptions::default()
-                },
-                ..FleetOptions::default()
-            },
+            &FleetOptions::default().with_sync(SyncOptions::default().with_execute(true)),
             &|_| {},
         )
         .await;
@@ -381,10 +369,7 @@ async fn fleet_validation_shares_plans_and_reports_drift() {
         .run_fleet(
             tenants.clone(),
             &target,
-            &FleetOptions {
-                batch_size: 5,
-                ..FleetOptions::default()
-            },
+            &FleetOptions::default().with_batch_size(5),
             &|_| {},
         )
         .await;

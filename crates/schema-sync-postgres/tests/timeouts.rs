@@ -14,11 +14,11 @@ const HOLD: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn a_locked_tenant_fails_inspection_alone_with_the_lock_kind() {
-    let db = common::db_with(&ConnectOptions {
-        lock_timeout: Some(Duration::from_millis(500)),
-        statement_timeout: Some(Duration::from_secs(10)),
-        ..ConnectOptions::default()
-    })
+    let db = common::db_with(
+        &ConnectOptions::default()
+            .with_lock_timeout(Some(Duration::from_millis(500)))
+            .with_statement_timeout(Some(Duration::from_secs(10))),
+    )
     .await;
     let mut tenants = Vec::new();
     for _ in 0..3 {
@@ -102,11 +102,9 @@ async fn a_table_lock_timeout_during_execution_is_a_lock_error() {
         .unwrap();
     // The struct update keeps this test building when ExecuteOptions gains fields.
     #[allow(clippy::needless_update)]
-    let options = ExecuteOptions {
-        lock_timeout: Duration::from_millis(300),
-        statement_timeout: Some(Duration::from_secs(10)),
-        ..ExecuteOptions::default()
-    };
+    let options = ExecuteOptions::default()
+        .with_lock_timeout(Duration::from_millis(300))
+        .with_statement_timeout(Some(Duration::from_secs(10)));
     let outcome = tokio::time::timeout(HOLD, async {
         let runner = db.adapter.runner();
         let mut lock = runner.acquire_lock(&tenant, &options).await?;

@@ -58,11 +58,9 @@ async fn a_trigger_on_a_view_is_a_dependent_and_blocks_replacing_the_view() {
         .sync_tenant(
             &tenant,
             &target,
-            &SyncOptions {
-                execute: true,
-                allow_destructive: true,
-                ..SyncOptions::default()
-            },
+            &SyncOptions::default()
+                .with_execute(true)
+                .with_allow_destructive(true),
         )
         .await;
     match result {
@@ -131,14 +129,7 @@ async fn a_view_without_dependents_is_replaced() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     Engine::new(adapter.clone())
-        .sync_tenant(
-            &tenant,
-            &target,
-            &SyncOptions {
-                execute: true,
-                ..SyncOptions::default()
-            },
-        )
+        .sync_tenant(&tenant, &target, &SyncOptions::default().with_execute(true))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

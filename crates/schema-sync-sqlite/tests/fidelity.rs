@@ -82,11 +82,9 @@ async fn sync(fleet: &SqliteFleet, tenant: &TenantContext, target: &SchemaSnapsh
         .sync_tenant(
             tenant,
             target,
-            &SyncOptions {
-                execute: true,
-                allow_destructive: true,
-                ..SyncOptions::default()
-            },
+            &SyncOptions::default()
+                .with_execute(true)
+                .with_allow_destructive(true),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

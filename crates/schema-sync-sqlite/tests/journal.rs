@@ -81,10 +81,7 @@ async fn crashed_tenant(fleet: &SqliteFleet, name: &str) -> (TenantContext, Vec<
 fn adapter(fleet: &SqliteFleet, read_only: bool) -> SqliteAdapter {
     SqliteAdapter::with_options(
         Location::Directory(fleet.path().to_path_buf()),
-        &ConnectOptions {
-            read_only,
-            ..ConnectOptions::default()
-        },
+        &ConnectOptions::default().with_read_only(read_only),
     )
 }
 
@@ -153,14 +150,7 @@ async fn audit_names_the_hot_journal_and_the_fix() {
         .unwrap_or_else(|e| panic!("{e}"));
     let writer = adapter(&fleet, false);
     Engine::new(std::sync::Arc::new(writer))
-        .sync_tenant(
-            &tenant,
-            &target,
-            &SyncOptions {
-                execute: true,
-                ..SyncOptions::default()
-            },
-        )
+        .sync_tenant(&tenant, &target, &SyncOptions::default().with_execute(true))
         .await
         .unwrap_or_else(|e| panic!("sync must recover the hot journal: {e}"));
     assert_recovered(&fleet, "crashed", &before);
@@ -179,14 +169,7 @@ async fn sync_rolls_the_journal_back_and_then_changes_the_schema() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let outcome = Engine::new(std::sync::Arc::new(writer))
-        .sync_tenant(
-            &tenant,
-            &target,
-            &SyncOptions {
-                execute: true,
-                ..SyncOptions::default()
-            },
-        )
+        .sync_tenant(&tenant, &target, &SyncOptions::default().with_execute(true))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(outcome.execution.is_some(), "the added column was applied");

@@ -71,12 +71,10 @@ async fn sync(fleet: &SqliteFleet, tenant: &TenantContext, target: &SchemaSnapsh
         .sync_tenant(
             tenant,
             target,
-            &SyncOptions {
-                execute: true,
-                // Order is what these tests are about: make it drift.
-                strict_column_order: true,
-                ..SyncOptions::default()
-            },
+            // Order is what these tests are about: make it drift.
+            &SyncOptions::default()
+                .with_execute(true)
+                .with_strict_column_order(true),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

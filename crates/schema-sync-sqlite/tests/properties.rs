@@ -166,14 +166,17 @@ proptest! {
             let engine = Engine::new(adapter.clone());
             // Column order is not strict by default: the tenant then matches the target
             // in everything but, where no rebuild happened, the order of its columns.
-            let loose = SyncOptions { execute: true, allow_destructive: true, ..SyncOptions::default() };
+            let loose = SyncOptions::default()
+.with_execute(true)
+.with_allow_destructive(true);
             engine.sync_tenant(&tenant, &target, &loose).await
                 .unwrap_or_else(|e| panic!("sync failed: {e}\nfrom:\n{from}\nto:\n{to}"));
             let live = adapter.inspector().inspect(&tenant).await.unwrap_or_else(|e| panic!("{e}"));
             let remaining = engine.plan(&live, &target).map(|(diff, _)| diff).unwrap_or_else(|e| panic!("{e}"));
             assert!(remaining.is_in_sync(false), "from:\n{from}\nto:\n{to}\n{}", remaining.to_text());
             // Strict: exactly the target, column order included.
-            let strict = SyncOptions { strict_column_order: true, ..loose };
+            let strict = loose
+.with_strict_column_order(true);
             engine.sync_tenant(&tenant, &target, &strict).await
                 .unwrap_or_else(|e| panic!("strict sync failed: {e}\nfrom:\n{from}\nto:\n{to}"));
             let live = adapter.inspector().inspect(&tenant).await.unwrap_or_else(|e| panic!("{e}"));

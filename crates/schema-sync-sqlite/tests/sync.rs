@@ -111,14 +111,7 @@ async fn rows_survive_a_table_rebuild() {
         .unwrap_or_else(|e| panic!("{e}"));
     let engine = Engine::new(adapter.clone());
     let outcome = engine
-        .sync_tenant(
-            &tenant,
-            &target,
-            &SyncOptions {
-                execute: true,
-                ..SyncOptions::default()
-            },
-        )
+        .sync_tenant(&tenant, &target, &SyncOptions::default().with_execute(true))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -173,14 +166,7 @@ async fn a_failure_mid_plan_leaves_the_file_unchanged() {
     }
     let engine = Engine::new(fleet.sqlite());
     let result = engine
-        .sync_tenant(
-            &tenant,
-            &target,
-            &SyncOptions {
-                execute: true,
-                ..SyncOptions::default()
-            },
-        )
+        .sync_tenant(&tenant, &target, &SyncOptions::default().with_execute(true))
         .await;
     match result {
         Err(Error::Execute {
@@ -281,11 +267,9 @@ async fn a_second_writer_waits_for_the_lock() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let adapter = fleet.sqlite();
-    let options = schema_sync_core::ExecuteOptions {
-        lock_timeout: std::time::Duration::from_millis(200),
-        statement_timeout: None,
-        ..Default::default()
-    };
+    let options = schema_sync_core::ExecuteOptions::default()
+        .with_lock_timeout(std::time::Duration::from_millis(200))
+        .with_statement_timeout(None);
     let held = adapter
         .runner()
         .acquire_lock(&tenant, &options)
@@ -357,11 +341,9 @@ async fn unmodelled_objects_are_reported_and_block_sync() {
         .sync_tenant(
             &tenant,
             &target,
-            &SyncOptions {
-                execute: true,
-                allow_destructive: true,
-                ..SyncOptions::default()
-            },
+            &SyncOptions::default()
+                .with_execute(true)
+                .with_allow_destructive(true),
         )
         .await;
     match result {

@@ -30,10 +30,7 @@ pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Resul
         None
     };
     let tenants = select_tenants(engine, &settings.selection, None).await?;
-    let options = FleetOptions {
-        concurrency: settings.concurrency,
-        ..FleetOptions::default()
-    };
+    let options = FleetOptions::default().with_concurrency(settings.concurrency);
     let format = settings.format;
     let quiet = settings.quiet;
     let progress = Progress::new(tenants.len(), quiet || format != Format::Text);

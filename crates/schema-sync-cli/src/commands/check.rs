@@ -94,22 +94,20 @@ pub fn fleet_exit(summary: &FleetSummary, drift_fails: bool) -> ExitCode {
 
 /// Fleet options from settings.
 pub fn fleet_options(settings: &Settings, execute: bool, allow_destructive: bool) -> FleetOptions {
-    FleetOptions {
-        sync: SyncOptions {
-            execute,
-            allow_destructive,
-            strict_column_order: settings.strict_column_order,
-            execute_options: ExecuteOptions {
-                lock_timeout: settings.lock_timeout,
-                statement_timeout: settings.statement_timeout,
-                ..ExecuteOptions::default()
-            },
-            ..SyncOptions::default()
-        },
-        concurrency: settings.concurrency,
-        max_failures: settings.max_failures,
-        ..FleetOptions::default()
-    }
+    FleetOptions::default()
+        .with_sync(
+            SyncOptions::default()
+                .with_execute(execute)
+                .with_allow_destructive(allow_destructive)
+                .with_strict_column_order(settings.strict_column_order)
+                .with_execute_options(
+                    ExecuteOptions::default()
+                        .with_lock_timeout(settings.lock_timeout)
+                        .with_statement_timeout(settings.statement_timeout),
+                ),
+        )
+        .with_concurrency(settings.concurrency)
+        .with_max_failures(settings.max_failures)
 }
 
 /// Runs the fleet with a progress bar, calling `on_done` (with the bar cleared) as each

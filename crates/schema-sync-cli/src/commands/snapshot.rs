@@ -137,10 +137,7 @@ pub async fn run(
             let store = store.get().await?;
             let started = Instant::now();
             let tenants = select_tenants(engine, &settings.selection, None).await?;
-            let options = FleetOptions {
-                concurrency: settings.concurrency,
-                ..FleetOptions::default()
-            };
+            let options = FleetOptions::default().with_concurrency(settings.concurrency);
             let results = engine.inspect_fleet(tenants, &options, &|_, _| {}).await;
             let mut documents = Vec::new();
             let mut failed = 0;

@@ -14,6 +14,7 @@ use crate::tenant::TenantContext;
 
 /// How to run a fleet.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FleetOptions {
     /// What to do for each tenant.
     pub sync: SyncOptions,

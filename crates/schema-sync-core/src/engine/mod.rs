@@ -25,6 +25,7 @@ use crate::tenant::{TenantContext, TenantId};
 
 /// How to treat one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncOptions {
     /// Apply the plan (sync) or only compute it (diff, validate).
     pub execute: bool,
