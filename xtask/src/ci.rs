@@ -1,9 +1,10 @@
 //! `cargo xtask ci`: the gate every change passes.
 //!
-//! Four stages, in order: `cargo fmt --all --check`, clippy with warnings denied over every
+//! Five stages, in order: `cargo fmt --all --check`, clippy with warnings denied over every
 //! target and feature, the full test matrix with every database required
-//! ([`crate::test::run`] called directly, not through a nested cargo), and rustdoc with
-//! warnings denied. Every stage runs even when an earlier one failed, so one CI run reports
+//! ([`crate::test::run`] called directly, not through a nested cargo), the quick fault
+//! suite ([`crate::chaos`] with `--quick`: it reuses the debug CLI the tests built), and
+//! rustdoc with warnings denied. Every stage runs even when an earlier one failed, so one CI run reports
 //! all problems; the run fails when any stage did. A short summary with durations closes
 //! the output.
 
@@ -47,6 +48,10 @@ const STAGES: &[Stage] = &[
                 require_all: true,
             })
         },
+    },
+    Stage {
+        name: "chaos",
+        run: || crate::chaos::run(&crate::chaos::ChaosArgs::quick()),
     },
     Stage {
         name: "doc",

@@ -8,6 +8,9 @@
 //! - [`ci`]: the gate CI runs: formatting, clippy, the full test matrix, rustdoc.
 //! - [`bench`](mod@bench): builds a fleet of tenants on the real servers, drifts some of them, and
 //!   times the release CLI's `validate` and `sync` over it while checking the results.
+//! - [`chaos`]: the standing fault suite. Kills, concurrent runs, held locks and (full mode)
+//!   a server restart during fleet syncs on the real servers, each followed by invariant
+//!   checks, plus the fuzz tests at a chosen case count. `--quick` runs inside `ci`.
 //! - [`quickstart`]: the README's first command: a small drifted SQLite fleet in
 //!   `examples/quickstart/tenants/` and the documented validate, diff, sync session.
 //!
@@ -17,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod bench;
+mod chaos;
 mod ci;
 mod cmd;
 mod quickstart;
@@ -41,10 +45,13 @@ struct Xtask {
 enum Command {
     /// Run unit tests and every adapter's integration tests against real servers.
     Test(test::TestArgs),
-    /// Run the CI gate: fmt, clippy, the full test matrix, rustdoc.
+    /// Run the CI gate: fmt, clippy, the full test matrix, the quick fault suite, rustdoc.
     Ci,
     /// Build a fleet on the real servers and time validate and sync over it.
     Bench(bench::BenchArgs),
+    /// Inject faults (kills, concurrency, held locks, restarts) into fleet syncs and fuzz
+    /// the loaders; fails on any broken invariant.
+    Chaos(chaos::ChaosArgs),
     /// Create the quickstart's SQLite fleet and run the documented session on it.
     Quickstart,
 }
@@ -55,6 +62,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Ci => ci::run(),
         Command::Bench(args) => bench::run(&args),
+        Command::Chaos(args) => chaos::run(&args),
         Command::Quickstart => quickstart::run(),
     };
     match result {
