@@ -99,7 +99,7 @@ const HANG: Duration = Duration::from_secs(180);
 /// The `--lock-timeout` of the lock faults, in milliseconds.
 const LOCK_TIMEOUT_MS: u64 = 2000;
 /// How much longer than `--lock-timeout` a blocked sync may take before it counts as hung.
-const LOCK_MARGIN: Duration = Duration::from_secs(30);
+const LOCK_MARGIN: Duration = Duration::from_secs(15);
 
 impl Scene<'_> {
     /// Rebuilds the drift and records the baseline.

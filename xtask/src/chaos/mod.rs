@@ -50,7 +50,7 @@ pub struct ChaosArgs {
     /// Databases to run on, comma-separated (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub db: Vec<Database>,
-    /// Tenants per database (default: 24 quick, 200 full).
+    /// Tenants per database (default: 16 quick, 200 full).
     #[arg(long)]
     pub tenants: Option<usize>,
     /// `SIGKILL`s per database (default: 3 quick, 20 full).
@@ -114,9 +114,9 @@ struct Plan {
 pub fn run(args: &ChaosArgs) -> Result<()> {
     let started = Instant::now();
     let plan = Plan {
-        tenants: args.tenants.unwrap_or(if args.quick { 24 } else { 200 }),
+        tenants: args.tenants.unwrap_or(if args.quick { 16 } else { 200 }),
         tables: if args.quick { 6 } else { 10 },
-        drift_percent: if args.quick { 40.0 } else { 20.0 },
+        drift_percent: if args.quick { 50.0 } else { 20.0 },
         rows: if args.quick { 3 } else { 5 },
         kills: args.kills.unwrap_or(if args.quick { 3 } else { 20 }),
         concurrent: if args.quick { 1 } else { 3 },

@@ -90,7 +90,7 @@ fn value(table: &Table, column: &Column, id: usize, dialect: Dialect) -> String 
             }
         }
         ColumnType::Varchar(_) | ColumnType::Text => format!("'{}{id}'", short(&column.name)),
-        ColumnType::Boolean => match (dialect, id % 2 == 0) {
+        ColumnType::Boolean => match (dialect, id.is_multiple_of(2)) {
             (Dialect::Postgres, true) => "true".into(),
             (Dialect::Postgres, false) => "false".into(),
             (_, true) => "1".into(),
