@@ -129,19 +129,37 @@ impl Cli {
     /// When audit fails or prints no report; a tenant audit could not read is an error
     /// naming it.
     pub fn audit(&self, fleet: &ChaosFleet) -> Result<BTreeMap<String, String>> {
+        let (hashes, errors) = self.audit_report(fleet)?;
+        if let Some((tenant, error)) = errors.iter().next() {
+            bail!("audit could not read tenant {tenant}: {error}");
+        }
+        Ok(hashes)
+    }
+
+    /// The hashes audit read, and the error of each tenant it could not read.
+    ///
+    /// # Errors
+    /// When audit prints no report.
+    pub fn audit_report(
+        &self,
+        fleet: &ChaosFleet,
+    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
         let finished = self.run(&fleet_args(fleet, "audit", &[]))?;
         let report = parse(&finished)?;
         let mut hashes = BTreeMap::new();
+        let mut errors = BTreeMap::new();
         for tenant in tenants(&report)? {
             let name = tenant["tenant"].as_str().unwrap_or_default().to_string();
             match tenant["hash"].as_str() {
                 Some(hash) => {
                     hashes.insert(name, hash.to_string());
                 }
-                None => bail!("audit could not read tenant {name}: {}", tenant["error"]),
+                None => {
+                    errors.insert(name, tenant["error"].to_string());
+                }
             }
         }
-        if finished.code != Some(0) {
+        if errors.is_empty() && finished.code != Some(0) {
             bail!(
                 "`{}` exited with {:?}: {}",
                 finished.shown,
@@ -149,7 +167,7 @@ impl Cli {
                 finished.stderr_tail()
             );
         }
-        Ok(hashes)
+        Ok((hashes, errors))
     }
 }
 

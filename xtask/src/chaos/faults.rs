@@ -149,7 +149,7 @@ impl Scene<'_> {
         let base = self.baseline()?;
         let mut running = self.cli.spawn(&self.sync_args(&[]))?;
         self.pids.push(running.pid());
-        let window = self.sync_time.as_millis().max(50) as usize;
+        let window = (self.sync_time.as_millis() * 9 / 10).max(50) as usize;
         let delay = Duration::from_millis(self.rng.below(window) as u64);
         std::thread::sleep(delay);
         if running.kill()? {
@@ -502,20 +502,38 @@ impl Scene<'_> {
             // Reported once: clear them so the next fault is judged on its own.
             probe::clear(self.fleet, &self.pids)?;
         }
-        if self.fleet.database == Database::Sqlite {
-            let (hot, broken) = probe::sqlite_files(self.fleet)?;
-            for _ in hot {
+        // SQLite files with a hot journal are left for the CLI to meet first: its audit
+        // must read them as they were before the killed transaction, and its sync must
+        // recover them.
+        let hot = if self.fleet.database == Database::Sqlite {
+            let hot = probe::hot_journals(self.fleet);
+            for _ in &hot {
                 tally.note("hot journal left by the kill");
             }
-            for problem in broken {
+            for problem in probe::sqlite_integrity(self.fleet, &hot)? {
                 tally.violation(problem);
             }
-        }
-        match self.cli.audit(self.fleet) {
+            hot
+        } else {
+            Vec::new()
+        };
+        match self.cli.audit_report(self.fleet) {
             Err(error) => tally.violation(format!("audit after the fault failed: {error:#}")),
-            Ok(hashes) => {
+            Ok((hashes, errors)) => {
+                for (tenant, error) in errors {
+                    let journal = if hot.contains(&tenant) {
+                        " (it has a hot journal)"
+                    } else {
+                        ""
+                    };
+                    tally.violation(format!(
+                        "tenant {tenant}: audit cannot read it after the fault{journal}: {error}"
+                    ));
+                }
                 for tenant in self.fleet.tenants() {
-                    let now = hashes.get(&tenant).map(String::as_str).unwrap_or("(none)");
+                    let Some(now) = hashes.get(&tenant).map(String::as_str) else {
+                        continue;
+                    };
                     let before = base.hashes.get(&tenant).map(String::as_str);
                     if Some(now) == before || now == self.target_hash {
                         continue;
@@ -532,7 +550,11 @@ impl Scene<'_> {
                 }
             }
         }
-        self.check_rows(base, tally, "after the fault")?;
+        if hot.is_empty() {
+            self.check_rows(base, tally, "after the fault")?;
+        }
+        // Otherwise reading the rows would recover the hot journals before the CLI met
+        // them; the rows are checked after the re-run instead.
         tally.checked += self.fleet.model.tenants;
         Ok(())
     }
@@ -568,6 +590,16 @@ impl Scene<'_> {
                     failed.join("; "),
                     finished.stderr_tail()
                 ));
+            }
+        }
+        if self.fleet.database == Database::Sqlite {
+            for tenant in probe::hot_journals(self.fleet) {
+                tally.violation(format!(
+                    "tenant {tenant}: the re-run sync left its hot journal in place"
+                ));
+            }
+            for problem in probe::sqlite_integrity(self.fleet, &[])? {
+                tally.violation(format!("after the re-run: {problem}"));
             }
         }
         self.check_rows(base, tally, "after the re-run")

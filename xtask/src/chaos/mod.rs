@@ -283,6 +283,14 @@ fn repeat<'a>(
             break;
         }
     }
+    eprintln!(
+        "xtask chaos: {} on {}: {} injected, {} checked, {} violation(s)",
+        tally.kind,
+        tally.target,
+        tally.injected,
+        tally.checked,
+        tally.violations.len()
+    );
     tallies.push(tally);
     result
 }

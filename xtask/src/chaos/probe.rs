@@ -8,7 +8,7 @@
 //!   `GET_LOCK` names (`schema-sync:` + 40 hex of blake3 over the database name, see the
 //!   adapter's `runner.rs`) still in use, and the scratch databases of the killed processes
 //!   (`schema_sync_scratch_<pid hex>_*`).
-//! - SQLite: `PRAGMA integrity_check` of every file, after noting hot journals.
+//! - SQLite: hot journals, `PRAGMA integrity_check` of every file, stray files.
 //!
 //! A server notices a killed client only when it next reads its socket, so the server
 //! checks poll for a few seconds before reporting a leftover.
@@ -211,21 +211,32 @@ pub fn mysql_lock_name(database: &str) -> String {
     format!("schema-sync:{}", &hash.as_str()[..40])
 }
 
-/// The SQLite tenants with a hot journal (a non-empty `-journal` file), then every file's
-/// `PRAGMA integrity_check` failures. Opening read-write rolls a hot journal back, as any
-/// SQLite client does, so the check sees the recovered file.
+/// The SQLite tenants with a hot journal: a non-empty `-journal` file, left by a process
+/// killed inside a transaction.
+pub fn hot_journals(fleet: &ChaosFleet) -> Vec<String> {
+    fleet
+        .tenants()
+        .into_iter()
+        .filter(|tenant| {
+            std::fs::metadata(fleet.dir.join(format!("{tenant}.db-journal")))
+                .is_ok_and(|m| m.len() > 0)
+        })
+        .collect()
+}
+
+/// `PRAGMA integrity_check` failures of every SQLite tenant but `skip`, and stray files in
+/// the fleet directory. The check opens read-write, which would roll a hot journal back:
+/// tenants with one are skipped until the CLI has met them.
 ///
 /// # Errors
 /// When the directory cannot be read.
-pub fn sqlite_files(fleet: &ChaosFleet) -> Result<(Vec<String>, Vec<String>)> {
-    let mut hot = Vec::new();
+pub fn sqlite_integrity(fleet: &ChaosFleet, skip: &[String]) -> Result<Vec<String>> {
     let mut broken = Vec::new();
     for tenant in fleet.tenants() {
-        let file = fleet.dir.join(format!("{tenant}.db"));
-        let journal = fleet.dir.join(format!("{tenant}.db-journal"));
-        if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
-            hot.push(tenant.clone());
+        if skip.contains(&tenant) {
+            continue;
         }
+        let file = fleet.dir.join(format!("{tenant}.db"));
         let checked = rusqlite::Connection::open_with_flags(
             &file,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
@@ -258,5 +269,5 @@ pub fn sqlite_files(fleet: &ChaosFleet) -> Result<(Vec<String>, Vec<String>)> {
     for stray in strays {
         broken.push(format!("stray file {stray} in the fleet directory"));
     }
-    Ok((hot, broken))
+    Ok(broken)
 }

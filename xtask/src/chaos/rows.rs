@@ -19,8 +19,9 @@ use crate::bench::schema::{Column, ColumnType, Schema, Table};
 /// `INSERT` statements filling the tables of `schema` with `rows` rows each.
 ///
 /// A table is left empty when it references (in `schema` or in `template`) a table that is
-/// missing or empty: a sync that adds the foreign key would otherwise meet rows that
-/// violate it, a data conflict no sync can resolve.
+/// missing or empty, or lacks a `NOT NULL` column without default of the template: a sync
+/// would otherwise meet rows that violate the foreign key or the `NOT NULL`, a data
+/// conflict no sync can resolve.
 pub fn insert_sql(schema: &Schema, template: &Schema, dialect: Dialect, rows: usize) -> String {
     let mut out = String::new();
     if rows == 0 {
@@ -34,7 +35,17 @@ pub fn insert_sql(schema: &Schema, template: &Schema, dialect: Dialect, rows: us
             .iter()
             .chain(wanted.into_iter().flat_map(|t| t.foreign_keys.iter()))
             .any(|fk| !filled.contains(&fk.table.as_str()));
-        if references_empty {
+        // A column the sync must add as NOT NULL without a default cannot be added to
+        // a table with rows: a data conflict, not a fault.
+        let needs_value = wanted.is_some_and(|wanted| {
+            wanted.columns.iter().any(|w| {
+                !w.nullable
+                    && w.default.is_none()
+                    && w.ty != ColumnType::Id
+                    && !table.columns.iter().any(|c| c.name == w.name)
+            })
+        });
+        if references_empty || needs_value {
             continue;
         }
         filled.push(&table.name);
