@@ -236,12 +236,12 @@ fn on_database(
         pids: vec![],
         rng: Rng::new(seed ^ database as u64),
     };
-    let result = faults(&mut scene, plan, tallies);
+    let result = all_faults(&mut scene, plan, tallies);
     pids.append(&mut scene.pids);
     result
 }
 
-fn faults(scene: &mut Scene<'_>, plan: &Plan, tallies: &mut Vec<Tally>) -> Result<()> {
+fn all_faults(scene: &mut Scene<'_>, plan: &Plan, tallies: &mut Vec<Tally>) -> Result<()> {
     let database = scene.fleet.database;
     repeat("undisturbed sync", 1, scene, Scene::calibrate, tallies)?;
     repeat(
