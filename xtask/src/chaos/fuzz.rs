@@ -5,16 +5,20 @@
 //! snapshot JSON loader and hash, URL redaction) in-process, and
 //! `crates/schema-sync-cli/tests/fuzz.rs` (the config file, `--url`, SQL targets) through
 //! the binary. `SCHEMA_SYNC_FUZZ_CASES` sets the in-process count and
-//! `SCHEMA_SYNC_FUZZ_PROCESS_CASES` the process-spawning one; past 100,000 cases the tests
-//! are built in release mode.
+//! `SCHEMA_SYNC_FUZZ_PROCESS_CASES` the process-spawning one; past 100,000 cases the
+//! in-process tests are built in release mode (the process-spawning ones keep the debug
+//! binary: their time goes into process starts, and a release CLI is a long build).
 
 use anyhow::Result;
 
 use super::faults::Tally;
 use crate::cmd;
 
-/// The fuzz test targets: package and test name.
-const TARGETS: &[(&str, &str)] = &[("schema-sync-core", "fuzz"), ("schema-sync-cli", "fuzz")];
+/// The fuzz test targets: package, test name, and whether the properties run in process.
+const TARGETS: &[(&str, &str, bool)] = &[
+    ("schema-sync-core", "fuzz", true),
+    ("schema-sync-cli", "fuzz", false),
+];
 
 /// Runs every fuzz target; one tally each, with a violation when it failed.
 ///
@@ -22,9 +26,9 @@ const TARGETS: &[(&str, &str)] = &[("schema-sync-core", "fuzz"), ("schema-sync-c
 /// Never for a failing test (that is a violation); only when cargo cannot be started.
 pub fn run(cases: Option<u64>) -> Result<Vec<Tally>> {
     let mut tallies = Vec::new();
-    for (package, test) in TARGETS {
+    for &(package, test, in_process) in TARGETS {
         let mut args = vec!["test", "-p", package, "--test", test];
-        if cases.is_some_and(|c| c > 100_000) {
+        if in_process && cases.is_some_and(|c| c > 100_000) {
             args.push("--release");
         }
         let mut command = cmd::cargo(args);
@@ -39,7 +43,12 @@ pub fn run(cases: Option<u64>) -> Result<Vec<Tally>> {
             "fuzz (0 panics)",
             package.trim_start_matches("schema-sync-"),
         );
-        tally.injected = usize::try_from(cases.unwrap_or(0)).unwrap_or(usize::MAX);
+        let per_property = match cases {
+            Some(cases) if in_process => cases,
+            Some(cases) => (cases / 1000).max(32),
+            None => 0,
+        };
+        tally.injected = usize::try_from(per_property).unwrap_or(usize::MAX);
         if cases.is_none() {
             tally.note("default case counts");
         }
