@@ -3,7 +3,8 @@
 //! First the local servers are started when they are down ([`start`]). Then the stages,
 //! in order: `cargo fmt --all --check`, clippy with warnings denied over every target and
 //! feature, the full test matrix with every database required ([`crate::test::run`]
-//! called directly, not through a nested cargo), rustdoc with warnings denied,
+//! called directly, not through a nested cargo), the quick fault suite ([`crate::chaos`]
+//! with `--quick`: it reuses the debug CLI the tests built), rustdoc with warnings denied,
 //! `cargo package` of every published crate, and the mdBook guide. Every stage runs even
 //! when an earlier one failed, so one CI run reports all problems; the run fails when any
 //! stage did. A short summary with durations closes the output.
@@ -48,6 +49,10 @@ const STAGES: &[Stage] = &[
                 require_all: true,
             })
         },
+    },
+    Stage {
+        name: "chaos",
+        run: || crate::chaos::run(&crate::chaos::ChaosArgs::quick()),
     },
     Stage {
         name: "doc",

@@ -13,6 +13,9 @@
 //! - [`book`]: builds the mdBook user guide.
 //! - [`docs`]: the command-line reference (flag tables, exit codes, man pages), generated
 //!   from the CLI's clap command.
+//! - [`chaos`]: the standing fault suite. Kills, concurrent runs, held locks and (full mode)
+//!   a server restart during fleet syncs on the real servers, each followed by invariant
+//!   checks, plus the fuzz tests at a chosen case count. `--quick` runs inside `ci`.
 //! - [`quickstart`]: the README's first command: a small drifted SQLite fleet in
 //!   `examples/quickstart/tenants/` and the documented validate, diff, sync session.
 //!
@@ -24,6 +27,7 @@
 
 mod bench;
 mod book;
+mod chaos;
 mod ci;
 mod cmd;
 mod containers;
@@ -52,10 +56,13 @@ struct Xtask {
 enum Command {
     /// Run unit tests and every adapter's integration tests against real servers.
     Test(test::TestArgs),
-    /// Run the CI gate: fmt, clippy, the full test matrix, rustdoc.
+    /// Run the CI gate: fmt, clippy, the full test matrix, the quick fault suite, rustdoc.
     Ci,
     /// Build a fleet on the real servers and time validate and sync over it.
     Bench(bench::BenchArgs),
+    /// Inject faults (kills, concurrency, held locks, restarts) into fleet syncs and fuzz
+    /// the loaders; fails on any broken invariant.
+    Chaos(chaos::ChaosArgs),
     /// Create the quickstart's SQLite fleet and run the documented session on it.
     Quickstart,
     /// `cargo publish --dry-run` of every crate in dependency order (slow; not in CI).
@@ -74,6 +81,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Ci => ci::run(),
         Command::Bench(args) => bench::run(&args),
+        Command::Chaos(args) => chaos::run(&args),
         Command::Quickstart => quickstart::run(),
         Command::ReleaseCheck => release::check(),
         Command::Book => book::build(),

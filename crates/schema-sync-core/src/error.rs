@@ -338,15 +338,19 @@ fn redact_userinfo(text: &str) -> String {
     let mut rest = text;
     while let Some(colon) = rest.find(':') {
         let scheme_start = rest[..colon]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let scheme = &rest[scheme_start..colon];
-        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        let after = &rest[colon + 1..];
+        // A scheme, or at least the `//` of an authority (`://user:pw@host` with the
+        // scheme cut off still holds a password).
+        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) && !after.starts_with("//") {
             out.push_str(&rest[..=colon]);
             rest = &rest[colon + 1..];
             continue;
         }
-        let after = &rest[colon + 1..];
         let body_start = after.len() - after.trim_start_matches('/').len();
         let body = &after[body_start..];
         let token_end = body.find(ends_token).unwrap_or(body.len());
@@ -356,16 +360,18 @@ fn redact_userinfo(text: &str) -> String {
         let userinfo_end = body[..authority_end].rfind('@');
         let userinfo_colon = userinfo_end.and_then(|at| body[..at].find(':'));
         out.push_str(&rest[..=colon]);
-        out.push_str(&after[..body_start]);
         match (userinfo_end, userinfo_colon) {
             (Some(at), Some(user_end)) => {
+                out.push_str(&after[..body_start]);
                 out.push_str(&body[..=user_end]);
                 out.push_str("***");
                 out.push_str(&body[at..token_end]);
+                rest = &body[token_end..];
             }
-            _ => out.push_str(&body[..token_end]),
+            // No password here: scan on from the next character, as a URL may start
+            // later in the same token.
+            _ => rest = after,
         }
-        rest = &body[token_end..];
     }
     out.push_str(rest);
     out

@@ -75,12 +75,16 @@ pub(crate) struct Server {
     pub url: Arc<str>,
 }
 
+/// How long the first connection may take, handshake and login included.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Opens a pool on the server at `url` (`mysql://` or `mariadb://`) and checks that it
 /// answers.
 ///
 /// # Errors
 /// [`Error::Config`] for a URL that is not a MySQL URL; [`Error::Connection`] naming the
-/// URL (password removed) when the server cannot be reached or refuses the login.
+/// URL (password removed) when the server cannot be reached, refuses the login, or does
+/// not speak MySQL's protocol within [`CONNECT_TIMEOUT`].
 pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Server> {
     let redacted = redact_url(url);
     let driver_url = if let Some(rest) = url.strip_prefix("mariadb://") {
@@ -103,12 +107,23 @@ pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Server> 
     let opts =
         OptsBuilder::from_opts(opts).pool_opts(PoolOpts::default().with_constraints(constraints));
     let pool = Pool::new(opts);
-    let version: Option<String> = async {
+    let first_contact = async {
         let mut conn = pool.get_conn().await?;
         conn.query_first("SELECT VERSION()").await
-    }
-    .await
-    .map_err(|e| error::connection(&redacted, e))?;
+    };
+    // A server of another kind on that port (PostgreSQL waits for the client to speak
+    // first, as MySQL's protocol has the server speak first) would wait forever.
+    let version: Option<String> = tokio::time::timeout(CONNECT_TIMEOUT, first_contact)
+        .await
+        .map_err(|_| Error::Connection {
+            target: redacted.clone(),
+            source: format!(
+                "no MySQL handshake within {}s; check that the URL names a MySQL or MariaDB server",
+                CONNECT_TIMEOUT.as_secs()
+            )
+            .into(),
+        })?
+        .map_err(|e| error::connection(&redacted, e))?;
     Ok(Server {
         pool,
         info: ServerInfo::parse(version.as_deref().unwrap_or_default()),

@@ -10,12 +10,12 @@
 //! The bench asserts correctness, never a time: a slow run passes, a wrong one fails.
 
 mod check;
-mod cli;
-mod drift;
-mod fleet;
-mod render;
+pub(crate) mod cli;
+pub(crate) mod drift;
+pub(crate) mod fleet;
+pub(crate) mod render;
 mod report;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! `--target-from template`.
 
 mod mysql;
-mod postgres;
+pub(crate) mod postgres;
 mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet};
