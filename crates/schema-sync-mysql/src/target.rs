@@ -4,6 +4,11 @@
 //! discovery never lists as a tenant. The DDL runs as one text-protocol query, so the
 //! server splits the statements itself (trigger bodies included); it must not switch or
 //! drop databases. The scratch database is dropped also when the DDL fails.
+//!
+//! MySQL cannot create a database inside a transaction, so a run killed while it loads a
+//! target would leave its scratch database behind. Each run therefore holds a named lock
+//! (`GET_LOCK`, owned by its session) for as long as its scratch database exists, and
+//! every run first drops the scratch databases whose lock is free: their owner is gone.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -40,6 +45,39 @@ fn scratch_name() -> String {
     format!("{SCRATCH_PREFIX}{:x}_{n}_{nanos:x}", std::process::id())
 }
 
+/// The server lock a run holds while its scratch database `name` exists (lock names are
+/// at most 64 characters).
+fn scratch_lock(name: &str) -> String {
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    format!("schema-sync-scratch:{}", &hash.as_str()[..40])
+}
+
+/// Drops scratch databases whose owner's lock is free: runs that were killed while they
+/// loaded a target. Best effort: a failure here never stops the run that found it.
+async fn drop_abandoned_scratch_databases(conn: &mut Conn) {
+    let pattern = format!("{}%", SCRATCH_PREFIX.replace('_', "\\_"));
+    let Ok(names) = conn
+        .exec::<String, _, _>(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?",
+            (pattern,),
+        )
+        .await
+    else {
+        return;
+    };
+    for name in names {
+        let free: Option<Option<i64>> = conn
+            .exec_first("SELECT IS_FREE_LOCK(?)", (scratch_lock(&name),))
+            .await
+            .ok();
+        if free.flatten() == Some(1) {
+            let _ = conn
+                .query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)))
+                .await;
+        }
+    }
+}
+
 fn target_error(message: String, source: Option<mysql_async::Error>) -> Error {
     Error::Target {
         target: "SQL".into(),
@@ -65,8 +103,26 @@ async fn apply_in_scratch(
             None,
         ));
     }
+    drop_abandoned_scratch_databases(conn).await;
     let name = scratch_name();
     let quoted = quote_ident(&name);
+    let owned: Option<i64> = conn
+        .exec_first("SELECT GET_LOCK(?, 0)", (scratch_lock(&name),))
+        .await
+        .map_err(|e| {
+            error::database(
+                None,
+                Phase::Target,
+                "locking the scratch database".to_string(),
+                e,
+            )
+        })?;
+    if owned != Some(1) {
+        return Err(target_error(
+            format!("cannot take the lock of the scratch database {name}; retry"),
+            None,
+        ));
+    }
     conn.query_drop(format!("CREATE DATABASE {quoted}"))
         .await
         .map_err(|e| {
@@ -81,6 +137,10 @@ async fn apply_in_scratch(
     let result = apply_and_inspect(conn, server, &name, sql).await;
     let dropped = conn
         .query_drop(format!("DROP DATABASE IF EXISTS {quoted}"))
+        .await;
+    // Released with the session anyway; releasing now keeps the pooled session clean.
+    let _ = conn
+        .exec_drop("SELECT RELEASE_LOCK(?)", (scratch_lock(&name),))
         .await;
     let snapshot = result?;
     dropped.map_err(|e| {

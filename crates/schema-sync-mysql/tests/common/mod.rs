@@ -25,7 +25,7 @@ pub fn url() -> String {
 /// The real server under test, with an administrative pool for setup.
 pub struct MysqlTestDb {
     pub adapter: Arc<MysqlAdapter>,
-    admin: mysql_async::Pool,
+    pub admin: mysql_async::Pool,
 }
 
 /// Connects to the test server; panics (failing the test) when it cannot be reached.
