@@ -147,7 +147,7 @@ pub enum Error {
     },
 
     /// The per-tenant lock could not be taken.
-    #[error("tenant {:?}: cannot take the schema lock: {message}", tenant.as_str())]
+    #[error("tenant {:?}: lock not granted: {message}", tenant.as_str())]
     Lock {
         /// The tenant.
         tenant: TenantId,

@@ -143,9 +143,9 @@ pub(crate) fn is_lock_timeout(error: &tokio_postgres::Error) -> bool {
 pub(crate) fn execution_advice(error: &tokio_postgres::Error) -> Option<&'static str> {
     let code = error.code()?;
     Some(if *code == SqlState::LOCK_NOT_AVAILABLE {
-        "a table lock was not granted within the lock timeout; retry when the tenant is less busy or raise --lock-timeout"
+        "another session held a lock on the table past the lock timeout"
     } else if *code == SqlState::QUERY_CANCELED {
-        "the statement ran longer than the statement timeout; raise --statement-timeout"
+        "the statement ran longer than the statement timeout; raise the statement timeout"
     } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
         "the role lacks a privilege; connect as the owner of the tenant's schema"
     } else if *code == SqlState::NOT_NULL_VIOLATION || *code == SqlState::CHECK_VIOLATION {

@@ -239,7 +239,7 @@ impl PgLock {
         let key = lock_key(&schema);
         let waited = format!("{:.1}s", options.lock_timeout.as_secs_f64());
         let busy = format!(
-            "another run holds the lock of this tenant (waited {waited}); wait for it to finish or raise --lock-timeout"
+            "another run holds the lock of this tenant (waited {waited}); wait for it to finish"
         );
         let granted = if lock_ms == 0 {
             // lock_timeout = 0 means "wait forever" to PostgreSQL: try once instead.
@@ -343,7 +343,7 @@ impl TenantLock for PgLock {
                     return Err(Error::Lock {
                         tenant: id,
                         message: format!(
-                            "step {} of {steps_total} ({operation}) waited longer than the lock timeout for a table lock, tenant rolled back; statement: {statement}; retry when the tenant is less busy or raise --lock-timeout",
+                            "step {} of {steps_total} ({operation}) waited longer than the lock timeout for a table lock, tenant rolled back; statement: {statement}; retry when the tenant is less busy",
                             index + 1,
                         ),
                         source: Some(error::advised(e)),

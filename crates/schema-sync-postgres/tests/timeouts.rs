@@ -58,7 +58,7 @@ async fn a_locked_tenant_fails_inspection_alone_with_the_lock_kind() {
             let err = result.as_ref().unwrap_err();
             assert_eq!(err.kind(), "lock", "{err}");
             assert_eq!(err.tenant(), Some(tenant.id()));
-            assert!(err.to_string().contains("--lock-timeout"), "{err}");
+            assert!(err.to_string().contains("lock timeout"), "{err}");
         } else {
             let snapshot = result.as_ref().unwrap_or_else(|e| panic!("{e}"));
             assert!(snapshot.tables["users"].columns["name"].default.is_some());

@@ -17,7 +17,7 @@ pub(crate) fn sqlite_error(
             " (the file is not a SQLite database: remove it from the tenant directory)"
         }
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            " (another process holds a write lock: retry, or raise --lock-timeout)"
+            " (another process holds a write lock: retry, or raise the lock timeout)"
         }
         Some(rusqlite::ErrorCode::CannotOpen) => " (check that the file exists and is readable)",
         Some(rusqlite::ErrorCode::DatabaseCorrupt) => {

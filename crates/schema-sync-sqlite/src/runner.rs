@@ -87,13 +87,14 @@ impl SqliteLock {
             let fail = |e| sqlite_error(Some(&task_tenant), Phase::Lock, &task_path, e);
             let conn = open(&task_path, true).map_err(fail)?;
             conn.busy_timeout(timeout).map_err(fail)?;
-            conn.execute_batch(&SESSION_PRAGMAS.join("; ")).map_err(fail)?;
+            conn.execute_batch(&SESSION_PRAGMAS.join("; "))
+                .map_err(fail)?;
             match conn.execute_batch("BEGIN IMMEDIATE") {
                 Ok(()) => Ok(conn),
                 Err(e) if is_busy(&e) => Err(Error::Lock {
                     tenant: task_tenant.clone(),
                     message: format!(
-                        "{} is locked by another writer after waiting {} ms; retry, or raise --lock-timeout",
+                        "{} is locked by another writer after waiting {} ms; retry when it is free",
                         task_path.display(),
                         timeout.as_millis()
                     ),

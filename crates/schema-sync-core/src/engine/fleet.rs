@@ -26,6 +26,25 @@ pub struct FleetOptions {
     pub max_failures: Option<usize>,
 }
 
+/// The largest inspection batch of a run that changes tenants.
+///
+/// A batch is read in one transaction, whose read locks on every table it deparsed last
+/// until it ends. A sync's DDL on one of those tenants, in this run or a concurrent one,
+/// waits for the whole batch; small batches keep that wait short.
+pub const SYNC_BATCH_SIZE: usize = 10;
+
+impl FleetOptions {
+    /// The inspection batch size in force: [`batch_size`](Self::batch_size), at most
+    /// [`SYNC_BATCH_SIZE`] when the run changes tenants.
+    pub fn inspect_batch_size(&self) -> usize {
+        if self.sync.execute {
+            self.batch_size.min(SYNC_BATCH_SIZE)
+        } else {
+            self.batch_size
+        }
+    }
+}
+
 impl Default for FleetOptions {
     fn default() -> Self {
         Self {
@@ -62,7 +81,12 @@ impl Engine {
         let concurrency = options.concurrency.max(1);
 
         let mut results: Vec<(usize, TenantReport)> = self
-            .inspect_batches(tenants, options.batch_size, concurrency, limit_reached)
+            .inspect_batches(
+                tenants,
+                options.inspect_batch_size(),
+                concurrency,
+                limit_reached,
+            )
             .map(|(index, tenant, live)| async move {
                 let report = match live {
                     _ if limit_reached() => {

@@ -46,9 +46,9 @@ pub(crate) fn inspection_timeout(
     error: tokio_postgres::Error,
 ) -> Error {
     let what = if error::is_lock_timeout(&error) {
-        "a lock on one of its tables or views was not granted within the lock timeout (another session holds it; see pg_locks); retry when the tenant is less busy or raise --lock-timeout"
+        "a lock on one of its tables or views was not granted within the lock timeout (another session holds it; see pg_locks); retry when the tenant is less busy"
     } else {
-        "a catalog query ran longer than the statement timeout; retry when the server is less busy or raise --statement-timeout"
+        "a catalog query ran longer than the statement timeout; retry when the server is less busy or raise the statement timeout"
     };
     Error::Lock {
         tenant: tenant.clone(),
