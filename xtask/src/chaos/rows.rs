@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use crate::bench::render::Dialect;
-use crate::bench::schema::{Column, ColumnType, Schema, Table};
+use crate::bench::schema::{Column, ColumnType, DefaultValue, Schema, Table};
 
 /// `INSERT` statements filling the tables of `schema` with `rows` rows each.
 ///
@@ -39,8 +39,14 @@ pub fn insert_sql(schema: &Schema, template: &Schema, dialect: Dialect, rows: us
         // a table with rows: a data conflict, not a fault.
         let needs_value = wanted.is_some_and(|wanted| {
             wanted.columns.iter().any(|w| {
+                // A sequence default exists only on PostgreSQL (see the bench renderer).
+                let has_default = match w.default {
+                    None => false,
+                    Some(DefaultValue::NextVal) => dialect == Dialect::Postgres,
+                    Some(_) => true,
+                };
                 !w.nullable
-                    && w.default.is_none()
+                    && !has_default
                     && w.ty != ColumnType::Id
                     && !table.columns.iter().any(|c| c.name == w.name)
             })
