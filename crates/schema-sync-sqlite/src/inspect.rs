@@ -38,6 +38,24 @@ pub(crate) async fn inspect_tenant(
 
 /// Inspects every user object of the database behind `conn`.
 pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
+    if !conn.is_autocommit() {
+        // Under the tenant's lock: the open transaction already holds the file still.
+        return read_snapshot(conn);
+    }
+    // One read transaction: SQLite keeps its shared lock from the first read to the end,
+    // so a concurrent writer cannot commit between two catalog reads and tear the picture
+    // (an index in `sqlite_schema` but not yet in its table's index list).
+    conn.execute_batch("BEGIN DEFERRED")?;
+    let result = read_snapshot(conn);
+    // Nothing was written: ending the read transaction either way releases the lock.
+    let ended = conn.execute_batch("COMMIT");
+    let snapshot = result?;
+    ended?;
+    Ok(snapshot)
+}
+
+/// Reads the catalog of `conn` into a snapshot, in whatever transaction is open.
+fn read_snapshot(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
     let rows = catalog::schema_rows(conn)?;
     let shadow = catalog::shadow_tables(conn)?;
     let mut snapshot = SchemaSnapshot::empty();
