@@ -511,6 +511,9 @@ impl Scene<'_> {
             for _ in &hot {
                 tally.note("hot journal left by the kill");
             }
+            for _ in probe::stale_journals(self.fleet) {
+                tally.note("journal without a header left by the kill (not hot)");
+            }
             for problem in probe::sqlite_integrity(self.fleet, &hot)? {
                 tally.violation(problem);
             }

@@ -211,15 +211,33 @@ pub fn mysql_lock_name(database: &str) -> String {
     format!("schema-sync:{}", &hash.as_str()[..40])
 }
 
-/// The SQLite tenants with a hot journal: a non-empty `-journal` file, left by a process
-/// killed inside a transaction.
+/// The first bytes of a rollback journal whose header SQLite wrote: only such a journal is
+/// "hot" (rolled back by the next read-write open). A process killed before its journal
+/// header reached the disk leaves a journal of zeros, which SQLite ignores and overwrites.
+const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+
+/// The SQLite tenants with a hot journal: a `-journal` file with a valid header, left by a
+/// process killed inside a transaction.
 pub fn hot_journals(fleet: &ChaosFleet) -> Vec<String> {
     fleet
         .tenants()
         .into_iter()
         .filter(|tenant| {
-            std::fs::metadata(fleet.dir.join(format!("{tenant}.db-journal")))
-                .is_ok_and(|m| m.len() > 0)
+            std::fs::read(fleet.dir.join(format!("{tenant}.db-journal")))
+                .is_ok_and(|bytes| bytes.starts_with(&JOURNAL_MAGIC))
+        })
+        .collect()
+}
+
+/// The SQLite tenants with a journal file that is not hot (its header never reached the
+/// disk): harmless, SQLite overwrites it on the next write.
+pub fn stale_journals(fleet: &ChaosFleet) -> Vec<String> {
+    fleet
+        .tenants()
+        .into_iter()
+        .filter(|tenant| {
+            std::fs::read(fleet.dir.join(format!("{tenant}.db-journal")))
+                .is_ok_and(|bytes| !bytes.is_empty() && !bytes.starts_with(&JOURNAL_MAGIC))
         })
         .collect()
 }
