@@ -23,7 +23,7 @@
 //! # use std::sync::{Arc, Mutex};
 //! # use async_trait::async_trait;
 //! # use schema_sync_core::{
-//! #     Error, ExecutionResult, Phase, Result, TenantLock,
+//! #     DatabaseAdapter, Error, ExecutionResult, Phase, Result, TenantLock,
 //! # };
 //! # /// A database that keeps one schema in memory.
 //! # struct Memory(Arc<Mutex<SchemaSnapshot>>);
@@ -51,6 +51,19 @@
 //! #         _: &ExecuteOptions,
 //! #     ) -> Result<Box<dyn TenantLock>> {
 //! #         Ok(Box::new(MemoryLock { live: Arc::clone(&self.0), pending: None }))
+//! #     }
+//! # }
+//! # #[async_trait]
+//! # impl DatabaseAdapter for Memory {
+//! #     fn name(&self) -> &'static str { "memory" }
+//! #     async fn list_tenants(&self) -> Result<Vec<String>> { Ok(vec!["acme".into()]) }
+//! #     fn namespace_of(&self, tenant: &TenantId) -> Result<String> {
+//! #         Ok(format!("tenant_{tenant}"))
+//! #     }
+//! #     fn inspector(&self) -> &dyn SchemaInspector { self }
+//! #     fn runner(&self) -> &dyn MigrationRunner { self }
+//! #     async fn snapshot_from_sql(&self, _: &str) -> Result<SchemaSnapshot> {
+//! #         Err(Error::config("the in-memory database has no SQL"))
 //! #     }
 //! # }
 //! # #[async_trait]
@@ -106,7 +119,8 @@
 //!
 //! // A tenant whose schema is still empty.
 //! let database = Memory(Arc::new(Mutex::new(SchemaSnapshot::empty())));
-//! let tenant = TenantContext::new(TenantId::new("acme")?, "tenant_acme");
+//! // Contexts come from the adapter, which maps a tenant id to its namespace.
+//! let tenant = database.context(&TenantId::new("acme")?)?;
 //!
 //! // Inspect: the live schema, as a tenant-relative snapshot with a content hash.
 //! let live = database.inspect(&tenant).await?;
@@ -152,8 +166,8 @@ pub use adapter::{
 pub use blocking::run_blocking;
 pub use diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 pub use engine::{
-    Engine, FleetOptions, FleetReport, FleetSummary, SyncOptions, SyncOutcome, Target,
-    TenantReport, TenantStatus,
+    Engine, FleetOptions, FleetReport, FleetSummary, SYNC_BATCH_SIZE, SyncOptions, SyncOutcome,
+    Target, TenantReport, TenantStatus,
 };
 pub use error::{BoxError, Error, Phase, Result, redact_url};
 pub use isolation::NamespaceGuard;

@@ -494,7 +494,7 @@ impl Scene<'_> {
     /// # Errors
     /// When the server or the files cannot be read at all.
     pub fn verify(&self, base: &Baseline, tally: &mut Tally, partial_ok: bool) -> Result<()> {
-        let leftovers = probe::leftovers(self.fleet, &self.pids)?;
+        let leftovers = probe::leftovers(self.fleet)?;
         if !leftovers.is_empty() {
             for leftover in leftovers {
                 tally.violation(leftover);
@@ -618,6 +618,11 @@ impl Scene<'_> {
                     finished.stderr_tail()
                 ));
             }
+        }
+        for name in probe::scratch_databases(self.fleet, &self.pids)? {
+            tally.violation(format!(
+                "scratch database {name} of a killed run survived the next target load"
+            ));
         }
         if self.fleet.database == Database::Sqlite {
             for tenant in probe::hot_journals(self.fleet) {

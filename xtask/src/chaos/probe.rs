@@ -24,15 +24,15 @@ use crate::servers::{self, Database};
 /// How long leftovers may take to go away after the CLI died.
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// Everything left behind by the fleet's CLI runs (`pids`): one line per leftover, empty
-/// when clean. Polls for up to [`SETTLE`].
+/// Everything the fleet's CLI runs left behind (sessions, locks, PostgreSQL scratch
+/// schemas): one line per leftover, empty when clean. Polls for up to [`SETTLE`].
 ///
 /// # Errors
 /// When the server cannot be asked.
-pub fn leftovers(fleet: &ChaosFleet, pids: &[u32]) -> Result<Vec<String>> {
+pub fn leftovers(fleet: &ChaosFleet) -> Result<Vec<String>> {
     let started = Instant::now();
     loop {
-        let found = leftovers_now(fleet, pids)?;
+        let found = leftovers_now(fleet)?;
         if found.is_empty() || started.elapsed() > SETTLE {
             return Ok(found);
         }
@@ -40,7 +40,7 @@ pub fn leftovers(fleet: &ChaosFleet, pids: &[u32]) -> Result<Vec<String>> {
     }
 }
 
-fn leftovers_now(fleet: &ChaosFleet, pids: &[u32]) -> Result<Vec<String>> {
+fn leftovers_now(fleet: &ChaosFleet) -> Result<Vec<String>> {
     match fleet.database {
         Database::Sqlite => Ok(Vec::new()),
         Database::Postgres => servers::runtime()?.block_on(async {
@@ -120,22 +120,41 @@ fn leftovers_now(fleet: &ChaosFleet, pids: &[u32]) -> Result<Vec<String>> {
                     ));
                 }
             }
-            for pid in pids {
-                let scratch: Vec<String> = conn
-                    .exec(
-                        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
-                        (mysql_scratch_like(*pid),),
-                    )
-                    .await
-                    .context("cannot list scratch databases")?;
-                for name in scratch {
-                    found.push(format!("scratch database {name} left behind"));
-                }
-            }
+            // A killed run's scratch database is dropped by the next target load (its
+            // lock is free): checked after the re-run, by `scratch_databases`.
             conn.disconnect().await.context("disconnect failed")?;
             anyhow::Ok(found)
         }),
     }
+}
+
+/// The MySQL scratch databases of the runs `pids` that still exist. A killed run's is
+/// left until the next run loads a target, which drops every scratch database whose
+/// owner's lock is free; after a re-run there must be none.
+///
+/// # Errors
+/// When the server cannot be asked.
+pub fn scratch_databases(fleet: &ChaosFleet, pids: &[u32]) -> Result<Vec<String>> {
+    if fleet.database != Database::Mysql {
+        return Ok(Vec::new());
+    }
+    servers::runtime()?.block_on(async {
+        let server = fleet.server_url.as_deref().unwrap_or(&fleet.url);
+        let mut conn = my_connect(server).await?;
+        let mut found = Vec::new();
+        for pid in pids {
+            let scratch: Vec<String> = conn
+                .exec(
+                    "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
+                    (mysql_scratch_like(*pid),),
+                )
+                .await
+                .context("cannot list scratch databases")?;
+            found.extend(scratch);
+        }
+        conn.disconnect().await.context("disconnect failed")?;
+        anyhow::Ok(found)
+    })
 }
 
 /// Removes what [`leftovers`] found: ends the fleet's other sessions (PostgreSQL: in its

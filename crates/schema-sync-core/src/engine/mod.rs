@@ -8,7 +8,7 @@ mod fleet;
 mod report;
 mod target;
 
-pub use fleet::FleetOptions;
+pub use fleet::{FleetOptions, SYNC_BATCH_SIZE};
 pub use report::{FleetReport, FleetSummary, TenantReport, TenantStatus};
 pub use target::Target;
 
