@@ -63,6 +63,21 @@ impl fmt::Display for TenantPrefix<'_> {
     }
 }
 
+/// How far a plan got before it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The step that did not complete, as text.
+    pub step: String,
+    /// The statement that did not complete.
+    pub statement: String,
+    /// Steps completed before it (they stay applied unless rolled back).
+    pub steps_succeeded: usize,
+    /// The plan's step count.
+    pub steps_total: usize,
+    /// Whether everything the run did was rolled back.
+    pub rolled_back: bool,
+}
+
 /// Everything that can go wrong in schema-sync.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -156,6 +171,9 @@ pub enum Error {
         /// The driver's error, if any.
         #[source]
         source: Option<BoxError>,
+        /// How far the plan had got, when the lock was a table lock met while applying it
+        /// (on MySQL the steps before it stay applied).
+        progress: Option<Box<Progress>>,
     },
 
     /// A step of a plan failed while executing.

@@ -169,7 +169,7 @@ pub use engine::{
     Engine, FleetOptions, FleetReport, FleetSummary, SYNC_BATCH_SIZE, SyncOptions, SyncOutcome,
     Target, TenantReport, TenantStatus,
 };
-pub use error::{BoxError, Error, Phase, Result, redact_url};
+pub use error::{BoxError, Error, Phase, Progress, Result, redact_url};
 pub use isolation::NamespaceGuard;
 pub use plan::{DefaultPlanner, Hazard, MigrationPlan, Operation, PlanStep, Planner};
 pub use snapshot::{SchemaSnapshot, SnapshotHash};

@@ -17,7 +17,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use schema_sync_core::plan::RenderedStatement;
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Result,
+    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Progress, Result,
     SchemaSnapshot, TenantContext, TenantLock,
 };
 
@@ -107,6 +107,7 @@ impl MysqlLock {
             tenant: tenant.id().clone(),
             message,
             source: source.map(error::source),
+            progress: None,
         };
         match granted {
             Ok(Some(Some(1))) => {}
@@ -243,6 +244,13 @@ impl MysqlLock {
                             lock_wait_seconds,
                         ),
                         source: Some(error::source(e)),
+                        progress: Some(Box::new(Progress {
+                            step: describe_steps(plan, &statement.steps),
+                            statement: statement.sql.clone(),
+                            steps_succeeded,
+                            steps_total: plan.steps.len(),
+                            rolled_back: false,
+                        })),
                     });
                 }
                 return Err(Error::Execute {

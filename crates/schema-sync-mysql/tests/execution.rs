@@ -243,9 +243,19 @@ async fn a_table_lock_held_elsewhere_fails_the_tenant_with_a_lock_error() {
         match outcome {
             Err(e @ Error::Lock { .. }) => {
                 assert_eq!(e.kind(), "lock");
-                let Error::Lock { message, .. } = &e else {
+                let Error::Lock {
+                    message, progress, ..
+                } = &e
+                else {
                     unreachable!()
                 };
+                // The same progress, as data for JSON and the fault suite.
+                let progress = progress
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("no progress: {message}"));
+                assert_eq!((progress.steps_succeeded, progress.steps_total), (1, 2));
+                assert!(!progress.rolled_back);
+                assert!(progress.statement.contains("ALTER TABLE `t`"));
                 assert!(message.contains("ALTER TABLE `t`"), "{message}");
                 assert!(message.contains("1 of 2 steps were applied"), "{message}");
                 assert!(message.contains("`CREATE TABLE `a_new`"), "{message}");

@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use deadpool_postgres::Object;
 use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Result, SchemaSnapshot,
-    TenantContext, TenantId, TenantLock,
+    Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
+    SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -161,6 +161,7 @@ impl PostgresAdapter {
                 tenant: id.clone(),
                 message: "the connection is read-only (audit mode); connect without read-only mode to change tenants".into(),
                 source: None,
+                progress: None,
             });
         }
         let client = self.client().await?;
@@ -266,11 +267,13 @@ impl PgLock {
                 tenant: id,
                 message: busy,
                 source: None,
+                progress: None,
             }),
             Err(e) if error::is_lock_timeout(&e) => Err(Error::Lock {
                 tenant: id,
                 message: busy,
                 source: Some(error::advised(e)),
+                progress: None,
             }),
             Err(e) => Err(error::database(
                 Some(&id),
@@ -347,6 +350,13 @@ impl TenantLock for PgLock {
                             index + 1,
                         ),
                         source: Some(error::advised(e)),
+                        progress: Some(Box::new(Progress {
+                            step: operation,
+                            statement: statement.clone(),
+                            steps_succeeded: index,
+                            steps_total,
+                            rolled_back: true,
+                        })),
                     });
                 }
                 return Err(Error::Execute {

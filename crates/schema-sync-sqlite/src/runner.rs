@@ -99,6 +99,7 @@ impl SqliteLock {
                         timeout.as_millis()
                     ),
                     source: Some(Box::new(e)),
+                    progress: None,
                 }),
                 Err(e) => Err(fail(e)),
             }

@@ -323,7 +323,20 @@ impl Scene<'_> {
         let hashes = self.cli.audit(self.fleet)?;
         let now = hashes.get(name).cloned().unwrap_or_default();
         let before = base.hashes.get(name).cloned().unwrap_or_default();
-        match progress(message) {
+        // The structured progress of a failed run (json `execution`), or its message's
+        // `step k of n` where an older CLI had no such field.
+        let execution = &tenant["execution"];
+        let structured = execution["steps_succeeded"]
+            .as_u64()
+            .zip(execution["steps_total"].as_u64())
+            .map(|(done, total)| {
+                (
+                    usize::try_from(done).unwrap_or(usize::MAX),
+                    usize::try_from(total).unwrap_or(usize::MAX),
+                    execution["rolled_back"].as_bool().unwrap_or(false),
+                )
+            });
+        match structured.or_else(|| progress(message)) {
             Some((succeeded, total, rolled_back)) => {
                 if succeeded > total {
                     tally.violation(format!(

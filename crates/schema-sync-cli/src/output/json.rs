@@ -40,6 +40,16 @@ fn failed_execution(error: &Error) -> Option<Value> {
             "failed_statement": schema_sync_core::redact_url(statement),
             "rolled_back": rolled_back,
         })),
+        Error::Lock {
+            progress: Some(progress),
+            ..
+        } => Some(json!({
+            "steps_total": progress.steps_total,
+            "steps_succeeded": progress.steps_succeeded,
+            "failed_step": progress.step,
+            "failed_statement": schema_sync_core::redact_url(&progress.statement),
+            "rolled_back": progress.rolled_back,
+        })),
         _ => None,
     }
 }

@@ -54,5 +54,6 @@ pub(crate) fn inspection_timeout(
         tenant: tenant.clone(),
         message: format!("{doing} timed out: {what}"),
         source: Some(error::advised(error)),
+        progress: None,
     }
 }
