@@ -376,16 +376,7 @@ impl ChaosFleet {
                     )
                     .await
                     .context("cannot list the chaos databases")?;
-                for pid in cli_pids {
-                    let scratch: Vec<String> = conn
-                        .exec(
-                            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
-                            (mysql_scratch_like(*pid),),
-                        )
-                        .await
-                        .context("cannot list scratch databases")?;
-                    names.extend(scratch);
-                }
+                names.extend(mysql_scratch_databases(&mut conn, cli_pids).await?);
                 for name in names {
                     conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
                         .await
@@ -398,9 +389,31 @@ impl ChaosFleet {
 }
 
 /// The `LIKE` pattern of the MySQL scratch databases of CLI process `pid`
-/// (`schema_sync_scratch_<pid in hex>_...`, see the MySQL adapter's `tenants.rs`).
-pub fn mysql_scratch_like(pid: u32) -> String {
+/// (`schema_sync_scratch_<pid in hex>_...`, see the MySQL adapter's `target.rs`).
+fn mysql_scratch_like(pid: u32) -> String {
     format!("schema\\_sync\\_scratch\\_{pid:x}\\_%")
+}
+
+/// The MySQL scratch databases that the CLI processes `pids` created and that still exist.
+///
+/// # Errors
+/// When the server cannot list its databases.
+pub async fn mysql_scratch_databases(
+    conn: &mut mysql_async::Conn,
+    pids: &[u32],
+) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for pid in pids {
+        let scratch: Vec<String> = conn
+            .exec(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
+                (mysql_scratch_like(*pid),),
+            )
+            .await
+            .context("cannot list scratch databases")?;
+        names.extend(scratch);
+    }
+    Ok(names)
 }
 
 fn push_table(text: &mut String, table: &str, lines: &[String]) {

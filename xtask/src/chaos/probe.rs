@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use mysql_async::prelude::Queryable;
 
-use super::fleet::{ChaosFleet, my_connect, mysql_scratch_like, pg_connect};
+use super::fleet::{ChaosFleet, my_connect, mysql_scratch_databases, pg_connect};
 use crate::servers::{self, Database};
 
 /// How long leftovers may take to go away after the CLI died.
@@ -141,17 +141,7 @@ pub fn scratch_databases(fleet: &ChaosFleet, pids: &[u32]) -> Result<Vec<String>
     servers::runtime()?.block_on(async {
         let server = fleet.server_url.as_deref().unwrap_or(&fleet.url);
         let mut conn = my_connect(server).await?;
-        let mut found = Vec::new();
-        for pid in pids {
-            let scratch: Vec<String> = conn
-                .exec(
-                    "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
-                    (mysql_scratch_like(*pid),),
-                )
-                .await
-                .context("cannot list scratch databases")?;
-            found.extend(scratch);
-        }
+        let found = mysql_scratch_databases(&mut conn, pids).await?;
         conn.disconnect().await.context("disconnect failed")?;
         anyhow::Ok(found)
     })
@@ -205,19 +195,10 @@ pub fn clear(fleet: &ChaosFleet, pids: &[u32]) -> Result<()> {
             for id in sessions {
                 let _ = conn.query_drop(format!("KILL {id}")).await;
             }
-            for pid in pids {
-                let scratch: Vec<String> = conn
-                    .exec(
-                        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
-                        (mysql_scratch_like(*pid),),
-                    )
+            for name in mysql_scratch_databases(&mut conn, pids).await? {
+                conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
                     .await
-                    .context("cannot list scratch databases")?;
-                for name in scratch {
-                    conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-                        .await
-                        .with_context(|| format!("cannot drop {name}"))?;
-                }
+                    .with_context(|| format!("cannot drop {name}"))?;
             }
             conn.disconnect().await.context("disconnect failed")
         }),
