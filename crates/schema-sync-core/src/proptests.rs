@@ -71,6 +71,7 @@ fn raw_table() -> impl Strategy<Value = (Table, Vec<(String, usize, usize)>)> {
                     table.primary_key = Some(PrimaryKey {
                         name: None,
                         columns: vec![names[0].clone()],
+                        comment: None,
                     });
                 }
                 for (i, (a, b, unique)) in index_specs.into_iter().enumerate() {
@@ -79,6 +80,7 @@ fn raw_table() -> impl Strategy<Value = (Table, Vec<(String, usize, usize)>)> {
                         parts.push(IndexPart::Expression {
                             sql: format!("lower({})", names[b % names.len()]),
                             descending: b % 3 == 0,
+                            options: Default::default(),
                         });
                     }
                     let index = Index {
@@ -88,6 +90,7 @@ fn raw_table() -> impl Strategy<Value = (Table, Vec<(String, usize, usize)>)> {
                         predicate: None,
                         include: Vec::new(),
                         invisible: false,
+                        ..Default::default()
                     };
                     table.indexes.insert(format!("idx_{i}"), index);
                 }
@@ -98,6 +101,7 @@ fn raw_table() -> impl Strategy<Value = (Table, Vec<(String, usize, usize)>)> {
                             columns: vec![names[names.len() - 1].clone()],
                             nulls_not_distinct: false,
                             deferrable: Deferrable::NotDeferrable,
+                            comment: None,
                         },
                     );
                 }
@@ -106,6 +110,7 @@ fn raw_table() -> impl Strategy<Value = (Table, Vec<(String, usize, usize)>)> {
                         "chk".into(),
                         CheckConstraint {
                             expression: check.into(),
+                            ..Default::default()
                         },
                     );
                 }
@@ -159,7 +164,13 @@ fn snapshot_strategy() -> impl Strategy<Value = SchemaSnapshot> {
                         .collect::<BTreeSet<_>>()
                         .into_iter()
                         .collect();
-                    (name, EnumType { values })
+                    (
+                        name,
+                        EnumType {
+                            values,
+                            comment: None,
+                        },
+                    )
                 })
                 .collect();
             let table_names: Vec<String> = raw_tables.keys().cloned().collect();
@@ -197,6 +208,7 @@ fn snapshot_strategy() -> impl Strategy<Value = SchemaSnapshot> {
                         },
                         on_update: ForeignKeyAction::NoAction,
                         deferrable: Deferrable::NotDeferrable,
+                        ..Default::default()
                     };
                     if let Some(table) = snapshot.tables.get_mut(&name) {
                         table.foreign_keys.insert(format!("fk_{i}"), fk);
@@ -225,6 +237,7 @@ fn snapshot_strategy() -> impl Strategy<Value = SchemaSnapshot> {
                         materialized,
                         depends_on,
                         comment: None,
+                        ..Default::default()
                     },
                 );
             }
@@ -248,6 +261,7 @@ fn snapshot_strategy() -> impl Strategy<Value = SchemaSnapshot> {
                         cache: 1,
                         cycle: false,
                         owned_by: None,
+                        comment: None,
                     };
                     (name, sequence)
                 })
@@ -413,6 +427,7 @@ fn single_field_changes(s: &SchemaSnapshot) -> Vec<(&'static str, SchemaSnapshot
                 None => Some(PrimaryKey {
                     name: None,
                     columns: vec![t.columns.keys().next()?.clone()],
+                    comment: None,
                 }),
             };
             Some(())
@@ -450,6 +465,7 @@ fn single_field_changes(s: &SchemaSnapshot) -> Vec<(&'static str, SchemaSnapshot
                 "trg".into(),
                 Trigger {
                     definition: "t".into(),
+                    ..Default::default()
                 },
             );
             Some(())
@@ -493,6 +509,7 @@ fn single_field_changes(s: &SchemaSnapshot) -> Vec<(&'static str, SchemaSnapshot
                 "f()".into(),
                 Function {
                     definition: "create function f()".into(),
+                    comment: None,
                 },
             );
             Some(())
@@ -593,6 +610,7 @@ fn every_single_field_change_applies_to_a_full_snapshot() {
         "positive".into(),
         CheckConstraint {
             expression: "id > 0".into(),
+            ..Default::default()
         },
     );
     let accounts = TableBuilder::new().column("id", "integer", true).build();
@@ -604,12 +622,14 @@ fn every_single_field_change_applies_to_a_full_snapshot() {
             materialized: false,
             depends_on: ["orders".to_string()].into(),
             comment: None,
+            ..Default::default()
         },
     );
     s.enums.insert(
         "status".into(),
         EnumType {
             values: vec!["a".into(), "b".into()],
+            comment: None,
         },
     );
     s.sequences.insert(
@@ -623,6 +643,7 @@ fn every_single_field_change_applies_to_a_full_snapshot() {
             cache: 1,
             cycle: false,
             owned_by: None,
+            comment: None,
         },
     );
     let changes = single_field_changes(&s);

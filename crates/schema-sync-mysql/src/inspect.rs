@@ -397,11 +397,17 @@ fn add_index_row(indexes: &mut BTreeMap<(String, String, String), RawIndex>, row
             name,
             descending,
             prefix_length,
+            options: Default::default(),
         },
-        (None, Some(sql)) => IndexPart::Expression { sql, descending },
+        (None, Some(sql)) => IndexPart::Expression {
+            sql,
+            descending,
+            options: Default::default(),
+        },
         (None, None) => IndexPart::Expression {
             sql: String::new(),
             descending,
+            options: Default::default(),
         },
     };
     indexes
@@ -435,6 +441,7 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
                 name,
                 descending: false,
                 prefix_length: None,
+                ..
             } => Some(name.clone()),
             _ => None,
         })
@@ -452,6 +459,7 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
                 t.primary_key = Some(PrimaryKey {
                     name: None,
                     columns,
+                    comment: None,
                 })
             }
             None => b.unsupported("primary key with prefix or descending parts", table),
@@ -466,6 +474,7 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
                     columns,
                     nulls_not_distinct: false,
                     deferrable: Default::default(),
+                    comment: None,
                 },
             );
         }
@@ -479,6 +488,7 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
                     predicate: None,
                     include: Vec::new(),
                     invisible: raw.invisible,
+                    ..Default::default()
                 },
             );
         }
@@ -510,7 +520,13 @@ fn add_check(b: &mut Builder, row: CheckRow) {
         column.collation = None;
         return;
     }
-    t.checks.insert(name, CheckConstraint { expression });
+    t.checks.insert(
+        name,
+        CheckConstraint {
+            expression,
+            ..Default::default()
+        },
+    );
 }
 
 fn add_foreign_key_column(b: &mut Builder, row: ForeignKeyColumnRow) {
@@ -539,6 +555,7 @@ fn add_foreign_key_column(b: &mut Builder, row: ForeignKeyColumnRow) {
         on_delete,
         on_update,
         deferrable: Default::default(),
+        ..Default::default()
     });
     fk.columns.push(column);
     fk.referenced_columns.push(referenced_column);
@@ -613,7 +630,13 @@ fn add_trigger(b: &mut Builder, row: TriggerRow) {
     );
     match b.snapshot.tables.get_mut(&table) {
         Some(t) => {
-            t.triggers.insert(name, Trigger { definition });
+            t.triggers.insert(
+                name,
+                Trigger {
+                    definition,
+                    ..Default::default()
+                },
+            );
         }
         None => b.dependent("trigger", format!("{table}.{name}"), &table),
     }
@@ -647,6 +670,7 @@ fn finish(b: &mut Builder) {
             materialized: false,
             depends_on,
             comment: None,
+            ..Default::default()
         };
         b.snapshot.views.insert(name, view);
     }

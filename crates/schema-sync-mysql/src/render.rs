@@ -549,6 +549,7 @@ impl Renderer<'_> {
                 predicate: None,
                 include: Vec::new(),
                 invisible: false,
+                ..Default::default()
             };
             (name.clone(), index)
         });

@@ -319,9 +319,13 @@ impl Assembler<'_> {
                 }
                 let definition = self.text('t', t.oid, 0).unwrap_or_default();
                 if let Some(entry) = self.snapshot.tables.get_mut(*table) {
-                    entry
-                        .triggers
-                        .insert(t.name.clone(), Trigger { definition });
+                    entry.triggers.insert(
+                        t.name.clone(),
+                        Trigger {
+                            definition,
+                            ..Default::default()
+                        },
+                    );
                 }
             }
         }
@@ -382,6 +386,7 @@ impl Assembler<'_> {
                 materialized,
                 depends_on,
                 comment,
+                ..Default::default()
             },
         );
     }
@@ -475,6 +480,7 @@ impl Assembler<'_> {
                 t.primary_key = Some(PrimaryKey {
                     name: Some(c.name.clone()),
                     columns: names(&columns),
+                    comment: None,
                 });
                 if c.deferrable {
                     self.unsupported("deferrable primary key", label);
@@ -487,6 +493,7 @@ impl Assembler<'_> {
                         columns: names(&columns),
                         nulls_not_distinct: index.is_some_and(|i| i.nulls_not_distinct),
                         deferrable,
+                        comment: None,
                     },
                 );
             }
@@ -495,6 +502,7 @@ impl Assembler<'_> {
                     c.name.clone(),
                     CheckConstraint {
                         expression: expression.unwrap_or_default(),
+                        ..Default::default()
                     },
                 );
             }
@@ -515,6 +523,7 @@ impl Assembler<'_> {
                         on_delete: action(&c.on_delete),
                         on_update: action(&c.on_update),
                         deferrable,
+                        ..Default::default()
                     },
                 );
                 if c.match_full || c.set_columns {
@@ -557,12 +566,14 @@ impl Assembler<'_> {
                     name,
                     descending,
                     prefix_length: None,
+                    options: Default::default(),
                 },
                 None => IndexPart::Expression {
                     sql: self
                         .text('k', i.oid, i32::try_from(k + 1).unwrap_or(i32::MAX))
                         .unwrap_or_default(),
                     descending,
+                    options: Default::default(),
                 },
             });
         }
@@ -583,6 +594,7 @@ impl Assembler<'_> {
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
             invisible: false,
+            ..Default::default()
         };
         if let Some(t) = self.snapshot.tables.get_mut(table) {
             t.indexes.insert(relation.name.clone(), index);
@@ -645,6 +657,7 @@ impl Assembler<'_> {
                 cache: s.cache,
                 cycle: s.cycle,
                 owned_by: owner,
+                comment: None,
             },
         );
     }
@@ -662,6 +675,7 @@ impl Assembler<'_> {
                         t.name.clone(),
                         EnumType {
                             values: t.labels.clone(),
+                            comment: None,
                         },
                     );
                     continue;
@@ -697,6 +711,7 @@ impl Assembler<'_> {
                 signature,
                 Function {
                     definition: relativize_function(definition.trim_end(), self.schema),
+                    comment: None,
                 },
             );
         }

@@ -287,6 +287,13 @@ impl Renderer<'_> {
                     vec![format!("DROP ROUTINE {}({arguments})", self.q(&function))]
                 }
             }
+            // TODO(#14): rendered by the coverage work in progress.
+            other => {
+                return Err(self.unsupported(
+                    other.to_string(),
+                    "this operation is not rendered for PostgreSQL yet",
+                ));
+            }
         })
     }
 
@@ -393,7 +400,9 @@ impl Renderer<'_> {
                         if *descending { " DESC" } else { "" }
                     )
                 }
-                IndexPart::Expression { sql, descending } => {
+                IndexPart::Expression {
+                    sql, descending, ..
+                } => {
                     format!("({sql}){}", if *descending { " DESC" } else { "" })
                 }
             })

@@ -75,6 +75,7 @@ async fn a_plan_that_would_diverge_is_rolled_back_before_commit() {
         "plans_kind_check".into(),
         schema_sync_core::snapshot::CheckConstraint {
             expression: "kind IN ('billing','usage')".into(),
+            ..Default::default()
         },
     );
     target.tables.get_mut("accounts").unwrap().comment = Some("added by the plan".into());
@@ -117,6 +118,7 @@ async fn the_runner_refuses_sql_that_names_another_tenant() {
             materialized: false,
             depends_on: Default::default(),
             comment: None,
+            ..Default::default()
         },
     );
     let engine = Engine::new(db.dyn_adapter());

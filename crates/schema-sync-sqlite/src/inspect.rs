@@ -97,15 +97,20 @@ fn read_snapshot(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
             materialized: false,
             depends_on,
             comment: None,
+            ..Default::default()
         };
         snapshot.views.insert(row.name.clone(), view);
     }
     for row in rows.iter().filter(|r| r.kind == "trigger") {
         let definition = tokens::normalize(row.sql.as_deref().unwrap_or_default());
         if let Some(table) = snapshot.tables.get_mut(&row.table) {
-            table
-                .triggers
-                .insert(row.name.clone(), Trigger { definition });
+            table.triggers.insert(
+                row.name.clone(),
+                Trigger {
+                    definition,
+                    ..Default::default()
+                },
+            );
         }
     }
     report_unmodelled_dependents(&rows, &mut snapshot);
@@ -201,6 +206,7 @@ fn inspect_table(
         table.primary_key = Some(PrimaryKey {
             name: None,
             columns: pk_columns.into_iter().map(|(_, c)| c).collect(),
+            comment: None,
         });
     }
 
@@ -212,9 +218,13 @@ fn inspect_table(
             .clone()
             .unwrap_or_else(|| names::check(name, expression));
         let expression = expression.clone();
-        table
-            .checks
-            .insert(check_name, CheckConstraint { expression });
+        table.checks.insert(
+            check_name,
+            CheckConstraint {
+                expression,
+                ..Default::default()
+            },
+        );
     }
 
     inspect_indexes(conn, name, rows, &table_ddl, &mut table)?;
@@ -243,6 +253,7 @@ fn inspect_indexes(
                         columns,
                         nulls_not_distinct: false,
                         deferrable: Deferrable::NotDeferrable,
+                        comment: None,
                     },
                 );
             }
@@ -260,10 +271,12 @@ fn inspect_indexes(
                             name,
                             descending: key.descending,
                             prefix_length: None,
+                            options: Default::default(),
                         },
                         _ => IndexPart::Expression {
                             sql: index_ddl.parts.get(i).cloned().unwrap_or_default(),
                             descending: key.descending,
+                            options: Default::default(),
                         },
                     })
                     .collect();
@@ -274,6 +287,7 @@ fn inspect_indexes(
                     predicate: index_ddl.predicate,
                     include: Vec::new(),
                     invisible: false,
+                    ..Default::default()
                 };
                 table.indexes.insert(index_name, index);
             }
@@ -298,6 +312,7 @@ fn inspect_foreign_keys(
             on_delete: ForeignKeyAction::NoAction,
             on_update: ForeignKeyAction::NoAction,
             deferrable: Deferrable::NotDeferrable,
+            ..Default::default()
         });
         fk.referenced_table = row.table;
         fk.columns.push(row.from);

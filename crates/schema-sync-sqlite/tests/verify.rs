@@ -56,6 +56,7 @@ async fn a_plan_that_would_diverge_is_rolled_back_before_commit() {
             "accounts_balance_check".into(),
             schema_sync_core::snapshot::CheckConstraint {
                 expression: "balance >= 0 /* never negative */".into(),
+                ..Default::default()
             },
         );
     }

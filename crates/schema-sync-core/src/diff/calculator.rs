@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::model::{
     Change, ColumnOrder, Named, SchemaDiff, TableChange, TableDiff, TableModification,
 };
-use crate::snapshot::{Column, SchemaSnapshot, Table};
+use serde::Serialize;
+
+use crate::snapshot::{Column, Equivalences, SchemaSnapshot, Table};
 
 /// Turns two snapshots into a [`SchemaDiff`].
 ///
@@ -25,14 +27,18 @@ pub struct DefaultDiffCalculator;
 
 impl DiffCalculator for DefaultDiffCalculator {
     fn diff(&self, from: &SchemaSnapshot, to: &SchemaSnapshot) -> SchemaDiff {
-        let tables = diff_maps(&from.tables, &to.tables)
+        let same = Same {
+            equivalences: &to.equivalences,
+        };
+        let tables = same
+            .maps(&from.tables, &to.tables)
             .into_iter()
             .filter_map(|Named { name, change }| {
                 let change = match change {
                     Change::Added { to } => TableChange::Added { to },
                     Change::Removed { from } => TableChange::Removed { from },
                     Change::Modified { from, to } => {
-                        let modification = diff_table(&from, &to);
+                        let modification = same.table(&from, &to);
                         if modification.is_empty() {
                             return None;
                         }
@@ -44,52 +50,133 @@ impl DiffCalculator for DefaultDiffCalculator {
             .collect();
         SchemaDiff {
             tables,
-            views: diff_maps(&from.views, &to.views),
-            sequences: diff_maps(&from.sequences, &to.sequences),
-            enums: diff_maps(&from.enums, &to.enums),
-            functions: diff_maps(&from.functions, &to.functions),
-            extensions: diff_maps(&from.extensions, &to.extensions),
+            views: same.maps(&from.views, &to.views),
+            sequences: same.maps(&from.sequences, &to.sequences),
+            enums: same.maps(&from.enums, &to.enums),
+            functions: same.maps(&from.functions, &to.functions),
+            extensions: same.maps(&from.extensions, &to.extensions),
+            domains: same.maps(&from.domains, &to.domains),
+            privileges: same.maps(&from.privileges, &to.privileges),
             unsupported: diff_sets(&from.unsupported, &to.unsupported),
         }
     }
 }
 
-fn diff_table(from: &Table, to: &Table) -> TableModification {
-    TableModification {
-        columns: diff_columns(from, to),
-        column_order: diff_column_order(from, to),
-        primary_key: diff_option(&from.primary_key, &to.primary_key),
-        uniques: diff_maps(&from.uniques, &to.uniques),
-        checks: diff_maps(&from.checks, &to.checks),
-        foreign_keys: diff_maps(&from.foreign_keys, &to.foreign_keys),
-        indexes: diff_maps(&from.indexes, &to.indexes),
-        triggers: diff_maps(&from.triggers, &to.triggers),
-        comment: diff_option(&from.comment, &to.comment),
-        options: if from.options == to.options {
-            None
-        } else {
-            Some(Change::Modified {
-                from: from.options.clone(),
-                to: to.options.clone(),
-            })
-        },
-    }
+/// Equality up to the target's [`Equivalences`]: two objects are the same when they are
+/// equal, or when every text in which they differ is a known pair of spellings of one
+/// expression.
+#[derive(Clone, Copy)]
+struct Same<'a> {
+    equivalences: &'a Equivalences,
 }
 
-/// Column changes, ignoring position: a column that only moved is not a changed column,
-/// order is compared once per table by [`diff_column_order`].
-fn diff_columns(from: &Table, to: &Table) -> Vec<Named<Column>> {
-    let unplaced = |c: &Column| Column {
-        position: 0,
-        ..c.clone()
-    };
-    diff_maps(&from.columns, &to.columns)
-        .into_iter()
-        .filter(|named| match &named.change {
-            Change::Modified { from, to } => unplaced(from) != unplaced(to),
-            _ => true,
-        })
-        .collect()
+impl Same<'_> {
+    /// Whether `a` and `b` are the same object.
+    fn objects<T: PartialEq + Serialize>(&self, a: &T, b: &T) -> bool {
+        if a == b {
+            return true;
+        }
+        if self.equivalences.is_empty() {
+            return false;
+        }
+        match (serde_json::to_value(a), serde_json::to_value(b)) {
+            (Ok(a), Ok(b)) => self.values(&a, &b),
+            _ => false,
+        }
+    }
+
+    fn values(&self, a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::String(a), Value::String(b)) => self.equivalences.same(a, b),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| self.values(a, b))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(key, a)| b.get(key).is_some_and(|b| self.values(a, b)))
+            }
+            _ => a == b,
+        }
+    }
+
+    fn table(&self, from: &Table, to: &Table) -> TableModification {
+        TableModification {
+            columns: self.columns(from, to),
+            column_order: diff_column_order(from, to),
+            primary_key: self.option(from.primary_key.as_ref(), to.primary_key.as_ref()),
+            uniques: self.maps(&from.uniques, &to.uniques),
+            checks: self.maps(&from.checks, &to.checks),
+            foreign_keys: self.maps(&from.foreign_keys, &to.foreign_keys),
+            indexes: self.maps(&from.indexes, &to.indexes),
+            triggers: self.maps(&from.triggers, &to.triggers),
+            comment: self.option(from.comment.as_ref(), to.comment.as_ref()),
+            options: if self.objects(&from.options, &to.options) {
+                None
+            } else {
+                Some(Change::Modified {
+                    from: from.options.clone(),
+                    to: to.options.clone(),
+                })
+            },
+            policies: self.maps(&from.policies, &to.policies),
+            partition_by: self.option(from.partition_by.as_ref(), to.partition_by.as_ref()),
+            partition_of: self.option(from.partition_of.as_ref(), to.partition_of.as_ref()),
+        }
+    }
+
+    /// Column changes, ignoring position: a column that only moved is not a changed
+    /// column, order is compared once per table by [`diff_column_order`].
+    fn columns(&self, from: &Table, to: &Table) -> Vec<Named<Column>> {
+        let unplaced = |c: &Column| Column {
+            position: 0,
+            ..c.clone()
+        };
+        self.maps(&from.columns, &to.columns)
+            .into_iter()
+            .filter(|named| match &named.change {
+                Change::Modified { from, to } => !self.objects(&unplaced(from), &unplaced(to)),
+                _ => true,
+            })
+            .collect()
+    }
+
+    /// Changes between two maps keyed by name, in name order.
+    fn maps<T: Clone + PartialEq + Serialize>(
+        &self,
+        from: &BTreeMap<String, T>,
+        to: &BTreeMap<String, T>,
+    ) -> Vec<Named<T>> {
+        let names: BTreeSet<&String> = from.keys().chain(to.keys()).collect();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let change = self.option(from.get(name), to.get(name))?;
+                Some(Named {
+                    name: name.clone(),
+                    change,
+                })
+            })
+            .collect()
+    }
+
+    fn option<T: Clone + PartialEq + Serialize>(
+        &self,
+        from: Option<&T>,
+        to: Option<&T>,
+    ) -> Option<Change<T>> {
+        match (from, to) {
+            (None, None) => None,
+            (None, Some(to)) => Some(Change::Added { to: to.clone() }),
+            (Some(from), None) => Some(Change::Removed { from: from.clone() }),
+            (Some(from), Some(to)) if self.objects(from, to) => None,
+            (Some(from), Some(to)) => Some(Change::Modified {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+        }
+    }
 }
 
 /// The order difference of the columns both tables have, when both know their order.
@@ -116,41 +203,6 @@ fn diff_column_order(from: &Table, to: &Table) -> Option<ColumnOrder> {
         to: target.iter().map(|c| c.to_string()).collect(),
         optional: false,
     })
-}
-
-/// Changes between two maps keyed by name, in name order.
-fn diff_maps<T: Clone + PartialEq>(
-    from: &BTreeMap<String, T>,
-    to: &BTreeMap<String, T>,
-) -> Vec<Named<T>> {
-    let names: BTreeSet<&String> = from.keys().chain(to.keys()).collect();
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let change = diff_option_ref(from.get(name), to.get(name))?;
-            Some(Named {
-                name: name.clone(),
-                change,
-            })
-        })
-        .collect()
-}
-
-fn diff_option<T: Clone + PartialEq>(from: &Option<T>, to: &Option<T>) -> Option<Change<T>> {
-    diff_option_ref(from.as_ref(), to.as_ref())
-}
-
-fn diff_option_ref<T: Clone + PartialEq>(from: Option<&T>, to: Option<&T>) -> Option<Change<T>> {
-    match (from, to) {
-        (None, None) => None,
-        (None, Some(to)) => Some(Change::Added { to: to.clone() }),
-        (Some(from), None) => Some(Change::Removed { from: from.clone() }),
-        (Some(from), Some(to)) if from == to => None,
-        (Some(from), Some(to)) => Some(Change::Modified {
-            from: from.clone(),
-            to: to.clone(),
-        }),
-    }
 }
 
 fn diff_sets<T: Clone + Ord>(from: &BTreeSet<T>, to: &BTreeSet<T>) -> Vec<Change<T>> {

@@ -2,9 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeSet;
+
 use crate::snapshot::{
-    CheckConstraint, Column, EnumType, Extension, ForeignKey, Function, Index, PrimaryKey,
-    Sequence, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
+    CheckConstraint, Column, Domain, EnumType, Extension, ForeignKey, Function, Grant, Index,
+    PartitionOf, Policy, PrimaryKey, Sequence, Table, TableOptions, Trigger, UniqueConstraint,
+    UnsupportedObject, View,
 };
 
 /// One object's change, carrying the full before and after states.
@@ -88,6 +91,12 @@ pub struct SchemaDiff {
     /// Extension changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Named<Extension>>,
+    /// Domain changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<Named<Domain>>,
+    /// Privilege changes, by object key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub privileges: Vec<Named<BTreeSet<Grant>>>,
     /// Differences in objects schema-sync does not model; these cannot be planned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsupported: Vec<Change<UnsupportedObject>>,
@@ -154,6 +163,15 @@ pub struct TableModification {
     /// Storage option change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Change<TableOptions>>,
+    /// Row-level security policy changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<Named<Policy>>,
+    /// Partition key change (a table becomes or stops being partitioned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_by: Option<Change<String>>,
+    /// Change of the partitioned table this one is attached to, or of its bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_of: Option<Change<PartitionOf>>,
     /// The columns both sides have are in a different order. Reported, but drift only
     /// when column order is strict ([`SchemaDiff::is_in_sync`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +208,9 @@ impl TableModification {
             + self.triggers.len()
             + usize::from(self.comment.is_some())
             + usize::from(self.options.is_some())
+            + self.policies.len()
+            + usize::from(self.partition_by.is_some())
+            + usize::from(self.partition_of.is_some())
     }
 }
 
@@ -245,6 +266,8 @@ impl SchemaDiff {
             + self.enums.len()
             + self.functions.len()
             + self.extensions.len()
+            + self.domains.len()
+            + self.privileges.len()
             + self.unsupported.len()
     }
 }

@@ -342,11 +342,14 @@ fn index_part(part: &IndexPart) -> String {
             name,
             descending,
             prefix_length,
+            ..
         } => {
             let prefix = prefix_length.map(|l| format!("({l})")).unwrap_or_default();
             format!("{name}{prefix}{}", if *descending { " desc" } else { "" })
         }
-        IndexPart::Expression { sql, descending } => {
+        IndexPart::Expression {
+            sql, descending, ..
+        } => {
             format!("({sql}){}", if *descending { " desc" } else { "" })
         }
     }
@@ -600,5 +603,28 @@ pub(super) fn describe_unsupported(object: &UnsupportedObject) -> String {
     match &object.parent {
         Some(parent) => format!("{} {} on {parent}", object.kind, object.name),
         None => format!("{} {}", object.kind, object.name),
+    }
+}
+
+impl fmt::Display for crate::snapshot::Grant {
+    /// `SELECT to app_reader`, with `(grantable)` when it carries the grant option.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} to {}", self.privilege, self.grantee)?;
+        if self.grantable {
+            f.write_str(" (grantable)")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for crate::snapshot::TriggerEnabled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::snapshot::TriggerEnabled::*;
+        f.write_str(match self {
+            Origin => "enabled",
+            Disabled => "disabled",
+            Replica => "enabled replica",
+            Always => "enabled always",
+        })
     }
 }

@@ -30,6 +30,7 @@ fn foreign_key(on_delete: ForeignKeyAction) -> ForeignKey {
         on_delete,
         on_update: ForeignKeyAction::NoAction,
         deferrable: Deferrable::NotDeferrable,
+        ..Default::default()
     }
 }
 
@@ -41,6 +42,7 @@ fn index(columns: &[&str]) -> Index {
         predicate: None,
         include: Vec::new(),
         invisible: false,
+        ..Default::default()
     }
 }
 
@@ -49,6 +51,7 @@ fn unique(columns: &[&str]) -> UniqueConstraint {
         columns: names(columns),
         nulls_not_distinct: false,
         deferrable: Deferrable::NotDeferrable,
+        comment: None,
     }
 }
 
@@ -62,6 +65,7 @@ fn sequence() -> Sequence {
         cache: 1,
         cycle: false,
         owned_by: None,
+        comment: None,
     }
 }
 
@@ -71,6 +75,7 @@ fn view(definition: &str) -> View {
         materialized: false,
         depends_on: BTreeSet::new(),
         comment: None,
+        ..Default::default()
     }
 }
 
@@ -161,6 +166,7 @@ fn parts_table(changed: bool) -> Table {
         } else {
             names(&["id"])
         },
+        comment: None,
     });
     let mut u_columns = unique(&["email"]);
     let mut u_nulls = unique(&["email"]);
@@ -178,6 +184,7 @@ fn parts_table(changed: bool) -> Table {
     table.uniques.insert("u_deferrable".into(), u_deferrable);
     let check = |e: &str| CheckConstraint {
         expression: e.into(),
+        ..Default::default()
     };
     table.checks.insert(
         "ck_changed".into(),
@@ -234,10 +241,12 @@ fn parts_table(changed: bool) -> Table {
                 name: "email".into(),
                 descending: true,
                 prefix_length: Some(10),
+                options: Default::default(),
             },
             IndexPart::Expression {
                 sql: "lower(email)".into(),
                 descending: false,
+                options: Default::default(),
             },
         ];
         i_unique.unique = true;
@@ -267,6 +276,7 @@ fn parts_table(changed: bool) -> Table {
     }
     let trigger = |d: &str| Trigger {
         definition: d.into(),
+        ..Default::default()
     };
     table.triggers.insert(
         "t_changed".into(),
@@ -301,6 +311,7 @@ fn table_level(changed: bool) -> Vec<(&'static str, Table)> {
     let key = PrimaryKey {
         name: Some("pk".into()),
         columns: names(&["id"]),
+        comment: None,
     };
     if changed {
         pk_added.primary_key = Some(key);
@@ -316,6 +327,7 @@ fn table_level(changed: bool) -> Vec<(&'static str, Table)> {
             collation: Some("utf8mb4_bin".into()),
             without_rowid: false,
             strict: false,
+            ..Default::default()
         };
         options_sqlite.options.strict = true;
     } else {
@@ -327,6 +339,7 @@ fn table_level(changed: bool) -> Vec<(&'static str, Table)> {
             collation: None,
             without_rowid: false,
             strict: false,
+            ..Default::default()
         };
         options_sqlite.options.without_rowid = true;
     }
@@ -368,24 +381,28 @@ fn schema_objects(snapshot: &mut SchemaSnapshot, changed: bool) {
             "e_changed".into(),
             EnumType {
                 values: names(&["happy", "sad", "it's complicated"]),
+                comment: None,
             },
         );
         snapshot.enums.insert(
             "e_added".into(),
             EnumType {
                 values: names(&["on", "off"]),
+                comment: None,
             },
         );
         snapshot.functions.insert(
             "f_changed".into(),
             Function {
                 definition: "select 2".into(),
+                comment: None,
             },
         );
         snapshot.functions.insert(
             "f_added".into(),
             Function {
                 definition: "select 1".into(),
+                comment: None,
             },
         );
         snapshot.extensions.insert(
@@ -421,24 +438,28 @@ fn schema_objects(snapshot: &mut SchemaSnapshot, changed: bool) {
             "e_changed".into(),
             EnumType {
                 values: names(&["happy", "sad"]),
+                comment: None,
             },
         );
         snapshot.enums.insert(
             "e_removed".into(),
             EnumType {
                 values: names(&["x"]),
+                comment: None,
             },
         );
         snapshot.functions.insert(
             "f_changed".into(),
             Function {
                 definition: "select 1".into(),
+                comment: None,
             },
         );
         snapshot.functions.insert(
             "f_removed".into(),
             Function {
                 definition: "select 1".into(),
+                comment: None,
             },
         );
         snapshot.extensions.insert(
@@ -547,15 +568,18 @@ fn every_operation() -> Vec<Operation> {
             name: "mood".into(),
             from: EnumType {
                 values: names(&["happy", "sad"]),
+                comment: None,
             },
             to: EnumType {
                 values: names(&["happy", "sad", "meh"]),
+                comment: None,
             },
         },
         Operation::DropEnum {
             name: "mood".into(),
             from: EnumType {
                 values: names(&["happy"]),
+                comment: None,
             },
         },
         Operation::CreateSequence {
@@ -647,6 +671,7 @@ fn every_operation() -> Vec<Operation> {
             key: PrimaryKey {
                 name: Some("parts_pkey".into()),
                 columns: names(&["id", "org_id"]),
+                comment: None,
             },
         },
         Operation::DropPrimaryKey {
@@ -654,6 +679,7 @@ fn every_operation() -> Vec<Operation> {
             from: PrimaryKey {
                 name: None,
                 columns: names(&["id"]),
+                comment: None,
             },
         },
         Operation::AddUnique {
@@ -675,6 +701,7 @@ fn every_operation() -> Vec<Operation> {
             name: "ck_added".into(),
             check: CheckConstraint {
                 expression: "email like '%@%'".into(),
+                ..Default::default()
             },
         },
         Operation::DropCheck {
@@ -682,6 +709,7 @@ fn every_operation() -> Vec<Operation> {
             name: "ck_removed".into(),
             from: CheckConstraint {
                 expression: "true".into(),
+                ..Default::default()
             },
         },
         Operation::AddForeignKey {
@@ -723,6 +751,7 @@ fn every_operation() -> Vec<Operation> {
             name: "t_added".into(),
             trigger: Trigger {
                 definition: "before insert".into(),
+                ..Default::default()
             },
         },
         Operation::DropTrigger {
@@ -730,6 +759,7 @@ fn every_operation() -> Vec<Operation> {
             name: "t_removed".into(),
             from: Trigger {
                 definition: "after delete".into(),
+                ..Default::default()
             },
         },
         Operation::SetTableComment {
@@ -760,12 +790,14 @@ fn every_operation() -> Vec<Operation> {
             name: "f".into(),
             function: Function {
                 definition: "select 1".into(),
+                comment: None,
             },
         },
         Operation::DropFunction {
             name: "f".into(),
             from: Function {
                 definition: "select 1".into(),
+                comment: None,
             },
         },
     ]

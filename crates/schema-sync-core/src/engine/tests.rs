@@ -274,6 +274,7 @@ async fn a_plan_dropping_an_object_with_an_unmodelled_dependent_is_refused() {
         materialized: true,
         depends_on: ["users".to_string()].into(),
         comment: None,
+        ..Default::default()
     };
     let mut live = target();
     live.views.insert("stats".into(), view("SELECT 1"));
@@ -371,6 +372,7 @@ async fn the_runner_refuses_sql_naming_another_tenant() {
                 materialized: false,
                 depends_on: Default::default(),
                 comment: None,
+                ..Default::default()
             },
         };
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::model::MigrationPlan;
-use super::operation::{ColumnPlacement, Operation};
+use super::operation::{ColumnPlacement, CommentTarget, Operation};
 use crate::snapshot::{Column, EnumType, SchemaSnapshot, Table};
 
 /// An operation whose precondition does not hold on the snapshot it is applied to.
@@ -122,6 +122,7 @@ impl Operation {
                 name,
                 EnumType {
                     values: values.clone(),
+                    comment: None,
                 },
                 "enum",
             ),
@@ -381,8 +382,191 @@ impl Operation {
             DropFunction { name, .. } => {
                 remove_existing(&mut snapshot.functions, name, "function").map(drop)
             }
+            SetComment {
+                object: CommentTarget::ViewColumn { view, column },
+                comment,
+            } => {
+                let comments = &mut snapshot
+                    .views
+                    .get_mut(view)
+                    .ok_or_else(|| format!("view {view} does not exist"))?
+                    .column_comments;
+                match comment {
+                    Some(text) => comments.insert(column.clone(), text.clone()),
+                    None => comments.remove(column),
+                };
+                Ok(())
+            }
+            SetComment { object, comment } => {
+                *comment_slot(snapshot, object)? = comment.clone();
+                Ok(())
+            }
+            CreatePolicy {
+                table,
+                name,
+                policy,
+            } => insert_new(
+                &mut table_mut(snapshot, table)?.policies,
+                name,
+                policy.clone(),
+                "policy",
+            ),
+            DropPolicy { table, name, .. } => {
+                remove_existing(&mut table_mut(snapshot, table)?.policies, name, "policy").map(drop)
+            }
+            SetTriggerEnabled {
+                table, name, to, ..
+            } => {
+                let trigger = table_mut(snapshot, table)?
+                    .triggers
+                    .get_mut(name)
+                    .ok_or_else(|| format!("trigger {name} on {table} does not exist"))?;
+                trigger.enabled = *to;
+                Ok(())
+            }
+            ValidateConstraint { table, name } => {
+                let t = table_mut(snapshot, table)?;
+                if let Some(fk) = t.foreign_keys.get_mut(name) {
+                    fk.not_valid = false;
+                } else if let Some(check) = t.checks.get_mut(name) {
+                    check.not_valid = false;
+                } else {
+                    return Err(format!(
+                        "constraint {name} on {table} is neither a foreign key nor a check"
+                    ));
+                }
+                Ok(())
+            }
+            CreateDomain { name, domain } => {
+                insert_new(&mut snapshot.domains, name, domain.clone(), "domain")
+            }
+            AlterDomain { name, to, .. } => {
+                replace_existing(&mut snapshot.domains, name, to.clone(), "domain")
+            }
+            DropDomain { name, .. } => {
+                let used = snapshot.tables.iter().find_map(|(t, table)| {
+                    table
+                        .columns
+                        .iter()
+                        .find(|(_, c)| c.data_type.schema.is_none() && &c.data_type.name == name)
+                        .map(|(c, _)| format!("{t}.{c}"))
+                });
+                if let Some(column) = used {
+                    return Err(format!("domain {name} is still used by {column}"));
+                }
+                remove_existing(&mut snapshot.domains, name, "domain").map(drop)
+            }
+            AttachPartition { table, partition } => {
+                let parent = snapshot.tables.get(&partition.parent).ok_or_else(|| {
+                    format!("partitioned table {} does not exist", partition.parent)
+                })?;
+                if parent.partition_by.is_none() {
+                    return Err(format!("table {} is not partitioned", partition.parent));
+                }
+                let t = table_mut(snapshot, table)?;
+                if t.partition_of.is_some() {
+                    return Err(format!("table {table} is already a partition"));
+                }
+                t.partition_of = Some(partition.clone());
+                Ok(())
+            }
+            DetachPartition { table, .. } => table_mut(snapshot, table)?
+                .partition_of
+                .take()
+                .map(drop)
+                .ok_or_else(|| format!("table {table} is not a partition")),
+            SetPrivileges { object, to, .. } => {
+                if to.is_empty() {
+                    snapshot.privileges.remove(object);
+                } else {
+                    snapshot.privileges.insert(object.clone(), to.clone());
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// The comment of `object`, to be set.
+fn comment_slot<'a>(
+    snapshot: &'a mut SchemaSnapshot,
+    object: &CommentTarget,
+) -> Result<&'a mut Option<String>, String> {
+    let missing = || format!("{object} does not exist");
+    let view = |snapshot: &'a mut SchemaSnapshot, name: &str| {
+        snapshot.views.get_mut(name).ok_or_else(missing)
+    };
+    Ok(match object {
+        CommentTarget::Table { name } => &mut table_mut(snapshot, name)?.comment,
+        CommentTarget::Column { table, column } => {
+            &mut table_mut(snapshot, table)?
+                .columns
+                .get_mut(column)
+                .ok_or_else(missing)?
+                .comment
+        }
+        CommentTarget::View { name, .. } => &mut view(snapshot, name)?.comment,
+        CommentTarget::ViewColumn { .. } => {
+            return Err(format!("{object}: a view column's comment is not a slot"));
+        }
+        CommentTarget::Index { table, name } => {
+            let indexes = if snapshot.tables.contains_key(table) {
+                &mut table_mut(snapshot, table)?.indexes
+            } else {
+                &mut view(snapshot, table)?.indexes
+            };
+            &mut indexes.get_mut(name).ok_or_else(missing)?.comment
+        }
+        CommentTarget::Constraint { table, name } => {
+            let t = table_mut(snapshot, table)?;
+            if let Some(c) = t.checks.get_mut(name) {
+                &mut c.comment
+            } else if let Some(c) = t.foreign_keys.get_mut(name) {
+                &mut c.comment
+            } else if let Some(c) = t.uniques.get_mut(name) {
+                &mut c.comment
+            } else {
+                match &mut t.primary_key {
+                    Some(key) if key.name.as_deref() == Some(name.as_str()) => &mut key.comment,
+                    _ => return Err(missing()),
+                }
+            }
+        }
+        CommentTarget::Trigger { table, name } => {
+            &mut table_mut(snapshot, table)?
+                .triggers
+                .get_mut(name)
+                .ok_or_else(missing)?
+                .comment
+        }
+        CommentTarget::Policy { table, name } => {
+            &mut table_mut(snapshot, table)?
+                .policies
+                .get_mut(name)
+                .ok_or_else(missing)?
+                .comment
+        }
+        CommentTarget::Function { signature } => {
+            &mut snapshot
+                .functions
+                .get_mut(signature)
+                .ok_or_else(missing)?
+                .comment
+        }
+        CommentTarget::Sequence { name } => {
+            &mut snapshot
+                .sequences
+                .get_mut(name)
+                .ok_or_else(missing)?
+                .comment
+        }
+        CommentTarget::Type { name } => {
+            &mut snapshot.enums.get_mut(name).ok_or_else(missing)?.comment
+        }
+        CommentTarget::Domain { name } => {
+            &mut snapshot.domains.get_mut(name).ok_or_else(missing)?.comment
+        }
+    })
 }
 
 #[cfg(test)]
@@ -443,6 +627,7 @@ mod tests {
                 predicate: None,
                 include: Vec::new(),
                 invisible: false,
+                ..Default::default()
             },
         }
         .apply_to(&mut live)

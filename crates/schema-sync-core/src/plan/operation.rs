@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::diff::column_definition;
 use crate::diff::render_columns as columns;
 use crate::snapshot::{
-    CheckConstraint, Column, EnumType, Extension, ForeignKey, Function, Index, PrimaryKey,
-    Sequence, Table, TableOptions, Trigger, UniqueConstraint, View,
+    CheckConstraint, Column, Domain, EnumType, Extension, ForeignKey, Function, Grant, Index,
+    PartitionOf, Policy, PrimaryKey, Sequence, Table, TableOptions, Trigger, TriggerEnabled,
+    UniqueConstraint, View,
 };
 
 fn required_by_default() -> bool {
@@ -33,6 +34,65 @@ impl ColumnPlacement {
     /// Whether the column simply goes at the end.
     pub fn is_last(&self) -> bool {
         *self == ColumnPlacement::Last
+    }
+}
+
+/// The object a comment is set on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(missing_docs)] // Field names (table, name, column) say what they hold.
+pub enum CommentTarget {
+    /// A table.
+    Table { name: String },
+    /// A table's column.
+    Column { table: String, column: String },
+    /// A view or materialized view.
+    View { name: String, materialized: bool },
+    /// A view's or materialized view's column.
+    ViewColumn { view: String, column: String },
+    /// An index of a table or materialized view.
+    Index { table: String, name: String },
+    /// A table constraint (primary key, unique, check, foreign key).
+    Constraint { table: String, name: String },
+    /// A trigger.
+    Trigger { table: String, name: String },
+    /// A row-level security policy.
+    Policy { table: String, name: String },
+    /// A function or procedure, by signature.
+    Function { signature: String },
+    /// A sequence.
+    Sequence { name: String },
+    /// An enum type.
+    Type { name: String },
+    /// A domain.
+    Domain { name: String },
+}
+
+impl fmt::Display for CommentTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommentTarget::Table { name } => write!(f, "table {name}"),
+            CommentTarget::Column { table, column } => write!(f, "column {table}.{column}"),
+            CommentTarget::View { name, materialized } => {
+                let kind = if *materialized {
+                    "materialized view"
+                } else {
+                    "view"
+                };
+                write!(f, "{kind} {name}")
+            }
+            CommentTarget::ViewColumn { view, column } => write!(f, "column {view}.{column}"),
+            CommentTarget::Index { table, name } => write!(f, "index {name} on {table}"),
+            CommentTarget::Constraint { table, name } => {
+                write!(f, "constraint {name} on {table}")
+            }
+            CommentTarget::Trigger { table, name } => write!(f, "trigger {name} on {table}"),
+            CommentTarget::Policy { table, name } => write!(f, "policy {name} on {table}"),
+            CommentTarget::Function { signature } => write!(f, "function {signature}"),
+            CommentTarget::Sequence { name } => write!(f, "sequence {name}"),
+            CommentTarget::Type { name } => write!(f, "type {name}"),
+            CommentTarget::Domain { name } => write!(f, "domain {name}"),
+        }
     }
 }
 
@@ -191,6 +251,58 @@ pub enum Operation {
     CreateFunction { name: String, function: Function },
     /// Drop a function.
     DropFunction { name: String, from: Function },
+    /// Set or clear the comment on any object other than a table (see
+    /// [`SetTableComment`](Operation::SetTableComment)) or a table column (part of
+    /// [`AlterColumn`](Operation::AlterColumn)).
+    SetComment {
+        object: CommentTarget,
+        comment: Option<String>,
+    },
+    /// Create a row-level security policy.
+    CreatePolicy {
+        table: String,
+        name: String,
+        policy: Policy,
+    },
+    /// Drop a row-level security policy.
+    DropPolicy {
+        table: String,
+        name: String,
+        from: Policy,
+    },
+    /// Change when a trigger fires (enable, disable, replica, always).
+    SetTriggerEnabled {
+        table: String,
+        name: String,
+        from: TriggerEnabled,
+        to: TriggerEnabled,
+    },
+    /// Check the existing rows against a `NOT VALID` constraint and mark it valid.
+    ValidateConstraint { table: String, name: String },
+    /// Create a domain.
+    CreateDomain { name: String, domain: Domain },
+    /// Change a domain's default, nullability or checks.
+    AlterDomain {
+        name: String,
+        from: Domain,
+        to: Domain,
+    },
+    /// Drop a domain.
+    DropDomain { name: String, from: Domain },
+    /// Attach an existing table as a partition of a partitioned table.
+    AttachPartition {
+        table: String,
+        partition: PartitionOf,
+    },
+    /// Detach a partition from its partitioned table; the table and its rows stay.
+    DetachPartition { table: String, from: PartitionOf },
+    /// Grant and revoke privileges on one object so that it has exactly `to`; `object`
+    /// is a [`PrivilegeTarget`](crate::snapshot::PrivilegeTarget) key.
+    SetPrivileges {
+        object: String,
+        from: std::collections::BTreeSet<Grant>,
+        to: std::collections::BTreeSet<Grant>,
+    },
 }
 
 impl Operation {
@@ -216,7 +328,13 @@ impl Operation {
             | CreateTrigger { table, .. }
             | DropTrigger { table, .. }
             | SetTableComment { table, .. }
-            | AlterTableOptions { table, .. } => Some(table),
+            | AlterTableOptions { table, .. }
+            | CreatePolicy { table, .. }
+            | DropPolicy { table, .. }
+            | SetTriggerEnabled { table, .. }
+            | ValidateConstraint { table, .. }
+            | AttachPartition { table, .. }
+            | DetachPartition { table, .. } => Some(table),
             _ => None,
         }
     }
@@ -240,7 +358,8 @@ impl fmt::Display for Operation {
                 f,
                 "create enum {name} {}",
                 EnumType {
-                    values: values.clone()
+                    values: values.clone(),
+                    comment: None,
                 }
             ),
             AlterEnum { name, from, to } => write!(f, "alter enum {name} {from} -> {to}"),
@@ -398,6 +517,50 @@ impl fmt::Display for Operation {
             }
             CreateFunction { name, .. } => write!(f, "create function {name}"),
             DropFunction { name, .. } => write!(f, "drop function {name}"),
+            SetComment { object, comment } => match comment {
+                Some(comment) => write!(
+                    f,
+                    "set comment on {object} to '{}'",
+                    comment.replace('\'', "''")
+                ),
+                None => write!(f, "remove the comment on {object}"),
+            },
+            CreatePolicy { table, name, .. } => write!(f, "create policy {name} on {table}"),
+            DropPolicy { table, name, .. } => write!(f, "drop policy {name} on {table}"),
+            SetTriggerEnabled {
+                table,
+                name,
+                from,
+                to,
+            } => write!(f, "trigger {name} on {table}: {from} -> {to}"),
+            ValidateConstraint { table, name } => {
+                write!(f, "validate constraint {name} on {table}")
+            }
+            CreateDomain { name, .. } => write!(f, "create domain {name}"),
+            AlterDomain { name, .. } => write!(f, "alter domain {name}"),
+            DropDomain { name, .. } => write!(f, "drop domain {name}"),
+            AttachPartition { table, partition } => write!(
+                f,
+                "attach {table} to {} {}",
+                partition.parent, partition.bound
+            ),
+            DetachPartition { table, from } => {
+                write!(f, "detach partition {table} from {}", from.parent)
+            }
+            SetPrivileges { object, from, to } => {
+                let grants = |set: &std::collections::BTreeSet<Grant>| -> String {
+                    set.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                write!(
+                    f,
+                    "privileges on {object}: [{}] -> [{}]",
+                    grants(from),
+                    grants(to)
+                )
+            }
         }
     }
 }

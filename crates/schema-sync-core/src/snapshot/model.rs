@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::types::DataType;
 
 /// The current snapshot format version. Bumped when the serialised form changes meaning.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
 
 /// A normalised, tenant-relative picture of one schema.
 ///
@@ -38,9 +38,22 @@ pub struct SchemaSnapshot {
     /// Extensions the schema relies on, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Extension>,
+    /// Domains (PostgreSQL) by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub domains: BTreeMap<String, Domain>,
+    /// Privileges granted on the tenant's objects, keyed by [`PrivilegeTarget`] text
+    /// (`table users`, `sequence orders_id_seq`, `function total(integer)`). Empty unless
+    /// the inspector was asked to read privileges: they are compared only on request.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub privileges: BTreeMap<String, BTreeSet<Grant>>,
     /// Objects the inspector found but does not model. They are reported, never ignored.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unsupported: BTreeSet<UnsupportedObject>,
+    /// Pairs of expression texts the database showed to mean the same thing (see
+    /// [`Equivalences`]). Knowledge about the snapshot, not part of it: never serialised,
+    /// never hashed, ignored by `==`.
+    #[serde(skip)]
+    pub equivalences: Equivalences,
 }
 
 /// A table and everything that hangs off it.
@@ -70,9 +83,32 @@ pub struct Table {
     /// Table comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// Storage options (MySQL engine, charset, collation).
+    /// Table options (MySQL engine, charset, collation; PostgreSQL persistence, storage
+    /// parameters and row-level security).
     #[serde(default, skip_serializing_if = "TableOptions::is_empty")]
     pub options: TableOptions,
+    /// Row-level security policies by name (PostgreSQL).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, Policy>,
+    /// The partition key of a partitioned table, as the database prints it
+    /// (`RANGE (created_at)`), tenant-relative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_by: Option<String>,
+    /// The partitioned table this table is a partition of, with its bound. A partition's
+    /// columns, and the constraints and indexes it inherits, belong to the parent and are
+    /// not repeated here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_of: Option<PartitionOf>,
+}
+
+/// Where a partition sits in its partitioned table.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PartitionOf {
+    /// The partitioned table, in the same tenant.
+    pub parent: String,
+    /// The bound as the database prints it (`FOR VALUES FROM ('2024-01-01') TO
+    /// ('2025-01-01')`, `DEFAULT`).
+    pub bound: String,
 }
 
 /// Storage options of a table, where the database has them.
@@ -93,6 +129,18 @@ pub struct TableOptions {
     /// SQLite `STRICT`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strict: bool,
+    /// PostgreSQL `UNLOGGED`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlogged: bool,
+    /// PostgreSQL storage parameters (`fillfactor`, `autovacuum_enabled`, ...), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_parameters: BTreeMap<String, String>,
+    /// PostgreSQL `ENABLE ROW LEVEL SECURITY`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub row_security: bool,
+    /// PostgreSQL `FORCE ROW LEVEL SECURITY` (policies apply to the owner too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_row_security: bool,
 }
 
 impl Table {
@@ -268,17 +316,20 @@ pub struct Generated {
 }
 
 /// A primary key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PrimaryKey {
     /// Constraint name where the database keeps one that matters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// Constraint comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A unique constraint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UniqueConstraint {
     /// Key columns in order.
     pub columns: Vec<String>,
@@ -288,17 +339,27 @@ pub struct UniqueConstraint {
     /// PostgreSQL deferrability.
     #[serde(default, skip_serializing_if = "Deferrable::is_not_deferrable")]
     pub deferrable: Deferrable,
+    /// Constraint comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A check constraint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CheckConstraint {
     /// The boolean expression, as the database normalises it.
     pub expression: String,
+    /// PostgreSQL `NOT VALID`: existing rows were never checked. A valid constraint
+    /// satisfies a target that asks for a `NOT VALID` one (see the diff).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_valid: bool,
+    /// Constraint comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A foreign key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ForeignKey {
     /// Referencing columns in order.
     pub columns: Vec<String>,
@@ -319,6 +380,20 @@ pub struct ForeignKey {
     /// Deferrability.
     #[serde(default, skip_serializing_if = "Deferrable::is_not_deferrable")]
     pub deferrable: Deferrable,
+    /// `MATCH FULL` (the default is `MATCH SIMPLE`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub match_full: bool,
+    /// The columns an `ON DELETE SET NULL (...)` or `SET DEFAULT (...)` action sets
+    /// (PostgreSQL 15); empty means all referencing columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_set_columns: Vec<String>,
+    /// PostgreSQL `NOT VALID`: existing rows were never checked. A valid key satisfies a
+    /// target that asks for a `NOT VALID` one (see the diff).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_valid: bool,
+    /// Constraint comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// What a foreign key does when the referenced row changes.
@@ -377,7 +452,7 @@ impl Deferrable {
 }
 
 /// An index that does not back a primary key or unique constraint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Index {
     /// Key parts in order.
     pub parts: Vec<IndexPart>,
@@ -396,6 +471,38 @@ pub struct Index {
     /// MySQL invisible index.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub invisible: bool,
+    /// PostgreSQL 15 `NULLS NOT DISTINCT` of a unique index.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nulls_not_distinct: bool,
+    /// PostgreSQL index storage parameters (`fillfactor`, `fastupdate`, ...), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_parameters: BTreeMap<String, String>,
+    /// Index comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// How one index key is compared and sorted beyond its direction (PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeyOptions {
+    /// A non-default operator class with its parameters, tenant-relative
+    /// (`jsonb_path_ops`, `gist_trgm_ops(siglen='32')`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_class: Option<String>,
+    /// A collation other than the column's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// An explicit `NULLS FIRST` (true) or `NULLS LAST` (false) where it differs from
+    /// the direction's default; `None` when it is the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls_first: Option<bool>,
+}
+
+impl KeyOptions {
+    /// Whether every option is the default.
+    pub fn is_default(&self) -> bool {
+        self == &KeyOptions::default()
+    }
 }
 
 /// One key part of an index.
@@ -412,6 +519,9 @@ pub enum IndexPart {
         /// MySQL prefix length.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prefix_length: Option<u32>,
+        /// Operator class, collation and nulls order.
+        #[serde(default, flatten, skip_serializing_if = "KeyOptions::is_default")]
+        options: KeyOptions,
     },
     /// An expression.
     Expression {
@@ -420,6 +530,9 @@ pub enum IndexPart {
         /// Descending order.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         descending: bool,
+        /// Operator class, collation and nulls order.
+        #[serde(default, flatten, skip_serializing_if = "KeyOptions::is_default")]
+        options: KeyOptions,
     },
 }
 
@@ -430,19 +543,105 @@ impl IndexPart {
             name: name.into(),
             descending: false,
             prefix_length: None,
+            options: KeyOptions::default(),
         }
     }
 }
 
 /// A trigger, kept as the database's own definition (triggers are dialect-specific).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Trigger {
     /// The complete `CREATE TRIGGER` statement, tenant-relative.
     pub definition: String,
+    /// When the trigger fires (PostgreSQL `ALTER TABLE ... DISABLE/ENABLE TRIGGER`).
+    #[serde(default, skip_serializing_if = "TriggerEnabled::is_default")]
+    pub enabled: TriggerEnabled,
+    /// Trigger comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// When a PostgreSQL trigger fires, after `session_replication_role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerEnabled {
+    /// Fires in `origin` and `local` mode (the default, `ENABLE TRIGGER`).
+    #[default]
+    Origin,
+    /// Never fires (`DISABLE TRIGGER`).
+    Disabled,
+    /// Fires only in `replica` mode (`ENABLE REPLICA TRIGGER`).
+    Replica,
+    /// Fires in every mode (`ENABLE ALWAYS TRIGGER`).
+    Always,
+}
+
+impl TriggerEnabled {
+    /// Whether this is the default state.
+    pub fn is_default(&self) -> bool {
+        *self == TriggerEnabled::Origin
+    }
+}
+
+/// A row-level security policy (PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Policy {
+    /// The command it applies to.
+    #[serde(default, skip_serializing_if = "PolicyCommand::is_all")]
+    pub command: PolicyCommand,
+    /// `AS RESTRICTIVE` (the default is permissive).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restrictive: bool,
+    /// Roles it applies to, sorted; `public` for everyone.
+    pub roles: Vec<String>,
+    /// The `USING` expression, tenant-relative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub using: Option<String>,
+    /// The `WITH CHECK` expression, tenant-relative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_check: Option<String>,
+    /// Policy comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// The command a policy applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyCommand {
+    /// Every command (`FOR ALL`, the default).
+    #[default]
+    All,
+    /// `FOR SELECT`.
+    Select,
+    /// `FOR INSERT`.
+    Insert,
+    /// `FOR UPDATE`.
+    Update,
+    /// `FOR DELETE`.
+    Delete,
+}
+
+impl PolicyCommand {
+    /// Whether this is `FOR ALL`.
+    pub fn is_all(&self) -> bool {
+        *self == PolicyCommand::All
+    }
+
+    /// The SQL keyword.
+    pub fn as_sql(&self) -> &'static str {
+        match self {
+            PolicyCommand::All => "ALL",
+            PolicyCommand::Select => "SELECT",
+            PolicyCommand::Insert => "INSERT",
+            PolicyCommand::Update => "UPDATE",
+            PolicyCommand::Delete => "DELETE",
+        }
+    }
 }
 
 /// A view or materialized view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct View {
     /// The `SELECT` body, tenant-relative.
     pub definition: String,
@@ -455,6 +654,12 @@ pub struct View {
     /// View comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Comments on the view's columns, by column name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_comments: BTreeMap<String, String>,
+    /// A materialized view's indexes by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub indexes: BTreeMap<String, Index>,
 }
 
 /// A sequence.
@@ -478,21 +683,150 @@ pub struct Sequence {
     /// The column that owns it (`table.column`), for serial and identity sequences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<String>,
+    /// Sequence comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// An enum type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EnumType {
     /// Labels in sort order.
     pub values: Vec<String>,
+    /// Type comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A domain: a base type with a default, nullability and checks (PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    /// The base type.
+    #[serde(rename = "type")]
+    pub data_type: DataType,
+    /// `NOT NULL`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_null: bool,
+    /// Default expression, tenant-relative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Collation, when not the base type's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// Check constraints by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, CheckConstraint>,
+    /// Domain comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A function or procedure, kept as the database's own definition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Function {
     /// The complete `CREATE FUNCTION` statement, tenant-relative.
     pub definition: String,
+    /// Function comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
+
+/// One privilege granted to one role on one object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Grant {
+    /// The role (`public` for everyone).
+    pub grantee: String,
+    /// The privilege keyword (`SELECT`, `USAGE`, `EXECUTE`, ...).
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grantable: bool,
+}
+
+/// The object a set of privileges is on; its text is the key of
+/// [`SchemaSnapshot::privileges`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum PrivilegeTarget {
+    /// A table, view or materialized view.
+    Table(String),
+    /// A sequence.
+    Sequence(String),
+    /// A function or procedure, by signature.
+    Function(String),
+}
+
+impl PrivilegeTarget {
+    /// The key text (`table users`).
+    pub fn key(&self) -> String {
+        match self {
+            PrivilegeTarget::Table(name) => format!("table {name}"),
+            PrivilegeTarget::Sequence(name) => format!("sequence {name}"),
+            PrivilegeTarget::Function(name) => format!("function {name}"),
+        }
+    }
+
+    /// Parses a key made by [`key`](Self::key).
+    pub fn parse(key: &str) -> Option<Self> {
+        let (kind, name) = key.split_once(' ')?;
+        let name = name.to_string();
+        match kind {
+            "table" => Some(PrivilegeTarget::Table(name)),
+            "sequence" => Some(PrivilegeTarget::Sequence(name)),
+            "function" => Some(PrivilegeTarget::Function(name)),
+            _ => None,
+        }
+    }
+}
+
+/// Pairs of texts that spell the same expression, learnt from the database.
+///
+/// PostgreSQL does not always print an expression the way it prints that printout once
+/// parsed again (`(ARRAY['a'::varchar])::text[]` comes back as
+/// `ARRAY[('a'::varchar)::text]`), so a check copied from a template can read differently
+/// in the tenant it was applied to. An adapter that can ask the database which spellings
+/// are the same fills this on the target; the diff then treats each pair as equal text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Equivalences(BTreeSet<(String, String)>);
+
+impl Equivalences {
+    /// Records that `a` and `b` spell the same expression.
+    pub fn insert(&mut self, a: impl Into<String>, b: impl Into<String>) {
+        let (a, b) = (a.into(), b.into());
+        if a != b {
+            self.0.insert(if a < b { (a, b) } else { (b, a) });
+        }
+    }
+
+    /// Whether `a` and `b` are the same text or a known pair.
+    pub fn same(&self, a: &str, b: &str) -> bool {
+        a == b || {
+            let pair = if a < b { (a, b) } else { (b, a) };
+            self.0
+                .iter()
+                .any(|(x, y)| x.as_str() == pair.0 && y.as_str() == pair.1)
+        }
+    }
+
+    /// Whether no pair is known.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The number of known pairs.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl PartialEq for Equivalences {
+    /// Always equal: equivalences are knowledge about a snapshot, not part of it.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Equivalences {}
 
 /// An extension.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -46,6 +46,7 @@ impl TableBuilder {
         self.0.primary_key = Some(PrimaryKey {
             name: None,
             columns: columns.iter().map(|c| c.to_string()).collect(),
+            comment: None,
         });
         self
     }
@@ -68,6 +69,7 @@ impl TableBuilder {
                 on_delete: Default::default(),
                 on_update: Default::default(),
                 deferrable: Default::default(),
+                ..Default::default()
             },
         );
         self
@@ -84,6 +86,7 @@ impl TableBuilder {
                 predicate: None,
                 include: Vec::new(),
                 invisible: false,
+                ..Default::default()
             },
         );
         self

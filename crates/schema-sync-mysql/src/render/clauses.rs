@@ -117,13 +117,16 @@ pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> R
                 name,
                 descending,
                 prefix_length,
+                ..
             } => format!(
                 "{}{}{}",
                 quote_ident(name),
                 prefix_length.map(|l| format!("({l})")).unwrap_or_default(),
                 if *descending { " DESC" } else { "" }
             ),
-            IndexPart::Expression { sql, descending } => {
+            IndexPart::Expression {
+                sql, descending, ..
+            } => {
                 format!("({sql}){}", if *descending { " DESC" } else { "" })
             }
         })

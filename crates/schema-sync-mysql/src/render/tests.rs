@@ -100,6 +100,7 @@ fn foreign_key_drops_come_first_in_their_own_statement() {
             predicate: None,
             include: Vec::new(),
             invisible: false,
+            ..Default::default()
         },
     );
     let to = snapshot([("users", changed), ("teams", users().build())]);
@@ -143,6 +144,7 @@ fn new_tables_carry_their_indexes_and_foreign_keys() {
         "chk_tag".into(),
         CheckConstraint {
             expression: "`tag` <> ''".into(),
+            ..Default::default()
         },
     );
     let plan = plan(&from, &snapshot([("tree", tree)]));
@@ -209,6 +211,7 @@ fn dialect_differences_are_rendered() {
         "chk".into(),
         CheckConstraint {
             expression: "`id` > 0".into(),
+            ..Default::default()
         },
     );
     let from = snapshot([("users", checked)]);
@@ -244,6 +247,7 @@ fn operations_mysql_lacks_are_refused_by_name() {
             cache: 1,
             cycle: false,
             owned_by: None,
+            comment: None,
         },
     );
     let sequence_plan = plan(&snapshot([]), &to);
@@ -300,6 +304,7 @@ fn dependent_statements_are_not_reordered_past_their_needs() {
             materialized: false,
             depends_on: ["users".to_string()].into(),
             comment: None,
+            ..Default::default()
         },
     );
     let plan = plan(&from, &to);

@@ -91,6 +91,7 @@ fn create_table_quotes_everything_and_sets_sequence_owner_after_the_table() {
     table.primary_key = Some(PrimaryKey {
         name: Some("t_pkey".into()),
         columns: vec!["id".into()],
+        comment: None,
     });
     table.comment = Some("a'b".into());
     let sequence = Sequence {
@@ -102,6 +103,7 @@ fn create_table_quotes_everything_and_sets_sequence_owner_after_the_table() {
         cache: 1,
         cycle: false,
         owned_by: Some("t.id".into()),
+        comment: None,
     };
     let rendered = render(
         vec![
@@ -195,9 +197,11 @@ fn generated_columns_make_way_for_a_retyped_column() {
 fn enum_additions_use_add_value_unless_the_run_uses_the_label() {
     let from = EnumType {
         values: vec!["b".into(), "d".into()],
+        comment: None,
     };
     let to = EnumType {
         values: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+        comment: None,
     };
     let alter = Operation::AlterEnum {
         name: "e".into(),
@@ -234,6 +238,7 @@ fn enum_additions_use_add_value_unless_the_run_uses_the_label() {
 fn replaced_functions_are_not_dropped() {
     let function = schema_sync_core::snapshot::Function {
         definition: "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'".into(),
+        comment: None,
     };
     let rendered = render(
         vec![

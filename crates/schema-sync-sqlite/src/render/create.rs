@@ -365,7 +365,9 @@ pub(crate) fn create_index(table: &str, name: &str, index: &Index) -> String {
                 IndexPart::Column {
                     name, descending, ..
                 } => (render_ident(name), *descending),
-                IndexPart::Expression { sql, descending } => (sql.clone(), *descending),
+                IndexPart::Expression {
+                    sql, descending, ..
+                } => (sql.clone(), *descending),
             };
             if descending {
                 format!("{text} DESC")
@@ -566,6 +568,7 @@ mod tests {
                 (*name).to_string(),
                 CheckConstraint {
                     expression: "other <> ''".into(),
+                    ..Default::default()
                 },
             );
             let table_name = name.to_string();
@@ -577,6 +580,7 @@ mod tests {
                 predicate: None,
                 include: Vec::new(),
                 invisible: false,
+                ..Default::default()
             };
             let index_sql = create_index(&table_name, &format!("i_{name}"), &index);
             conn.execute_batch(&format!("{sql}; {index_sql};"))
