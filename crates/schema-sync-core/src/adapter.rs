@@ -77,6 +77,10 @@ pub struct ConnectOptions {
     pub lock_timeout: Option<Duration>,
     /// The longest one inspection query may run. `None`: no limit.
     pub statement_timeout: Option<Duration>,
+    /// Read privileges granted on tenant objects into snapshots, so that they are
+    /// compared and synced (PostgreSQL). Off by default: tenants often differ in grants
+    /// on purpose. Ownership is never compared.
+    pub include_privileges: bool,
 }
 
 impl Default for ConnectOptions {
@@ -86,6 +90,7 @@ impl Default for ConnectOptions {
             read_only: false,
             lock_timeout: None,
             statement_timeout: None,
+            include_privileges: false,
         }
     }
 }

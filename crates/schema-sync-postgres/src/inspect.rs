@@ -774,7 +774,13 @@ impl PostgresAdapter {
             return Err(failed(e));
         }
         let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
-        let result = inspect_schemas(&client, self.server_version, &schemas).await;
+        let result = inspect_schemas_with(
+            &client,
+            self.server_version,
+            &schemas,
+            self.include_privileges,
+        )
+        .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         if client.batch_execute(end).await.is_err() {
             drop(deadpool_postgres::Object::take(client));
@@ -822,6 +828,8 @@ impl PostgresAdapter {
     }
 }
 
+mod grants;
 mod timeouts;
 
+pub(crate) use grants::inspect_schemas_with;
 pub(crate) use timeouts::{Timeouts, inspection_timeout, is_timeout};

@@ -287,6 +287,7 @@ impl Renderer<'_> {
                     vec![format!("DROP ROUTINE {}({arguments})", self.q(&function))]
                 }
             }
+            SetPrivileges { object, from, to } => self.set_privileges(object, from, to)?,
             // TODO(#14): rendered by the coverage work in progress.
             other => {
                 return Err(self.unsupported(
@@ -500,6 +501,7 @@ fn split_signature(key: &str) -> Option<(String, &str)> {
 mod tests;
 
 mod columns;
+mod grants;
 mod objects;
 mod privileges;
 mod type_sql;

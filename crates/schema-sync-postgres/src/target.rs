@@ -23,7 +23,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::PostgresAdapter;
 use crate::error::{self, describe_ddl_error};
-use crate::inspect::inspect_schemas;
+use crate::inspect::inspect_schemas_with;
 use crate::sql::quote_ident;
 
 /// How the target is named in messages (the CLI knows the file name).
@@ -73,7 +73,7 @@ pub(crate) async fn snapshot_from_sql(
     // Never back to the pool: the DDL may have changed session settings.
     let client = deadpool_postgres::Object::take(pooled);
     let scratch = scratch_name();
-    let result = load(&client, adapter.server_version, &scratch, sql).await;
+    let result = load(&client, adapter, &scratch, sql).await;
     if result.is_err() {
         // Whatever happened, make sure the scratch schema does not outlive this call.
         let _ = client.batch_execute("ROLLBACK").await;
@@ -89,10 +89,11 @@ pub(crate) async fn snapshot_from_sql(
 
 async fn load(
     client: &Client,
-    server_version: i32,
+    adapter: &PostgresAdapter,
     scratch: &str,
     sql: &str,
 ) -> Result<SchemaSnapshot> {
+    let server_version = adapter.server_version;
     let setup = |e| error::database(None, Phase::Target, "creating the scratch schema", e);
     client
         .batch_execute(&format!(
@@ -122,9 +123,14 @@ async fn load(
             None,
         ));
     }
-    let inspected = inspect_schemas(client, server_version, &[scratch.to_string()])
-        .await
-        .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;
+    let inspected = inspect_schemas_with(
+        client,
+        server_version,
+        &[scratch.to_string()],
+        adapter.include_privileges,
+    )
+    .await
+    .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;
     let mut snapshot = inspected.into_iter().next().flatten().ok_or_else(|| {
         target_error(
             "the DDL dropped or renamed the scratch schema it runs in; remove schema-level statements from it".into(),

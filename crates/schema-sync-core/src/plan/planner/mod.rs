@@ -8,6 +8,7 @@
 mod in_place;
 mod order;
 mod phases;
+mod privileges;
 #[cfg(test)]
 mod tests;
 
@@ -50,7 +51,8 @@ pub trait Planner: Send + Sync {
 /// 8. recreate changed functions, then views (dependencies first) and triggers;
 /// 9. change in place what needs no rebuild (comments, trigger states, validation of
 ///    `NOT VALID` constraints, indexes of materialized views that stay), then give
-///    every created object its comment.
+///    every created object its comment, then set the privileges that differ and those
+///    of created objects (when the snapshots include privileges).
 ///
 /// Every step is classified as destructive or not; the engine refuses destructive plans
 /// unless the caller allows them.
@@ -80,9 +82,11 @@ impl Planner for DefaultPlanner {
         phases::drop_unused_objects(&mut cx);
         phases::recreate_functions_views_and_triggers(&mut cx);
         // Phase 9: what changes in place, then the comments of what was created.
+        let created = cx.builder.operations();
         let mut last = on_kept_views(split.steps);
-        last.extend(in_place::comments_of_created(&cx.builder.operations(), to));
+        last.extend(in_place::comments_of_created(&created, to));
         cx.push_all(in_place::first_comment_per_object(last));
+        cx.push_all(privileges::steps(&split.diff, to, &created));
         Ok(cx.finish())
     }
 }
