@@ -234,6 +234,18 @@ async fn a_fleet_drifted_in_every_modelled_object_kind_converges_in_one_sync() {
     assert_eq!(clone_dump, template_dump, "the clone");
     for (dumped, (_, drift)) in dumps.iter().zip(&tenants) {
         if RESPELLED.contains(drift) {
+            // The check's own line differs in spelling only; everything else is equal.
+            let without_check = |dump: &str| {
+                dump.lines()
+                    .filter(|l| !l.contains("accounts_kind_check"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(
+                without_check(dumped),
+                without_check(&template_dump),
+                "{drift}"
+            );
             continue;
         }
         assert_eq!(
