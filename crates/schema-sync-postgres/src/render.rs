@@ -287,6 +287,7 @@ impl Renderer<'_> {
                     vec![format!("DROP ROUTINE {}({arguments})", self.q(&function))]
                 }
             }
+            SetComment { object, comment } => vec![self.set_comment(object, comment.as_deref())?],
             // TODO(#14): rendered by the coverage work in progress.
             other => {
                 return Err(self.unsupported(
@@ -500,6 +501,7 @@ fn split_signature(key: &str) -> Option<(String, &str)> {
 mod tests;
 
 mod columns;
+mod comments;
 mod objects;
 mod privileges;
 mod type_sql;
