@@ -5,6 +5,7 @@
 //! where an added column is placed) are answered in [`order`], and every step is
 //! classified as it is pushed ([`PlanBuilder`]).
 
+mod in_place;
 mod order;
 mod phases;
 #[cfg(test)]
@@ -46,7 +47,10 @@ pub trait Planner: Send + Sync {
 /// 6. add keys, constraints and indexes, then every new foreign key (so foreign keys
 ///    between new tables, even cyclic ones, always find their target);
 /// 7. drop sequences, enums and extensions no longer used;
-/// 8. recreate changed functions, then views (dependencies first) and triggers.
+/// 8. recreate changed functions, then views (dependencies first) and triggers;
+/// 9. change in place what needs no rebuild (comments, trigger states, validation of
+///    `NOT VALID` constraints, indexes of materialized views that stay), then give
+///    every created object its comment.
 ///
 /// Every step is classified as destructive or not; the engine refuses destructive plans
 /// unless the caller allows them.
@@ -60,15 +64,25 @@ impl Planner for DefaultPlanner {
         to: &SchemaSnapshot,
         diff: &SchemaDiff,
     ) -> Result<MigrationPlan> {
-        let mut cx = PlanContext::new(from, to, diff);
+        let split = in_place::split(diff);
+        let mut cx = PlanContext::new(from, to, &split.diff);
+        let recreated_views = cx.views_to_drop.clone();
+        let on_kept_views =
+            |steps: Vec<_>| in_place::without_recreated_views(steps, &recreated_views);
         phases::drop_views(&mut cx);
         phases::drop_table_parts(&mut cx);
+        cx.push_all(on_kept_views(split.view_index_drops));
         phases::drop_tables(&mut cx);
         phases::create_types_sequences_and_functions(&mut cx);
         phases::tables_and_columns(&mut cx);
         phases::keys_constraints_indexes_and_foreign_keys(&mut cx);
+        cx.push_all(on_kept_views(split.view_index_creations));
         phases::drop_unused_objects(&mut cx);
         phases::recreate_functions_views_and_triggers(&mut cx);
+        // Phase 9: what changes in place, then the comments of what was created.
+        let mut last = on_kept_views(split.steps);
+        last.extend(in_place::comments_of_created(&cx.builder.operations(), to));
+        cx.push_all(in_place::first_comment_per_object(last));
         Ok(cx.finish())
     }
 }
@@ -124,6 +138,13 @@ impl<'a> PlanContext<'a> {
             views_to_drop,
             foreign_keys_to_readd,
             builder: PlanBuilder::new(from, to),
+        }
+    }
+
+    /// Pushes every operation of `operations`, in order.
+    fn push_all(&mut self, operations: Vec<crate::plan::operation::Operation>) {
+        for operation in operations {
+            self.builder.push(operation);
         }
     }
 
