@@ -257,14 +257,6 @@ impl Renderer<'_> {
                         quote_literal(comment)
                     ));
                 }
-                for (column, comment) in &view.column_comments {
-                    out.push(format!(
-                        "COMMENT ON COLUMN {}.{} IS {}",
-                        self.q(name),
-                        quote_ident(column),
-                        quote_literal(comment)
-                    ));
-                }
                 if let Some(privileges) = self.privileges.get(name) {
                     out.extend(privileges::restore(kind, &self.q(name), privileges));
                 }
