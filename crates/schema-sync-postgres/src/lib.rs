@@ -122,6 +122,13 @@ impl DatabaseAdapter for PostgresAdapter {
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
         target::snapshot_from_sql(self, sql).await
     }
+
+    async fn expression_equivalences(
+        &self,
+        target: &SchemaSnapshot,
+    ) -> Result<schema_sync_core::snapshot::Equivalences> {
+        target::learn_equivalences(self, target).await
+    }
 }
 
 #[async_trait]

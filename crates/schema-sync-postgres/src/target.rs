@@ -6,6 +6,13 @@
 //! afterwards rather than returned to the pool, since the DDL may have changed session
 //! settings. DDL that ends the transaction itself (`COMMIT`, `ROLLBACK`) is refused and
 //! whatever it committed is dropped.
+//!
+//! Before the rollback, the inspected target is created once more in a second scratch
+//! schema, to learn which of its expressions PostgreSQL prints differently once reparsed
+//! ([`equivalences`]); [`learn_equivalences`] does the same for targets that come from
+//! a reference tenant or a saved snapshot.
+
+mod equivalences;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -118,16 +125,47 @@ async fn load(
     let inspected = inspect_schemas(client, server_version, &[scratch.to_string()])
         .await
         .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;
-    client
-        .batch_execute("ROLLBACK")
-        .await
-        .map_err(|e| error::database(None, Phase::Target, "rolling back the scratch schema", e))?;
-    inspected.into_iter().next().flatten().ok_or_else(|| {
+    let mut snapshot = inspected.into_iter().next().flatten().ok_or_else(|| {
         target_error(
             "the DDL dropped or renamed the scratch schema it runs in; remove schema-level statements from it".into(),
             None,
         )
-    })
+    })?;
+    // A target that cannot be recreated from its snapshot alone (rare: the plan would
+    // then fail on every tenant too) is still a target; only the spellings stay unknown.
+    if let Ok(equivalences) =
+        equivalences::round_trip(client, server_version, &snapshot, &format!("{scratch}_r")).await
+    {
+        snapshot.equivalences = equivalences;
+    }
+    client
+        .batch_execute("ROLLBACK")
+        .await
+        .map_err(|e| error::database(None, Phase::Target, "rolling back the scratch schema", e))?;
+    Ok(snapshot)
+}
+
+/// The equivalent spellings of `target`'s expressions
+/// ([`DatabaseAdapter::expression_equivalences`](schema_sync_core::DatabaseAdapter::expression_equivalences)):
+/// `target` is created in a scratch schema inside a transaction that is rolled back.
+pub(crate) async fn learn_equivalences(
+    adapter: &PostgresAdapter,
+    target: &SchemaSnapshot,
+) -> Result<schema_sync_core::snapshot::Equivalences> {
+    if adapter.read_only {
+        return Ok(schema_sync_core::snapshot::Equivalences::default());
+    }
+    let pooled = adapter.client().await?;
+    // Never back to the pool: the scratch DDL ran in this session.
+    let client = deadpool_postgres::Object::take(pooled);
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|e| error::database(None, Phase::Target, "starting a transaction", e))?;
+    let result =
+        equivalences::round_trip(&client, adapter.server_version, target, &scratch_name()).await;
+    let _ = client.batch_execute("ROLLBACK").await;
+    result
 }
 
 /// The id of the current transaction (assigned on first call), to notice DDL that ended it.

@@ -179,3 +179,86 @@ async fn a_schema_name_that_cannot_be_a_tenant_is_reported_not_skipped() {
     ));
     assert_eq!(report.summary.in_sync, 1);
 }
+
+/// Objects whose expressions PostgreSQL prints differently once the printout is parsed
+/// again: `IN` lists over `varchar`, in a check, a partial index and a default.
+const REPARSED: &str = "
+CREATE TABLE invoices (
+    id int PRIMARY KEY,
+    kind varchar(20) NOT NULL CHECK (kind IN ('billing', 'shipping')),
+    tags varchar(10)[] NOT NULL DEFAULT ARRAY['new', 'open']
+);
+CREATE INDEX invoices_open ON invoices (id) WHERE kind IN ('billing', 'usage');
+";
+
+#[tokio::test]
+async fn an_expression_printed_differently_once_reparsed_is_not_drift_after_sync() {
+    let db = common::db().await;
+    let template = db
+        .create_tenant(&unique_tenant_id("fid_reparse_tpl"), REPARSED)
+        .await
+        .unwrap();
+    let bare = "CREATE TABLE invoices (id int PRIMARY KEY, kind varchar(20) NOT NULL, tags varchar(10)[] NOT NULL)";
+    let engine = Engine::new(db.dyn_adapter());
+    let targets = [
+        schema_sync_core::Target::Tenant(template.id().clone()),
+        schema_sync_core::Target::Sql {
+            label: "reparsed.sql".into(),
+            sql: REPARSED.into(),
+        },
+    ];
+    for target in targets {
+        let resolved = engine.resolve_target(&target).await.unwrap();
+        assert!(
+            !resolved.equivalences.is_empty(),
+            "{target}: no spelling was learnt"
+        );
+        let tenant = db
+            .create_tenant(&unique_tenant_id("fid_reparse"), bare)
+            .await
+            .unwrap();
+        let synced = engine
+            .run_fleet(vec![tenant.clone()], &resolved, &sync_all(), &|_| {})
+            .await;
+        let validated = engine
+            .run_fleet(
+                vec![tenant.clone(), template.clone()],
+                &resolved,
+                &FleetOptions::default(),
+                &|_| {},
+            )
+            .await;
+        let live_check = db.inspect(&tenant).await.tables["invoices"]
+            .checks
+            .values()
+            .map(|c| c.expression.clone())
+            .collect::<Vec<_>>();
+        db.drop_tenant(&tenant).await.unwrap();
+        assert_eq!(
+            synced.tenants[0].status,
+            TenantStatus::Synced,
+            "{target}: {:?}",
+            synced.tenants[0].error
+        );
+        for report in &validated.tenants {
+            assert_eq!(
+                report.status,
+                TenantStatus::InSync,
+                "{target}: {} after sync: {:?}",
+                report.tenant,
+                report.diff.as_ref().map(|d| d.to_text())
+            );
+        }
+        // The synced tenant really does spell the check differently from the template.
+        let template_check = resolved.tables["invoices"]
+            .checks
+            .values()
+            .map(|c| c.expression.clone())
+            .collect::<Vec<_>>();
+        assert_ne!(
+            live_check, template_check,
+            "{target}: the spellings are the same"
+        );
+    }
+    db.drop_tenant(&template).await.unwrap();
+}

@@ -266,3 +266,37 @@ fn diff_sets<T: Clone + Ord>(from: &BTreeSet<T>, to: &BTreeSet<T>) -> Vec<Change
     let added = to.difference(from).map(|o| Change::Added { to: o.clone() });
     removed.chain(added).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::CheckConstraint;
+    use crate::testing::{TableBuilder, snapshot};
+
+    fn with_check(expression: &str) -> SchemaSnapshot {
+        let mut table = TableBuilder::new().column("kind", "varchar", true).build();
+        table.checks.insert(
+            "kind_check".into(),
+            CheckConstraint {
+                expression: expression.into(),
+                ..CheckConstraint::default()
+            },
+        );
+        snapshot([("t", table)])
+    }
+
+    #[test]
+    fn spellings_learnt_from_the_database_compare_equal_and_nothing_else_does() {
+        let written = with_check("(kind)::text = ANY ((ARRAY['a'::varchar])::text[])");
+        let reparsed = with_check("(kind)::text = ANY (ARRAY[('a'::varchar)::text])");
+        let other = with_check("(kind)::text = ANY (ARRAY[('b'::varchar)::text])");
+        let mut target = written.clone();
+        assert!(!DefaultDiffCalculator.diff(&reparsed, &target).is_empty());
+        target.equivalences = Equivalences::between(&written, &reparsed);
+        assert_eq!(target.equivalences.len(), 1);
+        assert!(DefaultDiffCalculator.diff(&reparsed, &target).is_empty());
+        assert!(DefaultDiffCalculator.diff(&written, &target).is_empty());
+        assert!(!DefaultDiffCalculator.diff(&other, &target).is_empty());
+        assert_eq!(target.hash(), written.hash(), "equivalences are not hashed");
+    }
+}
