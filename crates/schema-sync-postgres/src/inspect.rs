@@ -345,6 +345,8 @@ impl Assembler<'_> {
                 self.dependent("rule", format!("{table}.{rule}"), table);
             }
         }
+        // NOTE(#14, comments): when policies are modelled, read `pg_description` (classoid
+        // `pg_policy`) in the POLICIES query into `Policy.comment`.
         for (relation, policy) in &parts.policies {
             if let Some((table, _)) = relations.get(relation) {
                 self.dependent("policy", format!("{table}.{policy}"), table);
@@ -555,6 +557,11 @@ impl Assembler<'_> {
             return;
         }
         if kind != "r" {
+            // NOTE(#14, comments): a modelled materialized view index takes
+            // `relation.comment` into `Index.comment`, as a table's index does below.
+            if relation.comment.is_some() {
+                self.unsupported("comment", format!("index {label}"));
+            }
             self.dependent("materialized view index", label, table);
             return;
         }
@@ -696,6 +703,8 @@ impl Assembler<'_> {
                 "p" => "pseudo type",
                 _ => "base type",
             };
+            // NOTE(#14, comments): a modelled domain takes `t.comment` into
+            // `Domain.comment` (and `continue`s before this report, as enums do).
             if t.comment.is_some() {
                 self.unsupported("comment", format!("type {}", t.name));
             }

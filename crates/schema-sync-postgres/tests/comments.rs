@@ -69,7 +69,10 @@ fn comment_drifts() -> Vec<(&'static str, CommentTarget)> {
     };
     vec![
         // Missing in the tenant.
-        ("COMMENT ON TYPE mood IS NULL", CommentTarget::Type { name: s("mood") }),
+        (
+            "COMMENT ON TYPE mood IS NULL",
+            CommentTarget::Type { name: s("mood") },
+        ),
         (
             "COMMENT ON FUNCTION touch() IS NULL",
             CommentTarget::Function {
@@ -251,7 +254,12 @@ async fn sync_to_template(
         "{label}: the second sync was not a no-op: {}",
         second.diff.to_text()
     );
-    first.plan.steps.iter().map(|s| s.operation.clone()).collect()
+    first
+        .plan
+        .steps
+        .iter()
+        .map(|s| s.operation.clone())
+        .collect()
 }
 
 #[tokio::test]

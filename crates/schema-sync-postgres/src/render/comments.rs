@@ -56,6 +56,9 @@ impl Renderer<'_> {
             CommentTarget::Type { name } => format!("TYPE {}", self.q(name)),
             CommentTarget::Domain { name } => format!("DOMAIN {}", self.q(name)),
         };
-        Ok(format!("COMMENT ON {target} IS {}", comment_literal(comment)))
+        Ok(format!(
+            "COMMENT ON {target} IS {}",
+            comment_literal(comment)
+        ))
     }
 }

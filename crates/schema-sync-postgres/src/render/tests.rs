@@ -428,5 +428,8 @@ fn a_malformed_function_key_is_refused_not_guessed() {
             privileges: &Default::default(),
         },
     );
-    assert!(matches!(result, Err(Error::Unsupported { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::Unsupported { .. })),
+        "{result:?}"
+    );
 }

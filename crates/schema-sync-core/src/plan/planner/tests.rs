@@ -212,11 +212,7 @@ fn a_view_stays_when_a_column_it_reads_changes_only_its_comment() {
     let mut from = with_table(base_table());
     from.views.insert("v".into(), view.clone());
     let mut to = from.clone();
-    if let Some(column) = to
-        .tables
-        .get_mut("t")
-        .and_then(|t| t.columns.get_mut("id"))
-    {
+    if let Some(column) = to.tables.get_mut("t").and_then(|t| t.columns.get_mut("id")) {
         column.comment = Some("the key".into());
     }
     let planned = steps(&from, &to);
