@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use schema_sync_core::plan::{CommentTarget, Operation};
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
@@ -190,37 +189,20 @@ fn allow_all() -> SyncOptions {
         .with_allow_destructive(true)
 }
 
-/// `pg_dump --schema-only` of one schema, with the schema's name replaced, so two
-/// schemas compare: the independent view of what is there.
+/// `pg_dump --schema-only` of one schema, with the schema's name replaced so that two
+/// schemas compare.
 fn pg_dump(schema: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "--schema-only",
-        ])
-        .arg(format!("--schema={schema}"))
-        .output()
-        .expect("pg_dump must be installed");
-    assert!(
-        output.status.success(),
-        "pg_dump: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace(schema, "TENANT")
+    common::pg_dump(schema).replace(schema, "TENANT")
+}
+
+/// A template tenant made of `ddl`, and its snapshot (the target).
+async fn template(db: &common::PgDb, ddl: &str) -> (TenantContext, SchemaSnapshot) {
+    let template = db
+        .create_tenant(&unique_tenant_id("cmt_tpl"), ddl)
+        .await
+        .unwrap();
+    let target = db.inspect(&template).await;
+    (template, target)
 }
 
 /// Syncs `tenant` to the template, checks that it then equals the template by
@@ -334,11 +316,7 @@ async fn every_comment_is_modelled_and_a_clone_diffs_empty() {
 #[tokio::test]
 async fn missing_different_and_extra_comments_are_found_and_fixed() {
     let db = common::db().await;
-    let template = db
-        .create_tenant(&unique_tenant_id("cmt_tpl"), TEMPLATE)
-        .await
-        .unwrap();
-    let target = db.inspect(&template).await;
+    let (template, target) = template(&db, TEMPLATE).await;
     let tenant = db
         .create_tenant(&unique_tenant_id("cmt_drift"), TEMPLATE)
         .await
@@ -380,11 +358,7 @@ async fn missing_different_and_extra_comments_are_found_and_fixed() {
 #[tokio::test]
 async fn objects_created_by_a_sync_get_their_comments() {
     let db = common::db().await;
-    let template = db
-        .create_tenant(&unique_tenant_id("cmt_tpl"), TEMPLATE)
-        .await
-        .unwrap();
-    let target = db.inspect(&template).await;
+    let (template, target) = template(&db, TEMPLATE).await;
     let tenant = db
         .create_tenant(&unique_tenant_id("cmt_new"), "")
         .await
@@ -408,11 +382,7 @@ COMMENT ON SEQUENCE plain_numbers IS 'defaults';
 #[tokio::test]
 async fn every_sequence_option_and_owner_round_trips() {
     let db = common::db().await;
-    let template = db
-        .create_tenant(&unique_tenant_id("seq_tpl"), SEQUENCES)
-        .await
-        .unwrap();
-    let target = db.inspect(&template).await;
+    let (template, target) = template(&db, SEQUENCES).await;
     let clone = db
         .create_tenant(&unique_tenant_id("seq_clone"), SEQUENCES)
         .await
