@@ -9,10 +9,11 @@
 //! the template and to the snapshot loaded from the same SQL.
 //!
 //! What the model has no place for (exclusion constraints, rules, policies, domains,
-//! partitioning, non-default operator classes, comments on indexes, ...) is listed in
+//! partitioning, non-default operator classes, comments on the index of a constraint or
+//! on an identity sequence, ...) is listed in
 //! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
 //! modelled table or view (materialized view indexes, rules, triggers on views,
-//! policies, view options, comments on view columns, statistics objects, and anything
+//! policies, view options, statistics objects, and anything
 //! else `pg_depend` ties to it automatically) names it as its parent
 //! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
 //! can be refused. Grants are not reported: a recreated view gets them back (see
@@ -280,8 +281,6 @@ impl Assembler<'_> {
                     self.dependent("view options", name.clone(), &name);
                 }
                 self.add_view(r.oid, name, r.kind == "m", r.comment.clone(), &relations);
-            } else if r.kind == "S" && r.comment.is_some() {
-                self.unsupported("comment", format!("sequence {name}"));
             }
         }
         for c in parts.columns.iter() {
@@ -314,19 +313,26 @@ impl Assembler<'_> {
                 if t.enabled != "O" {
                     self.unsupported("disabled or replica trigger", label.clone());
                 }
-                if t.comment.is_some() {
-                    self.unsupported("comment", format!("trigger {label}"));
-                }
                 let definition = self.text('t', t.oid, 0).unwrap_or_default();
                 if let Some(entry) = self.snapshot.tables.get_mut(*table) {
                     entry.triggers.insert(
                         t.name.clone(),
                         Trigger {
                             definition,
+                            comment: t.comment.clone(),
                             ..Default::default()
                         },
                     );
                 }
+            }
+        }
+        for c in &parts.view_column_comments {
+            if let Some((view, _)) = relations.get(&c.view)
+                && let Some(entry) = self.snapshot.views.get_mut(*view)
+            {
+                entry
+                    .column_comments
+                    .insert(c.column.clone(), c.comment.clone());
             }
         }
         for s in parts.sequences.iter() {
@@ -339,6 +345,8 @@ impl Assembler<'_> {
                 self.dependent("rule", format!("{table}.{rule}"), table);
             }
         }
+        // NOTE(#14, comments): when policies are modelled, read `pg_description` (classoid
+        // `pg_policy`) in the POLICIES query into `Policy.comment`.
         for (relation, policy) in &parts.policies {
             if let Some((table, _)) = relations.get(relation) {
                 self.dependent("policy", format!("{table}.{policy}"), table);
@@ -454,9 +462,7 @@ impl Assembler<'_> {
 
     fn add_constraint(&mut self, table: &str, c: &ConstraintRow) {
         let label = format!("{table}.{}", c.name);
-        if c.comment.is_some() {
-            self.unsupported("comment", format!("constraint {label}"));
-        }
+        let comment = c.comment.clone();
         let names = |list: &[Option<String>]| -> Vec<String> {
             list.iter().map(|n| n.clone().unwrap_or_default()).collect()
         };
@@ -480,7 +486,7 @@ impl Assembler<'_> {
                 t.primary_key = Some(PrimaryKey {
                     name: Some(c.name.clone()),
                     columns: names(&columns),
-                    comment: None,
+                    comment,
                 });
                 if c.deferrable {
                     self.unsupported("deferrable primary key", label);
@@ -493,7 +499,7 @@ impl Assembler<'_> {
                         columns: names(&columns),
                         nulls_not_distinct: index.is_some_and(|i| i.nulls_not_distinct),
                         deferrable,
-                        comment: None,
+                        comment,
                     },
                 );
             }
@@ -502,6 +508,7 @@ impl Assembler<'_> {
                     c.name.clone(),
                     CheckConstraint {
                         expression: expression.unwrap_or_default(),
+                        comment,
                         ..Default::default()
                     },
                 );
@@ -523,6 +530,7 @@ impl Assembler<'_> {
                         on_delete: action(&c.on_delete),
                         on_update: action(&c.on_update),
                         deferrable,
+                        comment,
                         ..Default::default()
                     },
                 );
@@ -541,13 +549,19 @@ impl Assembler<'_> {
             return;
         };
         let label = format!("{table}.{}", relation.name);
-        if relation.comment.is_some() {
-            self.unsupported("comment", format!("index {label}"));
-        }
         if self.constraint_indexes.contains(&i.oid) {
+            // The model keeps a key's comment on the constraint, not on its index.
+            if relation.comment.is_some() {
+                self.unsupported("comment", format!("index {label} of a constraint"));
+            }
             return;
         }
         if kind != "r" {
+            // NOTE(#14, comments): a modelled materialized view index takes
+            // `relation.comment` into `Index.comment`, as a table's index does below.
+            if relation.comment.is_some() {
+                self.unsupported("comment", format!("index {label}"));
+            }
             self.dependent("materialized view index", label, table);
             return;
         }
@@ -594,6 +608,7 @@ impl Assembler<'_> {
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
             invisible: false,
+            comment: relation.comment.clone(),
             ..Default::default()
         };
         if let Some(t) = self.snapshot.tables.get_mut(table) {
@@ -624,7 +639,12 @@ impl Assembler<'_> {
             },
             _ => None,
         };
+        let comment = self.relations.get(&s.oid).and_then(|r| r.comment.clone());
         if s.owner_kind.as_deref() == Some("i") {
+            if comment.is_some() {
+                // The model has no identity sequence to hang it on.
+                self.unsupported("comment", format!("identity sequence {name}"));
+            }
             // Identity sequences belong to their column; only non-default options are
             // worth a mention, since the model has no place for them.
             let max = match s.type_name.as_str() {
@@ -657,7 +677,7 @@ impl Assembler<'_> {
                 cache: s.cache,
                 cycle: s.cycle,
                 owned_by: owner,
-                comment: None,
+                comment,
             },
         );
     }
@@ -666,16 +686,13 @@ impl Assembler<'_> {
         let ns = self.namespace;
         let objects = self.objects;
         for t in objects.types.iter().filter(|t| t.namespace == ns) {
-            if t.comment.is_some() {
-                self.unsupported("comment", format!("type {}", t.name));
-            }
             let kind = match t.kind.as_str() {
                 "e" => {
                     self.snapshot.enums.insert(
                         t.name.clone(),
                         EnumType {
                             values: t.labels.clone(),
-                            comment: None,
+                            comment: t.comment.clone(),
                         },
                     );
                     continue;
@@ -686,6 +703,11 @@ impl Assembler<'_> {
                 "p" => "pseudo type",
                 _ => "base type",
             };
+            // NOTE(#14, comments): a modelled domain takes `t.comment` into
+            // `Domain.comment` (and `continue`s before this report, as enums do).
+            if t.comment.is_some() {
+                self.unsupported("comment", format!("type {}", t.name));
+            }
             self.unsupported(kind, t.name.clone());
         }
         for r in objects.routines.iter().filter(|r| r.namespace == ns) {
@@ -696,9 +718,6 @@ impl Assembler<'_> {
             let signature = self
                 .text('s', r.oid, 0)
                 .unwrap_or_else(|| format!("{}()", r.name));
-            if r.comment.is_some() {
-                self.unsupported("comment", format!("function {signature}"));
-            }
             let mut definition = self.text('f', r.oid, 0).unwrap_or_default();
             if let (Some(qualified), Some(bare)) =
                 (self.text('q', r.oid, 0), self.text('n', r.oid, 0))
@@ -711,7 +730,7 @@ impl Assembler<'_> {
                 signature,
                 Function {
                     definition: relativize_function(definition.trim_end(), self.schema),
-                    comment: None,
+                    comment: r.comment.clone(),
                 },
             );
         }

@@ -67,6 +67,31 @@ pub async fn db_with(options: &ConnectOptions) -> PgDb {
     }
 }
 
+/// `pg_dump --schema-only` of one schema, without the lines that change from run to run:
+/// the independent view of what is there.
+pub fn pg_dump(schema: &str) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .arg(format!("--dbname={}", url()))
+        .arg("--schema-only")
+        .arg(format!("--schema={schema}"))
+        .output()
+        .expect("pg_dump must be installed");
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("-- Dumped")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A plain driver connection for setting up and checking tenants.
 pub async fn admin() -> Client {
     let url = url();

@@ -200,3 +200,22 @@ fn created_objects_get_their_comments_after_they_exist() {
         ]
     );
 }
+
+#[test]
+fn a_view_stays_when_a_column_it_reads_changes_only_its_comment() {
+    use crate::snapshot::View;
+    let view = View {
+        definition: "SELECT id FROM t".into(),
+        depends_on: ["t".to_string()].into(),
+        ..View::default()
+    };
+    let mut from = with_table(base_table());
+    from.views.insert("v".into(), view.clone());
+    let mut to = from.clone();
+    if let Some(column) = to.tables.get_mut("t").and_then(|t| t.columns.get_mut("id")) {
+        column.comment = Some("the key".into());
+    }
+    let planned = steps(&from, &to);
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert!(planned[0].starts_with("alter column t.id"), "{planned:?}");
+}
