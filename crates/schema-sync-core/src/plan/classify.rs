@@ -12,15 +12,24 @@ pub(super) struct PlanBuilder {
     steps: Vec<PlanStep>,
     /// The latest step that touched each object (`table:x`, `view:y`, ...).
     last_touch: HashMap<String, usize>,
-    /// Enum types of either schema: the only column types that link steps (built-in
-    /// types like `integer` are not objects a step can depend on).
+    /// Enum types and domains of either schema: the only column types that link steps
+    /// (built-in types like `integer` are not objects a step can depend on).
     enum_names: BTreeSet<String>,
 }
 
 impl PlanBuilder {
     /// A builder for a plan from `from` to `to`.
     pub(super) fn new(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Self {
-        let enum_names = from.enums.keys().chain(to.enums.keys()).cloned().collect();
+        let enum_names = [&from.enums, &to.enums]
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .chain(
+                [&from.domains, &to.domains]
+                    .into_iter()
+                    .flat_map(|m| m.keys()),
+            )
+            .cloned()
+            .collect();
         Self {
             steps: Vec::new(),
             last_touch: HashMap::new(),
@@ -80,6 +89,39 @@ fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<
         | Operation::AlterEnum { name, .. }
         | Operation::DropEnum { name, .. } => {
             objects.push(format!("type:{name}"));
+        }
+        Operation::CreateDomain { name, domain }
+        | Operation::AlterDomain {
+            name, to: domain, ..
+        }
+        | Operation::DropDomain { name, from: domain } => {
+            objects.push(format!("type:{name}"));
+            let base = &domain.data_type;
+            if base.schema.is_none() && enum_names.contains(&base.name) {
+                objects.push(format!("type:{}", base.name));
+            }
+        }
+        Operation::CreateTable {
+            table:
+                crate::snapshot::Table {
+                    partition_of: Some(partition),
+                    ..
+                },
+            ..
+        }
+        | Operation::DropTable {
+            from:
+                crate::snapshot::Table {
+                    partition_of: Some(partition),
+                    ..
+                },
+            ..
+        }
+        | Operation::AttachPartition { partition, .. }
+        | Operation::DetachPartition {
+            from: partition, ..
+        } => {
+            objects.push(format!("relation:{}", partition.parent));
         }
         Operation::CreateSequence { name, .. }
         | Operation::AlterSequence { name, .. }
@@ -165,6 +207,21 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
         }
         CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
         AlterTableOptions { .. } => (false, vec![Hazard::TableRewrite]),
+        AlterDomain { from, to, .. } => {
+            let validates = (!from.not_null && to.not_null)
+                || to.checks.iter().any(|(name, check)| {
+                    from.checks
+                        .get(name)
+                        .is_none_or(|old| old.expression != check.expression)
+                        && !check.not_valid
+                });
+            if validates {
+                (false, vec![Hazard::ValidatesRows])
+            } else {
+                (false, Vec::new())
+            }
+        }
+        AttachPartition { .. } => (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites]),
         _ => (false, Vec::new()),
     }
 }
