@@ -143,8 +143,13 @@ impl Renderer<'_> {
                 vec![format!("DROP SEQUENCE IF EXISTS {}", self.q(name))]
             }
             CreateTable { name, table } => self.create_table(name, table)?,
-            DropTable { name, .. } => {
+            DropTable { name, from } => {
                 let mut out = self.disown_sequences(name, None);
+                if let Some(partition) = &from.partition_of {
+                    // A partition of a table that foreign keys reference cannot be
+                    // dropped while attached: detaching checks and releases the keys.
+                    out.push(self.detach_partition(name, partition));
+                }
                 out.push(format!("DROP TABLE {}", self.q(name)));
                 out
             }
@@ -287,6 +292,11 @@ impl Renderer<'_> {
                     vec![format!("DROP ROUTINE {}({arguments})", self.q(&function))]
                 }
             }
+            CreateDomain { name, domain } => self.create_domain(name, domain),
+            AlterDomain { name, from, to } => self.alter_domain(name, from, to)?,
+            DropDomain { name, .. } => vec![format!("DROP DOMAIN {}", self.q(name))],
+            AttachPartition { table, partition } => vec![self.attach_partition(table, partition)],
+            DetachPartition { table, from } => vec![self.detach_partition(table, from)],
             // TODO(#14): rendered by the coverage work in progress.
             other => {
                 return Err(self.unsupported(
@@ -308,8 +318,11 @@ impl Renderer<'_> {
     fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>> {
         let mut parts = Vec::new();
         // In the target's order (its attnum order when it was inspected from PostgreSQL).
-        for (column_name, column) in table.ordered_columns() {
-            parts.push(self.column_definition(name, column_name, column)?);
+        // A partition has its parent's columns.
+        if table.partition_of.is_none() {
+            for (column_name, column) in table.ordered_columns() {
+                parts.push(self.column_definition(name, column_name, column)?);
+            }
         }
         if let Some(key) = &table.primary_key {
             let constraint = key
@@ -335,11 +348,7 @@ impl Renderer<'_> {
         for (fk_name, fk) in &table.foreign_keys {
             parts.push(self.foreign_key_clause(fk_name, fk));
         }
-        let mut out = vec![format!(
-            "CREATE TABLE {} (\n    {}\n)",
-            self.q(name),
-            parts.join(",\n    ")
-        )];
+        let mut out = vec![self.create_table_statement(name, table, &parts)];
         if !table.options.is_empty() {
             return Err(self.unsupported(
                 format!("table {name}"),
@@ -500,6 +509,8 @@ fn split_signature(key: &str) -> Option<(String, &str)> {
 mod tests;
 
 mod columns;
+mod domains;
 mod objects;
+mod partitions;
 mod privileges;
 mod type_sql;
