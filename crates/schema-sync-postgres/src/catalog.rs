@@ -68,6 +68,8 @@ pub(crate) struct Relation {
     /// The access method of an index (`btree`, `gin`); empty for other relations.
     pub method: String,
     pub comment: Option<String>,
+    /// The partitioned table (or index) this partition belongs to.
+    pub parent: Option<u32>,
 }
 
 /// Types defined in a tenant schema (row types of tables and array types excluded).
@@ -98,7 +100,8 @@ pub(crate) struct Other {
     pub name: String,
 }
 
-/// What lives directly in the schemas: relations, types, routines, extensions, others.
+/// What lives directly in the schemas: relations, types, routines, extensions, others,
+/// and domains with their checks.
 #[derive(Debug, Default)]
 pub(crate) struct SchemaObjects {
     pub relations: Vec<Relation>,
@@ -106,6 +109,8 @@ pub(crate) struct SchemaObjects {
     pub routines: Vec<Routine>,
     pub extensions: Vec<(u32, String)>,
     pub others: Vec<Other>,
+    pub domains: Vec<DomainRow>,
+    pub domain_checks: Vec<DomainCheckRow>,
 }
 
 const RELATIONS: &str = "
@@ -114,7 +119,8 @@ SELECT c.oid, c.relnamespace AS namespace, c.relname::text AS name, c.relkind::t
        COALESCE(cardinality(c.reloptions), 0) > 0 AS has_options,
        c.relrowsecurity AS row_security, c.reloftype <> 0 AS typed,
        c.oid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i) AS inherits,
-       COALESCE(am.amname::text, '') AS method, d.description AS comment
+       COALESCE(am.amname::text, '') AS method, d.description AS comment,
+       CASE WHEN c.relispartition THEN (SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) END AS parent
 FROM unnest($1::oid[]) sel(oid)
 JOIN pg_catalog.pg_class c ON c.relnamespace = sel.oid
 LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
@@ -220,14 +226,20 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
     let namespaces = namespaces.to_vec();
     let ns = oids(&namespaces);
     let (types_sql, routines_sql, others_sql) = (types_query(), routines_query(), others_query());
-    let (relations, types, routines, extensions, others) = futures::try_join!(
+    let (domains_sql, domain_checks_sql) = domains::queries();
+    let (relations, types, routines, extensions, others, domains, domain_checks) = futures::try_join!(
         client.query_typed(RELATIONS, &ns),
         client.query_typed(&types_sql, &ns),
         client.query_typed(&routines_sql, &ns),
         client.query_typed(EXTENSIONS, &ns),
         client.query_typed(&others_sql, &ns),
+        client.query_typed(&domains_sql, &ns),
+        client.query_typed(domain_checks_sql, &ns),
     )?;
+    let (domains, domain_checks) = domains::read(domains, domain_checks)?;
     Ok(SchemaObjects {
+        domains,
+        domain_checks,
         relations: rows(relations, |r| {
             Ok(Relation {
                 oid: get(r, "oid")?,
@@ -242,6 +254,7 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
                 inherits: get(r, "inherits")?,
                 method: get(r, "method")?,
                 comment: get(r, "comment")?,
+                parent: get(r, "parent")?,
             })
         })?,
         types: rows(types, |r| {
@@ -273,6 +286,45 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
     })
 }
 
+/// A type as a column or a domain uses it, with the collation when it is not the
+/// type's own. Queries select these columns under these names.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeRow {
+    /// The declared array dimensions.
+    pub dimensions: i32,
+    /// Whether the type is an array type (`type_name` is then its element type).
+    pub is_array: bool,
+    /// The type modifier.
+    pub typmod: i32,
+    /// `format_type`, only for `interval` field qualifiers.
+    pub formatted: String,
+    /// The type, or its element type for an array.
+    pub type_name: String,
+    pub type_namespace: u32,
+    pub type_schema: String,
+    pub collation: Option<String>,
+    pub collation_namespace: Option<u32>,
+    pub collation_schema: Option<String>,
+}
+
+impl TypeRow {
+    /// Reads the type columns of `r`.
+    pub(crate) fn read(r: &Row) -> PgResult<Self> {
+        Ok(Self {
+            dimensions: get(r, "dimensions")?,
+            is_array: get(r, "is_array")?,
+            typmod: get(r, "typmod")?,
+            formatted: get(r, "formatted")?,
+            type_name: get(r, "type_name")?,
+            type_namespace: get(r, "type_namespace")?,
+            type_schema: get(r, "type_schema")?,
+            collation: get(r, "collation")?,
+            collation_namespace: get(r, "collation_namespace")?,
+            collation_schema: get(r, "collation_schema")?,
+        })
+    }
+}
+
 /// A table column.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnRow {
@@ -282,16 +334,8 @@ pub(crate) struct ColumnRow {
     pub not_null: bool,
     pub identity: String,
     pub generated: String,
-    pub dimensions: i32,
-    pub is_array: bool,
-    pub typmod: i32,
-    pub formatted: String,
-    pub type_name: String,
-    pub type_namespace: u32,
-    pub type_schema: String,
-    pub collation: Option<String>,
-    pub collation_namespace: Option<u32>,
-    pub collation_schema: Option<String>,
+    /// Its type and collation.
+    pub ty: TypeRow,
     pub comment: Option<String>,
 }
 
@@ -351,6 +395,11 @@ pub(crate) struct ConstraintRow {
     /// `conindid`: the index behind a key (or used by a foreign key).
     pub index_oid: u32,
     pub comment: Option<String>,
+    /// `conislocal`: defined on the table itself, not (only) inherited from a parent.
+    pub local: bool,
+    /// A clone of a parent's constraint (`conparentid`): a partition's copy of its
+    /// partitioned table's key, or a foreign key's copy per partition it references.
+    pub cloned: bool,
 }
 
 fn constraints_query(server_version: i32) -> String {
@@ -366,7 +415,8 @@ SELECT c.oid, c.conrelid AS table_oid, c.conname::text AS name, c.contype::text 
        COALESCE(c.confkey, '{{}}') AS referenced_numbers,
        c.confupdtype::text AS on_update, c.confdeltype::text AS on_delete, c.confmatchtype = 'f' AS match_full,
        {set_columns} AS set_columns, c.condeferrable AS deferrable, c.condeferred AS deferred,
-       c.conindid AS index_oid, ds.description AS comment
+       c.conindid AS index_oid, ds.description AS comment,
+       c.conislocal AS local, c.conparentid <> 0 AS cloned
 FROM unnest($1::oid[]) sel(oid)
 JOIN pg_catalog.pg_constraint c ON c.conrelid = sel.oid
 LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_constraint'::regclass AND ds.objsubid = 0"
@@ -415,15 +465,27 @@ pub(crate) struct TriggerRow {
     pub name: String,
     pub enabled: String,
     pub comment: Option<String>,
+    /// A partition's clone of its partitioned table's trigger (`tgparentid`, PostgreSQL
+    /// 13 and later; older servers mark clones internal).
+    pub cloned: bool,
 }
 
-const TRIGGERS: &str = "
+fn triggers_query(server_version: i32) -> String {
+    let cloned = if server_version >= 130_000 {
+        "t.tgparentid <> 0"
+    } else {
+        "false"
+    };
+    format!(
+        "
 SELECT t.oid, t.tgrelid AS table_oid, t.tgname::text AS name, t.tgenabled::text AS enabled,
-       ds.description AS comment
+       ds.description AS comment, {cloned} AS cloned
 FROM unnest($1::oid[]) sel(oid)
 JOIN pg_catalog.pg_trigger t ON t.tgrelid = sel.oid
 LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_catalog.pg_trigger'::regclass AND ds.objsubid = 0
-WHERE NOT t.tgisinternal";
+WHERE NOT t.tgisinternal"
+    )
+}
 
 /// A sequence with its parameters and owning column.
 #[derive(Debug, Clone)]
@@ -488,8 +550,9 @@ pub(crate) struct DependentRow {
 
 /// Dependents that the model has no place for. Left out because another query reads
 /// them: row types, rules (and a view's own `_RETURN` rule), constraints, triggers,
-/// policies, indexes, TOAST tables, defaults of table columns and sequences of the same
-/// schema (which are modelled with their owner).
+/// policies, indexes, TOAST tables, defaults of table columns, sequences and partitions
+/// of the same schema (which are modelled with their owner), and a partitioned table's
+/// dependency on its own key columns.
 const DEPENDENTS: &str = "
 WITH d AS MATERIALIZED (
     SELECT DISTINCT d.refobjid, d.classid, d.objid, p.relnamespace
@@ -503,7 +566,9 @@ WITH d AS MATERIALIZED (
                             'pg_catalog.pg_policy'::regclass)
       AND NOT (d.classid = 'pg_catalog.pg_attrdef'::regclass AND p.relkind = 'r')
       AND (dc.oid IS NULL OR (dc.relkind NOT IN ('i', 'I', 't')
-                              AND NOT (dc.relkind = 'S' AND dc.relnamespace = p.relnamespace)))
+                              AND NOT (dc.relkind = 'S' AND dc.relnamespace = p.relnamespace)
+                              AND dc.oid <> p.oid
+                              AND NOT (dc.relispartition AND dc.relnamespace = p.relnamespace)))
 )
 SELECT d.refobjid AS table_oid, o.type AS kind, o.identity, pg_catalog.quote_ident(n.nspname) AS qualifier
 FROM d
@@ -561,6 +626,7 @@ pub(crate) async fn relation_parts(
     );
     let constraints_sql = constraints_query(server_version);
     let indexes_sql = indexes_query(server_version);
+    let triggers_sql = triggers_query(server_version);
     let (tables, relations, views, sequences) = (
         oids(&tables),
         oids(&relations),
@@ -582,7 +648,7 @@ pub(crate) async fn relation_parts(
         client.query_typed(COLUMNS, &tables),
         client.query_typed(&constraints_sql, &tables),
         client.query_typed(&indexes_sql, &relations),
-        client.query_typed(TRIGGERS, &relations),
+        client.query_typed(&triggers_sql, &relations),
         client.query_typed(SEQUENCES, &sequences),
         client.query_typed(RULES, &relations),
         client.query_typed(POLICIES, &relations),
@@ -601,16 +667,7 @@ pub(crate) async fn relation_parts(
                 not_null: get(r, "not_null")?,
                 identity: get(r, "identity")?,
                 generated: get(r, "generated")?,
-                dimensions: get(r, "dimensions")?,
-                is_array: get(r, "is_array")?,
-                typmod: get(r, "typmod")?,
-                formatted: get(r, "formatted")?,
-                type_name: get(r, "type_name")?,
-                type_namespace: get(r, "type_namespace")?,
-                type_schema: get(r, "type_schema")?,
-                collation: get(r, "collation")?,
-                collation_namespace: get(r, "collation_namespace")?,
-                collation_schema: get(r, "collation_schema")?,
+                ty: TypeRow::read(r)?,
                 comment: get(r, "comment")?,
             })
         })?,
@@ -631,6 +688,8 @@ pub(crate) async fn relation_parts(
                 deferred: get(r, "deferred")?,
                 index_oid: get(r, "index_oid")?,
                 comment: get(r, "comment")?,
+                local: get(r, "local")?,
+                cloned: get(r, "cloned")?,
             })
         })?,
         indexes: rows(indexes, |r| {
@@ -653,6 +712,7 @@ pub(crate) async fn relation_parts(
                 name: get(r, "name")?,
                 enabled: get(r, "enabled")?,
                 comment: get(r, "comment")?,
+                cloned: get(r, "cloned")?,
             })
         })?,
         sequences: rows(sequence_rows, |r| {
@@ -731,6 +791,9 @@ pub(crate) async fn external_relations(
 }
 
 mod deparse;
+mod domains;
 pub(crate) mod privileges;
+
+pub(crate) use domains::{DomainCheckRow, DomainRow};
 
 pub(crate) use deparse::{DeparseRequest, Deparsed, deparse, strip_qualifier, tenant_search_path};

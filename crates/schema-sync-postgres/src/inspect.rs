@@ -8,9 +8,13 @@
 //! `search_path` set to the tenant, so a clone of a template inspects byte-identical to
 //! the template and to the snapshot loaded from the same SQL.
 //!
-//! What the model has no place for (exclusion constraints, rules, policies, domains,
-//! partitioning, non-default operator classes, comments on the index of a constraint or
-//! on an identity sequence, ...) is listed in
+//! Partitioned tables and their partitions are tables; a partition carries only what is
+//! its own, not the columns, constraints, indexes and triggers it inherits
+//! (`inspect/partitions.rs`). Domains are read with their checks (`inspect/domains.rs`).
+//!
+//! What the model has no place for (exclusion constraints, rules, policies, table
+//! inheritance, non-default operator classes, comments on the index of a constraint or on
+//! an identity sequence, ...) is listed in
 //! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
 //! modelled table or view (materialized view indexes, rules, triggers on views,
 //! policies, view options, statistics objects, and anything
@@ -22,9 +26,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use schema_sync_core::snapshot::{
-    CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
-    Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot, Sequence, Table,
-    Trigger, UniqueConstraint, UnsupportedObject, View,
+    CheckConstraint, Column, DataType, Deferrable, EnumType, Extension, ForeignKey,
+    ForeignKeyAction, Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot,
+    Sequence, Table, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
 use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
 use tokio_postgres::Client;
@@ -32,7 +36,7 @@ use tokio_postgres::Client;
 use crate::PostgresAdapter;
 use crate::catalog::{
     self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, Relation,
-    RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
+    RelationParts, SchemaObjects, SequenceRow, TypeRow, strip_qualifier,
 };
 use crate::error;
 use crate::sql::qualified_collation;
@@ -63,11 +67,12 @@ pub(crate) async fn inspect_schemas(
         objects
             .relations
             .iter()
-            .filter(|r| wanted.contains(&r.kind.as_str()) && !r.partition)
+            .filter(|r| wanted.contains(&r.kind.as_str()))
             .map(|r| r.oid)
             .collect()
     };
-    let tables = kinds(&["r"]);
+    // Partitioned tables and partitions are tables like any other.
+    let tables = kinds(&["r", "p"]);
     let views = kinds(&["v", "m"]);
     let sequences = kinds(&["S"]);
     let mut with_parts = tables.clone();
@@ -112,6 +117,11 @@ pub(crate) async fn inspect_schemas(
     for routine in objects.routines.iter().filter(|r| r.kind != "a") {
         if let Some(r) = requests.get_mut(&routine.namespace) {
             r.routines.push(routine.oid);
+        }
+    }
+    for domain in &objects.domains {
+        if let Some(r) = requests.get_mut(&domain.namespace) {
+            r.domains.push(domain.oid);
         }
     }
     let requests: Vec<DeparseRequest> = requests.into_values().collect();
@@ -247,18 +257,15 @@ impl Assembler<'_> {
             .collect();
         for r in objects.relations.iter().filter(|r| r.namespace == ns) {
             let name = r.name.clone();
-            let modelled_table = r.kind == "r" && !r.partition;
-            match r.kind.as_str() {
-                "p" => self.unsupported("partitioned table", name.clone()),
-                "f" => self.unsupported("foreign table", name.clone()),
-                "r" if r.partition => self.unsupported("partition", name.clone()),
-                _ => {}
+            let modelled_table = r.kind == "r" || r.kind == "p";
+            if r.kind == "f" {
+                self.unsupported("foreign table", name.clone());
             }
             if modelled_table {
                 if r.unlogged {
                     self.unsupported("unlogged table", name.clone());
                 }
-                if r.inherits {
+                if r.inherits && !r.partition {
                     self.unsupported("table inheritance", name.clone());
                 }
                 if r.typed {
@@ -270,8 +277,13 @@ impl Assembler<'_> {
                 if r.has_options {
                     self.unsupported("table storage options", name.clone());
                 }
+                let Some(partitioning) = self.partitioning(r) else {
+                    continue;
+                };
                 let table = Table {
                     comment: r.comment.clone(),
+                    partition_by: partitioning.by,
+                    partition_of: partitioning.of,
                     ..Table::default()
                 };
                 self.snapshot.tables.insert(name, table);
@@ -284,7 +296,10 @@ impl Assembler<'_> {
             }
         }
         for c in parts.columns.iter() {
-            if let Some((table, _)) = relations.get(&c.table) {
+            // A partition's columns are its partitioned table's.
+            if let Some((table, _)) = relations.get(&c.table)
+                && !self.is_partition(c.table)
+            {
                 self.add_column(table, c);
             }
         }
@@ -294,19 +309,27 @@ impl Assembler<'_> {
             table.renumber_columns();
         }
         for c in parts.constraints.iter() {
-            if let Some((table, _)) = relations.get(&c.table) {
+            if let Some((table, _)) = relations.get(&c.table)
+                && !self.inherited_constraint(c)
+            {
                 self.add_constraint(table, c);
             }
         }
         for i in parts.indexes.iter() {
-            if let Some((table, kind)) = relations.get(&i.table) {
+            if let Some((table, kind)) = relations.get(&i.table)
+                && !self.is_partition(i.oid)
+            {
                 self.add_index(table, kind, i);
             }
         }
         for t in parts.triggers.iter() {
             if let Some((table, kind)) = relations.get(&t.table) {
+                if t.cloned {
+                    // A partition's copy of its partitioned table's trigger.
+                    continue;
+                }
                 let label = format!("{table}.{}", t.name);
-                if *kind != "r" {
+                if !is_table(kind) {
                     self.dependent("trigger on a view", label, table);
                     continue;
                 }
@@ -400,25 +423,7 @@ impl Assembler<'_> {
     }
 
     fn add_column(&mut self, table: &str, c: &ColumnRow) {
-        let schema = if c.type_namespace == self.namespace {
-            None
-        } else {
-            Some(c.type_schema.as_str())
-        };
-        let (data_type, loss) = normalize(&CatalogType {
-            name: &c.type_name,
-            schema,
-            array_dimensions: if c.is_array {
-                u8::try_from(c.dimensions.max(1)).unwrap_or(u8::MAX)
-            } else {
-                0
-            },
-            typmod: c.typmod,
-            formatted: &c.formatted,
-        });
-        if let Some(loss) = loss {
-            self.unsupported("column type", format!("{table}.{}: {}", c.name, loss.0));
-        }
+        let (data_type, collation) = self.data_type(&c.ty, &format!("{table}.{}", c.name));
         let expression = self.text('d', c.table, i32::from(c.number));
         let (default, generated) = if c.generated == "s" {
             (
@@ -431,15 +436,6 @@ impl Assembler<'_> {
         } else {
             (expression, None)
         };
-        let collation =
-            c.collation
-                .as_ref()
-                .map(|name| match (c.collation_namespace, &c.collation_schema) {
-                    (Some(ns), Some(schema)) if ns != PG_CATALOG && ns != self.namespace => {
-                        qualified_collation(schema, name)
-                    }
-                    _ => name.clone(),
-                });
         let column = Column {
             position: u32::try_from(c.number).unwrap_or(0),
             data_type,
@@ -458,6 +454,38 @@ impl Assembler<'_> {
         if let Some(t) = self.snapshot.tables.get_mut(table) {
             t.columns.insert(c.name.clone(), column);
         }
+    }
+
+    /// A type as the snapshot names it (tenant types unqualified; a modifier the model
+    /// cannot hold is reported as `column type` of `label`), and its collation: bare
+    /// when it is `pg_catalog`'s or the tenant's, qualified when it lives in another
+    /// schema.
+    fn data_type(&mut self, t: &TypeRow, label: &str) -> (DataType, Option<String>) {
+        let schema = (t.type_namespace != self.namespace).then_some(t.type_schema.as_str());
+        let (data_type, loss) = normalize(&CatalogType {
+            name: &t.type_name,
+            schema,
+            array_dimensions: if t.is_array {
+                u8::try_from(t.dimensions.max(1)).unwrap_or(u8::MAX)
+            } else {
+                0
+            },
+            typmod: t.typmod,
+            formatted: &t.formatted,
+        });
+        if let Some(loss) = loss {
+            self.unsupported("column type", format!("{label}: {}", loss.0));
+        }
+        let collation =
+            t.collation
+                .as_ref()
+                .map(|name| match (t.collation_namespace, &t.collation_schema) {
+                    (Some(ns), Some(schema)) if ns != PG_CATALOG && ns != self.namespace => {
+                        qualified_collation(schema, name)
+                    }
+                    _ => name.clone(),
+                });
+        (data_type, collation)
     }
 
     fn add_constraint(&mut self, table: &str, c: &ConstraintRow) {
@@ -556,7 +584,7 @@ impl Assembler<'_> {
             }
             return;
         }
-        if kind != "r" {
+        if !is_table(kind) {
             // NOTE(#14, comments): a modelled materialized view index takes
             // `relation.comment` into `Index.comment`, as a table's index does below.
             if relation.comment.is_some() {
@@ -697,7 +725,8 @@ impl Assembler<'_> {
                     );
                     continue;
                 }
-                "d" => "domain",
+                // Read with their base type and checks (`add_domains`).
+                "d" => continue,
                 "c" => "composite type",
                 "r" => "range type",
                 "p" => "pseudo type",
@@ -734,6 +763,7 @@ impl Assembler<'_> {
                 },
             );
         }
+        self.add_domains();
         for (_, name) in objects.extensions.iter().filter(|(n, _)| *n == ns) {
             self.snapshot
                 .extensions
@@ -743,6 +773,11 @@ impl Assembler<'_> {
             self.unsupported(&o.kind, o.name.clone());
         }
     }
+}
+
+/// Whether a relation kind is a table (plain or partitioned).
+fn is_table(kind: &str) -> bool {
+    kind == "r" || kind == "p"
 }
 
 /// A foreign key action from its catalog letter.
@@ -847,7 +882,9 @@ impl PostgresAdapter {
     }
 }
 
+mod domains;
 mod grants;
+mod partitions;
 mod timeouts;
 
 pub(crate) use grants::inspect_schemas_with;

@@ -143,8 +143,13 @@ impl Renderer<'_> {
                 vec![format!("DROP SEQUENCE IF EXISTS {}", self.q(name))]
             }
             CreateTable { name, table } => self.create_table(name, table)?,
-            DropTable { name, .. } => {
+            DropTable { name, from } => {
                 let mut out = self.disown_sequences(name, None);
+                if let Some(partition) = &from.partition_of {
+                    // A partition of a table that foreign keys reference cannot be
+                    // dropped while attached: detaching checks and releases the keys.
+                    out.push(self.detach_partition(name, partition));
+                }
                 out.push(format!("DROP TABLE {}", self.q(name)));
                 out
             }
@@ -289,6 +294,11 @@ impl Renderer<'_> {
             }
             SetPrivileges { object, from, to } => self.set_privileges(object, from, to)?,
             SetComment { object, comment } => vec![self.set_comment(object, comment.as_deref())?],
+            CreateDomain { name, domain } => self.create_domain(name, domain),
+            AlterDomain { name, from, to } => self.alter_domain(name, from, to)?,
+            DropDomain { name, .. } => vec![format!("DROP DOMAIN {}", self.q(name))],
+            AttachPartition { table, partition } => vec![self.attach_partition(table, partition)],
+            DetachPartition { table, from } => vec![self.detach_partition(table, from)],
             // TODO(#14): rendered by the coverage work in progress.
             other => {
                 return Err(self.unsupported(
@@ -310,8 +320,11 @@ impl Renderer<'_> {
     fn create_table(&self, name: &str, table: &Table) -> Result<Vec<String>> {
         let mut parts = Vec::new();
         // In the target's order (its attnum order when it was inspected from PostgreSQL).
-        for (column_name, column) in table.ordered_columns() {
-            parts.push(self.column_definition(name, column_name, column)?);
+        // A partition has its parent's columns.
+        if table.partition_of.is_none() {
+            for (column_name, column) in table.ordered_columns() {
+                parts.push(self.column_definition(name, column_name, column)?);
+            }
         }
         if let Some(key) = &table.primary_key {
             let constraint = key
@@ -337,11 +350,7 @@ impl Renderer<'_> {
         for (fk_name, fk) in &table.foreign_keys {
             parts.push(self.foreign_key_clause(fk_name, fk));
         }
-        let mut out = vec![format!(
-            "CREATE TABLE {} (\n    {}\n)",
-            self.q(name),
-            parts.join(",\n    ")
-        )];
+        let mut out = vec![self.create_table_statement(name, table, &parts)];
         if !table.options.is_empty() {
             return Err(self.unsupported(
                 format!("table {name}"),
@@ -503,7 +512,9 @@ mod tests;
 
 mod columns;
 mod comments;
+mod domains;
 mod grants;
 mod objects;
+mod partitions;
 mod privileges;
 mod type_sql;

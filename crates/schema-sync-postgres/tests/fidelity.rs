@@ -5,8 +5,6 @@
 
 mod common;
 
-use common::pg_dump;
-
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{Engine, Error, FleetOptions, SyncOptions, TenantStatus};
 
@@ -49,14 +47,14 @@ async fn a_plan_that_would_diverge_is_rolled_back_before_commit() {
     );
     target.tables.get_mut("accounts").unwrap().comment = Some("added by the plan".into());
     let before_hash = db.inspect(&tenant).await.hash();
-    let before_dump = pg_dump(tenant.namespace());
+    let before_dump = common::pg_dump(tenant.namespace());
 
     let engine = Engine::new(db.dyn_adapter());
     let report = engine
         .run_fleet(vec![tenant.clone()], &target, &sync_all(), &|_| {})
         .await;
     let after_hash = db.inspect(&tenant).await.hash();
-    let after_dump = pg_dump(tenant.namespace());
+    let after_dump = common::pg_dump(tenant.namespace());
     db.drop_tenant(&tenant).await.unwrap();
 
     match &report.tenants[0].error {
@@ -93,11 +91,11 @@ async fn the_runner_refuses_sql_that_names_another_tenant() {
     let engine = Engine::new(db.dyn_adapter());
     let mut options = sync_all();
     options.sync.execute_options.isolation = engine.isolation_guard(None, &[]).await.unwrap();
-    let before = pg_dump(victim.namespace());
+    let before = common::pg_dump(victim.namespace());
     let report = engine
         .run_fleet(vec![victim.clone()], &target, &options, &|_| {})
         .await;
-    let after = pg_dump(victim.namespace());
+    let after = common::pg_dump(victim.namespace());
     db.drop_tenant(&victim).await.unwrap();
     db.drop_tenant(&other).await.unwrap();
 

@@ -161,13 +161,13 @@ async fn unmodelled_objects_are_reported() {
     let tenant = db
         .create_tenant(
             &unique_tenant_id("insp_unsup"),
-            "CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+            "CREATE TABLE base_rooms (id int);
+             CREATE TABLE kid_rooms () INHERITS (base_rooms);
              CREATE TABLE rooms (id int PRIMARY KEY, during int4range, label text,
                  EXCLUDE USING gist (during WITH &&));
              CREATE RULE rooms_no_delete AS ON DELETE TO rooms DO INSTEAD NOTHING;
              CREATE POLICY rooms_read ON rooms USING (true);
              ALTER TABLE rooms ENABLE ROW LEVEL SECURITY;
-             CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);
              CREATE INDEX rooms_label_idx ON rooms (label text_pattern_ops);
              COMMENT ON INDEX rooms_pkey IS 'the model keeps key comments on the constraint';",
         )
@@ -177,12 +177,11 @@ async fn unmodelled_objects_are_reported() {
     db.drop_tenant(&tenant).await.unwrap();
     let kinds: Vec<&str> = s.unsupported.iter().map(|o| o.kind.as_str()).collect();
     for kind in [
-        "domain",
+        "table inheritance",
         "exclusion constraint",
         "rule",
         "policy",
         "row level security",
-        "partitioned table",
         "index operator class",
         "comment",
     ] {

@@ -93,6 +93,39 @@ fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<
         | Operation::DropEnum { name, .. } => {
             objects.push(format!("type:{name}"));
         }
+        Operation::CreateDomain { name, domain }
+        | Operation::AlterDomain {
+            name, to: domain, ..
+        }
+        | Operation::DropDomain { name, from: domain } => {
+            objects.push(format!("type:{name}"));
+            let base = &domain.data_type;
+            if base.schema.is_none() && enum_names.contains(&base.name) {
+                objects.push(format!("type:{}", base.name));
+            }
+        }
+        Operation::CreateTable {
+            table:
+                crate::snapshot::Table {
+                    partition_of: Some(partition),
+                    ..
+                },
+            ..
+        }
+        | Operation::DropTable {
+            from:
+                crate::snapshot::Table {
+                    partition_of: Some(partition),
+                    ..
+                },
+            ..
+        }
+        | Operation::AttachPartition { partition, .. }
+        | Operation::DetachPartition {
+            from: partition, ..
+        } => {
+            objects.push(format!("relation:{}", partition.parent));
+        }
         Operation::CreateSequence { name, .. }
         | Operation::AlterSequence { name, .. }
         | Operation::DropSequence { name, .. } => {
@@ -103,17 +136,6 @@ fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<
         }
         Operation::CreateExtension { name, .. } | Operation::DropExtension { name, .. } => {
             objects.push(format!("extension:{name}"));
-        }
-        Operation::CreateDomain { name, .. }
-        | Operation::AlterDomain { name, .. }
-        | Operation::DropDomain { name, .. } => {
-            objects.push(format!("type:{name}"));
-        }
-        Operation::AttachPartition { partition, .. }
-        | Operation::DetachPartition {
-            from: partition, ..
-        } => {
-            objects.push(format!("relation:{}", partition.parent));
         }
         Operation::SetComment { object, .. } => objects.push(commented_object(object)),
         _ => {}
@@ -206,24 +228,23 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
             (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites])
         }
         CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
-        ValidateConstraint { .. } | AttachPartition { .. } => (false, vec![Hazard::ValidatesRows]),
-        AlterDomain { from, to, .. } => {
-            let tightens = (to.not_null && !from.not_null)
-                || to.checks.keys().any(|name| !from.checks.contains_key(name))
-                || to
-                    .checks
-                    .iter()
-                    .any(|(name, c)| from.checks.get(name) != Some(c));
-            (
-                false,
-                if tightens {
-                    vec![Hazard::ValidatesRows]
-                } else {
-                    Vec::new()
-                },
-            )
-        }
+        ValidateConstraint { .. } => (false, vec![Hazard::ValidatesRows]),
         AlterTableOptions { .. } => (false, vec![Hazard::TableRewrite]),
+        AlterDomain { from, to, .. } => {
+            let validates = (!from.not_null && to.not_null)
+                || to.checks.iter().any(|(name, check)| {
+                    from.checks
+                        .get(name)
+                        .is_none_or(|old| old.expression != check.expression)
+                        && !check.not_valid
+                });
+            if validates {
+                (false, vec![Hazard::ValidatesRows])
+            } else {
+                (false, Vec::new())
+            }
+        }
+        AttachPartition { .. } => (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites]),
         _ => (false, Vec::new()),
     }
 }

@@ -22,13 +22,17 @@ pub(crate) struct DeparseRequest {
     pub views: Vec<u32>,
     /// Its functions and procedures (not aggregates).
     pub routines: Vec<u32>,
+    /// Its domains.
+    pub domains: Vec<u32>,
 }
 
 /// Deparsed text, keyed by `(kind, oid, number)`:
 /// `d` default of column `number`, `c` check constraint, `k` index expression key
 /// `number`, `w` index predicate, `t` trigger, `v` view body, `f` function definition,
 /// `s` function signature, `q` the function's schema-qualified name as PostgreSQL
-/// prints it, `n` its bare name; `u` (oid 0) the schema's quoted name when the role
+/// prints it, `n` its bare name; `P` the partition key of a partitioned table, `B` the
+/// bound of a partition; `D` the default of a domain, `C` a domain check constraint's
+/// expression (by constraint oid); `u` (oid 0) the schema's quoted name when the role
 /// lacks `USAGE` on it.
 ///
 /// PostgreSQL leaves a schema the role may not use out of the effective `search_path`,
@@ -60,13 +64,18 @@ pub(crate) async fn deparse(
 ) -> PgResult<HashMap<u32, Deparsed>> {
     let mut sql = String::new();
     for r in requests {
-        if r.tables.is_empty() && r.views.is_empty() && r.routines.is_empty() {
+        if r.tables.is_empty()
+            && r.views.is_empty()
+            && r.routines.is_empty()
+            && r.domains.is_empty()
+        {
             continue;
         }
-        let (t, v, f, ns) = (
+        let (t, v, f, y, ns) = (
             oid_array(&r.tables),
             oid_array(&r.views),
             oid_array(&r.routines),
+            oid_array(&r.domains),
             r.namespace,
         );
         sql.push_str(&format!(
@@ -92,6 +101,14 @@ UNION ALL SELECT {ns}, 'q', p.oid, 0, pg_catalog.quote_ident(n.nspname) || '.' |
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = ANY({f})
 UNION ALL SELECT {ns}, 'n', p.oid, 0, pg_catalog.quote_ident(p.proname)
   FROM pg_catalog.pg_proc p WHERE p.oid = ANY({f})
+UNION ALL SELECT {ns}, 'P', c.oid, 0, pg_catalog.pg_get_partkeydef(c.oid)
+  FROM pg_catalog.pg_class c WHERE c.oid = ANY({t}) AND c.relkind = 'p'
+UNION ALL SELECT {ns}, 'B', c.oid, 0, pg_catalog.pg_get_expr(c.relpartbound, c.oid)
+  FROM pg_catalog.pg_class c WHERE c.oid = ANY({t}) AND c.relispartition
+UNION ALL SELECT {ns}, 'D', t.oid, 0, pg_catalog.pg_get_expr(t.typdefaultbin, 0)
+  FROM pg_catalog.pg_type t WHERE t.oid = ANY({y}) AND t.typdefaultbin IS NOT NULL
+UNION ALL SELECT {ns}, 'C', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, 0)
+  FROM pg_catalog.pg_constraint c WHERE c.contypid = ANY({y}) AND c.contype = 'c'
 UNION ALL SELECT {ns}, 'u', 0, 0, pg_catalog.quote_ident(n.nspname)
   FROM pg_catalog.pg_namespace n WHERE n.oid = {ns} AND NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE');
 ",

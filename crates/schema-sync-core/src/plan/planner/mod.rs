@@ -5,8 +5,10 @@
 //! where an added column is placed) are answered in [`order`], and every step is
 //! classified as it is pushed ([`PlanBuilder`]).
 
+mod domains;
 mod in_place;
 mod order;
+mod partitions;
 mod phases;
 mod privileges;
 #[cfg(test)]
@@ -29,7 +31,9 @@ pub trait Planner: Send + Sync {
     /// does not mention, such as views that must be recreated around a column change.
     ///
     /// # Errors
-    /// A planner may refuse a diff it cannot plan; the default planner never does.
+    /// A planner may refuse a diff it cannot plan. The default planner refuses a changed
+    /// partition key, a table that becomes or stops being a partition, and a changed base
+    /// type of a domain that columns use ([`Error::Unsupported`](crate::Error::Unsupported)).
     fn plan(
         &self,
         from: &SchemaSnapshot,
@@ -41,13 +45,17 @@ pub trait Planner: Send + Sync {
 /// Plans in dependency-safe phases.
 ///
 /// 1. drop views that are removed, changed, or read a table that changes shape;
-/// 2. drop triggers, foreign keys, indexes and constraints that go away or change;
-/// 3. drop tables, referencing tables before the tables they reference;
-/// 4. create extensions, enums, sequences and new functions;
-/// 5. create tables (without foreign keys), then add, alter and drop columns;
+/// 2. detach partitions that move, drop triggers, foreign keys, indexes and constraints
+///    that go away or change;
+/// 3. drop tables, referencing tables and partitions before the tables they reference
+///    or belong to;
+/// 4. create extensions, enums, sequences, domains and new functions;
+/// 5. create tables (without foreign keys; partitioned tables before their partitions),
+///    then add, alter and drop columns;
 /// 6. add keys, constraints and indexes, then every new foreign key (so foreign keys
-///    between new tables, even cyclic ones, always find their target);
-/// 7. drop sequences, enums and extensions no longer used;
+///    between new tables, even cyclic ones, always find their target), then attach the
+///    partitions phase 2 detached;
+/// 7. drop sequences, domains, enums and extensions no longer used;
 /// 8. recreate changed functions, then views (dependencies first) and triggers;
 /// 9. change in place what needs no rebuild (comments, trigger states, validation of
 ///    `NOT VALID` constraints, indexes of materialized views that stay), then give
@@ -68,6 +76,8 @@ impl Planner for DefaultPlanner {
     ) -> Result<MigrationPlan> {
         let split = in_place::split(diff);
         let mut cx = PlanContext::new(from, to, &split.diff);
+        partitions::check(&cx.modified)?;
+        domains::check(from, to, &split.diff.domains)?;
         let recreated_views = cx.views_to_drop.clone();
         let on_kept_views =
             |steps: Vec<_>| in_place::without_recreated_views(steps, &recreated_views);

@@ -134,7 +134,8 @@ pub(super) fn view_order<'a>(
     ordered
 }
 
-/// Orders dropped tables so that a table is dropped before the tables it references.
+/// Orders dropped tables so that a table is dropped before the tables it references and
+/// a partition before its partitioned table.
 /// Returns the order and the foreign keys to drop first to break reference cycles.
 pub(super) fn drop_order(
     removed: &BTreeMap<&str, &Table>,
@@ -143,7 +144,8 @@ pub(super) fn drop_order(
     let mut order = Vec::new();
     let mut cycle_fks = Vec::new();
     while !remaining.is_empty() {
-        // A table can go once no other remaining table references it.
+        // A table can go once no other remaining table references it or is one of its
+        // partitions (dropping a partitioned table drops its partitions with it).
         let referenced: BTreeSet<&str> = remaining
             .iter()
             .flat_map(|t| {
@@ -152,6 +154,7 @@ pub(super) fn drop_order(
                     .values()
                     .filter(move |fk| fk.referenced_schema.is_none() && fk.referenced_table != *t)
                     .map(|fk| fk.referenced_table.as_str())
+                    .chain(removed[t].partition_of.iter().map(|p| p.parent.as_str()))
             })
             .collect();
         let free: Vec<&str> = remaining

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::PlanContext;
 use super::order::{self, TablePart};
-use crate::diff::{Change, Named, TableChange, TableModification};
+use super::{PlanContext, domains, partitions};
+use crate::diff::{Change, Named, TableModification};
 use crate::plan::classify::PlanBuilder;
 use crate::plan::operation::{ColumnPlacement, Operation};
 use crate::snapshot::{Column, EnumType, ForeignKey, Table};
@@ -28,10 +28,11 @@ pub(super) fn drop_views(cx: &mut PlanContext<'_>) {
     }
 }
 
-/// Phase 2: drops the triggers, foreign keys, indexes, constraints and primary keys of
+/// Phase 2: detaches partitions that move, then drops the triggers, foreign keys, indexes, constraints and primary keys of
 /// surviving tables that go away or change, and the foreign keys that must step aside
 /// while a key they reference changes.
 pub(super) fn drop_table_parts(cx: &mut PlanContext<'_>) {
+    partitions::detach_moved(cx);
     let builder = &mut cx.builder;
     for (table, m) in &cx.modified {
         push_parts(
@@ -102,8 +103,9 @@ pub(super) fn drop_tables(cx: &mut PlanContext<'_>) {
     }
 }
 
-/// Phase 4: creates extensions, creates or alters enums and sequences, and creates new
-/// functions: tables may use all of them (defaults, checks and generated columns may call
+/// Phase 4: creates extensions, creates or alters enums, sequences and domains (a domain
+/// may be over an enum, and its default may read a sequence), and creates new functions:
+/// tables may use all of them (defaults, checks and generated columns may call
 /// functions).
 pub(super) fn create_types_sequences_and_functions(cx: &mut PlanContext<'_>) {
     let diff = cx.diff;
@@ -126,31 +128,30 @@ pub(super) fn create_types_sequences_and_functions(cx: &mut PlanContext<'_>) {
         |name, sequence| Operation::CreateSequence { name, sequence },
         |name, from, to| Operation::AlterSequence { name, from, to },
     );
-    push_objects(builder, &diff.functions, added, |name, function| {
+    domains::create_or_alter(cx);
+    push_objects(&mut cx.builder, &diff.functions, added, |name, function| {
         Operation::CreateFunction { name, function }
     });
 }
 
 /// Phase 5: creates new tables without their foreign keys, indexes and triggers (phases
-/// 6 and 8 add those), then adds, alters, drops and reorders the columns of surviving
+/// 6 and 8 add those; partitioned tables before their partitions), then adds, alters, drops and reorders the columns of surviving
 /// tables and changes their comment and options.
 pub(super) fn tables_and_columns(cx: &mut PlanContext<'_>) {
-    let (diff, target) = (cx.diff, cx.to);
-    let builder = &mut cx.builder;
-    for table in &diff.tables {
-        if let TableChange::Added { to } = &table.change {
-            let bare = Table {
-                foreign_keys: BTreeMap::new(),
-                indexes: BTreeMap::new(),
-                triggers: BTreeMap::new(),
-                ..to.clone()
-            };
-            builder.push(Operation::CreateTable {
-                name: table.name.clone(),
-                table: bare,
-            });
-        }
+    let target = cx.to;
+    for (name, to) in partitions::creation_order(cx) {
+        let bare = Table {
+            foreign_keys: BTreeMap::new(),
+            indexes: BTreeMap::new(),
+            triggers: BTreeMap::new(),
+            ..to.clone()
+        };
+        cx.builder.push(Operation::CreateTable {
+            name: name.to_string(),
+            table: bare,
+        });
     }
+    let builder = &mut cx.builder;
     for (table, m) in &cx.modified {
         let target_table = target.tables.get(*table);
         add_columns(builder, table, m, target_table);
@@ -222,7 +223,8 @@ fn add_columns(
 
 /// Phase 6: adds primary keys, unique and check constraints, then every new index, then
 /// every new foreign key (so foreign keys between new tables, even cyclic ones, always
-/// find their target), then the foreign keys phase 2 set aside.
+/// find their target), then the foreign keys phase 2 set aside, then attaches the
+/// partitions phase 2 detached.
 pub(super) fn keys_constraints_indexes_and_foreign_keys(cx: &mut PlanContext<'_>) {
     let diff = cx.diff;
     let builder = &mut cx.builder;
@@ -267,9 +269,10 @@ pub(super) fn keys_constraints_indexes_and_foreign_keys(cx: &mut PlanContext<'_>
         cx.foreign_keys_to_readd.iter().cloned(),
         add_foreign_key,
     );
+    partitions::attach_moved(cx);
 }
 
-/// Phase 7: drops sequences, enums, functions (changed ones come back in phase 8) and
+/// Phase 7: drops sequences, domains, enums, functions (changed ones come back in phase 8) and
 /// extensions that the target no longer has, now that nothing uses them.
 pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
     let diff = cx.diff;
@@ -277,6 +280,8 @@ pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
     push_objects(builder, &diff.sequences, removed, |name, from| {
         Operation::DropSequence { name, from }
     });
+    domains::drop_removed(cx);
+    let builder = &mut cx.builder;
     push_objects(builder, &diff.enums, removed, |name, from| {
         Operation::DropEnum { name, from }
     });
