@@ -9,21 +9,22 @@
 //! the template and to the snapshot loaded from the same SQL.
 //!
 //! What the model has no place for (exclusion constraints, rules, policies, domains,
-//! partitioning, non-default operator classes, comments on indexes, ...) is listed in
+//! partitioning, comments on indexes, ...) is listed in
 //! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
-//! modelled table or view (materialized view indexes, rules, triggers on views,
+//! modelled table or view (rules, triggers on views,
 //! policies, view options, comments on view columns, statistics objects, and anything
 //! else `pg_depend` ties to it automatically) names it as its parent
 //! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
 //! can be refused. Grants are not reported: a recreated view gets them back (see
-//! `catalog/privileges.rs`).
+//! `catalog/privileges.rs`). A materialized view's indexes are modelled with it
+//! ([`View::indexes`]), read exactly as a table's are.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
-    Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot, Sequence, Table,
-    Trigger, UniqueConstraint, UnsupportedObject, View,
+    Function, Generated, Identity, Index, IndexPart, KeyOptions, PrimaryKey, SchemaSnapshot,
+    Sequence, Table, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
 use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
 use tokio_postgres::Client;
@@ -34,8 +35,8 @@ use crate::catalog::{
     RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
 };
 use crate::error;
-use crate::sql::qualified_collation;
 use crate::sql::relative::relativize_function;
+use crate::sql::{operator_class_text, qualified_collation};
 use crate::types::{CatalogType, normalize};
 
 /// A relation's name, namespace oid and schema name.
@@ -225,6 +226,17 @@ impl Assembler<'_> {
             .collect()
     }
 
+    /// A collation or operator class name, tenant-relative: bare when it lives in
+    /// `pg_catalog` or the tenant's schema, `"schema"."name"` otherwise.
+    fn relative_name(&self, namespace: Option<u32>, schema: Option<&str>, name: &str) -> String {
+        match (namespace, schema) {
+            (Some(ns), Some(schema)) if ns != PG_CATALOG && ns != self.namespace => {
+                qualified_collation(schema, name)
+            }
+            _ => name.to_string(),
+        }
+    }
+
     fn text(&self, kind: char, oid: u32, number: i32) -> Option<String> {
         let text = self.text.get(&(kind, oid, number))?;
         match self.text.get(&('u', 0, 0)) {
@@ -285,7 +297,8 @@ impl Assembler<'_> {
             }
         }
         for c in parts.columns.iter() {
-            if let Some((table, _)) = relations.get(&c.table) {
+            // Columns of materialized views are read only to name their index keys.
+            if let Some((table, "r")) = relations.get(&c.table) {
                 self.add_column(table, c);
             }
         }
@@ -423,15 +436,9 @@ impl Assembler<'_> {
         } else {
             (expression, None)
         };
-        let collation =
-            c.collation
-                .as_ref()
-                .map(|name| match (c.collation_namespace, &c.collation_schema) {
-                    (Some(ns), Some(schema)) if ns != PG_CATALOG && ns != self.namespace => {
-                        qualified_collation(schema, name)
-                    }
-                    _ => name.clone(),
-                });
+        let collation = c.collation.as_ref().map(|name| {
+            self.relative_name(c.collation_namespace, c.collation_schema.as_deref(), name)
+        });
         let column = Column {
             position: u32::try_from(c.number).unwrap_or(0),
             data_type,
@@ -472,6 +479,7 @@ impl Assembler<'_> {
         let expression = self.text('c', c.oid, 0);
         let columns = self.column_names(c.table, &c.column_numbers);
         let referenced_columns = self.column_names(c.referenced_relation, &c.referenced_numbers);
+        let delete_set_columns = self.column_names(c.table, &c.delete_set_numbers);
         let Some(t) = self.snapshot.tables.get_mut(table) else {
             return;
         };
@@ -502,6 +510,7 @@ impl Assembler<'_> {
                     c.name.clone(),
                     CheckConstraint {
                         expression: expression.unwrap_or_default(),
+                        not_valid: !c.validated,
                         ..Default::default()
                     },
                 );
@@ -523,12 +532,12 @@ impl Assembler<'_> {
                         on_delete: action(&c.on_delete),
                         on_update: action(&c.on_update),
                         deferrable,
-                        ..Default::default()
+                        match_full: c.match_full,
+                        delete_set_columns: names(&delete_set_columns),
+                        not_valid: !c.validated,
+                        comment: None,
                     },
                 );
-                if c.match_full || c.set_columns {
-                    self.unsupported("foreign key option (MATCH FULL or SET NULL columns)", label);
-                }
             }
             "x" => self.dependent("exclusion constraint", label, table),
             // Constraint triggers are reported with the triggers.
@@ -536,6 +545,7 @@ impl Assembler<'_> {
         }
     }
 
+    /// Adds an index to its table, or to its materialized view (`kind` `m`).
     fn add_index(&mut self, table: &str, kind: &str, i: &IndexRow) {
         let Some(relation) = self.relations.get(&i.oid).copied() else {
             return;
@@ -547,10 +557,6 @@ impl Assembler<'_> {
         if self.constraint_indexes.contains(&i.oid) {
             return;
         }
-        if kind != "r" {
-            self.dependent("materialized view index", label, table);
-            return;
-        }
         let key_count = usize::try_from(i.key_count).unwrap_or(0);
         let columns = self.column_names(i.table, &i.column_numbers);
         let mut parts = Vec::with_capacity(key_count);
@@ -558,30 +564,24 @@ impl Assembler<'_> {
             let option = i.options.get(k).copied().unwrap_or(0);
             let descending = option & 1 != 0;
             let nulls_first = option & 2 != 0;
-            if nulls_first != descending {
-                self.unsupported("index nulls order", label.clone());
-            }
+            let mut options = self.key_options(i.oid, k);
+            // NULLS FIRST is the default for DESC, NULLS LAST for ASC.
+            options.nulls_first = (nulls_first != descending).then_some(nulls_first);
             parts.push(match columns.get(k).cloned().flatten() {
                 Some(name) => IndexPart::Column {
                     name,
                     descending,
                     prefix_length: None,
-                    options: Default::default(),
+                    options,
                 },
                 None => IndexPart::Expression {
                     sql: self
                         .text('k', i.oid, i32::try_from(k + 1).unwrap_or(i32::MAX))
                         .unwrap_or_default(),
                     descending,
-                    options: Default::default(),
+                    options,
                 },
             });
-        }
-        if !i.default_operator_classes {
-            self.unsupported("index operator class", label.clone());
-        }
-        if relation.has_options {
-            self.unsupported("index storage options", label.clone());
         }
         let index = Index {
             parts,
@@ -594,10 +594,57 @@ impl Assembler<'_> {
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
             invisible: false,
-            ..Default::default()
+            nulls_not_distinct: i.nulls_not_distinct,
+            storage_parameters: i
+                .storage_parameters
+                .iter()
+                .map(|p| match p.split_once('=') {
+                    Some((name, value)) => (name.to_string(), value.to_string()),
+                    None => (p.clone(), String::new()),
+                })
+                .collect(),
+            comment: None,
         };
-        if let Some(t) = self.snapshot.tables.get_mut(table) {
-            t.indexes.insert(relation.name.clone(), index);
+        let indexes = if kind == "m" {
+            self.snapshot.views.get_mut(table).map(|v| &mut v.indexes)
+        } else {
+            self.snapshot.tables.get_mut(table).map(|t| &mut t.indexes)
+        };
+        if let Some(indexes) = indexes {
+            indexes.insert(relation.name.clone(), index);
+        }
+    }
+
+    /// The operator class (with its parameters) and collation of key `k` (from 0) of
+    /// `index`, when they are not the defaults; the nulls order is left to the caller.
+    fn key_options(&self, index: u32, k: usize) -> KeyOptions {
+        let Some(key) = self
+            .parts
+            .index_keys
+            .iter()
+            .find(|r| r.index == index && usize::try_from(r.key).ok() == Some(k))
+        else {
+            return KeyOptions::default();
+        };
+        let operator_class = key.operator_class.as_ref().map(|name| {
+            let name = self.relative_name(
+                Some(key.operator_class_namespace),
+                Some(&key.operator_class_schema),
+                name,
+            );
+            operator_class_text(&name, &key.parameters)
+        });
+        let collation = key.collation.as_ref().map(|name| {
+            self.relative_name(
+                key.collation_namespace,
+                key.collation_schema.as_deref(),
+                name,
+            )
+        });
+        KeyOptions {
+            operator_class,
+            collation,
+            nulls_first: None,
         }
     }
 
