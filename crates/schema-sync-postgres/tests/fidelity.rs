@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::Command;
+use common::pg_dump;
 
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{Engine, Error, FleetOptions, SyncOptions, TenantStatus};
@@ -20,37 +20,6 @@ CREATE TABLE accounts (
 INSERT INTO plans VALUES (1, 'billing');
 INSERT INTO accounts VALUES (1, 1, 10);
 ";
-
-/// `pg_dump --schema-only` of one schema: the independent view of what is there.
-fn pg_dump(schema: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "--schema-only",
-        ])
-        .arg(format!("--schema={schema}"))
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "pg_dump: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 fn sync_all() -> FleetOptions {
     FleetOptions::default().with_sync(

@@ -348,3 +348,39 @@ pub fn without_column_order(snapshot: &SchemaSnapshot) -> SchemaSnapshot {
     }
     out
 }
+
+/// `pg_dump --schema-only` of one schema: the independent view of what is there.
+pub fn pg_dump(schema: &str) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "--schema-only",
+        ])
+        .arg(format!("--schema={schema}"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("-- Dumped")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`pg_dump`] of `schema` with its name replaced by `SCHEMA`, to compare two tenants.
+pub fn pg_dump_relative(schema: &str) -> String {
+    pg_dump(schema).replace(schema, "SCHEMA")
+}
