@@ -11,7 +11,7 @@ mod common;
 
 use schema_sync_core::snapshot::{ForeignKeyAction, IndexPart, KeyOptions};
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
-use schema_sync_core::{Engine, Hazard, Operation, SchemaSnapshot, SyncOptions, TenantContext};
+use schema_sync_core::{Engine, Hazard, Operation, SchemaSnapshot, TenantContext};
 
 /// Rows that break the `NOT VALID` constraints are inserted before them: re-adding those
 /// constraints as valid would fail.
@@ -56,14 +56,8 @@ CREATE UNIQUE INDEX doc_ranks_id_idx ON doc_ranks (id);
 CREATE INDEX doc_ranks_rank_idx ON doc_ranks (rank DESC NULLS LAST) WITH (fillfactor = 80);
 "#;
 
-fn allow_all() -> SyncOptions {
-    SyncOptions::default()
-        .with_execute(true)
-        .with_allow_destructive(true)
-}
-
-/// Syncs `tenant` to `target`; it must then inspect like the target, `pg_dump` like
-/// `template`, and a second sync must do nothing. Returns the plan's hazards.
+/// Syncs `tenant` to `target` ([`common::sync_and_check`]); it must also `pg_dump` like
+/// `template`. Returns the plan's steps with their hazards.
 async fn sync_and_check(
     engine: &Engine,
     db: &common::PgDb,
@@ -72,29 +66,11 @@ async fn sync_and_check(
     target: &SchemaSnapshot,
     label: &str,
 ) -> Vec<(Operation, Vec<Hazard>)> {
-    let first = engine
-        .sync_tenant(tenant, target, &allow_all())
-        .await
-        .unwrap_or_else(|e| panic!("{label}: {e}"));
-    assert!(!first.already_in_sync, "{label}: drift was not detected");
-    assert_eq!(
-        db.inspect(tenant).await.hash(),
-        target.hash(),
-        "{label}: inspection differs from the target"
-    );
+    let first = common::sync_and_check(engine, db, tenant, target, label).await;
     assert_eq!(
         common::pg_dump_relative(tenant.namespace()),
         common::pg_dump_relative(template.namespace()),
         "{label}: pg_dump differs from the template's"
-    );
-    let second = engine
-        .sync_tenant(tenant, target, &allow_all())
-        .await
-        .unwrap();
-    assert!(
-        second.already_in_sync,
-        "{label}: second run was not a no-op: {}",
-        second.diff.to_text()
     );
     first
         .plan

@@ -223,6 +223,15 @@ impl fmt::Display for UniqueConstraint {
     }
 }
 
+/// `nulls not distinct` or `nulls distinct`.
+fn distinctness(nulls_not_distinct: bool) -> &'static str {
+    if nulls_not_distinct {
+        "nulls not distinct"
+    } else {
+        "nulls distinct"
+    }
+}
+
 pub(super) fn unique_changes(from: &UniqueConstraint, to: &UniqueConstraint) -> Vec<String> {
     let mut parts = Vec::new();
     push_change(
@@ -231,14 +240,12 @@ pub(super) fn unique_changes(from: &UniqueConstraint, to: &UniqueConstraint) -> 
         &list(&from.columns),
         &list(&to.columns),
     );
-    let nulls = |u: &UniqueConstraint| {
-        if u.nulls_not_distinct {
-            "nulls not distinct"
-        } else {
-            "nulls distinct"
-        }
-    };
-    push_change(&mut parts, "", nulls(from), nulls(to));
+    push_change(
+        &mut parts,
+        "",
+        distinctness(from.nulls_not_distinct),
+        distinctness(to.nulls_not_distinct),
+    );
     push_change(
         &mut parts,
         "",
@@ -495,14 +502,12 @@ pub(super) fn index_changes(from: &Index, to: &Index) -> Vec<String> {
         }
     };
     push_change(&mut parts, "include", &include(from), &include(to));
-    let nulls = |i: &Index| {
-        if i.nulls_not_distinct {
-            "nulls not distinct"
-        } else {
-            "nulls distinct"
-        }
-    };
-    push_change(&mut parts, "", nulls(from), nulls(to));
+    push_change(
+        &mut parts,
+        "",
+        distinctness(from.nulls_not_distinct),
+        distinctness(to.nulls_not_distinct),
+    );
     push_change(
         &mut parts,
         "storage",
