@@ -316,3 +316,30 @@ async fn a_changed_materialized_view_is_recreated_with_its_indexes_and_flagged()
     assert_eq!(flagged.len(), 2, "drop and create are flagged: {steps:?}");
     assert_eq!(rows, 2, "the recreated view is populated");
 }
+
+#[tokio::test]
+async fn a_matview_dropped_around_an_enum_rebuild_gets_its_indexes_back() {
+    let db = common::db().await;
+    let engine = Engine::new(db.dyn_adapter());
+    let from = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+        CREATE TABLE people (id int PRIMARY KEY, mood mood NOT NULL);
+        INSERT INTO people VALUES (1, 'ok'), (2, 'happy');
+        CREATE MATERIALIZED VIEW moods AS SELECT id, mood FROM people;
+        CREATE UNIQUE INDEX moods_id_idx ON moods (id) WITH (fillfactor = 60);
+        CREATE INDEX moods_mood_idx ON moods (mood DESC NULLS LAST);";
+    let to = from.replace("('sad', 'ok', 'happy')", "('happy', 'ok', 'sad')");
+    let template = db
+        .create_tenant(&unique_tenant_id("idx_enum_template"), &to)
+        .await
+        .unwrap();
+    let tenant = db
+        .create_tenant(&unique_tenant_id("idx_enum"), from)
+        .await
+        .unwrap();
+    let target = db.target(&to).await;
+    sync_and_check(&engine, &db, &tenant, &template, &target, "enum rebuild").await;
+    let rows = db.count(&tenant, "SELECT count(*) FROM moods").await;
+    db.drop_tenant(&tenant).await.unwrap();
+    db.drop_tenant(&template).await.unwrap();
+    assert_eq!(rows, 2);
+}
