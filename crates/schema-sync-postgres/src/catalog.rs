@@ -389,7 +389,10 @@ pub(crate) struct ConstraintRow {
     pub on_update: String,
     pub on_delete: String,
     pub match_full: bool,
-    pub set_columns: bool,
+    /// `confdelsetcols` (PostgreSQL 15): the columns `ON DELETE SET NULL|DEFAULT` sets.
+    pub delete_set_numbers: Vec<i16>,
+    /// `convalidated`: false for a `NOT VALID` constraint.
+    pub validated: bool,
     pub deferrable: bool,
     pub deferred: bool,
     /// `conindid`: the index behind a key (or used by a foreign key).
@@ -404,9 +407,9 @@ pub(crate) struct ConstraintRow {
 
 fn constraints_query(server_version: i32) -> String {
     let set_columns = if server_version >= 150_000 {
-        "COALESCE(cardinality(c.confdelsetcols), 0) > 0"
+        "COALESCE(c.confdelsetcols, '{}')"
     } else {
-        "false"
+        "'{}'::int2[]"
     };
     format!(
         "
@@ -414,7 +417,8 @@ SELECT c.oid, c.conrelid AS table_oid, c.conname::text AS name, c.contype::text 
        COALESCE(c.conkey, '{{}}') AS column_numbers, c.confrelid AS referenced_relation,
        COALESCE(c.confkey, '{{}}') AS referenced_numbers,
        c.confupdtype::text AS on_update, c.confdeltype::text AS on_delete, c.confmatchtype = 'f' AS match_full,
-       {set_columns} AS set_columns, c.condeferrable AS deferrable, c.condeferred AS deferred,
+       {set_columns} AS delete_set_numbers, c.convalidated AS validated,
+       c.condeferrable AS deferrable, c.condeferred AS deferred,
        c.conindid AS index_oid, ds.description AS comment,
        c.conislocal AS local, c.conparentid <> 0 AS cloned
 FROM unnest($1::oid[]) sel(oid)
@@ -432,11 +436,67 @@ pub(crate) struct IndexRow {
     pub key_count: i16,
     /// `indkey`: column numbers (0 for an expression), named through the table's columns.
     pub column_numbers: Vec<i16>,
+    /// `indoption`: per key, bit 1 descending, bit 2 nulls first.
     pub options: Vec<i16>,
-    pub default_operator_classes: bool,
     pub nulls_not_distinct: bool,
     pub has_include: bool,
+    /// The index relation's `reloptions` (`fillfactor=70`).
+    pub storage_parameters: Vec<String>,
 }
+
+/// A key of an index whose operator class or collation is not the default.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexKeyRow {
+    /// The index.
+    pub index: u32,
+    /// The key's position, from 0.
+    pub key: i16,
+    /// The operator class when it is not the default for the key (or has parameters).
+    pub operator_class: Option<String>,
+    pub operator_class_namespace: u32,
+    pub operator_class_schema: String,
+    /// Operator class parameters (`siglen=32`).
+    pub parameters: Vec<String>,
+    /// The key's collation when it is not the column's (or the expression type's).
+    pub collation: Option<String>,
+    pub collation_namespace: Option<u32>,
+    pub collation_schema: Option<String>,
+}
+
+/// Keys with a non-default operator class (one that is not `opcdefault`, or the default
+/// of another type where the key's type has its own) or operator class parameters, or a
+/// collation other than the column's. An expression key's own collation is not known to
+/// SQL; its type's default stands in for it, so an explicit collation equal to the
+/// expression's is kept (recreating the index with it changes nothing).
+const INDEX_KEYS: &str = "
+WITH k AS MATERIALIZED (
+    SELECT i.indexrelid, i.indrelid, n.k, i.indkey[n.k] AS attnum, i.indclass[n.k] AS opclass,
+           i.indcollation[n.k] AS coll
+    FROM unnest($1::oid[]) sel(oid)
+    JOIN pg_catalog.pg_index i ON i.indrelid = sel.oid
+    CROSS JOIN LATERAL generate_series(0, i.indnkeyatts - 1) n(k)
+), o AS (
+    SELECT k.indexrelid AS oid, k.k::int2 AS key,
+           CASE WHEN ia.attoptions IS NOT NULL OR NOT (oc.opcdefault AND (ta.atttypid IS NULL
+                     OR oc.opcintype = ta.atttypid
+                     OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass d WHERE d.opcmethod = oc.opcmethod
+                                    AND d.opcdefault AND d.opcintype = ta.atttypid)))
+                THEN oc.opcname::text END AS operator_class,
+           oc.opcnamespace AS operator_class_namespace, ocn.nspname::text AS operator_class_schema,
+           COALESCE(ia.attoptions, '{}') AS parameters,
+           CASE WHEN k.coll <> 0 AND k.coll <> COALESCE(ta.attcollation, ty.typcollation) THEN co.collname::text END
+               AS collation,
+           co.collnamespace AS collation_namespace, con.nspname::text AS collation_schema
+    FROM k
+    JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
+    JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
+    JOIN pg_catalog.pg_attribute ia ON ia.attrelid = k.indexrelid AND ia.attnum = k.k + 1
+    LEFT JOIN pg_catalog.pg_type ty ON ty.oid = ia.atttypid
+    LEFT JOIN pg_catalog.pg_attribute ta ON ta.attrelid = k.indrelid AND ta.attnum = k.attnum AND k.attnum <> 0
+    LEFT JOIN pg_catalog.pg_collation co ON co.oid = k.coll
+    LEFT JOIN pg_catalog.pg_namespace con ON con.oid = co.collnamespace
+)
+SELECT * FROM o WHERE o.operator_class IS NOT NULL OR o.collation IS NOT NULL";
 
 /// Indexes; their names, access methods, options and comments come with the relations.
 fn indexes_query(server_version: i32) -> String {
@@ -449,11 +509,11 @@ fn indexes_query(server_version: i32) -> String {
         "
 SELECT i.indexrelid AS oid, i.indrelid AS table_oid, i.indisunique AS is_unique, i.indnkeyatts AS key_count,
        i.indkey::int2[] AS column_numbers, i.indoption::int2[] AS options,
-       NOT COALESCE(i.indclass::oid[] && (SELECT array_agg(oc.oid) FROM pg_catalog.pg_opclass oc WHERE NOT oc.opcdefault), false)
-           AS default_operator_classes,
-       {nulls} AS nulls_not_distinct, i.indnatts > i.indnkeyatts AS has_include
+       {nulls} AS nulls_not_distinct, i.indnatts > i.indnkeyatts AS has_include,
+       COALESCE(ic.reloptions, '{{}}') AS storage_parameters
 FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_index i ON i.indrelid = sel.oid"
+JOIN pg_catalog.pg_index i ON i.indrelid = sel.oid
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
     )
 }
 
@@ -599,6 +659,7 @@ pub(crate) struct RelationParts {
     pub columns: Vec<ColumnRow>,
     pub constraints: Vec<ConstraintRow>,
     pub indexes: Vec<IndexRow>,
+    pub index_keys: Vec<IndexKeyRow>,
     pub triggers: Vec<TriggerRow>,
     pub sequences: Vec<SequenceRow>,
     pub rules: Vec<(u32, String)>,
@@ -608,8 +669,9 @@ pub(crate) struct RelationParts {
     pub dependents: Vec<DependentRow>,
 }
 
-/// Reads the parts of `tables` (tables), `relations` (tables, views and materialized
-/// views) and `sequences` in one pipelined round trip.
+/// Reads the parts of `tables` (tables: constraints), `relations` (tables, views and
+/// materialized views: columns, indexes and the rest) and `sequences` in one pipelined
+/// round trip.
 pub(crate) async fn relation_parts(
     client: &Client,
     server_version: i32,
@@ -637,6 +699,7 @@ pub(crate) async fn relation_parts(
         columns,
         constraints,
         indexes,
+        index_keys,
         triggers,
         sequence_rows,
         rules,
@@ -645,9 +708,10 @@ pub(crate) async fn relation_parts(
         view_column_comments,
         dependents,
     ) = futures::try_join!(
-        client.query_typed(COLUMNS, &tables),
+        client.query_typed(COLUMNS, &relations),
         client.query_typed(&constraints_sql, &tables),
         client.query_typed(&indexes_sql, &relations),
+        client.query_typed(INDEX_KEYS, &relations),
         client.query_typed(&triggers_sql, &relations),
         client.query_typed(SEQUENCES, &sequences),
         client.query_typed(RULES, &relations),
@@ -683,7 +747,8 @@ pub(crate) async fn relation_parts(
                 on_update: get(r, "on_update")?,
                 on_delete: get(r, "on_delete")?,
                 match_full: get(r, "match_full")?,
-                set_columns: get(r, "set_columns")?,
+                delete_set_numbers: get(r, "delete_set_numbers")?,
+                validated: get(r, "validated")?,
                 deferrable: get(r, "deferrable")?,
                 deferred: get(r, "deferred")?,
                 index_oid: get(r, "index_oid")?,
@@ -700,9 +765,22 @@ pub(crate) async fn relation_parts(
                 key_count: get(r, "key_count")?,
                 column_numbers: get(r, "column_numbers")?,
                 options: get(r, "options")?,
-                default_operator_classes: get(r, "default_operator_classes")?,
                 nulls_not_distinct: get(r, "nulls_not_distinct")?,
                 has_include: get(r, "has_include")?,
+                storage_parameters: get(r, "storage_parameters")?,
+            })
+        })?,
+        index_keys: rows(index_keys, |r| {
+            Ok(IndexKeyRow {
+                index: get(r, "oid")?,
+                key: get(r, "key")?,
+                operator_class: get(r, "operator_class")?,
+                operator_class_namespace: get(r, "operator_class_namespace")?,
+                operator_class_schema: get(r, "operator_class_schema")?,
+                parameters: get(r, "parameters")?,
+                collation: get(r, "collation")?,
+                collation_namespace: get(r, "collation_namespace")?,
+                collation_schema: get(r, "collation_schema")?,
             })
         })?,
         triggers: rows(triggers, |r| {

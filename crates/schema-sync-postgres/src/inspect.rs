@@ -12,23 +12,23 @@
 //! its own, not the columns, constraints, indexes and triggers it inherits
 //! (`inspect/partitions.rs`). Domains are read with their checks (`inspect/domains.rs`).
 //!
-//! What the model has no place for (exclusion constraints, rules, policies, table
-//! inheritance, non-default operator classes, comments on the index of a constraint or on
-//! an identity sequence, ...) is listed in
+//! What the model has no place for (exclusion constraints, rules, table inheritance,
+//! comments on the index of a constraint or on an identity sequence, ...) is listed in
 //! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
-//! modelled table or view (materialized view indexes, rules, triggers on views,
-//! policies, view options, statistics objects, and anything
+//! modelled table or view (rules, triggers on views, view options, statistics objects,
+//! and anything
 //! else `pg_depend` ties to it automatically) names it as its parent
 //! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
 //! can be refused. Grants are not reported: a recreated view gets them back (see
-//! `catalog/privileges.rs`).
+//! `catalog/privileges.rs`). A materialized view's indexes are modelled with it
+//! ([`View::indexes`]), read exactly as a table's are.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, DataType, Deferrable, EnumType, Extension, ForeignKey,
-    ForeignKeyAction, Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot,
-    Sequence, Table, Trigger, UniqueConstraint, UnsupportedObject, View,
+    ForeignKeyAction, Function, Generated, Identity, Index, IndexPart, KeyOptions, PrimaryKey,
+    SchemaSnapshot, Sequence, Table, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
 use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
 use tokio_postgres::Client;
@@ -39,8 +39,8 @@ use crate::catalog::{
     RelationParts, SchemaObjects, SequenceRow, TypeRow, strip_qualifier,
 };
 use crate::error;
-use crate::sql::qualified_collation;
 use crate::sql::relative::relativize_function;
+use crate::sql::{operator_class_text, qualified_collation};
 use crate::types::{CatalogType, normalize};
 
 /// A relation's name, namespace oid and schema name.
@@ -236,6 +236,17 @@ impl Assembler<'_> {
             .collect()
     }
 
+    /// A collation or operator class name, tenant-relative: bare when it lives in
+    /// `pg_catalog` or the tenant's schema, `"schema"."name"` otherwise.
+    fn relative_name(&self, namespace: Option<u32>, schema: Option<&str>, name: &str) -> String {
+        match (namespace, schema) {
+            (Some(ns), Some(schema)) if ns != PG_CATALOG && ns != self.namespace => {
+                qualified_collation(schema, name)
+            }
+            _ => name.to_string(),
+        }
+    }
+
     fn text(&self, kind: char, oid: u32, number: i32) -> Option<String> {
         let text = self.text.get(&(kind, oid, number))?;
         match self.text.get(&('u', 0, 0)) {
@@ -296,8 +307,10 @@ impl Assembler<'_> {
             }
         }
         for c in parts.columns.iter() {
-            // A partition's columns are its partitioned table's.
-            if let Some((table, _)) = relations.get(&c.table)
+            // A partition's columns are its partitioned table's; columns of materialized
+            // views are read only to name their index keys.
+            if let Some((table, kind)) = relations.get(&c.table)
+                && is_table(kind)
                 && !self.is_partition(c.table)
             {
                 self.add_column(table, c);
@@ -506,6 +519,7 @@ impl Assembler<'_> {
         let expression = self.text('c', c.oid, 0);
         let columns = self.column_names(c.table, &c.column_numbers);
         let referenced_columns = self.column_names(c.referenced_relation, &c.referenced_numbers);
+        let delete_set_columns = self.column_names(c.table, &c.delete_set_numbers);
         let Some(t) = self.snapshot.tables.get_mut(table) else {
             return;
         };
@@ -536,6 +550,7 @@ impl Assembler<'_> {
                     c.name.clone(),
                     CheckConstraint {
                         expression: expression.unwrap_or_default(),
+                        not_valid: !c.validated,
                         comment,
                         ..Default::default()
                     },
@@ -558,13 +573,12 @@ impl Assembler<'_> {
                         on_delete: action(&c.on_delete),
                         on_update: action(&c.on_update),
                         deferrable,
+                        match_full: c.match_full,
+                        delete_set_columns: names(&delete_set_columns),
+                        not_valid: !c.validated,
                         comment,
-                        ..Default::default()
                     },
                 );
-                if c.match_full || c.set_columns {
-                    self.unsupported("foreign key option (MATCH FULL or SET NULL columns)", label);
-                }
             }
             "x" => self.dependent("exclusion constraint", label, table),
             // Constraint triggers are reported with the triggers.
@@ -572,6 +586,7 @@ impl Assembler<'_> {
         }
     }
 
+    /// Adds an index to its table, or to its materialized view (`kind` `m`).
     fn add_index(&mut self, table: &str, kind: &str, i: &IndexRow) {
         let Some(relation) = self.relations.get(&i.oid).copied() else {
             return;
@@ -584,15 +599,6 @@ impl Assembler<'_> {
             }
             return;
         }
-        if !is_table(kind) {
-            // NOTE(#14, comments): a modelled materialized view index takes
-            // `relation.comment` into `Index.comment`, as a table's index does below.
-            if relation.comment.is_some() {
-                self.unsupported("comment", format!("index {label}"));
-            }
-            self.dependent("materialized view index", label, table);
-            return;
-        }
         let key_count = usize::try_from(i.key_count).unwrap_or(0);
         let columns = self.column_names(i.table, &i.column_numbers);
         let mut parts = Vec::with_capacity(key_count);
@@ -600,30 +606,24 @@ impl Assembler<'_> {
             let option = i.options.get(k).copied().unwrap_or(0);
             let descending = option & 1 != 0;
             let nulls_first = option & 2 != 0;
-            if nulls_first != descending {
-                self.unsupported("index nulls order", label.clone());
-            }
+            let mut options = self.key_options(i.oid, k);
+            // NULLS FIRST is the default for DESC, NULLS LAST for ASC.
+            options.nulls_first = (nulls_first != descending).then_some(nulls_first);
             parts.push(match columns.get(k).cloned().flatten() {
                 Some(name) => IndexPart::Column {
                     name,
                     descending,
                     prefix_length: None,
-                    options: Default::default(),
+                    options,
                 },
                 None => IndexPart::Expression {
                     sql: self
                         .text('k', i.oid, i32::try_from(k + 1).unwrap_or(i32::MAX))
                         .unwrap_or_default(),
                     descending,
-                    options: Default::default(),
+                    options,
                 },
             });
-        }
-        if !i.default_operator_classes {
-            self.unsupported("index operator class", label.clone());
-        }
-        if relation.has_options {
-            self.unsupported("index storage options", label.clone());
         }
         let index = Index {
             parts,
@@ -636,11 +636,57 @@ impl Assembler<'_> {
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
             invisible: false,
+            nulls_not_distinct: i.nulls_not_distinct,
+            storage_parameters: i
+                .storage_parameters
+                .iter()
+                .map(|p| match p.split_once('=') {
+                    Some((name, value)) => (name.to_string(), value.to_string()),
+                    None => (p.clone(), String::new()),
+                })
+                .collect(),
             comment: relation.comment.clone(),
-            ..Default::default()
         };
-        if let Some(t) = self.snapshot.tables.get_mut(table) {
-            t.indexes.insert(relation.name.clone(), index);
+        let indexes = if kind == "m" {
+            self.snapshot.views.get_mut(table).map(|v| &mut v.indexes)
+        } else {
+            self.snapshot.tables.get_mut(table).map(|t| &mut t.indexes)
+        };
+        if let Some(indexes) = indexes {
+            indexes.insert(relation.name.clone(), index);
+        }
+    }
+
+    /// The operator class (with its parameters) and collation of key `k` (from 0) of
+    /// `index`, when they are not the defaults; the nulls order is left to the caller.
+    fn key_options(&self, index: u32, k: usize) -> KeyOptions {
+        let Some(key) = self
+            .parts
+            .index_keys
+            .iter()
+            .find(|r| r.index == index && usize::try_from(r.key).ok() == Some(k))
+        else {
+            return KeyOptions::default();
+        };
+        let operator_class = key.operator_class.as_ref().map(|name| {
+            let name = self.relative_name(
+                Some(key.operator_class_namespace),
+                Some(&key.operator_class_schema),
+                name,
+            );
+            operator_class_text(&name, &key.parameters)
+        });
+        let collation = key.collation.as_ref().map(|name| {
+            self.relative_name(
+                key.collation_namespace,
+                key.collation_schema.as_deref(),
+                name,
+            )
+        });
+        KeyOptions {
+            operator_class,
+            collation,
+            nulls_first: None,
         }
     }
 

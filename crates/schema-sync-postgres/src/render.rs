@@ -17,13 +17,19 @@
 
 use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
 use schema_sync_core::snapshot::{
-    Deferrable, EnumType, ForeignKey, Index, IndexPart, Table, UniqueConstraint,
+    CheckConstraint, Deferrable, EnumType, ForeignKey, Index, IndexPart, KeyOptions, Table,
+    UniqueConstraint, View,
 };
 use schema_sync_core::{Error, Result, SchemaSnapshot, TenantId};
 
 use crate::catalog::privileges::Privileges;
+#[cfg(doc)]
+use crate::sql::operator_class_text;
 use crate::sql::relative::localize_function;
-use crate::sql::{parse_quoted, parse_quoted_pair, quote_ident, quote_literal};
+use crate::sql::{
+    OperatorClass, parse_operator_class, parse_quoted, parse_quoted_pair, quote_ident,
+    quote_literal,
+};
 use objects::view_kind;
 
 /// What rendering needs besides the plan: which tenant, where it lives and how it is now.
@@ -211,10 +217,14 @@ impl Renderer<'_> {
             | DropCheck { table, name, .. }
             | DropForeignKey { table, name, .. } => vec![self.drop_constraint(table, name)],
             AddCheck { table, name, check } => vec![format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+                "ALTER TABLE {} ADD {}",
                 self.q(table),
-                quote_ident(name),
-                check.expression
+                check_clause(name, check)
+            )],
+            ValidateConstraint { table, name } => vec![format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                self.q(table),
+                quote_ident(name)
             )],
             AddForeignKey {
                 table,
@@ -250,18 +260,7 @@ impl Renderer<'_> {
             }
             CreateView { name, view } => {
                 let kind = view_kind(view.materialized);
-                let mut out = vec![format!(
-                    "CREATE {kind} {} AS\n{}",
-                    self.q(name),
-                    view.definition
-                )];
-                if let Some(comment) = &view.comment {
-                    out.push(format!(
-                        "COMMENT ON {kind} {} IS {}",
-                        self.q(name),
-                        quote_literal(comment)
-                    ));
-                }
+                let mut out = self.create_view(name, view);
                 if let Some(privileges) = self.privileges.get(name) {
                     out.extend(privileges::restore(kind, &self.q(name), privileges));
                 }
@@ -340,17 +339,30 @@ impl Renderer<'_> {
         for (unique_name, unique) in &table.uniques {
             parts.push(unique_clause(unique_name, unique));
         }
+        // CREATE TABLE marks every constraint valid: NOT VALID ones are added after it.
+        let mut not_valid = Vec::new();
         for (check_name, check) in &table.checks {
-            parts.push(format!(
-                "CONSTRAINT {} CHECK ({})",
-                quote_ident(check_name),
-                check.expression
-            ));
+            let clause = check_clause(check_name, check);
+            if check.not_valid {
+                not_valid.push(clause);
+            } else {
+                parts.push(clause);
+            }
         }
         for (fk_name, fk) in &table.foreign_keys {
-            parts.push(self.foreign_key_clause(fk_name, fk));
+            let clause = self.foreign_key_clause(fk_name, fk);
+            if fk.not_valid {
+                not_valid.push(clause);
+            } else {
+                parts.push(clause);
+            }
         }
         let mut out = vec![self.create_table_statement(name, table, &parts)];
+        out.extend(
+            not_valid
+                .into_iter()
+                .map(|clause| format!("ALTER TABLE {} ADD {clause}", self.q(name))),
+        );
         if !table.options.is_empty() {
             return Err(self.unsupported(
                 format!("table {name}"),
@@ -386,15 +398,43 @@ impl Renderer<'_> {
             ),
             None => self.q(&fk.referenced_table),
         };
+        let set_columns = if fk.delete_set_columns.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", idents(&fk.delete_set_columns))
+        };
         format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {target} ({}) ON DELETE {} ON UPDATE {}{}",
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {target} ({}){} ON DELETE {}{set_columns} ON UPDATE {}{}{}",
             quote_ident(name),
             idents(&fk.columns),
             idents(&fk.referenced_columns),
+            if fk.match_full { " MATCH FULL" } else { "" },
             fk.on_delete.as_sql(),
             fk.on_update.as_sql(),
-            deferrable_clause(fk.deferrable)
+            deferrable_clause(fk.deferrable),
+            if fk.not_valid { " NOT VALID" } else { "" }
         )
+    }
+
+    /// `CREATE [MATERIALIZED] VIEW`, its comment, and a materialized view's indexes.
+    pub(super) fn create_view(&self, name: &str, view: &View) -> Vec<String> {
+        let kind = view_kind(view.materialized);
+        let mut out = vec![format!(
+            "CREATE {kind} {} AS\n{}",
+            self.q(name),
+            view.definition
+        )];
+        if let Some(comment) = &view.comment {
+            out.push(format!(
+                "COMMENT ON {kind} {} IS {}",
+                self.q(name),
+                quote_literal(comment)
+            ));
+        }
+        for (index_name, index) in &view.indexes {
+            out.push(self.create_index(name, index_name, index));
+        }
+        out
     }
 
     pub(super) fn create_index(&self, table: &str, name: &str, index: &Index) -> String {
@@ -403,19 +443,16 @@ impl Renderer<'_> {
             .iter()
             .map(|part| match part {
                 IndexPart::Column {
-                    name, descending, ..
-                } => {
-                    format!(
-                        "{}{}",
-                        quote_ident(name),
-                        if *descending { " DESC" } else { "" }
-                    )
-                }
+                    name,
+                    descending,
+                    options,
+                    ..
+                } => format!("{}{}", quote_ident(name), key_options(*descending, options)),
                 IndexPart::Expression {
-                    sql, descending, ..
-                } => {
-                    format!("({sql}){}", if *descending { " DESC" } else { "" })
-                }
+                    sql,
+                    descending,
+                    options,
+                } => format!("({sql}){}", key_options(*descending, options)),
             })
             .collect();
         let mut out = format!(
@@ -431,11 +468,73 @@ impl Renderer<'_> {
         if !index.include.is_empty() {
             out.push_str(&format!(" INCLUDE ({})", idents(&index.include)));
         }
+        if index.nulls_not_distinct {
+            out.push_str(" NULLS NOT DISTINCT");
+        }
+        if !index.storage_parameters.is_empty() {
+            let parameters: Vec<String> = index
+                .storage_parameters
+                .iter()
+                .map(|(name, value)| format!("{} = {}", quote_ident(name), quote_literal(value)))
+                .collect();
+            out.push_str(&format!(" WITH ({})", parameters.join(", ")));
+        }
         if let Some(predicate) = &index.predicate {
             out.push_str(&format!(" WHERE {predicate}"));
         }
         out
     }
+}
+
+/// `CONSTRAINT "n" CHECK (expression) [NOT VALID]`.
+fn check_clause(name: &str, check: &CheckConstraint) -> String {
+    format!(
+        "CONSTRAINT {} CHECK ({}){}",
+        quote_ident(name),
+        check.expression,
+        if check.not_valid { " NOT VALID" } else { "" }
+    )
+}
+
+/// What follows an index key: `COLLATE c opclass(params) DESC NULLS FIRST`, each only
+/// when set.
+fn key_options(descending: bool, options: &KeyOptions) -> String {
+    let mut out = String::new();
+    if let Some(collation) = &options.collation {
+        out.push_str(&format!(" COLLATE {}", render_collation(collation)));
+    }
+    if let Some(class) = &options.operator_class {
+        out.push(' ');
+        out.push_str(&render_operator_class(class));
+    }
+    if descending {
+        out.push_str(" DESC");
+    }
+    match options.nulls_first {
+        Some(true) => out.push_str(" NULLS FIRST"),
+        Some(false) => out.push_str(" NULLS LAST"),
+        None => {}
+    }
+    out
+}
+
+/// An operator class as the inspector stores it (see [`operator_class_text`]), with
+/// every name quoted and every parameter value a literal. Text of another form is
+/// quoted whole as one name, so PostgreSQL reports it as an unknown operator class.
+fn render_operator_class(class: &str) -> String {
+    let Some(OperatorClass { names, parameters }) = parse_operator_class(class) else {
+        return quote_ident(class);
+    };
+    let name: Vec<String> = names.iter().map(|n| quote_ident(n)).collect();
+    let mut out = name.join(".");
+    if !parameters.is_empty() {
+        let list: Vec<String> = parameters
+            .iter()
+            .map(|(key, value)| format!("{} = {}", quote_ident(key), quote_literal(value)))
+            .collect();
+        out.push_str(&format!(" ({})", list.join(", ")));
+    }
+    out
 }
 
 /// `CONSTRAINT "n" UNIQUE [NULLS NOT DISTINCT] ("a", "b") [DEFERRABLE ...]`.

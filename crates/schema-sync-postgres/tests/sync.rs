@@ -9,45 +9,11 @@ use std::time::Duration;
 
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{
-    DatabaseAdapter, Engine, Error, ExecuteOptions, FleetOptions, SchemaSnapshot, SyncOptions,
-    TenantContext, TenantStatus,
+    DatabaseAdapter, Engine, Error, ExecuteOptions, FleetOptions, SyncOptions, TenantContext,
+    TenantStatus,
 };
 
-fn allow_all() -> SyncOptions {
-    SyncOptions::default()
-        .with_execute(true)
-        .with_allow_destructive(true)
-}
-
-/// Syncs `tenant` to `target`, checks it then equals the target and that a second run
-/// does nothing.
-async fn sync_and_check(
-    engine: &Engine,
-    db: &common::PgDb,
-    tenant: &TenantContext,
-    target: &SchemaSnapshot,
-    label: &str,
-) {
-    let first = engine
-        .sync_tenant(tenant, target, &allow_all())
-        .await
-        .unwrap_or_else(|e| panic!("{label}: {e}"));
-    assert!(!first.already_in_sync, "{label}: drift was not detected");
-    assert_eq!(
-        common::without_column_order(&db.inspect(tenant).await).hash(),
-        common::without_column_order(target).hash(),
-        "{label}"
-    );
-    let second = engine
-        .sync_tenant(tenant, target, &allow_all())
-        .await
-        .unwrap();
-    assert!(
-        second.already_in_sync,
-        "{label}: second run was not a no-op: {}",
-        second.diff.to_text()
-    );
-}
+use common::{allow_all, sync_and_check};
 
 #[tokio::test]
 async fn every_kind_of_drift_is_found_and_fixed() {

@@ -7,8 +7,8 @@ use std::fmt;
 use crate::diff::model::Change;
 use crate::snapshot::{
     CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
-    Generated, Identity, Index, IndexPart, PrimaryKey, Sequence, TableOptions, UniqueConstraint,
-    UnsupportedObject, View,
+    Generated, Identity, Index, IndexPart, KeyOptions, PrimaryKey, Sequence, TableOptions,
+    UniqueConstraint, UnsupportedObject, View,
 };
 
 /// `'text'`, with quotes doubled as in SQL.
@@ -223,6 +223,15 @@ impl fmt::Display for UniqueConstraint {
     }
 }
 
+/// `nulls not distinct` or `nulls distinct`.
+fn distinctness(nulls_not_distinct: bool) -> &'static str {
+    if nulls_not_distinct {
+        "nulls not distinct"
+    } else {
+        "nulls distinct"
+    }
+}
+
 pub(super) fn unique_changes(from: &UniqueConstraint, to: &UniqueConstraint) -> Vec<String> {
     let mut parts = Vec::new();
     push_change(
@@ -231,14 +240,12 @@ pub(super) fn unique_changes(from: &UniqueConstraint, to: &UniqueConstraint) -> 
         &list(&from.columns),
         &list(&to.columns),
     );
-    let nulls = |u: &UniqueConstraint| {
-        if u.nulls_not_distinct {
-            "nulls not distinct"
-        } else {
-            "nulls distinct"
-        }
-    };
-    push_change(&mut parts, "", nulls(from), nulls(to));
+    push_change(
+        &mut parts,
+        "",
+        distinctness(from.nulls_not_distinct),
+        distinctness(to.nulls_not_distinct),
+    );
     push_change(
         &mut parts,
         "",
@@ -248,11 +255,20 @@ pub(super) fn unique_changes(from: &UniqueConstraint, to: &UniqueConstraint) -> 
     parts
 }
 
-/// `check (expression)`.
+/// `(expression)`, then `not valid` when set.
 impl fmt::Display for CheckConstraint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({})", self.expression)
+        write!(f, "({})", self.expression)?;
+        if self.not_valid {
+            f.write_str(" not valid")?;
+        }
+        Ok(())
     }
+}
+
+/// `valid` or `not valid`.
+fn validity(not_valid: bool) -> &'static str {
+    if not_valid { "not valid" } else { "valid" }
 }
 
 /// `no action`, `restrict`, `cascade`, `set null`, `set default`.
@@ -287,19 +303,34 @@ fn referenced(fk: &ForeignKey) -> String {
     )
 }
 
-/// `(a) references t(id)`, then the actions and deferrability that are not the default:
-/// `on delete cascade`, `on update set null`, `deferrable initially deferred`.
+/// The delete action with the columns it sets: `set null (a)`.
+fn on_delete(fk: &ForeignKey) -> String {
+    if fk.delete_set_columns.is_empty() {
+        fk.on_delete.to_string()
+    } else {
+        format!("{} {}", fk.on_delete, list(&fk.delete_set_columns))
+    }
+}
+
+/// `(a) references t(id)`, then what is not the default: `match full`, `on delete
+/// set null (a)`, `on update cascade`, `deferrable initially deferred`, `not valid`.
 impl fmt::Display for ForeignKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} references {}", list(&self.columns), referenced(self))?;
-        if !self.on_delete.is_no_action() {
-            write!(f, " on delete {}", self.on_delete)?;
+        if self.match_full {
+            f.write_str(" match full")?;
+        }
+        if !self.on_delete.is_no_action() || !self.delete_set_columns.is_empty() {
+            write!(f, " on delete {}", on_delete(self))?;
         }
         if !self.on_update.is_no_action() {
             write!(f, " on update {}", self.on_update)?;
         }
         if !self.deferrable.is_not_deferrable() {
             write!(f, " {}", self.deferrable)?;
+        }
+        if self.not_valid {
+            f.write_str(" not valid")?;
         }
         Ok(())
     }
@@ -314,12 +345,15 @@ pub(super) fn foreign_key_changes(from: &ForeignKey, to: &ForeignKey) -> Vec<Str
         &list(&to.columns),
     );
     push_change(&mut parts, "references", &referenced(from), &referenced(to));
-    push_change(
-        &mut parts,
-        "on delete",
-        &from.on_delete.to_string(),
-        &to.on_delete.to_string(),
-    );
+    let matching = |fk: &ForeignKey| {
+        if fk.match_full {
+            "match full"
+        } else {
+            "match simple"
+        }
+    };
+    push_change(&mut parts, "", matching(from), matching(to));
+    push_change(&mut parts, "on delete", &on_delete(from), &on_delete(to));
     push_change(
         &mut parts,
         "on update",
@@ -332,27 +366,80 @@ pub(super) fn foreign_key_changes(from: &ForeignKey, to: &ForeignKey) -> Vec<Str
         &from.deferrable.to_string(),
         &to.deferrable.to_string(),
     );
+    push_change(
+        &mut parts,
+        "",
+        validity(from.not_valid),
+        validity(to.not_valid),
+    );
     parts
 }
 
-/// One index part: `name`, `name(10)`, `(lower(name))`, with ` desc` when descending.
+/// What follows an index key beyond its direction: ` collate "C" text_pattern_ops`,
+/// then ` nulls first` or ` nulls last` when it is not the direction's default.
+fn key_options(options: &KeyOptions) -> String {
+    let mut text = String::new();
+    if let Some(collation) = &options.collation {
+        text.push_str(&format!(" collate {collation}"));
+    }
+    if let Some(class) = &options.operator_class {
+        text.push_str(&format!(" {class}"));
+    }
+    text
+}
+
+/// ` nulls first` or ` nulls last` when set.
+fn nulls_order(options: &KeyOptions) -> &'static str {
+    match options.nulls_first {
+        Some(true) => " nulls first",
+        Some(false) => " nulls last",
+        None => "",
+    }
+}
+
+/// One index part: `name`, `name(10)`, `(lower(name))`, then its collation and
+/// operator class, ` desc` when descending and the nulls order when not the default.
 fn index_part(part: &IndexPart) -> String {
+    let desc = |descending: bool| if descending { " desc" } else { "" };
     match part {
         IndexPart::Column {
             name,
             descending,
             prefix_length,
-            ..
+            options,
         } => {
             let prefix = prefix_length.map(|l| format!("({l})")).unwrap_or_default();
-            format!("{name}{prefix}{}", if *descending { " desc" } else { "" })
+            format!(
+                "{name}{prefix}{}{}{}",
+                key_options(options),
+                desc(*descending),
+                nulls_order(options)
+            )
         }
         IndexPart::Expression {
-            sql, descending, ..
-        } => {
-            format!("({sql}){}", if *descending { " desc" } else { "" })
-        }
+            sql,
+            descending,
+            options,
+        } => format!(
+            "({sql}){}{}{}",
+            key_options(options),
+            desc(*descending),
+            nulls_order(options)
+        ),
     }
+}
+
+/// `with (fillfactor=70)`, or `default`.
+fn storage_parameters(index: &Index) -> String {
+    if index.storage_parameters.is_empty() {
+        return "default".to_string();
+    }
+    let list: Vec<String> = index
+        .storage_parameters
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("with ({})", list.join(", "))
 }
 
 fn index_parts(index: &Index) -> String {
@@ -360,8 +447,8 @@ fn index_parts(index: &Index) -> String {
     list(&parts)
 }
 
-/// `unique using gin (a, (lower(b)) desc) include (c) where deleted_at is null invisible`:
-/// only the parts that are set.
+/// `unique using gin (a, (lower(b)) desc) include (c) nulls not distinct with
+/// (fillfactor=70) where deleted_at is null invisible`: only the parts that are set.
 impl fmt::Display for Index {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.unique {
@@ -373,6 +460,12 @@ impl fmt::Display for Index {
         f.write_str(&index_parts(self))?;
         if !self.include.is_empty() {
             write!(f, " include {}", list(&self.include))?;
+        }
+        if self.nulls_not_distinct {
+            f.write_str(" nulls not distinct")?;
+        }
+        if !self.storage_parameters.is_empty() {
+            write!(f, " {}", storage_parameters(self))?;
         }
         if let Some(predicate) = &self.predicate {
             write!(f, " where {predicate}")?;
@@ -409,6 +502,18 @@ pub(super) fn index_changes(from: &Index, to: &Index) -> Vec<String> {
         }
     };
     push_change(&mut parts, "include", &include(from), &include(to));
+    push_change(
+        &mut parts,
+        "",
+        distinctness(from.nulls_not_distinct),
+        distinctness(to.nulls_not_distinct),
+    );
+    push_change(
+        &mut parts,
+        "storage",
+        &storage_parameters(from),
+        &storage_parameters(to),
+    );
     let visible = |i: &Index| if i.invisible { "invisible" } else { "visible" };
     push_change(&mut parts, "", visible(from), visible(to));
     parts
@@ -444,6 +549,21 @@ pub(super) fn view_changes(from: &View, to: &View) -> Vec<String> {
         &or_none_quoted(&from.comment),
         &or_none_quoted(&to.comment),
     );
+    for (name, index) in &from.indexes {
+        match to.indexes.get(name) {
+            None => parts.push(format!("drop index {name}")),
+            Some(target) if target != index => parts.push(format!(
+                "index {name}: {}",
+                index_changes(index, target).join(", ")
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, index) in &to.indexes {
+        if !from.indexes.contains_key(name) {
+            parts.push(format!("add index {name} {index}"));
+        }
+    }
     parts
 }
 

@@ -886,3 +886,78 @@ fn a_changed_foreign_key_says_what_changed() {
         "{text}"
     );
 }
+
+#[test]
+fn diff_text_shows_key_options_constraint_options_and_matview_indexes() {
+    use crate::snapshot::KeyOptions;
+    let mut from = snapshot([(
+        "docs",
+        TableBuilder::new()
+            .column("title", "text", true)
+            .index("docs_title_idx", &["title"])
+            .build(),
+    )]);
+    let docs = from
+        .tables
+        .get_mut("docs")
+        .unwrap_or_else(|| panic!("docs"));
+    docs.foreign_keys
+        .insert("docs_org_fk".into(), foreign_key(ForeignKeyAction::SetNull));
+    docs.checks.insert(
+        "docs_check".into(),
+        CheckConstraint {
+            expression: "title <> ''".into(),
+            ..Default::default()
+        },
+    );
+    from.views.insert(
+        "ranks".into(),
+        View {
+            definition: "SELECT 1".into(),
+            materialized: true,
+            indexes: [("ranks_idx".to_string(), index(&["a"]))].into(),
+            ..View::default()
+        },
+    );
+    let mut to = from.clone();
+    let docs = to.tables.get_mut("docs").unwrap_or_else(|| panic!("docs"));
+    let title = docs
+        .indexes
+        .get_mut("docs_title_idx")
+        .unwrap_or_else(|| panic!("index"));
+    title.parts = vec![IndexPart::Column {
+        name: "title".into(),
+        descending: true,
+        prefix_length: None,
+        options: KeyOptions {
+            operator_class: Some("text_pattern_ops".into()),
+            collation: Some("C".into()),
+            nulls_first: Some(false),
+        },
+    }];
+    title.nulls_not_distinct = true;
+    title.storage_parameters = [("fillfactor".to_string(), "70".to_string())].into();
+    let fk = docs
+        .foreign_keys
+        .get_mut("docs_org_fk")
+        .unwrap_or_else(|| panic!("fk"));
+    fk.match_full = true;
+    fk.delete_set_columns = names(&["org_id"]);
+    fk.not_valid = true;
+    docs.checks
+        .get_mut("docs_check")
+        .unwrap_or_else(|| panic!("check"))
+        .not_valid = true;
+    let ranks = to.views.get_mut("ranks").unwrap_or_else(|| panic!("ranks"));
+    ranks.indexes.clear();
+    ranks.indexes.insert("ranks_new".into(), index(&["b"]));
+    let text = DefaultDiffCalculator.diff(&from, &to).to_text();
+    for expected in [
+        "columns (title) -> (title collate C text_pattern_ops desc nulls last), nulls distinct -> nulls not distinct, storage default -> with (fillfactor=70)",
+        "match simple -> match full, on delete set null -> set null (org_id), valid -> not valid",
+        "(title <> '') not valid",
+        "drop index ranks_idx, add index ranks_new (b)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+}

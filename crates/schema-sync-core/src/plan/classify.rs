@@ -15,6 +15,8 @@ pub(super) struct PlanBuilder {
     /// Enum types and domains of either schema: the only column types that link steps
     /// (built-in types like `integer` are not objects a step can depend on).
     enum_names: BTreeSet<String>,
+    /// Materialized views on both sides: dropping or creating one recreates it.
+    kept_materialized_views: BTreeSet<String>,
 }
 
 impl PlanBuilder {
@@ -28,10 +30,19 @@ impl PlanBuilder {
             .chain(to.domains.keys())
             .cloned()
             .collect();
+        let kept_materialized_views = from
+            .views
+            .iter()
+            .filter(|(name, view)| {
+                view.materialized && to.views.get(*name).is_some_and(|v| v.materialized)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         Self {
             steps: Vec::new(),
             last_touch: HashMap::new(),
             enum_names,
+            kept_materialized_views,
         }
     }
 
@@ -49,7 +60,14 @@ impl PlanBuilder {
         for object in objects {
             self.last_touch.insert(object, index);
         }
-        let (destructive, hazards) = classify(&operation);
+        let (destructive, mut hazards) = classify(&operation);
+        if let Operation::CreateView { name, view } | Operation::DropView { name, from: view } =
+            &operation
+            && view.materialized
+            && self.kept_materialized_views.contains(name)
+        {
+            hazards.push(Hazard::Repopulates);
+        }
         self.steps.push(PlanStep {
             operation,
             destructive,
@@ -246,5 +264,68 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
         }
         AttachPartition { .. } => (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites]),
         _ => (false, Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::View;
+
+    fn view(definition: &str, materialized: bool) -> View {
+        View {
+            definition: definition.into(),
+            materialized,
+            ..View::default()
+        }
+    }
+
+    fn hazards_of(from: &SchemaSnapshot, to: &SchemaSnapshot, ops: Vec<Operation>) -> Vec<bool> {
+        let mut builder = PlanBuilder::new(from, to);
+        for op in ops {
+            builder.push(op);
+        }
+        builder
+            .into_steps()
+            .iter()
+            .map(|s| s.hazards.contains(&Hazard::Repopulates))
+            .collect()
+    }
+
+    #[test]
+    fn recreating_a_materialized_view_repopulates_it_creating_a_new_one_does_not() {
+        let mut from = SchemaSnapshot::empty();
+        let mut to = SchemaSnapshot::empty();
+        from.views.insert("kept".into(), view("SELECT 1", true));
+        to.views.insert("kept".into(), view("SELECT 2", true));
+        to.views.insert("new".into(), view("SELECT 3", true));
+        from.views.insert("plain".into(), view("SELECT 4", false));
+        to.views.insert("plain".into(), view("SELECT 5", false));
+        let ops = vec![
+            Operation::DropView {
+                name: "kept".into(),
+                from: from.views["kept"].clone(),
+            },
+            Operation::DropView {
+                name: "plain".into(),
+                from: from.views["plain"].clone(),
+            },
+            Operation::CreateView {
+                name: "kept".into(),
+                view: to.views["kept"].clone(),
+            },
+            Operation::CreateView {
+                name: "new".into(),
+                view: to.views["new"].clone(),
+            },
+            Operation::CreateView {
+                name: "plain".into(),
+                view: to.views["plain"].clone(),
+            },
+        ];
+        assert_eq!(
+            hazards_of(&from, &to, ops),
+            [true, false, true, false, false]
+        );
     }
 }

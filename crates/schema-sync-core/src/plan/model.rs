@@ -19,6 +19,9 @@ pub enum Hazard {
     BlocksWrites,
     /// Every row is scanned to validate the change, which fails if a row violates it.
     ValidatesRows,
+    /// A materialized view is dropped and created again: its query runs in full to
+    /// repopulate it, and readers of the view wait until it has.
+    Repopulates,
 }
 
 /// One SQL statement a runner sends, with the plan steps it carries out: usually one,

@@ -86,9 +86,9 @@ UNION ALL SELECT {ns}, 'c', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, c.conreli
   FROM pg_catalog.pg_constraint c WHERE c.conrelid = ANY({t}) AND c.contype = 'c'
 UNION ALL SELECT {ns}, 'k', i.indexrelid, k.n, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true)
   FROM pg_catalog.pg_index i CROSS JOIN LATERAL generate_series(1, i.indnkeyatts::int) k(n)
-  WHERE i.indrelid = ANY({t}) AND i.indkey[k.n - 1] = 0
+  WHERE (i.indrelid = ANY({t}) OR i.indrelid = ANY({v})) AND i.indkey[k.n - 1] = 0
 UNION ALL SELECT {ns}, 'w', i.indexrelid, 0, pg_catalog.pg_get_expr(i.indpred, i.indrelid)
-  FROM pg_catalog.pg_index i WHERE i.indrelid = ANY({t}) AND i.indpred IS NOT NULL
+  FROM pg_catalog.pg_index i WHERE (i.indrelid = ANY({t}) OR i.indrelid = ANY({v})) AND i.indpred IS NOT NULL
 UNION ALL SELECT {ns}, 't', g.oid, 0, pg_catalog.pg_get_triggerdef(g.oid, true)
   FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY({t}) AND NOT g.tgisinternal
 UNION ALL SELECT {ns}, 'v', c.oid, 0, pg_catalog.pg_get_viewdef(c.oid, true)

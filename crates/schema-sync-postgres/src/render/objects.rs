@@ -3,11 +3,11 @@
 use std::collections::BTreeSet;
 
 use schema_sync_core::plan::Operation;
-use schema_sync_core::snapshot::{EnumType, Index, IndexPart, Sequence};
+use schema_sync_core::snapshot::{CheckConstraint, EnumType, Index, IndexPart, Sequence};
 
 use super::columns::mentions;
 use super::type_sql::render_type;
-use super::{Renderer, can_add_values, literals};
+use super::{Renderer, can_add_values, check_clause, literals};
 use crate::sql::{quote_ident, quote_literal};
 
 impl Renderer<'_> {
@@ -268,11 +268,11 @@ impl Renderer<'_> {
                 ));
             }
         }
-        for (table, name, expression) in &checks {
+        for (table, name, check) in &checks {
             out.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({expression})",
+                "ALTER TABLE {} ADD {}",
                 self.q(table),
-                quote_ident(name)
+                check_clause(name, check)
             ));
         }
         for (table, name, index) in &indexes {
@@ -280,19 +280,7 @@ impl Renderer<'_> {
         }
         for view in &views {
             if let Some(v) = self.live.views.get(*view) {
-                let kind = view_kind(v.materialized);
-                out.push(format!(
-                    "CREATE {kind} {} AS\n{}",
-                    self.q(view),
-                    v.definition
-                ));
-                if let Some(comment) = &v.comment {
-                    out.push(format!(
-                        "COMMENT ON {kind} {} IS {}",
-                        self.q(view),
-                        quote_literal(comment)
-                    ));
-                }
+                out.extend(self.create_view(view, v));
             }
         }
         out
@@ -307,7 +295,7 @@ impl Renderer<'_> {
         columns: &[(&str, &str, u8, Option<&str>)],
     ) -> (
         Vec<(&'s str, &'s str, &'s Index)>,
-        Vec<(&'s str, &'s str, &'s str)>,
+        Vec<(&'s str, &'s str, &'s CheckConstraint)>,
     ) {
         let dropped = |kind: &str, table: &str, name: &str| {
             self.plan.steps.iter().any(|s| match (&s.operation, kind) {
@@ -348,7 +336,7 @@ impl Renderer<'_> {
             }
             for (name, check) in &t.checks {
                 if reads(table, &check.expression) && !dropped("check", table, name) {
-                    checks.push((table.as_str(), name.as_str(), check.expression.as_str()));
+                    checks.push((table.as_str(), name.as_str(), check));
                 }
             }
         }

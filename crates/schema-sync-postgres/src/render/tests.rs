@@ -433,3 +433,140 @@ fn a_malformed_function_key_is_refused_not_guessed() {
         "{result:?}"
     );
 }
+
+#[test]
+fn operator_classes_round_trip_through_their_stored_form() {
+    use crate::sql::{operator_class_text, parse_operator_class};
+    let stored = operator_class_text(
+        &qualified_collation("ext", "gist_trgm_ops"),
+        &["siglen=32".to_string(), "odd=it's, (x)".to_string()],
+    );
+    assert_eq!(
+        stored,
+        "\"ext\".\"gist_trgm_ops\"(siglen='32', odd='it''s, (x)')"
+    );
+    assert_eq!(
+        render_operator_class(&stored),
+        "\"ext\".\"gist_trgm_ops\" (\"siglen\" = '32', \"odd\" = 'it''s, (x)')"
+    );
+    assert_eq!(
+        render_operator_class("jsonb_path_ops"),
+        "\"jsonb_path_ops\""
+    );
+    assert_eq!(
+        parse_operator_class("ops(a='1'"),
+        None,
+        "an unclosed list is not a stored operator class"
+    );
+    // Text of another form becomes one (unknown) name, never SQL.
+    assert_eq!(
+        render_operator_class("ops(a='1'); DROP TABLE x; --"),
+        "\"ops(a='1'); DROP TABLE x; --\""
+    );
+}
+
+#[test]
+fn index_keys_constraint_options_and_matview_indexes_render() {
+    use schema_sync_core::snapshot::{ForeignKeyAction, KeyOptions, View};
+    let index = Index {
+        parts: vec![
+            IndexPart::Column {
+                name: "title".into(),
+                descending: true,
+                prefix_length: None,
+                options: KeyOptions {
+                    operator_class: Some("text_pattern_ops".into()),
+                    collation: Some("C".into()),
+                    nulls_first: Some(false),
+                },
+            },
+            IndexPart::Expression {
+                sql: "lower(title)".into(),
+                descending: false,
+                options: KeyOptions {
+                    nulls_first: Some(true),
+                    ..KeyOptions::default()
+                },
+            },
+        ],
+        unique: true,
+        include: vec!["rank".into()],
+        nulls_not_distinct: true,
+        storage_parameters: [("fillfactor".to_string(), "70".to_string())].into(),
+        predicate: Some("(rank > 0)".into()),
+        ..Index::default()
+    };
+    let view = View {
+        definition: " SELECT 1 AS title".into(),
+        materialized: true,
+        indexes: [(
+            "v_idx".to_string(),
+            Index {
+                parts: vec![IndexPart::column("title")],
+                ..Index::default()
+            },
+        )]
+        .into(),
+        ..View::default()
+    };
+    let fk = ForeignKey {
+        columns: vec!["a".into(), "b".into()],
+        referenced_table: "p".into(),
+        referenced_columns: vec!["x".into(), "y".into()],
+        on_delete: ForeignKeyAction::SetNull,
+        match_full: true,
+        delete_set_columns: vec!["a".into()],
+        not_valid: true,
+        deferrable: Deferrable::InitiallyDeferred,
+        ..ForeignKey::default()
+    };
+    let steps = render(
+        vec![
+            Operation::CreateIndex {
+                table: "docs".into(),
+                name: "i".into(),
+                index,
+            },
+            Operation::CreateView {
+                name: "v".into(),
+                view,
+            },
+            Operation::AddForeignKey {
+                table: "c".into(),
+                name: "fk".into(),
+                foreign_key: fk,
+            },
+            Operation::AddCheck {
+                table: "c".into(),
+                name: "ck".into(),
+                check: CheckConstraint {
+                    expression: "a > 0".into(),
+                    not_valid: true,
+                    comment: None,
+                },
+            },
+            Operation::ValidateConstraint {
+                table: "c".into(),
+                name: "ck".into(),
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert_eq!(
+        steps,
+        [
+            vec![
+                "CREATE UNIQUE INDEX \"i\" ON \"t\"\"1\".\"docs\" (\"title\" COLLATE \"C\" \"text_pattern_ops\" DESC NULLS LAST, (lower(title)) NULLS FIRST) INCLUDE (\"rank\") NULLS NOT DISTINCT WITH (\"fillfactor\" = '70') WHERE (rank > 0)"
+            ],
+            vec![
+                "CREATE MATERIALIZED VIEW \"t\"\"1\".\"v\" AS\n SELECT 1 AS title",
+                "CREATE INDEX \"v_idx\" ON \"t\"\"1\".\"v\" (\"title\")",
+            ],
+            vec![
+                "ALTER TABLE \"t\"\"1\".\"c\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"a\", \"b\") REFERENCES \"t\"\"1\".\"p\" (\"x\", \"y\") MATCH FULL ON DELETE SET NULL (\"a\") ON UPDATE NO ACTION DEFERRABLE INITIALLY DEFERRED NOT VALID"
+            ],
+            vec!["ALTER TABLE \"t\"\"1\".\"c\" ADD CONSTRAINT \"ck\" CHECK (a > 0) NOT VALID"],
+            vec!["ALTER TABLE \"t\"\"1\".\"c\" VALIDATE CONSTRAINT \"ck\""],
+        ]
+    );
+}

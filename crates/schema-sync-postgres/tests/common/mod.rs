@@ -373,3 +373,46 @@ pub fn without_column_order(snapshot: &SchemaSnapshot) -> SchemaSnapshot {
     }
     out
 }
+
+/// [`pg_dump`] of `schema` with its name replaced by `SCHEMA`, to compare two tenants.
+pub fn pg_dump_relative(schema: &str) -> String {
+    pg_dump(schema).replace(schema, "SCHEMA")
+}
+
+/// Sync options that execute and allow destructive steps.
+pub fn allow_all() -> schema_sync_core::SyncOptions {
+    schema_sync_core::SyncOptions::default()
+        .with_execute(true)
+        .with_allow_destructive(true)
+}
+
+/// Syncs `tenant` to `target`, checks it then equals the target (column order aside) and
+/// that a second run does nothing; returns the first run.
+pub async fn sync_and_check(
+    engine: &schema_sync_core::Engine,
+    db: &PgDb,
+    tenant: &TenantContext,
+    target: &SchemaSnapshot,
+    label: &str,
+) -> schema_sync_core::SyncOutcome {
+    let first = engine
+        .sync_tenant(tenant, target, &allow_all())
+        .await
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert!(!first.already_in_sync, "{label}: drift was not detected");
+    assert_eq!(
+        without_column_order(&db.inspect(tenant).await).hash(),
+        without_column_order(target).hash(),
+        "{label}"
+    );
+    let second = engine
+        .sync_tenant(tenant, target, &allow_all())
+        .await
+        .unwrap();
+    assert!(
+        second.already_in_sync,
+        "{label}: second run was not a no-op: {}",
+        second.diff.to_text()
+    );
+    first
+}
