@@ -907,6 +907,8 @@ fn diff_text_shows_key_options_constraint_options_and_matview_indexes() {
         "docs_check".into(),
         CheckConstraint {
             expression: "title <> ''".into(),
+            // A live NOT VALID check with a valid target is drift (the reverse is not).
+            not_valid: true,
             ..Default::default()
         },
     );
@@ -947,7 +949,7 @@ fn diff_text_shows_key_options_constraint_options_and_matview_indexes() {
     docs.checks
         .get_mut("docs_check")
         .unwrap_or_else(|| panic!("check"))
-        .not_valid = true;
+        .not_valid = false;
     let ranks = to.views.get_mut("ranks").unwrap_or_else(|| panic!("ranks"));
     ranks.indexes.clear();
     ranks.indexes.insert("ranks_new".into(), index(&["b"]));
