@@ -8,11 +8,11 @@
 //! `search_path` set to the tenant, so a clone of a template inspects byte-identical to
 //! the template and to the snapshot loaded from the same SQL.
 //!
-//! What the model has no place for (exclusion constraints, rules, policies, domains,
+//! What the model has no place for (exclusion constraints, rules, domains,
 //! partitioning, non-default operator classes, comments on indexes, ...) is listed in
 //! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
 //! modelled table or view (materialized view indexes, rules, triggers on views,
-//! policies, view options, comments on view columns, statistics objects, and anything
+//! view options, comments on view columns, statistics objects, and anything
 //! else `pg_depend` ties to it automatically) names it as its parent
 //! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
 //! can be refused. Grants are not reported: a recreated view gets them back (see
@@ -22,16 +22,17 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
-    Function, Generated, Identity, Index, IndexPart, PrimaryKey, SchemaSnapshot, Sequence, Table,
-    Trigger, UniqueConstraint, UnsupportedObject, View,
+    Function, Generated, Identity, Index, IndexPart, Policy, PolicyCommand, PrimaryKey,
+    SchemaSnapshot, Sequence, Table, TableOptions, Trigger, TriggerEnabled, UniqueConstraint,
+    UnsupportedObject, View,
 };
 use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
 use tokio_postgres::Client;
 
 use crate::PostgresAdapter;
 use crate::catalog::{
-    self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, Relation,
-    RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
+    self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, PolicyRow,
+    Relation, RelationParts, SchemaObjects, SequenceRow, strip_qualifier,
 };
 use crate::error;
 use crate::sql::qualified_collation;
@@ -254,23 +255,15 @@ impl Assembler<'_> {
                 _ => {}
             }
             if modelled_table {
-                if r.unlogged {
-                    self.unsupported("unlogged table", name.clone());
-                }
                 if r.inherits {
                     self.unsupported("table inheritance", name.clone());
                 }
                 if r.typed {
                     self.unsupported("typed table", name.clone());
                 }
-                if r.row_security {
-                    self.unsupported("row level security", name.clone());
-                }
-                if r.has_options {
-                    self.unsupported("table storage options", name.clone());
-                }
                 let table = Table {
                     comment: r.comment.clone(),
+                    options: table_options(r),
                     ..Table::default()
                 };
                 self.snapshot.tables.insert(name, table);
@@ -311,9 +304,6 @@ impl Assembler<'_> {
                     self.dependent("trigger on a view", label, table);
                     continue;
                 }
-                if t.enabled != "O" {
-                    self.unsupported("disabled or replica trigger", label.clone());
-                }
                 if t.comment.is_some() {
                     self.unsupported("comment", format!("trigger {label}"));
                 }
@@ -323,6 +313,7 @@ impl Assembler<'_> {
                         t.name.clone(),
                         Trigger {
                             definition,
+                            enabled: trigger_enabled(&t.enabled),
                             ..Default::default()
                         },
                     );
@@ -339,9 +330,9 @@ impl Assembler<'_> {
                 self.dependent("rule", format!("{table}.{rule}"), table);
             }
         }
-        for (relation, policy) in &parts.policies {
-            if let Some((table, _)) = relations.get(relation) {
-                self.dependent("policy", format!("{table}.{policy}"), table);
+        for p in &parts.policies {
+            if let Some((table, _)) = relations.get(&p.table) {
+                self.add_policy(table, p);
             }
         }
         for d in &parts.dependents {
@@ -601,6 +592,31 @@ impl Assembler<'_> {
         }
     }
 
+    fn add_policy(&mut self, table: &str, p: &PolicyRow) {
+        let command = match p.command.as_str() {
+            "r" => PolicyCommand::Select,
+            "a" => PolicyCommand::Insert,
+            "w" => PolicyCommand::Update,
+            "d" => PolicyCommand::Delete,
+            _ => PolicyCommand::All,
+        };
+        let policy = Policy {
+            command,
+            restrictive: !p.permissive,
+            roles: p.roles.clone(),
+            using: self.text('p', p.oid, 0),
+            with_check: self.text('p', p.oid, 1),
+            comment: None,
+        };
+        match self.snapshot.tables.get_mut(table) {
+            Some(t) => {
+                t.policies.insert(p.name.clone(), policy);
+            }
+            // Only on a table the model has no place for (a partition, say).
+            None => self.dependent("policy", format!("{table}.{}", p.name), table),
+        }
+    }
+
     fn add_sequence(
         &mut self,
         name: &str,
@@ -723,6 +739,35 @@ impl Assembler<'_> {
         for o in objects.others.iter().filter(|o| o.namespace == ns) {
             self.unsupported(&o.kind, o.name.clone());
         }
+    }
+}
+
+/// A table's persistence, storage parameters (its TOAST table's prefixed with `toast.`)
+/// and row-level security.
+fn table_options(r: &Relation) -> TableOptions {
+    let storage_parameters = r
+        .options
+        .iter()
+        .chain(&r.toast_options)
+        .filter_map(|option| option.split_once('='))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    TableOptions {
+        unlogged: r.unlogged,
+        storage_parameters,
+        row_security: r.row_security,
+        force_row_security: r.force_row_security,
+        ..TableOptions::default()
+    }
+}
+
+/// When a trigger fires, from `tgenabled`.
+fn trigger_enabled(code: &str) -> TriggerEnabled {
+    match code {
+        "D" => TriggerEnabled::Disabled,
+        "R" => TriggerEnabled::Replica,
+        "A" => TriggerEnabled::Always,
+        _ => TriggerEnabled::Origin,
     }
 }
 

@@ -44,8 +44,8 @@ pub(crate) struct RenderContext<'a> {
 /// statement names the one step it carries out.
 ///
 /// # Errors
-/// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL table
-/// options, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
+/// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL and SQLite
+/// table options, a storage parameter whose name is not an identifier, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
 pub(crate) fn render_plan(
     plan: &MigrationPlan,
     context: &RenderContext<'_>,
@@ -222,7 +222,20 @@ impl Renderer<'_> {
             )],
             CreateIndex { table, name, index } => vec![self.create_index(table, name, index)],
             DropIndex { name, .. } => vec![format!("DROP INDEX {}", self.q(name))],
-            CreateTrigger { trigger, .. } => vec![trigger.definition.clone()],
+            CreateTrigger {
+                table,
+                name,
+                trigger,
+            } => self.create_trigger(table, name, trigger),
+            SetTriggerEnabled {
+                table, name, to, ..
+            } => vec![self.set_trigger_enabled(table, name, *to)],
+            CreatePolicy {
+                table,
+                name,
+                policy,
+            } => vec![self.create_policy(table, name, policy)],
+            DropPolicy { table, name, .. } => vec![self.drop_policy(table, name)],
             DropTrigger { table, name, .. } => vec![format!(
                 "DROP TRIGGER {} ON {}",
                 quote_ident(name),
@@ -233,16 +246,7 @@ impl Renderer<'_> {
                 self.q(table),
                 comment_literal(comment.as_deref())
             )],
-            AlterTableOptions { table, to, .. } => {
-                if to.is_empty() {
-                    Vec::new()
-                } else {
-                    return Err(self.unsupported(
-                        format!("table {table}"),
-                        "PostgreSQL has no engine, charset or SQLite table options; remove them from the target",
-                    ));
-                }
-            }
+            AlterTableOptions { table, from, to } => self.alter_table_options(table, from, to)?,
             CreateView { name, view } => {
                 let kind = view_kind(view.materialized);
                 let mut out = vec![format!(
@@ -335,17 +339,18 @@ impl Renderer<'_> {
         for (fk_name, fk) in &table.foreign_keys {
             parts.push(self.foreign_key_clause(fk_name, fk));
         }
+        self.check_table_options(name, &table.options)?;
         let mut out = vec![format!(
-            "CREATE TABLE {} (\n    {}\n)",
+            "CREATE {}TABLE {} (\n    {}\n){}",
+            if table.options.unlogged {
+                "UNLOGGED "
+            } else {
+                ""
+            },
             self.q(name),
-            parts.join(",\n    ")
+            parts.join(",\n    "),
+            self.with_storage_parameters(name, &table.options)?
         )];
-        if !table.options.is_empty() {
-            return Err(self.unsupported(
-                format!("table {name}"),
-                "PostgreSQL has no engine, charset or SQLite table options; remove them from the target",
-            ));
-        }
         if let Some(comment) = &table.comment {
             out.push(format!(
                 "COMMENT ON TABLE {} IS {}",
@@ -359,9 +364,10 @@ impl Renderer<'_> {
         for (index_name, index) in &table.indexes {
             out.push(self.create_index(name, index_name, index));
         }
-        for trigger in table.triggers.values() {
-            out.push(trigger.definition.clone());
+        for (trigger_name, trigger) in &table.triggers {
+            out.extend(self.create_trigger(name, trigger_name, trigger));
         }
+        out.extend(self.after_create_table(name, table));
         out.extend(self.own_sequences(name, None));
         Ok(out)
     }
@@ -502,4 +508,5 @@ mod tests;
 mod columns;
 mod objects;
 mod privileges;
+mod security;
 mod type_sql;

@@ -58,6 +58,15 @@ pub(crate) fn render_plan(
         stored,
     } = *context;
     let tenant = tenant.id();
+    if let Some(step) = plan.steps.iter().find(|s| postgres_only(&s.operation)) {
+        return Err(Error::Unsupported {
+            tenant: Some(tenant.clone()),
+            object: step.operation.to_string(),
+            message: "row level security, policies, UNLOGGED, storage parameters and disabled \
+                      or replica triggers are PostgreSQL's; use a target written for SQLite"
+                .into(),
+        });
+    }
     let mut final_schema = live.clone();
     plan.apply_to(&mut final_schema)
         .map_err(|message| Error::Unsupported {
@@ -192,6 +201,24 @@ fn unsupported(tenant: &TenantId, operation: &Operation) -> Error {
         message: "SQLite has no such object (enums, sequences, functions, extensions and comments do not exist in \
                   SQLite); use a target written for SQLite"
             .into(),
+    }
+}
+
+/// Whether an operation asks for something only PostgreSQL has. Refused before anything
+/// else: a table step would otherwise rebuild the table and silently leave it out.
+fn postgres_only(operation: &Operation) -> bool {
+    match operation {
+        Operation::CreatePolicy { .. }
+        | Operation::DropPolicy { .. }
+        | Operation::SetTriggerEnabled { .. } => true,
+        Operation::CreateTable { table, .. } => {
+            table.options.has_postgres_options()
+                || !table.policies.is_empty()
+                || table.triggers.values().any(|t| !t.enabled.is_default())
+        }
+        Operation::AlterTableOptions { to, .. } => to.has_postgres_options(),
+        Operation::CreateTrigger { trigger, .. } => !trigger.enabled.is_default(),
+        _ => false,
     }
 }
 

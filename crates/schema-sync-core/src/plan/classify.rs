@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::model::{Hazard, PlanStep};
 use super::operation::Operation;
-use crate::snapshot::{Column, SchemaSnapshot, TypeChange};
+use crate::snapshot::{Column, SchemaSnapshot, TableOptions, TypeChange};
 
 /// Collects steps, classifying each and recording what it depends on.
 pub(super) struct PlanBuilder {
@@ -164,7 +164,26 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
             (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites])
         }
         CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
-        AlterTableOptions { .. } => (false, vec![Hazard::TableRewrite]),
+        AlterTableOptions { from, to, .. } => (
+            false,
+            if rewrites_table(from) == rewrites_table(to) {
+                // Storage parameters and row-level security change the catalog only.
+                Vec::new()
+            } else {
+                vec![Hazard::TableRewrite]
+            },
+        ),
         _ => (false, Vec::new()),
+    }
+}
+
+/// The options whose change rewrites the table (engine, charset, collation, SQLite's
+/// `WITHOUT ROWID` and `STRICT`, PostgreSQL's `UNLOGGED`), with the others cleared.
+fn rewrites_table(options: &TableOptions) -> TableOptions {
+    TableOptions {
+        storage_parameters: Default::default(),
+        row_security: false,
+        force_row_security: false,
+        ..options.clone()
     }
 }

@@ -39,14 +39,16 @@ pub trait Planner: Send + Sync {
 /// Plans in dependency-safe phases.
 ///
 /// 1. drop views that are removed, changed, or read a table that changes shape;
-/// 2. drop triggers, foreign keys, indexes and constraints that go away or change;
+/// 2. drop policies, triggers, foreign keys, indexes and constraints that go away or
+///    change;
 /// 3. drop tables, referencing tables before the tables they reference;
 /// 4. create extensions, enums, sequences and new functions;
 /// 5. create tables (without foreign keys), then add, alter and drop columns;
 /// 6. add keys, constraints and indexes, then every new foreign key (so foreign keys
 ///    between new tables, even cyclic ones, always find their target);
 /// 7. drop sequences, enums and extensions no longer used;
-/// 8. recreate changed functions, then views (dependencies first) and triggers.
+/// 8. recreate changed functions, then views (dependencies first), triggers and
+///    policies.
 ///
 /// Every step is classified as destructive or not; the engine refuses destructive plans
 /// unless the caller allows them.

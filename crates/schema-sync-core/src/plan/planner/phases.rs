@@ -28,12 +28,21 @@ pub(super) fn drop_views(cx: &mut PlanContext<'_>) {
     }
 }
 
-/// Phase 2: drops the triggers, foreign keys, indexes, constraints and primary keys of
-/// surviving tables that go away or change, and the foreign keys that must step aside
-/// while a key they reference changes.
+/// Phase 2: drops the policies, triggers, foreign keys, indexes, constraints and primary
+/// keys of surviving tables that go away or change, and the foreign keys that must step
+/// aside while a key they reference changes.
 pub(super) fn drop_table_parts(cx: &mut PlanContext<'_>) {
     let builder = &mut cx.builder;
     for (table, m) in &cx.modified {
+        // Policies first: their expressions may read the columns, constraints' functions
+        // and other objects dropped below.
+        push_parts(
+            builder,
+            table,
+            &m.policies,
+            Change::from,
+            |table, name, from| Operation::DropPolicy { table, name, from },
+        );
         push_parts(
             builder,
             table,
@@ -131,8 +140,8 @@ pub(super) fn create_types_sequences_and_functions(cx: &mut PlanContext<'_>) {
     });
 }
 
-/// Phase 5: creates new tables without their foreign keys, indexes and triggers (phases
-/// 6 and 8 add those), then adds, alters, drops and reorders the columns of surviving
+/// Phase 5: creates new tables without their foreign keys, indexes, triggers and policies
+/// (phases 6 and 8 add those), then adds, alters, drops and reorders the columns of surviving
 /// tables and changes their comment and options.
 pub(super) fn tables_and_columns(cx: &mut PlanContext<'_>) {
     let (diff, target) = (cx.diff, cx.to);
@@ -143,6 +152,7 @@ pub(super) fn tables_and_columns(cx: &mut PlanContext<'_>) {
                 foreign_keys: BTreeMap::new(),
                 indexes: BTreeMap::new(),
                 triggers: BTreeMap::new(),
+                policies: BTreeMap::new(),
                 ..to.clone()
             };
             builder.push(Operation::CreateTable {
@@ -289,7 +299,8 @@ pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
 }
 
 /// Phase 8: recreates changed functions (dropped in phase 7), then creates new views and
-/// the views phase 1 dropped (dependencies first), then new and changed triggers.
+/// the views phase 1 dropped (dependencies first), then new and changed triggers and
+/// policies (both may call functions; a policy may read views).
 pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
     let (from, to, diff) = (cx.from, cx.to, cx.diff);
     let builder = &mut cx.builder;
@@ -317,6 +328,15 @@ pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
             table,
             name,
             trigger,
+        },
+    );
+    push_table_parts(
+        builder,
+        order::new_parts(diff, &cx.modified, |t| &t.policies, |m| &m.policies),
+        |table, name, policy| Operation::CreatePolicy {
+            table,
+            name,
+            policy,
         },
     );
 }
