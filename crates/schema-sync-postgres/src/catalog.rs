@@ -486,8 +486,10 @@ pub(crate) struct PolicyRow {
 const POLICIES: &str = "
 SELECT p.oid, p.polrelid AS table_oid, p.polname::text AS name, p.polcmd::text AS command,
        p.polpermissive AS permissive,
-       ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r.oid)::text END
-             FROM unnest(p.polroles) r(oid) ORDER BY 1 COLLATE \"C\") AS roles
+       ARRAY(SELECT n.name FROM unnest(p.polroles) r(oid)
+             CROSS JOIN LATERAL (SELECT CASE WHEN r.oid = 0 THEN 'public'
+                                             ELSE pg_catalog.pg_get_userbyid(r.oid)::text END AS name) n
+             ORDER BY n.name COLLATE \"C\") AS roles
 FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_policy p ON p.polrelid = sel.oid";
 
 /// `(view, relation it reads)`.

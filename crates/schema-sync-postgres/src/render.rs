@@ -340,9 +340,14 @@ impl Renderer<'_> {
             parts.push(self.foreign_key_clause(fk_name, fk));
         }
         self.check_table_options(name, &table.options)?;
+        let owned_sequences = self.own_sequences(name, None);
+        // PostgreSQL 15 makes the sequences a table owns as unlogged as the table, when
+        // the table is created or altered, not when it takes ownership: an unlogged table
+        // that owns new sequences is created logged and altered once it owns them.
+        let unlogged_later = table.options.unlogged && !owned_sequences.is_empty();
         let mut out = vec![format!(
             "CREATE {}TABLE {} (\n    {}\n){}",
-            if table.options.unlogged {
+            if table.options.unlogged && !unlogged_later {
                 "UNLOGGED "
             } else {
                 ""
@@ -368,7 +373,10 @@ impl Renderer<'_> {
             out.extend(self.create_trigger(name, trigger_name, trigger));
         }
         out.extend(self.after_create_table(name, table));
-        out.extend(self.own_sequences(name, None));
+        out.extend(owned_sequences);
+        if unlogged_later {
+            out.push(format!("ALTER TABLE {} SET UNLOGGED", self.q(name)));
+        }
         Ok(out)
     }
 

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{Engine, Error, FleetOptions, SyncOptions, TenantStatus};
 
@@ -20,37 +18,6 @@ CREATE TABLE accounts (
 INSERT INTO plans VALUES (1, 'billing');
 INSERT INTO accounts VALUES (1, 1, 10);
 ";
-
-/// `pg_dump --schema-only` of one schema: the independent view of what is there.
-fn pg_dump(schema: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "--schema-only",
-        ])
-        .arg(format!("--schema={schema}"))
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "pg_dump: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 fn sync_all() -> FleetOptions {
     FleetOptions::default().with_sync(
@@ -80,14 +47,14 @@ async fn a_plan_that_would_diverge_is_rolled_back_before_commit() {
     );
     target.tables.get_mut("accounts").unwrap().comment = Some("added by the plan".into());
     let before_hash = db.inspect(&tenant).await.hash();
-    let before_dump = pg_dump(tenant.namespace());
+    let before_dump = common::pg_dump(tenant.namespace());
 
     let engine = Engine::new(db.dyn_adapter());
     let report = engine
         .run_fleet(vec![tenant.clone()], &target, &sync_all(), &|_| {})
         .await;
     let after_hash = db.inspect(&tenant).await.hash();
-    let after_dump = pg_dump(tenant.namespace());
+    let after_dump = common::pg_dump(tenant.namespace());
     db.drop_tenant(&tenant).await.unwrap();
 
     match &report.tenants[0].error {
@@ -124,11 +91,11 @@ async fn the_runner_refuses_sql_that_names_another_tenant() {
     let engine = Engine::new(db.dyn_adapter());
     let mut options = sync_all();
     options.sync.execute_options.isolation = engine.isolation_guard(None, &[]).await.unwrap();
-    let before = pg_dump(victim.namespace());
+    let before = common::pg_dump(victim.namespace());
     let report = engine
         .run_fleet(vec![victim.clone()], &target, &options, &|_| {})
         .await;
-    let after = pg_dump(victim.namespace());
+    let after = common::pg_dump(victim.namespace());
     db.drop_tenant(&victim).await.unwrap();
     db.drop_tenant(&other).await.unwrap();
 

@@ -1,6 +1,7 @@
 //! Shared test support: the real server, tenants created and dropped per test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::process::Command;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -347,4 +348,35 @@ pub fn without_column_order(snapshot: &SchemaSnapshot) -> SchemaSnapshot {
         }
     }
     out
+}
+
+/// `pg_dump --schema-only` of one schema: the independent view of what is there.
+pub fn pg_dump(schema: &str) -> String {
+    let output = Command::new("pg_dump")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "--schema-only",
+        ])
+        .arg(format!("--schema={schema}"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("-- Dumped")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -16,7 +16,7 @@ use super::classify::PlanBuilder;
 use super::model::MigrationPlan;
 use crate::diff::{SchemaDiff, TableChange, TableModification};
 use crate::error::Result;
-use crate::snapshot::{ForeignKey, SchemaSnapshot, Table};
+use crate::snapshot::{ForeignKey, Policy, SchemaSnapshot, Table};
 use order::TablePart;
 
 /// Turns a diff into an ordered [`MigrationPlan`].
@@ -92,6 +92,9 @@ struct PlanContext<'a> {
     /// Foreign keys of surviving tables dropped in phase 2 and added again in phase 6,
     /// because a key they reference, or their own columns' type, changes.
     foreign_keys_to_readd: Vec<TablePart<ForeignKey>>,
+    /// Unchanged policies of surviving tables dropped in phase 2 and created again in
+    /// phase 8, because a column of their table changes type.
+    policies_to_readd: Vec<TablePart<Policy>>,
     /// The steps planned so far.
     builder: PlanBuilder,
 }
@@ -117,6 +120,7 @@ impl<'a> PlanContext<'a> {
         let views_to_drop = order::views_to_drop(from, diff, &modified, &removed_tables);
         let foreign_keys_to_readd =
             order::foreign_keys_blocking_key_changes(from, &modified, &removed_tables);
+        let policies_to_readd = order::policies_blocking_column_changes(from, &modified);
         Self {
             from,
             to,
@@ -125,6 +129,7 @@ impl<'a> PlanContext<'a> {
             removed_tables,
             views_to_drop,
             foreign_keys_to_readd,
+            policies_to_readd,
             builder: PlanBuilder::new(from, to),
         }
     }

@@ -29,13 +29,13 @@ pub(super) fn drop_views(cx: &mut PlanContext<'_>) {
 }
 
 /// Phase 2: drops the policies, triggers, foreign keys, indexes, constraints and primary
-/// keys of surviving tables that go away or change, and the foreign keys that must step
+/// keys of surviving tables that go away or change, the policies that must step aside
+/// while a column of their table changes type, and the foreign keys that must step
 /// aside while a key they reference changes.
 pub(super) fn drop_table_parts(cx: &mut PlanContext<'_>) {
     let builder = &mut cx.builder;
     for (table, m) in &cx.modified {
-        // Policies first: their expressions may read the columns, constraints' functions
-        // and other objects dropped below.
+        // Policies first: their expressions may read what is dropped below.
         push_parts(
             builder,
             table,
@@ -43,6 +43,13 @@ pub(super) fn drop_table_parts(cx: &mut PlanContext<'_>) {
             Change::from,
             |table, name, from| Operation::DropPolicy { table, name, from },
         );
+    }
+    push_table_parts(
+        builder,
+        cx.policies_to_readd.iter().cloned(),
+        |table, name, from| Operation::DropPolicy { table, name, from },
+    );
+    for (table, m) in &cx.modified {
         push_parts(
             builder,
             table,
@@ -299,8 +306,9 @@ pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
 }
 
 /// Phase 8: recreates changed functions (dropped in phase 7), then creates new views and
-/// the views phase 1 dropped (dependencies first), then new and changed triggers and
-/// policies (both may call functions; a policy may read views).
+/// the views phase 1 dropped (dependencies first), then new and changed triggers, and
+/// new, changed and set-aside policies (both may call functions; a policy may read
+/// views).
 pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
     let (from, to, diff) = (cx.from, cx.to, cx.diff);
     let builder = &mut cx.builder;
@@ -330,9 +338,12 @@ pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
             trigger,
         },
     );
+    let policies = order::new_parts(diff, &cx.modified, |t| &t.policies, |m| &m.policies);
     push_table_parts(
         builder,
-        order::new_parts(diff, &cx.modified, |t| &t.policies, |m| &m.policies),
+        policies
+            .into_iter()
+            .chain(cx.policies_to_readd.iter().cloned()),
         |table, name, policy| Operation::CreatePolicy {
             table,
             name,
