@@ -378,3 +378,51 @@ fn rebuild_table(name: &str, old: &Table, new: &Table, stored: &StoredSql) -> Ve
     }
     statements
 }
+
+#[cfg(test)]
+mod tests {
+    use schema_sync_core::snapshot::{Policy, TableOptions, Trigger, TriggerEnabled};
+
+    use super::*;
+
+    #[test]
+    fn postgres_only_operations_are_recognised() {
+        let mut table = Table::default();
+        let create = |table: &Table| Operation::CreateTable {
+            name: "t".into(),
+            table: table.clone(),
+        };
+        assert!(!postgres_only(&create(&table)));
+        table.options.row_security = true;
+        assert!(postgres_only(&create(&table)));
+        table.options = TableOptions::default();
+        table.policies.insert("p".into(), Policy::default());
+        assert!(postgres_only(&create(&table)));
+        let trigger = Trigger {
+            definition: "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END".into(),
+            enabled: TriggerEnabled::Replica,
+            comment: None,
+        };
+        assert!(postgres_only(&Operation::CreateTrigger {
+            table: "t".into(),
+            name: "tr".into(),
+            trigger,
+        }));
+        let options = |unlogged| Operation::AlterTableOptions {
+            table: "t".into(),
+            from: TableOptions::default(),
+            to: TableOptions {
+                unlogged,
+                strict: true,
+                ..TableOptions::default()
+            },
+        };
+        assert!(postgres_only(&options(true)));
+        assert!(!postgres_only(&options(false)));
+        assert!(postgres_only(&Operation::DropPolicy {
+            table: "t".into(),
+            name: "p".into(),
+            from: Policy::default(),
+        }));
+    }
+}
