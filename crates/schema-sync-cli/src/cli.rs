@@ -202,6 +202,11 @@ pub struct TargetArgs {
     /// can (MySQL, SQLite). Without it a column-order difference is reported, not synced.
     #[arg(long)]
     pub strict_column_order: bool,
+    /// Compare and sync the privileges granted on tenant objects (PostgreSQL: tables,
+    /// views, sequences, functions). Without it grants are not compared; ownership
+    /// never is.
+    #[arg(long)]
+    pub include_privileges: bool,
 }
 
 /// How tenants are inspected: how many at once and how long a wait may last.

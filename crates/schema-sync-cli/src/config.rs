@@ -59,6 +59,9 @@ pub struct ConfigFile {
     /// Count a different column order as drift.
     #[serde(default)]
     pub strict_column_order: bool,
+    /// Compare and sync privileges on tenant objects.
+    #[serde(default)]
+    pub include_privileges: bool,
     /// Namespaces every tenant may reference (a shared lookup schema, an extensions
     /// schema); the cross-tenant guard never refuses SQL that names them.
     #[serde(default)]
@@ -107,6 +110,8 @@ pub struct Settings {
     pub save_snapshots: bool,
     /// Count a different column order as drift.
     pub strict_column_order: bool,
+    /// Compare and sync privileges on tenant objects.
+    pub include_privileges: bool,
     /// Namespaces tenants share, which the cross-tenant guard allows.
     pub shared_namespaces: Vec<String>,
     /// Quiet output.
@@ -234,6 +239,7 @@ impl Settings {
             snapshot_store: flags.store.snapshot_store.clone().or(file.snapshot_store),
             save_snapshots: flags.save.save_snapshots || file.save_snapshots,
             strict_column_order: flags.target.strict_column_order || file.strict_column_order,
+            include_privileges: flags.target.include_privileges || file.include_privileges,
             shared_namespaces: file.shared_namespaces,
             quiet: global.quiet,
             verbose: global.verbose,

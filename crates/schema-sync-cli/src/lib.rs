@@ -86,7 +86,8 @@ async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
         .with_max_connections(settings.concurrency.max(1))
         .with_read_only(read_only)
         .with_lock_timeout(Some(settings.lock_timeout))
-        .with_statement_timeout(settings.statement_timeout);
+        .with_statement_timeout(settings.statement_timeout)
+        .with_include_privileges(settings.include_privileges);
     let adapter = registry::connect(settings.require_url()?, options).await?;
     Ok(Engine::new(adapter))
 }

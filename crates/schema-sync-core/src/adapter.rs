@@ -77,6 +77,10 @@ pub struct ConnectOptions {
     pub lock_timeout: Option<Duration>,
     /// The longest one inspection query may run. `None`: no limit.
     pub statement_timeout: Option<Duration>,
+    /// Read privileges granted on tenant objects into snapshots, so that they are
+    /// compared and synced (PostgreSQL). Off by default: tenants often differ in grants
+    /// on purpose. Ownership is never compared.
+    pub include_privileges: bool,
 }
 
 impl Default for ConnectOptions {
@@ -86,6 +90,7 @@ impl Default for ConnectOptions {
             read_only: false,
             lock_timeout: None,
             statement_timeout: None,
+            include_privileges: false,
         }
     }
 }
@@ -253,4 +258,23 @@ pub trait DatabaseAdapter: Send + Sync {
     /// [`Error::Target`](crate::Error::Target) with the database's own message when the
     /// DDL does not apply.
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot>;
+
+    /// Which spellings of the target's expressions this database takes for the same
+    /// expression ([`Equivalences`](crate::snapshot::Equivalences)), learnt by creating
+    /// `target` anew in a scratch namespace and inspecting it: an expression the
+    /// database prints differently once reparsed must not make a synced tenant look
+    /// drifted. [`snapshot_from_sql`](Self::snapshot_from_sql) fills them itself.
+    ///
+    /// The default learns nothing (for databases that store expressions as written).
+    ///
+    /// # Errors
+    /// A connection error, or the target does not apply; callers may carry on without
+    /// equivalences, at the price of reporting such spellings as drift.
+    async fn expression_equivalences(
+        &self,
+        target: &SchemaSnapshot,
+    ) -> Result<crate::snapshot::Equivalences> {
+        let _ = target;
+        Ok(crate::snapshot::Equivalences::default())
+    }
 }

@@ -53,4 +53,5 @@ setters!(ConnectOptions {
     with_read_only => read_only: bool,
     with_lock_timeout => lock_timeout: Option<Duration>,
     with_statement_timeout => statement_timeout: Option<Duration>,
+    with_include_privileges => include_privileges: bool,
 });

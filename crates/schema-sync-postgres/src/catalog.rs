@@ -481,6 +481,7 @@ pub(crate) struct PolicyRow {
     pub permissive: bool,
     /// Role names sorted, `public` for everyone.
     pub roles: Vec<String>,
+    pub comment: Option<String>,
 }
 
 const POLICIES: &str = "
@@ -489,8 +490,11 @@ SELECT p.oid, p.polrelid AS table_oid, p.polname::text AS name, p.polcmd::text A
        ARRAY(SELECT n.name FROM unnest(p.polroles) r(oid)
              CROSS JOIN LATERAL (SELECT CASE WHEN r.oid = 0 THEN 'public'
                                              ELSE pg_catalog.pg_get_userbyid(r.oid)::text END AS name) n
-             ORDER BY n.name COLLATE \"C\") AS roles
-FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_policy p ON p.polrelid = sel.oid";
+             ORDER BY n.name COLLATE \"C\") AS roles,
+       ds.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_policy p ON p.polrelid = sel.oid
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_catalog.pg_policy'::regclass AND ds.objsubid = 0";
 
 /// `(view, relation it reads)`.
 const VIEW_DEPENDENCIES: &str = "
@@ -502,8 +506,7 @@ JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND
 WHERE d.refobjid <> r.ev_class";
 
 /// An object that disappears with a modelled table or view (an automatic or internal
-/// dependency in `pg_depend`, or a comment on a view column) and that no other query
-/// reads: statistics objects, publication memberships, defaults of view columns,
+/// dependency in `pg_depend`) and that no other query reads: statistics objects, publication memberships, defaults of view columns,
 /// sequences of other schemas owned by a column, ...
 #[derive(Debug, Clone)]
 pub(crate) struct DependentRow {
@@ -539,16 +542,27 @@ WITH d AS MATERIALIZED (
 SELECT d.refobjid AS table_oid, o.type AS kind, o.identity, pg_catalog.quote_ident(n.nspname) AS qualifier
 FROM d
 JOIN pg_catalog.pg_namespace n ON n.oid = d.relnamespace
-CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
-UNION ALL
-SELECT ds.objoid, 'comment', 'column ' || pg_catalog.quote_ident(a.attname), ''
+CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o";
+
+/// A comment on a column of a view or materialized view.
+#[derive(Debug, Clone)]
+pub(crate) struct ViewColumnComment {
+    pub view: u32,
+    pub column: String,
+    pub comment: String,
+}
+
+/// Comments on the columns of views and materialized views (those of tables come with
+/// the columns).
+const VIEW_COLUMN_COMMENTS: &str = "
+SELECT ds.objoid AS table_oid, a.attname::text AS name, ds.description AS comment
 FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_class p ON p.oid = sel.oid AND p.relkind IN ('v', 'm')
-JOIN pg_catalog.pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid > 0
-JOIN pg_catalog.pg_attribute a ON a.attrelid = p.oid AND a.attnum = ds.objsubid";
+JOIN pg_catalog.pg_description ds ON ds.objoid = sel.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid > 0
+JOIN pg_catalog.pg_attribute a ON a.attrelid = sel.oid AND a.attnum = ds.objsubid AND NOT a.attisdropped";
 
 /// What hangs off the relations: columns, constraints, indexes, triggers, sequences,
-/// rules, policies, view dependencies and unmodelled dependents.
+/// rules, policies, view dependencies, comments on view columns and unmodelled
+/// dependents.
 #[derive(Debug, Default)]
 pub(crate) struct RelationParts {
     pub columns: Vec<ColumnRow>,
@@ -559,6 +573,7 @@ pub(crate) struct RelationParts {
     pub rules: Vec<(u32, String)>,
     pub policies: Vec<PolicyRow>,
     pub view_dependencies: Vec<(u32, u32)>,
+    pub view_column_comments: Vec<ViewColumnComment>,
     pub dependents: Vec<DependentRow>,
 }
 
@@ -595,6 +610,7 @@ pub(crate) async fn relation_parts(
         rules,
         policies,
         dependencies,
+        view_column_comments,
         dependents,
     ) = futures::try_join!(
         client.query_typed(COLUMNS, &tables),
@@ -605,6 +621,7 @@ pub(crate) async fn relation_parts(
         client.query_typed(RULES, &relations),
         client.query_typed(POLICIES, &relations),
         client.query_typed(VIEW_DEPENDENCIES, &views),
+        client.query_typed(VIEW_COLUMN_COMMENTS, &views),
         client.query_typed(DEPENDENTS, &relations),
     )?;
 
@@ -696,10 +713,18 @@ pub(crate) async fn relation_parts(
                 command: get(r, "command")?,
                 permissive: get(r, "permissive")?,
                 roles: get(r, "roles")?,
+                comment: get(r, "comment")?,
             })
         })?,
         view_dependencies: rows(dependencies, |r| {
             Ok((get(r, "table_oid")?, get(r, "reads")?))
+        })?,
+        view_column_comments: rows(view_column_comments, |r| {
+            Ok(ViewColumnComment {
+                view: get(r, "table_oid")?,
+                column: get(r, "name")?,
+                comment: get(r, "comment")?,
+            })
         })?,
         dependents: rows(dependents, |r| {
             Ok(DependentRow {

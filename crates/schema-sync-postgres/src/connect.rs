@@ -92,6 +92,7 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresAdap
         target,
         read_only: options.read_only,
         server_version,
+        include_privileges: options.include_privileges,
         inspect_timeouts: inspect::Timeouts {
             lock: options.lock_timeout,
             statement: options.statement_timeout,

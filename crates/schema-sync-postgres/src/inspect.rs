@@ -9,10 +9,11 @@
 //! the template and to the snapshot loaded from the same SQL.
 //!
 //! What the model has no place for (exclusion constraints, rules, domains,
-//! partitioning, non-default operator classes, comments on indexes, ...) is listed in
+//! partitioning, non-default operator classes, comments on the index of a constraint or
+//! on an identity sequence, ...) is listed in
 //! [`SchemaSnapshot::unsupported`], never dropped silently. What would vanish with a
 //! modelled table or view (materialized view indexes, rules, triggers on views,
-//! view options, comments on view columns, statistics objects, and anything
+//! view options, statistics objects, and anything
 //! else `pg_depend` ties to it automatically) names it as its parent
 //! ([`UnsupportedObject::dependent_of`]), so a plan that drops or recreates the parent
 //! can be refused. Grants are not reported: a recreated view gets them back (see
@@ -273,8 +274,6 @@ impl Assembler<'_> {
                     self.dependent("view options", name.clone(), &name);
                 }
                 self.add_view(r.oid, name, r.kind == "m", r.comment.clone(), &relations);
-            } else if r.kind == "S" && r.comment.is_some() {
-                self.unsupported("comment", format!("sequence {name}"));
             }
         }
         for c in parts.columns.iter() {
@@ -304,9 +303,6 @@ impl Assembler<'_> {
                     self.dependent("trigger on a view", label, table);
                     continue;
                 }
-                if t.comment.is_some() {
-                    self.unsupported("comment", format!("trigger {label}"));
-                }
                 let definition = self.text('t', t.oid, 0).unwrap_or_default();
                 if let Some(entry) = self.snapshot.tables.get_mut(*table) {
                     entry.triggers.insert(
@@ -314,10 +310,19 @@ impl Assembler<'_> {
                         Trigger {
                             definition,
                             enabled: trigger_enabled(&t.enabled),
-                            ..Default::default()
+                            comment: t.comment.clone(),
                         },
                     );
                 }
+            }
+        }
+        for c in &parts.view_column_comments {
+            if let Some((view, _)) = relations.get(&c.view)
+                && let Some(entry) = self.snapshot.views.get_mut(*view)
+            {
+                entry
+                    .column_comments
+                    .insert(c.column.clone(), c.comment.clone());
             }
         }
         for s in parts.sequences.iter() {
@@ -445,9 +450,7 @@ impl Assembler<'_> {
 
     fn add_constraint(&mut self, table: &str, c: &ConstraintRow) {
         let label = format!("{table}.{}", c.name);
-        if c.comment.is_some() {
-            self.unsupported("comment", format!("constraint {label}"));
-        }
+        let comment = c.comment.clone();
         let names = |list: &[Option<String>]| -> Vec<String> {
             list.iter().map(|n| n.clone().unwrap_or_default()).collect()
         };
@@ -471,7 +474,7 @@ impl Assembler<'_> {
                 t.primary_key = Some(PrimaryKey {
                     name: Some(c.name.clone()),
                     columns: names(&columns),
-                    comment: None,
+                    comment,
                 });
                 if c.deferrable {
                     self.unsupported("deferrable primary key", label);
@@ -484,7 +487,7 @@ impl Assembler<'_> {
                         columns: names(&columns),
                         nulls_not_distinct: index.is_some_and(|i| i.nulls_not_distinct),
                         deferrable,
-                        comment: None,
+                        comment,
                     },
                 );
             }
@@ -493,6 +496,7 @@ impl Assembler<'_> {
                     c.name.clone(),
                     CheckConstraint {
                         expression: expression.unwrap_or_default(),
+                        comment,
                         ..Default::default()
                     },
                 );
@@ -514,6 +518,7 @@ impl Assembler<'_> {
                         on_delete: action(&c.on_delete),
                         on_update: action(&c.on_update),
                         deferrable,
+                        comment,
                         ..Default::default()
                     },
                 );
@@ -532,13 +537,19 @@ impl Assembler<'_> {
             return;
         };
         let label = format!("{table}.{}", relation.name);
-        if relation.comment.is_some() {
-            self.unsupported("comment", format!("index {label}"));
-        }
         if self.constraint_indexes.contains(&i.oid) {
+            // The model keeps a key's comment on the constraint, not on its index.
+            if relation.comment.is_some() {
+                self.unsupported("comment", format!("index {label} of a constraint"));
+            }
             return;
         }
         if kind != "r" {
+            // NOTE(#14, comments): a modelled materialized view index takes
+            // `relation.comment` into `Index.comment`, as a table's index does below.
+            if relation.comment.is_some() {
+                self.unsupported("comment", format!("index {label}"));
+            }
             self.dependent("materialized view index", label, table);
             return;
         }
@@ -585,6 +596,7 @@ impl Assembler<'_> {
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
             invisible: false,
+            comment: relation.comment.clone(),
             ..Default::default()
         };
         if let Some(t) = self.snapshot.tables.get_mut(table) {
@@ -606,7 +618,7 @@ impl Assembler<'_> {
             roles: p.roles.clone(),
             using: self.text('p', p.oid, 0),
             with_check: self.text('p', p.oid, 1),
-            comment: None,
+            comment: p.comment.clone(),
         };
         match self.snapshot.tables.get_mut(table) {
             Some(t) => {
@@ -640,7 +652,12 @@ impl Assembler<'_> {
             },
             _ => None,
         };
+        let comment = self.relations.get(&s.oid).and_then(|r| r.comment.clone());
         if s.owner_kind.as_deref() == Some("i") {
+            if comment.is_some() {
+                // The model has no identity sequence to hang it on.
+                self.unsupported("comment", format!("identity sequence {name}"));
+            }
             // Identity sequences belong to their column; only non-default options are
             // worth a mention, since the model has no place for them.
             let max = match s.type_name.as_str() {
@@ -673,7 +690,7 @@ impl Assembler<'_> {
                 cache: s.cache,
                 cycle: s.cycle,
                 owned_by: owner,
-                comment: None,
+                comment,
             },
         );
     }
@@ -682,16 +699,13 @@ impl Assembler<'_> {
         let ns = self.namespace;
         let objects = self.objects;
         for t in objects.types.iter().filter(|t| t.namespace == ns) {
-            if t.comment.is_some() {
-                self.unsupported("comment", format!("type {}", t.name));
-            }
             let kind = match t.kind.as_str() {
                 "e" => {
                     self.snapshot.enums.insert(
                         t.name.clone(),
                         EnumType {
                             values: t.labels.clone(),
-                            comment: None,
+                            comment: t.comment.clone(),
                         },
                     );
                     continue;
@@ -702,6 +716,11 @@ impl Assembler<'_> {
                 "p" => "pseudo type",
                 _ => "base type",
             };
+            // NOTE(#14, comments): a modelled domain takes `t.comment` into
+            // `Domain.comment` (and `continue`s before this report, as enums do).
+            if t.comment.is_some() {
+                self.unsupported("comment", format!("type {}", t.name));
+            }
             self.unsupported(kind, t.name.clone());
         }
         for r in objects.routines.iter().filter(|r| r.namespace == ns) {
@@ -712,9 +731,6 @@ impl Assembler<'_> {
             let signature = self
                 .text('s', r.oid, 0)
                 .unwrap_or_else(|| format!("{}()", r.name));
-            if r.comment.is_some() {
-                self.unsupported("comment", format!("function {signature}"));
-            }
             let mut definition = self.text('f', r.oid, 0).unwrap_or_default();
             if let (Some(qualified), Some(bare)) =
                 (self.text('q', r.oid, 0), self.text('n', r.oid, 0))
@@ -727,7 +743,7 @@ impl Assembler<'_> {
                 signature,
                 Function {
                     definition: relativize_function(definition.trim_end(), self.schema),
-                    comment: None,
+                    comment: r.comment.clone(),
                 },
             );
         }
@@ -819,7 +835,13 @@ impl PostgresAdapter {
             return Err(failed(e));
         }
         let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
-        let result = inspect_schemas(&client, self.server_version, &schemas).await;
+        let result = inspect_schemas_with(
+            &client,
+            self.server_version,
+            &schemas,
+            self.include_privileges,
+        )
+        .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         if client.batch_execute(end).await.is_err() {
             drop(deadpool_postgres::Object::take(client));
@@ -867,6 +889,8 @@ impl PostgresAdapter {
     }
 }
 
+mod grants;
 mod timeouts;
 
+pub(crate) use grants::inspect_schemas_with;
 pub(crate) use timeouts::{Timeouts, inspection_timeout, is_timeout};

@@ -81,6 +81,8 @@ pub struct PostgresAdapter {
     read_only: bool,
     /// `server_version_num`.
     server_version: i32,
+    /// Read and compare privileges on tenant objects (`--include-privileges`).
+    include_privileges: bool,
     /// Timeouts set in every inspection transaction.
     inspect_timeouts: inspect::Timeouts,
 }
@@ -91,6 +93,7 @@ impl std::fmt::Debug for PostgresAdapter {
             .field("target", &self.target)
             .field("read_only", &self.read_only)
             .field("server_version", &self.server_version)
+            .field("include_privileges", &self.include_privileges)
             .field("inspect_timeouts", &self.inspect_timeouts)
             .finish_non_exhaustive()
     }
@@ -121,6 +124,13 @@ impl DatabaseAdapter for PostgresAdapter {
 
     async fn snapshot_from_sql(&self, sql: &str) -> Result<SchemaSnapshot> {
         target::snapshot_from_sql(self, sql).await
+    }
+
+    async fn expression_equivalences(
+        &self,
+        target: &SchemaSnapshot,
+    ) -> Result<schema_sync_core::snapshot::Equivalences> {
+        target::learn_equivalences(self, target).await
     }
 }
 

@@ -291,6 +291,8 @@ impl Renderer<'_> {
                     vec![format!("DROP ROUTINE {}({arguments})", self.q(&function))]
                 }
             }
+            SetPrivileges { object, from, to } => self.set_privileges(object, from, to)?,
+            SetComment { object, comment } => vec![self.set_comment(object, comment.as_deref())?],
             // TODO(#14): rendered by the coverage work in progress.
             other => {
                 return Err(self.unsupported(
@@ -514,6 +516,8 @@ fn split_signature(key: &str) -> Option<(String, &str)> {
 mod tests;
 
 mod columns;
+mod comments;
+mod grants;
 mod objects;
 mod privileges;
 mod security;

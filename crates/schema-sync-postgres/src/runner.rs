@@ -33,7 +33,7 @@ use tokio_postgres::types::Type;
 use crate::PostgresAdapter;
 use crate::catalog::{privileges, tenant_search_path};
 use crate::error;
-use crate::inspect::{inspect_schemas, inspection_timeout, is_timeout};
+use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
 use crate::render::{RenderContext, render_plan};
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
@@ -169,6 +169,7 @@ impl PostgresAdapter {
             client: Some(client),
             tenant: tenant.clone(),
             server_version: self.server_version,
+            include_privileges: self.include_privileges,
             isolation: options.isolation.clone(),
             steps_applied: 0,
         };
@@ -183,6 +184,8 @@ struct PgLock {
     client: Option<Object>,
     tenant: TenantContext,
     server_version: i32,
+    /// Privileges are part of the snapshot (`--include-privileges`).
+    include_privileges: bool,
     isolation: NamespaceGuard,
     /// Steps applied in this transaction, for the message of a failed commit.
     steps_applied: usize,
@@ -301,19 +304,24 @@ impl TenantLock for PgLock {
         let schema = self.tenant.namespace().to_string();
         let id = self.id().clone();
         let client = self.client()?;
-        let mut found = inspect_schemas(client, self.server_version, std::slice::from_ref(&schema))
-            .await
-            .map_err(|e| {
-                if is_timeout(&e) {
-                    return inspection_timeout(&id, "inspection under the lock", e);
-                }
-                error::database(
-                    Some(&id),
-                    Phase::Inspect,
-                    format!("reading schema {schema:?} under the lock"),
-                    e,
-                )
-            })?;
+        let mut found = inspect_schemas_with(
+            client,
+            self.server_version,
+            std::slice::from_ref(&schema),
+            self.include_privileges,
+        )
+        .await
+        .map_err(|e| {
+            if is_timeout(&e) {
+                return inspection_timeout(&id, "inspection under the lock", e);
+            }
+            error::database(
+                Some(&id),
+                Phase::Inspect,
+                format!("reading schema {schema:?} under the lock"),
+                e,
+            )
+        })?;
         found
             .pop()
             .flatten()

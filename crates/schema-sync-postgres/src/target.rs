@@ -6,6 +6,13 @@
 //! afterwards rather than returned to the pool, since the DDL may have changed session
 //! settings. DDL that ends the transaction itself (`COMMIT`, `ROLLBACK`) is refused and
 //! whatever it committed is dropped.
+//!
+//! Before the rollback, the inspected target is created once more in a second scratch
+//! schema, to learn which of its expressions PostgreSQL prints differently once reparsed
+//! ([`equivalences`]); [`learn_equivalences`] does the same for targets that come from
+//! a reference tenant or a saved snapshot.
+
+mod equivalences;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,7 +23,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::PostgresAdapter;
 use crate::error::{self, describe_ddl_error};
-use crate::inspect::inspect_schemas;
+use crate::inspect::inspect_schemas_with;
 use crate::sql::quote_ident;
 
 /// How the target is named in messages (the CLI knows the file name).
@@ -66,7 +73,7 @@ pub(crate) async fn snapshot_from_sql(
     // Never back to the pool: the DDL may have changed session settings.
     let client = deadpool_postgres::Object::take(pooled);
     let scratch = scratch_name();
-    let result = load(&client, adapter.server_version, &scratch, sql).await;
+    let result = load(&client, adapter, &scratch, sql).await;
     if result.is_err() {
         // Whatever happened, make sure the scratch schema does not outlive this call.
         let _ = client.batch_execute("ROLLBACK").await;
@@ -82,10 +89,11 @@ pub(crate) async fn snapshot_from_sql(
 
 async fn load(
     client: &Client,
-    server_version: i32,
+    adapter: &PostgresAdapter,
     scratch: &str,
     sql: &str,
 ) -> Result<SchemaSnapshot> {
+    let server_version = adapter.server_version;
     let setup = |e| error::database(None, Phase::Target, "creating the scratch schema", e);
     client
         .batch_execute(&format!(
@@ -115,19 +123,55 @@ async fn load(
             None,
         ));
     }
-    let inspected = inspect_schemas(client, server_version, &[scratch.to_string()])
-        .await
-        .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;
-    client
-        .batch_execute("ROLLBACK")
-        .await
-        .map_err(|e| error::database(None, Phase::Target, "rolling back the scratch schema", e))?;
-    inspected.into_iter().next().flatten().ok_or_else(|| {
+    let inspected = inspect_schemas_with(
+        client,
+        server_version,
+        &[scratch.to_string()],
+        adapter.include_privileges,
+    )
+    .await
+    .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;
+    let mut snapshot = inspected.into_iter().next().flatten().ok_or_else(|| {
         target_error(
             "the DDL dropped or renamed the scratch schema it runs in; remove schema-level statements from it".into(),
             None,
         )
-    })
+    })?;
+    // A target that cannot be recreated from its snapshot alone (rare: the plan would
+    // then fail on every tenant too) is still a target; only the spellings stay unknown.
+    if let Ok(equivalences) =
+        equivalences::round_trip(client, server_version, &snapshot, &format!("{scratch}_r")).await
+    {
+        snapshot.equivalences = equivalences;
+    }
+    client
+        .batch_execute("ROLLBACK")
+        .await
+        .map_err(|e| error::database(None, Phase::Target, "rolling back the scratch schema", e))?;
+    Ok(snapshot)
+}
+
+/// The equivalent spellings of `target`'s expressions
+/// ([`DatabaseAdapter::expression_equivalences`](schema_sync_core::DatabaseAdapter::expression_equivalences)):
+/// `target` is created in a scratch schema inside a transaction that is rolled back.
+pub(crate) async fn learn_equivalences(
+    adapter: &PostgresAdapter,
+    target: &SchemaSnapshot,
+) -> Result<schema_sync_core::snapshot::Equivalences> {
+    if adapter.read_only {
+        return Ok(schema_sync_core::snapshot::Equivalences::default());
+    }
+    let pooled = adapter.client().await?;
+    // Never back to the pool: the scratch DDL ran in this session.
+    let client = deadpool_postgres::Object::take(pooled);
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|e| error::database(None, Phase::Target, "starting a transaction", e))?;
+    let result =
+        equivalences::round_trip(&client, adapter.server_version, target, &scratch_name()).await;
+    let _ = client.batch_execute("ROLLBACK").await;
+    result
 }
 
 /// The id of the current transaction (assigned on first call), to notice DDL that ended it.

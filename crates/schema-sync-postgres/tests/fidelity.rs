@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::pg_dump;
+
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{Engine, Error, FleetOptions, SyncOptions, TenantStatus};
 
@@ -47,14 +49,14 @@ async fn a_plan_that_would_diverge_is_rolled_back_before_commit() {
     );
     target.tables.get_mut("accounts").unwrap().comment = Some("added by the plan".into());
     let before_hash = db.inspect(&tenant).await.hash();
-    let before_dump = common::pg_dump(tenant.namespace());
+    let before_dump = pg_dump(tenant.namespace());
 
     let engine = Engine::new(db.dyn_adapter());
     let report = engine
         .run_fleet(vec![tenant.clone()], &target, &sync_all(), &|_| {})
         .await;
     let after_hash = db.inspect(&tenant).await.hash();
-    let after_dump = common::pg_dump(tenant.namespace());
+    let after_dump = pg_dump(tenant.namespace());
     db.drop_tenant(&tenant).await.unwrap();
 
     match &report.tenants[0].error {
@@ -91,11 +93,11 @@ async fn the_runner_refuses_sql_that_names_another_tenant() {
     let engine = Engine::new(db.dyn_adapter());
     let mut options = sync_all();
     options.sync.execute_options.isolation = engine.isolation_guard(None, &[]).await.unwrap();
-    let before = common::pg_dump(victim.namespace());
+    let before = pg_dump(victim.namespace());
     let report = engine
         .run_fleet(vec![victim.clone()], &target, &options, &|_| {})
         .await;
-    let after = common::pg_dump(victim.namespace());
+    let after = pg_dump(victim.namespace());
     db.drop_tenant(&victim).await.unwrap();
     db.drop_tenant(&other).await.unwrap();
 
@@ -145,4 +147,87 @@ async fn a_schema_name_that_cannot_be_a_tenant_is_reported_not_skipped() {
         Some(Error::InvalidTenantId { .. })
     ));
     assert_eq!(report.summary.in_sync, 1);
+}
+
+/// Objects whose expressions PostgreSQL prints differently once the printout is parsed
+/// again: `IN` lists over `varchar`, in a check, a partial index and a default.
+const REPARSED: &str = "
+CREATE TABLE invoices (
+    id int PRIMARY KEY,
+    kind varchar(20) NOT NULL CHECK (kind IN ('billing', 'shipping')),
+    tags varchar(10)[] NOT NULL DEFAULT ARRAY['new', 'open']
+);
+CREATE INDEX invoices_open ON invoices (id) WHERE kind IN ('billing', 'usage');
+";
+
+#[tokio::test]
+async fn an_expression_printed_differently_once_reparsed_is_not_drift_after_sync() {
+    let db = common::db().await;
+    let template = db
+        .create_tenant(&unique_tenant_id("fid_reparse_tpl"), REPARSED)
+        .await
+        .unwrap();
+    let bare = "CREATE TABLE invoices (id int PRIMARY KEY, kind varchar(20) NOT NULL, tags varchar(10)[] NOT NULL)";
+    let engine = Engine::new(db.dyn_adapter());
+    let targets = [
+        schema_sync_core::Target::Tenant(template.id().clone()),
+        schema_sync_core::Target::Sql {
+            label: "reparsed.sql".into(),
+            sql: REPARSED.into(),
+        },
+    ];
+    for target in targets {
+        let resolved = engine.resolve_target(&target).await.unwrap();
+        assert!(
+            !resolved.equivalences.is_empty(),
+            "{target}: no spelling was learnt"
+        );
+        let tenant = db
+            .create_tenant(&unique_tenant_id("fid_reparse"), bare)
+            .await
+            .unwrap();
+        let synced = engine
+            .run_fleet(vec![tenant.clone()], &resolved, &sync_all(), &|_| {})
+            .await;
+        let validated = engine
+            .run_fleet(
+                vec![tenant.clone(), template.clone()],
+                &resolved,
+                &FleetOptions::default(),
+                &|_| {},
+            )
+            .await;
+        let live_check = db.inspect(&tenant).await.tables["invoices"]
+            .checks
+            .values()
+            .map(|c| c.expression.clone())
+            .collect::<Vec<_>>();
+        db.drop_tenant(&tenant).await.unwrap();
+        assert_eq!(
+            synced.tenants[0].status,
+            TenantStatus::Synced,
+            "{target}: {:?}",
+            synced.tenants[0].error
+        );
+        for report in &validated.tenants {
+            assert_eq!(
+                report.status,
+                TenantStatus::InSync,
+                "{target}: {} after sync: {:?}",
+                report.tenant,
+                report.diff.as_ref().map(|d| d.to_text())
+            );
+        }
+        // The synced tenant really does spell the check differently from the template.
+        let template_check = resolved.tables["invoices"]
+            .checks
+            .values()
+            .map(|c| c.expression.clone())
+            .collect::<Vec<_>>();
+        assert_ne!(
+            live_check, template_check,
+            "{target}: the spellings are the same"
+        );
+    }
+    db.drop_tenant(&template).await.unwrap();
 }

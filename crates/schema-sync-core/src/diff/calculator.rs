@@ -7,7 +7,7 @@ use super::model::{
 };
 use serde::Serialize;
 
-use crate::snapshot::{Column, Equivalences, SchemaSnapshot, Table};
+use crate::snapshot::{CheckConstraint, Column, Equivalences, ForeignKey, SchemaSnapshot, Table};
 
 /// Turns two snapshots into a [`SchemaDiff`].
 ///
@@ -107,8 +107,22 @@ impl Same<'_> {
             column_order: diff_column_order(from, to),
             primary_key: self.option(from.primary_key.as_ref(), to.primary_key.as_ref()),
             uniques: self.maps(&from.uniques, &to.uniques),
-            checks: self.maps(&from.checks, &to.checks),
-            foreign_keys: self.maps(&from.foreign_keys, &to.foreign_keys),
+            checks: self.maps_by(&from.checks, &to.checks, |live, target| {
+                self.satisfies(live, target, live.not_valid, target.not_valid, |c| {
+                    CheckConstraint {
+                        not_valid: true,
+                        ..c.clone()
+                    }
+                })
+            }),
+            foreign_keys: self.maps_by(&from.foreign_keys, &to.foreign_keys, |live, target| {
+                self.satisfies(live, target, live.not_valid, target.not_valid, |fk| {
+                    ForeignKey {
+                        not_valid: true,
+                        ..fk.clone()
+                    }
+                })
+            }),
             indexes: self.maps(&from.indexes, &to.indexes),
             triggers: self.maps(&from.triggers, &to.triggers),
             comment: self.option(from.comment.as_ref(), to.comment.as_ref()),
@@ -142,17 +156,48 @@ impl Same<'_> {
             .collect()
     }
 
+    /// Whether the live constraint `live` satisfies `target`: they are the same, or
+    /// they differ only in that the target is `NOT VALID` and the live one is valid (a
+    /// checked constraint is all a `NOT VALID` one promises, and making a valid
+    /// constraint `NOT VALID` again would mean dropping it). `unvalidated` marks a
+    /// constraint `NOT VALID`.
+    fn satisfies<T: PartialEq + Serialize>(
+        &self,
+        live: &T,
+        target: &T,
+        live_not_valid: bool,
+        target_not_valid: bool,
+        unvalidated: impl Fn(&T) -> T,
+    ) -> bool {
+        self.objects(live, target)
+            || (target_not_valid && !live_not_valid && self.objects(&unvalidated(live), target))
+    }
+
     /// Changes between two maps keyed by name, in name order.
     fn maps<T: Clone + PartialEq + Serialize>(
         &self,
         from: &BTreeMap<String, T>,
         to: &BTreeMap<String, T>,
     ) -> Vec<Named<T>> {
+        self.maps_by(from, to, |a, b| self.objects(a, b))
+    }
+
+    /// Changes between two maps keyed by name, in name order, where `same(live, target)`
+    /// says whether an object present on both sides is unchanged.
+    fn maps_by<T: Clone>(
+        &self,
+        from: &BTreeMap<String, T>,
+        to: &BTreeMap<String, T>,
+        same: impl Fn(&T, &T) -> bool,
+    ) -> Vec<Named<T>> {
         let names: BTreeSet<&String> = from.keys().chain(to.keys()).collect();
         names
             .into_iter()
             .filter_map(|name| {
-                let change = self.option(from.get(name), to.get(name))?;
+                let change = match (from.get(name), to.get(name)) {
+                    (Some(live), Some(target)) if same(live, target) => return None,
+                    (live, target) => self.option_by(live, target, |_, _| false)?,
+                };
                 Some(Named {
                     name: name.clone(),
                     change,
@@ -166,11 +211,20 @@ impl Same<'_> {
         from: Option<&T>,
         to: Option<&T>,
     ) -> Option<Change<T>> {
+        self.option_by(from, to, |a, b| self.objects(a, b))
+    }
+
+    fn option_by<T: Clone>(
+        &self,
+        from: Option<&T>,
+        to: Option<&T>,
+        same: impl Fn(&T, &T) -> bool,
+    ) -> Option<Change<T>> {
         match (from, to) {
             (None, None) => None,
             (None, Some(to)) => Some(Change::Added { to: to.clone() }),
             (Some(from), None) => Some(Change::Removed { from: from.clone() }),
-            (Some(from), Some(to)) if self.objects(from, to) => None,
+            (Some(from), Some(to)) if same(from, to) => None,
             (Some(from), Some(to)) => Some(Change::Modified {
                 from: from.clone(),
                 to: to.clone(),
@@ -211,4 +265,38 @@ fn diff_sets<T: Clone + Ord>(from: &BTreeSet<T>, to: &BTreeSet<T>) -> Vec<Change
         .map(|o| Change::Removed { from: o.clone() });
     let added = to.difference(from).map(|o| Change::Added { to: o.clone() });
     removed.chain(added).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::CheckConstraint;
+    use crate::testing::{TableBuilder, snapshot};
+
+    fn with_check(expression: &str) -> SchemaSnapshot {
+        let mut table = TableBuilder::new().column("kind", "varchar", true).build();
+        table.checks.insert(
+            "kind_check".into(),
+            CheckConstraint {
+                expression: expression.into(),
+                ..CheckConstraint::default()
+            },
+        );
+        snapshot([("t", table)])
+    }
+
+    #[test]
+    fn spellings_learnt_from_the_database_compare_equal_and_nothing_else_does() {
+        let written = with_check("(kind)::text = ANY ((ARRAY['a'::varchar])::text[])");
+        let reparsed = with_check("(kind)::text = ANY (ARRAY[('a'::varchar)::text])");
+        let other = with_check("(kind)::text = ANY (ARRAY[('b'::varchar)::text])");
+        let mut target = written.clone();
+        assert!(!DefaultDiffCalculator.diff(&reparsed, &target).is_empty());
+        target.equivalences = Equivalences::between(&written, &reparsed);
+        assert_eq!(target.equivalences.len(), 1);
+        assert!(DefaultDiffCalculator.diff(&reparsed, &target).is_empty());
+        assert!(DefaultDiffCalculator.diff(&written, &target).is_empty());
+        assert!(!DefaultDiffCalculator.diff(&other, &target).is_empty());
+        assert_eq!(target.hash(), written.hash(), "equivalences are not hashed");
+    }
 }

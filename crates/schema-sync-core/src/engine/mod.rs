@@ -181,9 +181,10 @@ impl Engine {
     /// # Errors
     /// [`Error::Target`] when the DDL does not apply or the reference tenant cannot be read.
     pub async fn resolve_target(&self, target: &Target) -> Result<SchemaSnapshot> {
-        match target {
-            Target::Sql { sql, .. } => self.adapter.snapshot_from_sql(sql).await,
-            Target::Snapshot { snapshot, .. } => Ok(snapshot.as_ref().clone()),
+        let mut snapshot = match target {
+            // The adapter learns the equivalent spellings while it has the scratch namespace.
+            Target::Sql { sql, .. } => return self.adapter.snapshot_from_sql(sql).await,
+            Target::Snapshot { snapshot, .. } => snapshot.as_ref().clone(),
             Target::Tenant(id) => {
                 let ctx = self.adapter.context(id)?;
                 self.adapter
@@ -194,9 +195,16 @@ impl Engine {
                         target: target.to_string(),
                         message: format!("cannot inspect reference tenant {:?}", id.as_str()),
                         source: Some(Box::new(e)),
-                    })
+                    })?
             }
+        };
+        // Without them a tenant synced to this target may look drifted where the database
+        // prints an expression differently once reparsed: a loss of precision in the
+        // report, not of safety, so a read-only connection carries on without them.
+        if let Ok(equivalences) = self.adapter.expression_equivalences(&snapshot).await {
+            snapshot.equivalences = equivalences;
         }
+        Ok(snapshot)
     }
 
     /// The diff and plan from `from` to `to`, column order not strict.

@@ -322,14 +322,11 @@ impl Operation {
                 "foreign key",
             )
             .map(drop),
-            CreateIndex { table, name, index } => insert_new(
-                &mut table_mut(snapshot, table)?.indexes,
-                name,
-                index.clone(),
-                "index",
-            ),
+            CreateIndex { table, name, index } => {
+                insert_new(indexes_mut(snapshot, table)?, name, index.clone(), "index")
+            }
             DropIndex { table, name, .. } => {
-                remove_existing(&mut table_mut(snapshot, table)?.indexes, name, "index").map(drop)
+                remove_existing(indexes_mut(snapshot, table)?, name, "index").map(drop)
             }
             CreateTrigger {
                 table,
@@ -487,6 +484,22 @@ impl Operation {
     }
 }
 
+/// The indexes of the table or materialized view `relation`.
+fn indexes_mut<'a>(
+    snapshot: &'a mut SchemaSnapshot,
+    relation: &str,
+) -> Result<&'a mut BTreeMap<String, crate::snapshot::Index>, String> {
+    if !snapshot.views.contains_key(relation) {
+        return Ok(&mut table_mut(snapshot, relation)?.indexes);
+    }
+    match snapshot.views.get_mut(relation) {
+        Some(view) if view.materialized => Ok(&mut view.indexes),
+        _ => Err(format!(
+            "view {relation} is not materialized: it has no indexes"
+        )),
+    }
+}
+
 /// The comment of `object`, to be set.
 fn comment_slot<'a>(
     snapshot: &'a mut SchemaSnapshot,
@@ -510,12 +523,10 @@ fn comment_slot<'a>(
             return Err(format!("{object}: a view column's comment is not a slot"));
         }
         CommentTarget::Index { table, name } => {
-            let indexes = if snapshot.tables.contains_key(table) {
-                &mut table_mut(snapshot, table)?.indexes
-            } else {
-                &mut view(snapshot, table)?.indexes
-            };
-            &mut indexes.get_mut(name).ok_or_else(missing)?.comment
+            &mut indexes_mut(snapshot, table)?
+                .get_mut(name)
+                .ok_or_else(missing)?
+                .comment
         }
         CommentTarget::Constraint { table, name } => {
             let t = table_mut(snapshot, table)?;

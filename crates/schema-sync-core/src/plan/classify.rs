@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::model::{Hazard, PlanStep};
-use super::operation::Operation;
+use super::operation::{CommentTarget, Operation};
 use crate::snapshot::{Column, SchemaSnapshot, TableOptions, TypeChange};
 
 /// Collects steps, classifying each and recording what it depends on.
@@ -12,15 +12,22 @@ pub(super) struct PlanBuilder {
     steps: Vec<PlanStep>,
     /// The latest step that touched each object (`table:x`, `view:y`, ...).
     last_touch: HashMap<String, usize>,
-    /// Enum types of either schema: the only column types that link steps (built-in
-    /// types like `integer` are not objects a step can depend on).
+    /// Enum types and domains of either schema: the only column types that link steps
+    /// (built-in types like `integer` are not objects a step can depend on).
     enum_names: BTreeSet<String>,
 }
 
 impl PlanBuilder {
     /// A builder for a plan from `from` to `to`.
     pub(super) fn new(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Self {
-        let enum_names = from.enums.keys().chain(to.enums.keys()).cloned().collect();
+        let enum_names = from
+            .enums
+            .keys()
+            .chain(to.enums.keys())
+            .chain(from.domains.keys())
+            .chain(to.domains.keys())
+            .cloned()
+            .collect();
         Self {
             steps: Vec::new(),
             last_touch: HashMap::new(),
@@ -49,6 +56,11 @@ impl PlanBuilder {
             hazards,
             depends_on,
         });
+    }
+
+    /// The operations of the steps collected so far, in order.
+    pub(super) fn operations(&self) -> Vec<Operation> {
+        self.steps.iter().map(|s| s.operation.clone()).collect()
     }
 
     /// The steps collected so far, in order.
@@ -92,6 +104,18 @@ fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<
         Operation::CreateExtension { name, .. } | Operation::DropExtension { name, .. } => {
             objects.push(format!("extension:{name}"));
         }
+        Operation::CreateDomain { name, .. }
+        | Operation::AlterDomain { name, .. }
+        | Operation::DropDomain { name, .. } => {
+            objects.push(format!("type:{name}"));
+        }
+        Operation::AttachPartition { partition, .. }
+        | Operation::DetachPartition {
+            from: partition, ..
+        } => {
+            objects.push(format!("relation:{}", partition.parent));
+        }
+        Operation::SetComment { object, .. } => objects.push(commented_object(object)),
         _ => {}
     }
     let column_types: Vec<&Column> = match operation {
@@ -111,6 +135,24 @@ fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<
             .map(|c| format!("type:{}", c.data_type.name)),
     );
     objects
+}
+
+/// The `kind:name` key of the object a comment is on.
+fn commented_object(object: &CommentTarget) -> String {
+    match object {
+        CommentTarget::Table { name } | CommentTarget::View { name, .. } => {
+            format!("relation:{name}")
+        }
+        CommentTarget::Column { table, .. }
+        | CommentTarget::Index { table, .. }
+        | CommentTarget::Constraint { table, .. }
+        | CommentTarget::Trigger { table, .. }
+        | CommentTarget::Policy { table, .. }
+        | CommentTarget::ViewColumn { view: table, .. } => format!("relation:{table}"),
+        CommentTarget::Function { signature } => format!("function:{signature}"),
+        CommentTarget::Sequence { name } => format!("sequence:{name}"),
+        CommentTarget::Type { name } | CommentTarget::Domain { name } => format!("type:{name}"),
+    }
 }
 
 /// Whether an operation loses data, and what risks it carries.
@@ -164,6 +206,23 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
             (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites])
         }
         CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
+        ValidateConstraint { .. } | AttachPartition { .. } => (false, vec![Hazard::ValidatesRows]),
+        AlterDomain { from, to, .. } => {
+            let tightens = (to.not_null && !from.not_null)
+                || to.checks.keys().any(|name| !from.checks.contains_key(name))
+                || to
+                    .checks
+                    .iter()
+                    .any(|(name, c)| from.checks.get(name) != Some(c));
+            (
+                false,
+                if tightens {
+                    vec![Hazard::ValidatesRows]
+                } else {
+                    Vec::new()
+                },
+            )
+        }
         AlterTableOptions { from, to, .. } => (
             false,
             if rewrites_table(from) == rewrites_table(to) {

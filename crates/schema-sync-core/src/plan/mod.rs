@@ -8,5 +8,5 @@ mod planner;
 
 pub use apply::ApplyError;
 pub use model::{Hazard, MigrationPlan, PlanStep, RenderedStatement};
-pub use operation::{ColumnPlacement, Operation};
+pub use operation::{ColumnPlacement, CommentTarget, Operation};
 pub use planner::{DefaultPlanner, Planner};

@@ -827,6 +827,41 @@ impl Equivalences {
         }
     }
 
+    /// The pairs of texts in which `original` and `reparsed` differ, object by object:
+    /// `reparsed` is `original` created anew by the database and inspected again, so
+    /// where the same field of the same object reads differently, both spellings mean
+    /// the same. Objects present on one side only teach nothing.
+    pub fn between(original: &SchemaSnapshot, reparsed: &SchemaSnapshot) -> Self {
+        let mut out = Self::default();
+        if let (Ok(a), Ok(b)) = (
+            serde_json::to_value(original),
+            serde_json::to_value(reparsed),
+        ) {
+            out.learn(&a, &b);
+        }
+        out
+    }
+
+    fn learn(&mut self, a: &serde_json::Value, b: &serde_json::Value) {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::String(a), Value::String(b)) => self.insert(a.as_str(), b.as_str()),
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+                for (a, b) in a.iter().zip(b) {
+                    self.learn(a, b);
+                }
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                for (key, a) in a {
+                    if let Some(b) = b.get(key) {
+                        self.learn(a, b);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Whether no pair is known.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -40,13 +40,13 @@ impl Renderer<'_> {
 
     pub(super) fn alter_sequence(&self, name: &str, from: &Sequence, to: &Sequence) -> Vec<String> {
         let mut out = Vec::new();
-        let same_options = Sequence {
+        // The owner is set apart, the comment by its own operation.
+        let options = |s: &Sequence| Sequence {
             owned_by: None,
-            ..from.clone()
-        } == Sequence {
-            owned_by: None,
-            ..to.clone()
+            comment: None,
+            ..s.clone()
         };
+        let same_options = options(from) == options(to);
         if !same_options {
             out.push(format!(
                 "ALTER SEQUENCE {} {}",

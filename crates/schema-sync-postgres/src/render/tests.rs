@@ -519,3 +519,128 @@ fn triggers_that_do_not_fire_by_default_are_created_then_set() {
         ]
     );
 }
+
+#[test]
+fn renders_a_comment_on_every_kind_of_object() {
+    use schema_sync_core::plan::CommentTarget::*;
+    let s = |v: &str| v.to_string();
+    let cases = vec![
+        (Table { name: s("t") }, "TABLE \"t\"\"1\".\"t\""),
+        (
+            Column {
+                table: s("t"),
+                column: s("c\"x"),
+            },
+            "COLUMN \"t\"\"1\".\"t\".\"c\"\"x\"",
+        ),
+        (
+            View {
+                name: s("v"),
+                materialized: false,
+            },
+            "VIEW \"t\"\"1\".\"v\"",
+        ),
+        (
+            View {
+                name: s("m"),
+                materialized: true,
+            },
+            "MATERIALIZED VIEW \"t\"\"1\".\"m\"",
+        ),
+        (
+            ViewColumn {
+                view: s("v"),
+                column: s("total"),
+            },
+            "COLUMN \"t\"\"1\".\"v\".\"total\"",
+        ),
+        (
+            Index {
+                table: s("m"),
+                name: s("m_idx"),
+            },
+            "INDEX \"t\"\"1\".\"m_idx\"",
+        ),
+        (
+            Constraint {
+                table: s("t"),
+                name: s("t_pkey"),
+            },
+            "CONSTRAINT \"t_pkey\" ON \"t\"\"1\".\"t\"",
+        ),
+        (
+            Trigger {
+                table: s("t"),
+                name: s("audit"),
+            },
+            "TRIGGER \"audit\" ON \"t\"\"1\".\"t\"",
+        ),
+        (
+            Policy {
+                table: s("t"),
+                name: s("own rows"),
+            },
+            "POLICY \"own rows\" ON \"t\"\"1\".\"t\"",
+        ),
+        (
+            Function {
+                signature: s("f(a integer, b text)"),
+            },
+            "ROUTINE \"t\"\"1\".\"f\"(a integer, b text)",
+        ),
+        (
+            Function {
+                signature: s("\"We(ird\"()"),
+            },
+            "ROUTINE \"t\"\"1\".\"We(ird\"()",
+        ),
+        (Sequence { name: s("s") }, "SEQUENCE \"t\"\"1\".\"s\""),
+        (Type { name: s("mood") }, "TYPE \"t\"\"1\".\"mood\""),
+        (Domain { name: s("email") }, "DOMAIN \"t\"\"1\".\"email\""),
+    ];
+    for (object, target) in cases {
+        let rendered = render(
+            vec![
+                Operation::SetComment {
+                    object: object.clone(),
+                    comment: Some(s("it's\nhere")),
+                },
+                Operation::SetComment {
+                    object,
+                    comment: None,
+                },
+            ],
+            &SchemaSnapshot::empty(),
+        );
+        assert_eq!(
+            rendered,
+            vec![
+                vec![format!("COMMENT ON {target} IS 'it''s\nhere'")],
+                vec![format!("COMMENT ON {target} IS NULL")],
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_malformed_function_key_is_refused_not_guessed() {
+    let tenant = TenantId::new("t1").unwrap_or_else(|e| panic!("{e}"));
+    let result = render_plan(
+        &plan(vec![Operation::SetComment {
+            object: schema_sync_core::plan::CommentTarget::Function {
+                signature: "f".to_string(),
+            },
+            comment: Some("x".to_string()),
+        }]),
+        &RenderContext {
+            tenant: &tenant,
+            schema: "t1",
+            live: &SchemaSnapshot::empty(),
+            privileges: &Default::default(),
+        },
+    );
+    assert!(
+        matches!(result, Err(Error::Unsupported { .. })),
+        "{result:?}"
+    );
+}

@@ -1,7 +1,6 @@
 //! Shared test support: the real server, tenants created and dropped per test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -66,6 +65,31 @@ pub async fn db_with(options: &ConnectOptions) -> PgDb {
         adapter: Arc::new(adapter),
         admin,
     }
+}
+
+/// `pg_dump --schema-only` of one schema, without the lines that change from run to run:
+/// the independent view of what is there.
+pub fn pg_dump(schema: &str) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .arg(format!("--dbname={}", url()))
+        .arg("--schema-only")
+        .arg(format!("--schema={schema}"))
+        .output()
+        .expect("pg_dump must be installed");
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("-- Dumped")
+                && !l.starts_with("\\restrict")
+                && !l.starts_with("\\unrestrict")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A plain driver connection for setting up and checking tenants.
@@ -348,35 +372,4 @@ pub fn without_column_order(snapshot: &SchemaSnapshot) -> SchemaSnapshot {
         }
     }
     out
-}
-
-/// `pg_dump --schema-only` of one schema: the independent view of what is there.
-pub fn pg_dump(schema: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "--schema-only",
-        ])
-        .arg(format!("--schema={schema}"))
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "pg_dump: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -5,8 +5,10 @@
 //! where an added column is placed) are answered in [`order`], and every step is
 //! classified as it is pushed ([`PlanBuilder`]).
 
+mod in_place;
 mod order;
 mod phases;
+mod privileges;
 #[cfg(test)]
 mod tests;
 
@@ -48,7 +50,11 @@ pub trait Planner: Send + Sync {
 ///    between new tables, even cyclic ones, always find their target);
 /// 7. drop sequences, enums and extensions no longer used;
 /// 8. recreate changed functions, then views (dependencies first), triggers and
-///    policies.
+///    policies;
+/// 9. change in place what needs no rebuild (comments, trigger states, validation of
+///    `NOT VALID` constraints, indexes of materialized views that stay), then give
+///    every created object its comment, then set the privileges that differ and those
+///    of created objects (when the snapshots include privileges).
 ///
 /// Every step is classified as destructive or not; the engine refuses destructive plans
 /// unless the caller allows them.
@@ -62,15 +68,27 @@ impl Planner for DefaultPlanner {
         to: &SchemaSnapshot,
         diff: &SchemaDiff,
     ) -> Result<MigrationPlan> {
-        let mut cx = PlanContext::new(from, to, diff);
+        let split = in_place::split(diff);
+        let mut cx = PlanContext::new(from, to, &split.diff);
+        let recreated_views = cx.views_to_drop.clone();
+        let on_kept_views =
+            |steps: Vec<_>| in_place::without_recreated_views(steps, &recreated_views);
         phases::drop_views(&mut cx);
         phases::drop_table_parts(&mut cx);
+        cx.push_all(on_kept_views(split.view_index_drops));
         phases::drop_tables(&mut cx);
         phases::create_types_sequences_and_functions(&mut cx);
         phases::tables_and_columns(&mut cx);
         phases::keys_constraints_indexes_and_foreign_keys(&mut cx);
+        cx.push_all(on_kept_views(split.view_index_creations));
         phases::drop_unused_objects(&mut cx);
         phases::recreate_functions_views_and_triggers(&mut cx);
+        // Phase 9: what changes in place, then the comments of what was created.
+        let created = cx.builder.operations();
+        let mut last = on_kept_views(split.steps);
+        last.extend(in_place::comments_of_created(&created, to));
+        cx.push_all(in_place::first_comment_per_object(last));
+        cx.push_all(privileges::steps(&split.diff, to, &created));
         Ok(cx.finish())
     }
 }
@@ -131,6 +149,13 @@ impl<'a> PlanContext<'a> {
             foreign_keys_to_readd,
             policies_to_readd,
             builder: PlanBuilder::new(from, to),
+        }
+    }
+
+    /// Pushes every operation of `operations`, in order.
+    fn push_all(&mut self, operations: Vec<crate::plan::operation::Operation>) {
+        for operation in operations {
+            self.builder.push(operation);
         }
     }
 

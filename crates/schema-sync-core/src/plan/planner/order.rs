@@ -82,11 +82,19 @@ pub(super) fn views_to_drop<'a>(
     }
 }
 
-/// Whether a table modification drops or alters columns (which views may read).
+/// Whether a table modification drops or alters columns (which views may read); a
+/// column whose comment alone changes keeps its shape.
 fn reshapes_columns(m: &TableModification) -> bool {
-    m.columns
-        .iter()
-        .any(|c| !matches!(c.change, Change::Added { .. }))
+    m.columns.iter().any(|c| match &c.change {
+        Change::Added { .. } => false,
+        Change::Modified { from, to } => {
+            Column {
+                comment: to.comment.clone(),
+                ..from.clone()
+            } != *to
+        }
+        Change::Removed { .. } => true,
+    })
 }
 
 /// Orders `selected` views so that each comes after the views it reads.
