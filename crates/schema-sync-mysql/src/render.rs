@@ -696,7 +696,15 @@ impl Renderer<'_> {
                 ))
             }
             DropView { name, .. } => Ok(format!("DROP VIEW {}", quote_ident(name))),
-            CreateTrigger { trigger, .. } => Ok(trigger.definition.clone()),
+            CreateTrigger { name, trigger, .. } => {
+                if !trigger.enabled.is_default() {
+                    return Err(unsupported(
+                        format!("trigger {name}"),
+                        "MySQL triggers cannot be disabled or fire by replication role; remove that from the target",
+                    ));
+                }
+                Ok(trigger.definition.clone())
+            }
             DropTrigger { name, .. } => Ok(format!("DROP TRIGGER {}", quote_ident(name))),
             CreateExtension { name, .. } | DropExtension { name, .. } => Err(unsupported(
                 format!("extension {name}"),

@@ -62,7 +62,12 @@ pub(crate) struct Relation {
     pub unlogged: bool,
     pub partition: bool,
     pub has_options: bool,
+    /// `reloptions`: storage parameters as `name=value`.
+    pub options: Vec<String>,
+    /// The TOAST table's `reloptions`, each prefixed with `toast.`.
+    pub toast_options: Vec<String>,
     pub row_security: bool,
+    pub force_row_security: bool,
     pub typed: bool,
     pub inherits: bool,
     /// The access method of an index (`btree`, `gin`); empty for other relations.
@@ -117,7 +122,11 @@ const RELATIONS: &str = "
 SELECT c.oid, c.relnamespace AS namespace, c.relname::text AS name, c.relkind::text AS kind,
        c.relpersistence = 'u' AS unlogged, c.relispartition AS partition,
        COALESCE(cardinality(c.reloptions), 0) > 0 AS has_options,
-       c.relrowsecurity AS row_security, c.reloftype <> 0 AS typed,
+       COALESCE(c.reloptions::text[], '{}') AS options,
+       ARRAY(SELECT 'toast.' || o FROM pg_catalog.pg_class tc, unnest(tc.reloptions) o
+             WHERE tc.oid = c.reltoastrelid) AS toast_options,
+       c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
+       c.reloftype <> 0 AS typed,
        c.oid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i) AS inherits,
        COALESCE(am.amname::text, '') AS method, d.description AS comment,
        CASE WHEN c.relispartition THEN (SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) END AS parent
@@ -249,7 +258,10 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
                 unlogged: get(r, "unlogged")?,
                 partition: get(r, "partition")?,
                 has_options: get(r, "has_options")?,
+                options: get(r, "options")?,
+                toast_options: get(r, "toast_options")?,
                 row_security: get(r, "row_security")?,
+                force_row_security: get(r, "force_row_security")?,
                 typed: get(r, "typed")?,
                 inherits: get(r, "inherits")?,
                 method: get(r, "method")?,
@@ -579,10 +591,32 @@ const RULES: &str = "
 SELECT r.ev_class AS table_oid, r.rulename::text AS name
 FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_rewrite r ON r.ev_class = sel.oid WHERE r.rulename <> '_RETURN'";
 
-/// `(relation, name)` of row-level security policies.
+/// A row-level security policy; its expressions are deparsed with the tenant's
+/// `search_path` ([`deparse`]).
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyRow {
+    pub oid: u32,
+    pub table: u32,
+    pub name: String,
+    /// `polcmd`: `*` all, `r` select, `a` insert, `w` update, `d` delete.
+    pub command: String,
+    pub permissive: bool,
+    /// Role names sorted, `public` for everyone.
+    pub roles: Vec<String>,
+    pub comment: Option<String>,
+}
+
 const POLICIES: &str = "
-SELECT p.polrelid AS table_oid, p.polname::text AS name
-FROM unnest($1::oid[]) sel(oid) JOIN pg_catalog.pg_policy p ON p.polrelid = sel.oid";
+SELECT p.oid, p.polrelid AS table_oid, p.polname::text AS name, p.polcmd::text AS command,
+       p.polpermissive AS permissive,
+       ARRAY(SELECT n.name FROM unnest(p.polroles) r(oid)
+             CROSS JOIN LATERAL (SELECT CASE WHEN r.oid = 0 THEN 'public'
+                                             ELSE pg_catalog.pg_get_userbyid(r.oid)::text END AS name) n
+             ORDER BY n.name COLLATE \"C\") AS roles,
+       ds.description AS comment
+FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_policy p ON p.polrelid = sel.oid
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_catalog.pg_policy'::regclass AND ds.objsubid = 0";
 
 /// `(view, relation it reads)`.
 const VIEW_DEPENDENCIES: &str = "
@@ -663,7 +697,7 @@ pub(crate) struct RelationParts {
     pub triggers: Vec<TriggerRow>,
     pub sequences: Vec<SequenceRow>,
     pub rules: Vec<(u32, String)>,
-    pub policies: Vec<(u32, String)>,
+    pub policies: Vec<PolicyRow>,
     pub view_dependencies: Vec<(u32, u32)>,
     pub view_column_comments: Vec<ViewColumnComment>,
     pub dependents: Vec<DependentRow>,
@@ -809,7 +843,17 @@ pub(crate) async fn relation_parts(
             })
         })?,
         rules: rows(rules, pair)?,
-        policies: rows(policies, pair)?,
+        policies: rows(policies, |r| {
+            Ok(PolicyRow {
+                oid: get(r, "oid")?,
+                table: get(r, "table_oid")?,
+                name: get(r, "name")?,
+                command: get(r, "command")?,
+                permissive: get(r, "permissive")?,
+                roles: get(r, "roles")?,
+                comment: get(r, "comment")?,
+            })
+        })?,
         view_dependencies: rows(dependencies, |r| {
             Ok((get(r, "table_oid")?, get(r, "reads")?))
         })?,

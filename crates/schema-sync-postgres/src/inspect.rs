@@ -27,16 +27,17 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use schema_sync_core::snapshot::{
     CheckConstraint, Column, DataType, Deferrable, EnumType, Extension, ForeignKey,
-    ForeignKeyAction, Function, Generated, Identity, Index, IndexPart, KeyOptions, PrimaryKey,
-    SchemaSnapshot, Sequence, Table, Trigger, UniqueConstraint, UnsupportedObject, View,
+    ForeignKeyAction, Function, Generated, Identity, Index, IndexPart, KeyOptions, Policy,
+    PolicyCommand, PrimaryKey, SchemaSnapshot, Sequence, Table, TableOptions, Trigger,
+    TriggerEnabled, UniqueConstraint, UnsupportedObject, View,
 };
 use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
 use tokio_postgres::Client;
 
 use crate::PostgresAdapter;
 use crate::catalog::{
-    self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, Relation,
-    RelationParts, SchemaObjects, SequenceRow, TypeRow, strip_qualifier,
+    self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, PolicyRow,
+    Relation, RelationParts, SchemaObjects, SequenceRow, TypeRow, strip_qualifier,
 };
 use crate::error;
 use crate::sql::relative::relativize_function;
@@ -273,26 +274,18 @@ impl Assembler<'_> {
                 self.unsupported("foreign table", name.clone());
             }
             if modelled_table {
-                if r.unlogged {
-                    self.unsupported("unlogged table", name.clone());
-                }
                 if r.inherits && !r.partition {
                     self.unsupported("table inheritance", name.clone());
                 }
                 if r.typed {
                     self.unsupported("typed table", name.clone());
                 }
-                if r.row_security {
-                    self.unsupported("row level security", name.clone());
-                }
-                if r.has_options {
-                    self.unsupported("table storage options", name.clone());
-                }
                 let Some(partitioning) = self.partitioning(r) else {
                     continue;
                 };
                 let table = Table {
                     comment: r.comment.clone(),
+                    options: table_options(r),
                     partition_by: partitioning.by,
                     partition_of: partitioning.of,
                     ..Table::default()
@@ -346,17 +339,14 @@ impl Assembler<'_> {
                     self.dependent("trigger on a view", label, table);
                     continue;
                 }
-                if t.enabled != "O" {
-                    self.unsupported("disabled or replica trigger", label.clone());
-                }
                 let definition = self.text('t', t.oid, 0).unwrap_or_default();
                 if let Some(entry) = self.snapshot.tables.get_mut(*table) {
                     entry.triggers.insert(
                         t.name.clone(),
                         Trigger {
                             definition,
+                            enabled: trigger_enabled(&t.enabled),
                             comment: t.comment.clone(),
-                            ..Default::default()
                         },
                     );
                 }
@@ -381,11 +371,9 @@ impl Assembler<'_> {
                 self.dependent("rule", format!("{table}.{rule}"), table);
             }
         }
-        // NOTE(#14, comments): when policies are modelled, read `pg_description` (classoid
-        // `pg_policy`) in the POLICIES query into `Policy.comment`.
-        for (relation, policy) in &parts.policies {
-            if let Some((table, _)) = relations.get(relation) {
-                self.dependent("policy", format!("{table}.{policy}"), table);
+        for p in &parts.policies {
+            if let Some((table, _)) = relations.get(&p.table) {
+                self.add_policy(table, p);
             }
         }
         for d in &parts.dependents {
@@ -690,6 +678,31 @@ impl Assembler<'_> {
         }
     }
 
+    fn add_policy(&mut self, table: &str, p: &PolicyRow) {
+        let command = match p.command.as_str() {
+            "r" => PolicyCommand::Select,
+            "a" => PolicyCommand::Insert,
+            "w" => PolicyCommand::Update,
+            "d" => PolicyCommand::Delete,
+            _ => PolicyCommand::All,
+        };
+        let policy = Policy {
+            command,
+            restrictive: !p.permissive,
+            roles: p.roles.clone(),
+            using: self.text('p', p.oid, 0),
+            with_check: self.text('p', p.oid, 1),
+            comment: p.comment.clone(),
+        };
+        match self.snapshot.tables.get_mut(table) {
+            Some(t) => {
+                t.policies.insert(p.name.clone(), policy);
+            }
+            // Only on a table the model has no place for (a partition, say).
+            None => self.dependent("policy", format!("{table}.{}", p.name), table),
+        }
+    }
+
     fn add_sequence(
         &mut self,
         name: &str,
@@ -824,6 +837,35 @@ impl Assembler<'_> {
 /// Whether a relation kind is a table (plain or partitioned).
 fn is_table(kind: &str) -> bool {
     kind == "r" || kind == "p"
+}
+
+/// A table's persistence, storage parameters (its TOAST table's prefixed with `toast.`)
+/// and row-level security.
+fn table_options(r: &Relation) -> TableOptions {
+    let storage_parameters = r
+        .options
+        .iter()
+        .chain(&r.toast_options)
+        .filter_map(|option| option.split_once('='))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    TableOptions {
+        unlogged: r.unlogged,
+        storage_parameters,
+        row_security: r.row_security,
+        force_row_security: r.force_row_security,
+        ..TableOptions::default()
+    }
+}
+
+/// When a trigger fires, from `tgenabled`.
+fn trigger_enabled(code: &str) -> TriggerEnabled {
+    match code {
+        "D" => TriggerEnabled::Disabled,
+        "R" => TriggerEnabled::Replica,
+        "A" => TriggerEnabled::Always,
+        _ => TriggerEnabled::Origin,
+    }
 }
 
 /// A foreign key action from its catalog letter.

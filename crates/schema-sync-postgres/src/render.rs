@@ -50,8 +50,8 @@ pub(crate) struct RenderContext<'a> {
 /// statement names the one step it carries out.
 ///
 /// # Errors
-/// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL table
-/// options, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
+/// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL and SQLite
+/// table options, a storage parameter whose name is not an identifier, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
 pub(crate) fn render_plan(
     plan: &MigrationPlan,
     context: &RenderContext<'_>,
@@ -237,7 +237,20 @@ impl Renderer<'_> {
             )],
             CreateIndex { table, name, index } => vec![self.create_index(table, name, index)],
             DropIndex { name, .. } => vec![format!("DROP INDEX {}", self.q(name))],
-            CreateTrigger { trigger, .. } => vec![trigger.definition.clone()],
+            CreateTrigger {
+                table,
+                name,
+                trigger,
+            } => self.create_trigger(table, name, trigger),
+            SetTriggerEnabled {
+                table, name, to, ..
+            } => vec![self.set_trigger_enabled(table, name, *to)],
+            CreatePolicy {
+                table,
+                name,
+                policy,
+            } => vec![self.create_policy(table, name, policy)],
+            DropPolicy { table, name, .. } => vec![self.drop_policy(table, name)],
             DropTrigger { table, name, .. } => vec![format!(
                 "DROP TRIGGER {} ON {}",
                 quote_ident(name),
@@ -248,16 +261,7 @@ impl Renderer<'_> {
                 self.q(table),
                 comment_literal(comment.as_deref())
             )],
-            AlterTableOptions { table, to, .. } => {
-                if to.is_empty() {
-                    Vec::new()
-                } else {
-                    return Err(self.unsupported(
-                        format!("table {table}"),
-                        "PostgreSQL has no engine, charset or SQLite table options; remove them from the target",
-                    ));
-                }
-            }
+            AlterTableOptions { table, from, to } => self.alter_table_options(table, from, to)?,
             CreateView { name, view } => {
                 let kind = view_kind(view.materialized);
                 let mut out = self.create_view(name, view);
@@ -298,13 +302,6 @@ impl Renderer<'_> {
             DropDomain { name, .. } => vec![format!("DROP DOMAIN {}", self.q(name))],
             AttachPartition { table, partition } => vec![self.attach_partition(table, partition)],
             DetachPartition { table, from } => vec![self.detach_partition(table, from)],
-            // TODO(#14): rendered by the coverage work in progress.
-            other => {
-                return Err(self.unsupported(
-                    other.to_string(),
-                    "this operation is not rendered for PostgreSQL yet",
-                ));
-            }
         })
     }
 
@@ -357,18 +354,25 @@ impl Renderer<'_> {
                 parts.push(clause);
             }
         }
-        let mut out = vec![self.create_table_statement(name, table, &parts)];
+        self.check_table_options(name, &table.options)?;
+        let owned_sequences = self.own_sequences(name, None);
+        // PostgreSQL 15 makes the sequences a table owns as unlogged as the table, when
+        // the table is created or altered, not when it takes ownership: an unlogged table
+        // that owns new sequences is created logged and altered once it owns them.
+        let unlogged_later = table.options.unlogged && !owned_sequences.is_empty();
+        let storage = self.with_storage_parameters(name, &table.options)?;
+        let mut out = vec![self.create_table_statement(
+            name,
+            table,
+            &parts,
+            table.options.unlogged && !unlogged_later,
+            &storage,
+        )];
         out.extend(
             not_valid
                 .into_iter()
                 .map(|clause| format!("ALTER TABLE {} ADD {clause}", self.q(name))),
         );
-        if !table.options.is_empty() {
-            return Err(self.unsupported(
-                format!("table {name}"),
-                "PostgreSQL has no engine, charset or SQLite table options; remove them from the target",
-            ));
-        }
         if let Some(comment) = &table.comment {
             out.push(format!(
                 "COMMENT ON TABLE {} IS {}",
@@ -382,10 +386,14 @@ impl Renderer<'_> {
         for (index_name, index) in &table.indexes {
             out.push(self.create_index(name, index_name, index));
         }
-        for trigger in table.triggers.values() {
-            out.push(trigger.definition.clone());
+        for (trigger_name, trigger) in &table.triggers {
+            out.extend(self.create_trigger(name, trigger_name, trigger));
         }
-        out.extend(self.own_sequences(name, None));
+        out.extend(self.after_create_table(name, table));
+        out.extend(owned_sequences);
+        if unlogged_later {
+            out.push(format!("ALTER TABLE {} SET UNLOGGED", self.q(name)));
+        }
         Ok(out)
     }
 
@@ -616,4 +624,5 @@ mod grants;
 mod objects;
 mod partitions;
 mod privileges;
+mod security;
 mod type_sql;

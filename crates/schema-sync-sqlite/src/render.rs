@@ -58,6 +58,15 @@ pub(crate) fn render_plan(
         stored,
     } = *context;
     let tenant = tenant.id();
+    if let Some(step) = plan.steps.iter().find(|s| postgres_only(&s.operation)) {
+        return Err(Error::Unsupported {
+            tenant: Some(tenant.clone()),
+            object: step.operation.to_string(),
+            message: "row level security, policies, UNLOGGED, storage parameters and disabled \
+                      or replica triggers are PostgreSQL's; use a target written for SQLite"
+                .into(),
+        });
+    }
     let mut final_schema = live.clone();
     plan.apply_to(&mut final_schema)
         .map_err(|message| Error::Unsupported {
@@ -192,6 +201,24 @@ fn unsupported(tenant: &TenantId, operation: &Operation) -> Error {
         message: "SQLite has no such object (enums, sequences, functions, extensions and comments do not exist in \
                   SQLite); use a target written for SQLite"
             .into(),
+    }
+}
+
+/// Whether an operation asks for something only PostgreSQL has. Refused before anything
+/// else: a table step would otherwise rebuild the table and silently leave it out.
+fn postgres_only(operation: &Operation) -> bool {
+    match operation {
+        Operation::CreatePolicy { .. }
+        | Operation::DropPolicy { .. }
+        | Operation::SetTriggerEnabled { .. } => true,
+        Operation::CreateTable { table, .. } => {
+            table.options.has_postgres_options()
+                || !table.policies.is_empty()
+                || table.triggers.values().any(|t| !t.enabled.is_default())
+        }
+        Operation::AlterTableOptions { to, .. } => to.has_postgres_options(),
+        Operation::CreateTrigger { trigger, .. } => !trigger.enabled.is_default(),
+        _ => false,
     }
 }
 
@@ -350,4 +377,52 @@ fn rebuild_table(name: &str, old: &Table, new: &Table, stored: &StoredSql) -> Ve
         statements.push(kept.map_or_else(|| trigger.definition.clone(), str::to_string));
     }
     statements
+}
+
+#[cfg(test)]
+mod tests {
+    use schema_sync_core::snapshot::{Policy, TableOptions, Trigger, TriggerEnabled};
+
+    use super::*;
+
+    #[test]
+    fn postgres_only_operations_are_recognised() {
+        let mut table = Table::default();
+        let create = |table: &Table| Operation::CreateTable {
+            name: "t".into(),
+            table: table.clone(),
+        };
+        assert!(!postgres_only(&create(&table)));
+        table.options.row_security = true;
+        assert!(postgres_only(&create(&table)));
+        table.options = TableOptions::default();
+        table.policies.insert("p".into(), Policy::default());
+        assert!(postgres_only(&create(&table)));
+        let trigger = Trigger {
+            definition: "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END".into(),
+            enabled: TriggerEnabled::Replica,
+            comment: None,
+        };
+        assert!(postgres_only(&Operation::CreateTrigger {
+            table: "t".into(),
+            name: "tr".into(),
+            trigger,
+        }));
+        let options = |unlogged| Operation::AlterTableOptions {
+            table: "t".into(),
+            from: TableOptions::default(),
+            to: TableOptions {
+                unlogged,
+                strict: true,
+                ..TableOptions::default()
+            },
+        };
+        assert!(postgres_only(&options(true)));
+        assert!(!postgres_only(&options(false)));
+        assert!(postgres_only(&Operation::DropPolicy {
+            table: "t".into(),
+            name: "p".into(),
+            from: Policy::default(),
+        }));
+    }
 }

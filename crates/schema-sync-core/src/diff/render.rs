@@ -155,8 +155,22 @@ fn write_table_parts(out: &mut String, m: &TableModification) -> fmt::Result {
         INDENT,
         &m.triggers,
         |_| "trigger",
-        |_| String::new(),
-        |_, _| vec!["definition changed".to_string()],
+        |t| {
+            if t.enabled.is_default() {
+                String::new()
+            } else {
+                t.enabled.to_string()
+            }
+        },
+        trigger_changes,
+    )?;
+    write_named(
+        out,
+        INDENT,
+        &m.policies,
+        |_| "policy",
+        |p| p.to_string(),
+        policy_changes,
     )?;
     if let Some(comment) = &m.comment {
         match comment {
@@ -243,8 +257,8 @@ mod objects;
 pub use objects::column_definition;
 use objects::{
     column_changes, describe_unsupported, describe_view, foreign_key_changes, index_changes,
-    options_changes, or_default, sequence_changes, sql_string, unique_changes, view_changes,
-    view_kind,
+    options_changes, or_default, policy_changes, sequence_changes, sql_string, trigger_changes,
+    unique_changes, view_changes, view_kind,
 };
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use std::fmt;
 use crate::diff::model::Change;
 use crate::snapshot::{
     CheckConstraint, Column, Deferrable, EnumType, Extension, ForeignKey, ForeignKeyAction,
-    Generated, Identity, Index, IndexPart, KeyOptions, PrimaryKey, Sequence, TableOptions,
-    UniqueConstraint, UnsupportedObject, View,
+    Generated, Identity, Index, IndexPart, KeyOptions, Policy, PrimaryKey, Sequence, TableOptions,
+    Trigger, UniqueConstraint, UnsupportedObject, View,
 };
 
 /// `'text'`, with quotes doubled as in SQL.
@@ -645,10 +645,20 @@ impl fmt::Display for Extension {
 }
 
 /// The storage options that are set: `engine InnoDB charset utf8mb4 collate utf8mb4_bin
-/// without rowid strict`, or `default`.
+/// without rowid strict`, `unlogged with (fillfactor=70) row level security forced`, or
+/// `default`.
 impl fmt::Display for TableOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
+        if self.unlogged {
+            parts.push("unlogged".to_string());
+        }
+        if !self.storage_parameters.is_empty() {
+            parts.push(format!("with {}", table_storage_parameters(self)));
+        }
+        if self.row_security || self.force_row_security {
+            parts.push(row_security(self).to_string());
+        }
         if let Some(engine) = &self.engine {
             parts.push(format!("engine {engine}"));
         }
@@ -702,6 +712,110 @@ pub(super) fn options_changes(from: &TableOptions, to: &TableOptions) -> Vec<Str
     push_change(&mut parts, "", rowid(from), rowid(to));
     let strict = |o: &TableOptions| if o.strict { "strict" } else { "not strict" };
     push_change(&mut parts, "", strict(from), strict(to));
+    let logged = |o: &TableOptions| if o.unlogged { "unlogged" } else { "logged" };
+    push_change(&mut parts, "", logged(from), logged(to));
+    push_change(
+        &mut parts,
+        "storage parameters",
+        &table_storage_parameters(from),
+        &table_storage_parameters(to),
+    );
+    push_change(&mut parts, "", row_security(from), row_security(to));
+    parts
+}
+
+/// `(fillfactor=70, autovacuum_enabled=false)`, or `()`.
+fn table_storage_parameters(options: &TableOptions) -> String {
+    let parameters: Vec<String> = options
+        .storage_parameters
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    list(&parameters)
+}
+
+/// Whether row-level security is enabled and forced on the owner.
+fn row_security(options: &TableOptions) -> &'static str {
+    match (options.row_security, options.force_row_security) {
+        (false, false) => "no row level security",
+        (true, false) => "row level security",
+        (false, true) => "no row level security (forced)",
+        (true, true) => "row level security forced",
+    }
+}
+
+/// `as restrictive for select to app_user using (...) with check (...)`; the defaults
+/// (permissive, for all) are left out.
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.restrictive {
+            parts.push("as restrictive".to_string());
+        }
+        if !self.command.is_all() {
+            parts.push(format!("for {}", self.command.as_sql().to_lowercase()));
+        }
+        parts.push(format!("to {}", self.roles.join(", ")));
+        if let Some(using) = &self.using {
+            parts.push(format!("using ({using})"));
+        }
+        if let Some(check) = &self.with_check {
+            parts.push(format!("with check ({check})"));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// The changed attributes of a policy, each `attribute before -> after`.
+pub(super) fn policy_changes(from: &Policy, to: &Policy) -> Vec<String> {
+    let mut parts = Vec::new();
+    let kind = |p: &Policy| {
+        if p.restrictive {
+            "restrictive"
+        } else {
+            "permissive"
+        }
+    };
+    push_change(&mut parts, "", kind(from), kind(to));
+    push_change(
+        &mut parts,
+        "for",
+        &from.command.as_sql().to_lowercase(),
+        &to.command.as_sql().to_lowercase(),
+    );
+    push_change(
+        &mut parts,
+        "to",
+        &from.roles.join(", "),
+        &to.roles.join(", "),
+    );
+    push_change(
+        &mut parts,
+        "using",
+        or_none(&from.using),
+        or_none(&to.using),
+    );
+    push_change(
+        &mut parts,
+        "with check",
+        or_none(&from.with_check),
+        or_none(&to.with_check),
+    );
+    parts
+}
+
+/// The changed attributes of a trigger: when it fires, or its definition.
+pub(super) fn trigger_changes(from: &Trigger, to: &Trigger) -> Vec<String> {
+    let mut parts = Vec::new();
+    if from.definition != to.definition {
+        parts.push("definition changed".to_string());
+    }
+    push_change(
+        &mut parts,
+        "",
+        &from.enabled.to_string(),
+        &to.enabled.to_string(),
+    );
     parts
 }
 

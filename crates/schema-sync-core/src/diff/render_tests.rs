@@ -963,3 +963,77 @@ fn diff_text_shows_key_options_constraint_options_and_matview_indexes() {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");
     }
 }
+
+/// PostgreSQL table options, policies and trigger states read as words in the diff text.
+#[test]
+fn postgres_options_policies_and_trigger_states_in_diff_text() {
+    use crate::snapshot::{Policy, PolicyCommand, TriggerEnabled};
+    let trigger = |enabled| Trigger {
+        definition: "CREATE TRIGGER tr ...".into(),
+        enabled,
+        comment: None,
+    };
+    let mut from = TableBuilder::new().column("id", "integer", true).build();
+    from.triggers
+        .insert("tr".into(), trigger(TriggerEnabled::Origin));
+    from.options
+        .storage_parameters
+        .insert("fillfactor".into(), "70".into());
+    from.policies.insert(
+        "old".into(),
+        Policy {
+            roles: names(&["public"]),
+            ..Policy::default()
+        },
+    );
+    let mut to = from.clone();
+    to.triggers
+        .insert("tr".into(), trigger(TriggerEnabled::Replica));
+    to.triggers
+        .insert("off".into(), trigger(TriggerEnabled::Disabled));
+    to.options = TableOptions {
+        unlogged: true,
+        row_security: true,
+        force_row_security: true,
+        ..TableOptions::default()
+    };
+    to.policies.insert(
+        "new".into(),
+        Policy {
+            command: PolicyCommand::Select,
+            restrictive: true,
+            roles: names(&["auditor", "reader"]),
+            using: Some("(id > 0)".into()),
+            with_check: None,
+            comment: None,
+        },
+    );
+    if let Some(old) = to.policies.get_mut("old") {
+        old.with_check = Some("true".into());
+    }
+    let text = DefaultDiffCalculator
+        .diff(&snapshot([("t", from)]), &snapshot([("t", to)]))
+        .to_text();
+    for line in [
+        "    + trigger off disabled",
+        "    ~ trigger tr: enabled -> enabled replica",
+        "    + policy new as restrictive for select to auditor, reader using ((id > 0))",
+        "    ~ policy old: with check none -> true",
+        "    ~ options logged -> unlogged, storage parameters (fillfactor=70) -> (), no row level security -> row level security forced",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing from:\n{text}"
+        );
+    }
+    let options = TableOptions {
+        unlogged: true,
+        storage_parameters: [("fillfactor".to_string(), "70".to_string())].into(),
+        row_security: true,
+        ..TableOptions::default()
+    };
+    assert_eq!(
+        options.to_string(),
+        "unlogged with (fillfactor=70) row level security"
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::model::{Hazard, PlanStep};
 use super::operation::{CommentTarget, Operation};
-use crate::snapshot::{Column, SchemaSnapshot, TypeChange};
+use crate::snapshot::{Column, SchemaSnapshot, TableOptions, TypeChange};
 
 /// Collects steps, classifying each and recording what it depends on.
 pub(super) struct PlanBuilder {
@@ -247,7 +247,15 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
         }
         CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
         ValidateConstraint { .. } => (false, vec![Hazard::ValidatesRows]),
-        AlterTableOptions { .. } => (false, vec![Hazard::TableRewrite]),
+        AlterTableOptions { from, to, .. } => (
+            false,
+            if rewrites_table(from) == rewrites_table(to) {
+                // Storage parameters and row-level security change the catalog only.
+                Vec::new()
+            } else {
+                vec![Hazard::TableRewrite]
+            },
+        ),
         AlterDomain { from, to, .. } => {
             let validates = (!from.not_null && to.not_null)
                 || to.checks.iter().any(|(name, check)| {
@@ -264,6 +272,17 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
         }
         AttachPartition { .. } => (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites]),
         _ => (false, Vec::new()),
+    }
+}
+
+/// The options whose change rewrites the table (engine, charset, collation, SQLite's
+/// `WITHOUT ROWID` and `STRICT`, PostgreSQL's `UNLOGGED`), with the others cleared.
+fn rewrites_table(options: &TableOptions) -> TableOptions {
+    TableOptions {
+        storage_parameters: Default::default(),
+        row_security: false,
+        force_row_security: false,
+        ..options.clone()
     }
 }
 

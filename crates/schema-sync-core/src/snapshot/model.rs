@@ -242,6 +242,25 @@ impl TableOptions {
     pub fn is_empty(&self) -> bool {
         self == &TableOptions::default()
     }
+
+    /// Whether a PostgreSQL-only option is set (`UNLOGGED`, storage parameters, row-level
+    /// security): MySQL and SQLite cannot express them.
+    pub fn has_postgres_options(&self) -> bool {
+        self.unlogged
+            || !self.storage_parameters.is_empty()
+            || self.row_security
+            || self.force_row_security
+    }
+
+    /// Whether a MySQL or SQLite option is set (engine, charset, collation, `WITHOUT
+    /// ROWID`, `STRICT`): PostgreSQL cannot express them.
+    pub fn has_mysql_or_sqlite_options(&self) -> bool {
+        self.engine.is_some()
+            || self.charset.is_some()
+            || self.collation.is_some()
+            || self.without_rowid
+            || self.strict
+    }
 }
 
 /// A column.

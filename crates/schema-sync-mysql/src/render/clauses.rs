@@ -197,11 +197,18 @@ pub(super) fn foreign_key_sql(table: &str, name: &str, fk: &ForeignKey) -> Resul
     Ok(sql)
 }
 
+/// Refuses options MySQL cannot express: SQLite's and PostgreSQL's.
 pub(super) fn check_options(table: &str, options: &TableOptions) -> Result<()> {
     if options.without_rowid || options.strict {
         return Err(unsupported(
             table,
             "WITHOUT ROWID and STRICT are SQLite table options; remove them from the target",
+        ));
+    }
+    if options.has_postgres_options() {
+        return Err(unsupported(
+            table,
+            "UNLOGGED, storage parameters and row level security are PostgreSQL table options; remove them from the target",
         ));
     }
     Ok(())

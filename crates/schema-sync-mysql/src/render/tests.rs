@@ -497,3 +497,50 @@ fn a_column_changed_and_moved_is_restated_once() {
         "ALTER TABLE `t` MODIFY COLUMN `a` BIGINT NOT NULL FIRST"
     );
 }
+
+#[test]
+fn postgres_only_options_policies_and_trigger_states_are_refused() {
+    use schema_sync_core::snapshot::{Policy, Trigger, TriggerEnabled};
+    let from = snapshot([("users", users().build())]);
+    let changes: [fn(&mut Table); 6] = [
+        |t| t.options.row_security = true,
+        |t| t.options.force_row_security = true,
+        |t| t.options.unlogged = true,
+        |t| {
+            t.options
+                .storage_parameters
+                .insert("fillfactor".into(), "70".into());
+        },
+        |t| {
+            t.policies.insert("p".into(), Policy::default());
+        },
+        |t| {
+            t.triggers.insert(
+                "tr".into(),
+                Trigger {
+                    definition:
+                        "CREATE TRIGGER tr BEFORE INSERT ON users FOR EACH ROW SET NEW.id = 1"
+                            .into(),
+                    enabled: TriggerEnabled::Disabled,
+                    comment: None,
+                },
+            );
+        },
+    ];
+    for (i, change) in changes.iter().enumerate() {
+        let mut changed = users().build();
+        change(&mut changed);
+        // Both on an existing table and on a new one.
+        for (from, to) in [
+            (from.clone(), snapshot([("users", changed.clone())])),
+            (snapshot([]), snapshot([("users", changed.clone())])),
+        ] {
+            let plan = plan(&from, &to);
+            let rendered = render_plan(&plan, &mariadb());
+            assert!(
+                matches!(rendered, Err(Error::Unsupported { .. })),
+                "change {i}: {rendered:?}"
+            );
+        }
+    }
+}

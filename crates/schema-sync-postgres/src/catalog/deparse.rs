@@ -32,7 +32,8 @@ pub(crate) struct DeparseRequest {
 /// `s` function signature, `q` the function's schema-qualified name as PostgreSQL
 /// prints it, `n` its bare name; `P` the partition key of a partitioned table, `B` the
 /// bound of a partition; `D` the default of a domain, `C` a domain check constraint's
-/// expression (by constraint oid); `u` (oid 0) the schema's quoted name when the role
+/// expression (by constraint oid); `p` a policy's `USING` (number 0) and `WITH CHECK`
+/// (number 1) expressions; `u` (oid 0) the schema's quoted name when the role
 /// lacks `USAGE` on it.
 ///
 /// PostgreSQL leaves a schema the role may not use out of the effective `search_path`,
@@ -89,6 +90,10 @@ UNION ALL SELECT {ns}, 'k', i.indexrelid, k.n, pg_catalog.pg_get_indexdef(i.inde
   WHERE (i.indrelid = ANY({t}) OR i.indrelid = ANY({v})) AND i.indkey[k.n - 1] = 0
 UNION ALL SELECT {ns}, 'w', i.indexrelid, 0, pg_catalog.pg_get_expr(i.indpred, i.indrelid)
   FROM pg_catalog.pg_index i WHERE (i.indrelid = ANY({t}) OR i.indrelid = ANY({v})) AND i.indpred IS NOT NULL
+UNION ALL SELECT {ns}, 'p', p.oid, 0, pg_catalog.pg_get_expr(p.polqual, p.polrelid)
+  FROM pg_catalog.pg_policy p WHERE p.polrelid = ANY({t}) AND p.polqual IS NOT NULL
+UNION ALL SELECT {ns}, 'p', p.oid, 1, pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+  FROM pg_catalog.pg_policy p WHERE p.polrelid = ANY({t}) AND p.polwithcheck IS NOT NULL
 UNION ALL SELECT {ns}, 't', g.oid, 0, pg_catalog.pg_get_triggerdef(g.oid, true)
   FROM pg_catalog.pg_trigger g WHERE g.tgrelid = ANY({t}) AND NOT g.tgisinternal
 UNION ALL SELECT {ns}, 'v', c.oid, 0, pg_catalog.pg_get_viewdef(c.oid, true)

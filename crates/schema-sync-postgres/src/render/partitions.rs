@@ -15,11 +15,14 @@ impl Renderer<'_> {
         name: &str,
         table: &Table,
         parts: &[String],
+        unlogged: bool,
+        storage: &str,
     ) -> String {
+        let kind = if unlogged { "UNLOGGED TABLE" } else { "TABLE" };
         let mut out = match &table.partition_of {
             Some(partition) => {
                 let mut head = format!(
-                    "CREATE TABLE {} PARTITION OF {}",
+                    "CREATE {kind} {} PARTITION OF {}",
                     self.q(name),
                     self.q(&partition.parent)
                 );
@@ -31,7 +34,7 @@ impl Renderer<'_> {
                 head
             }
             None => format!(
-                "CREATE TABLE {} (\n    {}\n)",
+                "CREATE {kind} {} (\n    {}\n)",
                 self.q(name),
                 parts.join(",\n    ")
             ),
@@ -39,6 +42,7 @@ impl Renderer<'_> {
         if let Some(key) = &table.partition_by {
             out.push_str(&format!(" PARTITION BY {key}"));
         }
+        out.push_str(storage);
         out
     }
 

@@ -310,6 +310,217 @@ fn narrowing_leaves_lengths_to_the_assignment_cast_and_guards_rounding() {
 }
 
 #[test]
+fn policies_render_every_clause_and_quote_roles_but_public() {
+    use schema_sync_core::snapshot::{Policy, PolicyCommand};
+    let policy = Policy {
+        command: PolicyCommand::Update,
+        restrictive: true,
+        roles: vec!["Admin\"s".into(), "public".into()],
+        using: Some("(owner = CURRENT_USER)".into()),
+        with_check: Some("(amount > 0)".into()),
+        comment: None,
+    };
+    let rendered = render(
+        vec![
+            Operation::DropPolicy {
+                table: "t".into(),
+                name: "p\"1".into(),
+                from: Policy::default(),
+            },
+            Operation::CreatePolicy {
+                table: "t".into(),
+                name: "p\"1".into(),
+                policy,
+            },
+            Operation::CreatePolicy {
+                table: "t".into(),
+                name: "everyone".into(),
+                policy: Policy {
+                    roles: vec!["public".into()],
+                    ..Policy::default()
+                },
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert_eq!(
+        rendered,
+        [
+            vec![r#"DROP POLICY "p""1" ON "t""1"."t""#.to_string()],
+            vec![
+                r#"CREATE POLICY "p""1" ON "t""1"."t" AS RESTRICTIVE FOR UPDATE TO "Admin""s", PUBLIC USING ((owner = CURRENT_USER)) WITH CHECK ((amount > 0))"#
+                    .to_string()
+            ],
+            vec![r#"CREATE POLICY "everyone" ON "t""1"."t" AS PERMISSIVE FOR ALL TO PUBLIC"#.to_string()],
+        ]
+    );
+}
+
+#[test]
+fn table_options_render_persistence_parameters_and_row_security() {
+    use schema_sync_core::snapshot::TableOptions;
+    let mut table = Table::default();
+    table.columns.insert("id".into(), column("integer"));
+    table.options = TableOptions {
+        unlogged: true,
+        storage_parameters: [
+            ("fillfactor".to_string(), "70".to_string()),
+            ("toast.autovacuum_enabled".to_string(), "false".to_string()),
+        ]
+        .into(),
+        row_security: true,
+        force_row_security: true,
+        ..TableOptions::default()
+    };
+    let from = TableOptions {
+        storage_parameters: [
+            ("fillfactor".to_string(), "50".to_string()),
+            ("autovacuum_enabled".to_string(), "off".to_string()),
+        ]
+        .into(),
+        force_row_security: true,
+        ..TableOptions::default()
+    };
+    let rendered = render(
+        vec![
+            Operation::CreateTable {
+                name: "t".into(),
+                table: table.clone(),
+            },
+            Operation::AlterTableOptions {
+                table: "u".into(),
+                from,
+                to: TableOptions {
+                    force_row_security: false,
+                    ..table.options.clone()
+                },
+            },
+        ],
+        &SchemaSnapshot::empty(),
+    );
+    assert_eq!(
+        rendered,
+        [
+            vec![
+                "CREATE UNLOGGED TABLE \"t\"\"1\".\"t\" (\n    \"id\" integer\n) WITH (fillfactor = 70, toast.autovacuum_enabled = 'false')".to_string(),
+                r#"ALTER TABLE "t""1"."t" ENABLE ROW LEVEL SECURITY"#.to_string(),
+                r#"ALTER TABLE "t""1"."t" FORCE ROW LEVEL SECURITY"#.to_string(),
+            ],
+            vec![
+                r#"ALTER TABLE "t""1"."u" SET UNLOGGED"#.to_string(),
+                r#"ALTER TABLE "t""1"."u" RESET (autovacuum_enabled)"#.to_string(),
+                r#"ALTER TABLE "t""1"."u" SET (fillfactor = 70, toast.autovacuum_enabled = 'false')"#.to_string(),
+                r#"ALTER TABLE "t""1"."u" ENABLE ROW LEVEL SECURITY"#.to_string(),
+                r#"ALTER TABLE "t""1"."u" NO FORCE ROW LEVEL SECURITY"#.to_string(),
+            ],
+        ]
+    );
+}
+
+#[test]
+fn options_postgres_cannot_express_or_unsafe_parameter_names_are_refused() {
+    use schema_sync_core::snapshot::TableOptions;
+    let tenant = TenantId::new("t1").unwrap_or_else(|e| panic!("{e}"));
+    let refused = |options: TableOptions| {
+        let plan = plan(vec![Operation::AlterTableOptions {
+            table: "t".into(),
+            from: TableOptions::default(),
+            to: options,
+        }]);
+        render_plan(
+            &plan,
+            &RenderContext {
+                tenant: &tenant,
+                schema: "t1",
+                live: &SchemaSnapshot::empty(),
+                privileges: &Default::default(),
+            },
+        )
+        .err()
+    };
+    for options in [
+        TableOptions {
+            engine: Some("InnoDB".into()),
+            ..TableOptions::default()
+        },
+        TableOptions {
+            storage_parameters: [(
+                "fillfactor = 1); DROP TABLE x; --".to_string(),
+                "1".to_string(),
+            )]
+            .into(),
+            ..TableOptions::default()
+        },
+    ] {
+        let error = refused(options.clone());
+        assert!(
+            matches!(error, Some(Error::Unsupported { .. })),
+            "{options:?}: {error:?}"
+        );
+    }
+    // A value is a literal unless it is a number: nothing in it is SQL.
+    let mut table = Table::default();
+    table.options.storage_parameters = [(
+        "fillfactor".to_string(),
+        "1'); DROP TABLE x; --".to_string(),
+    )]
+    .into();
+    let rendered = render(
+        vec![Operation::CreateTable {
+            name: "t".into(),
+            table,
+        }],
+        &SchemaSnapshot::empty(),
+    );
+    assert!(
+        rendered[0][0].ends_with(" WITH (fillfactor = '1''); DROP TABLE x; --')"),
+        "{rendered:?}"
+    );
+}
+
+#[test]
+fn triggers_that_do_not_fire_by_default_are_created_then_set() {
+    use schema_sync_core::snapshot::{Trigger, TriggerEnabled};
+    let trigger = |enabled| Trigger {
+        definition: "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()".into(),
+        enabled,
+        comment: None,
+    };
+    let mut operations = Vec::new();
+    for enabled in [
+        TriggerEnabled::Origin,
+        TriggerEnabled::Disabled,
+        TriggerEnabled::Replica,
+        TriggerEnabled::Always,
+    ] {
+        operations.push(Operation::CreateTrigger {
+            table: "t".into(),
+            name: "tr".into(),
+            trigger: trigger(enabled),
+        });
+    }
+    operations.push(Operation::SetTriggerEnabled {
+        table: "t".into(),
+        name: "tr".into(),
+        from: TriggerEnabled::Disabled,
+        to: TriggerEnabled::Origin,
+    });
+    let rendered = render(operations, &SchemaSnapshot::empty());
+    let definition = trigger(TriggerEnabled::Origin).definition;
+    let alter = |verb: &str| format!(r#"ALTER TABLE "t""1"."t" {verb} TRIGGER "tr""#);
+    assert_eq!(
+        rendered,
+        [
+            vec![definition.clone()],
+            vec![definition.clone(), alter("DISABLE")],
+            vec![definition.clone(), alter("ENABLE REPLICA")],
+            vec![definition, alter("ENABLE ALWAYS")],
+            vec![alter("ENABLE")],
+        ]
+    );
+}
+
+#[test]
 fn renders_a_comment_on_every_kind_of_object() {
     use schema_sync_core::plan::CommentTarget::*;
     let s = |v: &str| v.to_string();

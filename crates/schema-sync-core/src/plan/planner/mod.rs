@@ -20,7 +20,7 @@ use super::classify::PlanBuilder;
 use super::model::MigrationPlan;
 use crate::diff::{SchemaDiff, TableChange, TableModification};
 use crate::error::Result;
-use crate::snapshot::{ForeignKey, SchemaSnapshot, Table};
+use crate::snapshot::{ForeignKey, Policy, SchemaSnapshot, Table};
 use order::TablePart;
 
 /// Turns a diff into an ordered [`MigrationPlan`].
@@ -45,8 +45,8 @@ pub trait Planner: Send + Sync {
 /// Plans in dependency-safe phases.
 ///
 /// 1. drop views that are removed, changed, or read a table that changes shape;
-/// 2. detach partitions that move, drop triggers, foreign keys, indexes and constraints
-///    that go away or change;
+/// 2. detach partitions that move, drop policies, triggers, foreign keys, indexes and
+///    constraints that go away or change;
 /// 3. drop tables, referencing tables and partitions before the tables they reference
 ///    or belong to;
 /// 4. create extensions, enums, sequences, domains and new functions;
@@ -56,7 +56,8 @@ pub trait Planner: Send + Sync {
 ///    between new tables, even cyclic ones, always find their target), then attach the
 ///    partitions phase 2 detached;
 /// 7. drop sequences, domains, enums and extensions no longer used;
-/// 8. recreate changed functions, then views (dependencies first) and triggers;
+/// 8. recreate changed functions, then views (dependencies first), triggers and
+///    policies;
 /// 9. change in place what needs no rebuild (comments, trigger states, validation of
 ///    `NOT VALID` constraints, indexes of materialized views that stay), then give
 ///    every created object its comment, then set the privileges that differ and those
@@ -118,6 +119,9 @@ struct PlanContext<'a> {
     /// Foreign keys of surviving tables dropped in phase 2 and added again in phase 6,
     /// because a key they reference, or their own columns' type, changes.
     foreign_keys_to_readd: Vec<TablePart<ForeignKey>>,
+    /// Unchanged policies of surviving tables dropped in phase 2 and created again in
+    /// phase 8, because a column of their table changes type.
+    policies_to_readd: Vec<TablePart<Policy>>,
     /// The steps planned so far.
     builder: PlanBuilder,
 }
@@ -143,6 +147,7 @@ impl<'a> PlanContext<'a> {
         let views_to_drop = order::views_to_drop(from, diff, &modified, &removed_tables);
         let foreign_keys_to_readd =
             order::foreign_keys_blocking_key_changes(from, &modified, &removed_tables);
+        let policies_to_readd = order::policies_blocking_column_changes(from, &modified);
         Self {
             from,
             to,
@@ -151,6 +156,7 @@ impl<'a> PlanContext<'a> {
             removed_tables,
             views_to_drop,
             foreign_keys_to_readd,
+            policies_to_readd,
             builder: PlanBuilder::new(from, to),
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::operation::ColumnPlacement;
 use crate::diff::{Change, Named, SchemaDiff, TableChange, TableModification};
-use crate::snapshot::{Column, ForeignKey, SchemaSnapshot, Table, View};
+use crate::snapshot::{Column, ForeignKey, Policy, SchemaSnapshot, Table, View};
 
 /// One part (index, foreign key, trigger) of a named table.
 #[derive(Debug, Clone)]
@@ -219,6 +219,32 @@ pub(super) fn foreign_keys_blocking_key_changes(
                 && changed_keys.contains(fk.referenced_table.as_str());
             if !already_dropped && (target_changes || columns_change) {
                 out.push(TablePart::new(table.clone(), name.clone(), fk.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Policies of surviving tables, unchanged themselves, on a table whose columns change
+/// type or collation: PostgreSQL cannot retype a column a policy reads, and which
+/// columns a policy reads is not modelled, so every such policy is dropped first and
+/// created again afterwards.
+pub(super) fn policies_blocking_column_changes(
+    from: &SchemaSnapshot,
+    modified: &BTreeMap<&str, &TableModification>,
+) -> Vec<TablePart<Policy>> {
+    let mut out = Vec::new();
+    for (table, m) in modified {
+        let retyped = m.columns.iter().any(|c| {
+            retypes(c)
+                || matches!(&c.change, Change::Modified { from, to } if from.collation != to.collation)
+        });
+        let Some(live) = from.tables.get(*table).filter(|_| retyped) else {
+            continue;
+        };
+        for (name, policy) in &live.policies {
+            if !m.policies.iter().any(|c| &c.name == name) {
+                out.push(TablePart::new(*table, name.clone(), policy.clone()));
             }
         }
     }

@@ -28,12 +28,28 @@ pub(super) fn drop_views(cx: &mut PlanContext<'_>) {
     }
 }
 
-/// Phase 2: detaches partitions that move, then drops the triggers, foreign keys, indexes, constraints and primary keys of
-/// surviving tables that go away or change, and the foreign keys that must step aside
-/// while a key they reference changes.
+/// Phase 2: detaches partitions that move, then drops the policies, triggers, foreign
+/// keys, indexes, constraints and primary keys of surviving tables that go away or
+/// change, the policies that must step aside while a column of their table changes type,
+/// and the foreign keys that must step aside while a key they reference changes.
 pub(super) fn drop_table_parts(cx: &mut PlanContext<'_>) {
     partitions::detach_moved(cx);
     let builder = &mut cx.builder;
+    for (table, m) in &cx.modified {
+        // Policies first: their expressions may read what is dropped below.
+        push_parts(
+            builder,
+            table,
+            &m.policies,
+            Change::from,
+            |table, name, from| Operation::DropPolicy { table, name, from },
+        );
+    }
+    push_table_parts(
+        builder,
+        cx.policies_to_readd.iter().cloned(),
+        |table, name, from| Operation::DropPolicy { table, name, from },
+    );
     for (table, m) in &cx.modified {
         push_parts(
             builder,
@@ -134,9 +150,10 @@ pub(super) fn create_types_sequences_and_functions(cx: &mut PlanContext<'_>) {
     });
 }
 
-/// Phase 5: creates new tables without their foreign keys, indexes and triggers (phases
-/// 6 and 8 add those; partitioned tables before their partitions), then adds, alters, drops and reorders the columns of surviving
-/// tables and changes their comment and options.
+/// Phase 5: creates new tables without their foreign keys, indexes, triggers and policies
+/// (phases 6 and 8 add those; partitioned tables before their partitions), then adds,
+/// alters, drops and reorders the columns of surviving tables and changes their comment
+/// and options.
 pub(super) fn tables_and_columns(cx: &mut PlanContext<'_>) {
     let target = cx.to;
     for (name, to) in partitions::creation_order(cx) {
@@ -144,6 +161,7 @@ pub(super) fn tables_and_columns(cx: &mut PlanContext<'_>) {
             foreign_keys: BTreeMap::new(),
             indexes: BTreeMap::new(),
             triggers: BTreeMap::new(),
+            policies: BTreeMap::new(),
             ..to.clone()
         };
         cx.builder.push(Operation::CreateTable {
@@ -294,7 +312,9 @@ pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
 }
 
 /// Phase 8: recreates changed functions (dropped in phase 7), then creates new views and
-/// the views phase 1 dropped (dependencies first), then new and changed triggers.
+/// the views phase 1 dropped (dependencies first), then new and changed triggers, and
+/// new, changed and set-aside policies (both may call functions; a policy may read
+/// views).
 pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
     let (from, to, diff) = (cx.from, cx.to, cx.diff);
     let builder = &mut cx.builder;
@@ -322,6 +342,18 @@ pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
             table,
             name,
             trigger,
+        },
+    );
+    let policies = order::new_parts(diff, &cx.modified, |t| &t.policies, |m| &m.policies);
+    push_table_parts(
+        builder,
+        policies
+            .into_iter()
+            .chain(cx.policies_to_readd.iter().cloned()),
+        |table, name, policy| Operation::CreatePolicy {
+            table,
+            name,
+            policy,
         },
     );
 }

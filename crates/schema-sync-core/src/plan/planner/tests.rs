@@ -2,7 +2,7 @@
 
 use crate::diff::{DefaultDiffCalculator, DiffCalculator};
 use crate::plan::{DefaultPlanner, Planner};
-use crate::snapshot::SchemaSnapshot;
+use crate::snapshot::{Function, Policy, SchemaSnapshot};
 use crate::testing::{TableBuilder, snapshot};
 
 #[test]
@@ -218,4 +218,87 @@ fn a_view_stays_when_a_column_it_reads_changes_only_its_comment() {
     let planned = steps(&from, &to);
     assert_eq!(planned.len(), 1, "{planned:?}");
     assert!(planned[0].starts_with("alter column t.id"), "{planned:?}");
+}
+
+fn policy(using: &str) -> Policy {
+    Policy {
+        roles: vec!["public".into()],
+        using: Some(using.into()),
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn policies_of_a_new_table_come_after_functions_and_policies_are_dropped_first() {
+    let mut accounts = TableBuilder::new()
+        .column("id", "integer", true)
+        .column("tenant_id", "integer", true)
+        .build();
+    accounts
+        .policies
+        .insert("by_tenant".into(), policy("(tenant_id = current_tenant())"));
+    accounts.options.row_security = true;
+    let mut to = snapshot([("accounts", accounts.clone())]);
+    to.functions.insert(
+        "current_tenant()".into(),
+        Function {
+            definition: "CREATE FUNCTION current_tenant() ...".into(),
+            comment: None,
+        },
+    );
+    assert_eq!(
+        steps(&SchemaSnapshot::empty(), &to),
+        [
+            "create function current_tenant()",
+            "create table accounts (2 columns)",
+            "create policy by_tenant on accounts",
+        ]
+    );
+
+    // A changed policy and a removed one are dropped before anything else of the table.
+    let mut from = to.clone();
+    let live = from.tables.get_mut("accounts").unwrap_or_else(|| panic!());
+    live.policies
+        .insert("by_tenant".into(), policy("(tenant_id = 0)"));
+    live.policies.insert("stray".into(), policy("true"));
+    live.indexes.insert(
+        "stray_idx".into(),
+        TableBuilder::new()
+            .index("stray_idx", &["id"])
+            .build()
+            .indexes["stray_idx"]
+            .clone(),
+    );
+    assert_eq!(
+        steps(&from, &to),
+        [
+            "drop policy by_tenant on accounts",
+            "drop policy stray on accounts",
+            "drop index stray_idx on accounts",
+            "create policy by_tenant on accounts",
+        ]
+    );
+}
+
+#[test]
+fn unchanged_policies_step_aside_while_a_column_of_their_table_changes_type() {
+    let table = |tenant_type: &str| {
+        let mut t = TableBuilder::new()
+            .column("id", "integer", true)
+            .column("tenant_id", tenant_type, true)
+            .build();
+        t.policies
+            .insert("by_tenant".into(), policy("(tenant_id = 1)"));
+        t
+    };
+    let from = snapshot([("accounts", table("bigint"))]);
+    let to = snapshot([("accounts", table("integer"))]);
+    assert_eq!(
+        steps(&from, &to),
+        [
+            "drop policy by_tenant on accounts",
+            "alter column accounts.tenant_id: type bigint -> integer",
+            "create policy by_tenant on accounts",
+        ]
+    );
 }
