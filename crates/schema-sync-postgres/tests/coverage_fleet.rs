@@ -128,9 +128,25 @@ fn dump(schema: &str) -> String {
                 && !l.starts_with("\\restrict")
                 && !l.starts_with("\\unrestrict")
         })
-        .map(|l| l.replace(schema, "TENANT"))
+        .map(|l| sorted_storage_parameters(&l.replace(schema, "TENANT")))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A `WITH (a='1', b='2')` line with its parameters sorted: PostgreSQL keeps them in the
+/// order they were set, which is not part of the schema.
+fn sorted_storage_parameters(line: &str) -> String {
+    match line
+        .strip_prefix("WITH (")
+        .and_then(|rest| rest.strip_suffix(");"))
+    {
+        Some(list) => {
+            let mut parameters: Vec<&str> = list.split(", ").collect();
+            parameters.sort_unstable();
+            format!("WITH ({});", parameters.join(", "))
+        }
+        None => line.to_string(),
+    }
 }
 
 #[tokio::test]
