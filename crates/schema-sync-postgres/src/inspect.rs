@@ -540,7 +540,6 @@ impl Assembler<'_> {
                         expression: expression.unwrap_or_default(),
                         not_valid: !c.validated,
                         comment,
-                        ..Default::default()
                     },
                 );
             }
