@@ -9,8 +9,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{Engine, FleetOptions, SyncOptions, Target, TenantStatus};
 
@@ -103,31 +101,8 @@ const RESPELLED: &[&str] = &["ALTER TABLE accounts DROP CONSTRAINT accounts_kind
 
 /// `pg_dump --schema-only` of `schema`, with the schema's name replaced.
 fn dump(schema: &str) -> String {
-    let output = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "--schema-only",
-        ])
-        .arg(format!("--schema={schema}"))
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
+    common::pg_dump(schema)
         .lines()
-        .filter(|l| {
-            !l.starts_with("-- Dumped")
-                && !l.starts_with("\\restrict")
-                && !l.starts_with("\\unrestrict")
-        })
         .map(|l| sorted_storage_parameters(&l.replace(schema, "TENANT")))
         .collect::<Vec<_>>()
         .join("\n")
