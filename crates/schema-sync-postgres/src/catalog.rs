@@ -502,9 +502,17 @@ WITH k AS MATERIALIZED (
     FROM k
     JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
     JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
-    JOIN pg_catalog.pg_attribute ia ON ia.attrelid = k.indexrelid AND ia.attnum = k.k + 1
+    -- Lateral lookups (OFFSET 0 keeps them from being flattened): with a thousand
+    -- tenants on the server, a join would hash all of pg_attribute for a few keys.
+    CROSS JOIN LATERAL (
+        SELECT a.attoptions, a.atttypid FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = k.indexrelid AND a.attnum = k.k + 1 OFFSET 0
+    ) ia
     LEFT JOIN pg_catalog.pg_type ty ON ty.oid = ia.atttypid
-    LEFT JOIN pg_catalog.pg_attribute ta ON ta.attrelid = k.indrelid AND ta.attnum = k.attnum AND k.attnum <> 0
+    LEFT JOIN LATERAL (
+        SELECT a.atttypid, a.attcollation FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = k.indrelid AND a.attnum = k.attnum AND k.attnum <> 0 OFFSET 0
+    ) ta ON true
     LEFT JOIN pg_catalog.pg_collation co ON co.oid = k.coll
     LEFT JOIN pg_catalog.pg_namespace con ON con.oid = co.collnamespace
 )
