@@ -1,7 +1,8 @@
 //! The `information_schema` queries, many databases per round, and the rows they return.
 //!
 //! Every query filters on `TABLE_SCHEMA IN (?, ...)` with bound parameters and carries the
-//! schema name in its rows, so one round of nine queries reads a whole batch of tenants.
+//! schema name in its rows, so one round of a dozen queries reads a whole batch of tenants
+//! (stored programs and sequences: [`programs`]).
 //! Where MySQL and MariaDB differ (check constraints, index visibility, functional index
 //! parts, view algorithms) the query follows the [`Flavor`]. Rows come back as typed
 //! structs, in the catalog's spelling: `inspect` folds them into snapshots.
@@ -10,6 +11,10 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 
 use crate::connect::{Flavor, ServerInfo};
+
+mod programs;
+
+pub(crate) use programs::{EventRow, ParameterRow, RoutineRow, SequenceRow};
 
 /// A failed catalog query: which one, and the driver's error.
 pub(crate) type QueryError = (&'static str, mysql_async::Error);
@@ -34,7 +39,15 @@ pub(crate) struct Catalog {
     pub views: Vec<ViewRow>,
     /// `TRIGGERS`, in firing order per table and event.
     pub triggers: Vec<TriggerRow>,
-    /// Routines, events and partitioned tables: objects the model does not hold.
+    /// `ROUTINES`: stored functions and procedures.
+    pub routines: Vec<RoutineRow>,
+    /// `PARAMETERS` of the routines, in routine and parameter order.
+    pub parameters: Vec<ParameterRow>,
+    /// `EVENTS`.
+    pub events: Vec<EventRow>,
+    /// The settings of every sequence (MariaDB).
+    pub sequences: Vec<SequenceRow>,
+    /// Partitioned tables: objects the model does not hold.
     pub unmodelled: Vec<UnmodelledRow>,
 }
 
@@ -187,12 +200,12 @@ pub(crate) struct TriggerRow {
     pub order: Option<u64>,
 }
 
-/// A routine, event or partitioned table.
+/// A partitioned table.
 #[derive(Debug)]
 pub(crate) struct UnmodelledRow {
     /// The database.
     pub schema: String,
-    /// `procedure`, `function`, `event` or `partitioning`.
+    /// `partitioning`.
     pub kind: String,
     /// The object's name.
     pub name: String,
@@ -383,17 +396,22 @@ pub(crate) async fn read(
         });
     }
 
+    (catalog.routines, catalog.parameters) = programs::read_routines(conn, &marks, params).await?;
+    catalog.events = programs::read_events(conn, &marks, params()).await?;
+    let sequences: Vec<(String, String)> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.kind == "SEQUENCE")
+        .map(|t| (t.schema.clone(), t.name.clone()))
+        .collect();
+    catalog.sequences = programs::read_sequences(conn, &sequences).await?;
+
     let sql = format!(
-        "SELECT ROUTINE_SCHEMA, LOWER(ROUTINE_TYPE), ROUTINE_NAME \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({marks}) \
-         UNION ALL SELECT EVENT_SCHEMA, 'event', EVENT_NAME \
-         FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN ({marks}) \
-         UNION ALL SELECT DISTINCT TABLE_SCHEMA, 'partitioning', TABLE_NAME \
+        "SELECT DISTINCT TABLE_SCHEMA, 'partitioning', TABLE_NAME \
          FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA IN ({marks}) \
          AND PARTITION_NAME IS NOT NULL"
     );
-    let three: Vec<Value> = twice().into_iter().chain(params()).collect();
-    for mut row in query(conn, "read routines, events and partitions", &sql, three).await? {
+    for mut row in query(conn, "read partitions", &sql, params()).await? {
         catalog.unmodelled.push(UnmodelledRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             kind: text(&mut row, 1).unwrap_or_default(),

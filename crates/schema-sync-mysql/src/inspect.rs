@@ -7,7 +7,11 @@
 //! expressions, view and trigger bodies; see [`relative`]), so a clone of a template
 //! inspects identical to the template. Columns carry their dense `ORDINAL_POSITION`.
 
+mod options;
+mod programs;
 mod relative;
+
+pub(crate) use programs::routine_of_key;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -147,6 +151,8 @@ struct Builder {
     table_collations: HashMap<String, String>,
     /// Raw view definitions, before the database name is removed.
     raw_views: BTreeMap<String, String>,
+    /// The comments of sequences (read with the tables), until their settings come.
+    sequence_comments: HashMap<String, Option<String>>,
 }
 
 impl Builder {
@@ -182,6 +188,10 @@ fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
         foreign_key_columns,
         views,
         triggers,
+        routines,
+        parameters,
+        events,
+        sequences,
         unmodelled,
     } = catalog;
     let mut builders: BTreeMap<String, Builder> = databases
@@ -192,6 +202,7 @@ fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
                 snapshot: SchemaSnapshot::empty(),
                 table_collations: HashMap::new(),
                 raw_views: BTreeMap::new(),
+                sequence_comments: HashMap::new(),
             };
             (db, builder)
         })
@@ -235,6 +246,30 @@ fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
             add_trigger(b, row);
         }
     }
+    for row in sequences {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            programs::add_sequence(b, row);
+        }
+    }
+    let mut routine_parameters: HashMap<(String, String, String), Vec<_>> = HashMap::new();
+    for row in parameters {
+        routine_parameters
+            .entry((row.schema.clone(), row.kind.clone(), row.routine.clone()))
+            .or_default()
+            .push(row);
+    }
+    for row in routines {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            let key = (row.schema.clone(), row.kind.clone(), row.name.clone());
+            let parameters = routine_parameters.remove(&key).unwrap_or_default();
+            programs::add_routine(b, flavor, row, &parameters);
+        }
+    }
+    for row in events {
+        if let Some(b) = builders.get_mut(&row.schema) {
+            programs::add_event(b, flavor, row);
+        }
+    }
     for row in unmodelled {
         if let Some(b) = builders.get_mut(&row.schema) {
             b.unsupported(&row.kind, row.name);
@@ -262,7 +297,8 @@ fn add_table(b: &mut Builder, row: TableRow) {
         "BASE TABLE" => {}
         "SYSTEM VERSIONED" => b.unsupported("system versioning", name.clone()),
         "SEQUENCE" => {
-            b.unsupported("sequence", name);
+            b.sequence_comments
+                .insert(name, comment.filter(|c| !c.is_empty()));
             return;
         }
         other => {
@@ -270,13 +306,19 @@ fn add_table(b: &mut Builder, row: TableRow) {
             return;
         }
     }
+    let mut options = TableOptions {
+        engine,
+        charset: None,
+        collation: collation.clone(),
+        ..TableOptions::default()
+    };
     for option in create_options.split_whitespace() {
-        if option != "partitioned" {
+        if option != "partitioned" && !options::apply_create_option(&mut options, option) {
             b.unsupported("table option", format!("{name}: {option}"));
         }
     }
     let comment = comment.filter(|c| !c.is_empty());
-    let charset = charset.or_else(|| {
+    options.charset = charset.or_else(|| {
         collation
             .as_deref()
             .and_then(|c| c.split('_').next())
@@ -289,12 +331,7 @@ fn add_table(b: &mut Builder, row: TableRow) {
         name,
         Table {
             comment,
-            options: TableOptions {
-                engine,
-                charset,
-                collation,
-                ..TableOptions::default()
-            },
+            options,
             ..Table::default()
         },
     );

@@ -66,10 +66,24 @@
 //!   MariaDB keeps the old visibility when an identical index is dropped and re-added in
 //!   one statement (tested on MariaDB).
 //!
+//! # Stored programs, sequences and table options
+//! Functions, procedures and events are read in batches from `ROUTINES`, `PARAMETERS`
+//! and `EVENTS` and kept as complete `CREATE` statements without `DEFINER` (not compared),
+//! tenant-relative; on MariaDB they carry their `sql_mode` (and an event its `time_zone`)
+//! in `SET STATEMENT ... FOR`, which MySQL lacks: there the session's settings apply and
+//! are not compared (rendering is unit-tested for MySQL). A function is keyed by its name,
+//! a procedure by `procedure <name>`. MariaDB sequences are read with one `UNION ALL` of
+//! the sequence tables themselves (10.11 has no `information_schema.SEQUENCES`); their
+//! position is data. Declared table create options come from `CREATE_OPTIONS`, never the
+//! effective `ROW_FORMAT`. See `inspect/programs.rs` and `inspect/options.rs`.
+//!
 //! # Limits
-//! Routines, events, partitioning, MariaDB sequences and system versioning, invisible
-//! columns, index comments and view options other than the defaults are reported in
+//! Partitioning, system versioning, invisible columns, index comments, create options
+//! other than the modelled ones, non-SQL and MariaDB package routines, and view options
+//! other than the defaults are reported in
 //! [`SchemaSnapshot::unsupported`](schema_sync_core::SchemaSnapshot), never ignored.
+//! Aggregate functions (MariaDB `CREATE AGGREGATE FUNCTION`) are not told apart from
+//! plain ones by `information_schema`.
 //! Databases whose names are longer than a tenant id allows (63 bytes) are not listed as
 //! tenants. The target DDL runs in a scratch database: it must not switch databases.
 //! A primary key with prefix or descending parts is reported as unsupported. Trigger

@@ -25,6 +25,7 @@ use schema_sync_core::{Error, MigrationPlan, Operation, Result, TenantId};
 
 mod clauses;
 mod grouping;
+mod programs;
 
 use crate::connect::Flavor;
 use crate::sql::{quote_ident, quote_literal};
@@ -75,8 +76,8 @@ pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming the tenant and object, for an operation MySQL cannot
-/// express (sequences, enum types, extensions, deferrable constraints, partial indexes,
-/// arrays).
+/// express (sequences on MySQL, enum types, extensions, deferrable constraints, partial
+/// indexes, arrays).
 pub(crate) fn render_plan(
     plan: &MigrationPlan,
     context: &RenderContext<'_>,
@@ -574,6 +575,7 @@ impl Renderer<'_> {
         if let Some(engine) = to.engine.as_deref().filter(|_| from.engine != to.engine) {
             parts.push(format!("ENGINE = {}", clauses::bare_name(table, engine)?));
         }
+        parts.extend(clauses::create_option_changes(table, from, to)?);
         let collation_changes = from.collation != to.collation || from.charset != to.charset;
         if collation_changes {
             if let Some(charset) = &to.charset {
@@ -716,16 +718,16 @@ impl Renderer<'_> {
                     "MySQL has no enum types; use an ENUM(...) column",
                 ))
             }
-            CreateSequence { name, .. }
-            | AlterSequence { name, .. }
-            | DropSequence { name, .. } => Err(unsupported(
-                format!("sequence {name}"),
-                "sequences are not supported for MySQL; use AUTO_INCREMENT",
-            )),
-            CreateFunction { name, .. } | DropFunction { name, .. } => Err(unsupported(
-                format!("function {name}"),
-                "routines are not modelled for MySQL; manage them outside schema-sync",
-            )),
+            CreateSequence { name, sequence } => {
+                programs::create_sequence(self.flavor, name, sequence)
+            }
+            AlterSequence { name, to, .. } => programs::alter_sequence(self.flavor, name, to),
+            DropSequence { name, .. } => programs::drop_sequence(self.flavor, name),
+            CreateFunction { function, .. } => Ok(function.definition.clone()),
+            DropFunction { name, .. } => Ok(programs::drop_routine(name)),
+            CreateEvent { event, .. } => Ok(event.definition.clone()),
+            DropEvent { name, .. } => Ok(programs::drop_event(name)),
+            SetComment { object, comment } => programs::set_comment(object, comment.as_deref()),
             other => Err(unsupported(
                 other.table().unwrap_or_default(),
                 format!("{other} cannot be rendered on its own"),

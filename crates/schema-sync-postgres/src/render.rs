@@ -128,6 +128,12 @@ impl Renderer<'_> {
     fn operation(&self, index: usize, op: &Operation) -> Result<Vec<String>> {
         use Operation::*;
         Ok(match op {
+            CreateEvent { name, .. } | DropEvent { name, .. } => {
+                return Err(self.unsupported(
+                    format!("event {name}"),
+                    "PostgreSQL has no scheduled events; schedule the job outside the database (pg_cron, cron) and remove the event from the target",
+                ));
+            }
             CreateExtension { name, extension } => vec![format!(
                 "CREATE EXTENSION IF NOT EXISTS {} SCHEMA {}",
                 quote_ident(name),

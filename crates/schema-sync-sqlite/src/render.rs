@@ -67,6 +67,15 @@ pub(crate) fn render_plan(
                 .into(),
         });
     }
+    if let Some(step) = plan.steps.iter().find(|s| mysql_only(&s.operation)) {
+        return Err(Error::Unsupported {
+            tenant: Some(tenant.clone()),
+            object: step.operation.to_string(),
+            message: "ROW_FORMAT, KEY_BLOCK_SIZE, STATS_* and Aria's TRANSACTIONAL and \
+                      PAGE_CHECKSUM are MySQL table options; use a target written for SQLite"
+                .into(),
+        });
+    }
     let mut final_schema = live.clone();
     plan.apply_to(&mut final_schema)
         .map_err(|message| Error::Unsupported {
@@ -198,8 +207,8 @@ fn unsupported(tenant: &TenantId, operation: &Operation) -> Error {
     Error::Unsupported {
         tenant: Some(tenant.clone()),
         object: operation.to_string(),
-        message: "SQLite has no such object (enums, sequences, functions, extensions and comments do not exist in \
-                  SQLite); use a target written for SQLite"
+        message: "SQLite has no such object (enums, sequences, functions, events, extensions and comments do \
+                  not exist in SQLite); use a target written for SQLite"
             .into(),
     }
 }
@@ -218,6 +227,16 @@ fn postgres_only(operation: &Operation) -> bool {
         }
         Operation::AlterTableOptions { to, .. } => to.has_postgres_options(),
         Operation::CreateTrigger { trigger, .. } => !trigger.enabled.is_default(),
+        _ => false,
+    }
+}
+
+/// Whether an operation asks for a MySQL create option. Refused before anything else, like
+/// [`postgres_only`].
+fn mysql_only(operation: &Operation) -> bool {
+    match operation {
+        Operation::CreateTable { table, .. } => table.options.has_mysql_create_options(),
+        Operation::AlterTableOptions { to, .. } => to.has_mysql_create_options(),
         _ => false,
     }
 }
@@ -418,6 +437,15 @@ mod tests {
             },
         };
         assert!(postgres_only(&options(true)));
+        assert!(mysql_only(&Operation::AlterTableOptions {
+            table: "t".into(),
+            from: TableOptions::default(),
+            to: TableOptions {
+                row_format: Some("COMPRESSED".into()),
+                ..TableOptions::default()
+            },
+        }));
+        assert!(!mysql_only(&options(false)));
         assert!(!postgres_only(&options(false)));
         assert!(postgres_only(&Operation::DropPolicy {
             table: "t".into(),

@@ -54,6 +54,7 @@ impl DiffCalculator for DefaultDiffCalculator {
             sequences: same.maps(&from.sequences, &to.sequences),
             enums: same.maps(&from.enums, &to.enums),
             functions: same.maps(&from.functions, &to.functions),
+            events: same.maps(&from.events, &to.events),
             extensions: same.maps(&from.extensions, &to.extensions),
             domains: same.maps(&from.domains, &to.domains),
             privileges: same.maps(&from.privileges, &to.privileges),

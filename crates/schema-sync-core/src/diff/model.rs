@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use crate::snapshot::{
-    CheckConstraint, Column, Domain, EnumType, Extension, ForeignKey, Function, Grant, Index,
-    PartitionOf, Policy, PrimaryKey, Sequence, Table, TableOptions, Trigger, UniqueConstraint,
-    UnsupportedObject, View,
+    CheckConstraint, Column, Domain, EnumType, Event, Extension, ForeignKey, Function, Grant,
+    Index, PartitionOf, Policy, PrimaryKey, Sequence, Table, TableOptions, Trigger,
+    UniqueConstraint, UnsupportedObject, View,
 };
 
 /// One object's change, carrying the full before and after states.
@@ -88,6 +88,9 @@ pub struct SchemaDiff {
     /// Function changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<Named<Function>>,
+    /// Event changes (MySQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Named<Event>>,
     /// Extension changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Named<Extension>>,
@@ -265,6 +268,7 @@ impl SchemaDiff {
             + self.sequences.len()
             + self.enums.len()
             + self.functions.len()
+            + self.events.len()
             + self.extensions.len()
             + self.domains.len()
             + self.privileges.len()

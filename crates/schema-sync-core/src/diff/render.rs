@@ -73,6 +73,14 @@ impl SchemaDiff {
         write_named(
             out,
             "",
+            &self.events,
+            |_| "event",
+            |_| String::new(),
+            |_, _| vec!["definition changed".to_string()],
+        )?;
+        write_named(
+            out,
+            "",
             &self.extensions,
             |_| "extension",
             |e| e.to_string(),

@@ -674,6 +674,11 @@ impl fmt::Display for TableOptions {
         if self.strict {
             parts.push("strict".to_string());
         }
+        for (label, value) in mysql_create_options(self) {
+            if let Some(value) = value {
+                parts.push(format!("{label} {value}"));
+            }
+        }
         if parts.is_empty() {
             f.write_str("default")
         } else {
@@ -721,7 +726,34 @@ pub(super) fn options_changes(from: &TableOptions, to: &TableOptions) -> Vec<Str
         &table_storage_parameters(to),
     );
     push_change(&mut parts, "", row_security(from), row_security(to));
+    for ((label, from), (_, to)) in mysql_create_options(from)
+        .into_iter()
+        .zip(mysql_create_options(to))
+    {
+        push_change(&mut parts, label, or_default(&from), or_default(&to));
+    }
     parts
+}
+
+/// MySQL's create options by label (`row_format`, `stats_persistent`, ...), each with
+/// its value when declared.
+fn mysql_create_options(options: &TableOptions) -> [(&'static str, Option<String>); 7] {
+    let flag = |value: Option<bool>| value.map(|v| u8::from(v).to_string());
+    [
+        ("row_format", options.row_format.clone()),
+        (
+            "key_block_size",
+            options.key_block_size.map(|v| v.to_string()),
+        ),
+        ("stats_persistent", flag(options.stats_persistent)),
+        ("stats_auto_recalc", flag(options.stats_auto_recalc)),
+        (
+            "stats_sample_pages",
+            options.stats_sample_pages.map(|v| v.to_string()),
+        ),
+        ("transactional", flag(options.transactional)),
+        ("page_checksum", flag(options.page_checksum)),
+    ]
 }
 
 /// `(fillfactor=70, autovacuum_enabled=false)`, or `()`.

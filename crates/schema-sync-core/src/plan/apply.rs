@@ -379,6 +379,12 @@ impl Operation {
             DropFunction { name, .. } => {
                 remove_existing(&mut snapshot.functions, name, "function").map(drop)
             }
+            CreateEvent { name, event } => {
+                insert_new(&mut snapshot.events, name, event.clone(), "event")
+            }
+            DropEvent { name, .. } => {
+                remove_existing(&mut snapshot.events, name, "event").map(drop)
+            }
             SetComment {
                 object: CommentTarget::ViewColumn { view, column },
                 comment,

@@ -152,6 +152,9 @@ fn touched_objects(operation: &Operation, enum_names: &BTreeSet<String>) -> Vec<
         Operation::CreateFunction { name, .. } | Operation::DropFunction { name, .. } => {
             objects.push(format!("function:{name}"));
         }
+        Operation::CreateEvent { name, .. } | Operation::DropEvent { name, .. } => {
+            objects.push(format!("event:{name}"));
+        }
         Operation::CreateExtension { name, .. } | Operation::DropExtension { name, .. } => {
             objects.push(format!("extension:{name}"));
         }
@@ -250,7 +253,8 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
         AlterTableOptions { from, to, .. } => (
             false,
             if rewrites_table(from) == rewrites_table(to) {
-                // Storage parameters and row-level security change the catalog only.
+                // Storage parameters, row-level security and MySQL's statistics options
+                // change the catalog only.
                 Vec::new()
             } else {
                 vec![Hazard::TableRewrite]
@@ -282,6 +286,9 @@ fn rewrites_table(options: &TableOptions) -> TableOptions {
         storage_parameters: Default::default(),
         row_security: false,
         force_row_security: false,
+        stats_persistent: None,
+        stats_auto_recalc: None,
+        stats_sample_pages: None,
         ..options.clone()
     }
 }

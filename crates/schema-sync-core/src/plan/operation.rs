@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::diff::column_definition;
 use crate::diff::render_columns as columns;
 use crate::snapshot::{
-    CheckConstraint, Column, Domain, EnumType, Extension, ForeignKey, Function, Grant, Index,
-    PartitionOf, Policy, PrimaryKey, Sequence, Table, TableOptions, Trigger, TriggerEnabled,
+    CheckConstraint, Column, Domain, EnumType, Event, Extension, ForeignKey, Function, Grant,
+    Index, PartitionOf, Policy, PrimaryKey, Sequence, Table, TableOptions, Trigger, TriggerEnabled,
     UniqueConstraint, View,
 };
 
@@ -251,6 +251,10 @@ pub enum Operation {
     CreateFunction { name: String, function: Function },
     /// Drop a function.
     DropFunction { name: String, from: Function },
+    /// Create a scheduled event (MySQL).
+    CreateEvent { name: String, event: Event },
+    /// Drop a scheduled event (MySQL).
+    DropEvent { name: String, from: Event },
     /// Set or clear the comment on any object other than a table (see
     /// [`SetTableComment`](Operation::SetTableComment)) or a table column (part of
     /// [`AlterColumn`](Operation::AlterColumn)).
@@ -517,6 +521,8 @@ impl fmt::Display for Operation {
             }
             CreateFunction { name, .. } => write!(f, "create function {name}"),
             DropFunction { name, .. } => write!(f, "drop function {name}"),
+            CreateEvent { name, .. } => write!(f, "create event {name}"),
+            DropEvent { name, .. } => write!(f, "drop event {name}"),
             SetComment { object, comment } => match comment {
                 Some(comment) => write!(
                     f,

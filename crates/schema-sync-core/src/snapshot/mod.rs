@@ -168,6 +168,7 @@ impl SchemaSnapshot {
             + self.sequences.len()
             + self.enums.len()
             + self.functions.len()
+            + self.events.len()
             + self.extensions.len()
     }
 }

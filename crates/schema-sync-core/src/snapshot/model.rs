@@ -32,9 +32,15 @@ pub struct SchemaSnapshot {
     /// Enum types by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub enums: BTreeMap<String, EnumType>,
-    /// Functions and procedures keyed by signature (`name(arg types)`).
+    /// Functions and procedures. PostgreSQL keys them by signature (`name(arg types)`);
+    /// MySQL has no overloading but keeps functions and procedures apart, so it keys a
+    /// function by its bare name (`total`) and a procedure by `procedure ` and its name
+    /// (`procedure add_order`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, Function>,
+    /// Scheduled events (MySQL) by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, Event>,
     /// Extensions the schema relies on, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Extension>,
@@ -141,6 +147,28 @@ pub struct TableOptions {
     /// PostgreSQL `FORCE ROW LEVEL SECURITY` (policies apply to the owner too).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_row_security: bool,
+    /// MySQL `ROW_FORMAT` as declared (`COMPRESSED`, `DYNAMIC`), upper case; `None` when
+    /// the table was created without one (the engine's default, whatever it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_format: Option<String>,
+    /// MySQL `KEY_BLOCK_SIZE` in KiB, when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_block_size: Option<u32>,
+    /// MySQL `STATS_PERSISTENT` (`None`: `DEFAULT`, the server setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_persistent: Option<bool>,
+    /// MySQL `STATS_AUTO_RECALC` (`None`: `DEFAULT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_auto_recalc: Option<bool>,
+    /// MySQL `STATS_SAMPLE_PAGES` (`None`: `DEFAULT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_sample_pages: Option<u32>,
+    /// MariaDB Aria `TRANSACTIONAL`, when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional: Option<bool>,
+    /// MariaDB Aria `PAGE_CHECKSUM`, when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_checksum: Option<bool>,
 }
 
 impl Table {
@@ -253,13 +281,27 @@ impl TableOptions {
     }
 
     /// Whether a MySQL or SQLite option is set (engine, charset, collation, `WITHOUT
-    /// ROWID`, `STRICT`): PostgreSQL cannot express them.
+    /// ROWID`, `STRICT`, the MySQL create options): PostgreSQL cannot express them.
     pub fn has_mysql_or_sqlite_options(&self) -> bool {
         self.engine.is_some()
             || self.charset.is_some()
             || self.collation.is_some()
             || self.without_rowid
             || self.strict
+            || self.has_mysql_create_options()
+    }
+
+    /// Whether a MySQL create option is set (`ROW_FORMAT`, `KEY_BLOCK_SIZE`, the
+    /// `STATS_*` options, Aria's `TRANSACTIONAL` and `PAGE_CHECKSUM`): neither
+    /// PostgreSQL nor SQLite can express them.
+    pub fn has_mysql_create_options(&self) -> bool {
+        self.row_format.is_some()
+            || self.key_block_size.is_some()
+            || self.stats_persistent.is_some()
+            || self.stats_auto_recalc.is_some()
+            || self.stats_sample_pages.is_some()
+            || self.transactional.is_some()
+            || self.page_checksum.is_some()
     }
 }
 
@@ -743,11 +785,23 @@ pub struct Domain {
 /// A function or procedure, kept as the database's own definition.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Function {
-    /// The complete `CREATE FUNCTION` statement, tenant-relative.
+    /// The complete `CREATE FUNCTION` (or `CREATE PROCEDURE`) statement, tenant-relative,
+    /// without the comment (set on its own) and, on MySQL, without `DEFINER` (the
+    /// account that runs the sync becomes the definer; it is not compared).
     pub definition: String,
     /// Function comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+}
+
+/// A scheduled event (MySQL `CREATE EVENT`), kept as the database's own definition.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Event {
+    /// The complete `CREATE EVENT` statement, tenant-relative and without `DEFINER`:
+    /// schedule (with its explicit `STARTS`, so a copy fires when the original does),
+    /// `ON COMPLETION`, status (`ENABLE`, `DISABLE`, `DISABLE ON SLAVE`), comment and
+    /// body. An event is changed by dropping and creating it again.
+    pub definition: String,
 }
 
 /// One privilege granted to one role on one object.

@@ -231,10 +231,68 @@ pub(super) fn table_options(
     if let Some(collation) = &options.collation {
         sql.push_str(&format!(" COLLATE={}", bare_name(table, collation)?));
     }
+    for (name, value) in create_options(table, options)? {
+        if let Some(value) = value {
+            sql.push_str(&format!(" {name}={value}"));
+        }
+    }
     if let Some(comment) = comment {
         sql.push_str(&format!(" COMMENT={}", quote_literal(comment)));
     }
     Ok(sql)
+}
+
+/// The `ROW_FORMAT`, `KEY_BLOCK_SIZE`, `STATS_*`, `TRANSACTIONAL` and `PAGE_CHECKSUM`
+/// clauses that turn the options `from` into `to`; an option `to` does not declare goes
+/// back to `DEFAULT` (`KEY_BLOCK_SIZE = 0`).
+pub(super) fn create_option_changes(
+    table: &str,
+    from: &TableOptions,
+    to: &TableOptions,
+) -> Result<Vec<String>> {
+    let mut parts = Vec::new();
+    for ((name, old), (_, new)) in create_options(table, from)?
+        .into_iter()
+        .zip(create_options(table, to)?)
+    {
+        if old == new {
+            continue;
+        }
+        let reset = if name == "KEY_BLOCK_SIZE" {
+            "0"
+        } else {
+            "DEFAULT"
+        };
+        parts.push(format!("{name} = {}", new.as_deref().unwrap_or(reset)));
+    }
+    Ok(parts)
+}
+
+/// Each MySQL create option by its SQL name, with its value when declared.
+fn create_options(
+    table: &str,
+    options: &TableOptions,
+) -> Result<[(&'static str, Option<String>); 7]> {
+    let flag = |value: Option<bool>| value.map(|v| u8::from(v).to_string());
+    let row_format = match &options.row_format {
+        Some(format) => Some(bare_name(table, format)?),
+        None => None,
+    };
+    Ok([
+        ("ROW_FORMAT", row_format),
+        (
+            "KEY_BLOCK_SIZE",
+            options.key_block_size.map(|v| v.to_string()),
+        ),
+        ("STATS_PERSISTENT", flag(options.stats_persistent)),
+        ("STATS_AUTO_RECALC", flag(options.stats_auto_recalc)),
+        (
+            "STATS_SAMPLE_PAGES",
+            options.stats_sample_pages.map(|v| v.to_string()),
+        ),
+        ("TRANSACTIONAL", flag(options.transactional)),
+        ("PAGE_CHECKSUM", flag(options.page_checksum)),
+    ])
 }
 
 /// An engine, character set or collation name, which SQL writes unquoted: only letters,

@@ -251,13 +251,31 @@ fn operations_mysql_lacks_are_refused_by_name() {
         },
     );
     let sequence_plan = plan(&snapshot([]), &to);
-    match render_plan(&sequence_plan, &mariadb()) {
+    let mysql = RenderContext {
+        flavor: Flavor::MySql,
+        ..mariadb()
+    };
+    match render_plan(&sequence_plan, &mysql) {
         Err(Error::Unsupported {
             object, message, ..
         }) => {
             assert_eq!(object, "sequence counter");
             assert!(message.contains("AUTO_INCREMENT"));
         }
+        other => panic!("rendered {other:?}"),
+    }
+    // MariaDB has sequences, but only bigint ones owned by no column.
+    let maria = render_plan(&sequence_plan, &mariadb()).unwrap_or_default();
+    assert_eq!(
+        maria[0].sql,
+        "CREATE SEQUENCE `counter` START WITH 1 MINVALUE 1 MAXVALUE 9223372036854775807 \
+         INCREMENT BY 1 CACHE 1 NOCYCLE"
+    );
+    if let Some(s) = to.sequences.get_mut("counter") {
+        s.data_type = DataType::named("integer");
+    }
+    match render_plan(&plan(&snapshot([]), &to), &mariadb()) {
+        Err(Error::Unsupported { message, .. }) => assert!(message.contains("bigint")),
         other => panic!("rendered {other:?}"),
     }
     let mut array = users().build();
@@ -543,4 +561,115 @@ fn postgres_only_options_policies_and_trigger_states_are_refused() {
             );
         }
     }
+}
+
+#[test]
+fn routines_events_and_sequences_are_dropped_created_and_commented() {
+    use schema_sync_core::snapshot::{Event, Function};
+    let routine = |body: &str| Function {
+        definition: format!(
+            "CREATE PROCEDURE `p`() NOT DETERMINISTIC CONTAINS SQL SQL SECURITY DEFINER\n{body}"
+        ),
+        comment: Some("it's p".into()),
+    };
+    let mut from = snapshot([]);
+    from.functions
+        .insert("procedure p".into(), routine("SELECT 1"));
+    from.functions.insert("f".into(), Function::default());
+    from.events.insert(
+        "e".into(),
+        Event {
+            definition: "CREATE EVENT `e` ON SCHEDULE AT '2030-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO SELECT 1".into(),
+        },
+    );
+    let mut to = snapshot([]);
+    to.functions
+        .insert("procedure p".into(), routine("SELECT 2"));
+    to.events.insert(
+        "e".into(),
+        Event {
+            definition: "CREATE EVENT `e` ON SCHEDULE AT '2031-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO SELECT 1".into(),
+        },
+    );
+    let plan = plan(&from, &to);
+    // MySQL 8 renders the same statements: the definitions carry no MariaDB syntax there.
+    for flavor in [Flavor::MariaDb, Flavor::MySql] {
+        let context = RenderContext {
+            flavor,
+            ..mariadb()
+        };
+        let sql: Vec<String> = render_plan(&plan, &context)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.sql)
+            .collect();
+        assert_eq!(
+            sql,
+            [
+                "DROP FUNCTION IF EXISTS `f`",
+                "DROP PROCEDURE IF EXISTS `p`",
+                "DROP EVENT IF EXISTS `e`",
+                "CREATE PROCEDURE `p`() NOT DETERMINISTIC CONTAINS SQL SQL SECURITY DEFINER\nSELECT 2",
+                "CREATE EVENT `e` ON SCHEDULE AT '2031-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO SELECT 1",
+                "ALTER PROCEDURE `p` COMMENT 'it''s p'",
+            ],
+            "{flavor:?}"
+        );
+    }
+}
+
+#[test]
+fn create_options_are_declared_and_reset() {
+    let declared = TableOptions {
+        engine: Some("InnoDB".into()),
+        row_format: Some("COMPRESSED".into()),
+        key_block_size: Some(8),
+        stats_persistent: Some(true),
+        stats_sample_pages: Some(20),
+        ..TableOptions::default()
+    };
+    let mut table = users().build();
+    table.options = declared.clone();
+    let created = render(&plan(&snapshot([]), &snapshot([("users", table.clone())])));
+    assert!(
+        created[0].sql.ends_with(
+            ") ENGINE=InnoDB ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8 STATS_PERSISTENT=1 STATS_SAMPLE_PAGES=20"
+        ),
+        "{}",
+        created[0].sql
+    );
+    let mut aria = table.clone();
+    aria.options = TableOptions {
+        engine: Some("Aria".into()),
+        transactional: Some(true),
+        page_checksum: Some(false),
+        stats_persistent: Some(false),
+        ..TableOptions::default()
+    };
+    let plan = plan(&snapshot([("users", table)]), &snapshot([("users", aria)]));
+    assert!(
+        plan.steps[0]
+            .hazards
+            .contains(&schema_sync_core::plan::Hazard::TableRewrite)
+    );
+    assert_eq!(
+        render(&plan)[0].sql,
+        "ALTER TABLE `users` ENGINE = Aria, ROW_FORMAT = DEFAULT, KEY_BLOCK_SIZE = 0, \
+         STATS_PERSISTENT = 0, STATS_SAMPLE_PAGES = DEFAULT, TRANSACTIONAL = 1, PAGE_CHECKSUM = 0"
+    );
+    // Statistics options alone change the catalog only.
+    let stats = |pages| TableOptions {
+        stats_sample_pages: pages,
+        ..declared.clone()
+    };
+    let mut a = users().build();
+    a.options = stats(Some(20));
+    let mut b = users().build();
+    b.options = stats(Some(40));
+    let plan = self::plan(&snapshot([("users", a)]), &snapshot([("users", b)]));
+    assert!(plan.steps[0].hazards.is_empty());
+    assert_eq!(
+        render(&plan)[0].sql,
+        "ALTER TABLE `users` STATS_SAMPLE_PAGES = 40"
+    );
 }

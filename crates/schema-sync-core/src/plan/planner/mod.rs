@@ -55,8 +55,9 @@ pub trait Planner: Send + Sync {
 /// 6. add keys, constraints and indexes, then every new foreign key (so foreign keys
 ///    between new tables, even cyclic ones, always find their target), then attach the
 ///    partitions phase 2 detached;
-/// 7. drop sequences, domains, enums and extensions no longer used;
-/// 8. recreate changed functions, then views (dependencies first), triggers and
+/// 7. drop sequences, domains, enums and extensions no longer used, and functions and
+///    events that go away or change;
+/// 8. recreate changed functions, then views (dependencies first), events, triggers and
 ///    policies;
 /// 9. change in place what needs no rebuild (comments, trigger states, validation of
 ///    `NOT VALID` constraints, indexes of materialized views that stay), then give

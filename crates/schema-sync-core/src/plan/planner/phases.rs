@@ -290,8 +290,8 @@ pub(super) fn keys_constraints_indexes_and_foreign_keys(cx: &mut PlanContext<'_>
     partitions::attach_moved(cx);
 }
 
-/// Phase 7: drops sequences, domains, enums, functions (changed ones come back in phase 8) and
-/// extensions that the target no longer has, now that nothing uses them.
+/// Phase 7: drops sequences, domains, enums, functions and events (changed ones come back
+/// in phase 8) and extensions that the target no longer has, now that nothing uses them.
 pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
     let diff = cx.diff;
     let builder = &mut cx.builder;
@@ -306,13 +306,16 @@ pub(super) fn drop_unused_objects(cx: &mut PlanContext<'_>) {
     push_objects(builder, &diff.functions, Change::from, |name, from| {
         Operation::DropFunction { name, from }
     });
+    push_objects(builder, &diff.events, Change::from, |name, from| {
+        Operation::DropEvent { name, from }
+    });
     push_objects(builder, &diff.extensions, removed, |name, from| {
         Operation::DropExtension { name, from }
     });
 }
 
 /// Phase 8: recreates changed functions (dropped in phase 7), then creates new views and
-/// the views phase 1 dropped (dependencies first), then new and changed triggers, and
+/// the views phase 1 dropped (dependencies first), then new and changed events, triggers and
 /// new, changed and set-aside policies (both may call functions; a policy may read
 /// views).
 pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
@@ -335,6 +338,10 @@ pub(super) fn recreate_functions_views_and_triggers(cx: &mut PlanContext<'_>) {
             });
         }
     }
+    // Events run routines and read tables only when they fire: after both.
+    push_objects(builder, &diff.events, Change::to, |name, event| {
+        Operation::CreateEvent { name, event }
+    });
     push_table_parts(
         builder,
         order::new_parts(diff, &cx.modified, |t| &t.triggers, |m| &m.triggers),
