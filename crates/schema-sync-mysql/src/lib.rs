@@ -191,7 +191,7 @@ impl MigrationRunner for MysqlAdapter {
         } else {
             None
         };
-        runner::script(tenant, plan, self.server.info.flavor, live.as_ref())
+        runner::script(tenant, plan, self.server.info, live.as_ref())
     }
 
     async fn acquire_lock(

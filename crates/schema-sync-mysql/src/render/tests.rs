@@ -21,7 +21,7 @@ fn plan(from: &SchemaSnapshot, to: &SchemaSnapshot) -> MigrationPlan {
 fn mariadb() -> RenderContext<'static> {
     RenderContext {
         tenant: None,
-        flavor: Flavor::MariaDb,
+        server: ServerInfo::parse("10.11.6-MariaDB"),
         live: None,
     }
 }
@@ -218,7 +218,7 @@ fn dialect_differences_are_rendered() {
     let to = snapshot([("users", hidden)]);
     let plan = plan(&from, &to);
     let mysql_context = RenderContext {
-        flavor: Flavor::MySql,
+        server: ServerInfo::parse("8.0.36"),
         ..mariadb()
     };
     let maria = render_plan(&plan, &mariadb()).unwrap_or_default();
