@@ -77,9 +77,10 @@ fn creates_index(plan: &MigrationPlan, table: &str, name: &str) -> bool {
         Operation::CreateIndex {
             table: t, name: n, ..
         } => t == table && n == name,
-        Operation::CreateTable { name: t, table: new } => {
-            t == table && new.indexes.contains_key(name)
-        }
+        Operation::CreateTable {
+            name: t,
+            table: new,
+        } => t == table && new.indexes.contains_key(name),
         _ => false,
     })
 }
@@ -316,7 +317,13 @@ impl Renderer<'_> {
         }
         let mut lines = Vec::new();
         for (column_name, column) in table.ordered_columns() {
-            lines.push(clauses::column(self.server, name, column_name, column, None)?);
+            lines.push(clauses::column(
+                self.server,
+                name,
+                column_name,
+                column,
+                None,
+            )?);
         }
         if let Some(pk) = &table.primary_key {
             lines.push(format!("PRIMARY KEY ({})", clauses::columns(&pk.columns)));

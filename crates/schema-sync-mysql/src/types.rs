@@ -390,7 +390,10 @@ mod tests {
         let zerofill = parsed("int(5) unsigned zerofill");
         assert!(zerofill.zerofill && zerofill.unsigned);
         assert_eq!(zerofill.length, Some(5));
-        assert_eq!(render_type(&zerofill).as_deref(), Ok("INT(5) UNSIGNED ZEROFILL"));
+        assert_eq!(
+            render_type(&zerofill).as_deref(),
+            Ok("INT(5) UNSIGNED ZEROFILL")
+        );
         let decimal = parsed("decimal(8,2) unsigned zerofill");
         assert_eq!(
             render_type(&decimal).as_deref(),
@@ -399,13 +402,12 @@ mod tests {
         assert!(!parsed("int(5) unsigned").zerofill);
         let compressed = parse_column_type("varchar(100) /*M!100301 COMPRESSED*/");
         assert_eq!(
-            compressed.as_ref().map(|p| (p.compressed, p.data_type.length)),
+            compressed
+                .as_ref()
+                .map(|p| (p.compressed, p.data_type.length)),
             Ok((true, Some(100)))
         );
-        assert_eq!(
-            parse_column_type("blob").map(|p| p.compressed),
-            Ok(false)
-        );
+        assert_eq!(parse_column_type("blob").map(|p| p.compressed), Ok(false));
         assert!(parse_column_type("int(11) frobnicated").is_err());
     }
 

@@ -334,9 +334,9 @@ impl Operation {
                 column,
                 ..
             } => found(format!("{table}.{name}"), column.mysql_only_attributes()),
-            AlterColumn { table, name, to, .. } => {
-                found(format!("{table}.{name}"), to.mysql_only_attributes())
-            }
+            AlterColumn {
+                table, name, to, ..
+            } => found(format!("{table}.{name}"), to.mysql_only_attributes()),
             CreateIndex { table, name, index } => {
                 found(format!("{table}.{name}"), index.mysql_only_attributes())
             }

@@ -53,7 +53,9 @@ fn column_attributes_are_rendered_per_flavour() {
     let plan_hidden = plan(&snapshot([]), &table_with(hidden));
     assert_eq!(
         sql(&plan_hidden, &context(MARIADB)).unwrap_or_default(),
-        ["CREATE TABLE `items` (\n  `id` INT NOT NULL,\n  `body` INT NULL INVISIBLE COMMENT 'h'\n)"]
+        [
+            "CREATE TABLE `items` (\n  `id` INT NOT NULL,\n  `body` INT NULL INVISIBLE COMMENT 'h'\n)"
+        ]
     );
     assert!(sql(&plan_hidden, &context("8.0.36")).is_ok());
     assert!(unsupported_message(sql(&plan_hidden, &context("8.0.22"))).contains("8.0.23"));
@@ -137,15 +139,20 @@ fn index_options_are_rendered() {
     let plan_ngram = plan(&base, &indexed(Some(ngram.clone())));
     assert_eq!(
         sql(&plan_ngram, &context(MYSQL)).unwrap_or_default(),
-        ["ALTER TABLE `items` ADD FULLTEXT INDEX `ix` (`body`) WITH PARSER `ngram` COMMENT 'it''s'"]
+        [
+            "ALTER TABLE `items` ADD FULLTEXT INDEX `ix` (`body`) WITH PARSER `ngram` COMMENT 'it''s'"
+        ]
     );
     let btree_parser = Index {
         method: None,
         ..ngram
     };
     assert!(
-        unsupported_message(sql(&plan(&base, &indexed(Some(btree_parser))), &context(MYSQL)))
-            .contains("FULLTEXT")
+        unsupported_message(sql(
+            &plan(&base, &indexed(Some(btree_parser))),
+            &context(MYSQL)
+        ))
+        .contains("FULLTEXT")
     );
 
     let hidden_desc = Index {
