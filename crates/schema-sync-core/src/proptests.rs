@@ -20,8 +20,9 @@ fn column() -> impl Strategy<Value = Column> {
         any::<bool>(),
         prop::option::of(prop::sample::select(&["0", "'x'", "now()"][..])),
         prop::option::of(prop::sample::select(&["a comment", "another"][..])),
+        any::<bool>(),
     )
-        .prop_map(|(ty, nullable, default, comment)| {
+        .prop_map(|(ty, nullable, default, comment, invisible)| {
             let mut data_type = DataType::named(ty);
             if ty == "varchar" {
                 data_type.length = Some(if nullable { 50 } else { 255 });
@@ -36,6 +37,9 @@ fn column() -> impl Strategy<Value = Column> {
                 collation: None,
                 on_update: None,
                 comment: comment.map(str::to_string),
+                invisible,
+                compressed: false,
+                srid: None,
             }
         })
 }

@@ -97,6 +97,9 @@ pub(crate) struct ColumnRow {
     pub generation: Option<String>,
     /// `ORDINAL_POSITION`.
     pub position: Option<u64>,
+    /// `SRS_ID`: a geometry column's spatial reference system (MySQL 8; `NULL` on
+    /// MariaDB).
+    pub srid: Option<u64>,
 }
 
 /// A row of `information_schema.STATISTICS`: one part of one index.
@@ -255,9 +258,13 @@ pub(crate) async fn read(
         });
     }
 
+    let srid = match server.flavor {
+        Flavor::MySql if server.at_least(8, 0) => "SRS_ID",
+        _ => "NULL",
+    };
     let sql = format!(
         "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, \
-         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION \
+         COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION, {srid} \
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
     );
     for mut row in query(conn, "read columns", &sql, params()).await? {
@@ -273,6 +280,7 @@ pub(crate) async fn read(
             comment: text(&mut row, 8),
             generation: text(&mut row, 9),
             position: number(&mut row, 10),
+            srid: number(&mut row, 11),
         });
     }
 

@@ -30,11 +30,13 @@ pub(crate) struct ServerInfo {
     pub major: u32,
     /// Minor version.
     pub minor: u32,
+    /// Patch version (MySQL 8.0 added features in patch releases).
+    pub patch: u32,
 }
 
 impl ServerInfo {
     /// Reads `SELECT VERSION()` output such as `10.11.6-MariaDB-0+deb12u1` or `8.0.36`.
-    fn parse(version: &str) -> Self {
+    pub(crate) fn parse(version: &str) -> Self {
         let flavor = if version.to_ascii_lowercase().contains("mariadb") {
             Flavor::MariaDb
         } else {
@@ -44,22 +46,32 @@ impl ServerInfo {
             .split(|c: char| !c.is_ascii_digit())
             .filter_map(|n| n.parse::<u32>().ok());
         // MariaDB behind old replication proxies reports `5.5.5-10.11.6-MariaDB`.
-        let (mut major, mut minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        let (mut major, mut minor, mut patch) = (
+            numbers.next().unwrap_or(0),
+            numbers.next().unwrap_or(0),
+            numbers.next().unwrap_or(0),
+        );
         if flavor == Flavor::MariaDb && version.starts_with("5.5.5-") {
-            let _patch = numbers.next();
             major = numbers.next().unwrap_or(major);
             minor = numbers.next().unwrap_or(minor);
+            patch = numbers.next().unwrap_or(patch);
         }
         Self {
             flavor,
             major,
             minor,
+            patch,
         }
     }
 
     /// Whether this server is at least `major.minor`.
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
+    }
+
+    /// Whether this server is at least `major.minor.patch`.
+    pub fn at_least_patch(&self, major: u32, minor: u32, patch: u32) -> bool {
+        (self.major, self.minor, self.patch) >= (major, minor, patch)
     }
 }
 
@@ -184,9 +196,10 @@ mod tests {
         assert_eq!(maria.flavor, Flavor::MariaDb);
         assert!(maria.at_least(10, 6) && !maria.at_least(11, 0));
         let proxied = ServerInfo::parse("5.5.5-10.6.12-MariaDB");
-        assert_eq!((proxied.major, proxied.minor), (10, 6));
+        assert_eq!((proxied.major, proxied.minor, proxied.patch), (10, 6, 12));
         let mysql = ServerInfo::parse("8.0.36");
         assert_eq!(mysql.flavor, Flavor::MySql);
         assert!(mysql.at_least(8, 0));
+        assert!(mysql.at_least_patch(8, 0, 23) && !mysql.at_least_patch(8, 0, 37));
     }
 }

@@ -272,7 +272,13 @@ fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
     }
     for row in unmodelled {
         if let Some(b) = builders.get_mut(&row.schema) {
-            b.unsupported(&row.kind, row.name);
+            if row.kind == "partitioning" {
+                // Recreating the table from the model would lose its partitions.
+                let table = row.name.clone();
+                b.dependent(&row.kind, row.name, &table);
+            } else {
+                b.unsupported(&row.kind, row.name);
+            }
         }
     }
     for b in builders.values_mut() {
@@ -295,7 +301,9 @@ fn add_table(b: &mut Builder, row: TableRow) {
     match kind.as_str() {
         "VIEW" => return,
         "BASE TABLE" => {}
-        "SYSTEM VERSIONED" => b.unsupported("system versioning", name.clone()),
+        // Dropping and creating the table again from the model would lose its history
+        // and its versioning: the engine refuses plans that drop it.
+        "SYSTEM VERSIONED" => b.dependent("system versioning", name.clone(), &name),
         "SEQUENCE" => {
             b.sequence_comments
                 .insert(name, comment.filter(|c| !c.is_empty()));
@@ -349,6 +357,7 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: ColumnRow) {
         comment,
         generation,
         position,
+        srid,
         ..
     } = row;
     let comment = comment.filter(|c| !c.is_empty());
@@ -365,13 +374,7 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: ColumnRow) {
             return;
         }
     };
-    if parsed.zerofill {
-        b.unsupported("zerofill column", object.clone());
-    }
     let lower_extra = extra.to_ascii_lowercase();
-    if lower_extra.split_whitespace().any(|w| w == "invisible") {
-        b.unsupported("invisible column", object.clone());
-    }
     let generated = if lower_extra.contains("generated")
         && !lower_extra.contains("default_generated")
         || generation.is_some()
@@ -400,6 +403,9 @@ fn add_column(b: &mut Builder, flavor: Flavor, row: ColumnRow) {
     column.on_update = on_update(&extra);
     column.comment = comment;
     column.position = position;
+    column.invisible = lower_extra.split_whitespace().any(|w| w == "invisible");
+    column.compressed = parsed.compressed;
+    column.srid = srid.and_then(|n| u32::try_from(n).ok());
     if let Some(t) = b.snapshot.tables.get_mut(&table) {
         t.columns.insert(name, column);
     }
@@ -461,14 +467,19 @@ fn add_index_row(indexes: &mut BTreeMap<(String, String, String), RawIndex>, row
 }
 
 fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
-    let object = format!("{table}.{name}");
     for part in &mut raw.parts {
         if let IndexPart::Expression { sql, .. } = part {
             *sql = b.relative(sql);
         }
     }
-    if raw.comment.is_some() {
-        b.unsupported("index comment", object.clone());
+    if raw.index_type == "SPATIAL" {
+        // MariaDB reports a key length (32) for the parts of a spatial index, which
+        // cannot be written back: a spatial key always covers the whole value.
+        for part in &mut raw.parts {
+            if let IndexPart::Column { prefix_length, .. } = part {
+                *prefix_length = None;
+            }
+        }
     }
     let plain_columns: Option<Vec<String>> = raw
         .parts
@@ -504,7 +515,9 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
         return;
     }
     match plain_columns {
-        Some(columns) if !raw.non_unique && method.is_none() && !raw.invisible => {
+        Some(columns)
+            if !raw.non_unique && method.is_none() && !raw.invisible && raw.comment.is_none() =>
+        {
             t.uniques.insert(
                 name,
                 UniqueConstraint {
@@ -525,6 +538,7 @@ fn add_index(b: &mut Builder, table: String, name: String, mut raw: RawIndex) {
                     predicate: None,
                     include: Vec::new(),
                     invisible: raw.invisible,
+                    comment: raw.comment,
                     ..Default::default()
                 },
             );

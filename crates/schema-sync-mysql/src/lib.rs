@@ -64,7 +64,18 @@
 //!   column that stops being generated starts empty: its values were computed;
 //! - an index whose only change is its visibility is switched with `ALTER INDEX`:
 //!   MariaDB keeps the old visibility when an identical index is dropped and re-added in
-//!   one statement (tested on MariaDB).
+//!   one statement (tested on MariaDB);
+//! - column attributes: `INVISIBLE` (MariaDB 10.3, MySQL 8.0.23), `ZEROFILL` (its display
+//!   width kept), MariaDB `COMPRESSED` (printed in `COLUMN_TYPE` as
+//!   `/*M!100301 COMPRESSED*/`) and MySQL 8 `SRID` are modelled, and every `MODIFY` or
+//!   `ADD COLUMN` restates them all, so moving a column keeps them. What a server cannot
+//!   express is refused, never dropped: `COMPRESSED` on MySQL, `SRID` on MariaDB (tested
+//!   on MariaDB; MySQL paths by unit tests);
+//! - indexes: an index comment is part of the index, so a comment change drops and adds
+//!   the index again in one `ALTER TABLE`; `DESC` key parts need MariaDB 10.8 or MySQL 8
+//!   (older servers accept and ignore them, so they are refused there); MariaDB reports a
+//!   key length for spatial index parts, which is dropped; `WITH PARSER` is rendered for
+//!   `FULLTEXT` indexes but not read back (the catalog does not show it).
 //!
 //! # Stored programs, sequences and table options
 //! Functions, procedures and events are read in batches from `ROUTINES`, `PARAMETERS`
@@ -78,12 +89,12 @@
 //! effective `ROW_FORMAT`. See `inspect/programs.rs` and `inspect/options.rs`.
 //!
 //! # Limits
-//! Partitioning, system versioning, invisible columns, index comments, create options
-//! other than the modelled ones, non-SQL and MariaDB package routines, and view options
-//! other than the defaults are reported in
-//! [`SchemaSnapshot::unsupported`](schema_sync_core::SchemaSnapshot), never ignored.
-//! Aggregate functions (MariaDB `CREATE AGGREGATE FUNCTION`) are not told apart from
-//! plain ones by `information_schema`.
+//! Partitioning, system versioning, create options other than the modelled ones, non-SQL
+//! and MariaDB package routines, and view options other than the defaults are reported in
+//! [`SchemaSnapshot::unsupported`](schema_sync_core::SchemaSnapshot), never ignored;
+//! partitioning, system versioning and view options name their table or view, so a plan
+//! that would drop it is refused. Aggregate functions (MariaDB `CREATE AGGREGATE
+//! FUNCTION`) are not told apart from plain ones by `information_schema`.
 //! Databases whose names are longer than a tenant id allows (63 bytes) are not listed as
 //! tenants. The target DDL runs in a scratch database: it must not switch databases.
 //! A primary key with prefix or descending parts is reported as unsupported. Trigger
@@ -205,7 +216,7 @@ impl MigrationRunner for MysqlAdapter {
         } else {
             None
         };
-        runner::script(tenant, plan, self.server.info.flavor, live.as_ref())
+        runner::script(tenant, plan, self.server.info, live.as_ref())
     }
 
     async fn acquire_lock(

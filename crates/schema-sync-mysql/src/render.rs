@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schema_sync_core::plan::{ColumnPlacement, RenderedStatement};
+use schema_sync_core::plan::{ColumnPlacement, CommentTarget, RenderedStatement};
 use schema_sync_core::snapshot::{Column, Index, IndexPart, SchemaSnapshot, Table, TableOptions};
 use schema_sync_core::{Error, MigrationPlan, Operation, Result, TenantId};
 
@@ -27,7 +27,7 @@ mod clauses;
 mod grouping;
 mod programs;
 
-use crate::connect::Flavor;
+use crate::connect::{Flavor, ServerInfo};
 use crate::sql::{quote_ident, quote_literal};
 use crate::types::is_textual;
 use grouping::{is_alter_clause, is_create_clause, relations};
@@ -37,8 +37,8 @@ use grouping::{is_alter_clause, is_create_clause, relations};
 pub(crate) struct RenderContext<'a> {
     /// The tenant, named in errors; `None` where there is none (unit tests).
     pub tenant: Option<&'a TenantId>,
-    /// MySQL or MariaDB: some clauses differ.
-    pub flavor: Flavor,
+    /// MySQL or MariaDB and its version: some clauses differ.
+    pub server: ServerInfo,
     /// The tenant's live schema, when [`needs_live_schema`] says the plan needs it.
     pub live: Option<&'a SchemaSnapshot>,
 }
@@ -55,16 +55,33 @@ fn unsupported(object: impl Into<String>, message: impl Into<String>) -> Error {
 
 /// Whether rendering `plan` needs the live schema: a table's default collation changes
 /// (the columns that follow it move along), a column is dropped and re-added to change
-/// its generation (the indexes using it are restored), or columns are reordered (an
-/// `INVISIBLE` column must not be restated as visible).
+/// its generation (the indexes using it are restored), or the comment of an index that
+/// stays changes (the index is added again from its live definition).
 pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
     plan.steps.iter().any(|s| match &s.operation {
         Operation::AlterTableOptions { from, to, .. } => {
             from.collation != to.collation || from.charset != to.charset
         }
         Operation::AlterColumn { from, to, .. } => switches_generation(from, to),
-        // Moving a column restates it: the live schema tells which are INVISIBLE.
-        Operation::ReorderColumns { required, .. } => *required,
+        // A new comment on an index that stays: it is rebuilt from its live definition.
+        Operation::SetComment {
+            object: CommentTarget::Index { table, name },
+            ..
+        } => !creates_index(plan, table, name),
+        _ => false,
+    })
+}
+
+/// Whether `plan` creates the index `table.name`, comment included.
+fn creates_index(plan: &MigrationPlan, table: &str, name: &str) -> bool {
+    plan.steps.iter().any(|s| match &s.operation {
+        Operation::CreateIndex {
+            table: t, name: n, ..
+        } => t == table && n == name,
+        Operation::CreateTable {
+            name: t,
+            table: new,
+        } => t == table && new.indexes.contains_key(name),
         _ => false,
     })
 }
@@ -72,12 +89,14 @@ pub(crate) fn needs_live_schema(plan: &MigrationPlan) -> bool {
 /// Renders `plan` to statements, in order, each with the plan steps it carries out.
 /// `context.live` is the tenant's current schema, used when a table's default collation
 /// changes (to move the columns that follow it along), when a column is dropped and
-/// re-added (to restore its indexes) and when columns move.
+/// re-added (to restore its indexes) and when an index that stays gets a new comment.
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming the tenant and object, for an operation MySQL cannot
 /// express (sequences on MySQL, enum types, extensions, deferrable constraints, partial
-/// indexes, arrays).
+/// indexes, arrays), or that this server's version cannot (`COMPRESSED` on MySQL, `SRID`
+/// on MariaDB, `INVISIBLE` columns before MySQL 8.0.23, `DESC` key parts before MariaDB
+/// 10.8).
 pub(crate) fn render_plan(
     plan: &MigrationPlan,
     context: &RenderContext<'_>,
@@ -96,7 +115,8 @@ fn render_statements(
 ) -> Result<Vec<RenderedStatement>> {
     let mut r = Renderer {
         plan,
-        flavor: context.flavor,
+        server: context.server,
+        flavor: context.server.flavor,
         live: context.live,
         out: Vec::new(),
         pending: Vec::new(),
@@ -112,6 +132,20 @@ fn render_statements(
         ) {
             // A hint for databases that rebuild tables; MySQL moves columns only when
             // column order is strict (the step is then required).
+            continue;
+        }
+        if let Operation::SetComment {
+            object: CommentTarget::Index { table, name },
+            comment,
+        } = op
+        {
+            // An index comment is part of the index: one the plan creates has it already,
+            // one that stays is dropped and added again with the new comment.
+            if !creates_index(plan, table, name) {
+                r.flush(table)?;
+                let sql = r.recomment_index(table, name, comment.as_deref())?;
+                r.out.push(RenderedStatement::for_step(index, sql));
+            }
             continue;
         }
         let joins = r.joinable_group(op);
@@ -183,6 +217,7 @@ struct Group {
 
 struct Renderer<'a> {
     plan: &'a MigrationPlan,
+    server: ServerInfo,
     flavor: Flavor,
     live: Option<&'a SchemaSnapshot>,
     out: Vec<RenderedStatement>,
@@ -283,7 +318,13 @@ impl Renderer<'_> {
         }
         let mut lines = Vec::new();
         for (column_name, column) in table.ordered_columns() {
-            lines.push(clauses::column(name, column_name, column, None)?);
+            lines.push(clauses::column(
+                self.server,
+                name,
+                column_name,
+                column,
+                None,
+            )?);
         }
         if let Some(pk) = &table.primary_key {
             lines.push(format!("PRIMARY KEY ({})", clauses::columns(&pk.columns)));
@@ -297,7 +338,7 @@ impl Renderer<'_> {
             ));
         }
         for (index_name, index) in &table.indexes {
-            lines.push(clauses::index(self.flavor, name, index_name, index)?);
+            lines.push(clauses::index(self.server, name, index_name, index)?);
         }
         for (check_name, check) in &table.checks {
             lines.push(format!(
@@ -405,7 +446,7 @@ impl Renderer<'_> {
                 ..
             } => one(format!(
                 "ADD COLUMN {}{}",
-                clauses::column(table, name, column, collation)?,
+                clauses::column(self.server, table, name, column, collation)?,
                 clauses::placement(placement)
             )),
             ReorderColumns {
@@ -413,7 +454,7 @@ impl Renderer<'_> {
             } => self.reorder_clauses(table, from, to, columns, collation),
             DropColumn { name, .. } => one(format!("DROP COLUMN {}", quote_ident(name))),
             AlterColumn { name, from, to, .. } => {
-                let definition = clauses::column(table, name, to, collation)?;
+                let definition = clauses::column(self.server, table, name, to, collation)?;
                 if !switches_generation(from, to) {
                     return one(format!("MODIFY COLUMN {definition}"));
                 }
@@ -434,7 +475,7 @@ impl Renderer<'_> {
                 for (index, definition) in indexes {
                     parts.push(format!(
                         "ADD {}",
-                        clauses::index(self.flavor, table, &index, &definition)?
+                        clauses::index(self.server, table, &index, &definition)?
                     ));
                 }
                 Ok(parts)
@@ -473,7 +514,7 @@ impl Renderer<'_> {
             DropForeignKey { name, .. } => one(format!("DROP FOREIGN KEY {}", quote_ident(name))),
             CreateIndex { name, index, .. } => one(format!(
                 "ADD {}",
-                clauses::index(self.flavor, table, name, index)?
+                clauses::index(self.server, table, name, index)?
             )),
             SetTableComment { comment, .. } => one(format!(
                 "COMMENT = {}",
@@ -482,6 +523,31 @@ impl Renderer<'_> {
             AlterTableOptions { from, to, .. } => self.option_clauses(table, from, to),
             other => Err(unsupported(table, format!("{other} is not a table change"))),
         }
+    }
+
+    /// `ALTER TABLE` that drops the live index `table.name` and adds it again with
+    /// `comment`: neither server changes an index comment in place.
+    fn recomment_index(&self, table: &str, name: &str, comment: Option<&str>) -> Result<String> {
+        let Some(live) = self
+            .live
+            .and_then(|l| l.tables.get(table))
+            .and_then(|t| t.indexes.get(name))
+        else {
+            return Err(unsupported(
+                format!("{table}.{name}"),
+                "internal error: the index whose comment changes is not in the live schema; run again to re-plan",
+            ));
+        };
+        let index = Index {
+            comment: comment.map(str::to_string),
+            ..live.clone()
+        };
+        Ok(format!(
+            "ALTER TABLE {} DROP INDEX {}, ADD {}",
+            quote_ident(table),
+            quote_ident(name),
+            clauses::index(self.server, table, name, &index)?
+        ))
     }
 
     /// Where a column dropped and added again (to change its generation) goes: at the
@@ -619,7 +685,7 @@ impl Renderer<'_> {
                     {
                         parts.push(format!(
                             "MODIFY COLUMN {}",
-                            clauses::column(table, name, column, Some(collation))?
+                            clauses::column(self.server, table, name, column, Some(collation))?
                         ));
                     }
                 }
@@ -630,8 +696,8 @@ impl Renderer<'_> {
 
     /// `MODIFY COLUMN ... AFTER` clauses that put the columns of `table` from the order
     /// `from` into the order `to`, restating each moved column's full definition from
-    /// `columns`. Only columns outside a longest run already in order move. A moved column
-    /// the live table has `INVISIBLE` is refused: the model cannot restate that attribute.
+    /// `columns` (every attribute, `INVISIBLE` and `COMPRESSED` included). Only columns
+    /// outside a longest run already in order move.
     fn reorder_clauses(
         &self,
         table: &str,
@@ -641,13 +707,6 @@ impl Renderer<'_> {
         collation: Option<&str>,
     ) -> Result<Vec<String>> {
         let moved: BTreeSet<&str> = moved_columns(from, to).into_iter().collect();
-        let invisible = |name: &str| {
-            self.live.is_some_and(|l| {
-                l.unsupported
-                    .iter()
-                    .any(|u| u.kind == "invisible column" && u.name == format!("{table}.{name}"))
-            })
-        };
         let mut parts = Vec::new();
         for (at, name) in to.iter().enumerate() {
             if !moved.contains(name.as_str()) {
@@ -660,19 +719,13 @@ impl Renderer<'_> {
                     "internal error: the reorder step lacks this column's definition",
                 ));
             };
-            if invisible(name) {
-                return Err(unsupported(
-                    object,
-                    "the column is INVISIBLE, which schema-sync does not model: moving it would make it visible; move it by hand",
-                ));
-            }
             let placement = match at.checked_sub(1).and_then(|p| to.get(p)) {
                 Some(previous) => ColumnPlacement::After(previous.clone()),
                 None => ColumnPlacement::First,
             };
             parts.push(format!(
                 "MODIFY COLUMN {}{}",
-                clauses::column(table, name, column, collation)?,
+                clauses::column(self.server, table, name, column, collation)?,
                 clauses::placement(&placement)
             ));
         }
@@ -804,5 +857,7 @@ fn statements_per_table(
     counts
 }
 
+#[cfg(test)]
+mod attribute_tests;
 #[cfg(test)]
 mod tests;

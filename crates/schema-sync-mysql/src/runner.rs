@@ -52,12 +52,12 @@ pub(crate) async fn lock(
 pub(crate) fn script(
     tenant: &TenantContext,
     plan: &MigrationPlan,
-    flavor: Flavor,
+    server: ServerInfo,
     live: Option<&SchemaSnapshot>,
 ) -> Result<Vec<String>> {
     let context = RenderContext {
         tenant: Some(tenant.id()),
-        flavor,
+        server,
         live,
     };
     let statements = render_plan(plan, &context)?;
@@ -221,7 +221,7 @@ impl MysqlLock {
         };
         let context = RenderContext {
             tenant: Some(self.tenant.id()),
-            flavor: self.server.flavor,
+            server: self.server,
             live: live.as_ref(),
         };
         let statements = render_plan(plan, &context)?;

@@ -44,10 +44,11 @@ const NUMERIC: &[&str] = &[
 /// A column type parsed from `information_schema.COLUMNS.COLUMN_TYPE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParsedType {
-    /// The canonical type.
+    /// The canonical type, `ZEROFILL` included.
     pub data_type: DataType,
-    /// `ZEROFILL`, which the model does not represent.
-    pub zerofill: bool,
+    /// MariaDB `COMPRESSED`, which the catalog prints inside the type as the versioned
+    /// comment `/*M!100301 COMPRESSED*/`.
+    pub compressed: bool,
 }
 
 /// Parses a `COLUMN_TYPE` such as `int(10) unsigned`, `decimal(10,2)` or `enum('a','b')`.
@@ -66,20 +67,45 @@ pub(crate) fn parse_column_type(column_type: &str) -> Result<ParsedType, String>
         args = Some(&rest[1..close]);
         rest = &rest[close + 1..];
     }
+    let mut compressed = false;
     let modifiers: Vec<String> = rest
         .split_whitespace()
         .map(str::to_ascii_lowercase)
+        .filter(|m| match m.as_str() {
+            "/*m!100301" => false,
+            "compressed*/" | "compressed" => {
+                compressed = true;
+                false
+            }
+            _ => true,
+        })
         .collect();
+    if let Some(unknown) = modifiers
+        .iter()
+        .find(|m| !matches!(m.as_str(), "unsigned" | "signed" | "zerofill"))
+    {
+        return Err(format!(
+            "unknown attribute {unknown:?} in column type {column_type:?}"
+        ));
+    }
     let name = canonical_name(&base);
     let mut data_type = DataType::named(name.clone());
-    data_type.unsigned = modifiers.iter().any(|m| m == "unsigned");
-    let zerofill = modifiers.iter().any(|m| m == "zerofill");
+    data_type.zerofill = modifiers.iter().any(|m| m == "zerofill");
+    data_type.unsigned = data_type.zerofill || modifiers.iter().any(|m| m == "unsigned");
     if let Some(args) = args {
         if name == "enum" || name == "set" {
             data_type.values = parse_value_list(args)
                 .ok_or_else(|| format!("cannot read the values of {column_type:?}"))?;
         } else if INTEGERS.contains(&name.as_str()) || name == "year" {
-            // Display width: cosmetic, and gone from MySQL 8.0.19 on.
+            // Display width: cosmetic, and gone from MySQL 8.0.19 on, except with
+            // ZEROFILL, where it is the number of digits shown.
+            if data_type.zerofill && name != "year" {
+                data_type.length = Some(
+                    args.trim()
+                        .parse()
+                        .map_err(|_| format!("cannot read the width of {column_type:?}"))?,
+                );
+            }
         } else {
             let numbers: Vec<u32> = args
                 .split(',')
@@ -108,7 +134,7 @@ pub(crate) fn parse_column_type(column_type: &str) -> Result<ParsedType, String>
     }
     Ok(ParsedType {
         data_type,
-        zerofill,
+        compressed,
     })
 }
 
@@ -171,6 +197,9 @@ pub(crate) fn render_type(data_type: &DataType) -> Result<String, String> {
     }
     if data_type.unsigned {
         sql.push_str(" UNSIGNED");
+    }
+    if data_type.zerofill {
+        sql.push_str(" ZEROFILL");
     }
     Ok(sql)
 }
@@ -354,11 +383,32 @@ mod tests {
         assert_eq!(parsed("bigint(20) unsigned"), unsigned);
         assert_eq!(parsed("bigint unsigned"), unsigned);
         assert_eq!(parsed("year(4)"), DataType::named("year"));
-        assert!(
-            parse_column_type("int(10) unsigned zerofill")
-                .map(|p| p.zerofill)
-                .unwrap_or(false)
+    }
+
+    #[test]
+    fn zerofill_keeps_the_width_and_compressed_is_read() {
+        let zerofill = parsed("int(5) unsigned zerofill");
+        assert!(zerofill.zerofill && zerofill.unsigned);
+        assert_eq!(zerofill.length, Some(5));
+        assert_eq!(
+            render_type(&zerofill).as_deref(),
+            Ok("INT(5) UNSIGNED ZEROFILL")
         );
+        let decimal = parsed("decimal(8,2) unsigned zerofill");
+        assert_eq!(
+            render_type(&decimal).as_deref(),
+            Ok("DECIMAL(8,2) UNSIGNED ZEROFILL")
+        );
+        assert!(!parsed("int(5) unsigned").zerofill);
+        let compressed = parse_column_type("varchar(100) /*M!100301 COMPRESSED*/");
+        assert_eq!(
+            compressed
+                .as_ref()
+                .map(|p| (p.compressed, p.data_type.length)),
+            Ok((true, Some(100)))
+        );
+        assert_eq!(parse_column_type("blob").map(|p| p.compressed), Ok(false));
+        assert!(parse_column_type("int(11) frobnicated").is_err());
     }
 
     #[test]

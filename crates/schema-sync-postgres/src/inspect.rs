@@ -455,6 +455,9 @@ impl Assembler<'_> {
             collation,
             on_update: None,
             comment: c.comment.clone(),
+            invisible: false,
+            compressed: false,
+            srid: None,
         };
         if let Some(t) = self.snapshot.tables.get_mut(table) {
             t.columns.insert(c.name.clone(), column);
@@ -637,6 +640,7 @@ impl Assembler<'_> {
                 })
                 .collect(),
             comment: relation.comment.clone(),
+            parser: None,
         };
         let indexes = if kind == "m" {
             self.snapshot.views.get_mut(table).map(|v| &mut v.indexes)

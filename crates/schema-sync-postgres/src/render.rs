@@ -51,11 +51,26 @@ pub(crate) struct RenderContext<'a> {
 ///
 /// # Errors
 /// [`Error::Unsupported`] for an operation PostgreSQL cannot express (MySQL and SQLite
-/// table options, a storage parameter whose name is not an identifier, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`).
+/// table options, a storage parameter whose name is not an identifier, virtual generated columns, `AUTO_INCREMENT`, `ON UPDATE`,
+/// MySQL column and index attributes such as `INVISIBLE` or key prefix lengths).
 pub(crate) fn render_plan(
     plan: &MigrationPlan,
     context: &RenderContext<'_>,
 ) -> Result<Vec<RenderedStatement>> {
+    if let Some((object, attributes)) = plan
+        .steps
+        .iter()
+        .find_map(|s| s.operation.mysql_only_attributes())
+    {
+        return Err(Error::Unsupported {
+            tenant: Some(context.tenant.clone()),
+            object,
+            message: format!(
+                "{} exist only in MySQL/MariaDB; remove them from the target",
+                attributes.join(", ")
+            ),
+        });
+    }
     let renderer = Renderer {
         tenant: context.tenant,
         schema: context.schema,

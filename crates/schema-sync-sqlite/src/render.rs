@@ -76,6 +76,20 @@ pub(crate) fn render_plan(
                 .into(),
         });
     }
+    if let Some((object, attributes)) = plan
+        .steps
+        .iter()
+        .find_map(|s| s.operation.mysql_only_attributes())
+    {
+        return Err(Error::Unsupported {
+            tenant: Some(tenant.clone()),
+            object,
+            message: format!(
+                "{} exist only in MySQL/MariaDB; remove them from the target",
+                attributes.join(", ")
+            ),
+        });
+    }
     let mut final_schema = live.clone();
     plan.apply_to(&mut final_schema)
         .map_err(|message| Error::Unsupported {

@@ -94,6 +94,27 @@ pub(super) fn column_changes(from: &Column, to: &Column) -> Vec<String> {
         &or_none_quoted(&from.comment),
         &or_none_quoted(&to.comment),
     );
+    let flag = |set: bool, name: &str| {
+        if set {
+            name.to_string()
+        } else {
+            format!("not {name}")
+        }
+    };
+    push_change(
+        &mut parts,
+        "",
+        &flag(from.invisible, "invisible"),
+        &flag(to.invisible, "invisible"),
+    );
+    push_change(
+        &mut parts,
+        "",
+        &flag(from.compressed, "compressed"),
+        &flag(to.compressed, "compressed"),
+    );
+    let srid = |c: &Column| c.srid.map_or_else(|| "none".to_string(), |s| s.to_string());
+    push_change(&mut parts, "srid", &srid(from), &srid(to));
     if from.position != to.position && from.position > 0 && to.position > 0 {
         push_change(
             &mut parts,
@@ -137,6 +158,15 @@ pub fn column_definition(column: &Column) -> String {
     }
     if let Some(comment) = &column.comment {
         text.push_str(&format!(" comment {}", sql_string(comment)));
+    }
+    if column.compressed {
+        text.push_str(" compressed");
+    }
+    if let Some(srid) = column.srid {
+        text.push_str(&format!(" srid {srid}"));
+    }
+    if column.invisible {
+        text.push_str(" invisible");
     }
     text
 }
@@ -470,6 +500,9 @@ impl fmt::Display for Index {
         if let Some(predicate) = &self.predicate {
             write!(f, " where {predicate}")?;
         }
+        if let Some(parser) = &self.parser {
+            write!(f, " with parser {parser}")?;
+        }
         if self.invisible {
             f.write_str(" invisible")?;
         }
@@ -513,6 +546,12 @@ pub(super) fn index_changes(from: &Index, to: &Index) -> Vec<String> {
         "storage",
         &storage_parameters(from),
         &storage_parameters(to),
+    );
+    push_change(
+        &mut parts,
+        "parser",
+        or_default(&from.parser),
+        or_default(&to.parser),
     );
     let visible = |i: &Index| if i.invisible { "invisible" } else { "visible" };
     push_change(&mut parts, "", visible(from), visible(to));

@@ -310,6 +310,45 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The MySQL/MariaDB-only column and index attributes this operation would create
+    /// (`INVISIBLE`, `COMPRESSED`, `SRID`, `ZEROFILL`, key prefix lengths, `WITH
+    /// PARSER`), with the object that has them, if any: the other adapters refuse such
+    /// an operation rather than drop the attribute.
+    pub fn mysql_only_attributes(&self) -> Option<(String, Vec<&'static str>)> {
+        use Operation::*;
+        let found = |object: String, attributes: Vec<&'static str>| {
+            (!attributes.is_empty()).then_some((object, attributes))
+        };
+        let indexes = |relation: &str, indexes: &BTreeMap<String, Index>| {
+            indexes.iter().find_map(|(name, index)| {
+                found(format!("{relation}.{name}"), index.mysql_only_attributes())
+            })
+        };
+        match self {
+            CreateTable { name, table } => table
+                .columns
+                .iter()
+                .find_map(|(column, c)| {
+                    found(format!("{name}.{column}"), c.mysql_only_attributes())
+                })
+                .or_else(|| indexes(name, &table.indexes)),
+            AddColumn {
+                table,
+                name,
+                column,
+                ..
+            } => found(format!("{table}.{name}"), column.mysql_only_attributes()),
+            AlterColumn {
+                table, name, to, ..
+            } => found(format!("{table}.{name}"), to.mysql_only_attributes()),
+            CreateIndex { table, name, index } => {
+                found(format!("{table}.{name}"), index.mysql_only_attributes())
+            }
+            CreateView { name, view } => indexes(name, &view.indexes),
+            _ => None,
+        }
+    }
+
     /// The table this operation changes, for table-level operations.
     pub fn table(&self) -> Option<&str> {
         use Operation::*;

@@ -336,6 +336,16 @@ pub struct Column {
     /// Column comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// MySQL/MariaDB `INVISIBLE`: left out of `SELECT *` and of inserts without a column
+    /// list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invisible: bool,
+    /// MariaDB `COMPRESSED`: the value is stored compressed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compressed: bool,
+    /// MySQL 8 spatial reference system of a geometry column (`SRID 4326`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srid: Option<u32>,
 }
 
 impl Column {
@@ -351,7 +361,29 @@ impl Column {
             collation: None,
             on_update: None,
             comment: None,
+            invisible: false,
+            compressed: false,
+            srid: None,
         }
+    }
+
+    /// The MySQL/MariaDB-only attributes this column sets (`INVISIBLE`, `COMPRESSED`,
+    /// `SRID`, `ZEROFILL`), as SQL keywords: adapters of other databases refuse them.
+    pub fn mysql_only_attributes(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.invisible {
+            out.push("INVISIBLE");
+        }
+        if self.compressed {
+            out.push("COMPRESSED");
+        }
+        if self.srid.is_some() {
+            out.push("SRID");
+        }
+        if self.data_type.zerofill {
+            out.push("ZEROFILL");
+        }
+        out
     }
 }
 
@@ -541,6 +573,35 @@ pub struct Index {
     /// Index comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// MySQL full-text parser plugin (`WITH PARSER ngram`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parser: Option<String>,
+}
+
+impl Index {
+    /// The MySQL/MariaDB-only attributes this index sets (invisible, key prefix lengths,
+    /// a full-text parser), as SQL keywords: adapters of other databases refuse them.
+    pub fn mysql_only_attributes(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.invisible {
+            out.push("INVISIBLE");
+        }
+        if self.parts.iter().any(|p| {
+            matches!(
+                p,
+                IndexPart::Column {
+                    prefix_length: Some(_),
+                    ..
+                }
+            )
+        }) {
+            out.push("a key prefix length");
+        }
+        if self.parser.is_some() {
+            out.push("WITH PARSER");
+        }
+        out
+    }
 }
 
 /// How one index key is compared and sorted beyond its direction (PostgreSQL).

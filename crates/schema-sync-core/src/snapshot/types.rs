@@ -27,6 +27,10 @@ pub struct DataType {
     /// MySQL `UNSIGNED`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unsigned: bool,
+    /// MySQL `ZEROFILL` (implies `UNSIGNED`); an integer's display width is then kept in
+    /// `length`, as it sets how many digits are shown.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub zerofill: bool,
     /// Array dimensions (PostgreSQL `text[]` has 1).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub array_dimensions: u8,
@@ -75,6 +79,7 @@ impl DataType {
             precision: None,
             scale: None,
             unsigned: false,
+            zerofill: false,
             array_dimensions: 0,
             values: Vec::new(),
             schema: None,
@@ -183,6 +188,9 @@ impl fmt::Display for DataType {
         }
         if self.unsigned {
             f.write_str(" unsigned")?;
+        }
+        if self.zerofill {
+            f.write_str(" zerofill")?;
         }
         for _ in 0..self.array_dimensions {
             f.write_str("[]")?;

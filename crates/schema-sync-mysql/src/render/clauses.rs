@@ -8,13 +8,17 @@ use schema_sync_core::Result;
 use schema_sync_core::plan::ColumnPlacement;
 
 use super::unsupported;
-use crate::connect::Flavor;
+use crate::connect::{Flavor, ServerInfo};
 use crate::sql::{quote_ident, quote_literal};
 use crate::types::{is_textual, render_type};
 
 /// A column definition. `collation` is the table's new default collation, written
-/// out for text columns that follow the default while that default changes.
+/// out for text columns that follow the default while that default changes. Every
+/// attribute the model has is written, so a `MODIFY COLUMN` that restates the column
+/// keeps it (`INVISIBLE`, `COMPRESSED`, `ZEROFILL`, `SRID` included); attributes the
+/// server cannot express are refused.
 pub(super) fn column(
+    server: ServerInfo,
     table: &str,
     name: &str,
     column: &Column,
@@ -26,6 +30,16 @@ pub(super) fn column(
         quote_ident(name),
         render_type(&column.data_type).map_err(|m| unsupported(&object, m))?
     );
+    if column.compressed {
+        if server.flavor != Flavor::MariaDb {
+            return Err(unsupported(
+                object,
+                "COMPRESSED columns exist only in MariaDB; remove the attribute from the target",
+            ));
+        }
+        // MariaDB reads COMPRESSED right after the type, before the collation.
+        sql.push_str(" COMPRESSED");
+    }
     let collation = column
         .collation
         .as_deref()
@@ -53,6 +67,15 @@ pub(super) fn column(
             " NOT NULL"
         });
     }
+    if let Some(srid) = column.srid {
+        if server.flavor != Flavor::MySql || !server.at_least(8, 0) {
+            return Err(unsupported(
+                object,
+                "the SRID column attribute needs MySQL 8; remove it from the target",
+            ));
+        }
+        sql.push_str(&format!(" SRID {srid}"));
+    }
     if let Some(default) = column
         .default
         .as_deref()
@@ -73,6 +96,19 @@ pub(super) fn column(
             ));
         }
     }
+    if column.invisible {
+        let supported = match server.flavor {
+            Flavor::MariaDb => server.at_least(10, 3),
+            Flavor::MySql => server.at_least_patch(8, 0, 23),
+        };
+        if !supported {
+            return Err(unsupported(
+                object,
+                "INVISIBLE columns need MariaDB 10.3 or MySQL 8.0.23; remove the attribute from the target",
+            ));
+        }
+        sql.push_str(" INVISIBLE");
+    }
     if let Some(comment) = &column.comment {
         sql.push_str(&format!(" COMMENT {}", quote_literal(comment)));
     }
@@ -88,7 +124,9 @@ pub(super) fn placement(placement: &ColumnPlacement) -> String {
     }
 }
 
-pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> Result<String> {
+/// An index definition, as `ADD ...` or inside `CREATE TABLE`: kind, key parts (prefix
+/// lengths, `DESC`), method, full-text parser, comment and visibility.
+pub(super) fn index(server: ServerInfo, table: &str, name: &str, index: &Index) -> Result<String> {
     let object = format!("{table}.{name}");
     if index.predicate.is_some() || !index.include.is_empty() {
         return Err(unsupported(
@@ -108,6 +146,21 @@ pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> R
             ));
         }
     };
+    let descending = index.parts.iter().any(|p| match p {
+        IndexPart::Column { descending, .. } | IndexPart::Expression { descending, .. } => {
+            *descending
+        }
+    });
+    let honours_desc = match server.flavor {
+        Flavor::MariaDb => server.at_least(10, 8),
+        Flavor::MySql => server.at_least(8, 0),
+    };
+    if descending && !honours_desc {
+        return Err(unsupported(
+            object,
+            "descending key parts need MariaDB 10.8 or MySQL 8 (older servers accept DESC and ignore it); remove DESC from the target",
+        ));
+    }
     let unique = if index.unique { "UNIQUE " } else { "" };
     let parts: Vec<String> = index
         .parts
@@ -139,8 +192,26 @@ pub(super) fn index(flavor: Flavor, table: &str, name: &str, index: &Index) -> R
     if let Some(using) = using {
         sql.push_str(&format!(" USING {using}"));
     }
+    if let Some(parser) = &index.parser {
+        if kind != "FULLTEXT " {
+            return Err(unsupported(
+                object,
+                "WITH PARSER applies to FULLTEXT indexes only; remove it from the target",
+            ));
+        }
+        sql.push_str(&format!(" WITH PARSER {}", quote_ident(parser)));
+    }
+    if let Some(comment) = &index.comment {
+        sql.push_str(&format!(" COMMENT {}", quote_literal(comment)));
+    }
     if index.invisible {
-        sql.push_str(match flavor {
+        if server.flavor == Flavor::MariaDb && !server.at_least(10, 6) {
+            return Err(unsupported(
+                object,
+                "ignored indexes need MariaDB 10.6; make the index visible in the target",
+            ));
+        }
+        sql.push_str(match server.flavor {
             Flavor::MariaDb => " IGNORED",
             Flavor::MySql => " INVISIBLE",
         });

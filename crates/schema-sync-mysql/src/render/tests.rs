@@ -21,7 +21,7 @@ fn plan(from: &SchemaSnapshot, to: &SchemaSnapshot) -> MigrationPlan {
 fn mariadb() -> RenderContext<'static> {
     RenderContext {
         tenant: None,
-        flavor: Flavor::MariaDb,
+        server: ServerInfo::parse("10.11.6-MariaDB"),
         live: None,
     }
 }
@@ -218,7 +218,7 @@ fn dialect_differences_are_rendered() {
     let to = snapshot([("users", hidden)]);
     let plan = plan(&from, &to);
     let mysql_context = RenderContext {
-        flavor: Flavor::MySql,
+        server: ServerInfo::parse("8.0.36"),
         ..mariadb()
     };
     let maria = render_plan(&plan, &mariadb()).unwrap_or_default();
@@ -252,7 +252,7 @@ fn operations_mysql_lacks_are_refused_by_name() {
     );
     let sequence_plan = plan(&snapshot([]), &to);
     let mysql = RenderContext {
-        flavor: Flavor::MySql,
+        server: ServerInfo::parse("8.0.36"),
         ..mariadb()
     };
     match render_plan(&sequence_plan, &mysql) {
@@ -593,9 +593,9 @@ fn routines_events_and_sequences_are_dropped_created_and_commented() {
     );
     let plan = plan(&from, &to);
     // MySQL 8 renders the same statements: the definitions carry no MariaDB syntax there.
-    for flavor in [Flavor::MariaDb, Flavor::MySql] {
+    for version in ["10.11.6-MariaDB", "8.0.36"] {
         let context = RenderContext {
-            flavor,
+            server: ServerInfo::parse(version),
             ..mariadb()
         };
         let sql: Vec<String> = render_plan(&plan, &context)
@@ -613,7 +613,7 @@ fn routines_events_and_sequences_are_dropped_created_and_commented() {
                 "CREATE EVENT `e` ON SCHEDULE AT '2031-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO SELECT 1",
                 "ALTER PROCEDURE `p` COMMENT 'it''s p'",
             ],
-            "{flavor:?}"
+            "{version}"
         );
     }
 }

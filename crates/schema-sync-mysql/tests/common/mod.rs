@@ -228,3 +228,61 @@ BEGIN
   END IF;
 END;
 "#;
+
+/// `mariadb-dump --no-data` of `database` without what changes from run to run: the
+/// database name becomes `DB`, `AUTO_INCREMENT=n` and comment lines (the dump date) are
+/// removed, and each table's keys are sorted (the server lists them in creation order,
+/// which no tool can choose short of recreating the table; the model keeps none).
+/// Two databases with the same schema dump the same text.
+pub fn mariadb_dump(database: &str) -> String {
+    let opts = match mysql_async::Opts::from_url(&url()) {
+        Ok(opts) => opts,
+        Err(e) => panic!("bad SCHEMA_SYNC_TEST_MYSQL_URL: {e}"),
+    };
+    let mut command = std::process::Command::new("mariadb-dump");
+    command
+        .arg("--no-data")
+        .arg("--skip-comments")
+        .arg("--skip-dump-date")
+        .arg(format!("--host={}", opts.ip_or_hostname()))
+        .arg(format!("--port={}", opts.tcp_port()))
+        .arg(format!("--user={}", opts.user().unwrap_or("root")));
+    if let Some(password) = opts.pass() {
+        command.env("MYSQL_PWD", password);
+    }
+    let output = match command.arg(database).output() {
+        Ok(output) => output,
+        Err(e) => panic!("mariadb-dump must be installed: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "mariadb-dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout).replace(database, "DB");
+    let mut out: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for line in text.lines().filter(|line| !line.starts_with("--")) {
+        let line: String = line
+            .split(' ')
+            .filter(|word| !word.starts_with("AUTO_INCREMENT="))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let body = line.trim_end_matches(',');
+        let is_key = ["KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY "]
+            .iter()
+            .any(|k| body.trim_start().starts_with(k));
+        if is_key {
+            keys.push(body.to_string());
+            continue;
+        }
+        keys.sort();
+        out.append(&mut keys);
+        out.push(if line.starts_with("  ") {
+            body.to_string()
+        } else {
+            line
+        });
+    }
+    out.join("\n")
+}

@@ -781,3 +781,54 @@ fn index_keys_constraint_options_and_matview_indexes_render() {
         ]
     );
 }
+
+#[test]
+fn mysql_only_column_and_index_attributes_are_refused() {
+    let tenant = TenantId::new("t1").unwrap_or_else(|e| panic!("{e}"));
+    let mut hidden = column("integer");
+    hidden.invisible = true;
+    let prefixed = schema_sync_core::snapshot::Index {
+        parts: vec![schema_sync_core::snapshot::IndexPart::Column {
+            name: "a".into(),
+            descending: false,
+            prefix_length: Some(10),
+            options: Default::default(),
+        }],
+        ..Default::default()
+    };
+    for (operation, attribute) in [
+        (
+            Operation::AddColumn {
+                table: "t".into(),
+                name: "a".into(),
+                column: hidden,
+                placement: ColumnPlacement::Last,
+            },
+            "INVISIBLE",
+        ),
+        (
+            Operation::CreateIndex {
+                table: "t".into(),
+                name: "ix".into(),
+                index: prefixed,
+            },
+            "prefix",
+        ),
+    ] {
+        let result = render_plan(
+            &plan(vec![operation]),
+            &RenderContext {
+                tenant: &tenant,
+                schema: "t1",
+                live: &SchemaSnapshot::empty(),
+                privileges: &Default::default(),
+            },
+        );
+        match result {
+            Err(Error::Unsupported { message, .. }) => {
+                assert!(message.contains(attribute), "{message}")
+            }
+            other => panic!("rendered {other:?}"),
+        }
+    }
+}
