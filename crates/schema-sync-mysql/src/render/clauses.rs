@@ -315,18 +315,22 @@ pub(super) fn table_options(
 
 /// The `ROW_FORMAT`, `KEY_BLOCK_SIZE`, `STATS_*`, `TRANSACTIONAL` and `PAGE_CHECKSUM`
 /// clauses that turn the options `from` into `to`; an option `to` does not declare goes
-/// back to `DEFAULT` (`KEY_BLOCK_SIZE = 0`).
+/// back to `DEFAULT` (`KEY_BLOCK_SIZE = 0`). When the engine changes, every option `to`
+/// declares is restated: MariaDB keeps an option it stored for the old engine
+/// (`PAGE_CHECKSUM` of an Aria table that went to InnoDB and back) in `SHOW CREATE TABLE`
+/// but drops it from `information_schema`, so only a restated option reads back.
 pub(super) fn create_option_changes(
     table: &str,
     from: &TableOptions,
     to: &TableOptions,
 ) -> Result<Vec<String>> {
+    let restate = from.engine != to.engine;
     let mut parts = Vec::new();
     for ((name, old), (_, new)) in create_options(table, from)?
         .into_iter()
         .zip(create_options(table, to)?)
     {
-        if old == new {
+        if old == new && !(restate && new.is_some()) {
             continue;
         }
         let reset = if name == "KEY_BLOCK_SIZE" {
