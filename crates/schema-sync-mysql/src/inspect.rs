@@ -271,7 +271,9 @@ fn add_table(b: &mut Builder, row: TableRow) {
         }
     }
     for option in create_options.split_whitespace() {
-        if option != "partitioned" {
+        if option == "partitioned" {
+            b.unsupported("partitioning", name.clone());
+        } else {
             b.unsupported("table option", format!("{name}: {option}"));
         }
     }
