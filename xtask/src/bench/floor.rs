@@ -151,8 +151,8 @@ pub fn measure(server_url: &str, databases: &[String]) -> Result<Floor> {
             .await
             .with_context(|| format!("cannot connect to {}", servers::redact(server_url)))?;
         let mut passes = vec![
-            per_database(&mut conn, databases).await?,
-            in_list(&mut conn, databases).await?,
+            information_schema(&mut conn, databases, true).await?,
+            information_schema(&mut conn, databases, false).await?,
             show_create(&mut conn, databases).await?,
         ];
         conn.disconnect().await.context("disconnect failed")?;
@@ -161,43 +161,38 @@ pub fn measure(server_url: &str, databases: &[String]) -> Result<Floor> {
     })
 }
 
-async fn per_database(conn: &mut Conn, databases: &[String]) -> Result<Pass> {
-    let mut pass = Pass {
-        strategy: PER_DATABASE,
-        elapsed: Duration::ZERO,
-        rows: 0,
-        per_table: Vec::new(),
-    };
-    for (table, schema_column, columns) in CATALOG {
-        let started = Instant::now();
-        for database in databases {
-            let sql = format!(
-                "SELECT {columns} FROM information_schema.{table} WHERE {schema_column} = {}",
-                literal(database)
-            );
-            pass.rows += text_rows(conn, &sql).await?;
-        }
-        pass.per_table.push((table, started.elapsed()));
-    }
-    pass.elapsed = pass.per_table.iter().map(|(_, e)| *e).sum();
-    Ok(pass)
-}
-
-async fn in_list(conn: &mut Conn, databases: &[String]) -> Result<Pass> {
+/// A pass over [`CATALOG`] through `information_schema`: one query per database and
+/// catalog table (`TABLE_SCHEMA = ?`), or one per catalog table with every database in
+/// an `IN` list.
+async fn information_schema(
+    conn: &mut Conn,
+    databases: &[String],
+    per_database: bool,
+) -> Result<Pass> {
+    let names: Vec<Value> = databases.iter().map(|d| Value::from(d.as_str())).collect();
     let marks = vec!["?"; databases.len()].join(", ");
-    let params: Vec<Value> = databases.iter().map(|d| Value::from(d.as_str())).collect();
     let mut pass = Pass {
-        strategy: IN_LIST,
+        strategy: if per_database { PER_DATABASE } else { IN_LIST },
         elapsed: Duration::ZERO,
         rows: 0,
         per_table: Vec::new(),
     };
     for (table, schema_column, columns) in CATALOG {
-        let sql = format!(
-            "SELECT {columns} FROM information_schema.{table} WHERE {schema_column} IN ({marks})"
-        );
+        let select =
+            format!("SELECT {columns} FROM information_schema.{table} WHERE {schema_column}");
+        let queries: Vec<(String, Vec<Value>)> = if per_database {
+            let sql = format!("{select} = ?");
+            names
+                .iter()
+                .map(|n| (sql.clone(), vec![n.clone()]))
+                .collect()
+        } else {
+            vec![(format!("{select} IN ({marks})"), names.clone())]
+        };
         let started = Instant::now();
-        pass.rows += rows(conn, &sql, params.clone()).await?;
+        for (sql, params) in queries {
+            pass.rows += rows(conn, &sql, params).await?;
+        }
         pass.per_table.push((table, started.elapsed()));
     }
     pass.elapsed = pass.per_table.iter().map(|(_, e)| *e).sum();
@@ -255,23 +250,6 @@ async fn rows(conn: &mut Conn, sql: &str, params: Vec<Value>) -> Result<u64> {
         .reduce(0u64, |n, _: Row| n + 1)
         .await
         .with_context(|| format!("catalog query failed: {sql}"))
-}
-
-/// Runs `sql` over the text protocol, drops the rows and counts them.
-async fn text_rows(conn: &mut Conn, sql: &str) -> Result<u64> {
-    let mut result = conn
-        .query_iter(sql)
-        .await
-        .with_context(|| format!("catalog query failed: {sql}"))?;
-    result
-        .reduce(0u64, |n, _: Row| n + 1)
-        .await
-        .with_context(|| format!("catalog query failed: {sql}"))
-}
-
-/// A database name as a string literal: quotes doubled. Bench names have no backslashes.
-fn literal(name: &str) -> String {
-    format!("'{}'", name.replace('\'', "''"))
 }
 
 /// A database or table name, as the server listed it, quoted as an identifier.
