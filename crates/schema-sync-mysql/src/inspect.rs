@@ -32,7 +32,13 @@ use crate::types::{normalize_default, on_update, parse_column_type};
 use relative::strip_database;
 
 /// How many databases one round of catalog queries covers at most.
-const MAX_BATCH: usize = 500;
+///
+/// Each catalog statement has one `UNION ALL` branch per database, and MariaDB 10.11
+/// spends more per branch the more branches a statement has: on a server of 1,000
+/// databases of 30 tables, `validate` took 15–19 s in rounds of 500, 9–12 s in rounds of
+/// 10 and 7 s in rounds of 4 (8.7–9.3 s with one database per round, where round trips
+/// dominate).
+const MAX_BATCH: usize = 4;
 
 /// Inspects one tenant.
 ///

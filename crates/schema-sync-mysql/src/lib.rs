@@ -16,7 +16,7 @@
 //! - `catalog`: the `information_schema` queries, one round for a batch of databases,
 //!   and the typed rows they return.
 //! - `inspect`: folds catalog rows into one tenant-relative snapshot per database, in
-//!   rounds of at most 500 tenants; `inspect/relative` removes the tenant's own database
+//!   rounds of a few tenants; `inspect/relative` removes the tenant's own database
 //!   from stored expressions.
 //! - `target`: applies target DDL in a scratch database, inspects it and drops it.
 //! - `types`: folds catalog spellings of types and defaults into the core's canonical
