@@ -1,11 +1,17 @@
 //! The `information_schema` queries, many databases per round, and the rows they return.
 //!
-//! Every query filters on `TABLE_SCHEMA IN (?, ...)` with bound parameters and carries the
-//! schema name in its rows, so one round of a dozen queries reads a whole batch of tenants
-//! (stored programs and sequences: [`programs`]).
-//! Where MySQL and MariaDB differ (check constraints, index visibility, functional index
+//! Every catalog table is read in one statement per batch: a `UNION ALL` of one branch per
+//! database, each filtered by equality on the table's lookup column with a bound
+//! parameter, and the rows carry the schema name, so one round of queries reads a whole
+//! batch of tenants. Equality matters on MariaDB: it then opens only that database's
+//! tables, where an `IN` list or a filter on another column (`TRIGGER_SCHEMA`) walks
+//! every database on the server. No statement joins two `information_schema` tables:
+//! MariaDB refills the inner one for every outer row, so foreign keys and table
+//! character sets are joined here (stored programs and sequences: [`programs`]). Where MySQL and MariaDB differ (check constraints, index visibility, functional index
 //! parts, view algorithms) the query follows the [`Flavor`]. Rows come back as typed
 //! structs, in the catalog's spelling: `inspect` folds them into snapshots.
+
+use std::collections::HashMap;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
@@ -32,8 +38,8 @@ pub(crate) struct Catalog {
     pub index_parts: Vec<IndexPartRow>,
     /// `CHECK_CONSTRAINTS`.
     pub checks: Vec<CheckRow>,
-    /// `KEY_COLUMN_USAGE` with `REFERENTIAL_CONSTRAINTS`: one row per foreign key column,
-    /// in key and column order.
+    /// `KEY_COLUMN_USAGE` joined with `REFERENTIAL_CONSTRAINTS`: one row per foreign key
+    /// column, in key and column order.
     pub foreign_key_columns: Vec<ForeignKeyColumnRow>,
     /// `VIEWS`.
     pub views: Vec<ViewRow>,
@@ -47,8 +53,6 @@ pub(crate) struct Catalog {
     pub events: Vec<EventRow>,
     /// The settings of every sequence (MariaDB).
     pub sequences: Vec<SequenceRow>,
-    /// Partitioned tables: objects the model does not hold.
-    pub unmodelled: Vec<UnmodelledRow>,
 }
 
 /// A row of `information_schema.TABLES`, with the table's character set.
@@ -203,17 +207,6 @@ pub(crate) struct TriggerRow {
     pub order: Option<u64>,
 }
 
-/// A partitioned table.
-#[derive(Debug)]
-pub(crate) struct UnmodelledRow {
-    /// The database.
-    pub schema: String,
-    /// `partitioning`.
-    pub kind: String,
-    /// The object's name.
-    pub name: String,
-}
-
 /// Reads the catalog of `schemas` (distinct database names) in one round of queries.
 ///
 /// # Errors
@@ -223,38 +216,35 @@ pub(crate) async fn read(
     server: ServerInfo,
     schemas: &[&str],
 ) -> Result<Catalog, QueryError> {
-    let marks = vec!["?"; schemas.len()].join(", ");
-    let params = || -> Vec<Value> { schemas.iter().map(|s| Value::from(*s)).collect() };
-    let twice = || -> Vec<Value> { params().into_iter().chain(params()).collect() };
     let mut catalog = Catalog::default();
 
+    // Listing databases reads directory names only: an `IN` list costs nothing here.
+    let marks = vec!["?"; schemas.len()].join(", ");
+    let names: Vec<Value> = schemas.iter().map(|s| Value::from(*s)).collect();
     let sql = format!(
         "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({marks})"
     );
-    for mut row in query(conn, "list databases", &sql, params()).await? {
+    for mut row in query(conn, "list databases", &sql, names).await? {
         catalog
             .databases
             .push(text(&mut row, 0).unwrap_or_default());
     }
 
-    let sql = format!(
-        "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.ENGINE, t.TABLE_COLLATION, \
-         t.CREATE_OPTIONS, t.TABLE_COMMENT, c.CHARACTER_SET_NAME \
-         FROM information_schema.TABLES t \
-         LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY c \
-         ON c.COLLATION_NAME = t.TABLE_COLLATION \
-         WHERE t.TABLE_SCHEMA IN ({marks})"
-    );
-    for mut row in query(conn, "read tables", &sql, params()).await? {
+    let charsets = charsets(conn).await?;
+    let sql = "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION, \
+               CREATE_OPTIONS, TABLE_COMMENT FROM information_schema.TABLES \
+               WHERE TABLE_SCHEMA = ?";
+    for mut row in per_schema(conn, "read tables", sql, schemas).await? {
+        let collation = text(&mut row, 4);
         catalog.tables.push(TableRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             name: text(&mut row, 1).unwrap_or_default(),
             kind: text(&mut row, 2).unwrap_or_default(),
             engine: text(&mut row, 3),
-            collation: text(&mut row, 4),
+            charset: collation.as_ref().and_then(|c| charsets.get(c).cloned()),
+            collation,
             create_options: text(&mut row, 5).unwrap_or_default(),
             comment: text(&mut row, 6),
-            charset: text(&mut row, 7),
         });
     }
 
@@ -265,9 +255,9 @@ pub(crate) async fn read(
     let sql = format!(
         "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, COLUMN_TYPE, \
          COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION, ORDINAL_POSITION, {srid} \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?"
     );
-    for mut row in query(conn, "read columns", &sql, params()).await? {
+    for mut row in per_schema(conn, "read columns", &sql, schemas).await? {
         catalog.columns.push(ColumnRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             table: text(&mut row, 1).unwrap_or_default(),
@@ -292,11 +282,11 @@ pub(crate) async fn read(
     let sql = format!(
         "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, \
          SUB_PART, COLLATION, INDEX_TYPE, INDEX_COMMENT, {hidden}, {expression} \
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({marks}) \
-         ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?"
     );
-    for mut row in query(conn, "read indexes", &sql, params()).await? {
-        catalog.index_parts.push(IndexPartRow {
+    let mut parts = Vec::new();
+    for mut row in per_schema(conn, "read indexes", &sql, schemas).await? {
+        let part = IndexPartRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             table: text(&mut row, 1).unwrap_or_default(),
             name: text(&mut row, 2).unwrap_or_default(),
@@ -308,29 +298,30 @@ pub(crate) async fn read(
             comment: text(&mut row, 9),
             invisible: text(&mut row, 10).as_deref() == Some("YES"),
             expression: text(&mut row, 11),
-        });
+        };
+        parts.push((number(&mut row, 4).unwrap_or(0), part));
     }
+    parts.sort_by(|(a_seq, a), (b_seq, b)| {
+        (&a.schema, &a.table, &a.name, a_seq).cmp(&(&b.schema, &b.table, &b.name, b_seq))
+    });
+    catalog.index_parts = parts.into_iter().map(|(_, part)| part).collect();
 
     let sql = match server.flavor {
-        Flavor::MariaDb => format!(
+        Flavor::MariaDb => {
             "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, 'YES' \
-             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({marks})"
-        ),
-        Flavor::MySql => format!(
+             FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?"
+        }
+        Flavor::MySql => {
             "SELECT tc.TABLE_SCHEMA, tc.TABLE_NAME, tc.CONSTRAINT_NAME, cc.CHECK_CLAUSE, \
              tc.ENFORCED FROM information_schema.TABLE_CONSTRAINTS tc \
              JOIN information_schema.CHECK_CONSTRAINTS cc \
              ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
              AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
-             WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA IN ({marks}) \
-             AND cc.CONSTRAINT_SCHEMA IN ({marks})"
-        ),
+             WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA = ? \
+             AND cc.CONSTRAINT_SCHEMA = ?"
+        }
     };
-    let check_params = match server.flavor {
-        Flavor::MariaDb => params(),
-        Flavor::MySql => twice(),
-    };
-    for mut row in query(conn, "read check constraints", &sql, check_params).await? {
+    for mut row in per_schema(conn, "read check constraints", sql, schemas).await? {
         catalog.checks.push(CheckRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             table: text(&mut row, 1).unwrap_or_default(),
@@ -340,31 +331,7 @@ pub(crate) async fn read(
         });
     }
 
-    let sql = format!(
-        "SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, \
-         k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, \
-         r.UPDATE_RULE, r.DELETE_RULE \
-         FROM information_schema.KEY_COLUMN_USAGE k \
-         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-         ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME \
-         AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-         WHERE k.TABLE_SCHEMA IN ({marks}) AND r.CONSTRAINT_SCHEMA IN ({marks}) \
-         AND k.REFERENCED_TABLE_NAME IS NOT NULL \
-         ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
-    );
-    for mut row in query(conn, "read foreign keys", &sql, twice()).await? {
-        catalog.foreign_key_columns.push(ForeignKeyColumnRow {
-            schema: text(&mut row, 0).unwrap_or_default(),
-            table: text(&mut row, 1).unwrap_or_default(),
-            name: text(&mut row, 2).unwrap_or_default(),
-            column: text(&mut row, 3).unwrap_or_default(),
-            referenced_schema: text(&mut row, 4),
-            referenced_table: text(&mut row, 5).unwrap_or_default(),
-            referenced_column: text(&mut row, 6).unwrap_or_default(),
-            update_rule: text(&mut row, 7),
-            delete_rule: text(&mut row, 8),
-        });
-    }
+    catalog.foreign_key_columns = foreign_keys(conn, schemas).await?;
 
     let algorithm = match server.flavor {
         Flavor::MariaDb => "ALGORITHM",
@@ -372,9 +339,9 @@ pub(crate) async fn read(
     };
     let sql = format!(
         "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, SECURITY_TYPE, \
-         {algorithm} FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({marks})"
+         {algorithm} FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?"
     );
-    for mut row in query(conn, "read views", &sql, params()).await? {
+    for mut row in per_schema(conn, "read views", &sql, schemas).await? {
         catalog.views.push(ViewRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             name: text(&mut row, 1).unwrap_or_default(),
@@ -385,14 +352,13 @@ pub(crate) async fn read(
         });
     }
 
-    let sql = format!(
-        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, \
-         ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA IN ({marks}) \
-         ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, \
-         ACTION_ORDER"
-    );
-    for mut row in query(conn, "read triggers", &sql, params()).await? {
+    // A trigger lives in its table's database. MariaDB looks triggers up by the table's
+    // database (`EVENT_OBJECT_SCHEMA`); filtered on `TRIGGER_SCHEMA` it opens every table
+    // on the server.
+    let sql = "SELECT EVENT_OBJECT_SCHEMA, TRIGGER_NAME, EVENT_MANIPULATION, \
+               EVENT_OBJECT_TABLE, ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER \
+               FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ?";
+    for mut row in per_schema(conn, "read triggers", sql, schemas).await? {
         catalog.triggers.push(TriggerRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             name: text(&mut row, 1).unwrap_or_default(),
@@ -404,8 +370,8 @@ pub(crate) async fn read(
         });
     }
 
-    (catalog.routines, catalog.parameters) = programs::read_routines(conn, &marks, params).await?;
-    catalog.events = programs::read_events(conn, &marks, params()).await?;
+    (catalog.routines, catalog.parameters) = programs::read_routines(conn, schemas).await?;
+    catalog.events = programs::read_events(conn, schemas).await?;
     let sequences: Vec<(String, String)> = catalog
         .tables
         .iter()
@@ -413,21 +379,124 @@ pub(crate) async fn read(
         .map(|t| (t.schema.clone(), t.name.clone()))
         .collect();
     catalog.sequences = programs::read_sequences(conn, &sequences).await?;
-
-    let sql = format!(
-        "SELECT DISTINCT TABLE_SCHEMA, 'partitioning', TABLE_NAME \
-         FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA IN ({marks}) \
-         AND PARTITION_NAME IS NOT NULL"
-    );
-    for mut row in query(conn, "read partitions", &sql, params()).await? {
-        catalog.unmodelled.push(UnmodelledRow {
-            schema: text(&mut row, 0).unwrap_or_default(),
-            kind: text(&mut row, 1).unwrap_or_default(),
-            name: text(&mut row, 2).unwrap_or_default(),
-        });
-    }
-
+    // Partitioned tables are told by `TABLES.CREATE_OPTIONS` (see `inspect`).
     Ok(catalog)
+}
+
+/// The foreign key columns of `schemas`, in key and column order.
+///
+/// `KEY_COLUMN_USAGE` and `REFERENTIAL_CONSTRAINTS` are read apart and joined here:
+/// MariaDB joins two `information_schema` tables by filling the inner one again for
+/// every outer row, seconds per batch on a server with many databases.
+async fn foreign_keys(
+    conn: &mut Conn,
+    schemas: &[&str],
+) -> Result<Vec<ForeignKeyColumnRow>, QueryError> {
+    let sql = "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE \
+               FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?";
+    // (schema, table, constraint) to (update rule, delete rule).
+    type Rules = HashMap<(String, String, String), (Option<String>, Option<String>)>;
+    let mut rules = Rules::new();
+    for mut row in per_schema(conn, "read foreign key actions", sql, schemas).await? {
+        let key = (
+            text(&mut row, 0).unwrap_or_default(),
+            text(&mut row, 1).unwrap_or_default(),
+            text(&mut row, 2).unwrap_or_default(),
+        );
+        rules.insert(key, (text(&mut row, 3), text(&mut row, 4)));
+    }
+    let sql = "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, \
+               REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME, \
+               ORDINAL_POSITION FROM information_schema.KEY_COLUMN_USAGE \
+               WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL";
+    let mut columns = Vec::new();
+    for mut row in per_schema(conn, "read foreign keys", sql, schemas).await? {
+        let schema = text(&mut row, 0).unwrap_or_default();
+        let table = text(&mut row, 1).unwrap_or_default();
+        let name = text(&mut row, 2).unwrap_or_default();
+        // The catalog's inner join: a key column without its constraint is not a key.
+        let Some((update_rule, delete_rule)) = rules
+            .get(&(schema.clone(), table.clone(), name.clone()))
+            .cloned()
+        else {
+            continue;
+        };
+        let position = number(&mut row, 7).unwrap_or(0);
+        columns.push((
+            position,
+            ForeignKeyColumnRow {
+                schema,
+                table,
+                name,
+                column: text(&mut row, 3).unwrap_or_default(),
+                referenced_schema: text(&mut row, 4),
+                referenced_table: text(&mut row, 5).unwrap_or_default(),
+                referenced_column: text(&mut row, 6).unwrap_or_default(),
+                update_rule,
+                delete_rule,
+            },
+        ));
+    }
+    columns.sort_by(|(a_pos, a), (b_pos, b)| {
+        (&a.schema, &a.table, &a.name, a_pos).cmp(&(&b.schema, &b.table, &b.name, b_pos))
+    });
+    Ok(columns.into_iter().map(|(_, row)| row).collect())
+}
+
+/// The character set of each collation name that belongs to exactly one (MariaDB's
+/// `uca1400_*` names are shared by several; tables report full names, which are not).
+async fn charsets(conn: &mut Conn) -> Result<HashMap<String, String>, QueryError> {
+    let sql = "SELECT COLLATION_NAME, CHARACTER_SET_NAME \
+               FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY";
+    let mut found: HashMap<String, Option<String>> = HashMap::new();
+    for mut row in query(conn, "read character sets", sql, Vec::new()).await? {
+        let (Some(collation), Some(charset)) = (text(&mut row, 0), text(&mut row, 1)) else {
+            continue;
+        };
+        found
+            .entry(collation)
+            .and_modify(|known| {
+                if known.as_ref() != Some(&charset) {
+                    *known = None;
+                }
+            })
+            .or_insert(Some(charset));
+    }
+    Ok(found
+        .into_iter()
+        .filter_map(|(collation, charset)| Some((collation, charset?)))
+        .collect())
+}
+
+/// Runs `branch` once per schema, as one statement: the branches joined with `UNION ALL`,
+/// every `?` of a branch bound to its schema.
+///
+/// MariaDB answers an `information_schema` query filtered by equality on the table's
+/// lookup column (`TABLE_SCHEMA = ?`) by opening that one database; given an `IN` list
+/// it walks every database on the server, so small batches would pay for the whole
+/// server each time.
+async fn per_schema(
+    conn: &mut Conn,
+    what: &'static str,
+    branch: &str,
+    schemas: &[&str],
+) -> Result<Vec<Row>, QueryError> {
+    if schemas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sql, params) = union_per_schema(branch, schemas);
+    query(conn, what, &sql, params).await
+}
+
+/// The statement and parameters of [`per_schema`].
+fn union_per_schema(branch: &str, schemas: &[&str]) -> (String, Vec<Value>) {
+    let marks = branch.matches('?').count();
+    let sql = vec![branch; schemas.len()].join(" UNION ALL ");
+    let params = schemas
+        .iter()
+        .flat_map(|s| std::iter::repeat_n(Value::from(*s), marks))
+        .collect();
+    (sql, params)
 }
 
 async fn query(
@@ -453,4 +522,20 @@ fn text(row: &mut Row, index: usize) -> Option<String> {
 /// Column `index` as a number; `NULL` or non-numbers are `None`.
 fn number(row: &mut Row, index: usize) -> Option<u64> {
     text(row, index).and_then(|t| t.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_branch_per_schema_with_every_mark_bound_to_it() {
+        let (sql, params) = union_per_schema("SELECT 1 WHERE a = ? AND b = ?", &["x", "y"]);
+        assert_eq!(
+            sql,
+            "SELECT 1 WHERE a = ? AND b = ? UNION ALL SELECT 1 WHERE a = ? AND b = ?"
+        );
+        let names: Vec<Value> = ["x", "x", "y", "y"].into_iter().map(Value::from).collect();
+        assert_eq!(params, names);
+    }
 }

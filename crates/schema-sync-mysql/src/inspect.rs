@@ -36,7 +36,13 @@ use crate::types::{normalize_default, on_update, parse_column_type};
 use relative::strip_database;
 
 /// How many databases one round of catalog queries covers at most.
-const MAX_BATCH: usize = 500;
+///
+/// Each catalog statement has one `UNION ALL` branch per database, and MariaDB 10.11
+/// spends more per branch the more branches a statement has: on a server of 1,000
+/// databases of 30 tables, `validate` took 15–19 s in rounds of 500, 9–12 s in rounds of
+/// 10 and 7 s in rounds of 4 (8.7–9.3 s with one database per round, where round trips
+/// dominate).
+const MAX_BATCH: usize = 4;
 
 /// Inspects one tenant.
 ///
@@ -192,7 +198,6 @@ fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
         parameters,
         events,
         sequences,
-        unmodelled,
     } = catalog;
     let mut builders: BTreeMap<String, Builder> = databases
         .into_iter()
@@ -270,17 +275,6 @@ fn assemble(flavor: Flavor, catalog: Catalog) -> BTreeMap<String, Builder> {
             programs::add_event(b, flavor, row);
         }
     }
-    for row in unmodelled {
-        if let Some(b) = builders.get_mut(&row.schema) {
-            if row.kind == "partitioning" {
-                // Recreating the table from the model would lose its partitions.
-                let table = row.name.clone();
-                b.dependent(&row.kind, row.name, &table);
-            } else {
-                b.unsupported(&row.kind, row.name);
-            }
-        }
-    }
     for b in builders.values_mut() {
         finish(b);
     }
@@ -321,7 +315,10 @@ fn add_table(b: &mut Builder, row: TableRow) {
         ..TableOptions::default()
     };
     for option in create_options.split_whitespace() {
-        if option != "partitioned" && !options::apply_create_option(&mut options, option) {
+        if option == "partitioned" {
+            // Recreating the table from the model would lose its partitions.
+            b.dependent("partitioning", name.clone(), &name);
+        } else if !options::apply_create_option(&mut options, option) {
             b.unsupported("table option", format!("{name}: {option}"));
         }
     }

@@ -82,6 +82,10 @@ pub(crate) struct MysqlLock {
     isolation: NamespaceGuard,
     /// The session's `lock_wait_timeout`, for messages.
     lock_wait_seconds: u64,
+    /// The schema [`TenantLock::inspect`] last read under this lock, until a plan runs:
+    /// the plan was computed from it, so rendering reuses it instead of reading the
+    /// catalog again.
+    inspected: Option<SchemaSnapshot>,
 }
 
 impl MysqlLock {
@@ -141,6 +145,7 @@ impl MysqlLock {
             lock_name,
             isolation: options.isolation.clone(),
             lock_wait_seconds: lock_wait_seconds(options),
+            inspected: None,
         };
         if let Err(e) = lock.prepare_session(options).await {
             let _ = lock.release_now().await;
@@ -214,10 +219,12 @@ impl MysqlLock {
     /// Runs the statements, stopping at the first failure.
     async fn run(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
         let started = Instant::now();
-        let live = if needs_live_schema(plan) {
-            Some(self.inspect_locked().await?)
-        } else {
-            None
+        // Running the plan changes the schema: what was inspected is stale afterwards.
+        let inspected = self.inspected.take();
+        let live = match (needs_live_schema(plan), inspected) {
+            (false, _) => None,
+            (true, Some(live)) => Some(live),
+            (true, None) => Some(self.inspect_locked().await?),
         };
         let context = RenderContext {
             tenant: Some(self.tenant.id()),
@@ -370,7 +377,9 @@ impl Drop for MysqlLock {
 #[async_trait]
 impl TenantLock for MysqlLock {
     async fn inspect(&mut self) -> Result<SchemaSnapshot> {
-        self.inspect_locked().await
+        let snapshot = self.inspect_locked().await?;
+        self.inspected = Some(snapshot.clone());
+        Ok(snapshot)
     }
 
     async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {

@@ -2,7 +2,8 @@
 //!
 //! For each selected database: build a fleet of `--tenants` tenants from a generated
 //! template of `--tables` tables, `--drift` percent of them drifted ([`fleet`], [`schema`],
-//! [`drift`], [`render`]); then time the release CLI ([`cli`]) through cold `validate`,
+//! [`drift`], [`render`]); on MySQL, time the catalog floor ([`floor`]) that `validate` is
+//! judged against; then time the release CLI ([`cli`]) through cold `validate`,
 //! `sync --allow-destructive` and `validate` again, checking every report ([`check`]);
 //! then drop the fleet. Results are printed as a table, or as JSON with `--json`
 //! ([`report`]), with tenants per second per phase and the CLI's peak memory.
@@ -13,6 +14,7 @@ mod check;
 pub(crate) mod cli;
 pub(crate) mod drift;
 pub(crate) mod fleet;
+mod floor;
 pub(crate) mod render;
 mod report;
 pub(crate) mod schema;
@@ -143,7 +145,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     for server in &found {
         eprintln!("xtask bench: {} on {}", server.database, server.describe());
         let mut phases = Vec::new();
-        let outcome = bench_one(server, &fleet, cli.as_ref(), &workdir, args, &mut phases);
+        let mut floor = None;
+        let outcome = bench_one(
+            server,
+            &fleet,
+            cli.as_ref(),
+            &workdir,
+            args,
+            &mut phases,
+            &mut floor,
+        );
         if let Err(error) = &outcome {
             eprintln!("xtask bench: {} FAILED: {error:#}", server.database);
             failures.push(format!("{}: {error:#}", server.database));
@@ -156,6 +167,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 drifted: fleet.drifted.len(),
                 total: phases.iter().map(|p| p.elapsed).sum(),
                 phases,
+                floor,
                 failure: outcome.err().map(|e| format!("{e:#}")),
             });
         }
@@ -187,6 +199,7 @@ fn bench_one(
     workdir: &Path,
     args: &BenchArgs,
     phases: &mut Vec<Phase>,
+    floor: &mut Option<floor::Floor>,
 ) -> Result<()> {
     let database = server.database;
     let dialect = match database {
@@ -211,6 +224,20 @@ fn bench_one(
             peak_rss_kib: None,
             result: format!("{} tenants, {} drifted", fleet.tenants, fleet.drifted.len()),
         });
+        if database == Database::Mysql && cli.is_some() {
+            eprintln!("xtask bench: timing the catalog floor");
+            let names: Vec<String> = fleet.names().into_iter().collect();
+            let measured = floor::measure(&built.url, &names)?;
+            if let Some(fastest) = measured.fastest() {
+                phases.push(Phase {
+                    name: "catalog floor",
+                    elapsed: fastest.elapsed,
+                    peak_rss_kib: None,
+                    result: format!("{} ({} rows)", fastest.strategy, fastest.rows),
+                });
+            }
+            *floor = Some(measured);
+        }
         match cli {
             Some(cli) => measure(&built.url, &target, fleet, cli, workdir, args, phases),
             None => Ok(()),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::floor::Floor;
 use crate::servers::Database;
 
 /// One timed phase.
@@ -34,6 +35,8 @@ pub struct DatabaseResult {
     pub drifted: usize,
     /// The phases in order.
     pub phases: Vec<Phase>,
+    /// Every catalog pass timed for the floor (MySQL only).
+    pub floor: Option<Floor>,
     /// Wall time of all phases.
     pub total: Duration,
     /// Why the run on this database failed, if it did (its later phases are missing).
@@ -61,6 +64,20 @@ pub struct Report {
     pub drift_kinds: BTreeMap<&'static str, usize>,
     /// Per database.
     pub databases: Vec<DatabaseResult>,
+}
+
+impl DatabaseResult {
+    /// Cold `validate`'s time over the catalog floor's, when both were measured.
+    pub fn validate_over_floor(&self) -> Option<f64> {
+        let seconds = |name: &str| {
+            self.phases
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.elapsed.as_secs_f64())
+        };
+        let floor = seconds("catalog floor").filter(|s| *s > 0.0)?;
+        Some(seconds("validate (cold)")? / floor)
+    }
 }
 
 fn per_second(tenants: usize, elapsed: Duration) -> f64 {
@@ -128,6 +145,13 @@ impl Report {
                 db.total.as_secs_f64(),
                 per_second(db.tenants, db.total)
             );
+            if let Some(ratio) = db.validate_over_floor() {
+                let _ = writeln!(out, "  validate (cold) / catalog floor: {ratio:.2}x");
+            }
+            if let Some(floor) = &db.floor {
+                let _ = writeln!(out, "  catalog passes: {}", floor.summary());
+                let _ = writeln!(out, "  {}", floor.breakdown());
+            }
             if let Some(failure) = &db.failure {
                 let first = failure.lines().next().unwrap_or_default();
                 let _ = writeln!(out, "  FAILED: {first}");
@@ -155,6 +179,15 @@ impl Report {
                 "drifted": db.drifted,
                 "total_seconds": db.total.as_secs_f64(),
                 "error": db.failure,
+                "validate_over_floor": db.validate_over_floor(),
+                "catalog_passes": db.floor.as_ref().map(|f| f.passes.iter().map(|p| json!({
+                    "strategy": p.strategy,
+                    "seconds": p.elapsed.as_secs_f64(),
+                    "rows": p.rows,
+                    "per_table_seconds": p.per_table.iter()
+                        .map(|(t, e)| (t.to_string(), e.as_secs_f64()))
+                        .collect::<BTreeMap<_, _>>(),
+                })).collect::<Vec<_>>()),
                 "phases": db.phases.iter().map(|p| json!({
                     "phase": p.name,
                     "seconds": p.elapsed.as_secs_f64(),

@@ -7,7 +7,7 @@
 
 use mysql_async::{Conn, Value};
 
-use super::{QueryError, number, query, text};
+use super::{QueryError, number, per_schema, query, text};
 use crate::sql::quote_ident;
 
 /// A row of `information_schema.ROUTINES`.
@@ -116,23 +116,20 @@ pub(crate) struct SequenceRow {
     pub cycle: bool,
 }
 
-/// Reads the routines and their parameters of the databases `marks` stands for.
+/// Reads the routines and their parameters of the databases `schemas`.
 ///
 /// # Errors
 /// The query that failed, with the driver's error.
 pub(super) async fn read_routines(
     conn: &mut Conn,
-    marks: &str,
-    params: impl Fn() -> Vec<Value>,
+    schemas: &[&str],
 ) -> Result<(Vec<RoutineRow>, Vec<ParameterRow>), QueryError> {
-    let sql = format!(
-        "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, CHARACTER_SET_NAME, \
-         COLLATION_NAME, ROUTINE_BODY, ROUTINE_DEFINITION, IS_DETERMINISTIC, SQL_DATA_ACCESS, \
-         SECURITY_TYPE, SQL_MODE, ROUTINE_COMMENT \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({marks})"
-    );
+    let sql = "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, \
+               CHARACTER_SET_NAME, COLLATION_NAME, ROUTINE_BODY, ROUTINE_DEFINITION, \
+               IS_DETERMINISTIC, SQL_DATA_ACCESS, SECURITY_TYPE, SQL_MODE, ROUTINE_COMMENT \
+               FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?";
     let mut routines = Vec::new();
-    for mut row in query(conn, "read routines", &sql, params()).await? {
+    for mut row in per_schema(conn, "read routines", sql, schemas).await? {
         routines.push(RoutineRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             name: text(&mut row, 1).unwrap_or_default(),
@@ -149,46 +146,51 @@ pub(super) async fn read_routines(
             comment: text(&mut row, 12).filter(|c| !c.is_empty()),
         });
     }
-    let sql = format!(
-        "SELECT SPECIFIC_SCHEMA, SPECIFIC_NAME, ROUTINE_TYPE, PARAMETER_MODE, PARAMETER_NAME, \
-         DTD_IDENTIFIER, CHARACTER_SET_NAME, COLLATION_NAME \
-         FROM information_schema.PARAMETERS \
-         WHERE SPECIFIC_SCHEMA IN ({marks}) AND ORDINAL_POSITION > 0 \
-         ORDER BY SPECIFIC_SCHEMA, ROUTINE_TYPE, SPECIFIC_NAME, ORDINAL_POSITION"
-    );
+    // No ORDER BY in a branch of the union: the parameters are put in order here.
+    let sql = "SELECT SPECIFIC_SCHEMA, SPECIFIC_NAME, ROUTINE_TYPE, PARAMETER_MODE, \
+               PARAMETER_NAME, DTD_IDENTIFIER, CHARACTER_SET_NAME, COLLATION_NAME, \
+               ORDINAL_POSITION FROM information_schema.PARAMETERS \
+               WHERE SPECIFIC_SCHEMA = ? AND ORDINAL_POSITION > 0";
     let mut parameters = Vec::new();
-    for mut row in query(conn, "read routine parameters", &sql, params()).await? {
-        parameters.push(ParameterRow {
-            schema: text(&mut row, 0).unwrap_or_default(),
-            routine: text(&mut row, 1).unwrap_or_default(),
-            kind: text(&mut row, 2).unwrap_or_default(),
-            mode: text(&mut row, 3),
-            name: text(&mut row, 4).unwrap_or_default(),
-            data_type: text(&mut row, 5).unwrap_or_default(),
-            charset: text(&mut row, 6),
-            collation: text(&mut row, 7),
-        });
+    for mut row in per_schema(conn, "read routine parameters", sql, schemas).await? {
+        let position = text(&mut row, 8)
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or_default();
+        parameters.push((
+            position,
+            ParameterRow {
+                schema: text(&mut row, 0).unwrap_or_default(),
+                routine: text(&mut row, 1).unwrap_or_default(),
+                kind: text(&mut row, 2).unwrap_or_default(),
+                mode: text(&mut row, 3),
+                name: text(&mut row, 4).unwrap_or_default(),
+                data_type: text(&mut row, 5).unwrap_or_default(),
+                charset: text(&mut row, 6),
+                collation: text(&mut row, 7),
+            },
+        ));
     }
-    Ok((routines, parameters))
+    parameters.sort_by(|(a_position, a), (b_position, b)| {
+        (&a.schema, &a.kind, &a.routine, a_position)
+            .cmp(&(&b.schema, &b.kind, &b.routine, b_position))
+    });
+    Ok((routines, parameters.into_iter().map(|(_, p)| p).collect()))
 }
 
-/// Reads the events of the databases `marks` stands for.
+/// Reads the events of the databases `schemas`.
 ///
 /// # Errors
 /// The query that failed, with the driver's error.
 pub(super) async fn read_events(
     conn: &mut Conn,
-    marks: &str,
-    params: Vec<Value>,
+    schemas: &[&str],
 ) -> Result<Vec<EventRow>, QueryError> {
-    let sql = format!(
-        "SELECT EVENT_SCHEMA, EVENT_NAME, TIME_ZONE, EVENT_BODY, EVENT_DEFINITION, \
-         CAST(EXECUTE_AT AS CHAR), CAST(INTERVAL_VALUE AS CHAR), INTERVAL_FIELD, \
-         CAST(STARTS AS CHAR), CAST(ENDS AS CHAR), STATUS, ON_COMPLETION, SQL_MODE, \
-         EVENT_COMMENT FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN ({marks})"
-    );
+    let sql = "SELECT EVENT_SCHEMA, EVENT_NAME, TIME_ZONE, EVENT_BODY, EVENT_DEFINITION, \
+               CAST(EXECUTE_AT AS CHAR), CAST(INTERVAL_VALUE AS CHAR), INTERVAL_FIELD, \
+               CAST(STARTS AS CHAR), CAST(ENDS AS CHAR), STATUS, ON_COMPLETION, SQL_MODE, \
+               EVENT_COMMENT FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?";
     let mut events = Vec::new();
-    for mut row in query(conn, "read events", &sql, params).await? {
+    for mut row in per_schema(conn, "read events", sql, schemas).await? {
         events.push(EventRow {
             schema: text(&mut row, 0).unwrap_or_default(),
             name: text(&mut row, 1).unwrap_or_default(),
