@@ -72,12 +72,16 @@ pub(crate) async fn deparse(
         {
             continue;
         }
-        let (t, v, f, y, ns) = (
+        // Tables and materialized views in one array: `= ANY` of one constant array is an
+        // index scan, an `OR` of two is a scan of all of pg_index on a large catalog.
+        let relations: Vec<u32> = r.tables.iter().chain(&r.views).copied().collect();
+        let (t, v, f, y, ns, tv) = (
             oid_array(&r.tables),
             oid_array(&r.views),
             oid_array(&r.routines),
             oid_array(&r.domains),
             r.namespace,
+            oid_array(&relations),
         );
         sql.push_str(&format!(
             "SET LOCAL search_path TO {path};
@@ -87,9 +91,9 @@ UNION ALL SELECT {ns}, 'c', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, c.conreli
   FROM pg_catalog.pg_constraint c WHERE c.conrelid = ANY({t}) AND c.contype = 'c'
 UNION ALL SELECT {ns}, 'k', i.indexrelid, k.n, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true)
   FROM pg_catalog.pg_index i CROSS JOIN LATERAL generate_series(1, i.indnkeyatts::int) k(n)
-  WHERE (i.indrelid = ANY({t}) OR i.indrelid = ANY({v})) AND i.indkey[k.n - 1] = 0
+  WHERE i.indrelid = ANY({tv}) AND i.indkey[k.n - 1] = 0
 UNION ALL SELECT {ns}, 'w', i.indexrelid, 0, pg_catalog.pg_get_expr(i.indpred, i.indrelid)
-  FROM pg_catalog.pg_index i WHERE (i.indrelid = ANY({t}) OR i.indrelid = ANY({v})) AND i.indpred IS NOT NULL
+  FROM pg_catalog.pg_index i WHERE i.indrelid = ANY({tv}) AND i.indpred IS NOT NULL
 UNION ALL SELECT {ns}, 'p', p.oid, 0, pg_catalog.pg_get_expr(p.polqual, p.polrelid)
   FROM pg_catalog.pg_policy p WHERE p.polrelid = ANY({t}) AND p.polqual IS NOT NULL
 UNION ALL SELECT {ns}, 'p', p.oid, 1, pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
