@@ -64,76 +64,41 @@ pub(super) fn split(diff: &SchemaDiff) -> Split {
             _ => out.diff.views.push(view),
         }
     }
-    let mut steps = std::mem::take(&mut out.steps);
-    retain_changed(&mut out.diff.functions, &mut steps, |name, from, to| {
-        let same = Function {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        (
-            same,
-            CommentTarget::Function {
-                signature: name.to_string(),
-            },
-        )
+    let steps = &mut out.steps;
+    retain_changed(&mut out.diff.functions, steps, |name| {
+        CommentTarget::Function {
+            signature: name.to_string(),
+        }
     });
-    retain_changed(&mut out.diff.sequences, &mut steps, |name, from, to| {
-        let same = Sequence {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        (
-            same,
-            CommentTarget::Sequence {
-                name: name.to_string(),
-            },
-        )
+    retain_changed(&mut out.diff.sequences, steps, |name| {
+        CommentTarget::Sequence {
+            name: name.to_string(),
+        }
     });
-    retain_changed(&mut out.diff.enums, &mut steps, |name, from, to| {
-        let same = EnumType {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        (
-            same,
-            CommentTarget::Type {
-                name: name.to_string(),
-            },
-        )
+    retain_changed(&mut out.diff.enums, steps, |name| CommentTarget::Type {
+        name: name.to_string(),
     });
-    retain_changed(&mut out.diff.domains, &mut steps, |name, from, to| {
-        let same = Domain {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        (
-            same,
-            CommentTarget::Domain {
-                name: name.to_string(),
-            },
-        )
+    retain_changed(&mut out.diff.domains, steps, |name| CommentTarget::Domain {
+        name: name.to_string(),
     });
-    out.steps = steps;
     out
 }
 
 /// For schema-level objects that are altered or replaced, not dropped (sequences, enums,
 /// domains, functions, which `CREATE OR REPLACE` keeps with their old comment): a comment
 /// change is its own step, and a change of nothing but the comment leaves the diff.
-/// `judge(name, from, to)` says whether the two are equal apart from the comment, and
-/// what the comment is on.
-fn retain_changed<T: HasComment>(
+/// `object(name)` is what the comment is on.
+fn retain_changed<T: HasComment + PartialEq>(
     changes: &mut Vec<Named<T>>,
     steps: &mut Vec<Operation>,
-    judge: impl Fn(&str, &T, &T) -> (bool, CommentTarget),
+    object: impl Fn(&str) -> CommentTarget,
 ) {
     changes.retain(|change| {
         let Change::Modified { from, to } = &change.change else {
             return true;
         };
-        let (only_comment, object) = judge(&change.name, from, to);
-        steps.extend(comment_step(object, from, to));
-        !only_comment
+        steps.extend(comment_step(object(&change.name), from, to));
+        !same_but_comment(from, to)
     });
 }
 
@@ -144,11 +109,7 @@ fn split_table(table: &str, m: &mut TableModification, steps: &mut Vec<Operation
         name: name.to_string(),
     };
     take_in_place(&mut m.indexes, steps, |name, from: &Index, to| {
-        let same = Index {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        same.then(|| {
+        same_but_comment(from, to).then(|| {
             comment_step(
                 CommentTarget::Index {
                     table: table.to_string(),
@@ -163,18 +124,13 @@ fn split_table(table: &str, m: &mut TableModification, steps: &mut Vec<Operation
         &mut m.uniques,
         steps,
         |name, from: &UniqueConstraint, to| {
-            let same = UniqueConstraint {
-                comment: to.comment.clone(),
-                ..from.clone()
-            } == *to;
-            same.then(|| comment_step(constraint(name), from, to))
+            same_but_comment(from, to).then(|| comment_step(constraint(name), from, to))
         },
     );
     take_in_place(&mut m.checks, steps, |name, from: &CheckConstraint, to| {
         let same = CheckConstraint {
-            comment: to.comment.clone(),
             not_valid: to.not_valid,
-            ..from.clone()
+            ..from.with_comment_of(to)
         } == *to;
         same.then(|| {
             let mut out = validation_step(table, name, from.not_valid, to.not_valid);
@@ -184,9 +140,8 @@ fn split_table(table: &str, m: &mut TableModification, steps: &mut Vec<Operation
     });
     take_in_place(&mut m.foreign_keys, steps, |name, from: &ForeignKey, to| {
         let same = ForeignKey {
-            comment: to.comment.clone(),
             not_valid: to.not_valid,
-            ..from.clone()
+            ..from.with_comment_of(to)
         } == *to;
         same.then(|| {
             let mut out = validation_step(table, name, from.not_valid, to.not_valid);
@@ -196,9 +151,8 @@ fn split_table(table: &str, m: &mut TableModification, steps: &mut Vec<Operation
     });
     take_in_place(&mut m.triggers, steps, |name, from: &Trigger, to| {
         let same = Trigger {
-            comment: to.comment.clone(),
             enabled: to.enabled,
-            ..from.clone()
+            ..from.with_comment_of(to)
         } == *to;
         same.then(|| {
             let mut out = Vec::new();
@@ -222,11 +176,7 @@ fn split_table(table: &str, m: &mut TableModification, steps: &mut Vec<Operation
         })
     });
     take_in_place(&mut m.policies, steps, |name, from: &Policy, to| {
-        let same = Policy {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        same.then(|| {
+        same_but_comment(from, to).then(|| {
             comment_step(
                 CommentTarget::Policy {
                     table: table.to_string(),
@@ -237,15 +187,12 @@ fn split_table(table: &str, m: &mut TableModification, steps: &mut Vec<Operation
             )
         })
     });
-    if let Some(Change::Modified { from, to }) = &m.primary_key {
-        let same = PrimaryKey {
-            comment: to.comment.clone(),
-            ..from.clone()
-        } == *to;
-        if let (true, Some(name)) = (same, &to.name) {
-            steps.extend(comment_step(constraint(name), from, to));
-            m.primary_key = None;
-        }
+    if let Some(Change::Modified { from, to }) = &m.primary_key
+        && let Some(name) = &to.name
+        && same_but_comment(from, to)
+    {
+        steps.extend(comment_step(constraint(name), from, to));
+        m.primary_key = None;
     }
 }
 
@@ -283,9 +230,12 @@ fn validation_step(table: &str, name: &str, live: bool, target: bool) -> Vec<Ope
 }
 
 /// Objects that carry a comment.
-pub(super) trait HasComment {
+pub(super) trait HasComment: Sized {
     /// The comment, if any.
     fn comment(&self) -> Option<&String>;
+
+    /// A copy of this object with the comment of `other`.
+    fn with_comment_of(&self, other: &Self) -> Self;
 }
 
 macro_rules! has_comment {
@@ -294,8 +244,20 @@ macro_rules! has_comment {
             fn comment(&self) -> Option<&String> {
                 self.comment.as_ref()
             }
+
+            fn with_comment_of(&self, other: &Self) -> Self {
+                Self {
+                    comment: other.comment.clone(),
+                    ..self.clone()
+                }
+            }
         })*
     };
+}
+
+/// Whether `from` and `to` differ in nothing but their comment (or not at all).
+fn same_but_comment<T: HasComment + PartialEq>(from: &T, to: &T) -> bool {
+    from.with_comment_of(to) == *to
 }
 
 has_comment!(
@@ -349,13 +311,7 @@ fn view_in_place(name: &str, from: &View, to: &View, out: &mut Split) {
     ));
     for (index_name, index) in &from.indexes {
         match to.indexes.get(index_name) {
-            Some(target) if target == index => {}
-            Some(target)
-                if Index {
-                    comment: target.comment.clone(),
-                    ..index.clone()
-                } == *target =>
-            {
+            Some(target) if same_but_comment(index, target) => {
                 out.steps.extend(comment_step(
                     CommentTarget::Index {
                         table: name.to_string(),
@@ -373,12 +329,10 @@ fn view_in_place(name: &str, from: &View, to: &View, out: &mut Split) {
         }
     }
     for (index_name, index) in &to.indexes {
-        let kept = from.indexes.get(index_name).is_some_and(|live| {
-            Index {
-                comment: index.comment.clone(),
-                ..live.clone()
-            } == *index
-        });
+        let kept = from
+            .indexes
+            .get(index_name)
+            .is_some_and(|live| same_but_comment(live, index));
         if !kept {
             out.view_index_creations.push(Operation::CreateIndex {
                 table: name.to_string(),
