@@ -103,6 +103,19 @@ impl SchemaSnapshot {
         names
     }
 
+    /// Whether this snapshot models the object a [`PrivilegeTarget`] key names (a table,
+    /// view or materialized view; a sequence; a function by signature).
+    pub fn has_privilege_target(&self, key: &str) -> bool {
+        match PrivilegeTarget::parse(key) {
+            Some(PrivilegeTarget::Table(name)) => {
+                self.tables.contains_key(&name) || self.views.contains_key(&name)
+            }
+            Some(PrivilegeTarget::Sequence(name)) => self.sequences.contains_key(&name),
+            Some(PrivilegeTarget::Function(signature)) => self.functions.contains_key(&signature),
+            None => false,
+        }
+    }
+
     /// The canonical serialisation: compact JSON with every map in key order.
     pub fn canonical_json(&self) -> String {
         // Serialising plain data (strings, numbers, ordered maps) cannot fail.

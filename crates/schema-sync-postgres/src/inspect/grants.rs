@@ -69,24 +69,12 @@ pub(crate) async fn inspect_schemas_with(
         if let (Some(snapshot), Some(found)) = (snapshot.as_mut(), grants.remove(schema)) {
             snapshot.privileges = found
                 .into_iter()
-                .filter(|(key, _)| models(snapshot, key))
+                // Identity sequences, aggregates and unmodelled relations are left out.
+                .filter(|(key, _)| snapshot.has_privilege_target(key))
                 .collect();
         }
     }
     Ok(snapshots)
-}
-
-/// Whether the snapshot models the object `key` names (identity sequences, aggregates
-/// and unmodelled relations are left out).
-fn models(snapshot: &SchemaSnapshot, key: &str) -> bool {
-    match PrivilegeTarget::parse(key) {
-        Some(PrivilegeTarget::Table(name)) => {
-            snapshot.tables.contains_key(&name) || snapshot.views.contains_key(&name)
-        }
-        Some(PrivilegeTarget::Sequence(name)) => snapshot.sequences.contains_key(&name),
-        Some(PrivilegeTarget::Function(signature)) => snapshot.functions.contains_key(&signature),
-        None => false,
-    }
 }
 
 async fn read(client: &Client, schemas: &[String]) -> PgResult<GrantsBySchema> {

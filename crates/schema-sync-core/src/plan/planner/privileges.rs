@@ -20,7 +20,7 @@ pub(super) fn steps(
     let mut out: Vec<Operation> = Vec::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     for change in &diff.privileges {
-        if !exists(to, &change.name) {
+        if !to.has_privilege_target(&change.name) {
             // The object goes away with its grants.
             continue;
         }
@@ -60,17 +60,5 @@ fn created_object(op: &Operation) -> Option<PrivilegeTarget> {
         Operation::CreateSequence { name, .. } => Some(PrivilegeTarget::Sequence(name.clone())),
         Operation::CreateFunction { name, .. } => Some(PrivilegeTarget::Function(name.clone())),
         _ => None,
-    }
-}
-
-/// Whether `snapshot` has the object the privilege key names.
-fn exists(snapshot: &SchemaSnapshot, key: &str) -> bool {
-    match PrivilegeTarget::parse(key) {
-        Some(PrivilegeTarget::Table(name)) => {
-            snapshot.tables.contains_key(&name) || snapshot.views.contains_key(&name)
-        }
-        Some(PrivilegeTarget::Sequence(name)) => snapshot.sequences.contains_key(&name),
-        Some(PrivilegeTarget::Function(name)) => snapshot.functions.contains_key(&name),
-        None => false,
     }
 }
