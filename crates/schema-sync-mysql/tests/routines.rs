@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
@@ -72,39 +71,12 @@ async fn create(db: &MysqlTestDb, prefix: &str, ddl: impl Fn(&str) -> String) ->
     }
 }
 
-/// `mariadb-dump --no-data` of `database`, with its name replaced, the dump's date and
-/// the data it still holds removed: `AUTO_INCREMENT` counters and sequence positions
-/// (`DO SETVAL(...)`).
+/// `mariadb-dump --no-data` of `database` ([`common::mariadb_dump_in_server_order`]),
+/// without the sequence positions it still holds (`DO SETVAL(...)`: data).
 fn dump(database: &str) -> String {
-    let out = Command::new("mariadb-dump")
-        .args([
-            "--no-data",
-            "--skip-comments",
-            "--skip-dump-date",
-            "-h",
-            "127.0.0.1",
-            "-u",
-            "root",
-            database,
-        ])
-        .output();
-    let text = match out {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
-        Ok(out) => panic!(
-            "mariadb-dump {database} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!("cannot run mariadb-dump: {e}"),
-    };
-    let text = text.replace(database, "DB");
-    text.lines()
+    common::mariadb_dump_in_server_order(database)
+        .lines()
         .filter(|line| !line.starts_with("DO SETVAL("))
-        .map(|line| {
-            line.split(' ')
-                .filter(|word| !word.starts_with("AUTO_INCREMENT="))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
         .collect::<Vec<_>>()
         .join("\n")
 }

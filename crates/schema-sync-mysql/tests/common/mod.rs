@@ -229,12 +229,11 @@ BEGIN
 END;
 "#;
 
-/// `mariadb-dump --no-data` of `database` without what changes from run to run: the
-/// database name becomes `DB`, `AUTO_INCREMENT=n` and comment lines (the dump date) are
-/// removed, and each table's keys are sorted (the server lists them in creation order,
-/// which no tool can choose short of recreating the table; the model keeps none).
-/// Two databases with the same schema dump the same text.
-pub fn mariadb_dump(database: &str) -> String {
+/// `mariadb-dump --no-data` of `database` as the server prints it, from the test server
+/// (`SCHEMA_SYNC_TEST_MYSQL_URL`), with the database name replaced by `DB`, the
+/// `AUTO_INCREMENT=n` counters and the comment lines (the dump date) removed, keys in the
+/// order the server lists them.
+pub fn mariadb_dump_in_server_order(database: &str) -> String {
     let opts = match mysql_async::Opts::from_url(&url()) {
         Ok(opts) => opts,
         Err(e) => panic!("bad SCHEMA_SYNC_TEST_MYSQL_URL: {e}"),
@@ -259,15 +258,29 @@ pub fn mariadb_dump(database: &str) -> String {
         "mariadb-dump: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let text = String::from_utf8_lossy(&output.stdout).replace(database, "DB");
+    String::from_utf8_lossy(&output.stdout)
+        .replace(database, "DB")
+        .lines()
+        .filter(|line| !line.starts_with("--"))
+        .map(|line| {
+            line.split(' ')
+                .filter(|word| !word.starts_with("AUTO_INCREMENT="))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`mariadb_dump_in_server_order`] with each table's keys sorted (the server lists them
+/// in creation order, which no tool can choose short of recreating the table; the model
+/// keeps none). Two databases with the same schema dump the same text.
+pub fn mariadb_dump(database: &str) -> String {
+    let text = mariadb_dump_in_server_order(database);
     let mut out: Vec<String> = Vec::new();
     let mut keys: Vec<String> = Vec::new();
-    for line in text.lines().filter(|line| !line.starts_with("--")) {
-        let line: String = line
-            .split(' ')
-            .filter(|word| !word.starts_with("AUTO_INCREMENT="))
-            .collect::<Vec<_>>()
-            .join(" ");
+    for line in text.lines() {
+        let line = line.to_string();
         let body = line.trim_end_matches(',');
         let is_key = ["KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY "]
             .iter()
