@@ -249,6 +249,20 @@ pub struct StoreArgs {
     pub snapshot_store: Option<String>,
 }
 
+/// The snapshot cache: tenants whose change cookie did not move are not read again.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Snapshot cache")]
+pub struct CacheArgs {
+    /// Inspect every tenant in full, even one whose change cookie has not moved since
+    /// the cache recorded it; what is read still refreshes the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where the snapshot cache lives (default: `cache/` inside a file:// snapshot store,
+    /// else the user's cache directory, such as ~/.cache/schema-sync).
+    #[arg(long, env = "SCHEMA_SYNC_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
 /// Recording snapshots after a run.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Snapshot store")]
@@ -285,6 +299,9 @@ pub struct SyncArgs {
     /// Saving snapshots.
     #[command(flatten)]
     pub save: SaveArgs,
+    /// The snapshot cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Flags of `diff`.
@@ -308,6 +325,9 @@ pub struct DiffArgs {
     /// The snapshot store (for --target snapshot:REF).
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The snapshot cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Flags of `validate`.
@@ -334,6 +354,9 @@ pub struct ValidateArgs {
     /// Saving snapshots.
     #[command(flatten)]
     pub save: SaveArgs,
+    /// The snapshot cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Flags of `audit`.
@@ -357,6 +380,9 @@ pub struct AuditArgs {
     /// Saving snapshots.
     #[command(flatten)]
     pub save: SaveArgs,
+    /// The snapshot cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Flags of `plan`. There is no `--allow-destructive`: a plan shows every step, with
@@ -472,6 +498,8 @@ pub struct Flags {
     pub store: StoreArgs,
     /// `--save-snapshots`.
     pub save: SaveArgs,
+    /// `--no-cache`, `--cache-dir`.
+    pub cache: CacheArgs,
 }
 
 impl Cli {
@@ -491,6 +519,7 @@ impl Cli {
                 flags.allow_destructive = args.allow_destructive;
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
+                flags.cache = args.cache.clone();
             }
             Command::Diff(args) => {
                 flags.connection = args.connection.clone();
@@ -499,6 +528,7 @@ impl Cli {
                 flags.execution = args.execution.clone();
                 flags.failures = args.failures.clone();
                 flags.store = args.store.clone();
+                flags.cache = args.cache.clone();
             }
             Command::Validate(args) => {
                 flags.connection = args.connection.clone();
@@ -508,6 +538,7 @@ impl Cli {
                 flags.failures = args.failures.clone();
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
+                flags.cache = args.cache.clone();
             }
             Command::Audit(args) => {
                 flags.connection = args.connection.clone();
@@ -515,6 +546,7 @@ impl Cli {
                 flags.execution = args.execution.clone();
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
+                flags.cache = args.cache.clone();
             }
             Command::Plan(args) => {
                 flags.connection = args.connection.clone();

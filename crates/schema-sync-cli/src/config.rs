@@ -66,6 +66,8 @@ pub struct ConfigFile {
     /// schema); the cross-tenant guard never refuses SQL that names them.
     #[serde(default)]
     pub shared_namespaces: Vec<String>,
+    /// Where the snapshot cache lives, like `--cache-dir`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// How tenants are selected.
@@ -114,6 +116,10 @@ pub struct Settings {
     pub include_privileges: bool,
     /// Namespaces tenants share, which the cross-tenant guard allows.
     pub shared_namespaces: Vec<String>,
+    /// `--no-cache`: read every tenant in full.
+    pub no_cache: bool,
+    /// Where the snapshot cache lives, when set.
+    pub cache_dir: Option<PathBuf>,
     /// Quiet output.
     pub quiet: bool,
     /// Verbose output.
@@ -241,6 +247,8 @@ impl Settings {
             strict_column_order: flags.target.strict_column_order || file.strict_column_order,
             include_privileges: flags.target.include_privileges || file.include_privileges,
             shared_namespaces: file.shared_namespaces,
+            no_cache: flags.cache.no_cache,
+            cache_dir: flags.cache.cache_dir.clone().or(file.cache_dir),
             quiet: global.quiet,
             verbose: global.verbose,
         })

@@ -8,6 +8,7 @@
 //! from it ([`reference`](mod@reference)), so the docs cannot drift from the binary.
 #![deny(missing_docs)]
 
+mod cache;
 pub mod cli;
 mod commands;
 pub mod config;
@@ -66,7 +67,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     // Audit and tenant listing are read-only for real. diff, validate and plan change no
     // tenant, but an SQL target is applied in a scratch namespace, which needs writes.
     let read_only = matches!(cli.command, Command::Audit(_) | Command::Tenants(_));
-    let engine = connect(&settings, read_only).await?;
+    let mut engine = connect(&settings, read_only).await?;
+    let fleet_command = matches!(
+        cli.command,
+        Command::Sync(_) | Command::Diff(_) | Command::Validate(_) | Command::Audit(_)
+    );
+    if fleet_command && let Some(cache) = cache::open(&settings, engine.adapter().name()) {
+        engine = engine.with_cache(cache);
+    }
     match cli.command {
         Command::Sync(_) => commands::check::run(Mode::Sync, &engine, &settings).await,
         Command::Diff(_) => commands::check::run(Mode::Diff, &engine, &settings).await,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::ChangeCookie;
 use crate::error::Result;
 use crate::isolation::NamespaceGuard;
 use crate::plan::MigrationPlan;
@@ -34,6 +35,18 @@ pub trait SchemaInspector: Send + Sync {
             out.push(self.inspect(tenant).await);
         }
         out
+    }
+
+    /// The change cookies of `tenants`, aligned with them ([`crate::cache`]), or `None`
+    /// when this adapter has none, which is the default. A tenant whose cookie cannot be
+    /// read (it does not exist, the query failed) gets `None` and is inspected in full.
+    ///
+    /// An adapter returns cookies only where a test proves that every kind of change it
+    /// models moves them: a cookie that stays put across a change makes the next run
+    /// report a stale snapshot.
+    async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
+        let _ = tenants;
+        None
     }
 }
 
@@ -161,6 +174,17 @@ pub trait TenantLock: Send {
     /// # Errors
     /// A database error.
     async fn inspect(&mut self) -> Result<SchemaSnapshot>;
+
+    /// The tenant's change cookie as it is under the lock
+    /// ([`SchemaInspector::change_cookies`]), or `None` where the adapter has none. When
+    /// it equals the cookie read before the tenant was last inspected, the tenant has not
+    /// changed since, and the engine skips [`inspect`](Self::inspect).
+    ///
+    /// # Errors
+    /// A database error.
+    async fn change_cookie(&mut self) -> Result<Option<ChangeCookie>> {
+        Ok(None)
+    }
 
     /// Applies `plan` without ending the unit of work. Before running anything it checks
     /// every rendered statement with the [`ExecuteOptions::isolation`] guard.

@@ -147,6 +147,7 @@
 
 mod adapter;
 mod blocking;
+pub mod cache;
 pub mod diff;
 mod engine;
 mod error;
@@ -164,6 +165,7 @@ pub use adapter::{
     SchemaInspector, TenantLock,
 };
 pub use blocking::run_blocking;
+pub use cache::{ChangeCookie, SnapshotCache};
 pub use diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 pub use engine::{
     Engine, FleetOptions, FleetReport, FleetSummary, SYNC_BATCH_SIZE, SyncOptions, SyncOutcome,

@@ -40,6 +40,7 @@ setters!(FleetOptions {
     with_concurrency => concurrency: usize,
     with_batch_size => batch_size: usize,
     with_max_failures => max_failures: Option<usize>,
+    with_refresh_cache => refresh_cache: bool,
 });
 
 setters!(ExecuteOptions {

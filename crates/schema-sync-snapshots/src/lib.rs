@@ -70,6 +70,8 @@ mod fsutil;
 #[cfg(any(feature = "file", feature = "git"))]
 mod tree;
 
+#[cfg(feature = "file")]
+pub mod cache;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod database;
 #[cfg(feature = "file")]
@@ -82,6 +84,8 @@ pub mod s3;
 #[cfg(feature = "testing")]
 pub mod conformance;
 
+#[cfg(feature = "file")]
+pub use cache::DirectorySnapshotCache;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use database::DatabaseSnapshotStore;
 #[cfg(feature = "file")]

@@ -30,7 +30,9 @@ pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Resul
         None
     };
     let tenants = select_tenants(engine, &settings.selection, None).await?;
-    let options = FleetOptions::default().with_concurrency(settings.concurrency);
+    let options = FleetOptions::default()
+        .with_concurrency(settings.concurrency)
+        .with_refresh_cache(settings.no_cache);
     let format = settings.format;
     let quiet = settings.quiet;
     let progress = Progress::new(tenants.len(), quiet || format != Format::Text);
@@ -53,6 +55,7 @@ pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Resul
     };
     let results = engine.inspect_fleet(tenants, &options, &on_done).await;
     progress.finish();
+    crate::cache::flush(engine.cache(), quiet || format != Format::Text).await;
     let elapsed = started.elapsed().as_millis();
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     let mut store_error = None;

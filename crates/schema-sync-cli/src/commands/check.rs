@@ -108,6 +108,7 @@ pub fn fleet_options(settings: &Settings, execute: bool, allow_destructive: bool
         )
         .with_concurrency(settings.concurrency)
         .with_max_failures(settings.max_failures)
+        .with_refresh_cache(settings.no_cache)
 }
 
 /// Runs the fleet with a progress bar, calling `on_done` (with the bar cleared) as each
@@ -191,6 +192,7 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         &on_done,
     )
     .await;
+    crate::cache::flush(engine.cache(), settings.quiet || json_output).await;
     let saved = match &store {
         Some(store) => {
             Some(super::snapshot::save_after_run(store.as_ref(), &report, &target).await)

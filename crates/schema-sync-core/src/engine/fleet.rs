@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::stream::{self, StreamExt};
 
 use super::report::{FleetReport, TenantReport, TenantStatus};
-use super::{Engine, PlanCache, SyncOptions};
+use super::{Engine, Inspected, PlanCache, SyncOptions};
+use crate::cache::{ChangeCookie, SnapshotCache};
 use crate::error::{Error, Result};
 use crate::snapshot::SchemaSnapshot;
 use crate::tenant::TenantContext;
@@ -24,6 +25,10 @@ pub struct FleetOptions {
     pub batch_size: usize,
     /// Stop starting new tenants once this many have failed or been refused.
     pub max_failures: Option<usize>,
+    /// Inspect every tenant in full even where the [snapshot cache](Engine::with_cache)
+    /// has its snapshot under an unmoved change cookie (`--no-cache`). What is read is
+    /// still recorded in the cache.
+    pub refresh_cache: bool,
 }
 
 /// The largest inspection batch of a run that changes tenants.
@@ -52,6 +57,7 @@ impl Default for FleetOptions {
             concurrency: 4,
             batch_size: 100,
             max_failures: None,
+            refresh_cache: false,
         }
     }
 }
@@ -85,6 +91,7 @@ impl Engine {
                 tenants,
                 options.inspect_batch_size(),
                 concurrency,
+                options.refresh_cache,
                 limit_reached,
             )
             .map(|(index, tenant, live)| async move {
@@ -127,11 +134,13 @@ impl Engine {
                 tenants,
                 options.batch_size,
                 options.concurrency.max(1),
+                options.refresh_cache,
                 &never,
             )
-            .filter_map(
-                |(index, tenant, live)| async move { live.map(|live| (index, tenant, live)) },
-            )
+            .filter_map(|(index, tenant, live)| async move {
+                let live = live?.map(|i| Arc::unwrap_or_clone(i.snapshot));
+                Some((index, tenant, live))
+            })
             .inspect(|(_, tenant, live)| on_done(tenant, live))
             .collect()
             .await;
@@ -149,9 +158,9 @@ impl Engine {
         tenants: Vec<TenantContext>,
         batch_size: usize,
         concurrency: usize,
+        refresh_cache: bool,
         stop: &'a (dyn Fn() -> bool + Send + Sync),
-    ) -> impl futures::Stream<Item = (usize, TenantContext, Option<Result<SchemaSnapshot>>)> + 'a
-    {
+    ) -> impl futures::Stream<Item = (usize, TenantContext, Option<Result<Inspected>>)> + 'a {
         let batch_size = batch_size.max(1);
         let mut batches: Vec<Vec<(usize, TenantContext)>> = Vec::new();
         for (index, tenant) in tenants.into_iter().enumerate() {
@@ -160,54 +169,128 @@ impl Engine {
                 _ => batches.push(vec![(index, tenant)]),
             }
         }
-        let inspector = Arc::new(self.adapter.clone());
         stream::iter(batches)
-            .map(move |batch| {
-                let adapter = inspector.clone();
-                async move {
-                    if stop() {
-                        return batch
-                            .into_iter()
-                            .map(|(i, t)| (i, t, None))
-                            .collect::<Vec<_>>();
-                    }
-                    // Rejected names are never inspected: they fail with their reason.
-                    let contexts: Vec<TenantContext> = batch
-                        .iter()
-                        .filter(|(_, t)| t.rejection().is_none())
-                        .map(|(_, t)| t.clone())
-                        .collect();
-                    let mut inspected = adapter
-                        .inspector()
-                        .inspect_many(&contexts)
-                        .await
-                        .into_iter();
-                    batch
+            .map(move |batch| async move {
+                if stop() {
+                    return batch
                         .into_iter()
-                        .map(|(i, t)| {
-                            if let Some(reason) = t.rejection() {
-                                let error = Error::InvalidTenantId {
-                                    id: t.id().to_string(),
-                                    reason: format!(
-                                        "this namespace cannot be a tenant ({reason}); rename it, or leave it out of the selection"
-                                    ),
-                                };
-                                return (i, t, Some(Err(error)));
-                            }
-                            // An inspector that returns too few results must not lose tenants.
-                            let live = inspected.next().unwrap_or_else(|| {
-                                Err(Error::Internal {
-                                    tenant: Some(t.id().clone()),
-                                    message: "the inspector returned no result for this tenant"
-                                        .into(),
-                                })
-                            });
-                            (i, t, Some(live))
-                        })
-                        .collect()
+                        .map(|(i, t)| (i, t, None))
+                        .collect::<Vec<_>>();
                 }
+                // Rejected names are never inspected: they fail with their reason.
+                let contexts: Vec<TenantContext> = batch
+                    .iter()
+                    .filter(|(_, t)| t.rejection().is_none())
+                    .map(|(_, t)| t.clone())
+                    .collect();
+                let mut inspected = self.inspect_batch(&contexts, refresh_cache).await.into_iter();
+                batch
+                    .into_iter()
+                    .map(|(i, t)| {
+                        if let Some(reason) = t.rejection() {
+                            let error = Error::InvalidTenantId {
+                                id: t.id().to_string(),
+                                reason: format!(
+                                    "this namespace cannot be a tenant ({reason}); rename it, or leave it out of the selection"
+                                ),
+                            };
+                            return (i, t, Some(Err(error)));
+                        }
+                        // An inspector that returns too few results must not lose tenants.
+                        let live = inspected.next().unwrap_or_else(|| {
+                            Err(Error::Internal {
+                                tenant: Some(t.id().clone()),
+                                message: "the inspector returned no result for this tenant"
+                                    .into(),
+                            })
+                        });
+                        (i, t, Some(live))
+                    })
+                    .collect()
             })
             .buffer_unordered(concurrency)
             .flat_map(stream::iter)
+    }
+
+    /// Inspects one batch, aligned with `contexts`: from the cache where a tenant's
+    /// change cookie has not moved (unless `refresh_cache`), from the database otherwise,
+    /// recording what was read under the cookie read before it.
+    async fn inspect_batch(
+        &self,
+        contexts: &[TenantContext],
+        refresh_cache: bool,
+    ) -> Vec<Result<Inspected>> {
+        let inspector = self.adapter.inspector();
+        let cookies = match &self.cache {
+            Some(_) if !contexts.is_empty() => inspector.change_cookies(contexts).await,
+            _ => None,
+        };
+        let (Some(cache), Some(cookies)) = (&self.cache, cookies) else {
+            return inspector
+                .inspect_many(contexts)
+                .await
+                .into_iter()
+                .map(|live| live.map(|snapshot| Inspected::read(snapshot, None)))
+                .collect();
+        };
+        let mut results: Vec<Option<Result<Inspected>>> = Vec::with_capacity(contexts.len());
+        let mut to_read: Vec<(usize, Option<ChangeCookie>)> = Vec::new();
+        for (position, tenant) in contexts.iter().enumerate() {
+            let cookie = cookies.get(position).cloned().flatten();
+            let cached = match &cookie {
+                Some(cookie) if !refresh_cache => cache.lookup(tenant.namespace(), cookie).await,
+                _ => None,
+            };
+            match cached {
+                Some(cached) => results.push(Some(Ok(Inspected {
+                    snapshot: cached.snapshot,
+                    hash: cached.hash,
+                    cookie,
+                }))),
+                None => {
+                    results.push(None);
+                    to_read.push((position, cookie));
+                }
+            }
+        }
+        if !to_read.is_empty() {
+            let reading: Vec<TenantContext> =
+                to_read.iter().map(|(p, _)| contexts[*p].clone()).collect();
+            let read = inspector.inspect_many(&reading).await;
+            for ((position, cookie), live) in to_read.into_iter().zip(read) {
+                let live = live.map(|snapshot| Inspected::read(snapshot, cookie));
+                record(cache.as_ref(), &contexts[position], &live).await;
+                results[position] = Some(live);
+            }
+        }
+        results
+            .into_iter()
+            .zip(contexts)
+            .map(|(result, tenant)| {
+                result.unwrap_or_else(|| {
+                    Err(Error::Internal {
+                        tenant: Some(tenant.id().clone()),
+                        message: "the inspector returned no result for this tenant".into(),
+                    })
+                })
+            })
+            .collect()
+    }
+}
+
+/// Records a tenant just read under the cookie read before it; forgets one that could
+/// not be read.
+async fn record(cache: &dyn SnapshotCache, tenant: &TenantContext, live: &Result<Inspected>) {
+    match live {
+        Ok(Inspected {
+            snapshot,
+            hash,
+            cookie: Some(cookie),
+        }) => {
+            cache
+                .record(tenant.namespace(), cookie, snapshot, hash)
+                .await
+        }
+        _ => cache.forget(tenant.namespace()).await,
     }
 }

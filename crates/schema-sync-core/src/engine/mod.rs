@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::adapter::{DatabaseAdapter, ExecuteOptions, ExecutionResult};
+use crate::cache::{ChangeCookie, SnapshotCache};
 use crate::diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 use crate::error::{Error, Result};
 use crate::isolation::NamespaceGuard;
@@ -88,12 +89,34 @@ impl PlanCache {
     }
 }
 
-/// Wires an adapter with a diff calculator and a planner.
+/// A tenant as inspected for a fleet run: its snapshot and hash, and the change cookie
+/// read before it, when the adapter has cookies.
+#[derive(Debug, Clone)]
+struct Inspected {
+    snapshot: Arc<SchemaSnapshot>,
+    hash: SnapshotHash,
+    cookie: Option<ChangeCookie>,
+}
+
+impl Inspected {
+    /// A snapshot just read (hashed here) with the cookie read before it.
+    fn read(snapshot: SchemaSnapshot, cookie: Option<ChangeCookie>) -> Self {
+        let hash = snapshot.hash();
+        Self {
+            snapshot: Arc::new(snapshot),
+            hash,
+            cookie,
+        }
+    }
+}
+
+/// Wires an adapter with a diff calculator, a planner and, optionally, a snapshot cache.
 #[derive(Clone)]
 pub struct Engine {
     adapter: Arc<dyn DatabaseAdapter>,
     differ: Arc<dyn DiffCalculator>,
     planner: Arc<dyn Planner>,
+    cache: Option<Arc<dyn SnapshotCache>>,
 }
 
 impl Engine {
@@ -103,7 +126,21 @@ impl Engine {
             adapter,
             differ: Arc::new(DefaultDiffCalculator),
             planner: Arc::new(DefaultPlanner),
+            cache: None,
         }
+    }
+
+    /// Uses `cache` in fleet runs: a tenant whose change cookie has not moved since it
+    /// was recorded is not inspected again ([`crate::cache`]). Only adapters that have
+    /// cookies use it; [`FleetOptions::refresh_cache`] forces a full read.
+    pub fn with_cache(mut self, cache: Arc<dyn SnapshotCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The snapshot cache, if one is set.
+    pub fn cache(&self) -> Option<&Arc<dyn SnapshotCache>> {
+        self.cache.as_ref()
     }
 
     /// Replaces the planner (for example with a safer, online-change planner).
@@ -251,7 +288,7 @@ impl Engine {
         target: &SchemaSnapshot,
         options: &SyncOptions,
     ) -> Result<SyncOutcome> {
-        let live = self.adapter.inspector().inspect(tenant).await?;
+        let live = Inspected::read(self.adapter.inspector().inspect(tenant).await?, None);
         let cache = PlanCache::default();
         let report = self
             .process_tenant(tenant, live, target, options, &cache)
@@ -302,14 +339,18 @@ impl Engine {
     async fn process_tenant(
         &self,
         tenant: &TenantContext,
-        live: SchemaSnapshot,
+        inspected: Inspected,
         target: &SchemaSnapshot,
         options: &SyncOptions,
         cache: &PlanCache,
     ) -> Result<TenantReport> {
         let id = tenant.id();
         let strict = options.strict_column_order;
-        let hash = live.hash();
+        let Inspected {
+            snapshot: live,
+            hash,
+            cookie,
+        } = inspected;
         let planned = self.planned(&live, &hash, target, options, cache)?;
         let mut report = TenantReport::new(id.clone(), TenantStatus::InSync);
         report.hash = Some(hash.clone());
@@ -317,14 +358,14 @@ impl Engine {
         report.plan = Some(planned.plan.clone());
         if planned.diff.is_in_sync(strict) {
             if options.keep_snapshots {
-                report.snapshot = Some(Arc::new(live));
+                report.snapshot = Some(live);
             }
             return Ok(report);
         }
         if !options.execute {
             report.status = TenantStatus::Drifted;
             if options.keep_snapshots {
-                report.snapshot = Some(Arc::new(live));
+                report.snapshot = Some(live);
             }
             return Ok(report);
         }
@@ -338,8 +379,11 @@ impl Engine {
             .apply_locked(
                 lock.as_mut(),
                 tenant,
-                live,
-                hash,
+                Inspected {
+                    snapshot: live,
+                    hash,
+                    cookie,
+                },
                 planned,
                 target,
                 options,
@@ -377,8 +421,7 @@ impl Engine {
         &self,
         lock: &mut dyn crate::adapter::TenantLock,
         tenant: &TenantContext,
-        live: SchemaSnapshot,
-        hash: SnapshotHash,
+        inspected: Inspected,
         planned: Arc<Planned>,
         target: &SchemaSnapshot,
         options: &SyncOptions,
@@ -387,12 +430,22 @@ impl Engine {
         let id = tenant.id();
         let strict = options.strict_column_order;
         // Someone may have changed the tenant between inspection and lock: re-plan if so.
-        let now = lock.inspect().await?;
-        let now_hash = now.hash();
-        let (planned, live) = if now_hash == hash {
-            (planned, live)
+        // An unmoved change cookie proves it did not change, without reading it again.
+        let unmoved = match &inspected.cookie {
+            Some(before) => lock.change_cookie().await?.as_ref() == Some(before),
+            None => false,
+        };
+        let (planned, live) = if unmoved {
+            (planned, inspected.snapshot)
         } else {
-            (self.planned(&now, &now_hash, target, options, cache)?, now)
+            let now = lock.inspect().await?;
+            let now_hash = now.hash();
+            if now_hash == inspected.hash {
+                (planned, inspected.snapshot)
+            } else {
+                let planned = self.planned(&now, &now_hash, target, options, cache)?;
+                (planned, Arc::new(now))
+            }
         };
         if planned.diff.is_in_sync(strict) {
             return Ok(Locked::Unchanged(planned));

@@ -216,7 +216,13 @@ async fn replans_when_the_tenant_changed_before_the_lock() {
         ..SyncOptions::default()
     };
     let report = engine
-        .process_tenant(&tenants[0], live, &target(), &options, &cache)
+        .process_tenant(
+            &tenants[0],
+            Inspected::read(live, None),
+            &target(),
+            &options,
+            &cache,
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.status, TenantStatus::InSync);
@@ -406,4 +412,128 @@ async fn rejected_names_fail_alone_instead_of_being_skipped() {
         Some(Error::InvalidTenantId { .. })
     ));
     assert_eq!(report.summary.drifted, 2);
+}
+
+/// A fleet whose mock offers change cookies, on an engine with an in-memory cache.
+fn cached_fleet(
+    n: usize,
+    schema: &SchemaSnapshot,
+) -> (
+    MockAdapter,
+    Engine,
+    Vec<TenantContext>,
+    Arc<crate::cache::MemorySnapshotCache>,
+) {
+    let (adapter, _, tenants) = fleet(n, schema);
+    let adapter = adapter.with_cookies();
+    let cache = Arc::new(crate::cache::MemorySnapshotCache::default());
+    let engine = Engine::new(Arc::new(adapter.clone())).with_cache(cache.clone());
+    (adapter, engine, tenants, cache)
+}
+
+#[tokio::test]
+async fn a_tenant_whose_cookie_did_not_move_is_not_read_again_and_a_changed_one_is() {
+    let (adapter, engine, tenants, cache) = cached_fleet(4, &target());
+    let options = FleetOptions::default();
+    let first = engine
+        .run_fleet(tenants.clone(), &target(), &options, &|_| {})
+        .await;
+    assert_eq!(first.summary.in_sync, 4);
+    assert_eq!(adapter.tenants_read(), 4);
+    assert_eq!(cache.len(), 4);
+
+    let warm = engine
+        .run_fleet(tenants.clone(), &target(), &options, &|_| {})
+        .await;
+    assert_eq!(warm.summary.in_sync, 4);
+    assert_eq!(adapter.tenants_read(), 4, "nothing moved: nothing is read");
+    let hashes = |r: &FleetReport| r.tenants.iter().map(|t| t.hash.clone()).collect::<Vec<_>>();
+    assert_eq!(hashes(&warm), hashes(&first));
+
+    // A change between runs moves that tenant's cookie: it alone is read again.
+    adapter.set_schema(&tenant_id("t002"), drifted());
+    let changed = engine
+        .run_fleet(tenants.clone(), &target(), &options, &|_| {})
+        .await;
+    assert_eq!(adapter.tenants_read(), 5);
+    assert_eq!(changed.summary.drifted, 1);
+    assert_eq!(changed.tenants[2].status, TenantStatus::Drifted);
+
+    // --no-cache reads everyone, and still finds the same.
+    let refreshed = engine
+        .run_fleet(
+            tenants,
+            &target(),
+            &FleetOptions {
+                refresh_cache: true,
+                ..options
+            },
+            &|_| {},
+        )
+        .await;
+    assert_eq!(adapter.tenants_read(), 9);
+    assert_eq!(hashes(&refreshed), hashes(&changed));
+}
+
+#[tokio::test]
+async fn without_cookies_the_cache_is_never_consulted() {
+    let (adapter, _, tenants) = fleet(3, &target());
+    let cache = Arc::new(crate::cache::MemorySnapshotCache::default());
+    let engine = Engine::new(Arc::new(adapter.clone())).with_cache(cache.clone());
+    for _ in 0..2 {
+        engine
+            .run_fleet(
+                tenants.clone(),
+                &target(),
+                &FleetOptions::default(),
+                &|_| {},
+            )
+            .await;
+    }
+    assert_eq!(adapter.tenants_read(), 6);
+    assert!(cache.is_empty());
+}
+
+#[tokio::test]
+async fn sync_trusts_an_unmoved_cookie_under_the_lock_and_rereads_a_moved_one() {
+    let (adapter, engine, tenants, _cache) = cached_fleet(3, &drifted());
+    let report = engine
+        .run_fleet(tenants.clone(), &target(), &sync_options(), &|_| {})
+        .await;
+    assert_eq!(report.summary.synced, 3, "{:?}", report.summary);
+    // Only the verification after applying inspects under the lock.
+    assert_eq!(adapter.lock_inspections(), 3);
+    assert_eq!(adapter.schema(&tenant_id("t001")), Some(target()));
+
+    // The synced tenants' cookies moved: the next run reads them again and finds them
+    // in sync.
+    let after = engine
+        .run_fleet(tenants, &target(), &FleetOptions::default(), &|_| {})
+        .await;
+    assert_eq!(after.summary.in_sync, 3);
+    assert_eq!(adapter.tenants_read(), 6);
+}
+
+#[tokio::test]
+async fn a_change_after_the_cookie_was_read_is_caught_under_the_lock() {
+    // A concurrent change between the fleet's read and the lock moves the cookie: the
+    // engine inspects under the lock and plans from what it finds.
+    let (adapter, engine, tenants, cache) = cached_fleet(1, &drifted());
+    engine
+        .run_fleet(
+            tenants.clone(),
+            &target(),
+            &FleetOptions::default(),
+            &|_| {},
+        )
+        .await;
+    assert_eq!(cache.len(), 1);
+    // The tenant is fixed by someone else: the cache still says drifted under the old
+    // cookie, but the cookie moved.
+    adapter.set_schema(&tenant_id("t000"), target());
+    let report = engine
+        .run_fleet(tenants, &target(), &sync_options(), &|_| {})
+        .await;
+    assert_eq!(report.summary.in_sync, 1, "{:?}", report.summary);
+    assert_eq!(adapter.executions(), 0);
 }

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::adapter::{
     DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner, SchemaInspector, TenantLock,
 };
+use crate::cache::ChangeCookie;
 use crate::error::{Error, Phase, Result};
 use crate::plan::MigrationPlan;
 use crate::snapshot::{
@@ -128,6 +129,14 @@ struct MockState {
     diverging_execute: BTreeSet<TenantId>,
     inspect_many_calls: usize,
     executions: usize,
+    /// Whether the mock offers change cookies.
+    cookies: bool,
+    /// Per tenant, how many times its schema was replaced: the mock's change cookie.
+    versions: BTreeMap<TenantId, u64>,
+    /// Tenants read by `inspect_many`, in all.
+    tenants_read: usize,
+    /// Inspections made under a lock.
+    lock_inspections: usize,
 }
 
 /// An in-memory database of tenants, implementing adapter, inspector and runner.
@@ -176,7 +185,35 @@ impl MockAdapter {
 
     /// Replaces the tenant's schema, as a concurrent change would.
     pub fn set_schema(&self, tenant: &TenantId, schema: SchemaSnapshot) {
-        self.with_state(|s| s.schemas.insert(tenant.clone(), schema));
+        self.with_state(|s| {
+            s.schemas.insert(tenant.clone(), schema);
+            *s.versions.entry(tenant.clone()).or_default() += 1;
+        });
+    }
+
+    /// Offers change cookies: each tenant's counts the times its schema was replaced.
+    pub fn with_cookies(self) -> Self {
+        self.with_state(|s| s.cookies = true);
+        self
+    }
+
+    /// How many tenants `inspect_many` has read, in all calls.
+    pub fn tenants_read(&self) -> usize {
+        self.with_state(|s| s.tenants_read)
+    }
+
+    /// How many inspections were made under a tenant's lock.
+    pub fn lock_inspections(&self) -> usize {
+        self.with_state(|s| s.lock_inspections)
+    }
+
+    fn cookie(&self, tenant: &TenantId) -> Option<ChangeCookie> {
+        self.with_state(|s| {
+            (s.cookies && s.schemas.contains_key(tenant)).then(|| {
+                let version = s.versions.get(tenant).copied().unwrap_or_default();
+                ChangeCookie::new(version.to_string())
+            })
+        })
     }
 
     /// How many times `inspect_many` was called.
@@ -213,8 +250,18 @@ impl SchemaInspector for MockAdapter {
     }
 
     async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
-        self.with_state(|s| s.inspect_many_calls += 1);
+        self.with_state(|s| {
+            s.inspect_many_calls += 1;
+            s.tenants_read += tenants.len();
+        });
         tenants.iter().map(|t| self.read(t.id())).collect()
+    }
+
+    async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
+        if !self.with_state(|s| s.cookies) {
+            return None;
+        }
+        Some(tenants.iter().map(|t| self.cookie(t.id())).collect())
     }
 }
 
@@ -231,6 +278,7 @@ struct MockLock {
 #[async_trait]
 impl TenantLock for MockLock {
     async fn inspect(&mut self) -> Result<SchemaSnapshot> {
+        self.adapter.with_state(|s| s.lock_inspections += 1);
         match &self.pending {
             Some(pending) => Ok(pending.clone()),
             None => self.adapter.read(self.tenant.id()),
@@ -241,7 +289,10 @@ impl TenantLock for MockLock {
         let statements = self.adapter.render(&self.tenant, plan).await?;
         self.options.isolation.check(&self.tenant, &statements)?;
         let tenant = self.tenant.id().clone();
-        let mut schema = self.inspect().await?;
+        let mut schema = match &self.pending {
+            Some(pending) => pending.clone(),
+            None => self.adapter.read(&tenant)?,
+        };
         let (failing, diverging) = self.adapter.with_state(|s| {
             (
                 s.failing_execute.contains(&tenant),
@@ -282,6 +333,10 @@ impl TenantLock for MockLock {
         })
     }
 
+    async fn change_cookie(&mut self) -> Result<Option<ChangeCookie>> {
+        Ok(self.adapter.cookie(self.tenant.id()))
+    }
+
     fn is_transactional(&self) -> bool {
         true
     }
@@ -290,7 +345,8 @@ impl TenantLock for MockLock {
         if let Some(schema) = self.pending {
             let tenant = self.tenant.id().clone();
             self.adapter.with_state(|s| {
-                s.schemas.insert(tenant, schema);
+                s.schemas.insert(tenant.clone(), schema);
+                *s.versions.entry(tenant).or_default() += 1;
                 s.executions += 1;
             });
         }
