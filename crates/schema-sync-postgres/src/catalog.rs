@@ -923,6 +923,8 @@ pub(crate) async fn external_relations(
 mod deparse;
 mod domains;
 pub(crate) mod privileges;
+mod shapes;
+pub(crate) use shapes::{RawRow, raw_rows};
 
 pub(crate) use domains::{DomainCheckRow, DomainRow};
 

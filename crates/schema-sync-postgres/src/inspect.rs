@@ -43,6 +43,7 @@ use crate::error;
 use crate::sql::relative::relativize_function;
 use crate::sql::{operator_class_text, qualified_collation};
 use crate::types::{CatalogType, normalize};
+use shapes::Shapes;
 
 /// A relation's name, namespace oid and schema name.
 type RelationName = (String, u32, String);
@@ -129,8 +130,14 @@ pub(crate) async fn inspect_schemas(
             r.domains.push(domain.oid);
         }
     }
-    let requests: Vec<DeparseRequest> = requests.into_values().collect();
+    // Only one tenant of each shape is deparsed; the others get its text.
+    let shapes = Shapes::group(catalog::raw_rows(client, &namespace_oids).await?);
+    let requests: Vec<DeparseRequest> = requests
+        .into_values()
+        .map(|request| shapes.narrow(request))
+        .collect();
     let mut deparsed = catalog::deparse(client, &requests).await?;
+    shapes.hand_over(&mut deparsed);
 
     let mut column_names: HashMap<(u32, i16), String> = parts
         .columns
@@ -946,6 +953,36 @@ impl PostgresAdapter {
 }
 
 impl PostgresAdapter {
+    /// How a batch inspection of `tenants` groups them by shape: for each tenant, the
+    /// position in `tenants` of the one whose deparsed text it gets (its own position
+    /// when it is deparsed itself); `None` for a schema that does not exist. For tests of
+    /// the grouping's soundness: it does not change what inspection returns.
+    ///
+    /// # Errors
+    /// A connection or catalog error.
+    #[doc(hidden)]
+    pub async fn shape_groups(&self, tenants: &[TenantContext]) -> Result<Vec<Option<usize>>> {
+        let client = self.client().await?;
+        let failed = |e| error::database(None, Phase::Inspect, "reading the catalog", e);
+        let names: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
+        let found = catalog::namespaces(&client, &names).await.map_err(failed)?;
+        let oids: Vec<u32> = found.iter().map(|(oid, _)| *oid).collect();
+        let shapes = Shapes::group(catalog::raw_rows(&client, &oids).await.map_err(failed)?);
+        let oid_of: HashMap<&str, u32> = found.iter().map(|(o, n)| (n.as_str(), *o)).collect();
+        let position: HashMap<u32, usize> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| oid_of.get(n.as_str()).map(|o| (*o, i)))
+            .collect();
+        Ok(names
+            .iter()
+            .map(|name| {
+                let oid = oid_of.get(name.as_str())?;
+                position.get(&shapes.representative_of(*oid)).copied()
+            })
+            .collect())
+    }
+
     /// Inspects one tenant ([`SchemaInspector::inspect`](schema_sync_core::SchemaInspector::inspect)).
     pub(crate) async fn inspect_one(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
         let mut results = self.inspect_batch(std::slice::from_ref(tenant)).await?;
@@ -980,6 +1017,7 @@ impl PostgresAdapter {
 mod domains;
 mod grants;
 mod partitions;
+mod shapes;
 mod timeouts;
 
 pub(crate) use grants::inspect_schemas_with;

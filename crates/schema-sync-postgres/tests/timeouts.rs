@@ -21,12 +21,16 @@ async fn a_locked_tenant_fails_inspection_alone_with_the_lock_kind() {
     )
     .await;
     let mut tenants = Vec::new();
-    for _ in 0..3 {
+    // Each tenant of its own shape, so that each is deparsed itself: a clone would get
+    // its text from the first tenant of its shape, without touching its own tables.
+    for i in 0..3 {
         tenants.push(
             db.create_tenant(
                 &unique_tenant_id("tmo_insp"),
-                "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL DEFAULT 'x' CHECK (name <> ''));
-                 CREATE VIEW names AS SELECT name FROM users;",
+                &format!(
+                    "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL DEFAULT 'x{i}' CHECK (name <> ''));
+                     CREATE VIEW names AS SELECT name FROM users;"
+                ),
             )
             .await
             .unwrap(),

@@ -1,6 +1,8 @@
 //! Shared test support: the real server, tenants created and dropped per test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod coverage;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
