@@ -50,20 +50,32 @@ pub(crate) struct RawRow {
     pub text: String,
 }
 
+/// The query; `{rel}`, `{typ}` and `{proc}` are the namespaces' relations, types and
+/// routines found through `pg_depend` ([`super::in_namespaces`]).
+fn raw_query() -> String {
+    let members = |catalog: &str, alias: &str, column: &str| {
+        super::in_namespaces(catalog, alias, column).replace("$1::oid[]", "ARRAY(SELECT oid FROM ns)")
+    };
+    RAW.replace("{own}", &members("pg_class", "c", "relnamespace"))
+        .replace("{typ}", &members("pg_type", "t", "typnamespace"))
+        .replace("{proc}", &members("pg_proc", "p", "pronamespace"))
+}
+
 const RAW: &str = "
 WITH ns AS MATERIALIZED (SELECT unnest($1::oid[]) AS oid),
+own AS MATERIALIZED (SELECT c.oid {own}),
 rel AS MATERIALIZED (
     SELECT c.oid, c.relnamespace AS ns, c.relname, c.relkind, c.relpartbound
-    FROM ns JOIN pg_catalog.pg_class c ON c.relnamespace = ns.oid
-)
+    FROM (SELECT oid FROM own
+          UNION ALL SELECT i.indexrelid FROM own JOIN pg_catalog.pg_index i ON i.indrelid = own.oid) o
+    JOIN pg_catalog.pg_class c ON c.oid = o.oid
+),
+typ AS MATERIALIZED (SELECT t.oid, t.typnamespace AS ns, t.typname, t.typtype {typ})
 SELECT r.ns, 'R' AS tag, r.oid, 0 AS num, r.relkind::text || r.relname::text AS text FROM rel r
-UNION ALL SELECT t.typnamespace, 'T', t.oid, 0, t.typtype::text || t.typname::text
-  FROM ns JOIN pg_catalog.pg_type t ON t.typnamespace = ns.oid
-UNION ALL SELECT t.typnamespace, 'E', e.oid, 0, e.enumtypid::text || E'\t' || e.enumlabel::text
-  FROM ns JOIN pg_catalog.pg_type t ON t.typnamespace = ns.oid AND t.typtype = 'e'
-  JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
-UNION ALL SELECT p.pronamespace, 'F', p.oid, 0, p.proname::text || E'\\t' || p.proargtypes::text
-  FROM ns JOIN pg_catalog.pg_proc p ON p.pronamespace = ns.oid
+UNION ALL SELECT t.ns, 'T', t.oid, 0, t.typtype::text || t.typname::text FROM typ t
+UNION ALL SELECT t.ns, 'E', e.oid, 0, e.enumtypid::text || E'\\t' || e.enumlabel::text
+  FROM typ t JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid WHERE t.typtype = 'e'
+UNION ALL SELECT p.pronamespace, 'F', p.oid, 0, p.proname::text || E'\\t' || p.proargtypes::text {proc}
 UNION ALL SELECT o.oprnamespace, 'O', o.oid, 0, o.oprname::text || E'\\t' || o.oprleft::text || ' ' || o.oprright::text
   FROM ns JOIN pg_catalog.pg_operator o ON o.oprnamespace = ns.oid
 UNION ALL SELECT x.collnamespace, 'N', x.oid, 0, 'L' || x.collname::text
@@ -84,8 +96,10 @@ UNION ALL SELECT x.tmplnamespace, 'N', x.oid, 0, 'M' || x.tmplname::text
   FROM ns JOIN pg_catalog.pg_ts_template x ON x.tmplnamespace = ns.oid
 UNION ALL SELECT x.connamespace, 'N', x.oid, 0, 'V' || x.conname::text
   FROM ns JOIN pg_catalog.pg_conversion x ON x.connamespace = ns.oid
-UNION ALL SELECT k.connamespace, 'K', k.oid, 0, k.conrelid::text || ' ' || k.contypid::text || E'\\t' || k.conname::text
-  FROM ns JOIN pg_catalog.pg_constraint k ON k.connamespace = ns.oid
+UNION ALL SELECT r.ns, 'K', k.oid, 0, k.conrelid::text || ' ' || k.contypid::text || E'\\t' || k.conname::text
+  FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid
+UNION ALL SELECT t.ns, 'K', k.oid, 0, k.conrelid::text || ' ' || k.contypid::text || E'\\t' || k.conname::text
+  FROM typ t JOIN pg_catalog.pg_constraint k ON k.contypid = t.oid
 UNION ALL SELECT r.ns, 'G', g.oid, 0, g.tgrelid::text || E'\\t' || g.tgname::text
   FROM rel r JOIN pg_catalog.pg_trigger g ON g.tgrelid = r.oid AND NOT g.tgisinternal
 UNION ALL SELECT r.ns, 'Q', p.oid, 0, p.polrelid::text || E'\\t' || p.polname::text
@@ -95,8 +109,8 @@ UNION ALL SELECT r.ns, 'A', a.attrelid, a.attnum::int,
   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
 UNION ALL SELECT r.ns, 'd', d.adrelid, d.adnum::int, d.adbin::text
   FROM rel r JOIN pg_catalog.pg_attrdef d ON d.adrelid = r.oid
-UNION ALL SELECT k.connamespace, 'c', k.oid, 0, k.conbin::text
-  FROM ns JOIN pg_catalog.pg_constraint k ON k.connamespace = ns.oid AND k.contype = 'c' AND k.conrelid <> 0
+UNION ALL SELECT r.ns, 'c', k.oid, 0, k.conbin::text
+  FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid AND k.contype = 'c'
 UNION ALL SELECT r.ns, 'k', i.indexrelid, 0, i.indrelid::text || ' ' || i.indkey::text || E'\\t' || i.indexprs::text
   FROM rel r JOIN pg_catalog.pg_index i ON i.indexrelid = r.oid AND i.indexprs IS NOT NULL
 UNION ALL SELECT r.ns, 'w', i.indexrelid, 0, i.indpred::text
@@ -113,17 +127,17 @@ UNION ALL SELECT r.ns, 'v', r.oid, 0, w.ev_action::text
 UNION ALL SELECT r.ns, 'P', r.oid, 0, pg_catalog.to_jsonb(pt)::text
   FROM rel r JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = r.oid
 UNION ALL SELECT r.ns, 'B', r.oid, 0, r.relpartbound::text FROM rel r WHERE r.relpartbound IS NOT NULL
-UNION ALL SELECT t.typnamespace, 'D', t.oid, 0, t.typdefaultbin::text
-  FROM ns JOIN pg_catalog.pg_type t ON t.typnamespace = ns.oid AND t.typdefaultbin IS NOT NULL
-UNION ALL SELECT k.connamespace, 'C', k.oid, 0, k.conbin::text
-  FROM ns JOIN pg_catalog.pg_constraint k ON k.connamespace = ns.oid AND k.contype = 'c' AND k.contypid <> 0
+UNION ALL SELECT t.ns, 'D', t.oid, 0, d.typdefaultbin::text
+  FROM typ t JOIN pg_catalog.pg_type d ON d.oid = t.oid AND d.typdefaultbin IS NOT NULL
+UNION ALL SELECT t.ns, 'C', k.oid, 0, k.conbin::text
+  FROM typ t JOIN pg_catalog.pg_constraint k ON k.contypid = t.oid AND k.contype = 'c'
 UNION ALL SELECT ns.oid, 'U', 0, 0, pg_catalog.has_schema_privilege(ns.oid, 'USAGE')::text FROM ns";
 
 /// Reads the raw rows of `namespaces`. Must run in the inspection's transaction.
 pub(crate) async fn raw_rows(client: &Client, namespaces: &[u32]) -> PgResult<Vec<RawRow>> {
     let namespaces = namespaces.to_vec();
     let rows = client
-        .query_typed(RAW, &[(&namespaces, Type::OID_ARRAY)])
+        .query_typed(&raw_query(), &[(&namespaces, Type::OID_ARRAY)])
         .await?;
     rows.iter().map(read).collect()
 }
