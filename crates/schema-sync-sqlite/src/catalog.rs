@@ -64,6 +64,55 @@ pub(crate) struct SchemaRow {
     pub table: String,
     /// Its `CREATE` statement as written; `None` for the indexes SQLite makes for keys.
     pub sql: Option<String>,
+    /// Whether it has a root page: every table and index but virtual tables.
+    pub has_root: bool,
+}
+
+/// The columns of `sqlite_schema` a [`SchemaRow`] reads, in its order.
+const SCHEMA_COLUMNS: &str =
+    r#""type", "name", "tbl_name", "sql", coalesce("rootpage", 0) <> 0 FROM "sqlite_schema""#;
+
+impl SchemaRow {
+    /// Reads a row whose columns 1 to 5 are [`SCHEMA_COLUMNS`].
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(SchemaRow {
+            kind: r.get(1)?,
+            name: r.get(2)?,
+            table: r.get(3)?,
+            sql: r.get(4)?,
+            has_root: r.get(5)?,
+        })
+    }
+}
+
+/// A digest of every row of `sqlite_schema` (SQLite's own objects included), sorted by
+/// type and name: two databases with the same digest have the same stored DDL, so SQLite
+/// parses them into the same schema and every pragma says the same of both. `rows` ends
+/// up sorted.
+fn shape_of(rows: &mut [SchemaRow]) -> blake3::Hash {
+    rows.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    let mut hasher = blake3::Hasher::new();
+    for row in rows.iter() {
+        for field in [&row.kind, &row.name, &row.table] {
+            hasher.update(&(field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        let sql = row.sql.as_deref().unwrap_or_default();
+        hasher.update(&[u8::from(row.sql.is_some()), u8::from(row.has_root)]);
+        hasher.update(&(sql.len() as u64).to_le_bytes());
+        hasher.update(sql.as_bytes());
+    }
+    hasher.finalize()
+}
+
+/// The digest [`Catalog::read`] would give the database behind `conn` ([`shape_of`]),
+/// read with one light statement: `sqlite_schema` only, no pragma.
+pub(crate) fn read_shape(conn: &Connection) -> rusqlite::Result<blake3::Hash> {
+    let mut stmt = conn.prepare(&format!("SELECT 0, {SCHEMA_COLUMNS}"))?;
+    let mut rows: Vec<SchemaRow> = stmt
+        .query_map([], SchemaRow::from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(shape_of(&mut rows))
 }
 
 /// Everything inspection reads from one database, read by one statement.
@@ -73,11 +122,12 @@ pub(crate) struct SchemaRow {
 /// table-valued functions, so one `UNION ALL` of joins reads them all ([`CATALOG_QUERY`]).
 /// One statement also reads under one shared lock: a concurrent writer cannot commit
 /// between two parts of the picture, so no explicit read transaction is needed.
-#[derive(Default)]
 pub(crate) struct Catalog {
     /// Every user object's row of `sqlite_schema` by type and name, without SQLite's own
     /// objects and the runner's rebuild leftovers.
     pub objects: Vec<SchemaRow>,
+    /// The digest of every row of `sqlite_schema` ([`shape_of`]).
+    pub shape: blake3::Hash,
     /// Virtual tables (no root page).
     pub virtual_tables: BTreeSet<String>,
     /// Shadow tables: the tables that store a virtual table's data.
@@ -109,8 +159,8 @@ const CATALOG_QUERY: &str = r#"WITH "tables" AS (
   SELECT "name" FROM "sqlite_schema"
   WHERE "type" = 'table' AND "rootpage" <> 0 AND "name" NOT LIKE 'sqlite\_%' ESCAPE '\'
 )
-SELECT 0, "type", "name", "tbl_name", "sql", coalesce("rootpage", 0), NULL, NULL, NULL, NULL
-  FROM "sqlite_schema" WHERE "name" NOT LIKE 'sqlite\_%' ESCAPE '\'
+SELECT 0, "type", "name", "tbl_name", "sql", coalesce("rootpage", 0) <> 0, NULL, NULL, NULL, NULL
+  FROM "sqlite_schema"
 UNION ALL
 SELECT 1, NULL, "name", NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pragma_table_list
@@ -132,30 +182,24 @@ SELECT 4, t."name", f."id", f."seq", f."table", f."from", f."to", f."on_update",
 impl Catalog {
     /// Reads the catalog of the database behind `conn`, in whatever transaction is open.
     pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
-        let mut catalog = Catalog::default();
+        let mut catalog = Catalog {
+            objects: Vec::new(),
+            shape: blake3::Hash::from_bytes([0; 32]),
+            virtual_tables: BTreeSet::new(),
+            shadow_tables: BTreeSet::new(),
+            tables: BTreeMap::new(),
+        };
         // Each list with the key that puts it back in SQLite's order.
         let mut columns: BTreeMap<String, Keyed<i64, ColumnRow>> = BTreeMap::new();
         let mut indexes: BTreeMap<(String, i64), (IndexRow, Keyed<i64, IndexKeyRow>)> =
             BTreeMap::new();
         let mut foreign_keys: BTreeMap<String, Keyed<(i64, i64), ForeignKeyRow>> = BTreeMap::new();
+        let mut stored = Vec::new();
         let mut stmt = conn.prepare(CATALOG_QUERY)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             match r.get::<_, i64>(0)? {
-                0 => {
-                    let (kind, name): (String, String) = (r.get(1)?, r.get(2)?);
-                    if kind == "table" && r.get::<_, i64>(5)? == 0 {
-                        catalog.virtual_tables.insert(name.clone());
-                    }
-                    if !name.starts_with(REBUILD_PREFIX) {
-                        catalog.objects.push(SchemaRow {
-                            kind,
-                            name,
-                            table: r.get(3)?,
-                            sql: r.get(4)?,
-                        });
-                    }
-                }
+                0 => stored.push(SchemaRow::from_row(r)?),
                 1 => {
                     catalog.shadow_tables.insert(r.get(2)?);
                 }
@@ -199,9 +243,19 @@ impl Catalog {
                 )),
             }
         }
-        catalog
-            .objects
-            .sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+        catalog.shape = shape_of(&mut stored);
+        for row in stored {
+            if row.kind == "table" && !row.has_root {
+                catalog.virtual_tables.insert(row.name.clone());
+            }
+            let internal = row
+                .name
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"));
+            if !internal && !row.name.starts_with(REBUILD_PREFIX) {
+                catalog.objects.push(row);
+            }
+        }
         for (table, rows) in columns {
             catalog.tables.entry(table).or_default().columns = in_order(rows);
         }

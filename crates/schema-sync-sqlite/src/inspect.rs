@@ -6,8 +6,12 @@
 //! from their content so that equal schemas always get equal names ([`names`]).
 
 pub(crate) mod names;
+mod shapes;
+
+pub(crate) use shapes::Shapes;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use schema_sync_core::snapshot::{
@@ -31,9 +35,17 @@ use crate::types::parse_declared_type;
 pub(crate) async fn inspect_tenant(
     tenant: &TenantContext,
     access: Access,
+    shapes: &Arc<Shapes>,
 ) -> Result<SchemaSnapshot> {
-    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
-    run_blocking(move || connect::read_for_inspection(&id, &path, access, inspect_connection)).await
+    let (id, path, shapes) = (
+        tenant.id().clone(),
+        tenants::path_of(tenant),
+        shapes.clone(),
+    );
+    run_blocking(move || {
+        connect::read_for_inspection(&id, &path, access, |conn| shapes.inspect(conn, &path))
+    })
+    .await
 }
 
 /// Inspects every user object of the database behind `conn`, in whatever transaction is
