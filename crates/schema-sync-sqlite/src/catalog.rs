@@ -1,7 +1,8 @@
 //! What SQLite's catalog says: `sqlite_schema`, the pragmas, and the DDL it stores.
 //!
-//! Each function here runs one catalog query and returns its rows as plain types, in
-//! the order SQLite gives them; turning them into a snapshot is `inspect.rs`'s job.
+//! [`Catalog::read`] reads everything inspection needs in one statement and returns the
+//! rows as plain types, in the order SQLite gives them; turning them into a snapshot is
+//! `inspect.rs`'s job.
 //! What pragmas do not report (checks, generated expressions, collations, index
 //! expressions) is only in the stored `CREATE` text, which [`ddl`] reads from the
 //! tokens of [`tokens`].
@@ -63,33 +64,228 @@ pub(crate) struct SchemaRow {
     pub table: String,
     /// Its `CREATE` statement as written; `None` for the indexes SQLite makes for keys.
     pub sql: Option<String>,
+    /// Whether it has a root page: every table and index but virtual tables.
+    pub has_root: bool,
 }
 
-/// Every user object's row of `sqlite_schema`, by type and name, without SQLite's own
-/// objects and the runner's rebuild leftovers.
-pub(crate) fn schema_rows(conn: &Connection) -> rusqlite::Result<Vec<SchemaRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema \
-         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
-    )?;
-    let rows = stmt.query_map([], |r| {
+/// The columns of `sqlite_schema` a [`SchemaRow`] reads, in its order.
+const SCHEMA_COLUMNS: &str =
+    r#""type", "name", "tbl_name", "sql", coalesce("rootpage", 0) <> 0 FROM "sqlite_schema""#;
+
+impl SchemaRow {
+    /// Reads a row whose columns 1 to 5 are [`SCHEMA_COLUMNS`].
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(SchemaRow {
-            kind: r.get(0)?,
-            name: r.get(1)?,
-            table: r.get(2)?,
-            sql: r.get(3)?,
+            kind: r.get(1)?,
+            name: r.get(2)?,
+            table: r.get(3)?,
+            sql: r.get(4)?,
+            has_root: r.get(5)?,
         })
-    })?;
-    rows.filter(|r| !matches!(r, Ok(row) if row.name.starts_with(REBUILD_PREFIX)))
-        .collect()
+    }
 }
 
-/// Tables that store a virtual table's data; they belong to the (unsupported) virtual table.
-pub(crate) fn shadow_tables(conn: &Connection) -> rusqlite::Result<BTreeSet<String>> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")?;
-    let names = stmt.query_map([], |r| r.get(0))?;
-    names.collect()
+/// A digest of every row of `sqlite_schema` (SQLite's own objects included), sorted by
+/// type and name: two databases with the same digest have the same stored DDL, so SQLite
+/// parses them into the same schema and every pragma says the same of both. `rows` ends
+/// up sorted.
+fn shape_of(rows: &mut [SchemaRow]) -> blake3::Hash {
+    rows.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    let mut hasher = blake3::Hasher::new();
+    for row in rows.iter() {
+        for field in [&row.kind, &row.name, &row.table] {
+            hasher.update(&(field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        let sql = row.sql.as_deref().unwrap_or_default();
+        hasher.update(&[u8::from(row.sql.is_some()), u8::from(row.has_root)]);
+        hasher.update(&(sql.len() as u64).to_le_bytes());
+        hasher.update(sql.as_bytes());
+    }
+    hasher.finalize()
+}
+
+/// The digest [`Catalog::read`] would give the database behind `conn` ([`shape_of`]),
+/// read with one light statement: `sqlite_schema` only, no pragma.
+pub(crate) fn read_shape(conn: &Connection) -> rusqlite::Result<blake3::Hash> {
+    let mut stmt = conn.prepare(&format!("SELECT 0, {SCHEMA_COLUMNS}"))?;
+    let mut rows: Vec<SchemaRow> = stmt
+        .query_map([], SchemaRow::from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(shape_of(&mut rows))
+}
+
+/// Everything inspection reads from one database, read by one statement.
+///
+/// A file's catalog used to take a statement per pragma per table (about 130 for a
+/// 30-table schema), and preparing them cost more than running them. The pragmas are
+/// table-valued functions, so one `UNION ALL` of joins reads them all ([`CATALOG_QUERY`]).
+/// One statement also reads under one shared lock: a concurrent writer cannot commit
+/// between two parts of the picture, so no explicit read transaction is needed.
+pub(crate) struct Catalog {
+    /// Every user object's row of `sqlite_schema` by type and name, without SQLite's own
+    /// objects and the runner's rebuild leftovers.
+    pub objects: Vec<SchemaRow>,
+    /// The digest of every row of `sqlite_schema` ([`shape_of`]).
+    pub shape: blake3::Hash,
+    /// Virtual tables (no root page).
+    pub virtual_tables: BTreeSet<String>,
+    /// Shadow tables: the tables that store a virtual table's data.
+    pub shadow_tables: BTreeSet<String>,
+    /// The pragma rows of every ordinary table (shadow tables included), by name.
+    pub tables: BTreeMap<String, TableRows>,
+}
+
+/// The pragma rows of one table, each list in SQLite's order.
+#[derive(Default)]
+pub(crate) struct TableRows {
+    /// `pragma_table_xinfo`, in `cid` order.
+    pub columns: Vec<ColumnRow>,
+    /// `pragma_index_list`, in `seq` order, each with its key parts.
+    pub indexes: Vec<IndexRow>,
+    /// `pragma_foreign_key_list`, by key number and position.
+    pub foreign_keys: Vec<ForeignKeyRow>,
+}
+
+/// The statement behind [`Catalog::read`]. Column 0 says which part a row belongs to;
+/// the other columns depend on it. Order is restored in Rust, not by `ORDER BY`.
+///
+/// Ordinary tables are the `table` rows with a root page; a virtual table has none, and
+/// the pragmas are not run on it (they would need its module). `pragma_table_list`,
+/// which says which tables are a virtual table's shadow tables, is only read when there
+/// is a virtual table: it compiles every view to count its columns, which costs as much
+/// as all the other pragmas.
+const CATALOG_QUERY: &str = r#"WITH "tables" AS (
+  SELECT "name" FROM "sqlite_schema"
+  WHERE "type" = 'table' AND "rootpage" <> 0 AND "name" NOT LIKE 'sqlite\_%' ESCAPE '\'
+)
+SELECT 0, "type", "name", "tbl_name", "sql", coalesce("rootpage", 0) <> 0, NULL, NULL, NULL, NULL
+  FROM "sqlite_schema"
+UNION ALL
+SELECT 1, NULL, "name", NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM pragma_table_list
+  WHERE "schema" = 'main' AND "type" = 'shadow' AND EXISTS (
+    SELECT 1 FROM "sqlite_schema" WHERE "type" = 'table' AND coalesce("rootpage", 0) = 0
+  )
+UNION ALL
+SELECT 2, t."name", c."cid", c."name", c."type", c."notnull", c."dflt_value", c."pk", c."hidden", NULL
+  FROM "tables" AS t JOIN pragma_table_xinfo(t."name", 'main') AS c
+UNION ALL
+SELECT 3, t."name", l."seq", l."name", l."unique", l."origin", x."seqno", x."cid", x."name", x."desc"
+  FROM "tables" AS t JOIN pragma_index_list(t."name", 'main') AS l
+  JOIN pragma_index_xinfo(l."name", 'main') AS x
+  WHERE x."key" = 1
+UNION ALL
+SELECT 4, t."name", f."id", f."seq", f."table", f."from", f."to", f."on_update", f."on_delete", NULL
+  FROM "tables" AS t JOIN pragma_foreign_key_list(t."name", 'main') AS f"#;
+
+impl Catalog {
+    /// Reads the catalog of the database behind `conn`, in whatever transaction is open.
+    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
+        let mut catalog = Catalog {
+            objects: Vec::new(),
+            shape: blake3::Hash::from_bytes([0; 32]),
+            virtual_tables: BTreeSet::new(),
+            shadow_tables: BTreeSet::new(),
+            tables: BTreeMap::new(),
+        };
+        // Each list with the key that puts it back in SQLite's order.
+        let mut columns: BTreeMap<String, Keyed<i64, ColumnRow>> = BTreeMap::new();
+        let mut indexes: BTreeMap<(String, i64), (IndexRow, Keyed<i64, IndexKeyRow>)> =
+            BTreeMap::new();
+        let mut foreign_keys: BTreeMap<String, Keyed<(i64, i64), ForeignKeyRow>> = BTreeMap::new();
+        let mut stored = Vec::new();
+        let mut stmt = conn.prepare(CATALOG_QUERY)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            match r.get::<_, i64>(0)? {
+                0 => stored.push(SchemaRow::from_row(r)?),
+                1 => {
+                    catalog.shadow_tables.insert(r.get(2)?);
+                }
+                2 => columns.entry(r.get(1)?).or_default().push((
+                    r.get(2)?,
+                    ColumnRow {
+                        name: r.get(3)?,
+                        declared: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                        not_null: r.get::<_, i64>(5)? != 0,
+                        default: r.get(6)?,
+                        pk: r.get(7)?,
+                        hidden: r.get(8)?,
+                    },
+                )),
+                3 => {
+                    let (index, parts) = indexes.entry((r.get(1)?, r.get(2)?)).or_default();
+                    if index.name.is_empty() {
+                        index.name = r.get(3)?;
+                        index.unique = r.get::<_, i64>(4)? == 1;
+                        index.origin = r.get(5)?;
+                    }
+                    parts.push((
+                        r.get(6)?,
+                        IndexKeyRow {
+                            cid: r.get(7)?,
+                            name: r.get(8)?,
+                            descending: r.get::<_, i64>(9)? == 1,
+                        },
+                    ));
+                }
+                _ => foreign_keys.entry(r.get(1)?).or_default().push((
+                    (r.get(2)?, r.get(3)?),
+                    ForeignKeyRow {
+                        id: r.get(2)?,
+                        table: r.get(4)?,
+                        from: r.get(5)?,
+                        to: r.get(6)?,
+                        on_update: r.get(7)?,
+                        on_delete: r.get(8)?,
+                    },
+                )),
+            }
+        }
+        catalog.shape = shape_of(&mut stored);
+        for row in stored {
+            if row.kind == "table" && !row.has_root {
+                catalog.virtual_tables.insert(row.name.clone());
+            }
+            let internal = row
+                .name
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"));
+            if !internal && !row.name.starts_with(REBUILD_PREFIX) {
+                catalog.objects.push(row);
+            }
+        }
+        for (table, rows) in columns {
+            catalog.tables.entry(table).or_default().columns = in_order(rows);
+        }
+        // By table, then by the index's `seq`.
+        for ((table, _), (mut index, parts)) in indexes {
+            index.keys = in_order(parts);
+            catalog.tables.entry(table).or_default().indexes.push(index);
+        }
+        for (table, rows) in foreign_keys {
+            catalog.tables.entry(table).or_default().foreign_keys = in_order(rows);
+        }
+        Ok(catalog)
+    }
+
+    /// The stored SQL of the index `name`.
+    pub(crate) fn index_sql(&self, name: &str) -> Option<&str> {
+        self.objects
+            .iter()
+            .find(|r| r.kind == "index" && r.name == name)
+            .and_then(|r| r.sql.as_deref())
+    }
+}
+
+/// Rows, each with the key that puts it back in SQLite's order.
+type Keyed<K, T> = Vec<(K, T)>;
+
+/// The items of `rows` sorted by their keys.
+fn in_order<K: Ord, T>(mut rows: Keyed<K, T>) -> Vec<T> {
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
 /// One row of `pragma_table_xinfo`.
@@ -108,25 +304,8 @@ pub(crate) struct ColumnRow {
     pub hidden: i64,
 }
 
-/// The columns of `table`, in declaration (`cid`) order.
-pub(crate) fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ColumnRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
-    )?;
-    let rows = stmt.query_map([table], |r| {
-        Ok(ColumnRow {
-            name: r.get(0)?,
-            declared: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            not_null: r.get::<_, i64>(2)? != 0,
-            default: r.get(3)?,
-            pk: r.get(4)?,
-            hidden: r.get(5)?,
-        })
-    })?;
-    rows.collect()
-}
-
 /// One row of `pragma_index_list`, with its key columns from `pragma_index_xinfo`.
+#[derive(Default)]
 pub(crate) struct IndexRow {
     /// The index's name (`sqlite_autoindex_*` for the ones SQLite makes for keys).
     pub name: String,
@@ -148,39 +327,6 @@ pub(crate) struct IndexKeyRow {
     pub descending: bool,
 }
 
-/// The indexes of `table` with their key parts.
-pub(crate) fn indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexRow>> {
-    let mut list = conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
-    let indexes: Vec<(String, bool, String)> = list
-        .query_map([table], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? == 1, r.get(2)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut info = conn.prepare(
-        "SELECT cid, name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-    )?;
-    indexes
-        .into_iter()
-        .map(|(name, unique, origin)| {
-            let keys = info
-                .query_map([&name], |r| {
-                    Ok(IndexKeyRow {
-                        cid: r.get(0)?,
-                        name: r.get(1)?,
-                        descending: r.get::<_, i64>(2)? == 1,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            Ok(IndexRow {
-                name,
-                unique,
-                origin,
-                keys,
-            })
-        })
-        .collect()
-}
-
 /// One row of `pragma_foreign_key_list`: one column pair of one foreign key.
 pub(crate) struct ForeignKeyRow {
     /// The key's number; SQLite numbers keys from the last declared.
@@ -195,23 +341,6 @@ pub(crate) struct ForeignKeyRow {
     pub on_update: String,
     /// `ON DELETE` action.
     pub on_delete: String,
-}
-
-/// The foreign keys of `table`, column pairs by key number and position.
-pub(crate) fn foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ForeignKeyRow>> {
-    let mut stmt =
-        conn.prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")?;
-    let rows = stmt.query_map([table], |r| {
-        Ok(ForeignKeyRow {
-            id: r.get(0)?,
-            table: r.get(1)?,
-            from: r.get(2)?,
-            to: r.get(3)?,
-            on_update: r.get(4)?,
-            on_delete: r.get(5)?,
-        })
-    })?;
-    rows.collect()
 }
 
 /// One row of `PRAGMA foreign_key_check`: `(table, rowid, referenced table)`.

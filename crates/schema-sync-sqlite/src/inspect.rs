@@ -6,8 +6,12 @@
 //! from their content so that equal schemas always get equal names ([`names`]).
 
 pub(crate) mod names;
+mod shapes;
+
+pub(crate) use shapes::Shapes;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use schema_sync_core::snapshot::{
@@ -17,7 +21,7 @@ use schema_sync_core::snapshot::{
 use schema_sync_core::{Result, SchemaSnapshot, TenantContext, run_blocking};
 
 use crate::catalog::tokens::{self, Token};
-use crate::catalog::{self, SchemaRow, ddl};
+use crate::catalog::{Catalog, ForeignKeyRow, IndexRow, SchemaRow, TableRows, ddl};
 use crate::connect::{self, Access};
 use crate::tenants;
 use crate::types::parse_declared_type;
@@ -31,50 +35,47 @@ use crate::types::parse_declared_type;
 pub(crate) async fn inspect_tenant(
     tenant: &TenantContext,
     access: Access,
+    shapes: &Arc<Shapes>,
 ) -> Result<SchemaSnapshot> {
-    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
-    run_blocking(move || connect::read_for_inspection(&id, &path, access, inspect_connection)).await
+    let (id, path, shapes) = (
+        tenant.id().clone(),
+        tenants::path_of(tenant),
+        shapes.clone(),
+    );
+    run_blocking(move || {
+        connect::read_for_inspection(&id, &path, access, |conn| shapes.inspect(conn, &path))
+    })
+    .await
 }
 
-/// Inspects every user object of the database behind `conn`.
+/// Inspects every user object of the database behind `conn`, in whatever transaction is
+/// open (under the tenant's lock, the runner's own).
+///
+/// The catalog is read by one statement ([`Catalog::read`]), so SQLite holds one shared
+/// lock for all of it: a concurrent writer cannot commit between two catalog reads and
+/// tear the picture (an index in `sqlite_schema` but not yet in its table's index list).
 pub(crate) fn inspect_connection(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
-    if !conn.is_autocommit() {
-        // Under the tenant's lock: the open transaction already holds the file still.
-        return read_snapshot(conn);
-    }
-    // One read transaction: SQLite keeps its shared lock from the first read to the end,
-    // so a concurrent writer cannot commit between two catalog reads and tear the picture
-    // (an index in `sqlite_schema` but not yet in its table's index list).
-    conn.execute_batch("BEGIN DEFERRED")?;
-    let result = read_snapshot(conn);
-    // Nothing was written: ending the read transaction either way releases the lock.
-    let ended = conn.execute_batch("COMMIT");
-    let snapshot = result?;
-    ended?;
-    Ok(snapshot)
+    Ok(snapshot_of(&Catalog::read(conn)?))
 }
 
-/// Reads the catalog of `conn` into a snapshot, in whatever transaction is open.
-fn read_snapshot(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
-    let rows = catalog::schema_rows(conn)?;
-    let shadow = catalog::shadow_tables(conn)?;
+/// Assembles the rows of a catalog into a snapshot.
+fn snapshot_of(catalog: &Catalog) -> SchemaSnapshot {
+    let rows = &catalog.objects;
     let mut snapshot = SchemaSnapshot::empty();
-    for row in rows
-        .iter()
-        .filter(|r| r.kind == "table" && !shadow.contains(&r.name))
-    {
-        let sql = row.sql.as_deref().unwrap_or_default();
-        if tokens::tokenize(sql)
-            .iter()
-            .take(3)
-            .any(|t| t.is_kw("VIRTUAL"))
-        {
+    let no_rows = TableRows::default();
+    for row in rows.iter().filter(|r| r.kind == "table") {
+        if catalog.shadow_tables.contains(&row.name) {
+            continue; // Part of its (unsupported) virtual table.
+        }
+        if catalog.virtual_tables.contains(&row.name) {
             snapshot
                 .unsupported
                 .insert(UnsupportedObject::new("virtual table", row.name.clone()));
             continue;
         }
-        let table = inspect_table(conn, &row.name, sql, &rows)?;
+        let sql = row.sql.as_deref().unwrap_or_default();
+        let pragmas = catalog.tables.get(&row.name).unwrap_or(&no_rows);
+        let table = inspect_table(&row.name, sql, pragmas, catalog);
         snapshot.tables.insert(row.name.clone(), table);
     }
     resolve_foreign_keys(&mut snapshot);
@@ -113,8 +114,8 @@ fn read_snapshot(conn: &Connection) -> rusqlite::Result<SchemaSnapshot> {
             );
         }
     }
-    report_unmodelled_dependents(&rows, &mut snapshot);
-    Ok(snapshot)
+    report_unmodelled_dependents(rows, &mut snapshot);
+    snapshot
 }
 
 /// Reports every index and trigger attached (by `tbl_name`) to a modelled table or
@@ -147,17 +148,12 @@ fn report_unmodelled_dependents(rows: &[SchemaRow], snapshot: &mut SchemaSnapsho
     }
 }
 
-fn inspect_table(
-    conn: &Connection,
-    name: &str,
-    sql: &str,
-    rows: &[SchemaRow],
-) -> rusqlite::Result<Table> {
+fn inspect_table(name: &str, sql: &str, pragmas: &TableRows, catalog: &Catalog) -> Table {
     let table_ddl = ddl::parse_create_table(sql);
-    let column_ddl: BTreeMap<String, ddl::ColumnDdl> = table_ddl
+    let column_ddl: BTreeMap<String, &ddl::ColumnDdl> = table_ddl
         .columns
         .iter()
-        .map(|(n, tokens)| (n.to_lowercase(), ddl::parse_column(tokens)))
+        .map(|(n, column)| (n.to_lowercase(), column))
         .collect();
     let mut table = Table {
         options: TableOptions {
@@ -170,7 +166,7 @@ fn inspect_table(
 
     let mut pk_columns: Vec<(i64, String)> = Vec::new();
     let mut position = 0u32;
-    for row in catalog::columns(conn, name)? {
+    for row in &pragmas.columns {
         if row.hidden == 1 {
             continue;
         }
@@ -198,7 +194,7 @@ fn inspect_table(
         if row.pk > 0 {
             pk_columns.push((row.pk, row.name.clone()));
         }
-        table.columns.insert(row.name, column);
+        table.columns.insert(row.name.clone(), column);
     }
     table.renumber_columns();
     pk_columns.sort();
@@ -227,23 +223,23 @@ fn inspect_table(
         );
     }
 
-    inspect_indexes(conn, name, rows, &table_ddl, &mut table)?;
-    table.foreign_keys = inspect_foreign_keys(conn, name, &table_ddl)?;
-    Ok(table)
+    inspect_indexes(name, &pragmas.indexes, catalog, &table_ddl, &mut table);
+    table.foreign_keys = inspect_foreign_keys(name, &pragmas.foreign_keys, &table_ddl);
+    table
 }
 
 fn inspect_indexes(
-    conn: &Connection,
     table_name: &str,
-    rows: &[SchemaRow],
+    indexes: &[IndexRow],
+    catalog: &Catalog,
     table_ddl: &ddl::TableDdl,
     table: &mut Table,
-) -> rusqlite::Result<()> {
-    for index in catalog::indexes(conn, table_name)? {
-        let (index_name, unique, keys) = (index.name, index.unique, index.keys);
+) {
+    for index in indexes {
+        let (index_name, unique, keys) = (&index.name, index.unique, &index.keys);
         match index.origin.as_str() {
             "u" => {
-                let columns: Vec<String> = keys.into_iter().filter_map(|k| k.name).collect();
+                let columns: Vec<String> = keys.iter().filter_map(|k| k.name.clone()).collect();
                 let constraint_name = table_ddl
                     .unique_name(&columns)
                     .map_or_else(|| names::unique(table_name, &columns), str::to_string);
@@ -258,17 +254,14 @@ fn inspect_indexes(
                 );
             }
             "c" => {
-                let sql = rows
-                    .iter()
-                    .find(|r| r.kind == "index" && r.name == index_name)
-                    .and_then(|r| r.sql.as_deref());
+                let sql = catalog.index_sql(index_name);
                 let index_ddl = ddl::parse_create_index(sql.unwrap_or_default());
                 let parts = keys
-                    .into_iter()
+                    .iter()
                     .enumerate()
-                    .map(|(i, key)| match key.name {
+                    .map(|(i, key)| match &key.name {
                         Some(name) if key.cid >= 0 => IndexPart::Column {
-                            name,
+                            name: name.clone(),
                             descending: key.descending,
                             prefix_length: None,
                             options: Default::default(),
@@ -289,21 +282,20 @@ fn inspect_indexes(
                     invisible: false,
                     ..Default::default()
                 };
-                table.indexes.insert(index_name, index);
+                table.indexes.insert(index_name.clone(), index);
             }
             _ => {} // The primary key's own index.
         }
     }
-    Ok(())
 }
 
 fn inspect_foreign_keys(
-    conn: &Connection,
     table_name: &str,
+    rows: &[ForeignKeyRow],
     table_ddl: &ddl::TableDdl,
-) -> rusqlite::Result<BTreeMap<String, ForeignKey>> {
+) -> BTreeMap<String, ForeignKey> {
     let mut grouped: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-    for row in catalog::foreign_keys(conn, table_name)? {
+    for row in rows {
         let fk = grouped.entry(row.id).or_insert_with(|| ForeignKey {
             columns: Vec::new(),
             referenced_schema: None,
@@ -314,10 +306,10 @@ fn inspect_foreign_keys(
             deferrable: Deferrable::NotDeferrable,
             ..Default::default()
         });
-        fk.referenced_table = row.table;
-        fk.columns.push(row.from);
-        if let Some(to) = row.to {
-            fk.referenced_columns.push(to);
+        fk.referenced_table.clone_from(&row.table);
+        fk.columns.push(row.from.clone());
+        if let Some(to) = &row.to {
+            fk.referenced_columns.push(to.clone());
         }
         fk.on_update = parse_action(&row.on_update);
         fk.on_delete = parse_action(&row.on_delete);
@@ -339,7 +331,7 @@ fn inspect_foreign_keys(
         let deferrable = table_ddl.foreign_key_deferrable(&fk.columns);
         out.insert(fk_name, ForeignKey { deferrable, ..fk });
     }
-    Ok(out)
+    out
 }
 
 /// Resolves references written in another case, and implicit references to a primary key.

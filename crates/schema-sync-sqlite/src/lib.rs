@@ -35,12 +35,14 @@
 //!   hot journal an inspection meets, or says how to.
 //! - `tenants.rs`: discovery (every tenant file's stem) and `namespace_of`, the path of
 //!   a tenant's file.
-//! - `catalog.rs`: the `sqlite_schema` and pragma queries with their row types.
+//! - `catalog.rs`: the one statement that reads `sqlite_schema` and the pragmas of
+//!   every table, with its row types.
 //!   `catalog/tokens.rs` lexes and normalises stored DDL; `catalog/ddl.rs` reads from it
 //!   what pragmas do not say, item by item and verbatim.
 //! - `inspect.rs`: assembles the catalog rows into a snapshot. `inspect/names.rs`
 //!   derives the names SQLite does not keep for unique constraints, foreign keys and
-//!   checks.
+//!   checks. `inspect/shapes.rs` derives one snapshot per distinct stored DDL: a file
+//!   whose `sqlite_schema` rows equal an already inspected file's takes its snapshot.
 //! - `target.rs`: `snapshot_from_sql`, the target DDL applied to an in-memory database.
 //! - `types.rs`: declared types to and from the model's `DataType`.
 //! - `render.rs`: a plan to statements, with the table-rebuild procedure.
@@ -65,6 +67,8 @@ mod target;
 mod tenants;
 mod types;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use schema_sync_core::{
     ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
@@ -75,6 +79,7 @@ pub use connect::Location;
 pub use tenants::TENANT_EXTENSIONS;
 
 use connect::Access;
+use inspect::Shapes;
 use runner::SqliteLock;
 
 /// Tenants stored as SQLite files.
@@ -83,6 +88,8 @@ pub struct SqliteAdapter {
     location: Location,
     /// Whether files may be opened read-write outside a migration, and how long to wait.
     access: Access,
+    /// Snapshots already derived, by the shape of the stored DDL; shared by clones.
+    shapes: Arc<Shapes>,
 }
 
 /// Opens the SQLite tenants at `url` (`sqlite:///dir` or `sqlite:///file.db`).
@@ -112,6 +119,7 @@ impl SqliteAdapter {
         Self {
             location,
             access: Access::from_options(options),
+            shapes: Arc::default(),
         }
     }
 
@@ -124,7 +132,7 @@ impl SqliteAdapter {
 #[async_trait]
 impl SchemaInspector for SqliteAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
-        inspect::inspect_tenant(tenant, self.access).await
+        inspect::inspect_tenant(tenant, self.access, &self.shapes).await
     }
 }
 

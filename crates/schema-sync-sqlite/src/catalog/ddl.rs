@@ -19,8 +19,8 @@ use super::tokens::{
 /// What a `CREATE TABLE` statement says that pragmas do not.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct TableDdl {
-    /// Per column: `(name, definition tokens after the name)`.
-    pub columns: Vec<(String, Vec<Token>)>,
+    /// Per column: `(name, what its definition says beyond the pragmas)`.
+    pub columns: Vec<(String, ColumnDdl)>,
     /// Check constraints: `(name if given, expression)`, column-level ones included.
     pub checks: Vec<(Option<String>, String)>,
     /// Every column definition and table constraint, in order, verbatim.
@@ -97,8 +97,7 @@ pub(crate) fn same_columns(a: &[String], b: &[String]) -> bool {
 
 /// Reads a `CREATE TABLE name (...) [options]` statement.
 pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
-    let spanned = tokenize_spanned(sql);
-    let tokens: Vec<Token> = spanned.iter().map(|(t, _)| t.clone()).collect();
+    let (tokens, spans): (Vec<Token>, Vec<_>) = tokenize_spanned(sql).into_iter().unzip();
     let mut ddl = TableDdl::default();
     let Some(open) = tokens.iter().position(|t| t.is_punct("(")) else {
         return ddl;
@@ -112,7 +111,7 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
         offset += item.len() + 1;
         let Some(first) = item.first() else { continue };
         let text = sql
-            .get(spanned[first_index].1.start..spanned[first_index + item.len() - 1].1.end)
+            .get(spans[first_index].start..spans[first_index + item.len() - 1].end)
             .unwrap_or_default()
             .to_string();
         let is_constraint = first.is_kw("CONSTRAINT")
@@ -129,17 +128,18 @@ pub(crate) fn parse_create_table(sql: &str) -> TableDdl {
         } else if let Some(name) = first.ident() {
             collect_constraints(&item[1..], Some(name), &mut parsed);
             parsed.column = Some(name.to_string());
-            ddl.columns.push((name.to_string(), item[1..].to_vec()));
+            ddl.columns
+                .push((name.to_string(), parse_column(&item[1..])));
         } else {
             continue;
         }
         ddl.checks.extend(parsed.checks.iter().cloned());
         ddl.items.push(parsed);
     }
-    let body_range = spanned[open].1.end..spanned[close].1.start;
+    let body_range = spans[open].end..spans[close].start;
     ddl.multiline = sql.get(body_range).is_some_and(|b| b.contains('\n'));
     ddl.options_text = sql
-        .get(spanned[close].1.end..)
+        .get(spans[close].end..)
         .unwrap_or_default()
         .trim_end()
         .trim_end_matches(';')
@@ -364,13 +364,10 @@ mod tests {
             ]
         );
         assert!(ddl.strict && !ddl.without_rowid);
-        assert!(parse_column(&ddl.columns[0].1).autoincrement);
+        assert!(ddl.columns[0].1.autoincrement);
+        assert_eq!(ddl.columns[1].1.collation.as_deref(), Some("nocase"));
         assert_eq!(
-            parse_column(&ddl.columns[1].1).collation.as_deref(),
-            Some("nocase")
-        );
-        assert_eq!(
-            parse_column(&ddl.columns[2].1).generated,
+            ddl.columns[2].1.generated,
             Some(("a || 'x'".to_string(), true))
         );
     }

@@ -44,120 +44,125 @@ impl Token {
 
 /// Splits SQL text into tokens, dropping whitespace and comments.
 pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
-    tokenize_spanned(sql).into_iter().map(|(t, _)| t).collect()
+    let mut tokens = Vec::with_capacity(sql.len() / 4);
+    lex(sql, |token, _| tokens.push(token));
+    tokens
 }
 
 /// Like [`tokenize`], with the byte range of the source each token was read from.
 pub(crate) fn tokenize_spanned(sql: &str) -> Vec<(Token, Range<usize>)> {
-    let chars: Vec<char> = sql.chars().collect();
-    let mut offsets: Vec<usize> = sql.char_indices().map(|(b, _)| b).collect();
-    offsets.push(sql.len());
-    let byte = |char_index: usize| offsets[char_index.min(chars.len())];
-    let mut tokens: Vec<(Token, Range<usize>)> = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let start = i;
-        let before = tokens.len();
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '-' && chars.get(i + 1) == Some(&'-') {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
-            i += 2;
-            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                i += 1;
-            }
-            i += 2;
-        } else if c == '\'' {
-            let (text, next) = read_quoted(&chars, i, '\'');
-            tokens.push((Token::Str(format!("'{}'", text.replace('\'', "''"))), 0..0));
-            i = next;
-        } else if c == '"' || c == '`' {
-            let (text, next) = read_quoted(&chars, i, c);
-            tokens.push((Token::Quoted(text), 0..0));
-            i = next;
-        } else if c == '[' {
-            let end = chars[i..]
-                .iter()
-                .position(|&x| x == ']')
-                .map_or(chars.len(), |p| i + p);
-            tokens.push((Token::Quoted(chars[i + 1..end].iter().collect()), 0..0));
-            i = end + 1;
-        } else if c.is_alphanumeric()
-            || c == '_'
-            || c == '$'
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric()
-                    || chars[i] == '_'
-                    || chars[i] == '$'
-                    || (chars[i] == '.' && chars[start].is_ascii_digit()))
-            {
-                i += 1;
-            }
-            tokens.push((Token::Word(chars[start..i].iter().collect()), 0..0));
-        } else {
-            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-            let op =
-                if ["<=", ">=", "<>", "!=", "==", "||", "<<", ">>", "->"].contains(&two.as_str()) {
-                    two
-                } else {
-                    c.to_string()
-                };
-            i += op.chars().count();
-            tokens.push((Token::Punct(op), 0..0));
-        }
-        if tokens.len() > before
-            && let Some(last) = tokens.last_mut()
-        {
-            last.1 = byte(start)..byte(i);
-        }
-    }
+    let mut tokens = Vec::with_capacity(sql.len() / 4);
+    lex(sql, |token, span| tokens.push((token, span)));
     tokens
 }
 
-/// Reads a quoted run starting at `start` (the opening quote); doubled quotes escape.
-fn read_quoted(chars: &[char], start: usize, quote: char) -> (String, usize) {
+/// Two-character operators; every other punctuation character is a token by itself.
+const TWO_CHAR_OPERATORS: &[&[u8; 2]] = &[
+    b"<=", b">=", b"<>", b"!=", b"==", b"||", b"<<", b">>", b"->",
+];
+
+/// The lexer: calls `emit` with each token and its byte range, in order.
+///
+/// It walks byte offsets and slices the source, so a token costs one allocation.
+/// Quotes, comment markers and operators are ASCII, which never occurs inside a
+/// multi-byte UTF-8 sequence, so scanning bytes for them is exact.
+fn lex(sql: &str, mut emit: impl FnMut(Token, Range<usize>)) {
+    let bytes = sql.as_bytes();
+    let len = bytes.len();
+    let mut i = 0;
+    while i < len {
+        let start = i;
+        let Some(c) = sql[i..].chars().next() else {
+            break;
+        };
+        let next = bytes.get(i + 1).copied();
+        let token = if c.is_whitespace() {
+            i += c.len_utf8();
+            continue;
+        } else if c == '-' && next == Some(b'-') {
+            i = sql[i..].find('\n').map_or(len, |p| i + p);
+            continue;
+        } else if c == '/' && next == Some(b'*') {
+            i = sql[i + 2..].find("*/").map_or(len, |p| i + 2 + p + 2);
+            continue;
+        } else if c == '\'' {
+            let (text, end, closed) = read_quoted(sql, i, b'\'');
+            i = end;
+            if closed {
+                // Doubled quotes stay doubled: the literal is its source text.
+                Token::Str(sql[start..end].to_string())
+            } else {
+                Token::Str(format!("'{}'", text.replace('\'', "''")))
+            }
+        } else if c == '"' || c == '`' {
+            let (text, end, _) = read_quoted(sql, i, c as u8);
+            i = end;
+            Token::Quoted(text)
+        } else if c == '[' {
+            let end = sql[i..].find(']').map_or(len, |p| i + p);
+            let text = sql[i + 1..end].to_string();
+            i = (end + 1).min(len);
+            Token::Quoted(text)
+        } else if c.is_alphanumeric()
+            || c == '_'
+            || c == '$'
+            || (c == '.' && next.is_some_and(|b| b.is_ascii_digit()))
+        {
+            // A number may hold a dot (`1.5`, `.5`); an identifier never does.
+            let number = c.is_ascii_digit() || c == '.';
+            i += c.len_utf8();
+            while let Some(ch) = sql[i..].chars().next() {
+                if ch.is_alphanumeric() || ch == '_' || ch == '$' || (ch == '.' && number) {
+                    i += ch.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            Token::Word(sql[start..i].to_string())
+        } else {
+            let two = bytes.get(i..i + 2);
+            let width = if two.is_some_and(|t| TWO_CHAR_OPERATORS.iter().any(|op| op[..] == *t)) {
+                2
+            } else {
+                c.len_utf8()
+            };
+            i += width;
+            Token::Punct(sql[start..i].to_string())
+        };
+        emit(token, start..i.min(len));
+    }
+}
+
+/// Reads a quoted run starting at byte `start` (the opening quote); doubled quotes
+/// escape. Returns the unquoted text, the offset after the closing quote, and whether
+/// there was one.
+fn read_quoted(sql: &str, start: usize, quote: u8) -> (String, usize, bool) {
+    let bytes = sql.as_bytes();
     let mut text = String::new();
-    let mut i = start + 1;
-    while i < chars.len() {
-        if chars[i] == quote {
-            if chars.get(i + 1) == Some(&quote) {
-                text.push(quote);
+    let (mut from, mut i) = (start + 1, start + 1);
+    while i < bytes.len() {
+        if bytes[i] == quote {
+            text.push_str(&sql[from..i]);
+            if bytes.get(i + 1) == Some(&quote) {
+                text.push(char::from(quote));
                 i += 2;
+                from = i;
                 continue;
             }
-            return (text, i + 1);
+            return (text, i + 1, true);
         }
-        text.push(chars[i]);
         i += 1;
     }
-    (text, i)
+    text.push_str(&sql[from..]);
+    (text, bytes.len(), false)
 }
 
 /// Renders tokens back to canonical text: keywords and bare identifiers lowercased,
 /// single spaces between words, none inside parentheses or before commas.
 pub(crate) fn render_tokens(tokens: &[Token]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(tokens.len() * 6);
     let mut prev: Option<&Token> = None;
     for token in tokens {
-        let text = match token {
-            Token::Word(w) => w.to_lowercase(),
-            Token::Quoted(q) => {
-                if is_plain_identifier(q) {
-                    q.to_lowercase()
-                } else {
-                    quote_ident(q)
-                }
-            }
-            Token::Str(s) => s.clone(),
-            Token::Punct(p) => p.clone(),
-        };
         let glue = match (prev, token) {
             (None, _) => false,
             (Some(p), _) if p.is_punct("(") || p.is_punct(".") => false,
@@ -168,10 +173,25 @@ pub(crate) fn render_tokens(tokens: &[Token]) -> String {
         if glue {
             out.push(' ');
         }
-        out.push_str(&text);
+        match token {
+            Token::Word(w) => push_lowercase(&mut out, w),
+            Token::Quoted(q) if is_plain_identifier(q) => push_lowercase(&mut out, q),
+            Token::Quoted(q) => out.push_str(&quote_ident(q)),
+            Token::Str(s) => out.push_str(s),
+            Token::Punct(p) => out.push_str(p),
+        }
         prev = Some(token);
     }
     out
+}
+
+/// Appends `word` lowercased, without allocating when it is ASCII.
+fn push_lowercase(out: &mut String, word: &str) {
+    if word.is_ascii() {
+        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&word.to_lowercase());
+    }
 }
 
 /// Whether `name` can be written bare (and case-folded) without changing its meaning.
@@ -181,7 +201,7 @@ fn is_plain_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !RESERVED.contains(&name.to_ascii_uppercase().as_str())
+        && !RESERVED.iter().any(|kw| kw.eq_ignore_ascii_case(name))
 }
 
 /// Keywords that must stay quoted when used as identifiers.
@@ -312,5 +332,31 @@ mod tests {
             normalize("x >= 1.5 AND y <> -- c\n 2"),
             "x >= 1.5 and y <> 2"
         );
+        assert_eq!(
+            normalize("/* c */ [A b] = 'unterminated"),
+            "\"A b\" = 'unterminated'"
+        );
+    }
+
+    #[test]
+    fn a_number_may_start_with_a_dot() {
+        assert_eq!(normalize(".5"), ".5");
+        assert_eq!(normalize("x * .25e2"), "x * .25e2");
+    }
+
+    #[test]
+    fn spans_cover_the_source_of_each_token() {
+        let sql = "CREATE TABLE \"t\" (a INT, b TEXT DEFAULT 'x''y') -- done";
+        let spanned = tokenize_spanned(sql);
+        let texts: Vec<&str> = spanned.iter().map(|(_, span)| &sql[span.clone()]).collect();
+        assert_eq!(
+            texts,
+            [
+                "CREATE", "TABLE", "\"t\"", "(", "a", "INT", ",", "b", "TEXT", "DEFAULT", "'x''y'",
+                ")"
+            ]
+        );
+        assert_eq!(spanned[2].0, Token::Quoted("t".into()));
+        assert_eq!(spanned[10].0, Token::Str("'x''y'".into()));
     }
 }

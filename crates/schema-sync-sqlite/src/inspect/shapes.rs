@@ -1,0 +1,88 @@
+//! Snapshots already derived in this process, by the shape of the stored DDL.
+//!
+//! A fleet is mostly copies of a few schemas, and deriving a snapshot is most of the
+//! cost of inspecting a file: the pragmas compile a statement per table and per index,
+//! and the stored DDL is read token by token. Yet for one SQLite build the snapshot is a
+//! function of what `sqlite_schema` stores: SQLite parses those rows into its schema,
+//! and every pragma reports from that. One thing outside the rows changes the result:
+//! files of schema format 1 to 3 (SQLite before 3.3.0, or `legacy_file_format`) ignore
+//! `DESC` in indexes. So only format-4 files take part.
+//!
+//! Inspecting a file therefore reads its `sqlite_schema` first (one light statement,
+//! [`read_shape`]), and when a file of the same shape was inspected before, takes that
+//! snapshot instead of running the pragmas and reading the DDL again. Every file is
+//! still opened and its stored DDL read and compared in full: nothing is assumed
+//! unchanged from a cookie or from an earlier run. This only avoids deriving the same
+//! snapshot twice from the same DDL, which is what "once per distinct shape" means for
+//! SQLite.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use schema_sync_core::SchemaSnapshot;
+
+use crate::catalog::{Catalog, read_shape};
+
+/// The most shapes remembered; past it, new shapes are derived but not remembered.
+const MAX_SHAPES: usize = 256;
+
+/// The schema format number from which SQLite honours `DESC` in indexes.
+const CURRENT_SCHEMA_FORMAT: u32 = 4;
+
+/// Snapshots by the digest of the `sqlite_schema` rows they were derived from.
+#[derive(Debug, Default)]
+pub(crate) struct Shapes {
+    known: Mutex<HashMap<blake3::Hash, Arc<SchemaSnapshot>>>,
+}
+
+impl Shapes {
+    /// Inspects the file at `path` behind `conn` (no transaction open), taking the
+    /// snapshot of a file with the same stored DDL when there was one.
+    pub(crate) fn inspect(
+        &self,
+        conn: &Connection,
+        path: &Path,
+    ) -> rusqlite::Result<SchemaSnapshot> {
+        if schema_format(path) != Some(CURRENT_SCHEMA_FORMAT) {
+            return super::inspect_connection(conn);
+        }
+        let shape = read_shape(conn)?;
+        if let Some(known) = self.get(&shape) {
+            return Ok(SchemaSnapshot::clone(&known));
+        }
+        // The full read computes the shape of what it read itself, in the same
+        // statement: a writer committing since `read_shape` cannot mislabel it.
+        let catalog = Catalog::read(conn)?;
+        let snapshot = super::snapshot_of(&catalog);
+        self.remember(catalog.shape, &snapshot);
+        Ok(snapshot)
+    }
+
+    fn get(&self, shape: &blake3::Hash) -> Option<Arc<SchemaSnapshot>> {
+        self.known.lock().ok()?.get(shape).cloned()
+    }
+
+    fn remember(&self, shape: blake3::Hash, snapshot: &SchemaSnapshot) {
+        if let Ok(mut known) = self.known.lock()
+            && known.len() < MAX_SHAPES
+        {
+            known.insert(shape, Arc::new(snapshot.clone()));
+        }
+    }
+}
+
+/// The schema format number in the header of the database file at `path` (bytes 44 to
+/// 47, big-endian), or `None` when it cannot be read.
+fn schema_format(path: &Path) -> Option<u32> {
+    let mut header = [0u8; 48];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    Some(u32::from_be_bytes([
+        header[44], header[45], header[46], header[47],
+    ]))
+}
