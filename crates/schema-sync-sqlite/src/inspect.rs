@@ -8,7 +8,7 @@
 pub(crate) mod names;
 mod shapes;
 
-pub(crate) use shapes::Shapes;
+pub(crate) use shapes::{Shapes, change_cookie as change_cookie_of};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, ForeignKey, ForeignKeyAction, Generated, Identity, Index,
     IndexPart, PrimaryKey, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
-use schema_sync_core::{Result, SchemaSnapshot, TenantContext, run_blocking};
+use schema_sync_core::{ChangeCookie, Result, SchemaSnapshot, TenantContext, run_blocking};
 
 use crate::catalog::tokens::{self, Token};
 use crate::catalog::{Catalog, ForeignKeyRow, IndexRow, SchemaRow, TableRows, ddl};
@@ -44,6 +44,20 @@ pub(crate) async fn inspect_tenant(
     );
     run_blocking(move || {
         connect::read_for_inspection(&id, &path, access, |conn| shapes.inspect(conn, &path))
+    })
+    .await
+}
+
+/// The change cookie of `tenant`'s file ([`shapes::change_cookie`]).
+pub(crate) async fn change_cookie(
+    tenant: &TenantContext,
+    access: Access,
+) -> Result<Option<ChangeCookie>> {
+    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
+    run_blocking(move || {
+        connect::read_for_inspection(&id, &path, access, |conn| {
+            shapes::change_cookie(conn, &path)
+        })
     })
     .await
 }

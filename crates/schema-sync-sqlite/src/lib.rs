@@ -71,8 +71,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
-    SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    ChangeCookie, ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner,
+    Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 pub use connect::Location;
@@ -133,6 +133,19 @@ impl SqliteAdapter {
 impl SchemaInspector for SqliteAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
         inspect::inspect_tenant(tenant, self.access, &self.shapes).await
+    }
+
+    async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
+        let mut cookies = Vec::with_capacity(tenants.len());
+        for tenant in tenants {
+            cookies.push(
+                inspect::change_cookie(tenant, self.access)
+                    .await
+                    .ok()
+                    .flatten(),
+            );
+        }
+        Some(cookies)
     }
 }
 

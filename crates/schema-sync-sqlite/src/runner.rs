@@ -12,8 +12,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use rusqlite::Connection;
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Result,
-    SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    ChangeCookie, Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase,
+    Result, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 use crate::catalog::{StoredSql, foreign_key_violations};
@@ -139,6 +139,14 @@ impl TenantLock for SqliteLock {
     async fn inspect(&mut self) -> Result<SchemaSnapshot> {
         self.with_conn(|conn, tenant, path| {
             inspect_connection(conn)
+                .map_err(|e| sqlite_error(Some(tenant), Phase::Inspect, path, e))
+        })
+        .await
+    }
+
+    async fn change_cookie(&mut self) -> Result<Option<ChangeCookie>> {
+        self.with_conn(|conn, tenant, path| {
+            crate::inspect::change_cookie_of(conn, path)
                 .map_err(|e| sqlite_error(Some(tenant), Phase::Inspect, path, e))
         })
         .await

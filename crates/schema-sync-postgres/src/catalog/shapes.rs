@@ -54,7 +54,8 @@ pub(crate) struct RawRow {
 /// routines found through `pg_depend` ([`super::in_namespaces`]).
 fn raw_query() -> String {
     let members = |catalog: &str, alias: &str, column: &str| {
-        super::in_namespaces(catalog, alias, column).replace("$1::oid[]", "ARRAY(SELECT oid FROM ns)")
+        super::in_namespaces(catalog, alias, column)
+            .replace("$1::oid[]", "ARRAY(SELECT oid FROM ns)")
     };
     RAW.replace("{own}", &members("pg_class", "c", "relnamespace"))
         .replace("{typ}", &members("pg_type", "t", "typnamespace"))

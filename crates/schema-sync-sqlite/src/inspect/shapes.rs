@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use schema_sync_core::SchemaSnapshot;
+use schema_sync_core::{ChangeCookie, SchemaSnapshot};
 
 use crate::catalog::{Catalog, read_shape};
 
@@ -72,6 +72,26 @@ impl Shapes {
             known.insert(shape, Arc::new(snapshot.clone()));
         }
     }
+}
+
+/// The change cookie of the file at `path` behind `conn`: the SQLite version and the
+/// digest of every `sqlite_schema` row, the whole of what its snapshot is derived from
+/// (see the module documentation). Any DDL rewrites a row of `sqlite_schema`, so any
+/// change the snapshot can show moves the cookie; a new SQLite build, which could read
+/// the same rows differently, moves it too. `None` for files of an older schema format,
+/// which are always read in full.
+pub(crate) fn change_cookie(
+    conn: &Connection,
+    path: &Path,
+) -> rusqlite::Result<Option<ChangeCookie>> {
+    if schema_format(path) != Some(CURRENT_SCHEMA_FORMAT) {
+        return Ok(None);
+    }
+    let shape = read_shape(conn)?;
+    Ok(Some(ChangeCookie::new(format!(
+        "sqlite {} {shape}",
+        rusqlite::version()
+    ))))
 }
 
 /// The schema format number in the header of the database file at `path` (bytes 44 to
