@@ -223,3 +223,64 @@ impl Report {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(name: &'static str, seconds: u64, changes: Option<usize>) -> Phase {
+        Phase {
+            name,
+            elapsed: Duration::from_secs(seconds),
+            peak_rss_kib: None,
+            changes,
+            result: String::new(),
+        }
+    }
+
+    #[test]
+    fn prints_the_cost_per_tenant_and_the_floor_ratio() {
+        let db = DatabaseResult {
+            database: Database::Postgres,
+            server: "local".into(),
+            tenants: 1000,
+            drifted: 100,
+            phases: vec![
+                phase("catalog floor", 4, None),
+                phase("validate (cold)", 6, None),
+                phase("sync", 20, Some(100)),
+            ],
+            floor: None,
+            total: Duration::from_secs(30),
+            failure: None,
+        };
+        assert_eq!(db.validate_over_floor(), Some(1.5));
+        assert_eq!(ms_per(db.tenants, db.phases[1].elapsed), Some(6.0));
+        assert_eq!(db.phases[2].ms_per_change(), Some(200.0));
+        assert_eq!(db.phases[1].ms_per_change(), None);
+        let report = Report {
+            tenants: 1000,
+            tables: 30,
+            objects: 1,
+            drift_percent: 10.0,
+            seed: 1,
+            commit: None,
+            target: "sql file",
+            drift_kinds: BTreeMap::new(),
+            databases: vec![db],
+        };
+        let table = report.table();
+        assert!(table.contains("ms/tenant"), "{table}");
+        assert!(table.contains("200.0 ms per drifted tenant"), "{table}");
+        assert!(
+            table.contains("validate (cold) / catalog floor: 1.50x"),
+            "{table}"
+        );
+        let json = report.json();
+        assert_eq!(
+            json["databases"][0]["phases"][2]["ms_per_drifted_tenant"],
+            200.0
+        );
+        assert_eq!(json["databases"][0]["phases"][1]["ms_per_tenant"], 6.0);
+    }
+}
