@@ -6,8 +6,10 @@
 //!   nothing failed or was refused; exit code 0.
 //! - `validate` after the sync: every tenant `in_sync`, its hash equal to the target's,
 //!   one distinct schema; exit code 0.
+//! - a warm `validate` (answered from the snapshot cache): the same as above, and every
+//!   tenant's status and hash the same as in the full read before it ([`same_tenants`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Result, bail};
 
@@ -82,6 +84,57 @@ pub fn check(run: &Run, expected: &Expectation<'_>) -> Result<Report> {
     Ok(report)
 }
 
+/// Checks that `report` says of every tenant what `reference` (the report of the phase
+/// `reference_name`) said: the same target hash, and per tenant the same status and hash.
+///
+/// # Errors
+/// Naming up to ten tenants that differ.
+pub fn same_tenants(
+    report: &Report,
+    reference: &Report,
+    command: &str,
+    reference_name: &str,
+) -> Result<()> {
+    let mut problems = Vec::new();
+    if report.target_hash != reference.target_hash {
+        problems.push(format!(
+            "target hash {}, {reference_name} had {}",
+            report.target_hash, reference.target_hash
+        ));
+    }
+    let outcomes = |report: &Report| -> BTreeMap<String, (String, Option<String>)> {
+        report
+            .tenants
+            .iter()
+            .map(|t| (t.tenant.clone(), (t.status.clone(), t.hash.clone())))
+            .collect()
+    };
+    let before = outcomes(reference);
+    let now = outcomes(report);
+    for (tenant, outcome) in &now {
+        match before.get(tenant) {
+            Some(earlier) if earlier == outcome => {}
+            Some(earlier) => problems.push(format!(
+                "{tenant}: {} with hash {:?}, {reference_name} said {} with hash {:?}",
+                outcome.0, outcome.1, earlier.0, earlier.1
+            )),
+            None => problems.push(format!("{tenant}: not in {reference_name}")),
+        }
+    }
+    for tenant in before.keys().filter(|t| !now.contains_key(*t)) {
+        problems.push(format!("{tenant}: missing, {reference_name} had it"));
+    }
+    if !problems.is_empty() {
+        let count = problems.len();
+        problems.truncate(10);
+        bail!(
+            "`{command}` differs from {reference_name} in {count} way(s):\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
 fn tenant_problem(
     tenant: &TenantOutcome,
     target_hash: &str,
@@ -135,6 +188,20 @@ mod tests {
             ),
             stderr: String::new(),
         }
+    }
+
+    #[test]
+    fn a_warm_report_must_repeat_the_full_read() -> Result<()> {
+        let full = parse_report(&run(1, &[("a", "in_sync", "T"), ("b", "drifted", "X")]).stdout)?;
+        let same = parse_report(&run(1, &[("b", "drifted", "X"), ("a", "in_sync", "T")]).stdout)?;
+        same_tenants(&same, &full, "validate", "cold")?;
+        let other_hash =
+            parse_report(&run(1, &[("a", "in_sync", "T"), ("b", "drifted", "Y")]).stdout)?;
+        assert!(same_tenants(&other_hash, &full, "validate", "cold").is_err());
+        let fewer = parse_report(&run(1, &[("a", "in_sync", "T")]).stdout)?;
+        assert!(same_tenants(&fewer, &full, "validate", "cold").is_err());
+        assert!(same_tenants(&full, &fewer, "validate", "cold").is_err());
+        Ok(())
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //!
 //! For each selected database: build a fleet of `--tenants` tenants from a generated
 //! template of `--tables` tables, `--drift` percent of them drifted ([`fleet`], [`schema`],
-//! [`drift`], [`render`]); on MySQL, time the catalog floor ([`floor`]) that `validate` is
-//! judged against; then time the release CLI ([`cli`]) through cold `validate`,
-//! `sync --allow-destructive` and `validate` again, checking every report ([`check`]);
-//! then drop the fleet. Results are printed as a table, or as JSON with `--json`
-//! ([`report`]), with tenants per second per phase and the CLI's peak memory.
+//! [`drift`], [`render`]); on PostgreSQL and MySQL, time the catalog floor ([`floor`])
+//! that `validate` is judged against; then time the release CLI ([`cli`]) through cold
+//! `validate` (empty snapshot cache), warm `validate`, `sync --allow-destructive`,
+//! `validate --no-cache` and warm `validate` again, checking every report ([`check`]);
+//! then drop the fleet. The CLI's snapshot cache lives in the bench's private directory,
+//! so a run starts cold and leaves the user's cache alone. Results are printed as a
+//! table, or as JSON with `--json` ([`report`]), with tenants per second and milliseconds
+//! per tenant per phase and the CLI's peak memory.
 //!
 //! The bench asserts correctness, never a time: a slow run passes, a wrong one fails.
 
@@ -33,6 +36,11 @@ use self::render::Dialect;
 use self::report::{DatabaseResult, Phase, Report};
 use crate::cmd;
 use crate::servers::{self, Database, Server};
+
+/// The first `validate`, on an empty snapshot cache.
+const VALIDATE_COLD: &str = "validate (cold)";
+/// The full read (`--no-cache`) after the sync.
+const VALIDATE_AFTER_SYNC: &str = "validate (after sync)";
 
 /// Seed used unless `--seed` is given, so runs compare across commits.
 const DEFAULT_SEED: u64 = 20_240_601;
@@ -222,17 +230,19 @@ fn bench_one(
             name: "create fleet",
             elapsed: started.elapsed(),
             peak_rss_kib: None,
+            changes: None,
             result: format!("{} tenants, {} drifted", fleet.tenants, fleet.drifted.len()),
         });
-        if database == Database::Mysql && cli.is_some() {
+        if database != Database::Sqlite && cli.is_some() {
             eprintln!("xtask bench: timing the catalog floor");
             let names: Vec<String> = fleet.names().into_iter().collect();
-            let measured = floor::measure(&built.url, &names)?;
+            let measured = floor::measure(database, &built.url, &names)?;
             if let Some(fastest) = measured.fastest() {
                 phases.push(Phase {
                     name: "catalog floor",
                     elapsed: fastest.elapsed,
                     peak_rss_kib: None,
+                    changes: None,
                     result: format!("{} ({} rows)", fastest.strategy, fastest.rows),
                 });
             }
@@ -250,7 +260,24 @@ fn bench_one(
     measured
 }
 
-/// Times and checks validate, sync, validate.
+/// One timed run of the CLI in [`measure`].
+struct Step<'a> {
+    /// The phase's name in the report.
+    name: &'static str,
+    /// The command and its own flags.
+    command: &'static [&'static str],
+    /// What the report must say.
+    expectation: Expectation<'a>,
+    /// The earlier phase whose per-tenant statuses and hashes this one must repeat: a
+    /// warm run answers from the cache exactly what the full read answered.
+    same_as: Option<&'static str>,
+    /// Tenants the phase changes, for the time per changed tenant.
+    changes: Option<usize>,
+}
+
+/// Times and checks, with the CLI's snapshot cache in `workdir/cache`: cold `validate`
+/// (empty cache, which it fills), warm `validate`, `sync`, `validate --no-cache` (a full
+/// read) and warm `validate` again.
 fn measure(
     url: &str,
     target: &Path,
@@ -268,43 +295,72 @@ fn measure(
         TargetFrom::Sql => target.to_string_lossy().into_owned(),
         TargetFrom::Template => format!("tenant:{}", fleet::TEMPLATE),
     };
-    let steps: [(&'static str, &[&str], Expectation<'_>); 3] = [
-        (
-            "validate (cold)",
-            &["validate"],
-            Expectation {
-                command: "validate",
-                tenants: &tenants,
-                changed: &drifted,
-                changed_status: "drifted",
-                exit_code: drift_exit,
-            },
-        ),
-        (
-            "sync",
-            &["sync", "--allow-destructive"],
-            Expectation {
+    // Each database starts cold: no snapshot of an earlier database's fleet.
+    let cache = workdir.join("cache");
+    if cache.exists() {
+        std::fs::remove_dir_all(&cache)
+            .with_context(|| format!("cannot empty the cache {}", cache.display()))?;
+    }
+    let drifted_validate = || Expectation {
+        command: "validate",
+        tenants: &tenants,
+        changed: &drifted,
+        changed_status: "drifted",
+        exit_code: drift_exit,
+    };
+    let in_sync_validate = || Expectation {
+        command: "validate after sync",
+        tenants: &tenants,
+        changed: &nothing,
+        changed_status: "drifted",
+        exit_code: 0,
+    };
+    let steps = [
+        Step {
+            name: VALIDATE_COLD,
+            command: &["validate"],
+            expectation: drifted_validate(),
+            same_as: None,
+            changes: None,
+        },
+        Step {
+            name: "validate (warm)",
+            command: &["validate"],
+            expectation: drifted_validate(),
+            same_as: Some(VALIDATE_COLD),
+            changes: None,
+        },
+        Step {
+            name: "sync",
+            command: &["sync", "--allow-destructive"],
+            expectation: Expectation {
                 command: "sync --allow-destructive",
                 tenants: &tenants,
                 changed: &drifted,
                 changed_status: "synced",
                 exit_code: 0,
             },
-        ),
-        (
-            "validate (after sync)",
-            &["validate"],
-            Expectation {
-                command: "validate after sync",
-                tenants: &tenants,
-                changed: &nothing,
-                changed_status: "drifted",
-                exit_code: 0,
-            },
-        ),
+            same_as: None,
+            changes: Some(drifted.len()),
+        },
+        Step {
+            name: VALIDATE_AFTER_SYNC,
+            command: &["validate", "--no-cache"],
+            expectation: in_sync_validate(),
+            same_as: None,
+            changes: None,
+        },
+        Step {
+            name: "validate (warm, after sync)",
+            command: &["validate"],
+            expectation: in_sync_validate(),
+            same_as: Some(VALIDATE_AFTER_SYNC),
+            changes: None,
+        },
     ];
-    for (name, command, expectation) in steps {
-        let mut cli_args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    let mut reports: Vec<(&'static str, cli::Report)> = Vec::new();
+    for step in steps {
+        let mut cli_args: Vec<String> = step.command.iter().map(|s| s.to_string()).collect();
         cli_args.extend(
             [
                 "--url",
@@ -319,12 +375,25 @@ fn measure(
             ]
             .map(String::from),
         );
+        cli_args.extend([
+            "--cache-dir".to_string(),
+            cache.to_string_lossy().into_owned(),
+        ]);
         if let Some(concurrency) = args.concurrency {
             cli_args.extend(["--concurrency".to_string(), concurrency.to_string()]);
         }
         let run = cli.run(&cli_args, workdir)?;
-        let checked = check::check(&run, &expectation);
-        let result = match &checked {
+        let expectation = &step.expectation;
+        let checked = check::check(&run, expectation).and_then(|report| {
+            let reference = step
+                .same_as
+                .and_then(|name| reports.iter().find(|(n, _)| *n == name));
+            if let Some((name, reference)) = reference {
+                check::same_tenants(&report, reference, expectation.command, name)?;
+            }
+            Ok(report)
+        });
+        let mut result = match &checked {
             Ok(_) if expectation.changed.is_empty() => "all in sync, hashes = target".to_string(),
             Ok(_) => format!(
                 "{} {} = the drifted ones",
@@ -333,13 +402,19 @@ fn measure(
             ),
             Err(_) => "WRONG".to_string(),
         };
+        if checked.is_ok()
+            && let Some(reference) = step.same_as
+        {
+            result.push_str(&format!(", as {reference}"));
+        }
         phases.push(Phase {
-            name,
+            name: step.name,
             elapsed: run.elapsed,
             peak_rss_kib: run.peak_rss_kib,
+            changes: step.changes,
             result,
         });
-        checked?;
+        reports.push((step.name, checked?));
     }
     Ok(())
 }

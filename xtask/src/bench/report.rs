@@ -12,12 +12,15 @@ use crate::servers::Database;
 /// One timed phase.
 #[derive(Debug, Clone)]
 pub struct Phase {
-    /// `create fleet`, `validate (cold)`, `sync`, `validate (after sync)`.
+    /// `create fleet`, `catalog floor`, `validate (cold)`, `validate (warm)`, `sync`, ...
     pub name: &'static str,
     /// Wall time.
     pub elapsed: Duration,
     /// Peak resident memory of the CLI in KiB (`None` for in-process phases).
     pub peak_rss_kib: Option<u64>,
+    /// How many tenants the phase changed (the drifted ones, for `sync`), when it changes
+    /// any: the report adds the time per changed tenant.
+    pub changes: Option<usize>,
     /// What the phase found, in a few words.
     pub result: String,
 }
@@ -35,7 +38,7 @@ pub struct DatabaseResult {
     pub drifted: usize,
     /// The phases in order.
     pub phases: Vec<Phase>,
-    /// Every catalog pass timed for the floor (MySQL only).
+    /// Every catalog pass timed for the floor (PostgreSQL and MySQL).
     pub floor: Option<Floor>,
     /// Wall time of all phases.
     pub total: Duration,
@@ -89,6 +92,18 @@ fn per_second(tenants: usize, elapsed: Duration) -> f64 {
     }
 }
 
+/// Milliseconds per tenant: flat from 1,000 to 10,000 tenants is what scaling means.
+fn ms_per(tenants: usize, elapsed: Duration) -> Option<f64> {
+    (tenants > 0).then(|| elapsed.as_secs_f64() * 1000.0 / tenants as f64)
+}
+
+impl Phase {
+    /// Milliseconds per changed tenant, for the phases that change some.
+    fn ms_per_change(&self) -> Option<f64> {
+        self.changes.and_then(|n| ms_per(n, self.elapsed))
+    }
+}
+
 impl Report {
     /// The table people read.
     pub fn table(&self) -> String {
@@ -121,29 +136,35 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  {:<22} {:>9} {:>10} {:>9}  result",
-                "phase", "seconds", "tenants/s", "peak MiB"
+                "  {:<27} {:>9} {:>10} {:>9} {:>9}  result",
+                "phase", "seconds", "tenants/s", "ms/tenant", "peak MiB"
             );
             for phase in &db.phases {
                 let memory = phase
                     .peak_rss_kib
                     .map_or("-".to_string(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+                let per_change = phase
+                    .ms_per_change()
+                    .map(|ms| format!(" ({ms:.1} ms per drifted tenant)"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "  {:<22} {:>9.2} {:>10.1} {:>9}  {}",
+                    "  {:<27} {:>9.2} {:>10.1} {:>9.3} {:>9}  {}{per_change}",
                     phase.name,
                     phase.elapsed.as_secs_f64(),
                     per_second(db.tenants, phase.elapsed),
+                    ms_per(db.tenants, phase.elapsed).unwrap_or_default(),
                     memory,
                     phase.result
                 );
             }
             let _ = writeln!(
                 out,
-                "  {:<22} {:>9.2} {:>10.1}",
+                "  {:<27} {:>9.2} {:>10.1} {:>9.3}",
                 "total",
                 db.total.as_secs_f64(),
-                per_second(db.tenants, db.total)
+                per_second(db.tenants, db.total),
+                ms_per(db.tenants, db.total).unwrap_or_default()
             );
             if let Some(ratio) = db.validate_over_floor() {
                 let _ = writeln!(out, "  validate (cold) / catalog floor: {ratio:.2}x");
@@ -192,10 +213,74 @@ impl Report {
                     "phase": p.name,
                     "seconds": p.elapsed.as_secs_f64(),
                     "tenants_per_second": per_second(db.tenants, p.elapsed),
+                    "ms_per_tenant": ms_per(db.tenants, p.elapsed),
+                    "drifted_tenants": p.changes,
+                    "ms_per_drifted_tenant": p.ms_per_change(),
                     "peak_rss_kib": p.peak_rss_kib,
                     "result": p.result,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phase(name: &'static str, seconds: u64, changes: Option<usize>) -> Phase {
+        Phase {
+            name,
+            elapsed: Duration::from_secs(seconds),
+            peak_rss_kib: None,
+            changes,
+            result: String::new(),
+        }
+    }
+
+    #[test]
+    fn prints_the_cost_per_tenant_and_the_floor_ratio() {
+        let db = DatabaseResult {
+            database: Database::Postgres,
+            server: "local".into(),
+            tenants: 1000,
+            drifted: 100,
+            phases: vec![
+                phase("catalog floor", 4, None),
+                phase("validate (cold)", 6, None),
+                phase("sync", 20, Some(100)),
+            ],
+            floor: None,
+            total: Duration::from_secs(30),
+            failure: None,
+        };
+        assert_eq!(db.validate_over_floor(), Some(1.5));
+        assert_eq!(ms_per(db.tenants, db.phases[1].elapsed), Some(6.0));
+        assert_eq!(db.phases[2].ms_per_change(), Some(200.0));
+        assert_eq!(db.phases[1].ms_per_change(), None);
+        let report = Report {
+            tenants: 1000,
+            tables: 30,
+            objects: 1,
+            drift_percent: 10.0,
+            seed: 1,
+            commit: None,
+            target: "sql file",
+            drift_kinds: BTreeMap::new(),
+            databases: vec![db],
+        };
+        let table = report.table();
+        assert!(table.contains("ms/tenant"), "{table}");
+        assert!(table.contains("200.0 ms per drifted tenant"), "{table}");
+        assert!(
+            table.contains("validate (cold) / catalog floor: 1.50x"),
+            "{table}"
+        );
+        let json = report.json();
+        assert_eq!(
+            json["databases"][0]["phases"][2]["ms_per_drifted_tenant"],
+            200.0
+        );
+        assert_eq!(json["databases"][0]["phases"][1]["ms_per_tenant"], 6.0);
     }
 }

@@ -4,11 +4,27 @@
 //! of any earlier run go with one `DROP DATABASE`, the tenant list holds nothing but the
 //! fleet, and the tests that share the server never see it. The template DDL is first
 //! applied once in schema `bench_template` (kept as the reference tenant), so a DDL error
-//! shows up once and clearly; then
-//! tenants are created by running the (possibly drifted) DDL under each tenant's
-//! `search_path`, one transaction per tenant, [`BATCH`] tenants per round trip, on
-//! [`CONNECTIONS`] connections at once. One transaction per tenant keeps the lock table
-//! small: a whole batch in one transaction would hold thousands of relation locks.
+//! shows up once and clearly; then the tenants are created from a shared queue of batches
+//! of [`BATCH`] tenants, one batch per round trip, on [`connections`] connections.
+//!
+//! Where the time goes: PostgreSQL has no way to copy a schema, so every tenant is its
+//! DDL run again. A tenant of the 30-table template is about 250 relations (tables,
+//! identity sequences, indexes, TOAST tables and their indexes), and PostgreSQL 15 syncs
+//! each new index to disk the moment it is built (`smgrimmedsync` in `btbuild`), so a
+//! tenant costs a quarter of a second of server CPU and some 190 `fsync`s. Parsing is a few per
+//! cent of it, so one `CREATE SCHEMA ... CREATE TABLE ...` statement per tenant would not
+//! be cheaper than the plain statements (and cannot hold the `CREATE TYPE` the template
+//! starts with). What does help: many connections, so that one waits for its `fsync`
+//! while the others use the CPUs; `synchronous_commit = off`, so no commit waits for the
+//! WAL flush; many tenants per round trip; and dropping the template's connection, which
+//! would otherwise sit idle while every commit's cache invalidations pile up for it.
+//!
+//! Each tenant is its own transaction inside the batch (`BEGIN; ... COMMIT;`): a whole
+//! batch in one transaction would hold thousands of relation locks and overflow the lock
+//! table (`max_locks_per_transaction` is per connection, 64 by default).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 use tokio::task::JoinSet;
@@ -19,15 +35,21 @@ use crate::servers;
 
 /// The database that holds the fleet.
 pub const DATABASE: &str = "schema_sync_bench";
-/// Tenants per `batch_execute` round trip.
-const BATCH: usize = 20;
-/// Connections creating tenants at once.
-const CONNECTIONS: usize = 2;
+/// Tenants per round trip, each in its own transaction.
+const BATCH: usize = 25;
+
+/// Connections creating tenants at once: enough to keep the server's CPUs busy while
+/// others wait for the `fsync` of a new index (about four per CPU, as the server is
+/// local), at most 16.
+fn connections() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    (cpus * 4).clamp(4, 16)
+}
 
 /// Builds the fleet; returns the URL of the fleet's database.
 pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
     let url = with_database(server_url, DATABASE)?;
-    let template = render::ddl(&fleet.template, Dialect::Postgres);
+    let template = Arc::new(render::ddl(&fleet.template, Dialect::Postgres));
     let runtime = servers::runtime()?;
     runtime.block_on(async {
         let admin = connect(server_url).await?;
@@ -42,6 +64,7 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
                 .await
                 .with_context(|| format!("cannot create database {DATABASE}"))?;
         }
+        drop(admin);
         let client = connect(&url).await?;
         client
             .batch_execute(&format!(
@@ -50,35 +73,26 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
             ))
             .await
             .with_context(|| format!("the template DDL was rejected in schema {TEMPLATE}"))?;
+        drop(client);
 
-        let batches: Vec<Vec<usize>> = (0..fleet.tenants)
-            .collect::<Vec<_>>()
-            .chunks(BATCH)
-            .map(<[usize]>::to_vec)
-            .collect();
+        // The drifted tenants' DDL, rendered once; the others share the template's.
+        let drifted: Arc<Vec<(usize, String)>> = Arc::new(
+            fleet
+                .drifted
+                .keys()
+                .filter_map(|&i| fleet.drifted_ddl(i, Dialect::Postgres).map(|d| (i, d)))
+                .collect(),
+        );
+        let tenants = fleet.tenants;
+        let next = Arc::new(AtomicUsize::new(0));
         let mut workers = JoinSet::new();
-        for worker in 0..CONNECTIONS {
-            let sql: Vec<(String, String)> = batches
-                .iter()
-                .skip(worker)
-                .step_by(CONNECTIONS)
-                .map(|batch| {
-                    let text: String = batch
-                        .iter()
-                        .map(|&i| {
-                            let ddl = fleet.drifted_ddl(i, Dialect::Postgres);
-                            tenant_sql(&Fleet::name(i), ddl.as_deref().unwrap_or(&template))
-                        })
-                        .collect();
-                    let first = batch.first().copied().unwrap_or_default();
-                    let last = batch.last().copied().unwrap_or_default();
-                    (
-                        format!("{}..{}", Fleet::name(first), Fleet::name(last)),
-                        text,
-                    )
-                })
-                .collect();
-            let url = url.clone();
+        for _ in 0..connections() {
+            let (url, template, drifted, next) = (
+                url.clone(),
+                Arc::clone(&template),
+                Arc::clone(&drifted),
+                Arc::clone(&next),
+            );
             workers.spawn(async move {
                 let client = connect(&url).await?;
                 // The fleet is scratch data: no need to wait for the WAL flush per tenant.
@@ -86,11 +100,27 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
                     .batch_execute("SET synchronous_commit = off")
                     .await
                     .context("cannot set synchronous_commit")?;
-                for (range, text) in sql {
-                    client
-                        .batch_execute(&text)
-                        .await
-                        .with_context(|| format!("cannot create tenants {range}"))?;
+                loop {
+                    let first = next.fetch_add(BATCH, Ordering::Relaxed);
+                    if first >= tenants {
+                        break;
+                    }
+                    let last = (first + BATCH).min(tenants) - 1;
+                    let text: String = (first..=last)
+                        .map(|i| {
+                            let ddl = drifted
+                                .binary_search_by_key(&i, |(index, _)| *index)
+                                .map_or(template.as_str(), |found| drifted[found].1.as_str());
+                            tenant_sql(&Fleet::name(i), ddl)
+                        })
+                        .collect();
+                    client.batch_execute(&text).await.with_context(|| {
+                        format!(
+                            "cannot create tenants {}..{}",
+                            Fleet::name(first),
+                            Fleet::name(last)
+                        )
+                    })?;
                 }
                 anyhow::Ok(())
             });

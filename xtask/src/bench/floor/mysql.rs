@@ -1,9 +1,7 @@
-//! The catalog floor of a MySQL/MariaDB fleet: how fast the server can hand over every
-//! tenant's catalog in one sequential pass, whoever reads it.
+//! The catalog floor of a MySQL/MariaDB fleet.
 //!
-//! `validate` cannot be faster than reading the catalog, so its time is judged against
-//! this floor (the report prints `validate / floor`). Several complete passes are timed,
-//! each on one connection, one database after the other, rows read and dropped:
+//! Several complete passes are timed, each on one connection, one database after the
+//! other, rows read and dropped:
 //!
 //! - `information_schema`, `TABLE_SCHEMA = ?`: one query per database and catalog table.
 //!   MariaDB then opens only that database's tables (triggers are looked up by
@@ -26,6 +24,7 @@ use anyhow::{Context, Result};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 
+use super::{Floor, Pass};
 use crate::servers;
 
 /// One catalog table: its name, the column naming the database, the columns read.
@@ -78,65 +77,8 @@ const CATALOG: [(&str, &str, &str); 10] = [
     ("EVENTS", "EVENT_SCHEMA", "EVENT_NAME"),
 ];
 
-/// One timed complete pass.
-#[derive(Debug, Clone)]
-pub struct Pass {
-    /// How the catalog was read.
-    pub strategy: &'static str,
-    /// Wall time of the whole pass.
-    pub elapsed: Duration,
-    /// Rows read.
-    pub rows: u64,
-    /// Time per catalog table (the `information_schema` passes only).
-    pub per_table: Vec<(&'static str, Duration)>,
-}
-
-/// Every pass timed, fastest first: the first is the floor.
-#[derive(Debug, Clone)]
-pub struct Floor {
-    /// The passes, fastest first.
-    pub passes: Vec<Pass>,
-}
-
-impl Floor {
-    /// The fastest pass.
-    pub fn fastest(&self) -> Option<&Pass> {
-        self.passes.first()
-    }
-
-    /// One line: the fastest pass, then the others' times.
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        for (i, pass) in self.passes.iter().enumerate() {
-            let label = if i == 0 { "floor = " } else { "" };
-            parts.push(format!(
-                "{label}{} {:.2}s",
-                pass.strategy,
-                pass.elapsed.as_secs_f64()
-            ));
-        }
-        parts.join("; ")
-    }
-
-    /// The time per catalog table of the `TABLE_SCHEMA = ?` pass, slowest first.
-    pub fn breakdown(&self) -> String {
-        let Some(pass) = self.passes.iter().find(|p| p.strategy == PER_DATABASE) else {
-            return String::new();
-        };
-        let mut tables = pass.per_table.clone();
-        tables.sort_by_key(|t| std::cmp::Reverse(t.1));
-        let parts: Vec<String> = tables
-            .iter()
-            .map(|(table, elapsed)| format!("{table} {:.2}", elapsed.as_secs_f64()))
-            .collect();
-        format!(
-            "{PER_DATABASE}, seconds per catalog table: {}",
-            parts.join(", ")
-        )
-    }
-}
-
-const PER_DATABASE: &str = "information_schema, TABLE_SCHEMA = ? per database";
+/// The pass whose per-catalog-table times are printed.
+pub const PER_DATABASE: &str = "information_schema, TABLE_SCHEMA = ? per database";
 const IN_LIST: &str = "information_schema, TABLE_SCHEMA IN (every tenant)";
 const SHOW_CREATE: &str = "SHOW CREATE TABLE/VIEW + SHOW TRIGGERS per table";
 
@@ -150,14 +92,13 @@ pub fn measure(server_url: &str, databases: &[String]) -> Result<Floor> {
         let mut conn = Conn::new(opts)
             .await
             .with_context(|| format!("cannot connect to {}", servers::redact(server_url)))?;
-        let mut passes = vec![
+        let passes = vec![
             information_schema(&mut conn, databases, true).await?,
             information_schema(&mut conn, databases, false).await?,
             show_create(&mut conn, databases).await?,
         ];
         conn.disconnect().await.context("disconnect failed")?;
-        passes.sort_by_key(|p| p.elapsed);
-        Ok(Floor { passes })
+        Ok(Floor::new(passes, PER_DATABASE))
     })
 }
 
