@@ -12,6 +12,8 @@
 //! `search_path` pinned to each tenant in turn so that the tenant's own objects print
 //! unqualified and other schemas' objects print qualified.
 
+use std::collections::HashMap;
+
 use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Row};
 
@@ -709,6 +711,36 @@ pub(crate) struct RelationParts {
     pub view_dependencies: Vec<(u32, u32)>,
     pub view_column_comments: Vec<ViewColumnComment>,
     pub dependents: Vec<DependentRow>,
+}
+
+impl RelationParts {
+    /// Splits a batch's rows by the namespace of the relation each hangs off
+    /// (`namespace_of`: relation oid to namespace oid), so that assembling one tenant
+    /// reads its own rows only, not the whole batch's; rows of other relations go.
+    pub(crate) fn split(self, namespace_of: &HashMap<u32, u32>) -> HashMap<u32, RelationParts> {
+        let mut out: HashMap<u32, RelationParts> = HashMap::new();
+        macro_rules! spread {
+            ($field:ident, $relation:expr) => {
+                for row in self.$field {
+                    if let Some(ns) = namespace_of.get(&$relation(&row)) {
+                        out.entry(*ns).or_default().$field.push(row);
+                    }
+                }
+            };
+        }
+        spread!(columns, |r: &ColumnRow| r.table);
+        spread!(constraints, |r: &ConstraintRow| r.table);
+        spread!(indexes, |r: &IndexRow| r.table);
+        spread!(index_keys, |r: &IndexKeyRow| r.index);
+        spread!(triggers, |r: &TriggerRow| r.table);
+        spread!(sequences, |r: &SequenceRow| r.oid);
+        spread!(rules, |r: &(u32, String)| r.0);
+        spread!(policies, |r: &PolicyRow| r.table);
+        spread!(view_dependencies, |r: &(u32, u32)| r.0);
+        spread!(view_column_comments, |r: &ViewColumnComment| r.view);
+        spread!(dependents, |r: &DependentRow| r.parent);
+        out
+    }
 }
 
 /// Reads the parts of `tables` (tables: constraints), `relations` (tables, views and

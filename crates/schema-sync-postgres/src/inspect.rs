@@ -150,7 +150,6 @@ pub(crate) async fn inspect_schemas(
         .filter(|c| matches!(c.kind.as_str(), "p" | "u" | "x"))
         .map(|c| c.index_oid)
         .collect();
-    let indexes: HashMap<u32, &IndexRow> = parts.indexes.iter().map(|i| (i.oid, i)).collect();
     // Every relation a snapshot may name: the batch's own, and foreign key targets in
     // other schemas (read separately, only when there are any).
     let schema_names: HashMap<u32, &str> =
@@ -163,12 +162,13 @@ pub(crate) async fn inspect_schemas(
             (r.oid, (r.name.clone(), r.namespace, schema.to_string()))
         })
         .collect();
+    let own_tables: HashSet<u32> = tables.iter().copied().collect();
     let mut external: Vec<u32> = parts
         .constraints
         .iter()
         .filter(|c| c.kind == "f")
         .map(|c| c.referenced_relation)
-        .filter(|oid| !tables.contains(oid))
+        .filter(|oid| !own_tables.contains(oid))
         .collect();
     external.sort_unstable();
     external.dedup();
@@ -178,6 +178,13 @@ pub(crate) async fn inspect_schemas(
         relation_names.insert(oid, (name, namespace, schema));
         column_names.insert((oid, number), column);
     }
+    let parts_by_namespace = parts.split(&namespace_of);
+    let no_parts = RelationParts::default();
+    let indexes: HashMap<u32, &IndexRow> = parts_by_namespace
+        .values()
+        .flat_map(|p| &p.indexes)
+        .map(|i| (i.oid, i))
+        .collect();
     let relations_by_oid: HashMap<u32, &Relation> =
         objects.relations.iter().map(|r| (r.oid, r)).collect();
     let by_name: HashMap<&str, u32> = found.iter().map(|(oid, n)| (n.as_str(), *oid)).collect();
@@ -190,7 +197,7 @@ pub(crate) async fn inspect_schemas(
                     namespace: *ns,
                     schema,
                     objects: &objects,
-                    parts: &parts,
+                    parts: parts_by_namespace.get(ns).unwrap_or(&no_parts),
                     text: &text,
                     column_names: &column_names,
                     constraint_indexes: &constraint_indexes,
