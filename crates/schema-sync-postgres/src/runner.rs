@@ -332,24 +332,33 @@ impl TenantLock for PgLock {
         let schema = self.tenant.namespace().to_string();
         let id = self.id().clone();
         let client = self.client()?;
-        let mut found = cookie::read(
+        let read = cookie::read(
             client,
             std::slice::from_ref(&schema),
             self.server_version,
             self.include_privileges,
         )
-        .await
-        .map_err(|e| {
-            if is_timeout(&e) {
-                return inspection_timeout(&id, "reading the change cookie under the lock", e);
-            }
-            error::database(
-                Some(&id),
-                Phase::Inspect,
-                format!("reading the change cookie of schema {schema:?} under the lock"),
-                e,
+        .await;
+        // The plan runs next in this transaction, with the tenant's path.
+        let restored = client
+            .query_typed(
+                "SELECT pg_catalog.set_config('search_path', $1, true)",
+                &[(&tenant_search_path(&schema), Type::TEXT)],
             )
-        })?;
+            .await;
+        let mut found = read
+            .and_then(|found| restored.map(|_| found))
+            .map_err(|e| {
+                if is_timeout(&e) {
+                    return inspection_timeout(&id, "reading the change cookie under the lock", e);
+                }
+                error::database(
+                    Some(&id),
+                    Phase::Inspect,
+                    format!("reading the change cookie of schema {schema:?} under the lock"),
+                    e,
+                )
+            })?;
         Ok(found.remove(&schema))
     }
 

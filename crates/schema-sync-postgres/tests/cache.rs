@@ -15,9 +15,10 @@ use schema_sync_core::cache::MemorySnapshotCache;
 use schema_sync_core::snapshot::Equivalences;
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{
-    ChangeCookie, ConnectOptions, DatabaseAdapter, Engine, ExecuteOptions, FleetOptions,
-    MigrationRunner, Result, SchemaInspector, SchemaSnapshot, SyncOptions, Target, TenantContext,
-    TenantId, TenantLock, TenantStatus,
+    ChangeCookie, ConnectOptions, DatabaseAdapter, DefaultDiffCalculator, DefaultPlanner,
+    DiffCalculator, Engine, ExecuteOptions, FleetOptions, MigrationRunner, Planner, Result,
+    SchemaInspector, SchemaSnapshot, SyncOptions, Target, TenantContext, TenantId, TenantLock,
+    TenantStatus,
 };
 
 use common::{PgDb, qi};
@@ -558,4 +559,52 @@ async fn tenant_names_that_need_quoting_have_cookies() {
     let after = cookie(db.adapter.as_ref(), &tenant).await;
     db.drop_tenant(&tenant).await.unwrap();
     assert_ne!(before, after);
+}
+
+/// Under the sync lock the cookie is the one read outside it, a change made before the
+/// lock shows, and reading it leaves the transaction's `search_path` to the tenant: a
+/// plan applied next resolves the tenant-relative `nextval('s')` of a new default (in a
+/// tenant with nothing to deparse, so that nothing else sets the path again).
+#[tokio::test]
+async fn the_cookie_under_the_lock_is_the_current_one() {
+    let db = common::db().await;
+    let tenant = db
+        .create_tenant(&unique_tenant_id("cookie_lock"), "CREATE SEQUENCE s")
+        .await
+        .unwrap();
+    let adapter = db.adapter.as_ref();
+    let runner = adapter.runner();
+    let before = cookie(adapter, &tenant).await;
+    let mut lock = runner
+        .acquire_lock(&tenant, &ExecuteOptions::default())
+        .await
+        .unwrap();
+    let locked = lock.change_cookie().await.unwrap();
+    lock.release().await.unwrap();
+    db.execute(&tenant, "ALTER SEQUENCE s INCREMENT 2")
+        .await
+        .unwrap();
+    let after = cookie(adapter, &tenant).await;
+    let live = db.inspect(&tenant).await;
+    let target = db
+        .target("CREATE SEQUENCE s INCREMENT 2; CREATE TABLE added (id int DEFAULT nextval('s'))")
+        .await;
+    let diff = DefaultDiffCalculator.diff(&live, &target);
+    let plan = DefaultPlanner.plan(&live, &target, &diff).unwrap();
+    let mut lock = runner
+        .acquire_lock(&tenant, &ExecuteOptions::default())
+        .await
+        .unwrap();
+    let locked_after = lock.change_cookie().await.unwrap();
+    let applied = lock.apply(&plan).await;
+    let committed = lock.commit().await;
+    let synced = db.inspect(&tenant).await;
+    db.drop_tenant(&tenant).await.unwrap();
+
+    assert_eq!(locked, Some(before.clone()));
+    assert_ne!(after, before);
+    assert_eq!(locked_after, Some(after));
+    applied.unwrap();
+    committed.unwrap();
+    assert_eq!(synced, target, "the plan ran in the tenant");
 }

@@ -232,7 +232,8 @@ GROUP BY n.nspname",
 
 /// The cookie of each schema in `schemas` that exists, by schema name. `server_version`
 /// and `privileges` (whether privileges are part of the snapshot) are folded in. Run it
-/// inside a transaction, so that every row is read from one snapshot of the catalog.
+/// inside a transaction, so that every row is read from one snapshot of the catalog; it
+/// sets `search_path` to `pg_catalog` for the rest of that transaction.
 ///
 /// # Errors
 /// A driver error; it concerns the whole batch.
@@ -242,8 +243,12 @@ pub(crate) async fn read(
     server_version: i32,
     privileges: bool,
 ) -> PgResult<HashMap<String, ChangeCookie>> {
-    // As in inspection: JIT would cost more than the query on a large catalog.
-    client.batch_execute("SET LOCAL jit = off").await?;
+    // As in inspection: JIT would cost more than the query on a large catalog. And only
+    // `pg_catalog` on the path, so that no function, operator or type of a tenant (the
+    // runner's path starts with the tenant) can stand in for a built-in.
+    client
+        .batch_execute("SET LOCAL jit = off; SET LOCAL search_path TO pg_catalog")
+        .await?;
     let rows = client
         .query_typed(query(), &[(&schemas, Type::TEXT_ARRAY)])
         .await?;
