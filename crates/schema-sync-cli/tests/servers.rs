@@ -332,3 +332,76 @@ fn an_unreachable_server_is_skipped_loudly_or_fails_in_ci() {
         assert_eq!(probe(), None);
     }
 }
+
+/// `validate` with a cache directory: the second run reads the tenants' snapshots from
+/// the cache (their cookies did not move), and a tenant changed by hand after that is read
+/// again and reported as drifted.
+#[tokio::test]
+async fn postgres_validate_with_a_cache_sees_a_change_made_between_runs() {
+    let Some(url) = postgres() else { return };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
+    tokio::spawn(connection);
+    let prefix = unique("cli_cache");
+    let tenants: Vec<String> = (0..2).map(|i| format!("{prefix}_{i}")).collect();
+    for tenant in &tenants {
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} RESET search_path;"
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, PG_SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+    let cache = dir.path().join("cache");
+    let cache_dir = cache.display().to_string();
+    let pattern = format!("{prefix}_*");
+    let validate = [
+        "validate",
+        "--tenant-pattern",
+        &pattern,
+        "--cache-dir",
+        &cache_dir,
+    ];
+    let result = std::panic::catch_unwind(|| {
+        let first = run(&url, &schema, &validate, 0);
+        let second = run(&url, &schema, &validate, 0);
+        (first, second)
+    });
+    let change = client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{}\".accounts ADD COLUMN nickname text",
+            tenants[1]
+        ))
+        .await;
+    let third = std::panic::catch_unwind(|| run(&url, &schema, &validate, 1));
+    // What the cache recorded: one index per scope, naming every tenant.
+    let indexes: Vec<String> = std::fs::read_dir(&cache)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path().join("index.json")).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for tenant in &tenants {
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{tenant}\" CASCADE"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (first, second) = result.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    change.unwrap_or_else(|e| panic!("{e}"));
+    let third = third.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    assert_eq!(first["summary"]["in_sync"], 2, "{first}");
+    assert_eq!(second["summary"]["in_sync"], 2, "{second}");
+    assert_eq!(third["summary"]["drifted"], 1, "{third}");
+    assert_eq!(indexes.len(), 1, "one cache scope: {indexes:?}");
+    assert!(
+        tenants.iter().all(|t| indexes[0].contains(t.as_str())),
+        "every tenant is in the cache: {indexes:?}"
+    );
+}

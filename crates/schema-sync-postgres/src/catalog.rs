@@ -952,6 +952,7 @@ pub(crate) async fn external_relations(
     })
 }
 
+pub(crate) mod cookie;
 mod deparse;
 mod domains;
 pub(crate) mod privileges;

@@ -20,6 +20,8 @@
 //!   expressions, view bodies, functions, triggers) comes from one simple-protocol
 //!   message that pins `search_path` to each tenant in turn (`catalog/deparse.rs`).
 //!   `catalog/privileges.rs` reads the grants of views a plan recreates.
+//!   `catalog/cookie.rs` reads a batch's change cookies for the snapshot cache: a
+//!   fingerprint of the `xmin` of every catalog row a snapshot is built from.
 //! - `inspect.rs` assembles those rows into tenant-relative snapshots: pinning
 //!   `search_path` makes the tenant's own objects print unqualified while
 //!   `public.citext` stays qualified, so a clone of a template inspects byte-identical to
@@ -62,8 +64,8 @@ use async_trait::async_trait;
 use deadpool_postgres::Pool;
 use schema_sync_core::plan::MigrationPlan;
 use schema_sync_core::{
-    DatabaseAdapter, ExecuteOptions, MigrationRunner, Result, SchemaInspector, SchemaSnapshot,
-    TenantContext, TenantId, TenantLock,
+    ChangeCookie, DatabaseAdapter, ExecuteOptions, MigrationRunner, Result, SchemaInspector,
+    SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 pub use connect::{connect, connect_client};
@@ -142,6 +144,12 @@ impl SchemaInspector for PostgresAdapter {
 
     async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
         self.inspect_each(tenants).await
+    }
+
+    /// A fingerprint of the tenant's catalog rows (`catalog/cookie.rs`); the cache tests
+    /// (`tests/cache.rs`) change every modelled kind of object and check that it moves.
+    async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
+        Some(self.read_change_cookies(tenants).await)
     }
 }
 

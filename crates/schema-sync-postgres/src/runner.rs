@@ -24,14 +24,14 @@ use async_trait::async_trait;
 use deadpool_postgres::Object;
 use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
 use schema_sync_core::{
-    Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
+    ChangeCookie, Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
     SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
-use crate::catalog::{privileges, tenant_search_path};
+use crate::catalog::{cookie, privileges, tenant_search_path};
 use crate::error;
 use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
 use crate::render::{RenderContext, render_plan};
@@ -326,6 +326,40 @@ impl TenantLock for PgLock {
             .pop()
             .flatten()
             .ok_or_else(|| crate::inspect::missing_schema(&id, &schema))
+    }
+
+    async fn change_cookie(&mut self) -> Result<Option<ChangeCookie>> {
+        let schema = self.tenant.namespace().to_string();
+        let id = self.id().clone();
+        let client = self.client()?;
+        let read = cookie::read(
+            client,
+            std::slice::from_ref(&schema),
+            self.server_version,
+            self.include_privileges,
+        )
+        .await;
+        // The plan runs next in this transaction, with the tenant's path.
+        let restored = client
+            .query_typed(
+                "SELECT pg_catalog.set_config('search_path', $1, true)",
+                &[(&tenant_search_path(&schema), Type::TEXT)],
+            )
+            .await;
+        let mut found = read
+            .and_then(|found| restored.map(|_| found))
+            .map_err(|e| {
+                if is_timeout(&e) {
+                    return inspection_timeout(&id, "reading the change cookie under the lock", e);
+                }
+                error::database(
+                    Some(&id),
+                    Phase::Inspect,
+                    format!("reading the change cookie of schema {schema:?} under the lock"),
+                    e,
+                )
+            })?;
+        Ok(found.remove(&schema))
     }
 
     async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
