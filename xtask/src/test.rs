@@ -140,7 +140,12 @@ pub fn run(args: &TestArgs) -> Result<()> {
         cmd::cargo(["test", "--no-fail-fast"])
     };
     add_packages(&mut command, &packages, &features, &env);
+    // The CLI's snapshot cache goes to a directory of this run's own, not the user's: a
+    // test run starts cold and leaves nothing behind.
+    let cache = std::env::temp_dir().join(format!("schema-sync-test-cache-{}", std::process::id()));
+    command.env("SCHEMA_SYNC_CACHE_DIR", &cache);
     let result = cmd::run(&mut command).and(doctests);
+    let _ = std::fs::remove_dir_all(&cache);
 
     print_matrix(&entries, require_all);
     match &result {

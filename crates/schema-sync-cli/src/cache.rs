@@ -5,8 +5,8 @@
 //! directory: `--cache-dir` (or `SCHEMA_SYNC_CACHE_DIR`, or the `cache_dir` key), else
 //! `cache/` inside a `file://` snapshot store, else the user's cache directory. Each
 //! database gets its own scope inside it, named by the adapter, the URL without its
-//! secrets, whether privileges are compared, and this program's version (a new version
-//! may inspect differently, so it starts afresh).
+//! secrets, whether privileges are compared, this program's version and its snapshot format
+//! (a new version may inspect differently, so it starts afresh).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,8 +23,9 @@ pub fn open(settings: &Settings, adapter: &str) -> Option<Arc<dyn SnapshotCache>
     let root = root(settings)?;
     let url = settings.url.as_deref().map(redact_url).unwrap_or_default();
     let scope = format!(
-        "schema-sync {} {adapter} {url} privileges={}",
+        "schema-sync {} snapshot format {} {adapter} {url} privileges={}",
         env!("CARGO_PKG_VERSION"),
+        schema_sync_core::snapshot::SNAPSHOT_FORMAT_VERSION,
         settings.include_privileges
     );
     Some(Arc::new(DirectorySnapshotCache::open(&root, &scope)))
