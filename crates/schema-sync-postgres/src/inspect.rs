@@ -131,7 +131,8 @@ pub(crate) async fn inspect_schemas(
         }
     }
     // Only one tenant of each shape is deparsed; the others get its text.
-    let shapes = Shapes::group(catalog::raw_rows(client, &namespace_oids).await?);
+    let relation_oids: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
+    let shapes = Shapes::group(catalog::raw_rows(client, &namespace_oids, &relation_oids).await?);
     let requests: Vec<DeparseRequest> = requests
         .into_values()
         .map(|request| shapes.narrow(request))
@@ -974,7 +975,14 @@ impl PostgresAdapter {
         let names: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
         let found = catalog::namespaces(&client, &names).await.map_err(failed)?;
         let oids: Vec<u32> = found.iter().map(|(oid, _)| *oid).collect();
-        let shapes = Shapes::group(catalog::raw_rows(&client, &oids).await.map_err(failed)?);
+        let objects = catalog::schema_objects(&client, &oids)
+            .await
+            .map_err(failed)?;
+        let relations: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
+        let rows = catalog::raw_rows(&client, &oids, &relations)
+            .await
+            .map_err(failed)?;
+        let shapes = Shapes::group(rows);
         let oid_of: HashMap<&str, u32> = found.iter().map(|(o, n)| (n.as_str(), *o)).collect();
         let position: HashMap<u32, usize> = names
             .iter()
