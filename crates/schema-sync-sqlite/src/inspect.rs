@@ -43,7 +43,9 @@ pub(crate) async fn inspect_tenant(
         shapes.clone(),
     );
     run_blocking(move || {
-        connect::read_for_inspection(&id, &path, access, |conn| shapes.inspect(conn, &path))
+        // Read before the connection opens (see `schema_format`).
+        let format = shapes::schema_format(&path);
+        connect::read_for_inspection(&id, &path, access, |conn| shapes.inspect(conn, format))
     })
     .await
 }
@@ -55,8 +57,10 @@ pub(crate) async fn change_cookie(
 ) -> Result<Option<ChangeCookie>> {
     let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
     run_blocking(move || {
+        // Read before the connection opens (see `schema_format`).
+        let format = shapes::schema_format(&path);
         connect::read_for_inspection(&id, &path, access, |conn| {
-            shapes::change_cookie(conn, &path)
+            shapes::change_cookie(conn, format)
         })
     })
     .await

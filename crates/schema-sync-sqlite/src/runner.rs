@@ -145,8 +145,11 @@ impl TenantLock for SqliteLock {
     }
 
     async fn change_cookie(&mut self) -> Result<Option<ChangeCookie>> {
+        // The file's header must not be read here: this process holds the write lock,
+        // and closing another descriptor of the file would drop it (see
+        // `schema_format`). Its format was checked when it was inspected.
         self.with_conn(|conn, tenant, path| {
-            crate::inspect::change_cookie_of(conn, path)
+            crate::inspect::change_cookie_of(conn, None)
                 .map_err(|e| sqlite_error(Some(tenant), Phase::Inspect, path, e))
         })
         .await

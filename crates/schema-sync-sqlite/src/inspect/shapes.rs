@@ -44,9 +44,9 @@ impl Shapes {
     pub(crate) fn inspect(
         &self,
         conn: &Connection,
-        path: &Path,
+        format: Option<u32>,
     ) -> rusqlite::Result<SchemaSnapshot> {
-        if schema_format(path) != Some(CURRENT_SCHEMA_FORMAT) {
+        if format != Some(CURRENT_SCHEMA_FORMAT) {
             return super::inspect_connection(conn);
         }
         let shape = read_shape(conn)?;
@@ -80,11 +80,15 @@ impl Shapes {
 /// change the snapshot can show moves the cookie; a new SQLite build, which could read
 /// the same rows differently, moves it too. `None` for files of an older schema format,
 /// which are always read in full.
+///
+/// `format` is the file's schema format, read with [`schema_format`] before `conn` was
+/// opened; `None` under a tenant's lock, where the file was inspected (and its format
+/// checked) before the lock was taken.
 pub(crate) fn change_cookie(
     conn: &Connection,
-    path: &Path,
+    format: Option<u32>,
 ) -> rusqlite::Result<Option<ChangeCookie>> {
-    if schema_format(path) != Some(CURRENT_SCHEMA_FORMAT) {
+    if format.is_some_and(|f| f != CURRENT_SCHEMA_FORMAT) {
         return Ok(None);
     }
     let shape = read_shape(conn)?;
@@ -96,7 +100,11 @@ pub(crate) fn change_cookie(
 
 /// The schema format number in the header of the database file at `path` (bytes 44 to
 /// 47, big-endian), or `None` when it cannot be read.
-fn schema_format(path: &Path) -> Option<u32> {
+///
+/// Call it only while this process has no SQLite connection to the file open: closing
+/// any other descriptor of a file drops every POSIX lock the process holds on it, so a
+/// connection holding the write lock would lose it to another process.
+pub(crate) fn schema_format(path: &Path) -> Option<u32> {
     let mut header = [0u8; 48];
     std::fs::File::open(path)
         .ok()?
