@@ -197,13 +197,7 @@ impl Engine {
                             return (i, t, Some(Err(error)));
                         }
                         // An inspector that returns too few results must not lose tenants.
-                        let live = inspected.next().unwrap_or_else(|| {
-                            Err(Error::Internal {
-                                tenant: Some(t.id().clone()),
-                                message: "the inspector returned no result for this tenant"
-                                    .into(),
-                            })
-                        });
+                        let live = inspected.next().unwrap_or_else(|| Err(no_result(&t)));
                         (i, t, Some(live))
                     })
                     .collect()
@@ -266,15 +260,17 @@ impl Engine {
         results
             .into_iter()
             .zip(contexts)
-            .map(|(result, tenant)| {
-                result.unwrap_or_else(|| {
-                    Err(Error::Internal {
-                        tenant: Some(tenant.id().clone()),
-                        message: "the inspector returned no result for this tenant".into(),
-                    })
-                })
-            })
+            .map(|(result, tenant)| result.unwrap_or_else(|| Err(no_result(tenant))))
             .collect()
+    }
+}
+
+/// The error of a tenant an inspector returned no result for: one that returns too few
+/// results must not lose tenants.
+fn no_result(tenant: &TenantContext) -> Error {
+    Error::Internal {
+        tenant: Some(tenant.id().clone()),
+        message: "the inspector returned no result for this tenant".into(),
     }
 }
 
