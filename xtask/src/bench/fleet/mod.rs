@@ -119,6 +119,20 @@ pub fn create(
     }
 }
 
+/// The fleet an earlier `--keep` or `--reuse` run left on the server, when it was built
+/// from the same flags, with its drifted tenants built again (a bench's `sync` changed
+/// them); `None` when there is none, and always for SQLite and MySQL, whose fleets are
+/// cheap to build.
+///
+/// # Errors
+/// When the server refuses to rebuild the drifted tenants.
+pub fn reuse(database: Database, server_url: Option<&str>, fleet: &Fleet) -> Result<Option<Built>> {
+    match database {
+        Database::Postgres => postgres::reuse(required(server_url)?, fleet),
+        Database::Sqlite | Database::Mysql => Ok(None),
+    }
+}
+
 /// Drops every tenant of the fleet and anything else the bench created on the server.
 ///
 /// # Errors

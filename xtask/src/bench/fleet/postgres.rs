@@ -74,63 +74,161 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
             .await
             .with_context(|| format!("the template DDL was rejected in schema {TEMPLATE}"))?;
         drop(client);
-
-        // The drifted tenants' DDL, rendered once; the others share the template's.
-        let drifted: Arc<Vec<(usize, String)>> = Arc::new(
-            fleet
-                .drifted
-                .keys()
-                .filter_map(|&i| fleet.drifted_ddl(i, Dialect::Postgres).map(|d| (i, d)))
-                .collect(),
-        );
-        let tenants = fleet.tenants;
-        let next = Arc::new(AtomicUsize::new(0));
-        let mut workers = JoinSet::new();
-        for _ in 0..connections() {
-            let (url, template, drifted, next) = (
-                url.clone(),
-                Arc::clone(&template),
-                Arc::clone(&drifted),
-                Arc::clone(&next),
-            );
-            workers.spawn(async move {
-                let client = connect(&url).await?;
-                // The fleet is scratch data: no need to wait for the WAL flush per tenant.
-                client
-                    .batch_execute("SET synchronous_commit = off")
-                    .await
-                    .context("cannot set synchronous_commit")?;
-                loop {
-                    let first = next.fetch_add(BATCH, Ordering::Relaxed);
-                    if first >= tenants {
-                        break;
-                    }
-                    let last = (first + BATCH).min(tenants) - 1;
-                    let text: String = (first..=last)
-                        .map(|i| {
-                            let ddl = drifted
-                                .binary_search_by_key(&i, |(index, _)| *index)
-                                .map_or(template.as_str(), |found| drifted[found].1.as_str());
-                            tenant_sql(&Fleet::name(i), ddl)
-                        })
-                        .collect();
-                    client.batch_execute(&text).await.with_context(|| {
-                        format!(
-                            "cannot create tenants {}..{}",
-                            Fleet::name(first),
-                            Fleet::name(last)
-                        )
-                    })?;
-                }
-                anyhow::Ok(())
-            });
-        }
-        while let Some(joined) = workers.join_next().await {
-            joined.context("a fleet worker panicked")??;
-        }
-        anyhow::Ok(())
+        create_tenants(&url, fleet, &template, (0..fleet.tenants).collect(), false).await?;
+        finish(server_url, &url, fleet, &template).await
     })?;
     Ok(Built { url })
+}
+
+/// Reuses the fleet a `--keep` or `--reuse` run left on the server when it was built from
+/// the same flags and generator: only the drifted tenants, the ones a bench's `sync`
+/// changes, are dropped and built again. `None` when there is no such fleet.
+pub fn reuse(server_url: &str, fleet: &Fleet) -> Result<Option<Built>> {
+    let url = with_database(server_url, DATABASE)?;
+    let template = render::ddl(&fleet.template, Dialect::Postgres);
+    let runtime = servers::runtime()?;
+    runtime.block_on(async {
+        let admin = connect(server_url).await?;
+        let row = admin
+            .query_opt(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+                &[&DATABASE],
+            )
+            .await
+            .context("cannot look for a fleet to reuse")?;
+        let label: Option<String> = row.and_then(|row| row.get(0));
+        if label.as_deref() != Some(fingerprint(fleet, &template).as_str()) {
+            return Ok(None);
+        }
+        drop(admin);
+        let drifted = fleet.drifted.keys().copied().collect();
+        create_tenants(&url, fleet, &template, drifted, true).await?;
+        finish(server_url, &url, fleet, &template).await?;
+        Ok(Some(Built { url: url.clone() }))
+    })
+}
+
+/// What a fleet is built from, in the database's comment: the flags and a hash of every
+/// tenant's DDL, so a fleet is reused only by a run that would build the same one.
+fn fingerprint(fleet: &Fleet, template: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(template.as_bytes());
+    for &index in fleet.drifted.keys() {
+        hasher.update(&index.to_le_bytes());
+        if let Some(ddl) = fleet.drifted_ddl(index, Dialect::Postgres) {
+            hasher.update(ddl.as_bytes());
+        }
+    }
+    format!(
+        "schema-sync bench fleet: {} tenants, ddl {}",
+        fleet.tenants,
+        hasher.finalize().to_hex()
+    )
+}
+
+/// Analyzes the catalogs and labels the database with the fleet's [`fingerprint`].
+///
+/// A production server's autovacuum analyzes its catalogs as they grow; a test server
+/// may run without it, and the planner then guesses a catalog of a few hundred rows for
+/// one of hundreds of thousands, which makes every catalog query of the bench slower
+/// than it would be on a real server.
+async fn finish(server_url: &str, url: &str, fleet: &Fleet, template: &str) -> Result<()> {
+    let client = connect(url).await?;
+    let catalogs: Vec<String> = client
+        .query(
+            "SELECT format('pg_catalog.%I', relname) FROM pg_class \
+             WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r'",
+            &[],
+        )
+        .await
+        .context("cannot list the catalogs")?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    client
+        .batch_execute(&format!("ANALYZE {}", catalogs.join(", ")))
+        .await
+        .context("cannot analyze the catalogs")?;
+    let admin = connect(server_url).await?;
+    let label = fingerprint(fleet, template).replace('\'', "''");
+    admin
+        .batch_execute(&format!("COMMENT ON DATABASE {DATABASE} IS '{label}'"))
+        .await
+        .context("cannot label the fleet's database")
+}
+
+/// Creates the tenants `indices` from a shared queue of batches on [`connections`]
+/// connections; with `replace`, each is dropped first.
+async fn create_tenants(
+    url: &str,
+    fleet: &Fleet,
+    template: &str,
+    indices: Vec<usize>,
+    replace: bool,
+) -> Result<()> {
+    let template = Arc::new(template.to_string());
+    let indices = Arc::new(indices);
+    // The drifted tenants' DDL, rendered once; the others share the template's.
+    let drifted: Arc<Vec<(usize, String)>> = Arc::new(
+        fleet
+            .drifted
+            .keys()
+            .filter_map(|&i| fleet.drifted_ddl(i, Dialect::Postgres).map(|d| (i, d)))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = JoinSet::new();
+    for _ in 0..connections() {
+        let (url, template, drifted, next, indices) = (
+            url.to_string(),
+            Arc::clone(&template),
+            Arc::clone(&drifted),
+            Arc::clone(&next),
+            Arc::clone(&indices),
+        );
+        workers.spawn(async move {
+            let client = connect(&url).await?;
+            // The fleet is scratch data: no need to wait for the WAL flush per tenant.
+            client
+                .batch_execute("SET synchronous_commit = off")
+                .await
+                .context("cannot set synchronous_commit")?;
+            loop {
+                let first = next.fetch_add(BATCH, Ordering::Relaxed);
+                if first >= indices.len() {
+                    break;
+                }
+                let batch = &indices[first..(first + BATCH).min(indices.len())];
+                let text: String = batch
+                    .iter()
+                    .map(|&i| {
+                        let ddl = drifted
+                            .binary_search_by_key(&i, |(index, _)| *index)
+                            .map_or(template.as_str(), |found| drifted[found].1.as_str());
+                        let name = Fleet::name(i);
+                        let drop = if replace {
+                            format!("DROP SCHEMA IF EXISTS {name} CASCADE;\n")
+                        } else {
+                            String::new()
+                        };
+                        drop + &tenant_sql(&name, ddl)
+                    })
+                    .collect();
+                client.batch_execute(&text).await.with_context(|| {
+                    format!(
+                        "cannot create tenants {}..{}",
+                        Fleet::name(batch[0]),
+                        Fleet::name(batch[batch.len() - 1])
+                    )
+                })?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(joined) = workers.join_next().await {
+        joined.context("a fleet worker panicked")??;
+    }
+    Ok(())
 }
 
 /// Takes the session-level advisory lock of the bench in the server URL's database; the
