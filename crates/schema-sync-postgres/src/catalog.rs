@@ -54,6 +54,22 @@ fn not_extension_member(catalog: &str, oid: &str) -> String {
     )
 }
 
+/// `FROM` the namespaces of `$1` (as `sel(oid)`) `JOIN` the rows of `catalog` (as
+/// `alias`) that live in them, found through each object's dependency on its schema in
+/// `pg_depend` (by its reference index) rather than by the catalog's namespace column,
+/// which no index leads with: a scan of the whole catalog per batch would grow with
+/// every tenant on the server. Every relation (but indexes and TOAST tables), type (but
+/// array and row types) and routine records that dependency; `ALTER ... SET SCHEMA`
+/// moves it.
+pub(crate) fn in_namespaces(catalog: &str, alias: &str, namespace_column: &str) -> String {
+    format!(
+        "FROM unnest($1::oid[]) sel(oid)
+JOIN pg_catalog.pg_depend nsd ON nsd.refclassid = 'pg_catalog.pg_namespace'::regclass AND nsd.refobjid = sel.oid
+     AND nsd.refobjsubid = 0 AND nsd.classid = 'pg_catalog.{catalog}'::regclass AND nsd.objsubid = 0 AND nsd.deptype = 'n'
+JOIN pg_catalog.{catalog} {alias} ON {alias}.oid = nsd.objid AND {alias}.{namespace_column} = sel.oid"
+    )
+}
+
 /// A relation: table, view, materialized view, sequence, foreign or partitioned table.
 #[derive(Debug, Clone)]
 pub(crate) struct Relation {
@@ -120,11 +136,20 @@ pub(crate) struct SchemaObjects {
     pub domain_checks: Vec<DomainCheckRow>,
 }
 
-const RELATIONS: &str = "
+/// Relations of the namespaces: those found through `pg_depend`, and their indexes.
+fn relations_query() -> String {
+    format!(
+        "
+WITH own AS MATERIALIZED (
+    SELECT c.oid {}
+), rel AS (
+    SELECT own.oid FROM own
+    UNION ALL SELECT i.indexrelid FROM own JOIN pg_catalog.pg_index i ON i.indrelid = own.oid
+)
 SELECT c.oid, c.relnamespace AS namespace, c.relname::text AS name, c.relkind::text AS kind,
        c.relpersistence = 'u' AS unlogged, c.relispartition AS partition,
        COALESCE(cardinality(c.reloptions), 0) > 0 AS has_options,
-       COALESCE(c.reloptions::text[], '{}') AS options,
+       COALESCE(c.reloptions::text[], '{{}}') AS options,
        ARRAY(SELECT 'toast.' || o FROM pg_catalog.pg_class tc, unnest(tc.reloptions) o
              WHERE tc.oid = c.reltoastrelid) AS toast_options,
        c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
@@ -132,11 +157,14 @@ SELECT c.oid, c.relnamespace AS namespace, c.relname::text AS name, c.relkind::t
        c.oid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i) AS inherits,
        COALESCE(am.amname::text, '') AS method, d.description AS comment,
        CASE WHEN c.relispartition THEN (SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) END AS parent
-FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_class c ON c.relnamespace = sel.oid
+FROM rel
+JOIN pg_catalog.pg_class c ON c.oid = rel.oid
 LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I')";
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I')",
+        in_namespaces("pg_class", "c", "relnamespace")
+    )
+}
 
 /// Types: enums are modelled; domains, composite, range and base types are reported.
 fn types_query() -> String {
@@ -145,14 +173,14 @@ fn types_query() -> String {
 SELECT t.typnamespace AS namespace, t.typname::text AS name, t.typtype::text AS kind,
        ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels,
        d.description AS comment
-FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_type t ON t.typnamespace = sel.oid
+{}
 LEFT JOIN pg_catalog.pg_class r ON r.oid = t.typrelid
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::regclass AND d.objsubid = 0
 WHERE NOT (t.typcategory = 'A' AND t.typelem <> 0 AND t.typtype = 'b')
   AND t.typtype <> 'm'
   AND (t.typrelid = 0 OR r.relkind = 'c')
   AND {}",
+        in_namespaces("pg_type", "t", "typnamespace"),
         not_extension_member("pg_type", "t.oid")
     )
 }
@@ -162,10 +190,10 @@ fn routines_query() -> String {
         "
 SELECT p.oid, p.pronamespace AS namespace, p.proname::text AS name, p.prokind::text AS kind,
        d.description AS comment
-FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_proc p ON p.pronamespace = sel.oid
+{}
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::regclass AND d.objsubid = 0
 WHERE {}",
+        in_namespaces("pg_proc", "p", "pronamespace"),
         not_extension_member("pg_proc", "p.oid")
     )
 }
@@ -236,16 +264,21 @@ fn others_query() -> String {
 pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgResult<SchemaObjects> {
     let namespaces = namespaces.to_vec();
     let ns = oids(&namespaces);
-    let (types_sql, routines_sql, others_sql) = (types_query(), routines_query(), others_query());
+    let (relations_sql, types_sql, routines_sql, others_sql) = (
+        relations_query(),
+        types_query(),
+        routines_query(),
+        others_query(),
+    );
     let (domains_sql, domain_checks_sql) = domains::queries();
     let (relations, types, routines, extensions, others, domains, domain_checks) = futures::try_join!(
-        client.query_typed(RELATIONS, &ns),
+        client.query_typed(&relations_sql, &ns),
         client.query_typed(&types_sql, &ns),
         client.query_typed(&routines_sql, &ns),
         client.query_typed(EXTENSIONS, &ns),
         client.query_typed(&others_sql, &ns),
         client.query_typed(&domains_sql, &ns),
-        client.query_typed(domain_checks_sql, &ns),
+        client.query_typed(&domain_checks_sql, &ns),
     )?;
     let (domains, domain_checks) = domains::read(domains, domain_checks)?;
     Ok(SchemaObjects {

@@ -130,9 +130,14 @@ pub(crate) async fn inspect_schemas(
             r.domains.push(domain.oid);
         }
     }
-    // Only one tenant of each shape is deparsed; the others get its text.
-    let relation_oids: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
-    let shapes = Shapes::group(catalog::raw_rows(client, &namespace_oids, &relation_oids).await?);
+    // Only one tenant of each shape is deparsed; the others get its text. A lone tenant
+    // (the inspections under a sync's lock) is its own shape: no raw rows to group.
+    let shapes = if namespace_oids.len() > 1 {
+        let relation_oids: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
+        Shapes::group(catalog::raw_rows(client, &namespace_oids, &relation_oids).await?)
+    } else {
+        Shapes::group(Vec::new())
+    };
     let requests: Vec<DeparseRequest> = requests
         .into_values()
         .map(|request| shapes.narrow(request))

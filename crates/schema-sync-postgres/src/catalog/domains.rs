@@ -39,28 +39,33 @@ SELECT t.oid, t.typnamespace AS namespace, t.typname::text AS name, t.typnotnull
        CASE WHEN t.typcollation <> bt.typcollation THEN co.collnamespace END AS collation_namespace,
        CASE WHEN t.typcollation <> bt.typcollation THEN cn.nspname::text END AS collation_schema,
        d.description AS comment
-FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_type t ON t.typnamespace = sel.oid AND t.typtype = 'd'
+{}
 JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
 JOIN pg_catalog.pg_type et ON et.oid = CASE WHEN bt.typcategory = 'A' AND bt.typelem <> 0 AND bt.typtype = 'b' THEN bt.typelem ELSE bt.oid END
 JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::regclass AND d.objsubid = 0
-WHERE {}",
+WHERE t.typtype = 'd' AND {}",
+        super::in_namespaces("pg_type", "t", "typnamespace"),
         not_extension_member("pg_type", "t.oid")
     )
 }
 
-const DOMAIN_CHECKS: &str = "
+fn domain_checks_query() -> String {
+    format!(
+        "
 SELECT c.oid, c.contypid AS domain, c.conname::text AS name, c.convalidated AS validated
-FROM unnest($1::oid[]) sel(oid)
-JOIN pg_catalog.pg_type t ON t.typnamespace = sel.oid AND t.typtype = 'd'
-JOIN pg_catalog.pg_constraint c ON c.contypid = t.oid AND c.contype = 'c'";
+{}
+JOIN pg_catalog.pg_constraint c ON c.contypid = t.oid AND c.contype = 'c'
+WHERE t.typtype = 'd'",
+        super::in_namespaces("pg_type", "t", "typnamespace")
+    )
+}
 
 /// The queries: domains, then their checks, each taking the namespace oids as `$1`.
-pub(super) fn queries() -> (String, &'static str) {
-    (domains_query(), DOMAIN_CHECKS)
+pub(super) fn queries() -> (String, String) {
+    (domains_query(), domain_checks_query())
 }
 
 /// Reads the rows of the two [`queries`].

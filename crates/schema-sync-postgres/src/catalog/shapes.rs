@@ -51,17 +51,15 @@ pub(crate) struct RawRow {
 }
 
 /// The query: `$1` the namespaces, `$2` their relations (indexes included), found by
-/// the inspection's relation query; types and routines are found by their namespace
-/// columns (one hashed scan of each catalog per batch).
+/// the inspection's relation query; types and routines are found through `pg_depend`
+/// ([`super::in_namespaces`]), an index lookup whose cost is the batch's own objects.
 fn raw_query() -> String {
-    RAW.replace(
-        "{typ}",
-        "FROM ns JOIN pg_catalog.pg_type t ON t.typnamespace = ns.oid",
-    )
-    .replace(
-        "{proc}",
-        "FROM ns JOIN pg_catalog.pg_proc p ON p.pronamespace = ns.oid",
-    )
+    let members = |catalog: &str, alias: &str, column: &str| {
+        super::in_namespaces(catalog, alias, column)
+            .replace("$1::oid[]", "ARRAY(SELECT oid FROM ns)")
+    };
+    RAW.replace("{typ}", &members("pg_type", "t", "typnamespace"))
+        .replace("{proc}", &members("pg_proc", "p", "pronamespace"))
 }
 
 const RAW: &str = "
