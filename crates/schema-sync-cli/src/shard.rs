@@ -37,12 +37,12 @@ impl Shard {
     pub fn new(index: u64, count: u64) -> Result<Self, String> {
         if count == 0 {
             return Err(format!(
-                "--shard {index}/{count}: the number of shards must be at least 1"
+                "{index}/{count} has no shards: the number of shards (after the /) must be at least 1"
             ));
         }
         if index == 0 || index > count {
             return Err(format!(
-                "--shard {index}/{count}: the shard must be between 1 and {count} (shards are counted from 1: 1/{count} to {count}/{count})"
+                "shard {index} of {count} does not exist: shards are counted from 1, so give 1/{count} to {count}/{count}"
             ));
         }
         Ok(Self { index, count })
@@ -66,11 +66,8 @@ impl FromStr for Shard {
     /// Parses `i/n`, as `--shard` takes it.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let usage = || {
-            format!(
-                "--shard {text:?} is not of the form i/n: write 1/3 for the first of three parts"
-            )
-        };
+        let usage =
+            || format!("{text:?} is not of the form i/n: write 1/3 for the first of three parts");
         let (index, count) = text.split_once('/').ok_or_else(usage)?;
         let number = |part: &str| part.trim().parse::<u64>().map_err(|_| usage());
         Self::new(number(index)?, number(count)?)
@@ -135,9 +132,9 @@ mod tests {
             Ok("1/1".into())
         );
         let zero = "0/3".parse::<Shard>().err().unwrap_or_default();
-        assert!(zero.contains("between 1 and 3"), "{zero}");
+        assert!(zero.contains("give 1/3 to 3/3"), "{zero}");
         let over = "4/3".parse::<Shard>().err().unwrap_or_default();
-        assert!(over.contains("between 1 and 3"), "{over}");
+        assert!(over.contains("shard 4 of 3 does not exist"), "{over}");
         let none = "1/0".parse::<Shard>().err().unwrap_or_default();
         assert!(none.contains("at least 1"), "{none}");
         for bad in ["3", "a/b", "1/3/5", "-1/3", ""] {
