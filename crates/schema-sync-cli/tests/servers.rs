@@ -405,3 +405,101 @@ async fn postgres_validate_with_a_cache_sees_a_change_made_between_runs() {
         "every tenant is in the cache: {indexes:?}"
     );
 }
+
+/// The tenant ids of a document's `tenants`.
+fn tenant_ids(document: &Value) -> Vec<String> {
+    document["tenants"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["tenant"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `sync --shard 1/3`, `2/3` and `3/3` on a PostgreSQL fleet: the three parts are
+/// disjoint, cover every tenant, and together sync every drifted one.
+fn shards_story(
+    url: &str,
+    schema_sql: &str,
+    pattern: &str,
+    tenants: &[String],
+    drifted: &[String],
+) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, schema_sql).unwrap_or_else(|e| panic!("{e}"));
+    let before = run(url, &schema, &["validate", "--tenant-pattern", pattern], 1);
+    assert_eq!(tenant_ids(&before), tenants, "{before}");
+    let shapes: Vec<u64> = before["shapes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["tenant_count"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(shapes, [tenants.len() as u64 - 2, 2], "{before}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut synced: Vec<String> = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let args = ["sync", "--tenant-pattern", pattern, "--shard", shard];
+        let part = run(url, &schema, &args, 0);
+        for tenant in part["tenants"].as_array().into_iter().flatten() {
+            if tenant["status"] == "synced" {
+                synced.extend(tenant["tenant"].as_str().map(str::to_string));
+            }
+        }
+        let ids = tenant_ids(&part);
+        assert!(
+            !ids.is_empty(),
+            "shard {shard} of {} tenants is empty",
+            tenants.len()
+        );
+        seen.extend(ids);
+    }
+    seen.sort();
+    assert_eq!(seen, tenants, "every tenant in exactly one shard");
+    synced.sort();
+    assert_eq!(synced, drifted);
+    let after = run(url, &schema, &["validate", "--tenant-pattern", pattern], 0);
+    assert_eq!(after["summary"]["in_sync"], tenants.len(), "{after}");
+}
+
+#[tokio::test]
+async fn postgres_shards_cover_every_tenant_exactly_once() {
+    let Some(url) = postgres() else { return };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
+    tokio::spawn(connection);
+    let prefix = unique("cli_shard");
+    let tenants: Vec<String> = (0..15).map(|i| format!("{prefix}_{i:02}")).collect();
+    let drifted = vec![tenants[4].clone(), tenants[11].clone()];
+    let mut sql = String::new();
+    for tenant in &tenants {
+        let drift = if drifted.contains(tenant) {
+            "DROP VIEW post_titles; DROP INDEX posts_title;"
+        } else {
+            ""
+        };
+        sql.push_str(&format!(
+            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {drift} RESET search_path;"
+        ));
+    }
+    let created = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+    let result = std::panic::catch_unwind(|| {
+        created.unwrap_or_else(|e| panic!("{e}"));
+        shards_story(&url, PG_SCHEMA, &format!("{prefix}_*"), &tenants, &drifted)
+    });
+    for tenant in &tenants {
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{tenant}\" CASCADE"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
