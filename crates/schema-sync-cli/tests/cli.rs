@@ -1313,6 +1313,12 @@ impl Fleet {
     }
 }
 
+/// The `tenant_count` of each element of a document's `shapes`.
+fn shape_counts(document: &Value) -> Vec<u64> {
+    let shapes = document["shapes"].as_array().into_iter().flatten();
+    shapes.filter_map(|s| s["tenant_count"].as_u64()).collect()
+}
+
 /// The ids of a JSON array of tenant reports, or of a `tenants` document's strings.
 fn ids(values: &Value) -> Vec<String> {
     values
@@ -1362,10 +1368,7 @@ fn a_thousand_tenants_print_one_block_per_shape() {
 
     let document = fleet.json(&["validate", "--all-tenants"], 1);
     let shapes = document["shapes"].as_array().cloned().unwrap_or_default();
-    let counts: Vec<u64> = shapes
-        .iter()
-        .filter_map(|s| s["tenant_count"].as_u64())
-        .collect();
+    let counts = shape_counts(&document);
     assert_eq!(counts, [950, 40, 10]);
     assert_eq!(counts.iter().sum::<u64>(), 1000);
     assert_eq!(document["summary"]["total"], 1000);
@@ -1395,15 +1398,7 @@ fn a_thousand_tenants_print_one_block_per_shape() {
     assert_eq!(again["shapes"], document["shapes"]);
 
     let audit = fleet.json(&["audit", "--all-tenants"], 0);
-    let audit_counts: Vec<u64> = audit["shapes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s["tenant_count"].as_u64())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(audit_counts, [950, 40, 10]);
+    assert_eq!(shape_counts(&audit), [950, 40, 10]);
     assert_eq!(audit["shapes"][0]["hash"], document["target_hash"]);
 }
 

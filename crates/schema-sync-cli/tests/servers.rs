@@ -133,31 +133,34 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     );
 }
 
-#[tokio::test]
-async fn postgres_fleet_validate_diff_sync_audit() {
+/// Creates `count` PostgreSQL tenant schemas `<prefix>_00`, `<prefix>_01`, ... from
+/// [`PG_SCHEMA`] plus `drift(i)`, runs `story` with the server's URL, the tenants' glob and
+/// their names, and drops the schemas whatever happened.
+async fn with_pg_fleet(
+    prefix: &str,
+    count: usize,
+    drift: impl Fn(usize) -> &'static str,
+    story: impl FnOnce(&str, &str, &[String]) + std::panic::UnwindSafe,
+) {
     let Some(url) = postgres() else { return };
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
     tokio::spawn(connection);
-    let prefix = unique("cli_pg");
-    let tenants: Vec<String> = (0..3).map(|i| format!("{prefix}_{i}")).collect();
+    let prefix = unique(prefix);
+    let tenants: Vec<String> = (0..count).map(|i| format!("{prefix}_{i:02}")).collect();
+    let mut sql = String::new();
     for (i, tenant) in tenants.iter().enumerate() {
-        let drift = if i == 1 {
-            "DROP VIEW post_titles; DROP INDEX posts_title; ALTER TABLE posts DROP COLUMN title;"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {drift} RESET search_path;"
-        );
-        client
-            .batch_execute(&sql)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        sql.push_str(&format!(
+            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {} RESET search_path;",
+            drift(i)
+        ));
     }
+    let created = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+    let pattern = format!("{prefix}_*");
     let result = std::panic::catch_unwind(|| {
-        fleet_story(&url, PG_SCHEMA, &format!("{prefix}_*"), &tenants[1])
+        created.unwrap_or_else(|e| panic!("{e}"));
+        story(&url, &pattern, &tenants);
     });
     for tenant in &tenants {
         client
@@ -168,6 +171,18 @@ async fn postgres_fleet_validate_diff_sync_audit() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[tokio::test]
+async fn postgres_fleet_validate_diff_sync_audit() {
+    let drift = |i| match i {
+        1 => "DROP VIEW post_titles; DROP INDEX posts_title; ALTER TABLE posts DROP COLUMN title;",
+        _ => "",
+    };
+    with_pg_fleet("cli_pg", 3, drift, |url, pattern, tenants| {
+        fleet_story(url, PG_SCHEMA, pattern, &tenants[1])
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -432,15 +447,9 @@ fn shards_story(
     std::fs::write(&schema, schema_sql).unwrap_or_else(|e| panic!("{e}"));
     let before = run(url, &schema, &["validate", "--tenant-pattern", pattern], 1);
     assert_eq!(tenant_ids(&before), tenants, "{before}");
-    let shapes: Vec<u64> = before["shapes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s["tenant_count"].as_u64())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(shapes, [tenants.len() as u64 - 2, 2], "{before}");
+    let shapes = before["shapes"].as_array().into_iter().flatten();
+    let counts: Vec<u64> = shapes.filter_map(|s| s["tenant_count"].as_u64()).collect();
+    assert_eq!(counts, [tenants.len() as u64 - 2, 2], "{before}");
     let mut seen: Vec<String> = Vec::new();
     let mut synced: Vec<String> = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
@@ -469,37 +478,13 @@ fn shards_story(
 
 #[tokio::test]
 async fn postgres_shards_cover_every_tenant_exactly_once() {
-    let Some(url) = postgres() else { return };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
-    tokio::spawn(connection);
-    let prefix = unique("cli_shard");
-    let tenants: Vec<String> = (0..15).map(|i| format!("{prefix}_{i:02}")).collect();
-    let drifted = vec![tenants[4].clone(), tenants[11].clone()];
-    let mut sql = String::new();
-    for tenant in &tenants {
-        let drift = if drifted.contains(tenant) {
-            "DROP VIEW post_titles; DROP INDEX posts_title;"
-        } else {
-            ""
-        };
-        sql.push_str(&format!(
-            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {drift} RESET search_path;"
-        ));
-    }
-    let created = client.batch_execute(&sql).await.map_err(|e| e.to_string());
-    let result = std::panic::catch_unwind(|| {
-        created.unwrap_or_else(|e| panic!("{e}"));
-        shards_story(&url, PG_SCHEMA, &format!("{prefix}_*"), &tenants, &drifted)
-    });
-    for tenant in &tenants {
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{tenant}\" CASCADE"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    let drift = |i| match i {
+        4 | 11 => "DROP VIEW post_titles; DROP INDEX posts_title;",
+        _ => "",
+    };
+    with_pg_fleet("cli_shard", 15, drift, |url, pattern, tenants| {
+        let drifted = [tenants[4].clone(), tenants[11].clone()];
+        shards_story(url, PG_SCHEMA, pattern, tenants, &drifted)
+    })
+    .await;
 }
