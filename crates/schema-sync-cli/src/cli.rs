@@ -8,12 +8,13 @@
 //! | group | flags | commands |
 //! |---|---|---|
 //! | [`ConnectionArgs`] | `--url` | every command that reads tenants |
-//! | [`SelectionArgs`] | `--tenant`, `--all-tenants`, `--tenant-pattern`, `--exclude` | the same |
+//! | [`SelectionArgs`] | `--tenant`, `--all-tenants`, `--tenant-pattern`, `--exclude`, `--shard` | the same |
 //! | [`TargetArgs`] | `--target`, `--allow-empty-target`, `--strict-column-order` | `sync`, `diff`, `validate`, `plan` |
 //! | [`ExecutionArgs`] | `--concurrency`, `--lock-timeout`, `--statement-timeout` | every command that inspects tenants |
 //! | [`FailureArgs`] | `--max-failures` | `sync`, `diff`, `validate`, `plan` |
 //! | [`StoreArgs`] | `--snapshot-store` | `snapshot *`, and the commands that save or read snapshots |
 //! | [`SaveArgs`] | `--save-snapshots` | `sync`, `validate`, `audit` |
+//! | [`ReportArgs`] | `--group-by` | `sync`, `diff`, `validate`, `audit` |
 //!
 //! `tenants` lists tenants only: no inspection, so no execution flags.
 
@@ -21,6 +22,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::shard::Shard;
 
 /// The exit codes, the same for every command: the one source of `--help`'s list and of
 /// the tables in the README and the user guide ([`crate::reference`](mod@crate::reference)).
@@ -184,6 +187,11 @@ pub struct SelectionArgs {
     /// file's `exclude`).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Work on the I-th of N disjoint parts of the selected tenants (e.g. 2/3), split by
+    /// a stable hash of server and tenant id: N machines given 1/N to N/N cover every
+    /// tenant exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 }
 
 /// The desired schema and how strictly tenants are compared with it.
@@ -272,6 +280,17 @@ pub struct SaveArgs {
     pub save_snapshots: bool,
 }
 
+/// How the text report lays out tenants.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct ReportArgs {
+    /// One block per distinct outcome (`shape`: its changes once, how many tenants, the
+    /// first few ids) or one line per tenant (`tenant`). Default: `shape` in text output
+    /// when more than 50 tenants are selected, else `tenant`. JSON always has both.
+    #[arg(long, value_enum, value_name = "BY")]
+    pub group_by: Option<GroupBy>,
+}
+
 /// Flags of `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -302,6 +321,9 @@ pub struct SyncArgs {
     /// The snapshot cache.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// The report layout.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `diff`.
@@ -328,6 +350,9 @@ pub struct DiffArgs {
     /// The snapshot cache.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// The report layout.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `validate`.
@@ -357,6 +382,9 @@ pub struct ValidateArgs {
     /// The snapshot cache.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// The report layout.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `audit`.
@@ -383,6 +411,9 @@ pub struct AuditArgs {
     /// The snapshot cache.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// The report layout.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `plan`. There is no `--allow-destructive`: a plan shows every step, with
@@ -461,6 +492,16 @@ pub enum Format {
     Jsonl,
 }
 
+/// How text reports group tenants (`--group-by`, config key `group_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// One block per distinct outcome, largest first.
+    Shape,
+    /// One line per tenant, as each finishes.
+    Tenant,
+}
+
 /// Parses a duration with a unit (`500ms`, `5s`, `1m`, `1h 30m`).
 ///
 /// # Errors
@@ -500,6 +541,8 @@ pub struct Flags {
     pub save: SaveArgs,
     /// `--no-cache`, `--cache-dir`.
     pub cache: CacheArgs,
+    /// `--group-by`.
+    pub report: ReportArgs,
 }
 
 impl Cli {
@@ -520,6 +563,7 @@ impl Cli {
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
                 flags.cache = args.cache.clone();
+                flags.report = args.report.clone();
             }
             Command::Diff(args) => {
                 flags.connection = args.connection.clone();
@@ -529,6 +573,7 @@ impl Cli {
                 flags.failures = args.failures.clone();
                 flags.store = args.store.clone();
                 flags.cache = args.cache.clone();
+                flags.report = args.report.clone();
             }
             Command::Validate(args) => {
                 flags.connection = args.connection.clone();
@@ -539,6 +584,7 @@ impl Cli {
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
                 flags.cache = args.cache.clone();
+                flags.report = args.report.clone();
             }
             Command::Audit(args) => {
                 flags.connection = args.connection.clone();
@@ -547,6 +593,7 @@ impl Cli {
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
                 flags.cache = args.cache.clone();
+                flags.report = args.report.clone();
             }
             Command::Plan(args) => {
                 flags.connection = args.connection.clone();

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{Flags, Format, parse_duration};
+use crate::cli::{Flags, Format, GroupBy, parse_duration};
+use crate::shard::{Shard, server_name};
 
 /// The default config file, read from the working directory when present.
 pub const DEFAULT_CONFIG: &str = "schema-sync.toml";
@@ -68,6 +69,8 @@ pub struct ConfigFile {
     pub shared_namespaces: Vec<String>,
     /// Where the snapshot cache lives, like `--cache-dir`.
     pub cache_dir: Option<PathBuf>,
+    /// How text reports group tenants, like `--group-by`.
+    pub group_by: Option<GroupBy>,
 }
 
 /// How tenants are selected.
@@ -81,6 +84,24 @@ pub struct Selection {
     pub pattern: Option<String>,
     /// Globs to leave out.
     pub exclude: Vec<String>,
+    /// `--shard`: only this part of the selected tenants.
+    pub shard: Option<Sharding>,
+}
+
+/// One part of the selected tenants (`--shard i/n`) on the server it was named for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sharding {
+    /// Which part.
+    pub shard: Shard,
+    /// The server's name in the shard hash ([`server_name`]).
+    pub server: String,
+}
+
+impl Sharding {
+    /// Whether `tenant` is in this part.
+    pub fn keeps(&self, tenant: &str) -> bool {
+        self.shard.keeps(&self.server, tenant)
+    }
 }
 
 /// Validated settings for one run.
@@ -120,6 +141,8 @@ pub struct Settings {
     pub no_cache: bool,
     /// Where the snapshot cache lives, when set.
     pub cache_dir: Option<PathBuf>,
+    /// `--group-by` or the config key; `None` picks by fleet size.
+    pub group_by: Option<GroupBy>,
     /// Quiet output.
     pub quiet: bool,
     /// Verbose output.
@@ -203,6 +226,11 @@ impl Settings {
         // The file's excludes always apply; --exclude adds to them.
         let mut exclude = file.exclude;
         exclude.extend(chosen.exclude.iter().cloned());
+        // Shards split the server's tenants; its name (not the password) is hashed.
+        let shard = chosen.shard.map(|shard| Sharding {
+            shard,
+            server: server_name(None, url.as_deref().unwrap_or_default()),
+        });
         let selection = if !chosen.tenants.is_empty()
             || chosen.all_tenants
             || chosen.tenant_pattern.is_some()
@@ -212,6 +240,7 @@ impl Settings {
                 all: chosen.all_tenants,
                 pattern: chosen.tenant_pattern.clone(),
                 exclude,
+                shard: shard.clone(),
             }
         } else {
             Selection {
@@ -219,6 +248,7 @@ impl Settings {
                 all: file.all_tenants,
                 pattern: file.tenant_pattern,
                 exclude,
+                shard,
             }
         };
         let lock_timeout = match execution.lock_timeout {
@@ -249,6 +279,7 @@ impl Settings {
             shared_namespaces: file.shared_namespaces,
             no_cache: flags.cache.no_cache,
             cache_dir: flags.cache.cache_dir.clone().or(file.cache_dir),
+            group_by: flags.report.group_by.or(file.group_by),
             quiet: global.quiet,
             verbose: global.verbose,
         })

@@ -17,6 +17,7 @@ mod progress;
 pub mod reference;
 mod registry;
 mod select;
+pub mod shard;
 mod target;
 
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
-//! Tenant selection: explicit ids, every tenant, a glob, minus exclusions.
+//! Tenant selection: explicit ids, every tenant, a glob, minus exclusions, then the
+//! `--shard` part of what is left.
 
 use anyhow::{Context, Result, bail};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -36,6 +37,7 @@ pub async fn list_selected(engine: &Engine, selection: &Selection) -> Result<Vec
     };
     let mut listed = engine.list_tenants().await?;
     listed.retain(|t| named(t.id().as_str()) && !exclude.is_match(t.id().as_str()));
+    retain_shard(selection, &mut listed);
     Ok(listed)
 }
 
@@ -75,5 +77,13 @@ pub async fn select_tenants(
     contexts.retain(|t| !exclude.is_match(t.id().as_str()));
     contexts.sort_by(|a, b| a.id().cmp(b.id()));
     contexts.dedup_by(|a, b| a.id() == b.id());
+    retain_shard(selection, &mut contexts);
     Ok(contexts)
+}
+
+/// Keeps the tenants of the selection's `--shard` part, if it names one.
+fn retain_shard(selection: &Selection, tenants: &mut Vec<TenantContext>) {
+    if let Some(sharding) = &selection.shard {
+        tenants.retain(|t| sharding.keeps(t.id().as_str()));
+    }
 }

@@ -1287,3 +1287,257 @@ fn completions_are_printed_for_each_shell() {
             .stdout(predicate::str::contains("snapshot-store"));
     }
 }
+
+impl Fleet {
+    /// Copies tenant file `from` to one tenant per name: a large fleet in a moment.
+    fn copy(&self, from: &str, names: impl IntoIterator<Item = String>) {
+        let source = self.tenants().join(format!("{from}.db"));
+        for name in names {
+            std::fs::copy(&source, self.tenants().join(format!("{name}.db")))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// The standard fleet grown to `total` tenants: a tenth (at most 9 more) like
+    /// tenant_1 (`miss_*`), 39 more like tenant_2 when there is room (`extra_*`), the
+    /// rest in sync (`ok_*`).
+    fn grown(total: usize) -> Self {
+        let fleet = Self::new();
+        let missing = (total / 10).min(9);
+        let extra = if total >= 100 { 39 } else { 0 };
+        let in_sync = total - 4 - missing - extra;
+        fleet.copy("tenant_1", (0..missing).map(|i| format!("miss_{i:03}")));
+        fleet.copy("tenant_2", (0..extra).map(|i| format!("extra_{i:02}")));
+        fleet.copy("tenant_0", (0..in_sync).map(|i| format!("ok_{i:04}")));
+        fleet
+    }
+}
+
+/// The `tenant_count` of each element of a document's `shapes`.
+fn shape_counts(document: &Value) -> Vec<u64> {
+    let shapes = document["shapes"].as_array().into_iter().flatten();
+    shapes.filter_map(|s| s["tenant_count"].as_u64()).collect()
+}
+
+/// The ids of a JSON array of tenant reports, or of a `tenants` document's strings.
+fn ids(values: &Value) -> Vec<String> {
+    values
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["tenant"].as_str().or(v.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_thousand_tenants_print_one_block_per_shape() {
+    let fleet = Fleet::grown(1000);
+    let output = fleet
+        .run(&["validate", "--all-tenants"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    let (summary, blocks) = lines.split_last().unwrap_or_else(|| panic!("no output"));
+    assert_eq!(
+        blocks,
+        [
+            "950 tenants: in sync",
+            "    ok_0000, ok_0001, ok_0002, ok_0003, ok_0004 and 945 more",
+            "40 tenants: drifted, 1 change, destructive",
+            "    ~ table users",
+            "        - column legacy text",
+            "    extra_00, extra_01, extra_02, extra_03, extra_04 and 35 more",
+            "10 tenants: drifted, 2 changes",
+            "    ~ table projects",
+            "        + index projects_active (organization_id, name) where archived_at is null",
+            "    + view active_projects",
+            "    miss_000, miss_001, miss_002, miss_003, miss_004 and 5 more",
+        ],
+        "{text}"
+    );
+    assert!(
+        summary.starts_with("950 in sync, 50 drifted, 0 failed (1000 tenants, 3 distinct schemas,"),
+        "{summary}"
+    );
+
+    let document = fleet.json(&["validate", "--all-tenants"], 1);
+    let shapes = document["shapes"].as_array().cloned().unwrap_or_default();
+    let counts = shape_counts(&document);
+    assert_eq!(counts, [950, 40, 10]);
+    assert_eq!(counts.iter().sum::<u64>(), 1000);
+    assert_eq!(document["summary"]["total"], 1000);
+    // Every tenant in exactly one shape, with its own status.
+    let mut in_shapes: Vec<String> = shapes.iter().flat_map(|s| ids(&s["tenants"])).collect();
+    in_shapes.sort();
+    assert_eq!(in_shapes, ids(&document["tenants"]));
+    let status_of: std::collections::BTreeMap<String, String> =
+        statuses(&document).into_iter().collect();
+    for shape in &shapes {
+        for tenant in ids(&shape["tenants"]) {
+            assert_eq!(
+                Some(&status_of[&tenant]),
+                shape["status"].as_str().map(str::to_string).as_ref()
+            );
+        }
+        assert_eq!(
+            shape["tenant_count"].as_u64(),
+            Some(ids(&shape["tenants"]).len() as u64)
+        );
+    }
+    assert_eq!(shapes[1]["diff"]["tables"][0]["name"], "users");
+    assert_eq!(shapes[1]["changes"], 1);
+    assert_eq!(shapes[2]["tenants"][9], "tenant_1");
+    // Hashes are stable: a second run gives the same shapes.
+    let again = fleet.json(&["validate", "--all-tenants"], 1);
+    assert_eq!(again["shapes"], document["shapes"]);
+
+    let audit = fleet.json(&["audit", "--all-tenants"], 0);
+    assert_eq!(shape_counts(&audit), [950, 40, 10]);
+    assert_eq!(audit["shapes"][0]["hash"], document["target_hash"]);
+}
+
+#[test]
+fn the_default_groups_by_shape_above_fifty_tenants() {
+    let per_tenant = "drifted  tenant_1  2 changes";
+    let grouped = "tenants: drifted, 2 changes";
+    let fifty = Fleet::grown(50);
+    let text = fifty.run(&["diff", "--all-tenants"]).assert().code(0);
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    assert!(
+        text.contains(per_tenant) && !text.contains(grouped),
+        "{text}"
+    );
+    assert!(text.contains("43 in sync, 7 drifted"), "{text}");
+
+    let fifty_one = Fleet::grown(51);
+    fifty_one.copy("tenant_0", ["ok_extra".to_string()]);
+    for (args, expect_grouped) in [
+        (&["diff", "--all-tenants"][..], true),
+        (
+            &["diff", "--all-tenants", "--group-by", "tenant"][..],
+            false,
+        ),
+        (
+            &[
+                "sync",
+                "--all-tenants",
+                "--allow-destructive",
+                "--group-by",
+                "tenant",
+            ][..],
+            false,
+        ),
+        (
+            &["audit", "--all-tenants", "--group-by", "tenant"][..],
+            false,
+        ),
+    ] {
+        let output = fifty_one.run(args).assert().get_output().stdout.clone();
+        let text = String::from_utf8_lossy(&output);
+        let blocks = text
+            .lines()
+            .filter(|l| {
+                !l.starts_with(' ') && (l.contains(" tenants: ") || l.contains(" tenant: "))
+            })
+            .count();
+        if expect_grouped {
+            assert!(
+                text.contains("6 tenants: drifted, 2 changes"),
+                "{args:?}: {text}"
+            );
+            assert!(!text.contains(per_tenant), "{args:?}: {text}");
+            assert_eq!(blocks, 3, "{args:?}: {text}");
+        } else {
+            assert_eq!(blocks, 0, "{args:?}: {text}");
+            // A line per tenant instead: tenant_1's names it first.
+            assert!(text.contains("tenant_1  "), "{args:?}: {text}");
+        }
+    }
+    // sync above printed lines per tenant and synced every drifted tenant.
+    let synced = fifty_one.json(&["validate", "--all-tenants"], 0);
+    assert_eq!(synced["summary"]["in_sync"], 52);
+    assert_eq!(synced["shapes"].as_array().map(Vec::len), Some(1));
+
+    // --group-by shape on a small fleet, and the config key.
+    let small = Fleet::new();
+    small
+        .run(&["validate", "--all-tenants", "--group-by", "shape"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "2 tenants: in sync\n    tenant_0, tenant_3\n1 tenant: drifted, 2 changes\n",
+        ));
+    std::fs::write(
+        small.dir.path().join("schema-sync.toml"),
+        "group_by = \"shape\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    small
+        .run(&["audit", "--all-tenants"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("2 tenants: snapshot "))
+        .stdout(predicate::str::contains("    tenant_0, tenant_3\n"));
+    small
+        .run(&["validate", "--all-tenants", "--group-by", "tenant"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("drifted  tenant_1  2 changes"));
+    small
+        .run(&["validate", "--all-tenants", "--group-by", "shapes"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn shards_cover_every_sqlite_tenant_exactly_once() {
+    let fleet = Fleet::grown(120);
+    let selections: [&[&str]; 3] = [
+        &["--all-tenants"],
+        &["--tenant-pattern", "ok_*", "--exclude", "ok_00[0-4]*"],
+        &[
+            "--tenant", "tenant_1", "--tenant", "tenant_2", "--tenant", "ok_0007",
+        ],
+    ];
+    for selection in selections {
+        let whole = ids(&fleet.json(&[&["tenants"][..], selection].concat(), 0)["tenants"]);
+        assert!(whole.len() >= 3, "{selection:?}: {whole:?}");
+        let mut parts: Vec<String> = Vec::new();
+        for shard in ["1/3", "2/3", "3/3"] {
+            let args = [&["audit"][..], selection, &["--shard", shard]].concat();
+            let part = ids(&fleet.json(&args, 0)["tenants"]);
+            if whole.len() >= 30 {
+                assert!(!part.is_empty(), "{selection:?} {shard} is empty");
+            }
+            // `tenants` and `audit` agree on the part.
+            let listed = ids(&fleet.json(
+                &[&["tenants"][..], selection, &["--shard", shard]].concat(),
+                0,
+            )["tenants"]);
+            assert_eq!(listed, part, "{selection:?} {shard}");
+            parts.extend(part);
+        }
+        parts.sort();
+        assert_eq!(parts, whole, "{selection:?}");
+    }
+    let all = ids(&fleet.json(&["tenants", "--shard", "1/1"], 0)["tenants"]);
+    assert_eq!(all.len(), 120);
+    for (bad, says) in [
+        ("0/3", "shard 0 of 3 does not exist"),
+        ("4/3", "give 1/3 to 3/3"),
+        ("1/0", "at least 1"),
+        ("two", "not of the form i/n"),
+    ] {
+        fleet
+            .run(&["validate", "--all-tenants", "--shard", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+}

@@ -133,31 +133,34 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     );
 }
 
-#[tokio::test]
-async fn postgres_fleet_validate_diff_sync_audit() {
+/// Creates `count` PostgreSQL tenant schemas `<prefix>_00`, `<prefix>_01`, ... from
+/// [`PG_SCHEMA`] plus `drift(i)`, runs `story` with the server's URL, the tenants' glob and
+/// their names, and drops the schemas whatever happened.
+async fn with_pg_fleet(
+    prefix: &str,
+    count: usize,
+    drift: impl Fn(usize) -> &'static str,
+    story: impl FnOnce(&str, &str, &[String]) + std::panic::UnwindSafe,
+) {
     let Some(url) = postgres() else { return };
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
     tokio::spawn(connection);
-    let prefix = unique("cli_pg");
-    let tenants: Vec<String> = (0..3).map(|i| format!("{prefix}_{i}")).collect();
+    let prefix = unique(prefix);
+    let tenants: Vec<String> = (0..count).map(|i| format!("{prefix}_{i:02}")).collect();
+    let mut sql = String::new();
     for (i, tenant) in tenants.iter().enumerate() {
-        let drift = if i == 1 {
-            "DROP VIEW post_titles; DROP INDEX posts_title; ALTER TABLE posts DROP COLUMN title;"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {drift} RESET search_path;"
-        );
-        client
-            .batch_execute(&sql)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        sql.push_str(&format!(
+            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {} RESET search_path;",
+            drift(i)
+        ));
     }
+    let created = client.batch_execute(&sql).await.map_err(|e| e.to_string());
+    let pattern = format!("{prefix}_*");
     let result = std::panic::catch_unwind(|| {
-        fleet_story(&url, PG_SCHEMA, &format!("{prefix}_*"), &tenants[1])
+        created.unwrap_or_else(|e| panic!("{e}"));
+        story(&url, &pattern, &tenants);
     });
     for tenant in &tenants {
         client
@@ -168,6 +171,18 @@ async fn postgres_fleet_validate_diff_sync_audit() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[tokio::test]
+async fn postgres_fleet_validate_diff_sync_audit() {
+    let drift = |i| match i {
+        1 => "DROP VIEW post_titles; DROP INDEX posts_title; ALTER TABLE posts DROP COLUMN title;",
+        _ => "",
+    };
+    with_pg_fleet("cli_pg", 3, drift, |url, pattern, tenants| {
+        fleet_story(url, PG_SCHEMA, pattern, &tenants[1])
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -404,4 +419,72 @@ async fn postgres_validate_with_a_cache_sees_a_change_made_between_runs() {
         tenants.iter().all(|t| indexes[0].contains(t.as_str())),
         "every tenant is in the cache: {indexes:?}"
     );
+}
+
+/// The tenant ids of a document's `tenants`.
+fn tenant_ids(document: &Value) -> Vec<String> {
+    document["tenants"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["tenant"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `sync --shard 1/3`, `2/3` and `3/3` on a PostgreSQL fleet: the three parts are
+/// disjoint, cover every tenant, and together sync every drifted one.
+fn shards_story(
+    url: &str,
+    schema_sql: &str,
+    pattern: &str,
+    tenants: &[String],
+    drifted: &[String],
+) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, schema_sql).unwrap_or_else(|e| panic!("{e}"));
+    let before = run(url, &schema, &["validate", "--tenant-pattern", pattern], 1);
+    assert_eq!(tenant_ids(&before), tenants, "{before}");
+    let shapes = before["shapes"].as_array().into_iter().flatten();
+    let counts: Vec<u64> = shapes.filter_map(|s| s["tenant_count"].as_u64()).collect();
+    assert_eq!(counts, [tenants.len() as u64 - 2, 2], "{before}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut synced: Vec<String> = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let args = ["sync", "--tenant-pattern", pattern, "--shard", shard];
+        let part = run(url, &schema, &args, 0);
+        for tenant in part["tenants"].as_array().into_iter().flatten() {
+            if tenant["status"] == "synced" {
+                synced.extend(tenant["tenant"].as_str().map(str::to_string));
+            }
+        }
+        let ids = tenant_ids(&part);
+        assert!(
+            !ids.is_empty(),
+            "shard {shard} of {} tenants is empty",
+            tenants.len()
+        );
+        seen.extend(ids);
+    }
+    seen.sort();
+    assert_eq!(seen, tenants, "every tenant in exactly one shard");
+    synced.sort();
+    assert_eq!(synced, drifted);
+    let after = run(url, &schema, &["validate", "--tenant-pattern", pattern], 0);
+    assert_eq!(after["summary"]["in_sync"], tenants.len(), "{after}");
+}
+
+#[tokio::test]
+async fn postgres_shards_cover_every_tenant_exactly_once() {
+    let drift = |i| match i {
+        4 | 11 => "DROP VIEW post_titles; DROP INDEX posts_title;",
+        _ => "",
+    };
+    with_pg_fleet("cli_shard", 15, drift, |url, pattern, tenants| {
+        let drifted = [tenants[4].clone(), tenants[11].clone()];
+        shards_story(url, PG_SCHEMA, pattern, tenants, &drifted)
+    })
+    .await;
 }

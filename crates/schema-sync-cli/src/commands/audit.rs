@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::output::json;
 use crate::output::message::{self, count};
 use crate::output::style::{BOLD, DIM, RED, Styled, YELLOW};
+use crate::output::{shapes, text};
 use crate::progress::Progress;
 use crate::select::select_tenants;
 
@@ -35,9 +36,11 @@ pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Resul
         .with_refresh_cache(settings.no_cache);
     let format = settings.format;
     let quiet = settings.quiet;
+    let grouped = shapes::grouped(settings.group_by, format, tenants.len());
     let progress = Progress::new(tenants.len(), quiet || format != Format::Text);
     let on_done = |tenant: &TenantContext, result: &schema_sync_core::Result<SchemaSnapshot>| {
         progress.suspend(|| match format {
+            Format::Text if grouped => {}
             Format::Text => print_tenant(tenant, result, snapshots, quiet),
             Format::Jsonl => {
                 let mut line = json!({ "type": "tenant", "command": "audit" });
@@ -83,11 +86,18 @@ pub async fn run(engine: &Engine, settings: &Settings, snapshots: bool) -> Resul
             None,
             json::audit_summary(&results, elapsed),
         )),
-        Format::Text => println!(
-            "{} audited, {failed} failed ({:.1} s)",
-            count(results.len(), "tenant"),
-            elapsed as f64 / 1000.0
-        ),
+        Format::Text => {
+            if grouped {
+                let detail = text::Detail::from_flags(quiet, settings.verbose);
+                let groups = shapes::audit_shapes(&results);
+                shapes::print_audit(&results, &groups, detail, snapshots);
+            }
+            println!(
+                "{} audited, {failed} failed ({:.1} s)",
+                count(results.len(), "tenant"),
+                elapsed as f64 / 1000.0
+            );
+        }
     }
     if let Some(error) = store_error {
         return Ok(super::report_error(&error));

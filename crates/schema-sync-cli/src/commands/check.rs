@@ -12,7 +12,7 @@ use schema_sync_core::{
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
 use crate::cli::Format;
 use crate::config::Settings;
-use crate::output::{json, text};
+use crate::output::{json, shapes, text};
 use crate::progress::Progress;
 use crate::select::select_tenants;
 use crate::target::load_target;
@@ -150,6 +150,7 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         None
     };
     let (target, tenants) = prepare(engine, settings).await?;
+    let grouped = shapes::grouped(settings.group_by, settings.format, tenants.len());
     let allow_destructive = mode == Mode::Sync && settings.allow_destructive;
     let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
     if mode == Mode::Sync {
@@ -168,17 +169,12 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
     }
     options.sync.keep_snapshots = save_snapshots;
     let include_plan = mode != Mode::Validate || settings.verbose;
-    let detail = if settings.quiet {
-        text::Detail::Quiet
-    } else if settings.verbose {
-        text::Detail::Full
-    } else {
-        text::Detail::Normal
-    };
+    let detail = text::Detail::from_flags(settings.quiet, settings.verbose);
     let printer = text::TenantPrinter::new(detail, mode != Mode::Validate);
     let format = settings.format;
     let json_output = format != Format::Text;
     let on_done = |tenant: &TenantReport| match format {
+        Format::Text if grouped => {}
         Format::Text => printer.print(tenant),
         Format::Jsonl => json::print_line(&json::tenant_line(mode.name(), tenant, include_plan)),
         Format::Json => {}
@@ -212,7 +208,13 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
             Some(&target.hash()),
             json::summary_value(&report.summary, elapsed),
         )),
-        Format::Text => text::print_summary(&report.summary, elapsed),
+        Format::Text => {
+            if grouped {
+                let groups = shapes::fleet_shapes(&report.tenants);
+                shapes::print_fleet(&report.tenants, &groups, detail);
+            }
+            text::print_summary(&report.summary, elapsed);
+        }
     }
     match saved {
         Some(Err(error)) => Ok(super::report_error(

@@ -18,7 +18,8 @@ pub fn error_value(error: Option<&Error>) -> Value {
     }
 }
 
-fn status_name(status: TenantStatus) -> Value {
+/// The status as JSON names it: `in_sync`, `drifted`, ...
+pub fn status_name(status: TenantStatus) -> Value {
     serde_json::to_value(status).unwrap_or(Value::Null)
 }
 
@@ -132,10 +133,12 @@ pub fn fleet_document(
     duration_ms: u128,
 ) -> Value {
     let summary = summary_value(&report.summary, duration_ms);
+    let shapes = super::shapes::fleet_shapes(&report.tenants);
     json!({
         "command": command,
         "target_hash": target,
         "tenants": report.tenants.iter().map(|r| tenant_value(r, include_plan)).collect::<Vec<_>>(),
+        "shapes": super::shapes::fleet_json(&report.tenants, &shapes, include_plan),
         "summary": summary,
     })
 }
@@ -190,9 +193,11 @@ pub fn audit_document(
         .iter()
         .map(|(tenant, result)| audit_tenant_value(tenant, result, snapshots))
         .collect();
+    let shapes = super::shapes::audit_shapes(results);
     json!({
         "command": "audit",
         "tenants": tenants,
+        "shapes": super::shapes::audit_json(results, &shapes),
         "summary": audit_summary(results, duration_ms),
     })
 }

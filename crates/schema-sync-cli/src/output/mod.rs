@@ -3,5 +3,6 @@
 
 pub mod json;
 pub mod message;
+pub mod shapes;
 pub mod style;
 pub mod text;

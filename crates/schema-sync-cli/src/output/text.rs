@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use anstream::println;
-use schema_sync_core::{FleetSummary, TenantReport, TenantStatus};
+use schema_sync_core::{FleetSummary, MigrationPlan, SchemaDiff, TenantReport, TenantStatus};
 
 use super::message::{self, count};
 use super::style::{BOLD, CYAN, DIM, GREEN, RED, Styled, YELLOW};
@@ -21,7 +21,19 @@ pub enum Detail {
     Full,
 }
 
-fn status_word(status: TenantStatus) -> Styled<'static> {
+impl Detail {
+    /// The detail `-q` and `-v` ask for.
+    pub fn from_flags(quiet: bool, verbose: bool) -> Self {
+        match (quiet, verbose) {
+            (true, _) => Detail::Quiet,
+            (false, true) => Detail::Full,
+            (false, false) => Detail::Normal,
+        }
+    }
+}
+
+/// The status as the text output prints it, colored.
+pub fn status_word(status: TenantStatus) -> Styled<'static> {
     match status {
         TenantStatus::InSync => Styled(GREEN, "in sync"),
         TenantStatus::Drifted => Styled(YELLOW, "drifted"),
@@ -102,19 +114,24 @@ impl TenantPrinter {
                 tenant.tenant.as_str().to_string(),
             );
         }
-        for line in diff.to_text().lines() {
-            let color = match line.trim_start().chars().next() {
-                Some('+') => GREEN,
-                Some('-') => RED,
-                _ => YELLOW,
-            };
-            println!("    {}", Styled(color, line));
-        }
-        if let Some(plan) = &tenant.plan {
-            for unresolved in &plan.unresolved {
-                println!("    {}", Styled(RED, &format!("! {unresolved}")));
-            }
-        }
+        print_changes(diff, tenant.plan.as_deref());
+    }
+}
+
+/// Prints a diff's changes, indented and colored by kind (`+` added, `-` dropped, `~`
+/// changed), then what the plan cannot resolve: the one rendering of changes that the
+/// per-tenant lines and the shape blocks share.
+pub fn print_changes(diff: &SchemaDiff, plan: Option<&MigrationPlan>) {
+    for line in diff.to_text().lines() {
+        let color = match line.trim_start().chars().next() {
+            Some('+') => GREEN,
+            Some('-') => RED,
+            _ => YELLOW,
+        };
+        println!("    {}", Styled(color, line));
+    }
+    for unresolved in plan.map_or(&[][..], |p| &p.unresolved) {
+        println!("    {}", Styled(RED, &format!("! {unresolved}")));
     }
 }
 
