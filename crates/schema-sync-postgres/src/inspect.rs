@@ -61,10 +61,7 @@ pub(crate) async fn inspect_schemas(
     server_version: i32,
     schemas: &[String],
 ) -> PgResult<Vec<Option<SchemaSnapshot>>> {
-    // A catalog of thousands of tenants makes the planner's estimates of these queries
-    // large enough to switch JIT compilation on, which costs hundreds of milliseconds a
-    // query for a result that takes two to compute.
-    client.batch_execute("SET LOCAL jit = off").await?;
+    client.batch_execute(catalog::READ_SETTINGS).await?;
     let found = catalog::namespaces(client, schemas).await?;
     let namespace_oids: Vec<u32> = found.iter().map(|(oid, _)| *oid).collect();
     let objects = catalog::schema_objects(client, &namespace_oids).await?;

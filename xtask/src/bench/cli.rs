@@ -137,6 +137,8 @@ pub struct TenantOutcome {
     pub hash: Option<String>,
     /// The error, as `kind: message`.
     pub error: Option<String>,
+    /// Milliseconds the tenant's plan took to apply (`execution.duration_ms`), in `sync`.
+    pub apply_ms: Option<u64>,
 }
 
 /// The parts of a `validate` or `sync` JSON report the bench checks.
@@ -186,6 +188,7 @@ pub fn parse_report(stdout: &str) -> Result<Report> {
                 status: t["status"].as_str().unwrap_or_default().to_string(),
                 hash: t["hash"].as_str().map(str::to_string),
                 error,
+                apply_ms: t["execution"]["duration_ms"].as_u64(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

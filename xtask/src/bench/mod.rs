@@ -39,6 +39,8 @@ use crate::servers::{self, Database, Server};
 
 /// The first `validate`, on an empty snapshot cache.
 const VALIDATE_COLD: &str = "validate (cold)";
+/// The second `validate`, answered from the cache.
+const VALIDATE_WARM: &str = "validate (warm)";
 /// The full read (`--no-cache`) after the sync.
 const VALIDATE_AFTER_SYNC: &str = "validate (after sync)";
 
@@ -278,6 +280,36 @@ fn bench_one(
     measured
 }
 
+/// What a sync costs beyond its DDL: the mean time a drifted tenant's plan took to apply
+/// (the statements, from the report), and the sync's wall time beyond the warm `validate`
+/// before it (the same inspection, served from the cache), per drifted tenant.
+fn sync_overhead(
+    report: &cli::Report,
+    changes: usize,
+    elapsed: std::time::Duration,
+    phases: &[Phase],
+) -> String {
+    let applied: Vec<u64> = report.tenants.iter().filter_map(|t| t.apply_ms).collect();
+    if applied.is_empty() || changes == 0 {
+        return String::new();
+    }
+    let mean_apply = applied.iter().sum::<u64>() as f64 / applied.len() as f64;
+    let warm = phases
+        .iter()
+        .find(|p| p.name == VALIDATE_WARM)
+        .map(|p| p.elapsed);
+    let beyond = warm.map(|warm| {
+        format!(
+            "; beyond the warm validate {:.1} ms per drifted tenant",
+            elapsed.saturating_sub(warm).as_secs_f64() * 1000.0 / changes as f64
+        )
+    });
+    format!(
+        "; applying {mean_apply:.1} ms mean{}",
+        beyond.unwrap_or_default()
+    )
+}
+
 /// One timed run of the CLI in [`measure`].
 struct Step<'a> {
     /// The phase's name in the report.
@@ -342,7 +374,7 @@ fn measure(
             changes: None,
         },
         Step {
-            name: "validate (warm)",
+            name: VALIDATE_WARM,
             command: &["validate"],
             expectation: drifted_validate(),
             same_as: Some(VALIDATE_COLD),
@@ -424,6 +456,9 @@ fn measure(
             && let Some(reference) = step.same_as
         {
             result.push_str(&format!(", as {reference}"));
+        }
+        if let (Ok(report), Some(changes)) = (&checked, step.changes) {
+            result.push_str(&sync_overhead(report, changes, run.elapsed, phases));
         }
         phases.push(Phase {
             name: step.name,

@@ -172,7 +172,7 @@ WITH ns AS MATERIALIZED (
         UNION ALL SELECT {pg_statistic_ext}, s.oid, s.xmin FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid = rel.oid
     ) x
     UNION ALL SELECT toprow.ns, x.classid, x.oid, x.xmin FROM toprow CROSS JOIN LATERAL (
-        SELECT {pg_constraint}::oid AS classid, c.oid, c.xmin FROM pg_catalog.pg_constraint c WHERE c.contypid = toprow.oid
+        SELECT {pg_constraint}::oid AS classid, c.oid, c.xmin FROM {domain_constraints}
         UNION ALL SELECT {pg_enum}, e.oid, e.xmin FROM pg_catalog.pg_enum e WHERE e.enumtypid = toprow.oid
     ) x WHERE toprow.classid = {pg_type}
 ), dep AS MATERIALIZED (
@@ -227,6 +227,7 @@ GROUP BY n.nspname",
         pg_rewrite = class("pg_rewrite"),
         pg_statistic_ext = class("pg_statistic_ext"),
         pg_enum = class("pg_enum"),
+        domain_constraints = super::domain_constraints("toprow.oid", "c"),
     )
 }
 
@@ -247,7 +248,10 @@ pub(crate) async fn read(
     // `pg_catalog` on the path, so that no function, operator or type of a tenant (the
     // runner's path starts with the tenant) can stand in for a built-in.
     client
-        .batch_execute("SET LOCAL jit = off; SET LOCAL search_path TO pg_catalog")
+        .batch_execute(&format!(
+            "{}; SET LOCAL search_path TO pg_catalog",
+            super::READ_SETTINGS
+        ))
         .await?;
     let rows = client
         .query_typed(query(), &[(&schemas, Type::TEXT_ARRAY)])

@@ -64,6 +64,7 @@ pub(crate) async fn deparse(
     requests: &[DeparseRequest],
 ) -> PgResult<HashMap<u32, Deparsed>> {
     let mut sql = String::new();
+    let domain_checks = super::domain_constraints("dy.oid", "c");
     for r in requests {
         if r.tables.is_empty()
             && r.views.is_empty()
@@ -117,7 +118,7 @@ UNION ALL SELECT {ns}, 'B', c.oid, 0, pg_catalog.pg_get_expr(c.relpartbound, c.o
 UNION ALL SELECT {ns}, 'D', t.oid, 0, pg_catalog.pg_get_expr(t.typdefaultbin, 0)
   FROM pg_catalog.pg_type t WHERE t.oid = ANY({y}) AND t.typdefaultbin IS NOT NULL
 UNION ALL SELECT {ns}, 'C', c.oid, 0, pg_catalog.pg_get_expr(c.conbin, 0)
-  FROM pg_catalog.pg_constraint c WHERE c.contypid = ANY({y}) AND c.contype = 'c'
+  FROM unnest({y}) dy(oid) CROSS JOIN LATERAL {domain_checks} WHERE c.contype = 'c'
 UNION ALL SELECT {ns}, 'u', 0, 0, pg_catalog.quote_ident(n.nspname)
   FROM pg_catalog.pg_namespace n WHERE n.oid = {ns} AND NOT pg_catalog.has_schema_privilege(n.oid, 'USAGE');
 ",

@@ -57,9 +57,10 @@ fn domain_checks_query() -> String {
         "
 SELECT c.oid, c.contypid AS domain, c.conname::text AS name, c.convalidated AS validated
 {}
-JOIN pg_catalog.pg_constraint c ON c.contypid = t.oid AND c.contype = 'c'
-WHERE t.typtype = 'd'",
-        super::in_namespaces("pg_type", "t", "typnamespace")
+CROSS JOIN LATERAL {}
+WHERE t.typtype = 'd' AND c.contype = 'c'",
+        super::in_namespaces("pg_type", "t", "typnamespace"),
+        super::domain_constraints("t.oid", "c")
     )
 }
 
