@@ -10,12 +10,14 @@ use crate::driver::{Driver, Row, Statement, Value, opt_int, opt_text, query_erro
 
 const INSERT_RUN: &str = "INSERT INTO ledger_runs (id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 const INSERT_TENANT: &str = "INSERT INTO ledger_tenants (run_id, tenant, status, steps_done, steps_total) VALUES ($1, $2, $3, 0, 0)";
+// SQLite numbers `$N` parameters in order of first appearance, whatever N says: every
+// statement uses them in order, so positions agree on both databases.
 const START_TENANT: &str =
-    "UPDATE ledger_tenants SET status = $3, started_at_ms = $4 WHERE run_id = $1 AND tenant = $2";
-const FINISH_TENANT: &str = "UPDATE ledger_tenants SET status = $3, before_hash = $4, after_hash = $5, steps_done = $6, steps_total = $7, error = $8, ended_at_ms = $9 WHERE run_id = $1 AND tenant = $2";
+    "UPDATE ledger_tenants SET status = $1, started_at_ms = $2 WHERE run_id = $3 AND tenant = $4";
+const FINISH_TENANT: &str = "UPDATE ledger_tenants SET status = $1, before_hash = $2, after_hash = $3, steps_done = $4, steps_total = $5, error = $6, ended_at_ms = $7 WHERE run_id = $8 AND tenant = $9";
 const CLEAR_STATEMENTS: &str = "DELETE FROM ledger_statements WHERE run_id = $1 AND tenant = $2";
 const INSERT_STATEMENT: &str = "INSERT INTO ledger_statements (run_id, tenant, position, statement, duration_ms) VALUES ($1, $2, $3, $4, $5)";
-const END_RUN: &str = "UPDATE ledger_runs SET status = $2, ended_at_ms = $3 WHERE id = $1";
+const END_RUN: &str = "UPDATE ledger_runs SET status = $1, ended_at_ms = $2 WHERE id = $3";
 const LIST_RUNS: &str = "SELECT id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes FROM ledger_runs ORDER BY started_at_ms DESC, id DESC LIMIT $1";
 const ONE_RUN: &str = "SELECT id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes FROM ledger_runs WHERE id = $1";
 const TENANTS: &str = "SELECT tenant, status, before_hash, after_hash, steps_done, steps_total, error, started_at_ms, ended_at_ms FROM ledger_tenants WHERE run_id = $1 ORDER BY tenant";
@@ -117,10 +119,10 @@ impl<D: Driver> RunLedger for Ledger<D> {
             .transaction(vec![(
                 START_TENANT,
                 vec![
-                    Value::Text(run.into()),
-                    Value::Text(tenant.to_string()),
                     Value::Text(LedgerTenantStatus::Started.as_str().into()),
                     Value::Int(at_ms),
+                    Value::Text(run.into()),
+                    Value::Text(tenant.to_string()),
                 ],
             )])
             .await
@@ -129,8 +131,7 @@ impl<D: Driver> RunLedger for Ledger<D> {
     async fn tenant_finished(&self, run: &str, record: &TenantRecord) -> Result<()> {
         let key = || vec![Value::Text(run.into()), Value::Text(record.tenant.clone())];
         let mut statements: Vec<Statement> = Vec::with_capacity(record.statements.len() + 2);
-        let mut finish = key();
-        finish.extend([
+        let mut finish = vec![
             Value::Text(record.status.as_str().into()),
             record.before_hash.clone().into(),
             record.after_hash.clone().into(),
@@ -138,7 +139,8 @@ impl<D: Driver> RunLedger for Ledger<D> {
             int(record.steps_total),
             record.error.clone().into(),
             record.ended_at_ms.into(),
-        ]);
+        ];
+        finish.extend(key());
         statements.push((FINISH_TENANT, finish));
         statements.push((CLEAR_STATEMENTS, key()));
         for (position, statement) in record.statements.iter().enumerate() {
@@ -158,9 +160,9 @@ impl<D: Driver> RunLedger for Ledger<D> {
             .transaction(vec![(
                 END_RUN,
                 vec![
-                    Value::Text(run.into()),
                     Value::Text(status.as_str().into()),
                     Value::Int(ended_at_ms),
+                    Value::Text(run.into()),
                 ],
             )])
             .await
