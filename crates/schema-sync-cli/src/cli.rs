@@ -43,8 +43,8 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (
         2,
         "usage, configuration, target or connection error, an empty target without \
-         --allow-empty-target, or a snapshot store that failed after a run (the run's \
-         report is printed first)",
+         --allow-empty-target, a run ledger that cannot be opened, or a snapshot store \
+         or run ledger that failed after a run (the run's report is printed first)",
     ),
 ];
 
