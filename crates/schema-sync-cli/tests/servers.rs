@@ -12,7 +12,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{mysql, postgres, unique};
+use common::{mysql, postgres, server, unique};
 use serde_json::Value;
 
 const PG_SCHEMA: &str = "
