@@ -71,6 +71,16 @@ impl Fleet {
         command
     }
 
+    /// Runs `args`, expecting exit `code`.
+    fn out(&self, args: &[&str], code: i32) -> std::process::Output {
+        self.cmd(args).assert().code(code).get_output().clone()
+    }
+
+    /// Runs `args`, expecting exit `code`, and parses stdout as JSON.
+    fn json(&self, args: &[&str], code: i32) -> Value {
+        json(&self.out(args, code).stdout)
+    }
+
     fn default_ledger(&self) -> PathBuf {
         self.dir.path().join(".schema-sync").join("ledger.db")
     }
@@ -83,24 +93,14 @@ const NEW: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NUL
 #[test]
 fn sync_records_a_run_that_runs_list_and_show_print() {
     let fleet = Fleet::new(&[("acme", OLD), ("globex", OLD), ("initech", NEW)], NEW);
-    let output = fleet
-        .cmd(&["sync", "--all-tenants", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+    let output = fleet.out(&["sync", "--all-tenants", "--format", "json"], 0);
     let document = json(&output.stdout);
     let run_id = document["run_id"].as_str().unwrap_or_default().to_string();
     assert!(!run_id.is_empty(), "{document}");
     assert!(fleet.default_ledger().is_file());
 
     // Text: the run id on stderr at start.
-    let text = fleet
-        .cmd(&["sync", "--all-tenants"])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+    let text = fleet.out(&["sync", "--all-tenants"], 0);
     let stderr = String::from_utf8_lossy(&text.stderr);
     let second = stderr
         .lines()
@@ -115,14 +115,7 @@ fn sync_records_a_run_that_runs_list_and_show_print() {
         "{stderr}"
     );
 
-    let list = json(
-        &fleet
-            .cmd(&["runs", "list", "--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let list = fleet.json(&["runs", "list", "--format", "json"], 0);
     let ids: Vec<&str> = list["runs"]
         .as_array()
         .map(|runs| runs.iter().filter_map(|r| r["id"].as_str()).collect())
@@ -135,36 +128,17 @@ fn sync_records_a_run_that_runs_list_and_show_print() {
     assert_eq!(list["runs"][1]["status"], "succeeded");
     assert_eq!(list["runs"][1]["command"], "sync");
     assert_eq!(list["runs"][1]["target_hash"], document["target_hash"]);
-    let limited = json(
-        &fleet
-            .cmd(&["runs", "list", "--limit", "1", "--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let limited = fleet.json(&["runs", "list", "--limit", "1", "--format", "json"], 0);
     assert_eq!(limited["runs"].as_array().map(Vec::len), Some(1));
 
-    let text_list = fleet
-        .cmd(&["runs", "list"])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+    let text_list = fleet.out(&["runs", "list"], 0);
     let text_list = String::from_utf8_lossy(&text_list.stdout).into_owned();
     let lines: Vec<&str> = text_list.lines().collect();
     assert_eq!(lines.len(), 2, "{text_list}");
     assert!(lines[1].starts_with(&format!("{run_id}  ")), "{text_list}");
     assert!(lines[1].contains("  succeeded  sync "), "{text_list}");
 
-    let show = json(
-        &fleet
-            .cmd(&["runs", "show", &run_id, "--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let show = fleet.json(&["runs", "show", &run_id, "--format", "json"], 0);
     let statuses: Vec<(String, String)> = show["tenants"]
         .as_array()
         .map(|tenants| {
@@ -193,15 +167,11 @@ fn sync_records_a_run_that_runs_list_and_show_print() {
     assert_ne!(show["tenants"][0]["before_hash"], document["target_hash"]);
 
     // With --tenant: each statement and its duration.
-    let one = json(
-        &fleet
-            .cmd(&[
-                "runs", "show", &run_id, "--tenant", "acme", "--format", "json",
-            ])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
+    let one = fleet.json(
+        &[
+            "runs", "show", &run_id, "--tenant", "acme", "--format", "json",
+        ],
+        0,
     );
     let statements = one["tenants"][0]["statements"]
         .as_array()
@@ -218,12 +188,7 @@ fn sync_records_a_run_that_runs_list_and_show_print() {
             .any(|s| s["sql"].as_str().is_some_and(|q| q.contains("email"))),
         "{one}"
     );
-    let text_show = fleet
-        .cmd(&["runs", "show", &run_id, "--tenant", "acme"])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+    let text_show = fleet.out(&["runs", "show", &run_id, "--tenant", "acme"], 0);
     let text_show = String::from_utf8_lossy(&text_show.stdout).into_owned();
     assert!(
         text_show.starts_with(&format!("run {run_id} (sync, succeeded)\n")),
@@ -237,27 +202,12 @@ fn sync_records_a_run_that_runs_list_and_show_print() {
         "{text_show}"
     );
 
-    let missing = fleet
-        .cmd(&["runs", "show", "nope"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let missing = fleet.out(&["runs", "show", "nope"], 2);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no run nope in the ledger"));
 
     // diff never records; --no-ledger records nothing.
-    fleet
-        .cmd(&["sync", "--all-tenants", "--no-ledger"])
-        .assert()
-        .code(0);
-    let after = json(
-        &fleet
-            .cmd(&["runs", "list", "--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    fleet.out(&["sync", "--all-tenants", "--no-ledger"], 0);
+    let after = fleet.json(&["runs", "list", "--format", "json"], 0);
     assert_eq!(after["runs"].as_array().map(Vec::len), Some(2), "{after}");
 }
 
@@ -269,34 +219,20 @@ fn validate_records_only_when_asked() {
         !fleet.default_ledger().exists(),
         "validate recorded without --record"
     );
-    let output = fleet
-        .cmd(&["validate", "--all-tenants", "--record", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
+    let output = fleet.out(
+        &["validate", "--all-tenants", "--record", "--format", "json"],
+        1,
+    );
     let run_id = json(&output.stdout)["run_id"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let show = json(
-        &fleet
-            .cmd(&["runs", "show", &run_id, "--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let show = fleet.json(&["runs", "show", &run_id, "--format", "json"], 0);
     assert_eq!(show["run"]["command"], "validate");
     assert_eq!(show["run"]["status"], "failed");
     assert_eq!(show["tenants"][0]["status"], "drifted");
     // A validate run cannot be resumed.
-    let refused = fleet
-        .cmd(&["sync", "--resume", &run_id])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let refused = fleet.out(&["sync", "--resume", &run_id], 2);
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("that run was a `validate`"),
         "{}",
@@ -312,22 +248,10 @@ fn retry_failed_takes_only_the_failed_tenants() {
         "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL);";
     let full = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL); INSERT INTO users VALUES (1, 'a');";
     let fleet = Fleet::new(&[("a", old), ("b", full), ("c", old)], target);
-    let first = fleet
-        .cmd(&["sync", "--all-tenants", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
+    let first = fleet.out(&["sync", "--all-tenants", "--format", "json"], 1);
     let first = json(&first.stdout);
     let run_id = first["run_id"].as_str().unwrap_or_default().to_string();
-    let show = json(
-        &fleet
-            .cmd(&["runs", "show", &run_id, "--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let show = fleet.json(&["runs", "show", &run_id, "--format", "json"], 0);
     assert_eq!(show["run"]["status"], "failed");
     assert_eq!(show["tenants"][1]["tenant"], "b");
     assert_eq!(show["tenants"][1]["status"], "failed");
@@ -342,12 +266,7 @@ fn retry_failed_takes_only_the_failed_tenants() {
         .tenant("b")
         .execute_batch("DELETE FROM users")
         .unwrap_or_else(|e| panic!("{e}"));
-    let retry = fleet
-        .cmd(&["sync", "--retry-failed", &run_id, "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+    let retry = fleet.out(&["sync", "--retry-failed", &run_id, "--format", "json"], 0);
     let retry = json(&retry.stdout);
     let tenants: Vec<&str> = retry["tenants"]
         .as_array()
@@ -355,29 +274,20 @@ fn retry_failed_takes_only_the_failed_tenants() {
         .unwrap_or_default();
     assert_eq!(tenants, ["b"], "{retry}");
     assert_eq!(retry["tenants"][0]["status"], "synced");
-    let second = json(
-        &fleet
-            .cmd(&[
-                "runs",
-                "show",
-                retry["run_id"].as_str().unwrap_or_default(),
-                "--format",
-                "json",
-            ])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
+    let second = fleet.json(
+        &[
+            "runs",
+            "show",
+            retry["run_id"].as_str().unwrap_or_default(),
+            "--format",
+            "json",
+        ],
+        0,
     );
     assert_eq!(second["run"]["resumes"], run_id.as_str());
 
     // Selection flags cannot be mixed with a resume.
-    let mixed = fleet
-        .cmd(&["sync", "--resume", &run_id, "--tenant", "a"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let mixed = fleet.out(&["sync", "--resume", &run_id, "--tenant", "a"], 2);
     assert!(
         String::from_utf8_lossy(&mixed.stderr).contains("take the tenants of the recorded run")
     );
@@ -386,16 +296,11 @@ fn retry_failed_takes_only_the_failed_tenants() {
 #[test]
 fn a_newer_ledger_is_refused_before_any_tenant_runs() {
     let fleet = Fleet::new(&[("acme", OLD)], NEW);
-    fleet.cmd(&["runs", "list"]).assert().code(0);
+    fleet.out(&["runs", "list"], 0);
     rusqlite::Connection::open(fleet.default_ledger())
         .and_then(|c| c.execute_batch("INSERT INTO ledger_version VALUES (99, 0)"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let output = fleet
-        .cmd(&["sync", "--all-tenants"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let output = fleet.out(&["sync", "--all-tenants"], 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(".schema-sync/ledger.db")
@@ -410,12 +315,7 @@ fn a_newer_ledger_is_refused_before_any_tenant_runs() {
     std::fs::write(&blocked, "a file, not a directory").unwrap_or_else(|e| panic!("{e}"));
     let ledger = blocked.join("ledger.db");
     let ledger_arg = ledger.display().to_string();
-    let output = fleet
-        .cmd(&["sync", "--all-tenants", "--ledger", &ledger_arg])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let output = fleet.out(&["sync", "--all-tenants", "--ledger", &ledger_arg], 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("cannot open the run ledger {}", ledger.display()))
@@ -774,19 +674,17 @@ async fn a_ledger_on_postgres() {
     let client = pg_client(&url).await;
     let ledger_url = with_password(&url);
     let fleet = Fleet::new(&[("acme", OLD), ("globex", NEW)], NEW);
-    let synced = fleet
-        .cmd(&[
+    let synced = fleet.out(
+        &[
             "sync",
             "--all-tenants",
             "--format",
             "json",
             "--ledger",
             &ledger_url,
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+        ],
+        0,
+    );
     let run_id = json(&synced.stdout)["run_id"]
         .as_str()
         .unwrap_or_default()
@@ -795,12 +693,10 @@ async fn a_ledger_on_postgres() {
         !fleet.default_ledger().exists(),
         "the SQLite ledger was used"
     );
-    let list = fleet
-        .cmd(&["runs", "list", "--format", "json", "--ledger", &ledger_url])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+    let list = fleet.out(
+        &["runs", "list", "--format", "json", "--ledger", &ledger_url],
+        0,
+    );
     let list = json(&list.stdout);
     let run = list["runs"]
         .as_array()
@@ -816,8 +712,8 @@ async fn a_ledger_on_postgres() {
         "{list}"
     );
     assert_eq!(run["status"], "succeeded", "{list}");
-    let show = fleet
-        .cmd(&[
+    let show = fleet.out(
+        &[
             "runs",
             "show",
             &run_id,
@@ -827,11 +723,9 @@ async fn a_ledger_on_postgres() {
             "json",
             "--ledger",
             &ledger_url,
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .clone();
+        ],
+        0,
+    );
     let show = json(&show.stdout);
     assert_eq!(show["tenants"][0]["status"], "synced", "{show}");
     assert_eq!(
