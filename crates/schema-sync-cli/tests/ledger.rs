@@ -756,3 +756,27 @@ async fn a_ledger_on_postgres() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn the_config_key_places_the_ledger_and_jsonl_names_the_run() {
+    let fleet = Fleet::new(&[("acme", OLD)], NEW);
+    std::fs::write(
+        fleet.dir.path().join("schema-sync.toml"),
+        "ledger = \"audit/runs.db\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = fleet.out(&["sync", "--all-tenants", "--format", "jsonl"], 0);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let summary = stdout
+        .lines()
+        .last()
+        .map(|l| json(l.as_bytes()))
+        .unwrap_or_default();
+    assert_eq!(summary["type"], "summary", "{stdout}");
+    let run_id = summary["run_id"].as_str().unwrap_or_default().to_string();
+    assert!(!run_id.is_empty(), "{stdout}");
+    assert!(fleet.dir.path().join("audit").join("runs.db").is_file());
+    assert!(!fleet.default_ledger().exists());
+    let list = fleet.json(&["runs", "list", "--format", "json"], 0);
+    assert_eq!(list["runs"][0]["id"], run_id.as_str(), "{list}");
+}
