@@ -1,7 +1,7 @@
 //! The SQLite ledger: a run written tenant by tenant reads back exactly, and survives
 //! reopening (the records are committed as they are written).
 
-use schema_sync_core::ledger::{LedgerTenantStatus, RunLedger, RunRecord, RunStatus, TenantRecord};
+use schema_sync_core::ledger::{LedgerTenantStatus, RunRecord, RunStatus, TenantRecord};
 use schema_sync_core::{StatementTiming, TenantId};
 
 fn run(id: &str, started_at_ms: i64) -> RunRecord {
