@@ -280,10 +280,11 @@ impl Settings {
             && (!chosen.tenants.is_empty()
                 || chosen.all_tenants
                 || chosen.tenant_pattern.is_some()
-                || !chosen.exclude.is_empty())
+                || !chosen.exclude.is_empty()
+                || chosen.shard.is_some())
         {
             bail!(
-                "--resume and --retry-failed take the tenants of the recorded run: leave out --tenant, --all-tenants, --tenant-pattern and --exclude"
+                "--resume and --retry-failed take the tenants of the recorded run: leave out --tenant, --all-tenants, --tenant-pattern, --exclude and --shard"
             );
         }
         let lock_timeout = match execution.lock_timeout {

@@ -291,6 +291,12 @@ fn retry_failed_takes_only_the_failed_tenants() {
     assert!(
         String::from_utf8_lossy(&mixed.stderr).contains("take the tenants of the recorded run")
     );
+    let sharded = fleet.out(&["sync", "--resume", &run_id, "--shard", "1/2"], 2);
+    assert!(
+        String::from_utf8_lossy(&sharded.stderr).contains("--exclude and --shard"),
+        "{}",
+        String::from_utf8_lossy(&sharded.stderr)
+    );
 }
 
 #[test]
