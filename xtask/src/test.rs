@@ -28,6 +28,7 @@ use crate::servers::{self, Attempt, Database, Server};
 const ALWAYS: &[&str] = &[
     "schema-sync-core",
     "schema-sync-snapshots",
+    "schema-sync-ledger",
     "schema-sync-cli",
 ];
 /// Features the tests need: core's mocks and builders.

@@ -15,6 +15,9 @@
 //! | [`StoreArgs`] | `--snapshot-store` | `snapshot *`, and the commands that save or read snapshots |
 //! | [`SaveArgs`] | `--save-snapshots` | `sync`, `validate`, `audit` |
 //! | [`ReportArgs`] | `--group-by` | `sync`, `diff`, `validate`, `audit` |
+//! | [`LedgerArgs`] | `--ledger` | `sync`, `validate`, `runs *` |
+//! | [`RecordArgs`] | `--no-ledger` (and `validate --record`) | `sync`, `validate` |
+//! | [`ResumeArgs`] | `--resume`, `--retry-failed` | `sync` |
 //!
 //! `tenants` lists tenants only: no inspection, so no execution flags.
 
@@ -40,8 +43,8 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (
         2,
         "usage, configuration, target or connection error, an empty target without \
-         --allow-empty-target, or a snapshot store that failed after a run (the run's \
-         report is printed first)",
+         --allow-empty-target, a run ledger that cannot be opened, or a snapshot store \
+         or run ledger that failed after a run (the run's report is printed first)",
     ),
 ];
 
@@ -95,6 +98,9 @@ pub enum Command {
     /// Save, list, show, diff and tag snapshots in a snapshot store.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// List and show the runs recorded in the run ledger.
+    #[command(subcommand)]
+    Runs(RunsCommand),
     /// Print a shell completion script (e.g. `schema-sync completions bash > schema-sync.bash`).
     Completions(CompletionsArgs),
 }
@@ -141,6 +147,69 @@ pub enum SnapshotCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// The `runs` subcommands: read the run ledger.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List recorded runs, newest first.
+    List {
+        /// How many runs to list.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+        /// The run ledger.
+        #[command(flatten)]
+        ledger: LedgerArgs,
+    },
+    /// Show one run and its tenants; with --tenant, that tenant's statements.
+    Show {
+        /// The run id (as printed by `sync` and `runs list`).
+        run: String,
+        /// Show this tenant's statements, each with its duration.
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
+        /// The run ledger.
+        #[command(flatten)]
+        ledger: LedgerArgs,
+    },
+}
+
+/// Where runs are recorded.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Run ledger")]
+pub struct LedgerArgs {
+    /// The run ledger: a SQLite file path (default .schema-sync/ledger.db) or a
+    /// postgres://... URL (tables in the schema_sync_ledger schema).
+    #[arg(
+        long,
+        env = "SCHEMA_SYNC_LEDGER",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
+    pub ledger: Option<String>,
+}
+
+/// Whether a run is recorded in the ledger.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Run ledger")]
+pub struct RecordArgs {
+    /// Record nothing in the run ledger (and need none).
+    #[arg(long, conflicts_with = "ledger")]
+    pub no_ledger: bool,
+}
+
+/// Resuming a recorded run.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Run ledger")]
+pub struct ResumeArgs {
+    /// Work only on the tenants of run RUN that failed, were refused or skipped, or
+    /// never finished; refused when the target changed since. Replaces tenant selection.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["retry_failed", "no_ledger"])]
+    pub resume: Option<String>,
+    /// Work only on the tenants of run RUN that failed or were refused. Replaces tenant
+    /// selection.
+    #[arg(long, value_name = "RUN", conflicts_with = "no_ledger")]
+    pub retry_failed: Option<String>,
 }
 
 /// Flags of every command: the only global ones.
@@ -324,6 +393,15 @@ pub struct SyncArgs {
     /// The report layout.
     #[command(flatten)]
     pub report: ReportArgs,
+    /// The run ledger.
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// `--no-ledger`.
+    #[command(flatten)]
+    pub record: RecordArgs,
+    /// `--resume`, `--retry-failed`.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
 
 /// Flags of `diff`.
@@ -385,6 +463,20 @@ pub struct ValidateArgs {
     /// The report layout.
     #[command(flatten)]
     pub report: ReportArgs,
+    /// The run ledger.
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// `--no-ledger`.
+    #[command(flatten)]
+    pub record: RecordArgs,
+    /// Record this validate run in the run ledger (validate runs are not recorded
+    /// otherwise; config key `record_validate`).
+    #[arg(
+        long = "record",
+        help_heading = "Run ledger",
+        conflicts_with = "no_ledger"
+    )]
+    pub record_run: bool,
 }
 
 /// Flags of `audit`.
@@ -543,6 +635,14 @@ pub struct Flags {
     pub cache: CacheArgs,
     /// `--group-by`.
     pub report: ReportArgs,
+    /// `--ledger`.
+    pub ledger: LedgerArgs,
+    /// `--no-ledger`.
+    pub record: RecordArgs,
+    /// `validate --record`.
+    pub record_validate: bool,
+    /// `sync --resume`, `--retry-failed`.
+    pub resume: ResumeArgs,
 }
 
 impl Cli {
@@ -564,6 +664,9 @@ impl Cli {
                 flags.save = args.save.clone();
                 flags.cache = args.cache.clone();
                 flags.report = args.report.clone();
+                flags.ledger = args.ledger.clone();
+                flags.record = args.record.clone();
+                flags.resume = args.resume.clone();
             }
             Command::Diff(args) => {
                 flags.connection = args.connection.clone();
@@ -585,6 +688,9 @@ impl Cli {
                 flags.save = args.save.clone();
                 flags.cache = args.cache.clone();
                 flags.report = args.report.clone();
+                flags.ledger = args.ledger.clone();
+                flags.record = args.record.clone();
+                flags.record_validate = args.record_run;
             }
             Command::Audit(args) => {
                 flags.connection = args.connection.clone();
@@ -619,6 +725,9 @@ impl Cli {
                 | SnapshotCommand::Diff { store, .. }
                 | SnapshotCommand::Tag { store, .. },
             ) => flags.store = store.clone(),
+            Command::Runs(RunsCommand::List { ledger, .. } | RunsCommand::Show { ledger, .. }) => {
+                flags.ledger = ledger.clone();
+            }
             Command::Completions(_) => {}
         }
         flags

@@ -71,6 +71,21 @@ pub struct ConfigFile {
     pub cache_dir: Option<PathBuf>,
     /// How text reports group tenants, like `--group-by`.
     pub group_by: Option<GroupBy>,
+    /// The run ledger, like `--ledger`: a SQLite file path or a postgres:// URL.
+    pub ledger: Option<String>,
+    /// Record validate runs in the ledger too, like `validate --record`.
+    #[serde(default)]
+    pub record_validate: bool,
+}
+
+/// Which recorded run a sync resumes, and which of its tenants it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The run id.
+    pub run: String,
+    /// `--retry-failed`: only failed and refused tenants; `--resume` also takes those
+    /// skipped, in flight or never started.
+    pub failed_only: bool,
 }
 
 /// How tenants are selected.
@@ -143,6 +158,15 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     /// `--group-by` or the config key; `None` picks by fleet size.
     pub group_by: Option<GroupBy>,
+    /// The run ledger (`--ledger`, `SCHEMA_SYNC_LEDGER` or the config key), else the
+    /// default file.
+    pub ledger: String,
+    /// `--no-ledger`: record nothing.
+    pub no_ledger: bool,
+    /// Record validate runs (`validate --record` or `record_validate`).
+    pub record_validate: bool,
+    /// `sync --resume` or `--retry-failed`.
+    pub resume: Option<Resume>,
     /// Quiet output.
     pub quiet: bool,
     /// Verbose output.
@@ -251,6 +275,18 @@ impl Settings {
                 shard,
             }
         };
+        let resuming = flags.resume.resume.is_some() || flags.resume.retry_failed.is_some();
+        if resuming
+            && (!chosen.tenants.is_empty()
+                || chosen.all_tenants
+                || chosen.tenant_pattern.is_some()
+                || !chosen.exclude.is_empty()
+                || chosen.shard.is_some())
+        {
+            bail!(
+                "--resume and --retry-failed take the tenants of the recorded run: leave out --tenant, --all-tenants, --tenant-pattern, --exclude and --shard"
+            );
+        }
         let lock_timeout = match execution.lock_timeout {
             Some(timeout) => timeout,
             None => duration_key("lock_timeout", file.lock_timeout.as_deref())?
@@ -280,6 +316,25 @@ impl Settings {
             no_cache: flags.cache.no_cache,
             cache_dir: flags.cache.cache_dir.clone().or(file.cache_dir),
             group_by: flags.report.group_by.or(file.group_by),
+            ledger: flags
+                .ledger
+                .ledger
+                .clone()
+                .or(file.ledger)
+                .unwrap_or_else(|| schema_sync_ledger::DEFAULT_LEDGER_PATH.to_string()),
+            no_ledger: flags.record.no_ledger,
+            record_validate: flags.record_validate || file.record_validate,
+            resume: match (&flags.resume.resume, &flags.resume.retry_failed) {
+                (Some(run), _) => Some(Resume {
+                    run: run.clone(),
+                    failed_only: false,
+                }),
+                (None, Some(run)) => Some(Resume {
+                    run: run.clone(),
+                    failed_only: true,
+                }),
+                (None, None) => None,
+            },
             quiet: global.quiet,
             verbose: global.verbose,
         })

@@ -12,6 +12,7 @@ mod cache;
 pub mod cli;
 mod commands;
 pub mod config;
+mod ledger;
 mod output;
 mod progress;
 pub mod reference;
@@ -65,6 +66,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         };
         return commands::snapshot::run(command, &settings, engine.as_ref()).await;
     }
+    if let Command::Runs(command) = &cli.command {
+        // The ledger alone: no database URL needed.
+        return commands::runs::run(command, &settings).await;
+    }
     // Audit and tenant listing are read-only for real. diff, validate and plan change no
     // tenant, but an SQL target is applied in a scratch namespace, which needs writes.
     let read_only = matches!(cli.command, Command::Audit(_) | Command::Tenants(_));
@@ -83,7 +88,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Audit(args) => commands::audit::run(&engine, &settings, args.snapshots).await,
         Command::Plan(args) => commands::plan::run(&engine, &settings, args.out.as_deref()).await,
         Command::Tenants(_) => commands::tenants::run(&engine, &settings).await,
-        Command::Snapshot(_) | Command::Completions(_) => {
+        Command::Snapshot(_) | Command::Runs(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
     }

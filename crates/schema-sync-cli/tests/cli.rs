@@ -876,6 +876,7 @@ fn a_failed_sync_says_what_was_applied() {
     for format in ["json", "jsonl"] {
         let output = Command::cargo_bin("schema-sync")
             .unwrap_or_else(|e| panic!("{e}"))
+            .current_dir(dir.path())
             .env("SCHEMA_SYNC_URL", format!("sqlite://{}", tenants.display()))
             .args([
                 "sync",
@@ -929,6 +930,7 @@ fn text_output_says_what_changed_in_sql_terms() {
     let run = |command: &str| {
         let output = Command::cargo_bin("schema-sync")
             .unwrap_or_else(|e| panic!("{e}"))
+            .current_dir(dir.path())
             .env("SCHEMA_SYNC_URL", format!("sqlite://{}", tenants.display()))
             .env("NO_COLOR", "1")
             .args([command, "--all-tenants"])

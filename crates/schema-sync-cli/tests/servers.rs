@@ -9,9 +9,10 @@
 //! server is tried; when nothing answers there the test is SKIPPED with the reason on
 //! stderr, except under `CI=true`, where an unreachable server fails the test.
 
-use std::io::Write as _;
+mod common;
 
 use assert_cmd::Command;
+use common::{mysql, postgres, server, unique};
 use serde_json::Value;
 
 const PG_SCHEMA: &str = "
@@ -29,71 +30,12 @@ CREATE INDEX posts_title ON posts (title);
 CREATE VIEW post_titles AS SELECT title FROM posts;
 ";
 
-/// The URL of the server for `database`, or `None` (after saying why on stderr) when the
-/// test must be skipped. Panics under `CI=true` when no server can be reached.
-fn server(database: &str, var: &str, local: &str, address: &str) -> Option<String> {
-    if let Some(url) = std::env::var(var).ok().filter(|u| !u.trim().is_empty()) {
-        return Some(url);
-    }
-    let reachable = address
-        .parse::<std::net::SocketAddr>()
-        .ok()
-        .is_some_and(|addr| {
-            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
-        });
-    if reachable {
-        return Some(local.to_string());
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    assert!(
-        !ci,
-        "CI=true: {database} is required, but {var} is unset and nothing answers at {address}: \
-         start the server (bash .ci/run does) or set {var}"
-    );
-    // Straight to stderr, not through eprintln!, which the test harness captures: a skip
-    // must show in a passing run too.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {database} CLI tests: {var} is unset (cargo xtask test did not select \
-         {database}, or found no server) and nothing answers at {address}; start the server \
-         or set {var} to run them"
-    );
-    None
-}
-
-/// The PostgreSQL server, or `None` when its tests are skipped.
-fn postgres() -> Option<String> {
-    server(
-        "PostgreSQL",
-        "SCHEMA_SYNC_TEST_PG_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-        "127.0.0.1:5432",
-    )
-}
-
-/// The MariaDB server, or `None` when its tests are skipped.
-fn mysql() -> Option<String> {
-    server(
-        "MariaDB",
-        "SCHEMA_SYNC_TEST_MYSQL_URL",
-        "mysql://root@127.0.0.1:3306/test",
-        "127.0.0.1:3306",
-    )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{prefix}_{}_{nanos:x}", std::process::id())
-}
-
 /// Runs `args` with `--format json`, and with `--target schema` when the command takes one.
 fn run(url: &str, schema: &std::path::Path, args: &[&str], code: i32) -> Value {
     let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
     command
         .env("SCHEMA_SYNC_URL", url)
+        .env("SCHEMA_SYNC_LEDGER", schema.with_file_name("ledger.db"))
         .args(args)
         .args(["--format", "json"]);
     if args.first() != Some(&"audit") {

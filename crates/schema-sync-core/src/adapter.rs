@@ -119,6 +119,29 @@ pub struct ExecutionResult {
     pub statements_executed: usize,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// Each statement sent, in order, with how long it took: what the run ledger
+    /// records. Left out of the JSON output, which counts statements only.
+    #[serde(default, skip_serializing)]
+    pub statements: Vec<StatementTiming>,
+}
+
+/// One SQL statement a runner executed and its duration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StatementTiming {
+    /// The statement as sent.
+    pub sql: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl StatementTiming {
+    /// `sql`, timed from `started` until now.
+    pub fn since(sql: impl Into<String>, started: std::time::Instant) -> Self {
+        Self {
+            sql: sql.into(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// Renders plans to SQL and applies them under a per-tenant lock.

@@ -214,6 +214,18 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// The run ledger could not be opened, read or written.
+    #[error("run ledger {location}: {message}")]
+    Ledger {
+        /// Where the ledger lives (a path, or a URL without its password).
+        location: String,
+        /// What is wrong and what to do.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// A plan ran but the tenant would still differ from the target, checked before
     /// commit. Where DDL is transactional the tenant was rolled back and is unchanged.
     #[error(
@@ -314,6 +326,7 @@ impl Error {
             Error::Lock { .. } => "lock",
             Error::Execute { .. } => "execute",
             Error::Snapshot { .. } => "snapshot",
+            Error::Ledger { .. } => "ledger",
             Error::Diverged { .. } => "diverged",
             Error::Isolation { .. } => "isolation",
             Error::Internal { .. } => "internal",
@@ -330,6 +343,7 @@ impl Error {
                 | Error::Connection { .. }
                 | Error::Target { .. }
                 | Error::Snapshot { .. }
+                | Error::Ledger { .. }
         )
     }
 }

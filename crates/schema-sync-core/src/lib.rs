@@ -85,6 +85,7 @@
 //! #             steps_succeeded: plan.steps.len(),
 //! #             statements_executed: plan.steps.len(),
 //! #             duration_ms: 0,
+//! #             statements: Vec::new(),
 //! #         })
 //! #     }
 //! #     fn is_transactional(&self) -> bool {
@@ -152,6 +153,7 @@ pub mod diff;
 mod engine;
 mod error;
 mod isolation;
+pub mod ledger;
 mod options;
 pub mod plan;
 pub mod snapshot;
@@ -162,14 +164,14 @@ pub mod testing;
 
 pub use adapter::{
     ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner,
-    SchemaInspector, TenantLock,
+    SchemaInspector, StatementTiming, TenantLock,
 };
 pub use blocking::run_blocking;
 pub use cache::{ChangeCookie, SnapshotCache};
 pub use diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 pub use engine::{
-    Engine, FleetOptions, FleetReport, FleetSummary, SYNC_BATCH_SIZE, SyncOptions, SyncOutcome,
-    Target, TenantReport, TenantStatus,
+    Engine, FleetObserver, FleetOptions, FleetReport, FleetSummary, SYNC_BATCH_SIZE, SyncOptions,
+    SyncOutcome, Target, TenantReport, TenantStatus,
 };
 pub use error::{BoxError, Error, Phase, Progress, Result, redact_url};
 pub use isolation::NamespaceGuard;

@@ -18,7 +18,7 @@ use mysql_async::prelude::Queryable;
 use schema_sync_core::plan::RenderedStatement;
 use schema_sync_core::{
     Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Progress, Result,
-    SchemaSnapshot, TenantContext, TenantLock,
+    SchemaSnapshot, StatementTiming, TenantContext, TenantLock,
 };
 
 use crate::connect::{Flavor, Server, ServerInfo};
@@ -238,7 +238,9 @@ impl MysqlLock {
         let lock_wait_seconds = self.lock_wait_seconds;
         let conn = self.conn()?;
         let mut steps_succeeded = 0;
+        let mut timings = Vec::with_capacity(statements.len());
         for (executed, statement) in statements.iter().enumerate() {
+            let sent = Instant::now();
             if let Err(e) = conn.query_drop(statement.sql.as_str()).await {
                 if error::server_code(&e) == Some(ER_LOCK_WAIT_TIMEOUT) {
                     return Err(Error::Lock {
@@ -274,12 +276,14 @@ impl MysqlLock {
                 });
             }
             steps_succeeded += statement.steps.len();
+            timings.push(StatementTiming::since(statement.sql.as_str(), sent));
         }
         Ok(ExecutionResult {
             steps_total: plan.steps.len(),
             steps_succeeded,
             statements_executed: statements.len(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            statements: timings,
         })
     }
 

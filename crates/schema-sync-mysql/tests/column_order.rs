@@ -153,6 +153,15 @@ async fn reorder_columns_puts_a_scrambled_table_in_order_with_rows_kept() {
         let lock = db.adapter.runner().acquire_lock(&tenant, &options).await?;
         let done = lock.execute(&plan).await?;
         assert_eq!(done.statements_executed, 2, "one ALTER TABLE per table");
+        // Each statement is recorded with its duration, for the run ledger.
+        assert_eq!(done.statements.len(), 2);
+        assert!(
+            done.statements
+                .iter()
+                .all(|s| s.sql.starts_with("ALTER TABLE `")),
+            "{:?}",
+            done.statements
+        );
         for table in ["items", "notes"] {
             assert_eq!(
                 ordinal_order(&tenant, table).await?,

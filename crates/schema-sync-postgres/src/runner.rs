@@ -25,7 +25,7 @@ use deadpool_postgres::Object;
 use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
 use schema_sync_core::{
     ChangeCookie, Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
-    SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    SchemaSnapshot, StatementTiming, TenantContext, TenantId, TenantLock,
 };
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -369,13 +369,14 @@ impl TenantLock for PgLock {
         let rendered = render_with(self.client()?, self.server_version, &self.tenant, plan).await?;
         let all: Vec<&str> = rendered.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &all)?;
-        let mut statements_executed = 0;
+        let mut timings = Vec::with_capacity(rendered.len());
         for RenderedStatement {
             steps,
             sql: statement,
         } in &rendered
         {
             let index = steps.first().copied().unwrap_or(0);
+            let sent = Instant::now();
             let outcome = self.client()?.query_typed(statement, &[]).await;
             if let Err(e) = outcome {
                 self.rollback().await;
@@ -411,14 +412,15 @@ impl TenantLock for PgLock {
                     source: error::advised(e),
                 });
             }
-            statements_executed += 1;
+            timings.push(StatementTiming::since(statement.as_str(), sent));
         }
         self.steps_applied = steps_total;
         Ok(ExecutionResult {
             steps_total,
             steps_succeeded: steps_total,
-            statements_executed,
+            statements_executed: timings.len(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            statements: timings,
         })
     }
 

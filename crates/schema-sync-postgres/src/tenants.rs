@@ -2,7 +2,8 @@
 //!
 //! Discovery lists every schema except PostgreSQL's own (`pg_*`, `information_schema`)
 //! and `public`, which is the default home of shared objects rather than a tenant (it can
-//! still be chosen by name through [`context`]). The tenant id is the schema name, so a
+//! still be chosen by name through [`context`]), and `schema_sync_ledger`, where a run
+//! ledger kept in the tenants' own database lives. The tenant id is the schema name, so a
 //! context needs no lookup.
 
 use schema_sync_core::{Error, Phase, Result, TenantId};
@@ -24,7 +25,7 @@ pub(crate) async fn list(client: &Client) -> Result<Vec<String>> {
     let rows = client
         .query_typed(
             "SELECT n.nspname::text FROM pg_catalog.pg_namespace n
-             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'public')",
+             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'public', 'schema_sync_ledger')",
             &[],
         )
         .await

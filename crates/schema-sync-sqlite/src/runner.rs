@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use schema_sync_core::{
     ChangeCookie, Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase,
-    Result, SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    Result, SchemaSnapshot, StatementTiming, TenantContext, TenantId, TenantLock,
 };
 
 use crate::catalog::{StoredSql, foreign_key_violations};
@@ -228,11 +228,14 @@ fn apply(
             rolled_back: true,
             source,
         };
+    let mut timings = Vec::with_capacity(statements.len());
     for statement in &statements {
         // The first step a statement carries out is the first that did not succeed.
         let step = statement.steps.iter().copied().min().unwrap_or_default();
+        let sent = Instant::now();
         conn.execute_batch(&statement.sql)
             .map_err(|e| failure(step, statement.sql.clone(), Box::new(e)))?;
+        timings.push(StatementTiming::since(statement.sql.as_str(), sent));
     }
     let violations = foreign_key_violations(conn)
         .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))?;
@@ -252,5 +255,6 @@ fn apply(
         steps_succeeded: plan.steps.len(),
         statements_executed: statements.len(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        statements: timings,
     })
 }

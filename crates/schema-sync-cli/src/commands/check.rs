@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use schema_sync_core::ledger::RunLedger;
 use schema_sync_core::{
     Engine, ExecuteOptions, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot, SyncOptions,
     Target, TenantContext, TenantId, TenantReport,
@@ -11,7 +14,8 @@ use schema_sync_core::{
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
 use crate::cli::Format;
-use crate::config::Settings;
+use crate::config::{Resume, Settings};
+use crate::ledger::Recorder;
 use crate::output::{json, shapes, text};
 use crate::progress::Progress;
 use crate::select::select_tenants;
@@ -43,6 +47,17 @@ pub async fn prepare(
     engine: &Engine,
     settings: &Settings,
 ) -> Result<(SchemaSnapshot, Vec<TenantContext>)> {
+    let (snapshot, reference) = prepare_target(engine, settings).await?;
+    let tenants = select_tenants(engine, &settings.selection, reference.as_ref()).await?;
+    Ok((snapshot, tenants))
+}
+
+/// Resolves the target, refusing an empty one, with the reference tenant of a
+/// `tenant:NAME` target.
+async fn prepare_target(
+    engine: &Engine,
+    settings: &Settings,
+) -> Result<(SchemaSnapshot, Option<TenantId>)> {
     let spec = settings.require_target()?;
     let target = match spec.strip_prefix("snapshot:") {
         Some(reference) => {
@@ -61,7 +76,23 @@ pub async fn prepare(
     };
     let snapshot = engine.resolve_target(&target).await?;
     refuse_empty_target(spec, &snapshot, settings.allow_empty_target)?;
-    let tenants = select_tenants(engine, &settings.selection, reference.as_ref()).await?;
+    Ok((snapshot, reference))
+}
+
+/// The target and tenants of a sync that resumes a recorded run: the run's tenants
+/// that `--resume` or `--retry-failed` takes, in the database's naming.
+async fn prepare_resume(
+    engine: &Engine,
+    settings: &Settings,
+    ledger: &dyn RunLedger,
+    resume: &Resume,
+) -> Result<(SchemaSnapshot, Vec<TenantContext>)> {
+    let (snapshot, _) = prepare_target(engine, settings).await?;
+    let names = crate::ledger::resume_tenants(ledger, resume, &snapshot.hash()).await?;
+    let tenants = names
+        .iter()
+        .map(|name| Ok(engine.tenant(&TenantId::new(name.as_str())?)?))
+        .collect::<Result<Vec<_>>>()?;
     Ok((snapshot, tenants))
 }
 
@@ -149,7 +180,57 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
     } else {
         None
     };
-    let (target, tenants) = prepare(engine, settings).await?;
+    // Open the ledger before any work too: a run that must be recorded and cannot be
+    // fails before any tenant is touched.
+    let record = !settings.no_ledger
+        && match mode {
+            Mode::Sync => true,
+            Mode::Validate => settings.record_validate,
+            Mode::Diff => false,
+        };
+    let ledger = if record {
+        Some(crate::ledger::open(settings).await?)
+    } else {
+        None
+    };
+    let (target, tenants) = match (&settings.resume, &ledger) {
+        (Some(resume), Some(ledger)) => {
+            prepare_resume(engine, settings, ledger.as_ref(), resume).await?
+        }
+        _ => prepare(engine, settings).await?,
+    };
+    let target_hash = target.hash();
+    let recording = match &ledger {
+        Some(ledger) => {
+            let resumes = settings.resume.as_ref().map(|r| r.run.as_str());
+            let run = crate::ledger::run_record(mode.name(), settings, &target_hash, resumes);
+            let ids: Vec<TenantId> = tenants.iter().map(|t| t.id().clone()).collect();
+            ledger.begin_run(&run, &ids).await.with_context(|| {
+                format!(
+                    "cannot record the run in the ledger {}; fix it, or pass --no-ledger",
+                    ledger.location()
+                )
+            })?;
+            if settings.format == Format::Text && !settings.quiet {
+                anstream::eprintln!("run {} (recorded in {})", run.id, ledger.location());
+            }
+            let recorder = Arc::new(Recorder::new(
+                Arc::clone(ledger),
+                run.id.clone(),
+                target_hash.clone(),
+            ));
+            Some((run.id, recorder))
+        }
+        None => None,
+    };
+    let observed;
+    let engine = match &recording {
+        Some((_, recorder)) => {
+            observed = engine.clone().with_observer(recorder.clone());
+            &observed
+        }
+        None => engine,
+    };
     let grouped = shapes::grouped(settings.group_by, settings.format, tenants.len());
     let allow_destructive = mode == Mode::Sync && settings.allow_destructive;
     let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
@@ -196,18 +277,38 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         None => None,
     };
     let elapsed = started.elapsed().as_millis();
+    let ledger_error = match (&recording, &ledger) {
+        (Some((run, recorder)), Some(ledger)) => {
+            let status = crate::ledger::run_status(&report.summary, mode == Mode::Validate);
+            let ended = ledger
+                .end_run(run, status, schema_sync_ledger::now_ms())
+                .await;
+            recorder.take_error().or(ended.err())
+        }
+        _ => None,
+    };
+    let run_id = recording.as_ref().map(|(run, _)| run.as_str());
 
     match format {
         Format::Json => {
-            let document =
-                json::fleet_document(mode.name(), &target.hash(), &report, include_plan, elapsed);
+            let mut document =
+                json::fleet_document(mode.name(), &target_hash, &report, include_plan, elapsed);
+            if let Some(run_id) = run_id {
+                document["run_id"] = serde_json::json!(run_id);
+            }
             anstream::println!("{}", serde_json::to_string_pretty(&document)?);
         }
-        Format::Jsonl => json::print_line(&json::summary_line(
-            mode.name(),
-            Some(&target.hash()),
-            json::summary_value(&report.summary, elapsed),
-        )),
+        Format::Jsonl => {
+            let mut line = json::summary_line(
+                mode.name(),
+                Some(&target_hash),
+                json::summary_value(&report.summary, elapsed),
+            );
+            if let Some(run_id) = run_id {
+                line["run_id"] = serde_json::json!(run_id);
+            }
+            json::print_line(&line);
+        }
         Format::Text => {
             if grouped {
                 let groups = shapes::fleet_shapes(&report.tenants);
@@ -215,6 +316,11 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
             }
             text::print_summary(&report.summary, elapsed);
         }
+    }
+    if let Some(error) = ledger_error {
+        return Ok(super::report_error(&anyhow::Error::new(error).context(
+            "the run above finished, but the run ledger could not record all of it",
+        )));
     }
     match saved {
         Some(Err(error)) => Ok(super::report_error(

@@ -31,6 +31,20 @@ pub struct FleetOptions {
     pub refresh_cache: bool,
 }
 
+/// Follows a fleet run tenant by tenant: the run ledger records each tenant as started
+/// before its plan runs and its outcome before the tenant counts as done.
+///
+/// Methods return nothing: an observer that fails keeps its error and reports it after
+/// the run, since one tenant's bookkeeping must not decide another tenant's fate.
+#[async_trait::async_trait]
+pub trait FleetObserver: Send + Sync {
+    /// `tenant` was inspected and is about to be planned and (in sync mode) changed.
+    async fn tenant_started(&self, tenant: &TenantContext);
+
+    /// `report` is the outcome of one tenant (also for failed and skipped ones).
+    async fn tenant_finished(&self, report: &TenantReport);
+}
+
 /// The largest inspection batch of a run that changes tenants.
 ///
 /// A batch is read in one transaction, whose read locks on every table it deparsed last
@@ -101,13 +115,22 @@ impl Engine {
                     }
                     None => TenantReport::new(tenant.id().clone(), TenantStatus::Skipped),
                     Some(Err(error)) => TenantReport::failed(tenant.id().clone(), error),
-                    Some(Ok(live)) => self
-                        .process_tenant(&tenant, live, target, &options.sync, cache)
-                        .await
-                        .unwrap_or_else(|error| TenantReport::failed(tenant.id().clone(), error)),
+                    Some(Ok(live)) => {
+                        if let Some(observer) = &self.observer {
+                            observer.tenant_started(&tenant).await;
+                        }
+                        self.process_tenant(&tenant, live, target, &options.sync, cache)
+                            .await
+                            .unwrap_or_else(|error| {
+                                TenantReport::failed(tenant.id().clone(), error)
+                            })
+                    }
                 };
                 if report.status.is_failure() {
                     failures.fetch_add(1, Ordering::SeqCst);
+                }
+                if let Some(observer) = &self.observer {
+                    observer.tenant_finished(&report).await;
                 }
                 on_done(&report);
                 (index, report)

@@ -8,7 +8,7 @@ mod fleet;
 mod report;
 mod target;
 
-pub use fleet::{FleetOptions, SYNC_BATCH_SIZE};
+pub use fleet::{FleetObserver, FleetOptions, SYNC_BATCH_SIZE};
 pub use report::{FleetReport, FleetSummary, TenantReport, TenantStatus};
 pub use target::Target;
 
@@ -117,6 +117,7 @@ pub struct Engine {
     differ: Arc<dyn DiffCalculator>,
     planner: Arc<dyn Planner>,
     cache: Option<Arc<dyn SnapshotCache>>,
+    observer: Option<Arc<dyn FleetObserver>>,
 }
 
 impl Engine {
@@ -127,7 +128,15 @@ impl Engine {
             differ: Arc::new(DefaultDiffCalculator),
             planner: Arc::new(DefaultPlanner),
             cache: None,
+            observer: None,
         }
+    }
+
+    /// Tells `observer` when each tenant of a fleet run starts and finishes (the run
+    /// ledger), awaiting it before the tenant counts as done.
+    pub fn with_observer(mut self, observer: Arc<dyn FleetObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Uses `cache` in fleet runs: a tenant whose change cookie has not moved since it

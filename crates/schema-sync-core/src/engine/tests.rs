@@ -537,3 +537,63 @@ async fn a_change_after_the_cookie_was_read_is_caught_under_the_lock() {
     assert_eq!(report.summary.in_sync, 1, "{:?}", report.summary);
     assert_eq!(adapter.executions(), 0);
 }
+
+/// Records the order of observer calls.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl FleetObserver for Recording {
+    async fn tenant_started(&self, tenant: &TenantContext) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(format!("start {}", tenant.id()));
+        }
+    }
+
+    async fn tenant_finished(&self, report: &TenantReport) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(format!("finish {} {:?}", report.tenant, report.status));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_observer_sees_each_tenant_start_before_it_runs_and_finish() {
+    let (adapter, engine, tenants) = fleet(4, &drifted());
+    adapter.fail_execute(&tenant_id("t001"));
+    let observer = Arc::new(Recording::default());
+    let engine = engine.with_observer(observer.clone());
+    let options = FleetOptions {
+        concurrency: 1,
+        batch_size: 1,
+        max_failures: Some(1),
+        ..sync_options()
+    };
+    let done = std::sync::Mutex::new(Vec::new());
+    let report = engine
+        .run_fleet(tenants, &target(), &options, &|r| {
+            if let Ok(mut done) = done.lock() {
+                done.push(r.tenant.to_string());
+            }
+        })
+        .await;
+    assert_eq!(report.summary.synced, 1);
+    let events = observer.0.lock().map(|e| e.clone()).unwrap_or_default();
+    // Skipped tenants never start, but their outcome is recorded.
+    assert_eq!(
+        events,
+        [
+            "start t000",
+            "finish t000 Synced",
+            "start t001",
+            "finish t001 Failed",
+            "finish t002 Skipped",
+            "finish t003 Skipped",
+        ]
+    );
+    let with_statements = report.tenants[0]
+        .execution
+        .as_ref()
+        .map_or(0, |e| e.statements.len());
+    assert_eq!(with_statements, 2, "the mock runner times each step");
+}

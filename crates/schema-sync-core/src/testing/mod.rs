@@ -330,6 +330,14 @@ impl TenantLock for MockLock {
             steps_succeeded: plan.steps.len(),
             statements_executed: plan.steps.len(),
             duration_ms: 0,
+            statements: plan
+                .steps
+                .iter()
+                .map(|step| crate::StatementTiming {
+                    sql: step.operation.to_string(),
+                    duration_ms: 0,
+                })
+                .collect(),
         })
     }
 

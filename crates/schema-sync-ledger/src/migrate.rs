@@ -1,0 +1,82 @@
+//! The ledger's own versioned migrations.
+//!
+//! `ledger_version` has one row per applied version. Opening a ledger creates it if
+//! needed, reads the highest version, and applies the missing steps in the same
+//! transaction, under a lock (PostgreSQL: an advisory transaction lock; SQLite:
+//! `BEGIN IMMEDIATE`) so that two processes opening a new ledger do not race. A ledger
+//! whose version is newer than this build knows is refused instead of being written with
+//! an older layout. The same SQL serves both databases (`TEXT`, `BIGINT`).
+
+use schema_sync_core::Result;
+
+use crate::driver::ledger_error;
+
+/// Creates the version table.
+pub(crate) const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL, applied_at_ms BIGINT NOT NULL)";
+/// The highest applied version (NULL when none).
+pub(crate) const CURRENT_VERSION: &str = "SELECT MAX(version) FROM ledger_version";
+/// Records an applied version.
+pub(crate) const RECORD_VERSION: &str =
+    "INSERT INTO ledger_version (version, applied_at_ms) VALUES ($1, $2)";
+
+/// Version 1: runs, their tenants, and each tenant's statements.
+const V1: &[&str] = &[
+    "CREATE TABLE ledger_runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at_ms BIGINT NOT NULL, ended_at_ms BIGINT, status TEXT NOT NULL, os_user TEXT NOT NULL, db_user TEXT, host TEXT NOT NULL, version TEXT NOT NULL, command_line TEXT NOT NULL, target_hash TEXT NOT NULL, resumes TEXT)",
+    "CREATE INDEX ledger_runs_started ON ledger_runs (started_at_ms)",
+    "CREATE TABLE ledger_tenants (run_id TEXT NOT NULL REFERENCES ledger_runs (id), tenant TEXT NOT NULL, status TEXT NOT NULL, before_hash TEXT, after_hash TEXT, steps_done BIGINT NOT NULL, steps_total BIGINT NOT NULL, error TEXT, started_at_ms BIGINT, ended_at_ms BIGINT, PRIMARY KEY (run_id, tenant))",
+    "CREATE TABLE ledger_statements (run_id TEXT NOT NULL, tenant TEXT NOT NULL, position BIGINT NOT NULL, statement TEXT NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (run_id, tenant, position), FOREIGN KEY (run_id, tenant) REFERENCES ledger_tenants (run_id, tenant))",
+];
+
+/// Every version's statements, oldest first: entry `i` makes version `i + 1`.
+const MIGRATIONS: &[&[&str]] = &[V1];
+
+/// The newest version this build knows.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The steps to apply to a ledger at `current`, each with the version it makes.
+///
+/// # Errors
+/// [`Error::Ledger`](schema_sync_core::Error::Ledger) when the ledger is newer than this
+/// build.
+pub(crate) fn pending(current: i64, location: &str) -> Result<Vec<(i64, &'static [&'static str])>> {
+    if current > LATEST_VERSION {
+        return Err(ledger_error(
+            location,
+            format!(
+                "the ledger is at version {current} but this build of schema-sync knows version {LATEST_VERSION}; upgrade schema-sync, or pass --ledger with another ledger (or --no-ledger)"
+            ),
+        ));
+    }
+    Ok(MIGRATIONS
+        .iter()
+        .enumerate()
+        .map(|(i, steps)| (i as i64 + 1, *steps))
+        .filter(|(version, _)| *version > current)
+        .collect())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_steps() {
+        assert_eq!(pending(0, "x").map(|p| p.len()).ok(), Some(1));
+        assert_eq!(pending(1, "x").map(|p| p.len()).ok(), Some(0));
+        let error = pending(2, "ledger.db").err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "run ledger ledger.db: the ledger is at version 2 but this build of schema-sync knows version 1; upgrade schema-sync, or pass --ledger with another ledger (or --no-ledger)"
+            )
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! The SQLite ledger: a run written tenant by tenant reads back exactly, and survives
+//! reopening (the records are committed as they are written).
+
+use schema_sync_core::ledger::{LedgerTenantStatus, RunRecord, RunStatus, TenantRecord};
+use schema_sync_core::{StatementTiming, TenantId};
+
+fn run(id: &str, started_at_ms: i64) -> RunRecord {
+    RunRecord {
+        id: id.into(),
+        command: "sync".into(),
+        started_at_ms,
+        ended_at_ms: None,
+        status: RunStatus::Running,
+        os_user: "deploy".into(),
+        db_user: Some("app".into()),
+        host: "ci-7".into(),
+        version: "0.1.0".into(),
+        command_line: "schema-sync sync --url postgres://app:***@db/app".into(),
+        target_hash: "73e1".into(),
+        resumes: None,
+    }
+}
+
+fn id(name: &str) -> TenantId {
+    TenantId::new(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_run_reads_back_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("nested").join("ledger.db");
+    let location = path.display().to_string();
+    let ledger = schema_sync_ledger::open(&location)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    ledger
+        .begin_run(&run("r1", 1_000), &[id("a"), id("b"), id("c")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    ledger
+        .tenant_started("r1", &id("a"), 1_001)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let finished = TenantRecord {
+        tenant: "a".into(),
+        status: LedgerTenantStatus::Synced,
+        before_hash: Some("5b1d".into()),
+        after_hash: Some("73e1".into()),
+        steps_done: 2,
+        steps_total: 2,
+        error: None,
+        started_at_ms: None,
+        ended_at_ms: Some(1_005),
+        statements: vec![
+            StatementTiming {
+                sql: "ALTER TABLE a ADD COLUMN e text".into(),
+                duration_ms: 3,
+            },
+            StatementTiming {
+                sql: "CREATE INDEX i ON a (e)".into(),
+                duration_ms: 1,
+            },
+        ],
+    };
+    ledger
+        .tenant_finished("r1", &finished)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    ledger
+        .tenant_started("r1", &id("b"), 1_006)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    ledger
+        .begin_run(&run("r2", 2_000), &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    ledger
+        .end_run("r2", RunStatus::Succeeded, 2_001)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(ledger);
+
+    let ledger = schema_sync_ledger::open(&location)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let runs = ledger.list_runs(10).await.unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<(&str, RunStatus)> = runs.iter().map(|r| (r.id.as_str(), r.status)).collect();
+    assert_eq!(
+        ids,
+        [("r2", RunStatus::Succeeded), ("r1", RunStatus::Running)]
+    );
+    assert_eq!(runs[1], run("r1", 1_000));
+    assert_eq!(ledger.list_runs(1).await.map(|r| r.len()).ok(), Some(1));
+    let tenants = ledger
+        .tenants("r1", true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<(&str, LedgerTenantStatus)> = tenants
+        .iter()
+        .map(|t| (t.tenant.as_str(), t.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("a", LedgerTenantStatus::Synced),
+            ("b", LedgerTenantStatus::Started),
+            ("c", LedgerTenantStatus::Pending)
+        ]
+    );
+    assert_eq!(
+        tenants[0],
+        TenantRecord {
+            started_at_ms: Some(1_001),
+            ..finished
+        }
+    );
+    assert_eq!(tenants[1].started_at_ms, Some(1_006));
+    let without = ledger
+        .tenants("r1", false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(without[0].statements.is_empty());
+    assert_eq!(ledger.run("nope").await.ok(), Some(None));
+    // The same run id twice is an error, not a silent merge.
+    assert!(ledger.begin_run(&run("r1", 3_000), &[]).await.is_err());
+}
