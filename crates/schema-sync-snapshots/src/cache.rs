@@ -22,7 +22,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use schema_sync_core::cache::{CachedSnapshot, ChangeCookie, SnapshotCache};
@@ -53,8 +53,10 @@ struct Index {
 #[derive(Default)]
 struct State {
     entries: BTreeMap<String, Entry>,
-    /// Objects parsed (and checked) in this process, by hash.
-    loaded: HashMap<SnapshotHash, Arc<SchemaSnapshot>>,
+    /// Objects parsed (and checked) in this process, by hash, while some tenant of the run
+    /// still holds them: tenants of one shape share one parse, and a fleet's thousands of
+    /// distinct snapshots are not all kept to the end of the run.
+    loaded: HashMap<SnapshotHash, Weak<SchemaSnapshot>>,
     /// Objects known to be on disk.
     written: HashSet<SnapshotHash>,
     /// Whether `entries` changed since the index was read.
@@ -132,7 +134,7 @@ impl SnapshotCache for DirectorySnapshotCache {
     async fn lookup(&self, namespace: &str, cookie: &ChangeCookie) -> Option<CachedSnapshot> {
         let (hash, loaded) = self.with_state(|s| {
             let entry = s.entries.get(namespace).filter(|e| &e.cookie == cookie)?;
-            let loaded = s.loaded.get(&entry.hash).cloned();
+            let loaded = s.loaded.get(&entry.hash).and_then(Weak::upgrade);
             Some((entry.hash.clone(), loaded))
         })?;
         let snapshot = match loaded {
@@ -141,7 +143,11 @@ impl SnapshotCache for DirectorySnapshotCache {
                 let snapshot = self.read_object(&hash)?;
                 self.with_state(|s| {
                     s.written.insert(hash.clone());
-                    s.loaded.entry(hash.clone()).or_insert(snapshot).clone()
+                    // Another lookup may have parsed it meanwhile: share that one.
+                    let live = s.loaded.get(&hash).and_then(Weak::upgrade);
+                    let shared = live.unwrap_or(snapshot);
+                    s.loaded.insert(hash.clone(), Arc::downgrade(&shared));
+                    shared
                 })
             }
         };
