@@ -161,7 +161,7 @@ mod tenant;
 pub mod testing;
 
 pub use adapter::{
-    ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, Inspection, MigrationRunner,
     SchemaInspector, TenantLock,
 };
 pub use blocking::run_blocking;
