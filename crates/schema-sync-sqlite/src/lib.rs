@@ -42,7 +42,9 @@
 //! - `inspect.rs`: assembles the catalog rows into a snapshot. `inspect/names.rs`
 //!   derives the names SQLite does not keep for unique constraints, foreign keys and
 //!   checks. `inspect/shapes.rs` derives one snapshot per distinct stored DDL: a file
-//!   whose `sqlite_schema` rows equal an already inspected file's takes its snapshot.
+//!   whose `sqlite_schema` rows equal an already inspected file's takes its snapshot
+//!   and hash, shared, and the digest of those rows is the file's change cookie, so a
+//!   fleet run opens each file once. A batch runs in one task on the blocking pool.
 //! - `target.rs`: `snapshot_from_sql`, the target DDL applied to an in-memory database.
 //! - `types.rs`: declared types to and from the model's `DataType`.
 //! - `render.rs`: a plan to statements, with the table-rebuild procedure.

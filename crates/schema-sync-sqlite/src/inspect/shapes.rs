@@ -15,6 +15,11 @@
 //! unchanged from a cookie or from an earlier run. This only avoids deriving the same
 //! snapshot twice from the same DDL, which is what "once per distinct shape" means for
 //! SQLite.
+//!
+//! The snapshot of a shape is kept with its hash and handed out shared (an `Arc`), so a
+//! file of a known shape costs no clone and no hashing. The digest it was looked up by
+//! is also the file's change cookie ([`change_cookie`]), returned with the snapshot: the
+//! engine need not open the file a second time to learn it.
 
 use std::collections::HashMap;
 use std::io::Read;
