@@ -102,17 +102,33 @@ async fn every_modelled_change_moves_the_cookie_and_writing_data_does_not() {
     assert_eq!(before, cookie(&fleet, &tenant).await, "data never moves it");
 }
 
+/// `target`'s snapshot, and an engine on the fleet with an empty in-memory cache.
+async fn cached_engine(
+    fleet: &SqliteFleet,
+    target: &TenantContext,
+) -> (
+    schema_sync_core::SchemaSnapshot,
+    Engine,
+    Arc<MemorySnapshotCache>,
+) {
+    let adapter = fleet.sqlite();
+    let target = adapter
+        .inspect(target)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cache = Arc::new(MemorySnapshotCache::default());
+    (
+        target,
+        Engine::new(adapter).with_cache(cache.clone()),
+        cache,
+    )
+}
+
 #[tokio::test]
 async fn a_cached_fleet_run_sees_a_file_changed_between_runs() {
     let fleet = SqliteFleet::new();
     let tenants: Vec<TenantContext> = (0..3).map(|i| create(&fleet, &format!("f{i}"))).collect();
-    let adapter = fleet.sqlite();
-    let target = adapter
-        .inspect(&tenants[0])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let cache = Arc::new(MemorySnapshotCache::default());
-    let engine = Engine::new(adapter).with_cache(cache.clone());
+    let (target, engine, cache) = cached_engine(&fleet, &tenants[0]).await;
     let options = FleetOptions::default();
     let first = engine
         .run_fleet(tenants.clone(), &target, &options, &|_| {})
@@ -144,13 +160,7 @@ async fn a_cold_or_refreshing_run_records_each_file_under_the_cookie_of_what_it_
     let fleet = SqliteFleet::new();
     let tenants: Vec<TenantContext> = (0..3).map(|i| create(&fleet, &format!("g{i}"))).collect();
     run(&fleet, "g1", "ALTER TABLE c ADD COLUMN extra TEXT");
-    let adapter = fleet.sqlite();
-    let target = adapter
-        .inspect(&tenants[0])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let cache = Arc::new(MemorySnapshotCache::default());
-    let engine = Engine::new(adapter).with_cache(cache.clone());
+    let (target, engine, cache) = cached_engine(&fleet, &tenants[0]).await;
     let recorded_as_read = |cache: Arc<MemorySnapshotCache>| {
         let fleet = &fleet;
         let tenants = &tenants;
