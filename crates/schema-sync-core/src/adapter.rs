@@ -3,6 +3,7 @@
 //! Following refinery's lead, adapters implement a few small primitives and the logic
 //! that combines them lives once, here or in the [`Engine`](crate::Engine).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use crate::cache::ChangeCookie;
 use crate::error::Result;
 use crate::isolation::NamespaceGuard;
 use crate::plan::MigrationPlan;
-use crate::snapshot::SchemaSnapshot;
+use crate::snapshot::{SchemaSnapshot, SnapshotHash};
 use crate::tenant::{TenantContext, TenantId};
 
 /// Reads live schemas. Read-only: audit mode uses nothing else.
@@ -37,6 +38,33 @@ pub trait SchemaInspector: Send + Sync {
         out
     }
 
+    /// Inspects many tenants for a fleet run; the result is aligned with `tenants`. Each
+    /// snapshot comes shared and hashed, with the tenant's change cookie when the adapter
+    /// reads it in the same read as the snapshot
+    /// ([`cookies_with_inspection`](Self::cookies_with_inspection)).
+    ///
+    /// The default calls [`inspect_many`](Self::inspect_many) and hashes each snapshot,
+    /// without cookies. An adapter whose tenants are mostly copies of a few schemas
+    /// overrides it to derive and hash one snapshot per distinct shape and hand out
+    /// that one to every tenant of the shape.
+    async fn inspect_many_shared(&self, tenants: &[TenantContext]) -> Vec<Result<Inspection>> {
+        self.inspect_many(tenants)
+            .await
+            .into_iter()
+            .map(|live| live.map(Inspection::new))
+            .collect()
+    }
+
+    /// Whether [`inspect_many_shared`](Self::inspect_many_shared) returns each tenant's
+    /// change cookie, read in the same read as its snapshot (so the cookie describes
+    /// exactly what was inspected). The engine then reads cookies on their own only for
+    /// tenants the snapshot cache may answer, and records the others under the cookie
+    /// their inspection returned: one visit per tenant instead of two on a cold cache.
+    /// The default is `false`.
+    fn cookies_with_inspection(&self) -> bool {
+        false
+    }
+
     /// The change cookies of `tenants`, aligned with them ([`crate::cache`]), or `None`
     /// when this adapter has none, which is the default. A tenant whose cookie cannot be
     /// read (it does not exist, the query failed) gets `None` and is inspected in full.
@@ -47,6 +75,43 @@ pub trait SchemaInspector: Send + Sync {
     async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
         let _ = tenants;
         None
+    }
+}
+
+/// A tenant's snapshot as inspected for a fleet run: shared, hashed once, and with the
+/// change cookie read with it when the adapter has one
+/// ([`SchemaInspector::inspect_many_shared`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// The snapshot; tenants of one shape may share it.
+    pub snapshot: Arc<SchemaSnapshot>,
+    /// Its hash.
+    pub hash: SnapshotHash,
+    /// The change cookie read before the snapshot or in the same read, if any.
+    pub cookie: Option<ChangeCookie>,
+}
+
+impl Inspection {
+    /// A snapshot just read, hashed here, without a cookie.
+    pub fn new(snapshot: SchemaSnapshot) -> Self {
+        let hash = snapshot.hash();
+        Self::shared(Arc::new(snapshot), hash, None)
+    }
+
+    /// A snapshot with its known `hash` and the `cookie` read with it.
+    ///
+    /// `hash` must be `snapshot.hash()`: the engine shares diffs and plans by it.
+    pub fn shared(
+        snapshot: Arc<SchemaSnapshot>,
+        hash: SnapshotHash,
+        cookie: Option<ChangeCookie>,
+    ) -> Self {
+        Self {
+            snapshot,
+            hash,
+            cookie,
+        }
     }
 }
 

@@ -79,6 +79,16 @@ pub trait SnapshotCache: Send + Sync {
     /// Forgets `namespace` (it changed under a lock, or no longer exists).
     async fn forget(&self, namespace: &str);
 
+    /// Whether `namespace` may have an entry, under any cookie. `false` lets the engine
+    /// skip reading the tenant's cookie before inspecting it, where the adapter returns
+    /// cookies with its inspections
+    /// ([`cookies_with_inspection`](crate::SchemaInspector::cookies_with_inspection)).
+    /// The default, `true`, is always correct.
+    fn may_have(&self, namespace: &str) -> bool {
+        let _ = namespace;
+        true
+    }
+
     /// Writes whatever is buffered.
     ///
     /// # Errors
@@ -133,6 +143,12 @@ impl SnapshotCache for MemorySnapshotCache {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(namespace);
         }
+    }
+
+    fn may_have(&self, namespace: &str) -> bool {
+        self.entries
+            .lock()
+            .map_or(true, |e| e.contains_key(namespace))
     }
 
     async fn flush(&self) -> Result<()> {

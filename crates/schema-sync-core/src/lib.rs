@@ -163,7 +163,7 @@ mod tenant;
 pub mod testing;
 
 pub use adapter::{
-    ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, ExecutionResult, Inspection, MigrationRunner,
     SchemaInspector, StatementTiming, TenantLock,
 };
 pub use blocking::run_blocking;

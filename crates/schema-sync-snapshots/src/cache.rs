@@ -190,6 +190,10 @@ impl SnapshotCache for DirectorySnapshotCache {
         });
     }
 
+    fn may_have(&self, namespace: &str) -> bool {
+        self.with_state(|s| s.entries.contains_key(namespace))
+    }
+
     async fn flush(&self) -> Result<()> {
         let index = self.with_state(|s| {
             if !s.dirty {

@@ -18,7 +18,11 @@ use schema_sync_core::snapshot::{
     CheckConstraint, Column, Deferrable, ForeignKey, ForeignKeyAction, Generated, Identity, Index,
     IndexPart, PrimaryKey, Table, TableOptions, Trigger, UniqueConstraint, UnsupportedObject, View,
 };
-use schema_sync_core::{ChangeCookie, Result, SchemaSnapshot, TenantContext, run_blocking};
+use std::path::{Path, PathBuf};
+
+use schema_sync_core::{
+    ChangeCookie, Inspection, Result, SchemaSnapshot, TenantContext, TenantId, run_blocking,
+};
 
 use crate::catalog::tokens::{self, Token};
 use crate::catalog::{Catalog, ForeignKeyRow, IndexRow, SchemaRow, TableRows, ddl};
@@ -26,44 +30,77 @@ use crate::connect::{self, Access};
 use crate::tenants;
 use crate::types::parse_declared_type;
 
-/// Inspects `tenant`'s file on the blocking pool, rolling a hot journal back first when
-/// `access` allows it.
+/// Inspects the files of `tenants` one after the other in one task on the blocking
+/// pool, rolling a hot journal back first when `access` allows it. Each file is opened
+/// once, and its change cookie comes from the same read as its snapshot.
 ///
 /// # Errors
-/// An [`Error`](schema_sync_core::Error) naming the tenant and its file when the file is
-/// missing or cannot be read.
-pub(crate) async fn inspect_tenant(
-    tenant: &TenantContext,
+/// Per tenant, an [`Error`](schema_sync_core::Error) naming the tenant and its file when
+/// the file is missing or cannot be read.
+pub(crate) async fn inspect_tenants(
+    tenants: &[TenantContext],
     access: Access,
     shapes: &Arc<Shapes>,
-) -> Result<SchemaSnapshot> {
-    let (id, path, shapes) = (
-        tenant.id().clone(),
-        tenants::path_of(tenant),
-        shapes.clone(),
-    );
-    run_blocking(move || {
+) -> Vec<Result<Inspection>> {
+    let shapes = shapes.clone();
+    for_each_file(tenants, move |id, path| {
         // Read before the connection opens (see `schema_format`).
-        let format = shapes::schema_format(&path);
-        connect::read_for_inspection(&id, &path, access, |conn| shapes.inspect(conn, format))
+        let format = shapes::schema_format(path);
+        connect::read_for_inspection(id, path, access, |conn| shapes.inspect(conn, format))
     })
     .await
 }
 
-/// The change cookie of `tenant`'s file ([`shapes::change_cookie`]).
-pub(crate) async fn change_cookie(
-    tenant: &TenantContext,
+/// The change cookies of the files of `tenants` ([`shapes::change_cookie`]), read one
+/// after the other in one task on the blocking pool.
+pub(crate) async fn change_cookies(
+    tenants: &[TenantContext],
     access: Access,
-) -> Result<Option<ChangeCookie>> {
-    let (id, path) = (tenant.id().clone(), tenants::path_of(tenant));
-    run_blocking(move || {
+) -> Vec<Result<Option<ChangeCookie>>> {
+    for_each_file(tenants, move |id, path| {
         // Read before the connection opens (see `schema_format`).
-        let format = shapes::schema_format(&path);
-        connect::read_for_inspection(&id, &path, access, |conn| {
-            shapes::change_cookie(conn, format)
-        })
+        let format = shapes::schema_format(path);
+        connect::read_for_inspection(id, path, access, |conn| shapes::change_cookie(conn, format))
     })
     .await
+}
+
+/// Runs `read` on the id and file of every tenant, in order, in one blocking task: one
+/// hand-over to the blocking pool per batch rather than per file.
+async fn for_each_file<T: Send + 'static>(
+    tenants: &[TenantContext],
+    read: impl Fn(&TenantId, &Path) -> Result<T> + Send + 'static,
+) -> Vec<Result<T>> {
+    let files: Vec<(TenantId, PathBuf)> = tenants
+        .iter()
+        .map(|t| (t.id().clone(), tenants::path_of(t)))
+        .collect();
+    let count = files.len();
+    let done = run_blocking(move || {
+        Ok(files
+            .iter()
+            .map(|(id, path)| read(id, path))
+            .collect::<Vec<_>>())
+    })
+    .await;
+    match done {
+        Ok(results) => results,
+        // The blocking task itself failed (panicked or was cancelled): every tenant
+        // of the batch gets that error.
+        Err(error) => {
+            let message = error.to_string();
+            tenants
+                .iter()
+                .take(count)
+                .map(|t| {
+                    Err(schema_sync_core::Error::Internal {
+                        tenant: Some(t.id().clone()),
+                        message: message.clone(),
+                    })
+                })
+                .collect()
+        }
+    }
 }
 
 /// Inspects every user object of the database behind `conn`, in whatever transaction is

@@ -42,7 +42,9 @@
 //! - `inspect.rs`: assembles the catalog rows into a snapshot. `inspect/names.rs`
 //!   derives the names SQLite does not keep for unique constraints, foreign keys and
 //!   checks. `inspect/shapes.rs` derives one snapshot per distinct stored DDL: a file
-//!   whose `sqlite_schema` rows equal an already inspected file's takes its snapshot.
+//!   whose `sqlite_schema` rows equal an already inspected file's takes its snapshot
+//!   and hash, shared, and the digest of those rows is the file's change cookie, so a
+//!   fleet run opens each file once. A batch runs in one task on the blocking pool.
 //! - `target.rs`: `snapshot_from_sql`, the target DDL applied to an in-memory database.
 //! - `types.rs`: declared types to and from the model's `DataType`.
 //! - `render.rs`: a plan to statements, with the table-rebuild procedure.
@@ -71,8 +73,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use schema_sync_core::{
-    ChangeCookie, ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner,
-    Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
+    ChangeCookie, ConnectOptions, DatabaseAdapter, ExecuteOptions, Inspection, MigrationPlan,
+    MigrationRunner, Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
 pub use connect::Location;
@@ -132,20 +134,37 @@ impl SqliteAdapter {
 #[async_trait]
 impl SchemaInspector for SqliteAdapter {
     async fn inspect(&self, tenant: &TenantContext) -> Result<SchemaSnapshot> {
-        inspect::inspect_tenant(tenant, self.access, &self.shapes).await
+        let mut inspected = self.inspect_many_shared(std::slice::from_ref(tenant)).await;
+        let inspected = inspected.pop().unwrap_or_else(|| {
+            Err(schema_sync_core::Error::Internal {
+                tenant: Some(tenant.id().clone()),
+                message: "the inspection returned no result".into(),
+            })
+        })?;
+        Ok(Arc::unwrap_or_clone(inspected.snapshot))
+    }
+
+    async fn inspect_many(&self, tenants: &[TenantContext]) -> Vec<Result<SchemaSnapshot>> {
+        self.inspect_many_shared(tenants)
+            .await
+            .into_iter()
+            .map(|inspected| inspected.map(|i| Arc::unwrap_or_clone(i.snapshot)))
+            .collect()
+    }
+
+    /// One visit per file: the snapshot of a shape already seen is shared, not derived
+    /// or hashed again, and the change cookie is the digest the snapshot was read under.
+    async fn inspect_many_shared(&self, tenants: &[TenantContext]) -> Vec<Result<Inspection>> {
+        inspect::inspect_tenants(tenants, self.access, &self.shapes).await
+    }
+
+    fn cookies_with_inspection(&self) -> bool {
+        true
     }
 
     async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
-        let mut cookies = Vec::with_capacity(tenants.len());
-        for tenant in tenants {
-            cookies.push(
-                inspect::change_cookie(tenant, self.access)
-                    .await
-                    .ok()
-                    .flatten(),
-            );
-        }
-        Some(cookies)
+        let cookies = inspect::change_cookies(tenants, self.access).await;
+        Some(cookies.into_iter().map(|c| c.ok().flatten()).collect())
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::SqliteFleet;
 use rusqlite::Connection;
-use schema_sync_core::cache::MemorySnapshotCache;
+use schema_sync_core::cache::{MemorySnapshotCache, SnapshotCache};
 use schema_sync_core::{
     ChangeCookie, DatabaseAdapter, Engine, FleetOptions, SchemaInspector, TenantContext, TenantId,
     TenantStatus,
@@ -102,17 +102,33 @@ async fn every_modelled_change_moves_the_cookie_and_writing_data_does_not() {
     assert_eq!(before, cookie(&fleet, &tenant).await, "data never moves it");
 }
 
+/// `target`'s snapshot, and an engine on the fleet with an empty in-memory cache.
+async fn cached_engine(
+    fleet: &SqliteFleet,
+    target: &TenantContext,
+) -> (
+    schema_sync_core::SchemaSnapshot,
+    Engine,
+    Arc<MemorySnapshotCache>,
+) {
+    let adapter = fleet.sqlite();
+    let target = adapter
+        .inspect(target)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cache = Arc::new(MemorySnapshotCache::default());
+    (
+        target,
+        Engine::new(adapter).with_cache(cache.clone()),
+        cache,
+    )
+}
+
 #[tokio::test]
 async fn a_cached_fleet_run_sees_a_file_changed_between_runs() {
     let fleet = SqliteFleet::new();
     let tenants: Vec<TenantContext> = (0..3).map(|i| create(&fleet, &format!("f{i}"))).collect();
-    let adapter = fleet.sqlite();
-    let target = adapter
-        .inspect(&tenants[0])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let cache = Arc::new(MemorySnapshotCache::default());
-    let engine = Engine::new(adapter).with_cache(cache.clone());
+    let (target, engine, cache) = cached_engine(&fleet, &tenants[0]).await;
     let options = FleetOptions::default();
     let first = engine
         .run_fleet(tenants.clone(), &target, &options, &|_| {})
@@ -137,4 +153,48 @@ async fn a_cached_fleet_run_sees_a_file_changed_between_runs() {
         hashes(&full),
         "the cached run equals a full read"
     );
+}
+
+#[tokio::test]
+async fn a_cold_or_refreshing_run_records_each_file_under_the_cookie_of_what_it_read() {
+    let fleet = SqliteFleet::new();
+    let tenants: Vec<TenantContext> = (0..3).map(|i| create(&fleet, &format!("g{i}"))).collect();
+    run(&fleet, "g1", "ALTER TABLE c ADD COLUMN extra TEXT");
+    let (target, engine, cache) = cached_engine(&fleet, &tenants[0]).await;
+    let recorded_as_read = |cache: Arc<MemorySnapshotCache>| {
+        let fleet = &fleet;
+        let tenants = &tenants;
+        async move {
+            for tenant in tenants {
+                let alone = fleet
+                    .sqlite()
+                    .inspect(tenant)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let found = cache
+                    .lookup(tenant.namespace(), &cookie(fleet, tenant).await)
+                    .await;
+                assert_eq!(found.map(|c| c.hash), Some(alone.hash()), "{}", tenant.id());
+            }
+        }
+    };
+    let cold = engine
+        .run_fleet(tenants.clone(), &target, &FleetOptions::default(), &|_| {})
+        .await;
+    assert_eq!((cold.summary.in_sync, cold.summary.drifted), (2, 1));
+    assert_eq!(cache.len(), 3);
+    recorded_as_read(cache.clone()).await;
+
+    run(&fleet, "g2", "DROP TRIGGER c_touch");
+    let mut refresh = FleetOptions::default();
+    refresh.refresh_cache = true;
+    let refreshed = engine
+        .run_fleet(tenants.clone(), &target, &refresh, &|_| {})
+        .await;
+    assert_eq!(
+        (refreshed.summary.in_sync, refreshed.summary.drifted),
+        (1, 2)
+    );
+    assert_eq!(refreshed.tenants[2].status, TenantStatus::Drifted);
+    recorded_as_read(cache).await;
 }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::stream::{self, StreamExt};
 
 use super::report::{FleetReport, TenantReport, TenantStatus};
-use super::{Engine, Inspected, PlanCache, SyncOptions};
+use super::{Engine, PlanCache, SyncOptions};
+use crate::adapter::Inspection;
 use crate::cache::{ChangeCookie, SnapshotCache};
 use crate::error::{Error, Result};
 use crate::snapshot::SchemaSnapshot;
@@ -183,7 +184,7 @@ impl Engine {
         concurrency: usize,
         refresh_cache: bool,
         stop: &'a (dyn Fn() -> bool + Send + Sync),
-    ) -> impl futures::Stream<Item = (usize, TenantContext, Option<Result<Inspected>>)> + 'a {
+    ) -> impl futures::Stream<Item = (usize, TenantContext, Option<Result<Inspection>>)> + 'a {
         let batch_size = batch_size.max(1);
         let mut batches: Vec<Vec<(usize, TenantContext)>> = Vec::new();
         for (index, tenant) in tenants.into_iter().enumerate() {
@@ -231,51 +232,74 @@ impl Engine {
 
     /// Inspects one batch, aligned with `contexts`: from the cache where a tenant's
     /// change cookie has not moved (unless `refresh_cache`), from the database otherwise,
-    /// recording what was read under the cookie read before it.
+    /// recording what was read under the cookie read before it or with it.
+    ///
+    /// Where the adapter returns cookies with its inspections, a cookie is read on its
+    /// own only for a tenant the cache may answer: on a cold cache, or with
+    /// `refresh_cache`, each tenant is visited once.
     async fn inspect_batch(
         &self,
         contexts: &[TenantContext],
         refresh_cache: bool,
-    ) -> Vec<Result<Inspected>> {
+    ) -> Vec<Result<Inspection>> {
         let inspector = self.adapter.inspector();
-        let cookies = match &self.cache {
-            Some(_) if !contexts.is_empty() => inspector.change_cookies(contexts).await,
-            _ => None,
+        let Some(cache) = self.cache.as_ref().filter(|_| !contexts.is_empty()) else {
+            return inspector.inspect_many_shared(contexts).await;
         };
-        let (Some(cache), Some(cookies)) = (&self.cache, cookies) else {
-            return inspector
-                .inspect_many(contexts)
-                .await
-                .into_iter()
-                .map(|live| live.map(|snapshot| Inspected::read(snapshot, None)))
-                .collect();
+        let with_inspection = inspector.cookies_with_inspection();
+        // The tenants whose cookie is read before (and apart from) their inspection.
+        let looked_up: Vec<usize> = (0..contexts.len())
+            .filter(|&p| {
+                !with_inspection || (!refresh_cache && cache.may_have(contexts[p].namespace()))
+            })
+            .collect();
+        let cookies = if looked_up.is_empty() {
+            Some(Vec::new())
+        } else {
+            let asked: Vec<TenantContext> =
+                looked_up.iter().map(|&p| contexts[p].clone()).collect();
+            inspector.change_cookies(&asked).await
         };
-        let mut results: Vec<Option<Result<Inspected>>> = Vec::with_capacity(contexts.len());
-        let mut to_read: Vec<(usize, Option<ChangeCookie>)> = Vec::new();
+        let Some(cookies) = cookies else {
+            // This adapter has no cookies: no cache.
+            return inspector.inspect_many_shared(contexts).await;
+        };
+        let mut before: Vec<Option<ChangeCookie>> = vec![None; contexts.len()];
+        for (&position, cookie) in looked_up.iter().zip(cookies) {
+            before[position] = cookie;
+        }
+        let mut results: Vec<Option<Result<Inspection>>> = Vec::with_capacity(contexts.len());
+        let mut to_read: Vec<usize> = Vec::new();
         for (position, tenant) in contexts.iter().enumerate() {
-            let cookie = cookies.get(position).cloned().flatten();
-            let cached = match &cookie {
+            let cached = match &before[position] {
                 Some(cookie) if !refresh_cache => cache.lookup(tenant.namespace(), cookie).await,
                 _ => None,
             };
             match cached {
-                Some(cached) => results.push(Some(Ok(Inspected {
-                    snapshot: cached.snapshot,
-                    hash: cached.hash,
-                    cookie,
-                }))),
+                Some(cached) => results.push(Some(Ok(Inspection::shared(
+                    cached.snapshot,
+                    cached.hash,
+                    before[position].clone(),
+                )))),
                 None => {
                     results.push(None);
-                    to_read.push((position, cookie));
+                    to_read.push(position);
                 }
             }
         }
         if !to_read.is_empty() {
             let reading: Vec<TenantContext> =
-                to_read.iter().map(|(p, _)| contexts[*p].clone()).collect();
-            let read = inspector.inspect_many(&reading).await;
-            for ((position, cookie), live) in to_read.into_iter().zip(read) {
-                let live = live.map(|snapshot| Inspected::read(snapshot, cookie));
+                to_read.iter().map(|&p| contexts[p].clone()).collect();
+            let read = inspector.inspect_many_shared(&reading).await;
+            for (position, live) in to_read.into_iter().zip(read) {
+                let live = live.map(|mut inspection| {
+                    // A cookie read before the inspection is the one to record: a change
+                    // landing in between then moves the cookie past it.
+                    if !with_inspection || inspection.cookie.is_none() {
+                        inspection.cookie = before[position].take();
+                    }
+                    inspection
+                });
                 record(cache.as_ref(), &contexts[position], &live).await;
                 results[position] = Some(live);
             }
@@ -299,12 +323,13 @@ fn no_result(tenant: &TenantContext) -> Error {
 
 /// Records a tenant just read under the cookie read before it; forgets one that could
 /// not be read.
-async fn record(cache: &dyn SnapshotCache, tenant: &TenantContext, live: &Result<Inspected>) {
+async fn record(cache: &dyn SnapshotCache, tenant: &TenantContext, live: &Result<Inspection>) {
     match live {
-        Ok(Inspected {
+        Ok(Inspection {
             snapshot,
             hash,
             cookie: Some(cookie),
+            ..
         }) => {
             cache
                 .record(tenant.namespace(), cookie, snapshot, hash)

@@ -15,8 +15,8 @@ pub use target::Target;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::adapter::{DatabaseAdapter, ExecuteOptions, ExecutionResult};
-use crate::cache::{ChangeCookie, SnapshotCache};
+use crate::adapter::{DatabaseAdapter, ExecuteOptions, ExecutionResult, Inspection};
+use crate::cache::SnapshotCache;
 use crate::diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 use crate::error::{Error, Result};
 use crate::isolation::NamespaceGuard;
@@ -86,27 +86,6 @@ struct PlanCache {
 impl PlanCache {
     fn len(&self) -> usize {
         self.entries.lock().map(|e| e.len()).unwrap_or(0)
-    }
-}
-
-/// A tenant as inspected for a fleet run: its snapshot and hash, and the change cookie
-/// read before it, when the adapter has cookies.
-#[derive(Debug, Clone)]
-struct Inspected {
-    snapshot: Arc<SchemaSnapshot>,
-    hash: SnapshotHash,
-    cookie: Option<ChangeCookie>,
-}
-
-impl Inspected {
-    /// A snapshot just read (hashed here) with the cookie read before it.
-    fn read(snapshot: SchemaSnapshot, cookie: Option<ChangeCookie>) -> Self {
-        let hash = snapshot.hash();
-        Self {
-            snapshot: Arc::new(snapshot),
-            hash,
-            cookie,
-        }
     }
 }
 
@@ -297,7 +276,7 @@ impl Engine {
         target: &SchemaSnapshot,
         options: &SyncOptions,
     ) -> Result<SyncOutcome> {
-        let live = Inspected::read(self.adapter.inspector().inspect(tenant).await?, None);
+        let live = Inspection::new(self.adapter.inspector().inspect(tenant).await?);
         let cache = PlanCache::default();
         let report = self
             .process_tenant(tenant, live, target, options, &cache)
@@ -348,14 +327,14 @@ impl Engine {
     async fn process_tenant(
         &self,
         tenant: &TenantContext,
-        inspected: Inspected,
+        inspected: Inspection,
         target: &SchemaSnapshot,
         options: &SyncOptions,
         cache: &PlanCache,
     ) -> Result<TenantReport> {
         let id = tenant.id();
         let strict = options.strict_column_order;
-        let Inspected {
+        let Inspection {
             snapshot: live,
             hash,
             cookie,
@@ -388,7 +367,7 @@ impl Engine {
             .apply_locked(
                 lock.as_mut(),
                 tenant,
-                Inspected {
+                Inspection {
                     snapshot: live,
                     hash,
                     cookie,
@@ -430,7 +409,7 @@ impl Engine {
         &self,
         lock: &mut dyn crate::adapter::TenantLock,
         tenant: &TenantContext,
-        inspected: Inspected,
+        inspected: Inspection,
         planned: Arc<Planned>,
         target: &SchemaSnapshot,
         options: &SyncOptions,

@@ -218,7 +218,7 @@ async fn replans_when_the_tenant_changed_before_the_lock() {
     let report = engine
         .process_tenant(
             &tenants[0],
-            Inspected::read(live, None),
+            Inspection::new(live),
             &target(),
             &options,
             &cache,
@@ -473,6 +473,63 @@ async fn a_tenant_whose_cookie_did_not_move_is_not_read_again_and_a_changed_one_
         .await;
     assert_eq!(adapter.tenants_read(), 9);
     assert_eq!(hashes(&refreshed), hashes(&changed));
+}
+
+#[tokio::test]
+async fn cookies_read_with_inspections_spare_the_cold_run_its_cookie_reads() {
+    let (adapter, _, tenants) = fleet(4, &target());
+    let adapter = adapter.with_cookies_in_inspections();
+    let cache = Arc::new(crate::cache::MemorySnapshotCache::default());
+    let engine = Engine::new(Arc::new(adapter.clone())).with_cache(cache.clone());
+    let options = FleetOptions::default();
+    let hashes = |r: &FleetReport| r.tenants.iter().map(|t| t.hash.clone()).collect::<Vec<_>>();
+
+    let cold = engine
+        .run_fleet(tenants.clone(), &target(), &options, &|_| {})
+        .await;
+    assert_eq!(cold.summary.in_sync, 4);
+    assert_eq!(
+        adapter.cookies_read(),
+        0,
+        "an empty cache: no cookie read apart"
+    );
+    assert_eq!(adapter.tenants_read(), 4);
+    assert_eq!(cache.len(), 4, "recorded under the cookies read with them");
+
+    let warm = engine
+        .run_fleet(tenants.clone(), &target(), &options, &|_| {})
+        .await;
+    assert_eq!(adapter.cookies_read(), 4);
+    assert_eq!(adapter.tenants_read(), 4, "nothing moved: nothing is read");
+    assert_eq!(hashes(&warm), hashes(&cold));
+
+    adapter.set_schema(&tenant_id("t001"), drifted());
+    let changed = engine
+        .run_fleet(tenants.clone(), &target(), &options, &|_| {})
+        .await;
+    assert_eq!((adapter.cookies_read(), adapter.tenants_read()), (8, 5));
+    assert_eq!(changed.tenants[1].status, TenantStatus::Drifted);
+
+    // --no-cache reads everyone once, and records what it read.
+    adapter.set_schema(&tenant_id("t003"), drifted());
+    let refreshed = engine
+        .run_fleet(
+            tenants.clone(),
+            &target(),
+            &FleetOptions {
+                refresh_cache: true,
+                ..options.clone()
+            },
+            &|_| {},
+        )
+        .await;
+    assert_eq!((adapter.cookies_read(), adapter.tenants_read()), (8, 9));
+    assert_eq!(refreshed.summary.drifted, 2);
+    let after = engine
+        .run_fleet(tenants, &target(), &options, &|_| {})
+        .await;
+    assert_eq!((adapter.cookies_read(), adapter.tenants_read()), (12, 9));
+    assert_eq!(hashes(&after), hashes(&refreshed));
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::adapter::{
-    DatabaseAdapter, ExecuteOptions, ExecutionResult, MigrationRunner, SchemaInspector, TenantLock,
+    DatabaseAdapter, ExecuteOptions, ExecutionResult, Inspection, MigrationRunner, SchemaInspector,
+    TenantLock,
 };
 use crate::cache::ChangeCookie;
 use crate::error::{Error, Phase, Result};
@@ -137,6 +138,10 @@ struct MockState {
     tenants_read: usize,
     /// Inspections made under a lock.
     lock_inspections: usize,
+    /// Whether `inspect_many_shared` returns each tenant's cookie with its snapshot.
+    cookies_with_inspection: bool,
+    /// Tenants whose cookie was read by `change_cookies`, in all.
+    cookies_read: usize,
 }
 
 /// An in-memory database of tenants, implementing adapter, inspector and runner.
@@ -195,6 +200,21 @@ impl MockAdapter {
     pub fn with_cookies(self) -> Self {
         self.with_state(|s| s.cookies = true);
         self
+    }
+
+    /// Offers change cookies and returns them with its inspections
+    /// ([`SchemaInspector::cookies_with_inspection`]), as the SQLite adapter does.
+    pub fn with_cookies_in_inspections(self) -> Self {
+        self.with_state(|s| {
+            s.cookies = true;
+            s.cookies_with_inspection = true;
+        });
+        self
+    }
+
+    /// How many tenants' cookies `change_cookies` has read, in all calls.
+    pub fn cookies_read(&self) -> usize {
+        self.with_state(|s| s.cookies_read)
     }
 
     /// How many tenants `inspect_many` has read, in all calls.
@@ -257,10 +277,30 @@ impl SchemaInspector for MockAdapter {
         tenants.iter().map(|t| self.read(t.id())).collect()
     }
 
+    async fn inspect_many_shared(&self, tenants: &[TenantContext]) -> Vec<Result<Inspection>> {
+        let with_cookies = self.with_state(|s| s.cookies_with_inspection);
+        let read = self.inspect_many(tenants).await;
+        read.into_iter()
+            .zip(tenants)
+            .map(|(live, tenant)| {
+                let mut inspection = Inspection::new(live?);
+                if with_cookies {
+                    inspection.cookie = self.cookie(tenant.id());
+                }
+                Ok(inspection)
+            })
+            .collect()
+    }
+
+    fn cookies_with_inspection(&self) -> bool {
+        self.with_state(|s| s.cookies_with_inspection)
+    }
+
     async fn change_cookies(&self, tenants: &[TenantContext]) -> Option<Vec<Option<ChangeCookie>>> {
         if !self.with_state(|s| s.cookies) {
             return None;
         }
+        self.with_state(|s| s.cookies_read += tenants.len());
         Some(tenants.iter().map(|t| self.cookie(t.id())).collect())
     }
 }

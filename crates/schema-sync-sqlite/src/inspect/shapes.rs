@@ -15,6 +15,11 @@
 //! unchanged from a cookie or from an earlier run. This only avoids deriving the same
 //! snapshot twice from the same DDL, which is what "once per distinct shape" means for
 //! SQLite.
+//!
+//! The snapshot of a shape is kept with its hash and handed out shared (an `Arc`), so a
+//! file of a known shape costs no clone and no hashing. The digest it was looked up by
+//! is also the file's change cookie ([`change_cookie`]), returned with the snapshot: the
+//! engine need not open the file a second time to learn it.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -22,7 +27,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use schema_sync_core::{ChangeCookie, SchemaSnapshot};
+use schema_sync_core::{ChangeCookie, Inspection, SchemaSnapshot, SnapshotHash};
 
 use crate::catalog::{Catalog, read_shape};
 
@@ -32,46 +37,62 @@ const MAX_SHAPES: usize = 256;
 /// The schema format number from which SQLite honours `DESC` in indexes.
 const CURRENT_SCHEMA_FORMAT: u32 = 4;
 
-/// Snapshots by the digest of the `sqlite_schema` rows they were derived from.
+/// Snapshots, with their hashes, by the digest of the `sqlite_schema` rows they were
+/// derived from.
 #[derive(Debug, Default)]
 pub(crate) struct Shapes {
-    known: Mutex<HashMap<blake3::Hash, Arc<SchemaSnapshot>>>,
+    known: Mutex<HashMap<blake3::Hash, (Arc<SchemaSnapshot>, SnapshotHash)>>,
 }
 
 impl Shapes {
-    /// Inspects the file at `path` behind `conn` (no transaction open), taking the
-    /// snapshot of a file with the same stored DDL when there was one.
+    /// Inspects the file behind `conn` (no transaction open), taking the snapshot and
+    /// hash of a file with the same stored DDL when there was one, and returning the
+    /// change cookie of what was read ([`change_cookie`]).
+    ///
+    /// The cookie comes from the same statement as the snapshot: the digest of the rows
+    /// the snapshot was derived from, or that equal those of the known snapshot taken.
     pub(crate) fn inspect(
         &self,
         conn: &Connection,
         format: Option<u32>,
-    ) -> rusqlite::Result<SchemaSnapshot> {
+    ) -> rusqlite::Result<Inspection> {
         if format != Some(CURRENT_SCHEMA_FORMAT) {
-            return super::inspect_connection(conn);
+            return Ok(Inspection::new(super::inspect_connection(conn)?));
         }
         let shape = read_shape(conn)?;
-        if let Some(known) = self.get(&shape) {
-            return Ok(SchemaSnapshot::clone(&known));
+        if let Some((snapshot, hash)) = self.get(&shape) {
+            return Ok(Inspection::shared(snapshot, hash, Some(cookie_of(&shape))));
         }
         // The full read computes the shape of what it read itself, in the same
         // statement: a writer committing since `read_shape` cannot mislabel it.
         let catalog = Catalog::read(conn)?;
         let snapshot = super::snapshot_of(&catalog);
-        self.remember(catalog.shape, &snapshot);
-        Ok(snapshot)
+        let hash = snapshot.hash();
+        let snapshot = Arc::new(snapshot);
+        self.remember(catalog.shape, &snapshot, &hash);
+        Ok(Inspection::shared(
+            snapshot,
+            hash,
+            Some(cookie_of(&catalog.shape)),
+        ))
     }
 
-    fn get(&self, shape: &blake3::Hash) -> Option<Arc<SchemaSnapshot>> {
+    fn get(&self, shape: &blake3::Hash) -> Option<(Arc<SchemaSnapshot>, SnapshotHash)> {
         self.known.lock().ok()?.get(shape).cloned()
     }
 
-    fn remember(&self, shape: blake3::Hash, snapshot: &SchemaSnapshot) {
+    fn remember(&self, shape: blake3::Hash, snapshot: &Arc<SchemaSnapshot>, hash: &SnapshotHash) {
         if let Ok(mut known) = self.known.lock()
             && known.len() < MAX_SHAPES
         {
-            known.insert(shape, Arc::new(snapshot.clone()));
+            known.insert(shape, (snapshot.clone(), hash.clone()));
         }
     }
+}
+
+/// The cookie of a file whose `sqlite_schema` rows have the digest `shape`.
+fn cookie_of(shape: &blake3::Hash) -> ChangeCookie {
+    ChangeCookie::new(format!("sqlite {} {shape}", rusqlite::version()))
 }
 
 /// The change cookie of the file at `path` behind `conn`: the SQLite version and the
@@ -91,11 +112,7 @@ pub(crate) fn change_cookie(
     if format.is_some_and(|f| f != CURRENT_SCHEMA_FORMAT) {
         return Ok(None);
     }
-    let shape = read_shape(conn)?;
-    Ok(Some(ChangeCookie::new(format!(
-        "sqlite {} {shape}",
-        rusqlite::version()
-    ))))
+    Ok(Some(cookie_of(&read_shape(conn)?)))
 }
 
 /// The schema format number in the header of the database file at `path` (bytes 44 to
