@@ -227,11 +227,12 @@ pub struct RolloutArgs {
 #[command(next_help_heading = "Run ledger")]
 pub struct ResumeArgs {
     /// Work only on the tenants of run RUN that failed, were refused or skipped, or
-    /// never finished; refused when the target changed since. Replaces tenant selection.
+    /// never finished; refused when the target changed since. Replaces tenant selection
+    /// (--shard keeps one shard's part).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["retry_failed", "no_ledger"])]
     pub resume: Option<String>,
     /// Work only on the tenants of run RUN that failed or were refused. Replaces tenant
-    /// selection.
+    /// selection (--shard keeps one shard's part).
     #[arg(long, value_name = "RUN", conflicts_with = "no_ledger")]
     pub retry_failed: Option<String>,
 }

@@ -305,10 +305,7 @@ mod tests {
             [(1, 1), (2, 19), (3, 180)]
         );
         // Percentages round up: 10% of 5 is one tenant, already in wave 1.
-        assert_eq!(
-            sizes(5, None, Some("1,10%,100%")),
-            [(1, 1), (2, 0), (3, 4)]
-        );
+        assert_eq!(sizes(5, None, Some("1,10%,100%")), [(1, 1), (2, 0), (3, 4)]);
         // A count past the fleet is capped.
         assert_eq!(sizes(3, None, Some("2,10,100%")), [(1, 2), (2, 1), (3, 0)]);
         assert_eq!(sizes(3, None, Some("3")), [(1, 3)]);

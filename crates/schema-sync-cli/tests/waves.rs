@@ -261,9 +261,8 @@ async fn a_failing_canary_stops_the_run_before_any_other_tenant_is_touched() {
     assert!(text(&both.stderr).contains("cannot be used with"));
     let none = fleet.sync(&["--canary-tenants", "nomatch_*"], 2);
     assert!(
-        text(&none.stderr).contains(
-            "--canary-tenants \"nomatch_*\" matches none of the 6 selected tenants"
-        ),
+        text(&none.stderr)
+            .contains("--canary-tenants \"nomatch_*\" matches none of the 6 selected tenants"),
         "{}",
         text(&none.stderr)
     );
@@ -287,7 +286,14 @@ async fn waves_stop_at_the_failure_limit_and_otherwise_run_in_order() {
 
     // Wave 1 fails; with --max-failures 1 the later waves do not start.
     let output = fleet.sync(
-        &["--waves", "1,50%,100%", "--max-failures", "1", "--format", "json"],
+        &[
+            "--waves",
+            "1,50%,100%",
+            "--max-failures",
+            "1",
+            "--format",
+            "json",
+        ],
         1,
     );
     let document = json(&output.stdout);
@@ -324,7 +330,14 @@ async fn waves_stop_at_the_failure_limit_and_otherwise_run_in_order() {
 
     // With --max-failures 2 one failure still lets every later wave start.
     let output = fleet.sync(
-        &["--waves", "1,50%,100%", "--max-failures", "2", "--format", "json"],
+        &[
+            "--waves",
+            "1,50%,100%",
+            "--max-failures",
+            "2",
+            "--format",
+            "json",
+        ],
         1,
     );
     let document = json(&output.stdout);
@@ -487,6 +500,23 @@ async fn three_shards_share_one_run_in_a_postgres_ledger() {
         ),
         "{}",
         text(&invalid.stderr)
+    );
+
+    // A validate names its run only when it records one.
+    let unrecorded = Command::cargo_bin("schema-sync")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .current_dir(fleet.dir.path())
+        .args(["validate", "--url", &url, "--target", "schema.sql"])
+        .args(["--tenant-pattern", &pattern, "--run-id", "v1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unrecorded.status.code(), Some(2));
+    assert!(
+        text(&unrecorded.stderr).contains(
+            "--run-id names the run recorded in the ledger, but this validate records none: add --record"
+        ),
+        "{}",
+        text(&unrecorded.stderr)
     );
 
     // --resume with --shard takes that shard's unfinished tenants only.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use schema_sync_core::ledger::{RunLedger, SelectedTenant};
 use schema_sync_core::{
-    Engine, ExecuteOptions, FleetObserver, FleetOptions, FleetReport, FleetSummary,
-    SchemaSnapshot, SyncOptions, Target, TenantContext, TenantId, TenantReport,
+    Engine, ExecuteOptions, FleetObserver, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot,
+    SyncOptions, Target, TenantContext, TenantId, TenantReport,
 };
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
@@ -248,13 +248,8 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
                     })
                 })
                 .collect();
-            crate::ledger::begin(
-                ledger.as_ref(),
-                &run,
-                &selected,
-                settings.run_id.is_some(),
-            )
-            .await?;
+            crate::ledger::begin(ledger.as_ref(), &run, &selected, settings.run_id.is_some())
+                .await?;
             if settings.format == Format::Text && !settings.quiet {
                 anstream::eprintln!("run {} (recorded in {})", run.id, ledger.location());
             }
@@ -326,9 +321,7 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
     let report = &rollout.report;
     crate::cache::flush(engine.cache(), settings.quiet || json_output).await;
     let saved = match &store {
-        Some(store) => {
-            Some(super::snapshot::save_after_run(store.as_ref(), report, &target).await)
-        }
+        Some(store) => Some(super::snapshot::save_after_run(store.as_ref(), report, &target).await),
         None => None,
     };
     let elapsed = started.elapsed().as_millis();
