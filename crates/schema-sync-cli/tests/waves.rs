@@ -162,6 +162,16 @@ fn run_id(document: &Value) -> String {
     document["run_id"].as_str().unwrap_or_default().to_string()
 }
 
+/// The run id a text run prints on stderr as it starts.
+fn printed_run(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -175,12 +185,7 @@ async fn a_failing_canary_stops_the_run_before_any_other_tenant_is_touched() {
     // --canary 1: the first tenant in selection order, which fails.
     let output = fleet.sync(&["--canary", "1", "--concurrency", "4"], 1);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    let run = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("run "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_default()
-        .to_string();
+    let run = printed_run(&stderr);
     assert!(
         stdout.contains("canary (wave 0) started: 1 tenant\n")
             && stdout.contains("canary (wave 0) finished: 0 synced, 0 in sync, 1 failed"),
@@ -363,12 +368,7 @@ async fn waves_stop_at_the_failure_limit_and_otherwise_run_in_order() {
         ],
         "{stdout}"
     );
-    let run = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("run "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_default()
-        .to_string();
+    let run = printed_run(&stderr);
     let show = fleet.show(&run, &fleet.ledger().display().to_string());
     let recorded = fleet.recorded(&run);
     assert_eq!(waves_of(&recorded), expected_waves);
