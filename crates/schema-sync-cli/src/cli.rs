@@ -16,8 +16,9 @@
 //! | [`SaveArgs`] | `--save-snapshots` | `sync`, `validate`, `audit` |
 //! | [`ReportArgs`] | `--group-by` | `sync`, `diff`, `validate`, `audit` |
 //! | [`LedgerArgs`] | `--ledger` | `sync`, `validate`, `runs *` |
-//! | [`RecordArgs`] | `--no-ledger` (and `validate --record`) | `sync`, `validate` |
+//! | [`RecordArgs`] | `--no-ledger`, `--run-id` (and `validate --record`) | `sync`, `validate` |
 //! | [`ResumeArgs`] | `--resume`, `--retry-failed` | `sync` |
+//! | [`RolloutArgs`] | `--canary`, `--canary-tenants`, `--waves` | `sync` |
 //!
 //! `tenants` lists tenants only: no inspection, so no execution flags.
 
@@ -196,6 +197,29 @@ pub struct RecordArgs {
     /// Record nothing in the run ledger (and need none).
     #[arg(long, conflicts_with = "ledger")]
     pub no_ledger: bool,
+    /// Record the run under this id instead of a new one (letters, digits, `.`, `_`,
+    /// `-`; at most 64): the shards of one run (CI matrix jobs) given the same id share
+    /// one run in a shared ledger.
+    #[arg(long, value_name = "ID", conflicts_with = "no_ledger", value_parser = crate::ledger::parse_run_id)]
+    pub run_id: Option<String>,
+}
+
+/// A staged sync: canary tenants first, then waves.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Canary and waves")]
+pub struct RolloutArgs {
+    /// Sync the first N selected tenants first (wave 0); if any of them fails or is
+    /// refused, stop before any other tenant is touched.
+    #[arg(long, value_name = "N", conflicts_with = "canary_tenants")]
+    pub canary: Option<usize>,
+    /// Like --canary, with the selected tenants whose id matches GLOB as the canary.
+    #[arg(long, value_name = "GLOB")]
+    pub canary_tenants: Option<String>,
+    /// Sync in waves ending at these cumulative boundaries, tenant counts or percentages
+    /// of the tenants (after the canary), e.g. 1,10%,100%. A wave starts only while the
+    /// run has fewer failed or refused tenants than --max-failures (none, without it).
+    #[arg(long, value_name = "BOUNDARIES")]
+    pub waves: Option<crate::waves::WaveSpec>,
 }
 
 /// Resuming a recorded run.
@@ -203,11 +227,12 @@ pub struct RecordArgs {
 #[command(next_help_heading = "Run ledger")]
 pub struct ResumeArgs {
     /// Work only on the tenants of run RUN that failed, were refused or skipped, or
-    /// never finished; refused when the target changed since. Replaces tenant selection.
+    /// never finished; refused when the target changed since. Replaces tenant selection
+    /// (--shard keeps one shard's part).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["retry_failed", "no_ledger"])]
     pub resume: Option<String>,
     /// Work only on the tenants of run RUN that failed or were refused. Replaces tenant
-    /// selection.
+    /// selection (--shard keeps one shard's part).
     #[arg(long, value_name = "RUN", conflicts_with = "no_ledger")]
     pub retry_failed: Option<String>,
 }
@@ -402,6 +427,9 @@ pub struct SyncArgs {
     /// `--resume`, `--retry-failed`.
     #[command(flatten)]
     pub resume: ResumeArgs,
+    /// `--canary`, `--canary-tenants`, `--waves`.
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 /// Flags of `diff`.
@@ -643,6 +671,8 @@ pub struct Flags {
     pub record_validate: bool,
     /// `sync --resume`, `--retry-failed`.
     pub resume: ResumeArgs,
+    /// `sync --canary`, `--canary-tenants`, `--waves`.
+    pub rollout: RolloutArgs,
 }
 
 impl Cli {
@@ -667,6 +697,7 @@ impl Cli {
                 flags.ledger = args.ledger.clone();
                 flags.record = args.record.clone();
                 flags.resume = args.resume.clone();
+                flags.rollout = args.rollout.clone();
             }
             Command::Diff(args) => {
                 flags.connection = args.connection.clone();

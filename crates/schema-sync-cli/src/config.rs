@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::cli::{Flags, Format, GroupBy, parse_duration};
 use crate::shard::{Shard, server_name};
+use crate::waves::{Canary, WaveSpec};
 
 /// The default config file, read from the working directory when present.
 pub const DEFAULT_CONFIG: &str = "schema-sync.toml";
@@ -167,6 +168,12 @@ pub struct Settings {
     pub record_validate: bool,
     /// `sync --resume` or `--retry-failed`.
     pub resume: Option<Resume>,
+    /// `--run-id`: the run's id, shared by the shards of one run.
+    pub run_id: Option<String>,
+    /// `sync --canary` or `--canary-tenants`.
+    pub canary: Option<Canary>,
+    /// `sync --waves`.
+    pub waves: Option<WaveSpec>,
     /// Quiet output.
     pub quiet: bool,
     /// Verbose output.
@@ -280,11 +287,10 @@ impl Settings {
             && (!chosen.tenants.is_empty()
                 || chosen.all_tenants
                 || chosen.tenant_pattern.is_some()
-                || !chosen.exclude.is_empty()
-                || chosen.shard.is_some())
+                || !chosen.exclude.is_empty())
         {
             bail!(
-                "--resume and --retry-failed take the tenants of the recorded run: leave out --tenant, --all-tenants, --tenant-pattern, --exclude and --shard"
+                "--resume and --retry-failed take the tenants of the recorded run: leave out --tenant, --all-tenants, --tenant-pattern and --exclude (--shard keeps one shard's part of them)"
             );
         }
         let lock_timeout = match execution.lock_timeout {
@@ -335,6 +341,13 @@ impl Settings {
                 }),
                 (None, None) => None,
             },
+            run_id: flags.record.run_id.clone(),
+            canary: match (&flags.rollout.canary, &flags.rollout.canary_tenants) {
+                (Some(n), _) => Some(Canary::First(*n)),
+                (None, Some(glob)) => Some(Canary::Matching(glob.clone())),
+                (None, None) => None,
+            },
+            waves: flags.rollout.waves.clone(),
             quiet: global.quiet,
             verbose: global.verbose,
         })

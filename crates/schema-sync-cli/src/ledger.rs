@@ -1,17 +1,18 @@
 //! Recording runs in the run ledger: opening it, the run's record, one observer that
 //! writes each tenant as it starts and finishes, and the tenants a resume takes.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
-use schema_sync_core::ledger::{RunLedger, RunRecord, RunStatus, TenantRecord};
+use schema_sync_core::ledger::{RunLedger, RunRecord, RunStatus, SelectedTenant, TenantRecord};
 use schema_sync_core::{
     Error, FleetObserver, FleetSummary, SnapshotHash, TenantContext, TenantReport, redact_url,
 };
 use schema_sync_ledger::now_ms;
 
-use crate::config::{Resume, Settings};
+use crate::config::{Resume, Settings, Sharding};
 
 /// Opens the ledger the settings name, creating it on first use.
 ///
@@ -38,6 +39,87 @@ pub fn new_run_id(started_at_ms: i64) -> String {
         .unwrap_or(0);
     let salt = (std::process::id() ^ nanos.rotate_left(7)) & 0xffff;
     format!("{started_at_ms:011x}-{salt:04x}")
+}
+
+/// Checks a `--run-id`: 1 to 64 letters, digits, `.`, `_` or `-`, starting with a
+/// letter or digit, so it reads the same in a shell, a URL and a file name.
+///
+/// # Errors
+/// The id, what is wrong with it and the form to use.
+pub fn parse_run_id(text: &str) -> Result<String, String> {
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let why = if text.is_empty() {
+        "is empty"
+    } else if text.len() > 64 {
+        "is longer than 64 characters"
+    } else if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        "does not start with a letter or digit"
+    } else if !text.chars().all(valid_char) {
+        "has a character other than a letter, digit, `.`, `_` or `-`"
+    } else {
+        return Ok(text.to_string());
+    };
+    Err(format!(
+        "run id {text:?} {why}: use letters, digits, `.`, `_` and `-` (at most 64), e.g. deploy-2026-03-02.${{GITHUB_RUN_ID}}"
+    ))
+}
+
+/// Records the start of `run` with its tenants: a new run, or with `--run-id` this
+/// process's part of a run that other shards may share. Joining checks that the run is
+/// the same command on the same target and that none of `tenants` is already in it.
+///
+/// # Errors
+/// The run id is taken by another kind of run, a tenant is already recorded in it, or
+/// the ledger cannot be written.
+pub async fn begin(
+    ledger: &dyn RunLedger,
+    run: &RunRecord,
+    tenants: &[SelectedTenant],
+    shared: bool,
+) -> Result<()> {
+    let context = || {
+        format!(
+            "cannot record the run in the ledger {}; fix it, or pass --no-ledger",
+            ledger.location()
+        )
+    };
+    if !shared {
+        return ledger.begin_run(run, tenants).await.with_context(context);
+    }
+    if let Some(existing) = ledger.run(&run.id).await.with_context(context)? {
+        if existing.command != run.command || existing.target_hash != run.target_hash {
+            bail!(
+                "--run-id {}: the ledger {} already has that run as a `{}` with target {}, and this is a `{}` with target {}: the shards of one run must run the same command on the same target; use another --run-id",
+                run.id,
+                ledger.location(),
+                existing.command,
+                existing.target_hash,
+                run.command,
+                run.target_hash
+            );
+        }
+        let recorded: HashSet<String> = ledger
+            .tenants(&run.id, false)
+            .await
+            .with_context(context)?
+            .into_iter()
+            .map(|t| t.tenant)
+            .collect();
+        let again: Vec<String> = tenants
+            .iter()
+            .map(|t| t.id.to_string())
+            .filter(|t| recorded.contains(t))
+            .collect();
+        if let Some(first) = again.first() {
+            bail!(
+                "--run-id {}: {} of the selected tenants (first \"{first}\") are already recorded in that run: each shard of a run must take its own tenants (give each job its own --shard I/N); to finish that run's tenants use `schema-sync sync --resume {}`",
+                run.id,
+                again.len(),
+                run.id
+            );
+        }
+    }
+    ledger.join_run(run, tenants).await.with_context(context)
 }
 
 /// The database user a URL names, if any (`postgres://app:pw@host` is `app`).
@@ -101,7 +183,10 @@ pub fn run_record(
 ) -> RunRecord {
     let started_at_ms = now_ms();
     RunRecord {
-        id: new_run_id(started_at_ms),
+        id: settings
+            .run_id
+            .clone()
+            .unwrap_or_else(|| new_run_id(started_at_ms)),
         command: command.to_string(),
         started_at_ms,
         ended_at_ms: None,
@@ -126,8 +211,9 @@ pub fn run_status(summary: &FleetSummary, drift_fails: bool) -> RunStatus {
     }
 }
 
-/// The tenants of a recorded run that `resume` takes, after checking that the target
-/// is the run's.
+/// The tenants of a recorded run that `resume` takes (only `shard`'s part of them when
+/// given: each shard of a run resumes its own), after checking that the target is the
+/// run's.
 ///
 /// # Errors
 /// The run is not in the ledger, was not a sync, or had another target.
@@ -135,6 +221,7 @@ pub async fn resume_tenants(
     ledger: &dyn RunLedger,
     resume: &Resume,
     target: &SnapshotHash,
+    shard: Option<&Sharding>,
 ) -> Result<Vec<String>> {
     let flag = if resume.failed_only {
         "--retry-failed"
@@ -173,6 +260,7 @@ pub async fn resume_tenants(
                 !t.status.is_done()
             }
         })
+        .filter(|t| shard.is_none_or(|s| s.keeps(&t.tenant)))
         .map(|t| t.tenant)
         .collect())
 }

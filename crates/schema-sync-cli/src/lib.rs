@@ -20,6 +20,7 @@ mod registry;
 mod select;
 pub mod shard;
 mod target;
+pub mod waves;
 
 use std::process::ExitCode;
 

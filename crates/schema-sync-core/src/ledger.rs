@@ -208,6 +208,24 @@ pub struct TenantRecord {
     /// The statements executed, in order, with their durations (empty when nothing ran,
     /// and when a transactional database rolled the tenant back).
     pub statements: Vec<StatementTiming>,
+    /// The wave the run put the tenant in (`--canary` is wave 0, `--waves` count from
+    /// 1), recorded when the run starts; `None` for a run without waves.
+    pub wave: Option<u32>,
+}
+
+/// A tenant a run selected, recorded `pending` when the run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectedTenant {
+    /// The tenant.
+    pub id: TenantId,
+    /// Its wave, when the run proceeds in waves.
+    pub wave: Option<u32>,
+}
+
+impl From<TenantId> for SelectedTenant {
+    fn from(id: TenantId) -> Self {
+        Self { id, wave: None }
+    }
 }
 
 impl TenantRecord {
@@ -256,6 +274,7 @@ impl TenantRecord {
             started_at_ms: None,
             ended_at_ms: Some(ended_at_ms),
             statements,
+            wave: None,
         }
     }
 }
@@ -269,11 +288,20 @@ pub trait RunLedger: Send + Sync {
     /// Where the ledger lives (a path, or a URL without its password), for messages.
     fn location(&self) -> &str;
 
-    /// Records a new run and the tenants it selected, all `pending`.
+    /// Records a new run and the tenants it selected, all `pending`, each with its wave.
     ///
     /// # Errors
     /// [`Error::Ledger`] when the ledger cannot be written (or the id is taken).
-    async fn begin_run(&self, run: &RunRecord, tenants: &[TenantId]) -> Result<()>;
+    async fn begin_run(&self, run: &RunRecord, tenants: &[SelectedTenant]) -> Result<()>;
+
+    /// Adds `tenants` to run `run.id`, recording the run first when no other process
+    /// has: how the shards of one run (`--run-id`) share it. The caller checks first
+    /// that the run's command and target are its own.
+    ///
+    /// # Errors
+    /// [`Error::Ledger`] when the ledger cannot be written, or a tenant is already
+    /// recorded in the run.
+    async fn join_run(&self, run: &RunRecord, tenants: &[SelectedTenant]) -> Result<()>;
 
     /// Marks `tenant` of `run` as `started`, at `at_ms`.
     ///
@@ -287,7 +315,9 @@ pub trait RunLedger: Send + Sync {
     /// [`Error::Ledger`] when the ledger cannot be written.
     async fn tenant_finished(&self, run: &str, record: &TenantRecord) -> Result<()>;
 
-    /// Records how `run` ended.
+    /// Records how `run` (or this process's part of it) ended. A run shared by several
+    /// processes stays `failed` once one part failed, and `running` while any of its
+    /// tenants is still pending or started.
     ///
     /// # Errors
     /// [`Error::Ledger`] when the ledger cannot be written.

@@ -27,8 +27,11 @@ const V1: &[&str] = &[
     "CREATE TABLE ledger_statements (run_id TEXT NOT NULL, tenant TEXT NOT NULL, position BIGINT NOT NULL, statement TEXT NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (run_id, tenant, position), FOREIGN KEY (run_id, tenant) REFERENCES ledger_tenants (run_id, tenant))",
 ];
 
+/// Version 2: each tenant's wave (`--canary`, `--waves`); NULL for runs without waves.
+const V2: &[&str] = &["ALTER TABLE ledger_tenants ADD COLUMN wave BIGINT"];
+
 /// Every version's statements, oldest first: entry `i` makes version `i + 1`.
-const MIGRATIONS: &[&[&str]] = &[V1];
+const MIGRATIONS: &[&[&str]] = &[V1, V2];
 
 /// The newest version this build knows.
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -69,13 +72,15 @@ mod tests {
 
     #[test]
     fn pending_steps() {
-        assert_eq!(pending(0, "x").map(|p| p.len()).ok(), Some(1));
-        assert_eq!(pending(1, "x").map(|p| p.len()).ok(), Some(0));
-        let error = pending(2, "ledger.db").err().map(|e| e.to_string());
+        assert_eq!(pending(0, "x").map(|p| p.len()).ok(), Some(2));
+        let from_v1 = pending(1, "x").ok().unwrap_or_default();
+        assert_eq!(from_v1.iter().map(|(v, _)| *v).collect::<Vec<_>>(), [2]);
+        assert_eq!(pending(2, "x").map(|p| p.len()).ok(), Some(0));
+        let error = pending(3, "ledger.db").err().map(|e| e.to_string());
         assert_eq!(
             error.as_deref(),
             Some(
-                "run ledger ledger.db: the ledger is at version 2 but this build of schema-sync knows version 1; upgrade schema-sync, or pass --ledger with another ledger (or --no-ledger)"
+                "run ledger ledger.db: the ledger is at version 3 but this build of schema-sync knows version 2; upgrade schema-sync, or pass --ledger with another ledger (or --no-ledger)"
             )
         );
     }

@@ -3,13 +3,17 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use schema_sync_core::ledger::{LedgerTenantStatus, RunLedger, RunRecord, RunStatus, TenantRecord};
+use schema_sync_core::ledger::{
+    LedgerTenantStatus, RunLedger, RunRecord, RunStatus, SelectedTenant, TenantRecord,
+};
 use schema_sync_core::{Result, StatementTiming, TenantId};
 
 use crate::driver::{Driver, Row, Statement, Value, opt_int, opt_text, query_error, text};
 
 const INSERT_RUN: &str = "INSERT INTO ledger_runs (id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-const INSERT_TENANT: &str = "INSERT INTO ledger_tenants (run_id, tenant, status, steps_done, steps_total) VALUES ($1, $2, $3, 0, 0)";
+// A shard of a shared run (`--run-id`) records the run unless another shard did.
+const JOIN_RUN: &str = "INSERT INTO ledger_runs (id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING";
+const INSERT_TENANT: &str = "INSERT INTO ledger_tenants (run_id, tenant, status, steps_done, steps_total, wave) VALUES ($1, $2, $3, 0, 0, $4)";
 // SQLite numbers `$N` parameters in order of first appearance, whatever N says: every
 // statement uses them in order, so positions agree on both databases.
 const START_TENANT: &str =
@@ -17,10 +21,12 @@ const START_TENANT: &str =
 const FINISH_TENANT: &str = "UPDATE ledger_tenants SET status = $1, before_hash = $2, after_hash = $3, steps_done = $4, steps_total = $5, error = $6, ended_at_ms = $7 WHERE run_id = $8 AND tenant = $9";
 const CLEAR_STATEMENTS: &str = "DELETE FROM ledger_statements WHERE run_id = $1 AND tenant = $2";
 const INSERT_STATEMENT: &str = "INSERT INTO ledger_statements (run_id, tenant, position, statement, duration_ms) VALUES ($1, $2, $3, $4, $5)";
-const END_RUN: &str = "UPDATE ledger_runs SET status = $1, ended_at_ms = $2 WHERE id = $3";
+// A run shared by shards stays failed once one shard failed, and running while a
+// tenant of another shard is pending or in flight.
+const END_RUN: &str = "UPDATE ledger_runs SET status = CASE WHEN $1 = 'failed' OR status = 'failed' THEN 'failed' WHEN EXISTS (SELECT 1 FROM ledger_tenants WHERE run_id = $2 AND status IN ('pending', 'started')) THEN 'running' ELSE $1 END, ended_at_ms = $3 WHERE id = $2";
 const LIST_RUNS: &str = "SELECT id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes FROM ledger_runs ORDER BY started_at_ms DESC, id DESC LIMIT $1";
 const ONE_RUN: &str = "SELECT id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes FROM ledger_runs WHERE id = $1";
-const TENANTS: &str = "SELECT tenant, status, before_hash, after_hash, steps_done, steps_total, error, started_at_ms, ended_at_ms FROM ledger_tenants WHERE run_id = $1 ORDER BY tenant";
+const TENANTS: &str = "SELECT tenant, status, before_hash, after_hash, steps_done, steps_total, error, started_at_ms, ended_at_ms, wave FROM ledger_tenants WHERE run_id = $1 ORDER BY tenant";
 const STATEMENTS: &str = "SELECT tenant, statement, duration_ms FROM ledger_statements WHERE run_id = $1 ORDER BY tenant, position";
 
 /// A ledger on any [`Driver`].
@@ -68,8 +74,47 @@ impl<D: Driver> Ledger<D> {
             started_at_ms: opt_int(row, 7, at)?,
             ended_at_ms: opt_int(row, 8, at)?,
             statements: Vec::new(),
+            wave: opt_int(row, 9, at)?.and_then(|w| u32::try_from(w).ok()),
         })
     }
+}
+
+/// The statements that record `run` (with `insert`) and its tenants, all `pending`.
+fn run_statements(
+    insert: &'static str,
+    run: &RunRecord,
+    tenants: &[SelectedTenant],
+) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = Vec::with_capacity(tenants.len() + 1);
+    statements.push((
+        insert,
+        vec![
+            Value::Text(run.id.clone()),
+            Value::Text(run.command.clone()),
+            Value::Int(run.started_at_ms),
+            run.ended_at_ms.into(),
+            Value::Text(run.status.as_str().into()),
+            Value::Text(run.os_user.clone()),
+            run.db_user.clone().into(),
+            Value::Text(run.host.clone()),
+            Value::Text(run.version.clone()),
+            Value::Text(run.command_line.clone()),
+            Value::Text(run.target_hash.clone()),
+            run.resumes.clone().into(),
+        ],
+    ));
+    for tenant in tenants {
+        statements.push((
+            INSERT_TENANT,
+            vec![
+                Value::Text(run.id.clone()),
+                Value::Text(tenant.id.to_string()),
+                Value::Text(LedgerTenantStatus::Pending.as_str().into()),
+                tenant.wave.map(i64::from).into(),
+            ],
+        ));
+    }
+    statements
 }
 
 fn int(n: u64) -> Value {
@@ -82,36 +127,16 @@ impl<D: Driver> RunLedger for Ledger<D> {
         self.driver.location()
     }
 
-    async fn begin_run(&self, run: &RunRecord, tenants: &[TenantId]) -> Result<()> {
-        let mut statements: Vec<Statement> = Vec::with_capacity(tenants.len() + 1);
-        statements.push((
-            INSERT_RUN,
-            vec![
-                Value::Text(run.id.clone()),
-                Value::Text(run.command.clone()),
-                Value::Int(run.started_at_ms),
-                run.ended_at_ms.into(),
-                Value::Text(run.status.as_str().into()),
-                Value::Text(run.os_user.clone()),
-                run.db_user.clone().into(),
-                Value::Text(run.host.clone()),
-                Value::Text(run.version.clone()),
-                Value::Text(run.command_line.clone()),
-                Value::Text(run.target_hash.clone()),
-                run.resumes.clone().into(),
-            ],
-        ));
-        for tenant in tenants {
-            statements.push((
-                INSERT_TENANT,
-                vec![
-                    Value::Text(run.id.clone()),
-                    Value::Text(tenant.to_string()),
-                    Value::Text(LedgerTenantStatus::Pending.as_str().into()),
-                ],
-            ));
-        }
-        self.driver.transaction(statements).await
+    async fn begin_run(&self, run: &RunRecord, tenants: &[SelectedTenant]) -> Result<()> {
+        self.driver
+            .transaction(run_statements(INSERT_RUN, run, tenants))
+            .await
+    }
+
+    async fn join_run(&self, run: &RunRecord, tenants: &[SelectedTenant]) -> Result<()> {
+        self.driver
+            .transaction(run_statements(JOIN_RUN, run, tenants))
+            .await
     }
 
     async fn tenant_started(&self, run: &str, tenant: &TenantId, at_ms: i64) -> Result<()> {
@@ -161,8 +186,8 @@ impl<D: Driver> RunLedger for Ledger<D> {
                 END_RUN,
                 vec![
                     Value::Text(status.as_str().into()),
-                    Value::Int(ended_at_ms),
                     Value::Text(run.into()),
+                    Value::Int(ended_at_ms),
                 ],
             )])
             .await

@@ -1,7 +1,9 @@
 //! The SQLite ledger: a run written tenant by tenant reads back exactly, and survives
 //! reopening (the records are committed as they are written).
 
-use schema_sync_core::ledger::{LedgerTenantStatus, RunRecord, RunStatus, TenantRecord};
+use schema_sync_core::ledger::{
+    LedgerTenantStatus, RunRecord, RunStatus, SelectedTenant, TenantRecord,
+};
 use schema_sync_core::{StatementTiming, TenantId};
 
 fn run(id: &str, started_at_ms: i64) -> RunRecord {
@@ -25,6 +27,10 @@ fn id(name: &str) -> TenantId {
     TenantId::new(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
+fn selected(name: &str, wave: Option<u32>) -> SelectedTenant {
+    SelectedTenant { id: id(name), wave }
+}
+
 #[tokio::test]
 async fn a_run_reads_back_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -34,7 +40,14 @@ async fn a_run_reads_back_and_survives_reopening() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     ledger
-        .begin_run(&run("r1", 1_000), &[id("a"), id("b"), id("c")])
+        .begin_run(
+            &run("r1", 1_000),
+            &[
+                selected("a", Some(0)),
+                selected("b", Some(1)),
+                selected("c", None),
+            ],
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     ledger
@@ -51,6 +64,7 @@ async fn a_run_reads_back_and_survives_reopening() {
         error: None,
         started_at_ms: None,
         ended_at_ms: Some(1_005),
+        wave: None,
         statements: vec![
             StatementTiming {
                 sql: "ALTER TABLE a ADD COLUMN e text".into(),
@@ -111,9 +125,12 @@ async fn a_run_reads_back_and_survives_reopening() {
         tenants[0],
         TenantRecord {
             started_at_ms: Some(1_001),
+            wave: Some(0),
             ..finished
         }
     );
+    let waves: Vec<Option<u32>> = tenants.iter().map(|t| t.wave).collect();
+    assert_eq!(waves, [Some(0), Some(1), None]);
     assert_eq!(tenants[1].started_at_ms, Some(1_006));
     let without = ledger
         .tenants("r1", false)
@@ -123,4 +140,125 @@ async fn a_run_reads_back_and_survives_reopening() {
     assert_eq!(ledger.run("nope").await.ok(), Some(None));
     // The same run id twice is an error, not a silent merge.
     assert!(ledger.begin_run(&run("r1", 3_000), &[]).await.is_err());
+}
+
+#[tokio::test]
+async fn shards_join_one_run_and_its_status_waits_for_every_shard() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let location = dir.path().join("ledger.db").display().to_string();
+    let ledger = schema_sync_ledger::open(&location)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ok = |r: schema_sync_core::Result<()>| r.unwrap_or_else(|e| panic!("{e}"));
+    // Two shards join the same run; the second's run record is ignored, its tenants added.
+    ok(ledger
+        .join_run(&run("shared", 1_000), &[selected("a", None)])
+        .await);
+    ok(ledger
+        .join_run(&run("shared", 1_500), &[selected("b", None)])
+        .await);
+    let record = ledger.run("shared").await.ok().flatten();
+    assert_eq!(record.map(|r| r.started_at_ms), Some(1_000));
+    // A tenant already in the run cannot join it twice.
+    assert!(
+        ledger
+            .join_run(&run("shared", 2_000), &[selected("a", None)])
+            .await
+            .is_err()
+    );
+    let finished = |tenant: &str, status| TenantRecord {
+        tenant: tenant.into(),
+        status,
+        before_hash: None,
+        after_hash: None,
+        steps_done: 0,
+        steps_total: 0,
+        error: None,
+        started_at_ms: None,
+        ended_at_ms: Some(1_100),
+        statements: Vec::new(),
+        wave: None,
+    };
+    // Shard 1 succeeds while shard 2's tenant is pending: the run is still running.
+    ok(ledger
+        .tenant_finished("shared", &finished("a", LedgerTenantStatus::InSync))
+        .await);
+    ok(ledger.end_run("shared", RunStatus::Succeeded, 1_200).await);
+    let status = |ledger: &std::sync::Arc<dyn schema_sync_core::ledger::RunLedger>| {
+        let ledger = ledger.clone();
+        async move { ledger.run("shared").await.ok().flatten().map(|r| r.status) }
+    };
+    assert_eq!(status(&ledger).await, Some(RunStatus::Running));
+    // Shard 2 fails: the run failed, and a later success does not hide it.
+    ok(ledger
+        .tenant_finished("shared", &finished("b", LedgerTenantStatus::Failed))
+        .await);
+    ok(ledger.end_run("shared", RunStatus::Failed, 1_300).await);
+    assert_eq!(status(&ledger).await, Some(RunStatus::Failed));
+    ok(ledger.end_run("shared", RunStatus::Succeeded, 1_400).await);
+    assert_eq!(status(&ledger).await, Some(RunStatus::Failed));
+    // A run whose every tenant finished ends with its own status.
+    ok(ledger
+        .begin_run(&run("solo", 3_000), &[selected("c", None)])
+        .await);
+    ok(ledger
+        .tenant_finished("solo", &finished("c", LedgerTenantStatus::Synced))
+        .await);
+    ok(ledger.end_run("solo", RunStatus::Succeeded, 3_100).await);
+    let solo = ledger.run("solo").await.ok().flatten();
+    assert_eq!(
+        solo.map(|r| (r.status, r.ended_at_ms)),
+        Some((RunStatus::Succeeded, Some(3_100)))
+    );
+}
+
+/// A ledger written at version 1 (before waves) is upgraded in place when opened: its
+/// runs read back, with no wave, and new runs record waves.
+#[tokio::test]
+async fn a_version_1_ledger_is_upgraded_keeping_its_runs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("ledger.db");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE ledger_version (version BIGINT NOT NULL, applied_at_ms BIGINT NOT NULL);
+                 INSERT INTO ledger_version VALUES (1, 0);
+                 CREATE TABLE ledger_runs (id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at_ms BIGINT NOT NULL, ended_at_ms BIGINT, status TEXT NOT NULL, os_user TEXT NOT NULL, db_user TEXT, host TEXT NOT NULL, version TEXT NOT NULL, command_line TEXT NOT NULL, target_hash TEXT NOT NULL, resumes TEXT);
+                 CREATE TABLE ledger_tenants (run_id TEXT NOT NULL REFERENCES ledger_runs (id), tenant TEXT NOT NULL, status TEXT NOT NULL, before_hash TEXT, after_hash TEXT, steps_done BIGINT NOT NULL, steps_total BIGINT NOT NULL, error TEXT, started_at_ms BIGINT, ended_at_ms BIGINT, PRIMARY KEY (run_id, tenant));
+                 CREATE TABLE ledger_statements (run_id TEXT NOT NULL, tenant TEXT NOT NULL, position BIGINT NOT NULL, statement TEXT NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (run_id, tenant, position), FOREIGN KEY (run_id, tenant) REFERENCES ledger_tenants (run_id, tenant));
+                 INSERT INTO ledger_runs VALUES ('old', 'sync', 5, 6, 'succeeded', 'deploy', NULL, 'ci-7', '0.1.0', 'schema-sync sync', '73e1', NULL);
+                 INSERT INTO ledger_tenants VALUES ('old', 'a', 'synced', '5b1d', '73e1', 1, 1, NULL, 5, 6);",
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ledger = schema_sync_ledger::open(&path.display().to_string())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let old = ledger
+        .tenants("old", false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        old.iter()
+            .map(|t| (t.tenant.as_str(), t.status, t.wave))
+            .collect::<Vec<_>>(),
+        [("a", LedgerTenantStatus::Synced, None)]
+    );
+    ledger
+        .begin_run(&run("new", 10), &[selected("b", Some(2))])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let new = ledger
+        .tenants("new", false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(new.first().and_then(|t| t.wave), Some(2));
+    let versions: Vec<i64> = rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            let mut statement = c.prepare("SELECT version FROM ledger_version ORDER BY version")?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            rows.collect()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(versions, [1, 2]);
 }

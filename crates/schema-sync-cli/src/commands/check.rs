@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
-use schema_sync_core::ledger::RunLedger;
+use anyhow::{Result, bail};
+use schema_sync_core::ledger::{RunLedger, SelectedTenant};
 use schema_sync_core::{
-    Engine, ExecuteOptions, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot, SyncOptions,
-    Target, TenantContext, TenantId, TenantReport,
+    Engine, ExecuteOptions, FleetObserver, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot,
+    SyncOptions, Target, TenantContext, TenantId, TenantReport,
 };
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
@@ -88,7 +89,13 @@ async fn prepare_resume(
     resume: &Resume,
 ) -> Result<(SchemaSnapshot, Vec<TenantContext>)> {
     let (snapshot, _) = prepare_target(engine, settings).await?;
-    let names = crate::ledger::resume_tenants(ledger, resume, &snapshot.hash()).await?;
+    let names = crate::ledger::resume_tenants(
+        ledger,
+        resume,
+        &snapshot.hash(),
+        settings.selection.shard.as_ref(),
+    )
+    .await?;
     let tenants = names
         .iter()
         .map(|name| Ok(engine.tenant(&TenantId::new(name.as_str())?)?))
@@ -199,18 +206,50 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         }
         _ => prepare(engine, settings).await?,
     };
+    if settings.run_id.is_some() && ledger.is_none() {
+        bail!(
+            "--run-id names the run recorded in the ledger, but this {} records none: add --record (or `record_validate = true` in schema-sync.toml)",
+            mode.name()
+        );
+    }
     let target_hash = target.hash();
+    // Canary and waves (sync only); without them the run is one unnumbered wave.
+    let staged = settings.canary.is_some() || settings.waves.is_some();
+    let waves = if staged {
+        crate::waves::assign(
+            tenants,
+            |t| t.id().as_str(),
+            settings.canary.as_ref(),
+            settings.waves.as_ref(),
+        )?
+    } else {
+        vec![crate::waves::Wave {
+            number: 1,
+            canary: false,
+            tenants,
+        }]
+    };
+    let tenant_count: usize = waves.iter().map(|w| w.tenants.len()).sum();
+    let wave_of = if staged {
+        super::rollout::wave_numbers(&waves)
+    } else {
+        HashMap::new()
+    };
     let recording = match &ledger {
         Some(ledger) => {
             let resumes = settings.resume.as_ref().map(|r| r.run.as_str());
             let run = crate::ledger::run_record(mode.name(), settings, &target_hash, resumes);
-            let ids: Vec<TenantId> = tenants.iter().map(|t| t.id().clone()).collect();
-            ledger.begin_run(&run, &ids).await.with_context(|| {
-                format!(
-                    "cannot record the run in the ledger {}; fix it, or pass --no-ledger",
-                    ledger.location()
-                )
-            })?;
+            let selected: Vec<SelectedTenant> = waves
+                .iter()
+                .flat_map(|wave| {
+                    wave.tenants.iter().map(move |t| SelectedTenant {
+                        id: t.id().clone(),
+                        wave: staged.then_some(wave.number),
+                    })
+                })
+                .collect();
+            crate::ledger::begin(ledger.as_ref(), &run, &selected, settings.run_id.is_some())
+                .await?;
             if settings.format == Format::Text && !settings.quiet {
                 anstream::eprintln!("run {} (recorded in {})", run.id, ledger.location());
             }
@@ -231,7 +270,7 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         }
         None => engine,
     };
-    let grouped = shapes::grouped(settings.group_by, settings.format, tenants.len());
+    let grouped = shapes::grouped(settings.group_by, settings.format, tenant_count);
     let allow_destructive = mode == Mode::Sync && settings.allow_destructive;
     let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
     if mode == Mode::Sync {
@@ -257,23 +296,32 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
     let on_done = |tenant: &TenantReport| match format {
         Format::Text if grouped => {}
         Format::Text => printer.print(tenant),
-        Format::Jsonl => json::print_line(&json::tenant_line(mode.name(), tenant, include_plan)),
+        Format::Jsonl => {
+            let mut line = json::tenant_line(mode.name(), tenant, include_plan);
+            if let Some(wave) = wave_of.get(&tenant.tenant) {
+                line["wave"] = serde_json::json!(wave);
+            }
+            json::print_line(&line);
+        }
         Format::Json => {}
     };
-    let report = run_with_progress(
+    let run_id = recording.as_ref().map(|(run, _)| run.as_str());
+    let rollout = super::rollout::RolloutContext {
         engine,
-        tenants,
-        &target,
-        &options,
-        settings.quiet || json_output,
-        &on_done,
-    )
-    .await;
+        target: &target,
+        options: &options,
+        quiet_progress: settings.quiet || json_output,
+        print_lines: staged && format == Format::Text && !settings.quiet,
+        observer: recording
+            .as_ref()
+            .map(|(_, recorder)| recorder.as_ref() as &dyn FleetObserver),
+        run_id,
+    };
+    let rollout = super::rollout::run(&rollout, waves, &on_done).await;
+    let report = &rollout.report;
     crate::cache::flush(engine.cache(), settings.quiet || json_output).await;
     let saved = match &store {
-        Some(store) => {
-            Some(super::snapshot::save_after_run(store.as_ref(), &report, &target).await)
-        }
+        Some(store) => Some(super::snapshot::save_after_run(store.as_ref(), report, &target).await),
         None => None,
     };
     let elapsed = started.elapsed().as_millis();
@@ -287,14 +335,16 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         }
         _ => None,
     };
-    let run_id = recording.as_ref().map(|(run, _)| run.as_str());
 
     match format {
         Format::Json => {
             let mut document =
-                json::fleet_document(mode.name(), &target_hash, &report, include_plan, elapsed);
+                json::fleet_document(mode.name(), &target_hash, report, include_plan, elapsed);
             if let Some(run_id) = run_id {
                 document["run_id"] = serde_json::json!(run_id);
+            }
+            if staged {
+                super::rollout::annotate(&mut document, &rollout, &wave_of);
             }
             anstream::println!("{}", serde_json::to_string_pretty(&document)?);
         }
@@ -316,6 +366,11 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
             }
             text::print_summary(&report.summary, elapsed);
         }
+    }
+    if let Some(stopped) = &rollout.stopped
+        && format != Format::Json
+    {
+        anstream::eprintln!("\x1b[1;31mstopped:\x1b[0m {stopped}");
     }
     if let Some(error) = ledger_error {
         return Ok(super::report_error(&anyhow::Error::new(error).context(

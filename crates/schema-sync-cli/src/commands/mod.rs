@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check;
 pub mod plan;
+pub mod rollout;
 pub mod runs;
 pub mod snapshot;
 pub mod tenants;

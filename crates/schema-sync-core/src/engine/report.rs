@@ -58,7 +58,9 @@ pub struct TenantReport {
 }
 
 impl TenantReport {
-    pub(crate) fn new(tenant: TenantId, status: TenantStatus) -> Self {
+    /// A report with a status and nothing else: how a tenant that was never worked on
+    /// (skipped) is reported.
+    pub fn new(tenant: TenantId, status: TenantStatus) -> Self {
         Self {
             tenant,
             status,
@@ -115,7 +117,9 @@ pub struct FleetReport {
 }
 
 impl FleetReport {
-    pub(crate) fn from_reports(tenants: Vec<TenantReport>, distinct_schemas: usize) -> Self {
+    /// The report of `tenants` with their counts; `distinct_schemas` is the number of
+    /// distinct snapshot hashes seen (diffs computed).
+    pub fn from_reports(tenants: Vec<TenantReport>, distinct_schemas: usize) -> Self {
         let mut summary = FleetSummary {
             total: tenants.len(),
             distinct_schemas,
