@@ -54,16 +54,24 @@ fn not_extension_member(catalog: &str, oid: &str) -> String {
     )
 }
 
-/// `FROM` the namespaces of `$1` (as `sel(oid)`) `JOIN` the rows of `catalog` (as
-/// `alias`) that live in them, found through each object's dependency on its schema in
-/// `pg_depend` (by its reference index) rather than by the catalog's namespace column,
-/// which no index leads with: a scan of the whole catalog per batch would grow with
-/// every tenant on the server. Every relation (but indexes and TOAST tables), type (but
-/// array and row types) and routine records that dependency; `ALTER ... SET SCHEMA`
-/// moves it.
-pub(crate) fn in_namespaces(catalog: &str, alias: &str, namespace_column: &str) -> String {
+/// The query parameter most catalog queries take: the oids of the batch's namespaces.
+pub(crate) const NAMESPACES_PARAM: &str = "$1::oid[]";
+
+/// `FROM` the namespaces of the oid array `namespaces` (an SQL expression, usually
+/// [`NAMESPACES_PARAM`]; as `sel(oid)`) `JOIN` the rows of `catalog` (as `alias`) that
+/// live in them, found through each object's dependency on its schema in `pg_depend` (by
+/// its reference index) rather than by the catalog's namespace column, which no index
+/// leads with: a scan of the whole catalog per batch would grow with every tenant on the
+/// server. Every relation (but indexes and TOAST tables), type (but array and row types)
+/// and routine records that dependency; `ALTER ... SET SCHEMA` moves it.
+pub(crate) fn in_namespaces(
+    namespaces: &str,
+    catalog: &str,
+    alias: &str,
+    namespace_column: &str,
+) -> String {
     format!(
-        "FROM unnest($1::oid[]) sel(oid)
+        "FROM unnest({namespaces}) sel(oid)
 JOIN pg_catalog.pg_depend nsd ON nsd.refclassid = 'pg_catalog.pg_namespace'::regclass AND nsd.refobjid = sel.oid
      AND nsd.refobjsubid = 0 AND nsd.classid = 'pg_catalog.{catalog}'::regclass AND nsd.objsubid = 0 AND nsd.deptype = 'n'
 JOIN pg_catalog.{catalog} {alias} ON {alias}.oid = nsd.objid AND {alias}.{namespace_column} = sel.oid"
@@ -191,7 +199,7 @@ JOIN pg_catalog.pg_class c ON c.oid = rel.oid
 LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I')",
-        in_namespaces("pg_class", "c", "relnamespace")
+        in_namespaces(NAMESPACES_PARAM, "pg_class", "c", "relnamespace")
     )
 }
 
@@ -209,7 +217,7 @@ WHERE NOT (t.typcategory = 'A' AND t.typelem <> 0 AND t.typtype = 'b')
   AND t.typtype <> 'm'
   AND (t.typrelid = 0 OR r.relkind = 'c')
   AND {}",
-        in_namespaces("pg_type", "t", "typnamespace"),
+        in_namespaces(NAMESPACES_PARAM, "pg_type", "t", "typnamespace"),
         not_extension_member("pg_type", "t.oid")
     )
 }
@@ -222,7 +230,7 @@ SELECT p.oid, p.pronamespace AS namespace, p.proname::text AS name, p.prokind::t
 {}
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::regclass AND d.objsubid = 0
 WHERE {}",
-        in_namespaces("pg_proc", "p", "pronamespace"),
+        in_namespaces(NAMESPACES_PARAM, "pg_proc", "p", "pronamespace"),
         not_extension_member("pg_proc", "p.oid")
     )
 }

@@ -47,7 +47,7 @@ LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_catalog.pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::regclass AND d.objsubid = 0
 WHERE t.typtype = 'd' AND {}",
-        super::in_namespaces("pg_type", "t", "typnamespace"),
+        super::in_namespaces(super::NAMESPACES_PARAM, "pg_type", "t", "typnamespace"),
         not_extension_member("pg_type", "t.oid")
     )
 }
@@ -59,7 +59,7 @@ SELECT c.oid, c.contypid AS domain, c.conname::text AS name, c.convalidated AS v
 {}
 CROSS JOIN LATERAL {}
 WHERE t.typtype = 'd' AND c.contype = 'c'",
-        super::in_namespaces("pg_type", "t", "typnamespace"),
+        super::in_namespaces(super::NAMESPACES_PARAM, "pg_type", "t", "typnamespace"),
         super::domain_constraints("t.oid", "c")
     )
 }

@@ -55,8 +55,7 @@ pub(crate) struct RawRow {
 /// ([`super::in_namespaces`]), an index lookup whose cost is the batch's own objects.
 fn raw_query() -> String {
     let members = |catalog: &str, alias: &str, column: &str| {
-        super::in_namespaces(catalog, alias, column)
-            .replace("$1::oid[]", "ARRAY(SELECT oid FROM ns)")
+        super::in_namespaces("ARRAY(SELECT oid FROM ns)", catalog, alias, column)
     };
     RAW.replace("{typ}", &members("pg_type", "t", "typnamespace"))
         .replace("{proc}", &members("pg_proc", "p", "pronamespace"))
