@@ -75,7 +75,7 @@ pub fn create(server_url: &str, fleet: &Fleet) -> Result<Built> {
             .with_context(|| format!("the template DDL was rejected in schema {TEMPLATE}"))?;
         drop(client);
         create_tenants(&url, fleet, &template, (0..fleet.tenants).collect(), false).await?;
-        finish(server_url, &url, fleet, &template).await
+        finish(server_url, &url, &fingerprint(fleet, &template)).await
     })?;
     Ok(Built { url })
 }
@@ -97,13 +97,14 @@ pub fn reuse(server_url: &str, fleet: &Fleet) -> Result<Option<Built>> {
             .await
             .context("cannot look for a fleet to reuse")?;
         let label: Option<String> = row.and_then(|row| row.get(0));
-        if label.as_deref() != Some(fingerprint(fleet, &template).as_str()) {
+        let wanted = fingerprint(fleet, &template);
+        if label.as_deref() != Some(wanted.as_str()) {
             return Ok(None);
         }
         drop(admin);
         let drifted = fleet.drifted.keys().copied().collect();
         create_tenants(&url, fleet, &template, drifted, true).await?;
-        finish(server_url, &url, fleet, &template).await?;
+        finish(server_url, &url, &wanted).await?;
         Ok(Some(Built { url: url.clone() }))
     })
 }
@@ -126,13 +127,14 @@ fn fingerprint(fleet: &Fleet, template: &str) -> String {
     )
 }
 
-/// Analyzes the catalogs and labels the database with the fleet's [`fingerprint`].
+/// Analyzes the catalogs and labels the database with `label`, the fleet's
+/// [`fingerprint`].
 ///
 /// A production server's autovacuum analyzes its catalogs as they grow; a test server
 /// may run without it, and the planner then guesses a catalog of a few hundred rows for
 /// one of hundreds of thousands, which makes every catalog query of the bench slower
 /// than it would be on a real server.
-async fn finish(server_url: &str, url: &str, fleet: &Fleet, template: &str) -> Result<()> {
+async fn finish(server_url: &str, url: &str, label: &str) -> Result<()> {
     let client = connect(url).await?;
     let catalogs: Vec<String> = client
         .query(
@@ -150,7 +152,7 @@ async fn finish(server_url: &str, url: &str, fleet: &Fleet, template: &str) -> R
         .await
         .context("cannot analyze the catalogs")?;
     let admin = connect(server_url).await?;
-    let label = fingerprint(fleet, template).replace('\'', "''");
+    let label = label.replace('\'', "''");
     admin
         .batch_execute(&format!("COMMENT ON DATABASE {DATABASE} IS '{label}'"))
         .await
