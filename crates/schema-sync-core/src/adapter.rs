@@ -277,12 +277,21 @@ pub trait TenantLock: Send {
     /// Applies `plan` without ending the unit of work. Before running anything it checks
     /// every rendered statement with the [`ExecuteOptions::isolation`] guard.
     ///
+    /// `live` is the tenant as it stands in this unit of work: read under this lock
+    /// ([`inspect`](Self::inspect)), or read before it and proven unchanged by an unmoved
+    /// [`change_cookie`](Self::change_cookie). A runner renders from it instead of reading
+    /// the tenant again.
+    ///
     /// # Errors
     /// [`Error::Execute`](crate::Error::Execute) naming the failing step and statement
     /// and how many steps succeeded; [`Error::Isolation`](crate::Error::Isolation) when a
     /// statement names another tenant's namespace. After an error, call
     /// [`release`](Self::release).
-    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult>;
+    async fn apply(
+        &mut self,
+        plan: &MigrationPlan,
+        live: &SchemaSnapshot,
+    ) -> Result<ExecutionResult>;
 
     /// Whether [`release`](Self::release) undoes what [`apply`](Self::apply) did
     /// (transactional DDL). MySQL commits every DDL statement at once, so it cannot.
@@ -302,13 +311,18 @@ pub trait TenantLock: Send {
     /// A database error while ending the unit of work.
     async fn release(self: Box<Self>) -> Result<()>;
 
-    /// Applies `plan` and commits: [`apply`](Self::apply) then [`commit`](Self::commit),
-    /// releasing (rolling back) on failure.
+    /// Reads the tenant, applies `plan` and commits: [`inspect`](Self::inspect),
+    /// [`apply`](Self::apply) then [`commit`](Self::commit), releasing (rolling back) on
+    /// failure.
     ///
     /// # Errors
-    /// As `apply` and `commit`.
+    /// As `inspect`, `apply` and `commit`.
     async fn execute(mut self: Box<Self>, plan: &MigrationPlan) -> Result<ExecutionResult> {
-        match self.apply(plan).await {
+        let applied = match self.inspect().await {
+            Ok(live) => self.apply(plan, &live).await,
+            Err(error) => Err(error),
+        };
+        match applied {
             Ok(result) => {
                 self.commit().await?;
                 Ok(result)

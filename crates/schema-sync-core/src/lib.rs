@@ -71,7 +71,7 @@
 //! #     async fn inspect(&mut self) -> Result<SchemaSnapshot> {
 //! #         Ok(self.pending.clone().unwrap_or_else(|| schema(&self.live)))
 //! #     }
-//! #     async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+//! #     async fn apply(&mut self, plan: &MigrationPlan, _: &SchemaSnapshot) -> Result<ExecutionResult> {
 //! #         let mut next = self.inspect().await?;
 //! #         plan.apply_to(&mut next).map_err(|e| Error::Database {
 //! #             tenant: None,

@@ -82,10 +82,6 @@ pub(crate) struct MysqlLock {
     isolation: NamespaceGuard,
     /// The session's `lock_wait_timeout`, for messages.
     lock_wait_seconds: u64,
-    /// The schema [`TenantLock::inspect`] last read under this lock, until a plan runs:
-    /// the plan was computed from it, so rendering reuses it instead of reading the
-    /// catalog again.
-    inspected: Option<SchemaSnapshot>,
 }
 
 impl MysqlLock {
@@ -145,7 +141,6 @@ impl MysqlLock {
             lock_name,
             isolation: options.isolation.clone(),
             lock_wait_seconds: lock_wait_seconds(options),
-            inspected: None,
         };
         if let Err(e) = lock.prepare_session(options).await {
             let _ = lock.release_now().await;
@@ -217,19 +212,16 @@ impl MysqlLock {
     }
 
     /// Runs the statements, stopping at the first failure.
-    async fn run(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+    async fn run(
+        &mut self,
+        plan: &MigrationPlan,
+        live: &SchemaSnapshot,
+    ) -> Result<ExecutionResult> {
         let started = Instant::now();
-        // Running the plan changes the schema: what was inspected is stale afterwards.
-        let inspected = self.inspected.take();
-        let live = match (needs_live_schema(plan), inspected) {
-            (false, _) => None,
-            (true, Some(live)) => Some(live),
-            (true, None) => Some(self.inspect_locked().await?),
-        };
         let context = RenderContext {
             tenant: Some(self.tenant.id()),
             server: self.server,
-            live: live.as_ref(),
+            live: needs_live_schema(plan).then_some(live),
         };
         let statements = render_plan(plan, &context)?;
         let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
@@ -381,13 +373,15 @@ impl Drop for MysqlLock {
 #[async_trait]
 impl TenantLock for MysqlLock {
     async fn inspect(&mut self) -> Result<SchemaSnapshot> {
-        let snapshot = self.inspect_locked().await?;
-        self.inspected = Some(snapshot.clone());
-        Ok(snapshot)
+        self.inspect_locked().await
     }
 
-    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
-        self.run(plan).await
+    async fn apply(
+        &mut self,
+        plan: &MigrationPlan,
+        live: &SchemaSnapshot,
+    ) -> Result<ExecutionResult> {
+        self.run(plan, live).await
     }
 
     fn is_transactional(&self) -> bool {

@@ -97,6 +97,7 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresAdap
             lock: options.lock_timeout,
             statement: options.statement_timeout,
         },
+        shape_cache: Default::default(),
     })
 }
 

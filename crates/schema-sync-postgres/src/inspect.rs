@@ -43,6 +43,7 @@ use crate::error;
 use crate::sql::relative::relativize_function;
 use crate::sql::{operator_class_text, qualified_collation};
 use crate::types::{CatalogType, normalize};
+pub(crate) use shapes::ShapeCache;
 use shapes::Shapes;
 
 /// A relation's name, namespace oid and schema name.
@@ -60,6 +61,7 @@ pub(crate) async fn inspect_schemas(
     client: &Client,
     server_version: i32,
     schemas: &[String],
+    shape_cache: Option<&ShapeCache>,
 ) -> PgResult<Vec<Option<SchemaSnapshot>>> {
     client.batch_execute(catalog::READ_SETTINGS).await?;
     let found = catalog::namespaces(client, schemas).await?;
@@ -127,19 +129,26 @@ pub(crate) async fn inspect_schemas(
             r.domains.push(domain.oid);
         }
     }
-    // Only one tenant of each shape is deparsed; the others get its text. A lone tenant
-    // (the inspections under a sync's lock) is its own shape: no raw rows to group.
-    let shapes = if namespace_oids.len() > 1 {
+    // Only one tenant of each shape is deparsed; the others get its text, and a shape
+    // deparsed lately is not deparsed again. Without a cache, a lone tenant is its own
+    // shape: no raw rows to group.
+    let mut shapes = if namespace_oids.len() > 1 || shape_cache.is_some() {
         let relation_oids: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
         Shapes::group(catalog::raw_rows(client, &namespace_oids, &relation_oids).await?)
     } else {
         Shapes::group(Vec::new())
     };
+    if let Some(cache) = shape_cache {
+        shapes.consult(cache);
+    }
     let requests: Vec<DeparseRequest> = requests
         .into_values()
         .map(|request| shapes.narrow(request))
         .collect();
     let mut deparsed = catalog::deparse(client, &requests).await?;
+    if let Some(cache) = shape_cache {
+        shapes.remember(cache, &deparsed);
+    }
     shapes.hand_over(&mut deparsed);
 
     let mut column_names: HashMap<(u32, i16), String> = parts
@@ -945,6 +954,7 @@ impl PostgresAdapter {
             self.server_version,
             &schemas,
             self.include_privileges,
+            Some(&self.shape_cache),
         )
         .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };

@@ -87,6 +87,8 @@ pub struct PostgresAdapter {
     include_privileges: bool,
     /// Timeouts set in every inspection transaction.
     inspect_timeouts: inspect::Timeouts,
+    /// Text of the shapes deparsed in the last minute, for every inspection.
+    shape_cache: std::sync::Arc<inspect::ShapeCache>,
 }
 
 impl std::fmt::Debug for PostgresAdapter {

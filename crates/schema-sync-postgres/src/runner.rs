@@ -18,6 +18,7 @@
 //! well.
 //! A lock dropped without `execute` or `release` rolls back too.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -33,7 +34,9 @@ use tokio_postgres::types::Type;
 use crate::PostgresAdapter;
 use crate::catalog::{cookie, privileges, tenant_search_path};
 use crate::error;
-use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
+use crate::inspect::{
+    ShapeCache, inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout,
+};
 use crate::render::{RenderContext, render_plan};
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
@@ -45,31 +48,46 @@ pub(crate) fn lock_key(schema: &str) -> i64 {
     i64::from_le_bytes(bytes)
 }
 
-/// Renders `plan` with what it needs from the tenant, read through `client` inside a
-/// transaction whose `search_path` is the tenant's.
-async fn render_with(
+/// Reads `tenant` through `client` inside a transaction, to render a plan from it.
+async fn read_to_render(
     client: &Client,
     server_version: i32,
     tenant: &TenantContext,
+    shape_cache: &ShapeCache,
+) -> Result<SchemaSnapshot> {
+    let schema = tenant.namespace().to_string();
+    inspect_schemas(
+        client,
+        server_version,
+        std::slice::from_ref(&schema),
+        Some(shape_cache),
+    )
+    .await
+    .map_err(|e| {
+        if is_timeout(&e) {
+            return inspection_timeout(tenant.id(), "reading the tenant to render the plan", e);
+        }
+        error::database(
+            Some(tenant.id()),
+            Phase::Plan,
+            "reading the tenant to render the plan",
+            e,
+        )
+    })?
+    .pop()
+    .flatten()
+    .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))
+}
+
+/// Renders `plan` for the tenant whose schema is `live`, reading the rest it needs (the
+/// grants of views it recreates) through `client` inside the tenant's transaction.
+async fn render_with(
+    client: &Client,
+    tenant: &TenantContext,
     plan: &MigrationPlan,
+    live: &SchemaSnapshot,
 ) -> Result<Vec<RenderedStatement>> {
     let schema = tenant.namespace().to_string();
-    let live = inspect_schemas(client, server_version, std::slice::from_ref(&schema))
-        .await
-        .map_err(|e| {
-            if is_timeout(&e) {
-                return inspection_timeout(tenant.id(), "reading the tenant to render the plan", e);
-            }
-            error::database(
-                Some(tenant.id()),
-                Phase::Plan,
-                "reading the tenant to render the plan",
-                e,
-            )
-        })?
-        .pop()
-        .flatten()
-        .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))?;
     // Views the plan drops and creates again: their grants and owner must come back.
     let recreated: Vec<String> = plan
         .steps
@@ -96,7 +114,7 @@ async fn render_with(
         &RenderContext {
             tenant: tenant.id(),
             schema: &schema,
-            live: &live,
+            live,
             privileges: &privileges,
         },
     )
@@ -118,7 +136,13 @@ impl PostgresAdapter {
         );
         let begun = client.batch_execute(&begin).await.map_err(context);
         let rendered = match begun {
-            Ok(()) => render_with(&client, self.server_version, tenant, plan).await,
+            Ok(()) => {
+                match read_to_render(&client, self.server_version, tenant, &self.shape_cache).await
+                {
+                    Ok(live) => render_with(&client, tenant, plan, &live).await,
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e),
         };
         if client.batch_execute("ROLLBACK").await.is_err() {
@@ -170,6 +194,7 @@ impl PostgresAdapter {
             tenant: tenant.clone(),
             server_version: self.server_version,
             include_privileges: self.include_privileges,
+            shape_cache: Arc::clone(&self.shape_cache),
             isolation: options.isolation.clone(),
             steps_applied: 0,
         };
@@ -186,6 +211,9 @@ struct PgLock {
     server_version: i32,
     /// Privileges are part of the snapshot (`--include-privileges`).
     include_privileges: bool,
+    /// The adapter's deparsed shapes: verifying a tenant brought to the target's shape
+    /// reuses its text.
+    shape_cache: Arc<ShapeCache>,
     isolation: NamespaceGuard,
     /// Steps applied in this transaction, for the message of a failed commit.
     steps_applied: usize,
@@ -309,6 +337,7 @@ impl TenantLock for PgLock {
             self.server_version,
             std::slice::from_ref(&schema),
             self.include_privileges,
+            Some(&self.shape_cache),
         )
         .await
         .map_err(|e| {
@@ -339,34 +368,45 @@ impl TenantLock for PgLock {
             self.include_privileges,
         )
         .await;
-        // The plan runs next in this transaction, with the tenant's path.
-        let restored = client
-            .query_typed(
-                "SELECT pg_catalog.set_config('search_path', $1, true)",
-                &[(&tenant_search_path(&schema), Type::TEXT)],
+        let mut found = read.map_err(|e| {
+            if is_timeout(&e) {
+                return inspection_timeout(&id, "reading the change cookie under the lock", e);
+            }
+            error::database(
+                Some(&id),
+                Phase::Inspect,
+                format!("reading the change cookie of schema {schema:?} under the lock"),
+                e,
             )
-            .await;
-        let mut found = read
-            .and_then(|found| restored.map(|_| found))
-            .map_err(|e| {
-                if is_timeout(&e) {
-                    return inspection_timeout(&id, "reading the change cookie under the lock", e);
-                }
-                error::database(
-                    Some(&id),
-                    Phase::Inspect,
-                    format!("reading the change cookie of schema {schema:?} under the lock"),
-                    e,
-                )
-            })?;
+        })?;
         Ok(found.remove(&schema))
     }
 
-    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+    async fn apply(
+        &mut self,
+        plan: &MigrationPlan,
+        live: &SchemaSnapshot,
+    ) -> Result<ExecutionResult> {
         let started = Instant::now();
         let id = self.id().clone();
         let steps_total = plan.steps.len();
-        let rendered = render_with(self.client()?, self.server_version, &self.tenant, plan).await?;
+        let rendered = render_with(self.client()?, &self.tenant, plan, live).await?;
+        // Reading the catalog under the lock moves the path; the plan's text is relative
+        // to the tenant's.
+        self.client()?
+            .query_typed(
+                "SELECT pg_catalog.set_config('search_path', $1, true)",
+                &[(&tenant_search_path(self.tenant.namespace()), Type::TEXT)],
+            )
+            .await
+            .map_err(|e| {
+                error::database(
+                    Some(&id),
+                    Phase::Execute,
+                    "setting the tenant's search_path",
+                    e,
+                )
+            })?;
         let all: Vec<&str> = rendered.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &all)?;
         let mut timings = Vec::with_capacity(rendered.len());

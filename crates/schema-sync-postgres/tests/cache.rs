@@ -596,7 +596,7 @@ async fn the_cookie_under_the_lock_is_the_current_one() {
         .await
         .unwrap();
     let locked_after = lock.change_cookie().await.unwrap();
-    let applied = lock.apply(&plan).await;
+    let applied = lock.apply(&plan, &live).await;
     let committed = lock.commit().await;
     let synced = db.inspect(&tenant).await;
     db.drop_tenant(&tenant).await.unwrap();

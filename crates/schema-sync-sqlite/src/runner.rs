@@ -155,7 +155,13 @@ impl TenantLock for SqliteLock {
         .await
     }
 
-    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+    async fn apply(
+        &mut self,
+        plan: &MigrationPlan,
+        _live: &SchemaSnapshot,
+    ) -> Result<ExecutionResult> {
+        // The file is read again in the transaction: in-process and cheap, and the stored
+        // SQL the renderer rebuilds tables from is not part of the snapshot.
         let plan = plan.clone();
         let (isolation, context) = (self.isolation.clone(), self.context.clone());
         self.with_conn(move |conn, tenant, path| {

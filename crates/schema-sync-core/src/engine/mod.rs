@@ -439,7 +439,7 @@ impl Engine {
             return Ok(Locked::Unchanged(planned));
         }
         check_executable(id, &live, &planned.plan, options)?;
-        let execution = lock.apply(&planned.plan).await?;
+        let execution = lock.apply(&planned.plan, &live).await?;
         if options.verify {
             let after = lock.inspect().await?;
             let remaining = self.differ.diff(&after, target);

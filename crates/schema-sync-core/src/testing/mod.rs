@@ -325,7 +325,11 @@ impl TenantLock for MockLock {
         }
     }
 
-    async fn apply(&mut self, plan: &MigrationPlan) -> Result<ExecutionResult> {
+    async fn apply(
+        &mut self,
+        plan: &MigrationPlan,
+        _live: &SchemaSnapshot,
+    ) -> Result<ExecutionResult> {
         let statements = self.adapter.render(&self.tenant, plan).await?;
         self.options.isolation.check(&self.tenant, &statements)?;
         let tenant = self.tenant.id().clone();

@@ -17,7 +17,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::catalog::{PgResult, strip_qualifier};
-use crate::inspect::inspect_schemas;
+use crate::inspect::{ShapeCache, inspect_schemas};
 use crate::sql::quote_ident;
 
 /// Every privilege granted on the objects of the schemas `$1` to other roles than the
@@ -59,8 +59,9 @@ pub(crate) async fn inspect_schemas_with(
     server_version: i32,
     schemas: &[String],
     privileges: bool,
+    shape_cache: Option<&ShapeCache>,
 ) -> PgResult<Vec<Option<SchemaSnapshot>>> {
-    let mut snapshots = inspect_schemas(client, server_version, schemas).await?;
+    let mut snapshots = inspect_schemas(client, server_version, schemas, shape_cache).await?;
     if !privileges {
         return Ok(snapshots);
     }

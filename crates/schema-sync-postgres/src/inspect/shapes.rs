@@ -26,7 +26,9 @@
 //! group of its own. Functions are always deparsed per tenant
 //! ([`crate::catalog::shapes`]).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::catalog::{DeparseRequest, Deparsed, RawRow};
 
@@ -106,6 +108,10 @@ const OID_LIST_FIELDS: &[&str] = &[
     "constraintDeps",
 ];
 
+/// The first oid of an object a user created (`FirstNormalObjectId`): those below are
+/// built into the server and keep their names.
+const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
+
 /// Fields that never reach deparsed text: source offsets.
 const LOCATION_FIELDS: &[&str] = &["location", "stmt_location", "stmt_len"];
 
@@ -145,6 +151,10 @@ struct Tenant {
     usage: bool,
     /// The fingerprint's lines.
     lines: Vec<String>,
+    /// Whether the fingerprint names a user object of another schema (or an extension's)
+    /// by oid: its name can change without changing the fingerprint, so the shape's text
+    /// may be shared within the batch that read both, never kept for later.
+    external: Cell<bool>,
 }
 
 impl Tenant {
@@ -154,9 +164,21 @@ impl Tenant {
 
     /// `oid` as its token where it is the tenant's, else as the number.
     fn relative(&self, oid: &str) -> String {
-        match oid.parse::<u32>().ok().and_then(|o| self.map(o)) {
+        let number = oid.parse::<u32>().ok();
+        match number.and_then(|o| self.map(o)) {
             Some(token) => format!("@{token}"),
-            None => oid.to_string(),
+            None => {
+                self.note_foreign(number);
+                oid.to_string()
+            }
+        }
+    }
+
+    /// Notes an oid that is not the tenant's: one of a user object elsewhere makes the
+    /// shape [`external`](Self::external).
+    fn note_foreign(&self, oid: Option<u32>) {
+        if oid.is_some_and(|o| o >= FIRST_NORMAL_OBJECT_ID) {
+            self.external.set(true);
         }
     }
 
@@ -169,12 +191,56 @@ impl Tenant {
     }
 }
 
+/// Deparsed text keyed by each object's token instead of its oid: the same for every
+/// tenant of one shape.
+type ShapeText = HashMap<(char, String, i32), String>;
+
+/// How many shapes a [`ShapeCache`] holds before it starts over.
+const SHAPE_CACHE_LIMIT: usize = 256;
+
+/// The deparsed text of shapes already deparsed by this adapter, by fingerprint, across
+/// batches: a tenant whose shape was deparsed before (in an earlier batch, or the tenant
+/// a sync has just brought to the target's shape and verifies under its lock) is not
+/// deparsed again.
+///
+/// Sound for the reason grouping within a batch is: the fingerprint holds every input of
+/// the text, up to the tenant's own oids. Across time one more input counts: the names of
+/// objects the text names by oid. Built-in objects keep theirs; a shape that names a user
+/// object of another schema (a shared function a default calls, an extension's type) is
+/// never kept, since renaming that object changes the text and not the fingerprint.
+#[derive(Debug, Default)]
+pub(crate) struct ShapeCache {
+    shapes: Mutex<HashMap<blake3::Hash, Arc<ShapeText>>>,
+}
+
+impl ShapeCache {
+    /// The text of `shape`, when it was deparsed before.
+    fn get(&self, shape: &blake3::Hash) -> Option<Arc<ShapeText>> {
+        let shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
+        shapes.get(shape).map(Arc::clone)
+    }
+
+    /// Keeps the text of `shape`, starting over when the cache is full.
+    fn insert(&self, shape: blake3::Hash, text: ShapeText) {
+        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
+        if shapes.len() >= SHAPE_CACHE_LIMIT {
+            shapes.clear();
+        }
+        shapes.insert(shape, Arc::new(text));
+    }
+}
+
 /// Which tenants share a deparse, and how a representative's text reaches the others.
 #[derive(Debug, Default)]
 pub(crate) struct Shapes {
     tenants: HashMap<u32, Tenant>,
     /// Namespace to the namespace of its group's representative (itself for one).
     representative: HashMap<u32, u32>,
+    /// Fingerprint of each representative that may be cached: its role may use the
+    /// schema and it names no user object elsewhere.
+    fingerprint_of: HashMap<u32, blake3::Hash>,
+    /// Representatives whose text a [`ShapeCache`] already holds: not deparsed at all.
+    cached: HashMap<u32, Arc<ShapeText>>,
 }
 
 impl Shapes {
@@ -192,6 +258,7 @@ impl Shapes {
         namespaces.sort_unstable();
         let mut first_of: HashMap<blake3::Hash, u32> = HashMap::new();
         let mut representative = HashMap::new();
+        let mut fingerprint_of = HashMap::new();
         for ns in namespaces {
             let Some(tenant) = tenants.get_mut(&ns) else {
                 continue;
@@ -203,7 +270,12 @@ impl Shapes {
                     hasher.update(line.as_bytes());
                     hasher.update(b"\n");
                 }
-                *first_of.entry(hasher.finalize()).or_insert(ns)
+                let hash = hasher.finalize();
+                let rep = *first_of.entry(hash).or_insert(ns);
+                if !tenant.external.get() {
+                    fingerprint_of.insert(rep, hash);
+                }
+                rep
             } else {
                 ns
             };
@@ -212,6 +284,39 @@ impl Shapes {
         Self {
             tenants,
             representative,
+            fingerprint_of,
+            cached: HashMap::new(),
+        }
+    }
+
+    /// Takes from `cache` the text of every shape it holds: those shapes are not
+    /// deparsed ([`Shapes::narrow`]) but handed over from the cache.
+    pub(crate) fn consult(&mut self, cache: &ShapeCache) {
+        for (rep, shape) in &self.fingerprint_of {
+            if let Some(text) = cache.get(shape) {
+                self.cached.insert(*rep, text);
+            }
+        }
+    }
+
+    /// Keeps in `cache` the text of every shape deparsed in this batch.
+    pub(crate) fn remember(&self, cache: &ShapeCache, deparsed: &HashMap<u32, Deparsed>) {
+        for (rep, shape) in &self.fingerprint_of {
+            if self.cached.contains_key(rep) {
+                continue;
+            }
+            let (Some(tenant), Some(text)) = (self.tenants.get(rep), deparsed.get(rep)) else {
+                continue;
+            };
+            let by_token: ShapeText = text
+                .iter()
+                .filter(|((kind, _, _), _)| is_shape_text(*kind))
+                .filter_map(|((kind, oid, number), text)| {
+                    let token = tenant.map(*oid)?;
+                    Some(((*kind, token.to_string(), *number), text.clone()))
+                })
+                .collect();
+            cache.insert(*shape, by_token);
         }
     }
 
@@ -232,11 +337,14 @@ impl Shapes {
             .unwrap_or(namespace)
     }
 
-    /// Whether `namespace` is deparsed itself (a representative, or not grouped).
+    /// Whether `namespace` is deparsed itself (a representative whose shape is not
+    /// cached, or not grouped).
     pub(crate) fn deparses_itself(&self, namespace: u32) -> bool {
-        self.representative
-            .get(&namespace)
-            .is_none_or(|rep| *rep == namespace)
+        !self.cached.contains_key(&namespace)
+            && self
+                .representative
+                .get(&namespace)
+                .is_none_or(|rep| *rep == namespace)
     }
 
     /// Narrows a request to what must be deparsed: everything for a representative,
@@ -250,32 +358,48 @@ impl Shapes {
         request
     }
 
-    /// Completes the deparsed text of every grouped tenant from its representative's,
-    /// keyed by the tenant's own oids.
+    /// Completes the deparsed text of every grouped tenant from its representative's
+    /// (or from the cache, for a cached shape), keyed by the tenant's own oids.
     pub(crate) fn hand_over(&self, deparsed: &mut HashMap<u32, Deparsed>) {
         for (ns, rep) in &self.representative {
-            if ns == rep {
-                continue;
-            }
-            let (Some(from), Some(to)) = (self.tenants.get(rep), self.tenants.get(ns)) else {
+            let Some(to) = self.tenants.get(ns) else {
                 continue;
             };
-            let Some(source) = deparsed.get(rep) else {
-                continue;
+            let handed: Vec<((char, u32, i32), String)> = if let Some(cached) = self.cached.get(rep)
+            {
+                cached
+                    .iter()
+                    .filter_map(|((kind, token, number), text)| {
+                        let own = to.oids.get(token)?;
+                        Some(((*kind, *own, *number), text.clone()))
+                    })
+                    .collect()
+            } else {
+                let (Some(from), Some(source)) = (self.tenants.get(rep), deparsed.get(rep)) else {
+                    continue;
+                };
+                if ns == rep {
+                    continue;
+                }
+                source
+                    .iter()
+                    .filter(|((kind, _, _), _)| is_shape_text(*kind))
+                    .filter_map(|((kind, oid, number), text)| {
+                        let token = from.map(*oid)?;
+                        let own = to.oids.get(token)?;
+                        Some(((*kind, *own, *number), text.clone()))
+                    })
+                    .collect()
             };
-            let handed: Vec<((char, u32, i32), String)> = source
-                .iter()
-                .filter(|((kind, _, _), _)| !matches!(kind, 'f' | 's' | 'q' | 'n' | 'u'))
-                .filter_map(|((kind, oid, number), text)| {
-                    let token = from.map(*oid)?;
-                    let own = to.oids.get(token)?;
-                    Some(((*kind, *own, *number), text.clone()))
-                })
-                .collect();
-            let target = deparsed.entry(*ns).or_default();
-            target.extend(handed);
+            deparsed.entry(*ns).or_default().extend(handed);
         }
     }
+}
+
+/// Whether deparsed text of `kind` belongs to the shape, and so may be handed from one
+/// tenant to another; functions' texts and the schema's own name are each tenant's.
+fn is_shape_text(kind: char) -> bool {
+    !matches!(kind, 'f' | 's' | 'q' | 'n' | 'u')
 }
 
 /// Tokens, usage and fingerprint lines of one tenant's raw rows.
@@ -411,7 +535,11 @@ fn relative_tree(tree: &str, tenant: &Tenant) -> String {
                     }
                     _ => None,
                 };
-                match oid.and_then(|o| tenant.map(o)) {
+                let own = oid.and_then(|o| tenant.map(o));
+                if own.is_none() {
+                    tenant.note_foreign(oid);
+                }
+                match own {
                     Some(name) => {
                         out.push_str("[@");
                         out.push_str(name);
@@ -625,5 +753,48 @@ mod tests {
             Some(&"(amount >= (0)::numeric)".to_string())
         );
         assert!(!deparsed.contains_key(&12));
+    }
+
+    #[test]
+    fn a_cached_shape_is_handed_over_without_deparsing_and_one_naming_another_schema_is_never_kept()
+    {
+        let rows = |ns: u32, base: u32, function: u32| -> Vec<RawRow> {
+            let mut rows = vec![
+                row('R', base, 0, "rorders"),
+                row('A', base, 1, "amount\t1700 -1 0 false"),
+                row(
+                    'd',
+                    base,
+                    1,
+                    &format!("{{FUNCEXPR :funcid {function} :location {base}}}"),
+                ),
+                row('U', 0, 0, "true"),
+            ];
+            for r in &mut rows {
+                r.namespace = ns;
+            }
+            rows
+        };
+        let text = "calc()".to_string();
+        for (function, kept) in [(1574, true), (40000, false)] {
+            let cache = ShapeCache::default();
+            let mut first = Shapes::group(rows(10, 17000, function));
+            first.consult(&cache);
+            assert!(first.deparses_itself(10));
+            let mut deparsed: HashMap<u32, Deparsed> = HashMap::new();
+            deparsed
+                .entry(10)
+                .or_default()
+                .insert(('d', 17000, 1), text.clone());
+            first.remember(&cache, &deparsed);
+
+            let mut later = Shapes::group(rows(11, 18000, function));
+            later.consult(&cache);
+            assert_eq!(later.deparses_itself(11), !kept, "function {function}");
+            let mut deparsed: HashMap<u32, Deparsed> = HashMap::new();
+            later.hand_over(&mut deparsed);
+            let handed = deparsed.get(&11).and_then(|d| d.get(&('d', 18000, 1)));
+            assert_eq!(handed, kept.then_some(&text), "function {function}");
+        }
     }
 }

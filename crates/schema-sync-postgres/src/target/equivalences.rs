@@ -87,7 +87,7 @@ async fn reparse(
             .await
             .map_err(|e| failed("creating the target anew to reparse its expressions", e))?;
     }
-    inspect_schemas(client, server_version, &[scratch.to_string()])
+    inspect_schemas(client, server_version, &[scratch.to_string()], None)
         .await
         .map_err(|e| failed("inspecting the reparsed target", e))?
         .pop()
