@@ -38,8 +38,8 @@ mod store;
 use std::path::Path;
 use std::sync::Arc;
 
-use schema_sync_core::ledger::RunLedger;
 use schema_sync_core::Result;
+use schema_sync_core::ledger::RunLedger;
 
 pub use migrate::{LATEST_VERSION, now_ms};
 #[cfg(feature = "postgres")]

@@ -40,7 +40,8 @@ const SESSION_SQL_MODE: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENG
 
 /// Whether the database exists (`CREATE DATABASE` needs a privilege that a user granted
 /// only the ledger's database lacks, so it runs only when needed).
-const DATABASE_EXISTS: &str = "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+const DATABASE_EXISTS: &str =
+    "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
 
 /// Server errors that say a migration step's object exists already: table (1050),
 /// column (1060), index (1061).
@@ -196,7 +197,9 @@ impl MysqlDriver {
             .map_err(error)?;
         let current: Option<Option<i64>> =
             conn.exec_first(CURRENT_VERSION, ()).await.map_err(error)?;
-        for (version, steps) in pending_in(MYSQL_MIGRATIONS, current.flatten().unwrap_or(0), location)? {
+        for (version, steps) in
+            pending_in(MYSQL_MIGRATIONS, current.flatten().unwrap_or(0), location)?
+        {
             for step in steps {
                 match conn.query_drop(*step).await {
                     Err(mysql_async::Error::Server(e)) if ALREADY_APPLIED.contains(&e.code) => {}
@@ -234,10 +237,8 @@ impl Driver for MysqlDriver {
         let mut conn = self.conn.lock().await;
         let error = |e: BoxError| query_error(&self.location, e);
         let (sql, params) = prepare(sql, &params).map_err(error)?;
-        let rows: Vec<mysql_async::Row> = conn
-            .exec(sql, params)
-            .await
-            .map_err(|e| error(e.into()))?;
+        let rows: Vec<mysql_async::Row> =
+            conn.exec(sql, params).await.map_err(|e| error(e.into()))?;
         rows.into_iter()
             // `Row::unwrap` hands over the row's values (none was taken), it cannot fail.
             .map(|row| row.unwrap().into_iter().map(from_mysql).collect())
