@@ -44,6 +44,7 @@ pub(crate) enum Dialect {
     /// PostgreSQL and SQLite: `INSERT ... ON CONFLICT (key) DO NOTHING`.
     Standard,
     /// MySQL and MariaDB: `INSERT ... ON DUPLICATE KEY UPDATE key = key`.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     MySql,
 }
 

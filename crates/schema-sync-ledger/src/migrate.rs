@@ -17,6 +17,7 @@ use schema_sync_core::Result;
 use crate::driver::ledger_error;
 
 /// Creates the version table.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS ledger_version (version BIGINT NOT NULL, applied_at_ms BIGINT NOT NULL)";
 /// The highest applied version (NULL when none).
 pub(crate) const CURRENT_VERSION: &str = "SELECT MAX(version) FROM ledger_version";
@@ -75,6 +76,7 @@ pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 /// # Errors
 /// [`Error::Ledger`](schema_sync_core::Error::Ledger) when the ledger is newer than this
 /// build.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn pending(current: i64, location: &str) -> Result<Vec<(i64, &'static [&'static str])>> {
     pending_in(MIGRATIONS, current, location)
 }
