@@ -209,9 +209,6 @@ pub async fn shards_join_one_run_and_its_status_waits_for_every_shard(location: 
     );
 }
 
-/// A ledger written at version 1 (before waves) is upgraded in place when opened: its
-/// runs read back, with no wave, and new runs record waves.
-
 /// A statement and an error longer than 64 KiB, in four-byte characters too, read back
 /// whole; tenant ids that differ only in case are two tenants.
 pub async fn long_values_and_ids_differing_in_case_read_back_whole(location: &str) {
