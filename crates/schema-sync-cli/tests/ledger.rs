@@ -672,6 +672,55 @@ async fn postgres_sync_killed_then_resumed() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Syncs the fleet recording into the ledger at `ledger_url` (not the default SQLite
+/// file) and returns the output and the run id.
+fn sync_into(fleet: &Fleet, ledger_url: &str) -> (std::process::Output, String) {
+    let synced = fleet.out(
+        &[
+            "sync",
+            "--all-tenants",
+            "--format",
+            "json",
+            "--ledger",
+            ledger_url,
+        ],
+        0,
+    );
+    let run_id = json(&synced.stdout)["run_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !run_id.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&synced.stdout)
+    );
+    assert!(
+        !fleet.default_ledger().exists(),
+        "the SQLite ledger was used"
+    );
+    (synced, run_id)
+}
+
+/// `runs show RUN --tenant acme` on the ledger at `ledger_url`: acme was synced with two
+/// statements. Returns the command's output.
+fn show_acme_synced(fleet: &Fleet, run_id: &str, ledger_url: &str) -> std::process::Output {
+    let show = fleet.out(
+        &[
+            "runs", "show", run_id, "--tenant", "acme", "--format", "json", "--ledger", ledger_url,
+        ],
+        0,
+    );
+    let shown = json(&show.stdout);
+    assert_eq!(shown["tenants"][0]["status"], "synced", "{shown}");
+    assert_eq!(
+        shown["tenants"][0]["statements"].as_array().map(Vec::len),
+        Some(2),
+        "{shown}"
+    );
+    show
+}
+
 /// `--ledger postgres://...`: the tables live in a `schema_sync_ledger` schema, created
 /// on first use, and `runs list/show` read them back. The schema's name is fixed, so the
 /// test drops it afterwards (`CREATE DATABASE` takes seconds on the test server).
@@ -681,25 +730,7 @@ async fn a_ledger_on_postgres() {
     let client = pg_client(&url).await;
     let ledger_url = with_password(&url);
     let fleet = Fleet::new(&[("acme", OLD), ("globex", NEW)], NEW);
-    let synced = fleet.out(
-        &[
-            "sync",
-            "--all-tenants",
-            "--format",
-            "json",
-            "--ledger",
-            &ledger_url,
-        ],
-        0,
-    );
-    let run_id = json(&synced.stdout)["run_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        !fleet.default_ledger().exists(),
-        "the SQLite ledger was used"
-    );
+    let (_, run_id) = sync_into(&fleet, &ledger_url);
     let list = fleet.out(
         &["runs", "list", "--format", "json", "--ledger", &ledger_url],
         0,
@@ -719,26 +750,7 @@ async fn a_ledger_on_postgres() {
         "{list}"
     );
     assert_eq!(run["status"], "succeeded", "{list}");
-    let show = fleet.out(
-        &[
-            "runs",
-            "show",
-            &run_id,
-            "--tenant",
-            "acme",
-            "--format",
-            "json",
-            "--ledger",
-            &ledger_url,
-        ],
-        0,
-    );
-    let show = json(&show.stdout);
-    assert_eq!(show["tenants"][0]["status"], "synced", "{show}");
-    assert_eq!(
-        show["tenants"][0]["statements"].as_array().map(Vec::len),
-        Some(2)
-    );
+    show_acme_synced(&fleet, &run_id, &ledger_url);
 
     let version: i64 = client
         .query_one(
@@ -864,26 +876,7 @@ async fn a_ledger_on_mysql() {
     let db = MysqlLedger::new(url).await;
     let ledger_url = db.url();
     let fleet = Fleet::new(&[("acme", OLD), ("globex", NEW)], NEW);
-    let synced = fleet.out(
-        &[
-            "sync",
-            "--all-tenants",
-            "--format",
-            "json",
-            "--ledger",
-            &ledger_url,
-        ],
-        0,
-    );
-    let run_id = json(&synced.stdout)["run_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(!run_id.is_empty());
-    assert!(
-        !fleet.default_ledger().exists(),
-        "the SQLite ledger was used"
-    );
+    let (synced, run_id) = sync_into(&fleet, &ledger_url);
     let list = fleet.out(
         &["runs", "list", "--format", "json", "--ledger", &ledger_url],
         0,
@@ -897,27 +890,7 @@ async fn a_ledger_on_mysql() {
             .is_some_and(|c| c.contains("--ledger mysql://") && c.contains("***")),
         "{runs}"
     );
-    let show = fleet.out(
-        &[
-            "runs",
-            "show",
-            &run_id,
-            "--tenant",
-            "acme",
-            "--format",
-            "json",
-            "--ledger",
-            &ledger_url,
-        ],
-        0,
-    );
-    let shown = json(&show.stdout);
-    assert_eq!(shown["tenants"][0]["status"], "synced", "{shown}");
-    assert_eq!(
-        shown["tenants"][0]["statements"].as_array().map(Vec::len),
-        Some(2),
-        "{shown}"
-    );
+    let show = show_acme_synced(&fleet, &run_id, &ledger_url);
     let text = fleet.out(&["runs", "show", &run_id, "--ledger", &ledger_url], 0);
     assert!(
         String::from_utf8_lossy(&text.stdout).contains("globex"),

@@ -7,7 +7,7 @@
 //! whose version is newer than this build knows is refused instead of being written with
 //! an older layout. The same SQL serves both databases (`TEXT`, `BIGINT`).
 //!
-//! MySQL needs its own DDL ([`MYSQL_MIGRATIONS`], kept here so that every version reads
+//! MySQL needs its own DDL (`MYSQL_MIGRATIONS`, kept here so that every version reads
 //! side by side): keys cannot be `TEXT`, and the tables name their engine and character
 //! set. Its DDL is not transactional, so it migrates under `GET_LOCK` instead, one
 //! committed step at a time (see `mysql.rs`).

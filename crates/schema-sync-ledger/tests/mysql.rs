@@ -226,29 +226,8 @@ async fn a_version_1_ledger_is_upgraded_keeping_its_runs() {
     ))
     .await;
     assert_eq!(db.versions().await, [1]);
-    let ledger = schema_sync_ledger::open(&db.url())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    common::upgraded_from_version_1(&db.url()).await;
     assert_eq!(db.versions().await, [1, 2]);
-    let old = ledger
-        .tenants("old", false)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        old.iter()
-            .map(|t| (t.tenant.as_str(), t.wave))
-            .collect::<Vec<_>>(),
-        [("a", None)]
-    );
-    ledger
-        .begin_run(&run("new", 10), &[selected("b", Some(2))])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let new = ledger
-        .tenants("new", false)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(new.first().and_then(|t| t.wave), Some(2));
 }
 
 /// A ledger a newer schema-sync wrote is refused, naming the ledger and the fix.

@@ -147,7 +147,7 @@ pub fn parse_url(url: &str) -> Result<Opts> {
 ///
 /// # Errors
 /// [`Error::Connection`] naming `redacted_url` when the server cannot be reached,
-/// refuses the login, or does not speak MySQL's protocol within [`CONNECT_TIMEOUT`].
+/// refuses the login, or does not speak MySQL's protocol within ten seconds.
 pub async fn connect_conn(opts: Opts, redacted_url: &str) -> Result<Conn> {
     first_contact(redacted_url, Conn::new(opts)).await
 }

@@ -3,8 +3,10 @@
 //! shards join one run. Each function takes the location of a new, empty ledger.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use schema_sync_core::ledger::{
-    LedgerTenantStatus, RunRecord, RunStatus, SelectedTenant, TenantRecord,
+    LedgerTenantStatus, RunLedger, RunRecord, RunStatus, SelectedTenant, TenantRecord,
 };
 use schema_sync_core::{StatementTiming, TenantId};
 
@@ -261,4 +263,32 @@ pub async fn long_values_and_ids_differing_in_case_read_back_whole(location: &st
     );
     assert_eq!(tenants[0].error.as_deref(), Some(error.as_str()));
     assert_eq!(tenants[0].statements[0].sql, statement);
+}
+
+/// Opens a ledger that holds, at version 1, run `old` with tenant `a`: it is upgraded,
+/// `a` reads back without a wave, and a new run records its tenants' waves.
+pub async fn upgraded_from_version_1(location: &str) -> Arc<dyn RunLedger> {
+    let ledger = schema_sync_ledger::open(location)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let old = ledger
+        .tenants("old", false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        old.iter()
+            .map(|t| (t.tenant.as_str(), t.wave))
+            .collect::<Vec<_>>(),
+        [("a", None)]
+    );
+    ledger
+        .begin_run(&run("new", 10), &[selected("b", Some(2))])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let new = ledger
+        .tenants("new", false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(new.first().and_then(|t| t.wave), Some(2));
+    ledger
 }
