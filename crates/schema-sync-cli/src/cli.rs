@@ -179,8 +179,9 @@ pub enum RunsCommand {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Run ledger")]
 pub struct LedgerArgs {
-    /// The run ledger: a SQLite file path (default .schema-sync/ledger.db) or a
-    /// postgres://... URL (tables in the schema_sync_ledger schema).
+    /// The run ledger: a SQLite file path (default .schema-sync/ledger.db), a
+    /// postgres://... URL (tables in the schema_sync_ledger schema) or a mysql://... URL
+    /// (tables in the URL's database, else in schema_sync_ledger).
     #[arg(
         long,
         env = "SCHEMA_SYNC_LEDGER",

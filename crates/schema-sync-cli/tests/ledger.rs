@@ -1,8 +1,9 @@
 //! The run ledger through the binary: recording, `runs list/show`, `--resume` after
-//! `kill -9`, `--retry-failed`, a ledger on PostgreSQL, version refusal and redaction.
+//! `kill -9`, `--retry-failed`, a ledger on PostgreSQL or MariaDB, version refusal and
+//! redaction.
 //!
-//! SQLite fleets need no server. The PostgreSQL tests gate themselves like `servers.rs`
-//! (see `common`).
+//! SQLite fleets need no server. The PostgreSQL and MariaDB tests gate themselves like
+//! `servers.rs` (see `common`).
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{postgres, unique};
+use common::{mysql, postgres, unique};
 use serde_json::Value;
 
 /// A password the test servers ignore (trust authentication): it must never be recorded.
@@ -671,6 +672,55 @@ async fn postgres_sync_killed_then_resumed() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Syncs the fleet recording into the ledger at `ledger_url` (not the default SQLite
+/// file) and returns the output and the run id.
+fn sync_into(fleet: &Fleet, ledger_url: &str) -> (std::process::Output, String) {
+    let synced = fleet.out(
+        &[
+            "sync",
+            "--all-tenants",
+            "--format",
+            "json",
+            "--ledger",
+            ledger_url,
+        ],
+        0,
+    );
+    let run_id = json(&synced.stdout)["run_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !run_id.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&synced.stdout)
+    );
+    assert!(
+        !fleet.default_ledger().exists(),
+        "the SQLite ledger was used"
+    );
+    (synced, run_id)
+}
+
+/// `runs show RUN --tenant acme` on the ledger at `ledger_url`: acme was synced with two
+/// statements. Returns the command's output.
+fn show_acme_synced(fleet: &Fleet, run_id: &str, ledger_url: &str) -> std::process::Output {
+    let show = fleet.out(
+        &[
+            "runs", "show", run_id, "--tenant", "acme", "--format", "json", "--ledger", ledger_url,
+        ],
+        0,
+    );
+    let shown = json(&show.stdout);
+    assert_eq!(shown["tenants"][0]["status"], "synced", "{shown}");
+    assert_eq!(
+        shown["tenants"][0]["statements"].as_array().map(Vec::len),
+        Some(2),
+        "{shown}"
+    );
+    show
+}
+
 /// `--ledger postgres://...`: the tables live in a `schema_sync_ledger` schema, created
 /// on first use, and `runs list/show` read them back. The schema's name is fixed, so the
 /// test drops it afterwards (`CREATE DATABASE` takes seconds on the test server).
@@ -680,25 +730,7 @@ async fn a_ledger_on_postgres() {
     let client = pg_client(&url).await;
     let ledger_url = with_password(&url);
     let fleet = Fleet::new(&[("acme", OLD), ("globex", NEW)], NEW);
-    let synced = fleet.out(
-        &[
-            "sync",
-            "--all-tenants",
-            "--format",
-            "json",
-            "--ledger",
-            &ledger_url,
-        ],
-        0,
-    );
-    let run_id = json(&synced.stdout)["run_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        !fleet.default_ledger().exists(),
-        "the SQLite ledger was used"
-    );
+    let (_, run_id) = sync_into(&fleet, &ledger_url);
     let list = fleet.out(
         &["runs", "list", "--format", "json", "--ledger", &ledger_url],
         0,
@@ -718,26 +750,7 @@ async fn a_ledger_on_postgres() {
         "{list}"
     );
     assert_eq!(run["status"], "succeeded", "{list}");
-    let show = fleet.out(
-        &[
-            "runs",
-            "show",
-            &run_id,
-            "--tenant",
-            "acme",
-            "--format",
-            "json",
-            "--ledger",
-            &ledger_url,
-        ],
-        0,
-    );
-    let show = json(&show.stdout);
-    assert_eq!(show["tenants"][0]["status"], "synced", "{show}");
-    assert_eq!(
-        show["tenants"][0]["statements"].as_array().map(Vec::len),
-        Some(2)
-    );
+    show_acme_synced(&fleet, &run_id, &ledger_url);
 
     let version: i64 = client
         .query_one(
@@ -761,6 +774,162 @@ async fn a_ledger_on_postgres() {
         .batch_execute("DROP SCHEMA schema_sync_ledger CASCADE")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Runs `sql` on the MariaDB server at `url`.
+async fn mysql_admin(url: &str, sql: &str) {
+    use mysql_async::prelude::Queryable;
+    let opts = mysql_async::Opts::from_url(url).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    conn.query_drop(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A MariaDB database and a user with a password granted only that database, dropped
+/// when the test ends, passed or not.
+struct MysqlLedger {
+    admin_url: String,
+    name: String,
+}
+
+impl MysqlLedger {
+    async fn new(admin_url: String) -> Self {
+        let name = unique("cli_ledger");
+        let ledger = Self { admin_url, name };
+        ledger
+            .admin(&format!(
+                "CREATE DATABASE `{0}`; CREATE USER '{0}'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON `{0}`.* TO '{0}'@'%'",
+                ledger.name
+            ))
+            .await;
+        ledger
+    }
+
+    async fn admin(&self, sql: &str) {
+        mysql_admin(&self.admin_url, sql).await;
+    }
+
+    /// Every text the ledger recorded about runs, tenants and statements.
+    async fn recorded(&self) -> String {
+        use mysql_async::prelude::Queryable;
+        let opts = mysql_async::Opts::from_url(&self.admin_url).unwrap_or_else(|e| panic!("{e}"));
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut all = String::new();
+        for query in [
+            "SELECT CONCAT_WS(' ', id, command, os_user, db_user, host, command_line, target_hash) FROM `{}`.ledger_runs",
+            "SELECT CONCAT_WS(' ', tenant, status, error) FROM `{}`.ledger_tenants",
+            "SELECT statement FROM `{}`.ledger_statements",
+        ] {
+            let rows: Vec<String> = conn
+                .query(query.replace("{}", &self.name))
+                .await
+                .unwrap_or_else(|e| panic!("{query}: {e}"));
+            all.push_str(&rows.join("\n"));
+        }
+        all
+    }
+
+    /// The ledger URL: the test user, with its password, and its database.
+    fn url(&self) -> String {
+        let opts = mysql_async::Opts::from_url(&self.admin_url).unwrap_or_else(|e| panic!("{e}"));
+        format!(
+            "mysql://{0}:{PASSWORD}@{1}:{2}/{0}",
+            self.name,
+            opts.ip_or_hostname(),
+            opts.tcp_port()
+        )
+    }
+}
+
+impl Drop for MysqlLedger {
+    fn drop(&mut self) {
+        let sql = format!(
+            "DROP DATABASE IF EXISTS `{0}`; DROP USER IF EXISTS '{0}'@'%'",
+            self.name
+        );
+        let admin_url = self.admin_url.clone();
+        // Drop runs outside the test's runtime, possibly while it unwinds.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|runtime| runtime.block_on(mysql_admin(&admin_url, &sql)))
+        })
+        .join();
+        if !std::thread::panicking() {
+            assert!(matches!(dropped, Ok(Ok(()))), "cleanup failed");
+        }
+    }
+}
+
+/// `--ledger mysql://user:password@host/db`: the tables live in the URL's database,
+/// `runs list/show` read them back, the password shows nowhere, and a ledger written by
+/// a newer schema-sync is refused before any tenant runs.
+#[tokio::test]
+async fn a_ledger_on_mysql() {
+    let Some(url) = mysql() else { return };
+    let db = MysqlLedger::new(url).await;
+    let ledger_url = db.url();
+    let fleet = Fleet::new(&[("acme", OLD), ("globex", NEW)], NEW);
+    let (synced, run_id) = sync_into(&fleet, &ledger_url);
+    let list = fleet.out(
+        &["runs", "list", "--format", "json", "--ledger", &ledger_url],
+        0,
+    );
+    let runs = json(&list.stdout);
+    assert_eq!(runs["runs"][0]["id"], run_id.as_str(), "{runs}");
+    assert_eq!(runs["runs"][0]["status"], "succeeded", "{runs}");
+    assert!(
+        runs["runs"][0]["command_line"]
+            .as_str()
+            .is_some_and(|c| c.contains("--ledger mysql://") && c.contains("***")),
+        "{runs}"
+    );
+    let show = show_acme_synced(&fleet, &run_id, &ledger_url);
+    let text = fleet.out(&["runs", "show", &run_id, "--ledger", &ledger_url], 0);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("globex"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+
+    let recorded = db.recorded().await;
+    assert!(
+        recorded.contains(&run_id) && recorded.contains("acme") && !recorded.contains(PASSWORD),
+        "{recorded}"
+    );
+
+    db.admin(&format!(
+        "INSERT INTO `{}`.ledger_version VALUES (99, 0)",
+        db.name
+    ))
+    .await;
+    let refused = fleet.out(&["sync", "--all-tenants", "--ledger", &ledger_url], 2);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&schema_sync_core::redact_url(&ledger_url))
+            && stderr.contains("the ledger is at version 99 but this build of schema-sync knows version 2; upgrade schema-sync"),
+        "{stderr}"
+    );
+    let outputs = [
+        &synced.stdout[..],
+        &synced.stderr,
+        &list.stdout,
+        &list.stderr,
+        &show.stdout,
+        &show.stderr,
+        &text.stdout,
+        &text.stderr,
+        &refused.stdout,
+        &refused.stderr,
+    ];
+    let all = everything(fleet.dir.path(), &outputs);
+    assert!(!all.contains(PASSWORD), "the password was shown: {all}");
 }
 
 #[test]

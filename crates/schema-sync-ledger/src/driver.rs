@@ -3,7 +3,8 @@
 //! As in refinery, each backend implements small primitives and the ledger's logic lives
 //! once in `store.rs`. Parameters are numbered `$1`, `$2`, … in order of first use, which
 //! both PostgreSQL and SQLite accept, and the PostgreSQL connection's `search_path` is
-//! the ledger's own schema, so one SQL text serves both.
+//! the ledger's own schema, so one SQL text serves both. The MySQL driver rewrites `$N`
+//! into `?`; the one statement MySQL spells differently is chosen by [`Dialect`].
 
 use async_trait::async_trait;
 use schema_sync_core::{BoxError, Error, Result};
@@ -37,9 +38,22 @@ pub(crate) type Row = Vec<Value>;
 /// One statement of a transaction.
 pub(crate) type Statement = (&'static str, Vec<Value>);
 
+/// Which SQL the ledger's logic writes for a database, where one text cannot serve all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// PostgreSQL and SQLite: `INSERT ... ON CONFLICT (key) DO NOTHING`.
+    Standard,
+    /// MySQL and MariaDB: `INSERT ... ON DUPLICATE KEY UPDATE key = key`.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    MySql,
+}
+
 /// A connection to the ledger's database.
 #[async_trait]
 pub(crate) trait Driver: Send + Sync {
+    /// Which SQL this database takes.
+    const DIALECT: Dialect = Dialect::Standard;
+
     /// Where the ledger lives, without any password, for messages.
     fn location(&self) -> &str;
 

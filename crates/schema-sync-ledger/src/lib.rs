@@ -14,8 +14,10 @@
 //!   commit per tenant, so a committed tenant survives a crash.
 //! - **PostgreSQL** (feature `postgres`): tables in a `schema_sync_ledger` schema,
 //!   created on first use, for a ledger shared by many machines or CI jobs.
-//! - **MySQL/MariaDB**: not built yet; a `mysql://` ledger is refused
-//!   with a message naming the alternatives.
+//! - **MySQL/MariaDB** (feature `mysql`): InnoDB tables in the database a `mysql://`
+//!   (or `mariadb://`) URL names, or in `schema_sync_ledger` when it names none; the
+//!   database is created on first use. A strict session, so a long statement or error
+//!   is stored whole or refused, never truncated.
 //!
 //! As in the snapshot stores, each backend implements two primitives (a query, a
 //! transaction) and the ledger's logic lives once (`store.rs`). The schema is versioned
@@ -25,6 +27,8 @@
 
 mod driver;
 mod migrate;
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
@@ -34,18 +38,22 @@ mod store;
 use std::path::Path;
 use std::sync::Arc;
 
+use schema_sync_core::Result;
 use schema_sync_core::ledger::RunLedger;
-use schema_sync_core::{Result, redact_url};
 
 pub use migrate::{LATEST_VERSION, now_ms};
 #[cfg(feature = "postgres")]
 pub use postgres::LEDGER_SCHEMA;
+/// The database of a MySQL ledger whose URL names none; never listed as a tenant.
+#[cfg(feature = "mysql")]
+pub use schema_sync_mysql::LEDGER_DATABASE as MYSQL_LEDGER_DATABASE;
 
 /// Where the ledger lives when nothing says otherwise, relative to the working directory.
 pub const DEFAULT_LEDGER_PATH: &str = ".schema-sync/ledger.db";
 
 /// Opens the ledger `location` names, creating and migrating its tables: a
-/// `postgres://` (or `postgresql://`) URL, a `sqlite://` URL, or a file path.
+/// `postgres://` (or `postgresql://`) URL, a `mysql://` (or `mariadb://`) URL, a
+/// `sqlite://` URL, or a file path.
 ///
 /// # Errors
 /// [`Error::Ledger`](schema_sync_core::Error::Ledger) when the ledger cannot be opened or
@@ -56,10 +64,7 @@ pub async fn open(location: &str) -> Result<Arc<dyn RunLedger>> {
         return open_postgres(location).await;
     }
     if location.starts_with("mysql://") || location.starts_with("mariadb://") {
-        return Err(schema_sync_core::Error::config(format!(
-            "ledger {}: a MySQL/MariaDB ledger is not supported yet; use a SQLite file (--ledger PATH) or PostgreSQL (--ledger postgres://...)",
-            redact_url(location)
-        )));
+        return open_mysql(location).await;
     }
     let path = location.strip_prefix("sqlite://").unwrap_or(location);
     open_sqlite(Path::new(path)).await
@@ -85,10 +90,24 @@ async fn open_postgres(url: &str) -> Result<Arc<dyn RunLedger>> {
     Ok(Arc::new(store::Ledger::new(driver)))
 }
 
+#[cfg(feature = "mysql")]
+async fn open_mysql(url: &str) -> Result<Arc<dyn RunLedger>> {
+    let driver = mysql::MysqlDriver::connect(url).await?;
+    Ok(Arc::new(store::Ledger::new(driver)))
+}
+
+#[cfg(not(feature = "mysql"))]
+async fn open_mysql(url: &str) -> Result<Arc<dyn RunLedger>> {
+    Err(schema_sync_core::Error::config(format!(
+        "ledger {}: this build has no MySQL/MariaDB ledger (cargo feature `mysql`); use a SQLite file, --ledger postgres://... or --no-ledger",
+        schema_sync_core::redact_url(url)
+    )))
+}
+
 #[cfg(not(feature = "postgres"))]
 async fn open_postgres(url: &str) -> Result<Arc<dyn RunLedger>> {
     Err(schema_sync_core::Error::config(format!(
         "ledger {}: this build has no PostgreSQL ledger (cargo feature `postgres`); use a SQLite file or --no-ledger",
-        redact_url(url)
+        schema_sync_core::redact_url(url)
     )))
 }

@@ -8,11 +8,14 @@ use schema_sync_core::ledger::{
 };
 use schema_sync_core::{Result, StatementTiming, TenantId};
 
-use crate::driver::{Driver, Row, Statement, Value, opt_int, opt_text, query_error, text};
+use crate::driver::{Dialect, Driver, Row, Statement, Value, opt_int, opt_text, query_error, text};
 
 const INSERT_RUN: &str = "INSERT INTO ledger_runs (id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 // A shard of a shared run (`--run-id`) records the run unless another shard did.
 const JOIN_RUN: &str = "INSERT INTO ledger_runs (id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING";
+// The same on MySQL, which has no `ON CONFLICT` (`INSERT IGNORE` would also turn
+// errors other than the duplicate key into warnings).
+const JOIN_RUN_MYSQL: &str = "INSERT INTO ledger_runs (id, command, started_at_ms, ended_at_ms, status, os_user, db_user, host, version, command_line, target_hash, resumes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON DUPLICATE KEY UPDATE id = id";
 const INSERT_TENANT: &str = "INSERT INTO ledger_tenants (run_id, tenant, status, steps_done, steps_total, wave) VALUES ($1, $2, $3, 0, 0, $4)";
 // SQLite numbers `$N` parameters in order of first appearance, whatever N says: every
 // statement uses them in order, so positions agree on both databases.
@@ -134,8 +137,12 @@ impl<D: Driver> RunLedger for Ledger<D> {
     }
 
     async fn join_run(&self, run: &RunRecord, tenants: &[SelectedTenant]) -> Result<()> {
+        let insert = match D::DIALECT {
+            Dialect::Standard => JOIN_RUN,
+            Dialect::MySql => JOIN_RUN_MYSQL,
+        };
         self.driver
-            .transaction(run_statements(JOIN_RUN, run, tenants))
+            .transaction(run_statements(insert, run, tenants))
             .await
     }
 

@@ -1,215 +1,22 @@
-//! The SQLite ledger: a run written tenant by tenant reads back exactly, and survives
-//! reopening (the records are committed as they are written).
+//! The SQLite ledger: the shared suite on a file, and the upgrade of a version 1 file.
 
-use schema_sync_core::ledger::{
-    LedgerTenantStatus, RunRecord, RunStatus, SelectedTenant, TenantRecord,
-};
-use schema_sync_core::{StatementTiming, TenantId};
+mod common;
 
-fn run(id: &str, started_at_ms: i64) -> RunRecord {
-    RunRecord {
-        id: id.into(),
-        command: "sync".into(),
-        started_at_ms,
-        ended_at_ms: None,
-        status: RunStatus::Running,
-        os_user: "deploy".into(),
-        db_user: Some("app".into()),
-        host: "ci-7".into(),
-        version: "0.1.0".into(),
-        command_line: "schema-sync sync --url postgres://app:***@db/app".into(),
-        target_hash: "73e1".into(),
-        resumes: None,
-    }
-}
-
-fn id(name: &str) -> TenantId {
-    TenantId::new(name).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn selected(name: &str, wave: Option<u32>) -> SelectedTenant {
-    SelectedTenant { id: id(name), wave }
-}
+use schema_sync_core::ledger::LedgerTenantStatus;
 
 #[tokio::test]
 async fn a_run_reads_back_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("nested").join("ledger.db");
-    let location = path.display().to_string();
-    let ledger = schema_sync_ledger::open(&location)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    ledger
-        .begin_run(
-            &run("r1", 1_000),
-            &[
-                selected("a", Some(0)),
-                selected("b", Some(1)),
-                selected("c", None),
-            ],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    ledger
-        .tenant_started("r1", &id("a"), 1_001)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let finished = TenantRecord {
-        tenant: "a".into(),
-        status: LedgerTenantStatus::Synced,
-        before_hash: Some("5b1d".into()),
-        after_hash: Some("73e1".into()),
-        steps_done: 2,
-        steps_total: 2,
-        error: None,
-        started_at_ms: None,
-        ended_at_ms: Some(1_005),
-        wave: None,
-        statements: vec![
-            StatementTiming {
-                sql: "ALTER TABLE a ADD COLUMN e text".into(),
-                duration_ms: 3,
-            },
-            StatementTiming {
-                sql: "CREATE INDEX i ON a (e)".into(),
-                duration_ms: 1,
-            },
-        ],
-    };
-    ledger
-        .tenant_finished("r1", &finished)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    ledger
-        .tenant_started("r1", &id("b"), 1_006)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    ledger
-        .begin_run(&run("r2", 2_000), &[])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    ledger
-        .end_run("r2", RunStatus::Succeeded, 2_001)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    drop(ledger);
-
-    let ledger = schema_sync_ledger::open(&location)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let runs = ledger.list_runs(10).await.unwrap_or_else(|e| panic!("{e}"));
-    let ids: Vec<(&str, RunStatus)> = runs.iter().map(|r| (r.id.as_str(), r.status)).collect();
-    assert_eq!(
-        ids,
-        [("r2", RunStatus::Succeeded), ("r1", RunStatus::Running)]
-    );
-    assert_eq!(runs[1], run("r1", 1_000));
-    assert_eq!(ledger.list_runs(1).await.map(|r| r.len()).ok(), Some(1));
-    let tenants = ledger
-        .tenants("r1", true)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let statuses: Vec<(&str, LedgerTenantStatus)> = tenants
-        .iter()
-        .map(|t| (t.tenant.as_str(), t.status))
-        .collect();
-    assert_eq!(
-        statuses,
-        [
-            ("a", LedgerTenantStatus::Synced),
-            ("b", LedgerTenantStatus::Started),
-            ("c", LedgerTenantStatus::Pending)
-        ]
-    );
-    assert_eq!(
-        tenants[0],
-        TenantRecord {
-            started_at_ms: Some(1_001),
-            wave: Some(0),
-            ..finished
-        }
-    );
-    let waves: Vec<Option<u32>> = tenants.iter().map(|t| t.wave).collect();
-    assert_eq!(waves, [Some(0), Some(1), None]);
-    assert_eq!(tenants[1].started_at_ms, Some(1_006));
-    let without = ledger
-        .tenants("r1", false)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(without[0].statements.is_empty());
-    assert_eq!(ledger.run("nope").await.ok(), Some(None));
-    // The same run id twice is an error, not a silent merge.
-    assert!(ledger.begin_run(&run("r1", 3_000), &[]).await.is_err());
+    common::a_run_reads_back_and_survives_reopening(&path.display().to_string()).await;
 }
 
 #[tokio::test]
 async fn shards_join_one_run_and_its_status_waits_for_every_shard() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let location = dir.path().join("ledger.db").display().to_string();
-    let ledger = schema_sync_ledger::open(&location)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let ok = |r: schema_sync_core::Result<()>| r.unwrap_or_else(|e| panic!("{e}"));
-    // Two shards join the same run; the second's run record is ignored, its tenants added.
-    ok(ledger
-        .join_run(&run("shared", 1_000), &[selected("a", None)])
-        .await);
-    ok(ledger
-        .join_run(&run("shared", 1_500), &[selected("b", None)])
-        .await);
-    let record = ledger.run("shared").await.ok().flatten();
-    assert_eq!(record.map(|r| r.started_at_ms), Some(1_000));
-    // A tenant already in the run cannot join it twice.
-    assert!(
-        ledger
-            .join_run(&run("shared", 2_000), &[selected("a", None)])
-            .await
-            .is_err()
-    );
-    let finished = |tenant: &str, status| TenantRecord {
-        tenant: tenant.into(),
-        status,
-        before_hash: None,
-        after_hash: None,
-        steps_done: 0,
-        steps_total: 0,
-        error: None,
-        started_at_ms: None,
-        ended_at_ms: Some(1_100),
-        statements: Vec::new(),
-        wave: None,
-    };
-    // Shard 1 succeeds while shard 2's tenant is pending: the run is still running.
-    ok(ledger
-        .tenant_finished("shared", &finished("a", LedgerTenantStatus::InSync))
-        .await);
-    ok(ledger.end_run("shared", RunStatus::Succeeded, 1_200).await);
-    let status = |ledger: &std::sync::Arc<dyn schema_sync_core::ledger::RunLedger>| {
-        let ledger = ledger.clone();
-        async move { ledger.run("shared").await.ok().flatten().map(|r| r.status) }
-    };
-    assert_eq!(status(&ledger).await, Some(RunStatus::Running));
-    // Shard 2 fails: the run failed, and a later success does not hide it.
-    ok(ledger
-        .tenant_finished("shared", &finished("b", LedgerTenantStatus::Failed))
-        .await);
-    ok(ledger.end_run("shared", RunStatus::Failed, 1_300).await);
-    assert_eq!(status(&ledger).await, Some(RunStatus::Failed));
-    ok(ledger.end_run("shared", RunStatus::Succeeded, 1_400).await);
-    assert_eq!(status(&ledger).await, Some(RunStatus::Failed));
-    // A run whose every tenant finished ends with its own status.
-    ok(ledger
-        .begin_run(&run("solo", 3_000), &[selected("c", None)])
-        .await);
-    ok(ledger
-        .tenant_finished("solo", &finished("c", LedgerTenantStatus::Synced))
-        .await);
-    ok(ledger.end_run("solo", RunStatus::Succeeded, 3_100).await);
-    let solo = ledger.run("solo").await.ok().flatten();
-    assert_eq!(
-        solo.map(|r| (r.status, r.ended_at_ms)),
-        Some((RunStatus::Succeeded, Some(3_100)))
-    );
+    let path = dir.path().join("ledger.db");
+    common::shards_join_one_run_and_its_status_waits_for_every_shard(&path.display().to_string())
+        .await;
 }
 
 /// A ledger written at version 1 (before waves) is upgraded in place when opened: its
@@ -231,28 +38,15 @@ async fn a_version_1_ledger_is_upgraded_keeping_its_runs() {
             )
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    let ledger = schema_sync_ledger::open(&path.display().to_string())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let ledger = common::upgraded_from_version_1(&path.display().to_string()).await;
     let old = ledger
         .tenants("old", false)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        old.iter()
-            .map(|t| (t.tenant.as_str(), t.status, t.wave))
-            .collect::<Vec<_>>(),
-        [("a", LedgerTenantStatus::Synced, None)]
+        old.first().map(|t| t.status),
+        Some(LedgerTenantStatus::Synced)
     );
-    ledger
-        .begin_run(&run("new", 10), &[selected("b", Some(2))])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let new = ledger
-        .tenants("new", false)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(new.first().and_then(|t| t.wave), Some(2));
     let versions: Vec<i64> = rusqlite::Connection::open(&path)
         .and_then(|c| {
             let mut statement = c.prepare("SELECT version FROM ledger_version ORDER BY version")?;
@@ -261,4 +55,12 @@ async fn a_version_1_ledger_is_upgraded_keeping_its_runs() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(versions, [1, 2]);
+}
+
+#[tokio::test]
+async fn long_values_and_ids_differing_in_case_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("ledger.db");
+    common::long_values_and_ids_differing_in_case_read_back_whole(&path.display().to_string())
+        .await;
 }

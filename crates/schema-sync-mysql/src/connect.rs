@@ -99,6 +99,33 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// not speak MySQL's protocol within [`CONNECT_TIMEOUT`].
 pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Server> {
     let redacted = redact_url(url);
+    let opts = parse_url(url)?;
+    let max = options.max_connections.max(1);
+    let constraints = PoolConstraints::new(0, max)
+        .ok_or_else(|| Error::config(format!("invalid pool size {max}")))?;
+    let opts =
+        OptsBuilder::from_opts(opts).pool_opts(PoolOpts::default().with_constraints(constraints));
+    let pool = Pool::new(opts);
+    let version: Option<String> = first_contact(&redacted, async {
+        let mut conn = pool.get_conn().await?;
+        conn.query_first("SELECT VERSION()").await
+    })
+    .await?;
+    Ok(Server {
+        pool,
+        info: ServerInfo::parse(version.as_deref().unwrap_or_default()),
+        read_only: options.read_only,
+        url: redacted.into(),
+    })
+}
+
+/// Reads a `mysql://` or `mariadb://` URL into the driver's options.
+///
+/// # Errors
+/// [`Error::Config`] naming the URL (password removed) when it is not a MySQL URL or
+/// the driver cannot read it.
+pub fn parse_url(url: &str) -> Result<Opts> {
+    let redacted = redact_url(url);
     let driver_url = if let Some(rest) = url.strip_prefix("mariadb://") {
         format!("mysql://{rest}")
     } else if url.starts_with("mysql://") {
@@ -108,40 +135,41 @@ pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Server> 
             "{redacted} is not a MySQL URL; use mysql://user:password@host:port/database or mariadb://..."
         )));
     };
-    let opts = Opts::from_url(&driver_url).map_err(|e| {
+    Opts::from_url(&driver_url).map_err(|e| {
         Error::config(format!(
             "invalid MySQL URL {redacted}: {e}; use mysql://user:password@host:port/database"
         ))
-    })?;
-    let max = options.max_connections.max(1);
-    let constraints = PoolConstraints::new(0, max)
-        .ok_or_else(|| Error::config(format!("invalid pool size {max}")))?;
-    let opts =
-        OptsBuilder::from_opts(opts).pool_opts(PoolOpts::default().with_constraints(constraints));
-    let pool = Pool::new(opts);
-    let first_contact = async {
-        let mut conn = pool.get_conn().await?;
-        conn.query_first("SELECT VERSION()").await
-    };
+    })
+}
+
+/// Opens one connection, outside any pool, for a caller that keeps one session (the
+/// run ledger). `redacted_url` names the server in errors.
+///
+/// # Errors
+/// [`Error::Connection`] naming `redacted_url` when the server cannot be reached,
+/// refuses the login, or does not speak MySQL's protocol within ten seconds.
+pub async fn connect_conn(opts: Opts, redacted_url: &str) -> Result<Conn> {
+    first_contact(redacted_url, Conn::new(opts)).await
+}
+
+/// Awaits the first exchange with a server, within [`CONNECT_TIMEOUT`].
+async fn first_contact<T>(
+    redacted_url: &str,
+    contact: impl Future<Output = mysql_async::Result<T>>,
+) -> Result<T> {
     // A server of another kind on that port (PostgreSQL waits for the client to speak
     // first, as MySQL's protocol has the server speak first) would wait forever.
-    let version: Option<String> = tokio::time::timeout(CONNECT_TIMEOUT, first_contact)
+    tokio::time::timeout(CONNECT_TIMEOUT, contact)
         .await
         .map_err(|_| Error::Connection {
-            target: redacted.clone(),
+            target: redacted_url.to_string(),
             source: format!(
                 "no MySQL handshake within {}s; check that the URL names a MySQL or MariaDB server",
                 CONNECT_TIMEOUT.as_secs()
             )
             .into(),
         })?
-        .map_err(|e| error::connection(&redacted, e))?;
-    Ok(Server {
-        pool,
-        info: ServerInfo::parse(version.as_deref().unwrap_or_default()),
-        read_only: options.read_only,
-        url: redacted.into(),
-    })
+        .map_err(|e| error::connection(redacted_url, e))
 }
 
 impl Server {

@@ -10,8 +10,10 @@
 //!
 //! - `connect`: parses the URL, opens the pool and reads `SELECT VERSION()` into the
 //!   server's `Flavor` (MySQL or MariaDB) and version, which later modules consult where
-//!   the two servers differ.
-//! - `tenants`: discovery (every database but the server's own and the scratch ones) and
+//!   the two servers differ. [`parse_url`] and [`connect_conn`] serve the MySQL run
+//!   ledger, which keeps one session of its own.
+//! - `tenants`: discovery (every database but the server's own, the scratch ones and
+//!   `schema_sync_ledger`, the run ledger's default database) and
 //!   `namespace_of`, which maps a tenant id to the database of the same name.
 //! - `catalog`: the `information_schema` queries, one round for a batch of databases,
 //!   and the typed rows they return.
@@ -25,7 +27,8 @@
 //!   (`render/grouping` says which steps may share a statement, `render/clauses` writes
 //!   the column, index, key and option fragments).
 //! - `runner`: the per-tenant `GET_LOCK`, the session settings and the execution.
-//! - `sql`: identifier and literal quoting, used by every module that writes SQL.
+//! - `sql`: identifier and literal quoting, used by every module that writes SQL
+//!   ([`quote_ident`] by the run ledger too).
 //! - `error`: driver errors into the core error.
 //!
 //! # Execution is not transactional
@@ -157,6 +160,9 @@ use schema_sync_core::{
 };
 
 use crate::connect::{Flavor, Server};
+pub use crate::connect::{connect_conn, parse_url};
+pub use crate::sql::quote_ident;
+pub use crate::tenants::LEDGER_DATABASE;
 
 /// A MySQL or MariaDB server whose databases are tenants.
 ///

@@ -2,7 +2,7 @@
 //! these helpers. A leaf module: it imports nothing from this crate.
 
 /// Quotes an identifier with backticks, doubling embedded backticks.
-pub(crate) fn quote_ident(name: &str) -> String {
+pub fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 

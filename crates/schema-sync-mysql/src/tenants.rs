@@ -1,7 +1,8 @@
 //! Tenants are databases: discovery, and the rule that maps a tenant id to its database.
 //!
-//! Every database is a tenant except the server's own and the scratch databases that
-//! `target` creates; a tenant id names its database as it is, within the
+//! Every database is a tenant except the server's own, the scratch databases that
+//! `target` creates, and `schema_sync_ledger`, where a run ledger kept on the tenants'
+//! own server lives by default; a tenant id names its database as it is, within the
 //! server's limits on database names.
 
 use mysql_async::prelude::Queryable;
@@ -17,6 +18,10 @@ pub(crate) const SYSTEM_DATABASES: [&str; 4] =
 /// The prefix of the scratch databases in which target DDL is applied; never tenants.
 pub(crate) const SCRATCH_PREFIX: &str = "schema_sync_scratch_";
 
+/// The run ledger's default database (`--ledger mysql://host` without a database);
+/// never a tenant.
+pub const LEDGER_DATABASE: &str = "schema_sync_ledger";
+
 /// The longest database name MySQL and MariaDB accept, in characters.
 const MAX_DATABASE_NAME_CHARS: usize = 64;
 
@@ -27,7 +32,7 @@ fn is_system(name: &str) -> bool {
         .any(|s| s.eq_ignore_ascii_case(name))
 }
 
-/// Every tenant database name, sorted; system and scratch databases are left out. Names
+/// Every tenant database name, sorted; system, scratch and ledger databases are left out. Names
 /// that cannot be tenant ids are listed too: the engine reports them as failed tenants.
 ///
 /// # Errors
@@ -40,7 +45,7 @@ pub(crate) async fn list(server: &Server) -> Result<Vec<String>> {
         .map_err(|e| error::database(None, Phase::Discover, "list databases", e))?;
     let mut tenants: Vec<String> = names
         .into_iter()
-        .filter(|n| !is_system(n) && !n.starts_with(SCRATCH_PREFIX))
+        .filter(|n| !is_system(n) && !n.starts_with(SCRATCH_PREFIX) && n != LEDGER_DATABASE)
         .collect();
     tenants.sort();
     Ok(tenants)
