@@ -73,7 +73,9 @@ impl TenantReport {
         }
     }
 
-    pub(crate) fn failed(tenant: TenantId, error: Error) -> Self {
+    /// The report of a tenant that `error` stopped: refused for a destructive plan not
+    /// allowed, failed otherwise.
+    pub fn failed(tenant: TenantId, error: Error) -> Self {
         let status = if matches!(error, Error::DestructiveRefused { .. }) {
             TenantStatus::Refused
         } else {

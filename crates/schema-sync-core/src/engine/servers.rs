@@ -91,6 +91,11 @@ impl FleetServer {
         self.name.as_deref()
     }
 
+    /// How many tenants it has to run.
+    pub fn tenant_count(&self) -> usize {
+        self.tenants.len()
+    }
+
     /// The options of this server's part of a run: the run's, with its own limit and
     /// guard.
     fn options(&self, run: &FleetOptions) -> FleetOptions {
