@@ -12,8 +12,8 @@
 //! in flight than it can take, however many permits are free. With one server no
 //! semaphore is made at all: the run is [`Engine::run_fleet`] itself.
 //!
-//! Tenants of a named server are reported (and shown to the [`FleetObserver`]
-//! (super::FleetObserver), the run ledger) under ids qualified by the server's name,
+//! Tenants of a named server are reported (and shown to the
+//! [`FleetObserver`](super::FleetObserver), the run ledger) under ids qualified by the server's name,
 //! `eu-1/acme` ([`TenantId::qualified`]), so equal tenant ids on two servers stay apart.
 //! The servers share the run's plan cache, so they must use the same kind of adapter and
 //! the same planner: a tenant with a schema seen on another server reuses its plan.
@@ -78,9 +78,9 @@ impl FleetServer {
         self
     }
 
-    /// The cross-tenant guard of this server's sync ([`ExecuteOptions::isolation`]
-    /// (crate::ExecuteOptions::isolation)), in place of the run's: each server has its
-    /// own tenants.
+    /// The cross-tenant guard of this server's sync
+    /// ([`ExecuteOptions::isolation`](crate::ExecuteOptions::isolation)), in place of the
+    /// run's: each server has its own tenants.
     pub fn with_isolation(mut self, guard: NamespaceGuard) -> Self {
         self.isolation = Some(guard);
         self
