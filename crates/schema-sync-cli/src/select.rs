@@ -16,6 +16,13 @@ fn glob_set(patterns: &[String]) -> Result<GlobSet> {
     Ok(builder.build()?)
 }
 
+/// The glob set of one optional pattern.
+fn optional_glob(pattern: Option<&String>) -> Result<Option<GlobSet>> {
+    pattern
+        .map(|p| glob_set(std::slice::from_ref(p)))
+        .transpose()
+}
+
 /// The database's tenants that `selection` names, in the database's order: every tenant
 /// when it names none (no ids, no `--all-tenants`, no pattern), always minus the
 /// exclusions. An explicit id is listed only when the database has that tenant.
@@ -24,11 +31,7 @@ fn glob_set(patterns: &[String]) -> Result<GlobSet> {
 /// An invalid glob, or a listing error.
 pub async fn list_selected(engine: &Engine, selection: &Selection) -> Result<Vec<TenantContext>> {
     let exclude = glob_set(&selection.exclude)?;
-    let pattern = selection
-        .pattern
-        .as_ref()
-        .map(|p| glob_set(std::slice::from_ref(p)))
-        .transpose()?;
+    let pattern = optional_glob(selection.pattern.as_ref())?;
     let everything = selection.all || (selection.tenants.is_empty() && selection.pattern.is_none());
     let named = |id: &str| {
         everything
@@ -60,11 +63,7 @@ pub async fn select_tenants(
         contexts.push(engine.tenant(&TenantId::new(raw.as_str())?)?);
     }
     if selection.all || selection.pattern.is_some() {
-        let pattern = selection
-            .pattern
-            .as_ref()
-            .map(|p| glob_set(std::slice::from_ref(p)))
-            .transpose()?;
+        let pattern = optional_glob(selection.pattern.as_ref())?;
         // Rejected names (see `Engine::list_tenants`) stay in: the run reports them.
         let listed = engine.list_tenants().await?;
         contexts.extend(
@@ -159,11 +158,7 @@ pub async fn select_on_servers(
         );
     }
     let exclude = glob_set(&selection.exclude)?;
-    let pattern = selection
-        .pattern
-        .as_ref()
-        .map(|p| glob_set(std::slice::from_ref(p)))
-        .transpose()?;
+    let pattern = optional_glob(selection.pattern.as_ref())?;
     let count = servers.list().len();
     let mut named: Vec<Vec<&str>> = vec![Vec::new(); count];
     let mut bare: Vec<&str> = Vec::new();
@@ -178,11 +173,7 @@ pub async fn select_on_servers(
     let mut picked = Picked::default();
     let mut found_bare: Vec<&str> = Vec::new();
     for (position, server) in servers.list().iter().enumerate() {
-        let own_pattern = server
-            .pattern
-            .as_ref()
-            .map(|p| glob_set(std::slice::from_ref(p)))
-            .transpose()?;
+        let own_pattern = optional_glob(server.pattern.as_ref())?;
         let own_exclude = glob_set(&server.exclude)?;
         let keep = |id: &TenantId| -> Result<bool> {
             let qualified = server.qualify(id)?;

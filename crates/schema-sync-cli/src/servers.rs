@@ -10,7 +10,7 @@
 use anyhow::{Result, bail};
 use schema_sync_core::{
     ConnectOptions, Engine, Error, FleetServer, FleetSummary, NamespaceGuard, TenantContext,
-    TenantId, TenantReport, TenantStatus, redact_url,
+    TenantId, TenantReport, redact_url,
 };
 
 use crate::config::{DEFAULT_CONFIG, Settings};
@@ -253,14 +253,7 @@ impl Servers {
             let position = self.server_of(&report.tenant);
             let summary = &mut summaries[position];
             summary.total += 1;
-            match report.status {
-                TenantStatus::InSync => summary.in_sync += 1,
-                TenantStatus::Drifted => summary.drifted += 1,
-                TenantStatus::Synced => summary.synced += 1,
-                TenantStatus::Refused => summary.refused += 1,
-                TenantStatus::Failed => summary.failed += 1,
-                TenantStatus::Skipped => summary.skipped += 1,
-            }
+            summary.count(report.status);
             if let Some(hash) = &report.hash {
                 hashes[position].insert(hash.as_str());
             }

@@ -92,18 +92,8 @@ impl Engine {
         options: &FleetOptions,
         on_done: &(dyn Fn(&TenantReport) + Send + Sync),
     ) -> FleetReport {
-        let cache = PlanCache::default();
-        let failures = AtomicUsize::new(0);
-        let lane = Lane {
-            server: None,
-            shared: None,
-            failures: &failures,
-            cache: &cache,
-        };
-        let reports = self
-            .run_lane(tenants, target, options, on_done, &lane)
-            .await;
-        FleetReport::from_reports(reports, cache.len())
+        let server = super::FleetServer::unnamed(self.clone(), tenants);
+        super::run_servers(vec![server], target, options, on_done).await
     }
 
     /// The reports of `tenants` in their order, run as `lane` says: with the run's
