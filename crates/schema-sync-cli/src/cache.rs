@@ -17,11 +17,11 @@ use schema_sync_snapshots::DirectorySnapshotCache;
 
 use crate::config::Settings;
 
-/// Opens the cache for a run on `adapter` (its short name), or `None` when there is no
-/// directory to keep it in.
-pub fn open(settings: &Settings, adapter: &str) -> Option<Arc<dyn SnapshotCache>> {
+/// Opens the cache for a run on `adapter` (its short name) at `url`, or `None` when
+/// there is no directory to keep it in. Each server of a run has its own scope.
+pub fn open(settings: &Settings, adapter: &str, url: &str) -> Option<Arc<dyn SnapshotCache>> {
     let root = root(settings)?;
-    let url = settings.url.as_deref().map(redact_url).unwrap_or_default();
+    let url = redact_url(url);
     let scope = format!(
         "schema-sync {} snapshot format {} {adapter} {url} privileges={}",
         env!("CARGO_PKG_VERSION"),

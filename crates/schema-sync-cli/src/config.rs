@@ -20,6 +20,9 @@ pub const DEFAULT_CONFIG: &str = "schema-sync.toml";
 pub struct ConfigFile {
     /// Database URL.
     pub url: Option<String>,
+    /// A fleet over several servers, in place of `url`.
+    #[serde(default)]
+    pub databases: Vec<DatabaseEntry>,
     /// Desired schema.
     pub target: Option<String>,
     /// Tenants to work on.
@@ -79,6 +82,74 @@ pub struct ConfigFile {
     pub record_validate: bool,
 }
 
+/// One server of a fleet over several: a `[[databases]]` entry of `schema-sync.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseEntry {
+    /// The server's name: it qualifies its tenants' ids (`eu-1/acme`) and its shards.
+    #[serde(default)]
+    pub name: String,
+    /// The server's URL.
+    #[serde(default)]
+    pub url: String,
+    /// At most this many of its tenants in flight at once.
+    pub concurrency: Option<usize>,
+    /// Only its tenants whose id matches this glob.
+    pub tenant_pattern: Option<String>,
+    /// Leave out its tenants whose id matches one of these globs.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// The longest server name, in characters.
+const MAX_SERVER_NAME: usize = 64;
+
+/// Checks the `[[databases]]` entries once, before any work: unique names of safe
+/// characters, a URL each, limits of at least 1, one kind of database.
+fn check_databases(databases: &[DatabaseEntry]) -> Result<()> {
+    let mut kinds: Vec<(&str, &str)> = Vec::new();
+    for (i, entry) in databases.iter().enumerate() {
+        let at = format!("[[databases]] entry {} of {DEFAULT_CONFIG}", i + 1);
+        let name = &entry.name;
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if name.is_empty() {
+            bail!(
+                "{at} has no `name`: give each server a name such as \"eu-1\" (it qualifies tenant ids, eu-1/acme)"
+            );
+        }
+        if name.chars().count() > MAX_SERVER_NAME
+            || !name.chars().all(safe)
+            || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            bail!(
+                "{at}: server name {name:?} must be 1 to {MAX_SERVER_NAME} letters, digits, `.`, `_` or `-`, starting with a letter or digit (it is part of tenant ids such as {name}/acme)"
+            );
+        }
+        if databases[..i].iter().any(|other| &other.name == name) {
+            bail!(
+                "{at}: two [[databases]] entries are named {name:?}: give each server its own name"
+            );
+        }
+        if entry.url.trim().is_empty() {
+            bail!("{at} ({name:?}) has no `url`: add `url = \"postgres://user@host/db\"`");
+        }
+        if entry.concurrency == Some(0) {
+            bail!(
+                "{at} ({name:?}): `concurrency = 0` would never work on its tenants: give at least 1, or leave the key out for no limit of its own"
+            );
+        }
+        kinds.push((name, crate::registry::kind(&entry.url)));
+    }
+    if let Some((first, kind)) = kinds.first()
+        && let Some((other, other_kind)) = kinds.iter().find(|(_, k)| k != kind)
+    {
+        bail!(
+            "[[databases]] mixes kinds of database: {first:?} is {kind} and {other:?} is {other_kind}; one run compares tenants with one target on one kind of database, so run each kind with its own config file"
+        );
+    }
+    Ok(())
+}
+
 /// Which recorded run a sync resumes, and which of its tenants it takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resume {
@@ -104,19 +175,32 @@ pub struct Selection {
     pub shard: Option<Sharding>,
 }
 
-/// One part of the selected tenants (`--shard i/n`) on the server it was named for.
+/// One part of the selected tenants (`--shard i/n`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sharding {
     /// Which part.
     pub shard: Shard,
-    /// The server's name in the shard hash ([`server_name`]).
-    pub server: String,
+    /// The single server's name in the shard hash ([`server_name`] of its URL); `None`
+    /// for named `[[databases]]`, whose tenant ids carry their server's name.
+    pub server: Option<String>,
 }
 
 impl Sharding {
-    /// Whether `tenant` is in this part.
+    /// Whether `tenant` (an id as reports and the ledger write it: `eu-1/acme` with
+    /// named servers) is in this part.
     pub fn keeps(&self, tenant: &str) -> bool {
-        self.shard.keeps(&self.server, tenant)
+        match &self.server {
+            Some(server) => self.shard.keeps(server, tenant),
+            None => {
+                let (server, id) = tenant.split_once('/').unwrap_or(("", tenant));
+                self.shard.keeps(server, id)
+            }
+        }
+    }
+
+    /// Whether tenant `id` of server `server` (its shard name) is in this part.
+    pub fn keeps_on(&self, server: &str, id: &str) -> bool {
+        self.shard.keeps(server, id)
     }
 }
 
@@ -125,6 +209,8 @@ impl Sharding {
 pub struct Settings {
     /// Database URL, when given.
     pub url: Option<String>,
+    /// The servers of a fleet over several (`[[databases]]`), checked; empty with `url`.
+    pub databases: Vec<DatabaseEntry>,
     /// Desired schema, when the command needs one.
     pub target: Option<String>,
     /// Tenant selection.
@@ -242,6 +328,15 @@ impl Settings {
             file.statement_timeout_ms.as_ref(),
         )?;
         let execution = &flags.execution;
+        if !file.databases.is_empty() {
+            if let Some(url) = flags.connection.url.as_deref().or(file.url.as_deref()) {
+                bail!(
+                    "{DEFAULT_CONFIG} lists [[databases]] and a single database URL is given too ({}, by --url, SCHEMA_SYNC_URL or the `url` key): use one or the other: remove `url` (and unset SCHEMA_SYNC_URL, leave out --url) to run over the [[databases]], or use a config without [[databases]]",
+                    schema_sync_core::redact_url(url)
+                );
+            }
+            check_databases(&file.databases)?;
+        }
         let url = flags.connection.url.clone().or(file.url);
         let concurrency = execution.concurrency.or(file.concurrency).unwrap_or(4);
         if concurrency == 0 {
@@ -260,7 +355,10 @@ impl Settings {
         // Shards split the server's tenants; its name (not the password) is hashed.
         let shard = chosen.shard.map(|shard| Sharding {
             shard,
-            server: server_name(None, url.as_deref().unwrap_or_default()),
+            server: file
+                .databases
+                .is_empty()
+                .then(|| server_name(None, url.as_deref().unwrap_or_default())),
         });
         let selection = if !chosen.tenants.is_empty()
             || chosen.all_tenants
@@ -305,6 +403,7 @@ impl Settings {
         let global = &flags.global;
         Ok(Self {
             url,
+            databases: file.databases,
             target: flags.target.target.clone().or(file.target),
             selection,
             format: global.format.or(file.format).unwrap_or(Format::Text),
@@ -361,7 +460,7 @@ impl Settings {
         match &self.url {
             Some(url) => Ok(url),
             None => bail!(
-                "no database URL: pass --url, set SCHEMA_SYNC_URL, or add `url = \"...\"` to {DEFAULT_CONFIG}"
+                "no database URL: pass --url, set SCHEMA_SYNC_URL, or add `url = \"...\"` (or [[databases]] entries) to {DEFAULT_CONFIG}"
             ),
         }
     }

@@ -18,6 +18,7 @@ mod progress;
 pub mod reference;
 mod registry;
 mod select;
+mod servers;
 pub mod shard;
 mod target;
 pub mod waves;
@@ -26,11 +27,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::CommandFactory;
-use schema_sync_core::{ConnectOptions, Engine};
 
 use cli::{Cli, Command, SnapshotCommand};
 use commands::check::Mode;
 use config::{Settings, load_config_file};
+use servers::Servers;
 
 /// The clap command of `schema-sync`, with every subcommand and flag.
 pub fn command() -> clap::Command {
@@ -61,11 +62,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let settings = Settings::resolve(&cli.flags(), file)?;
     if let Command::Snapshot(command) = &cli.command {
         // Only `snapshot save` reads tenants; the others work on the store (or files) alone.
-        let engine = match command {
-            SnapshotCommand::Save(_) => Some(connect(&settings, true).await?),
+        let servers = match command {
+            SnapshotCommand::Save(_) => Some(Servers::connect(&settings, true, false).await?),
             _ => None,
         };
-        return commands::snapshot::run(command, &settings, engine.as_ref()).await;
+        let engine = servers
+            .as_ref()
+            .map(|s| s.single("snapshot save"))
+            .transpose()?;
+        return commands::snapshot::run(command, &settings, engine).await;
     }
     if let Command::Runs(command) = &cli.command {
         // The ledger alone: no database URL needed.
@@ -74,35 +79,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     // Audit and tenant listing are read-only for real. diff, validate and plan change no
     // tenant, but an SQL target is applied in a scratch namespace, which needs writes.
     let read_only = matches!(cli.command, Command::Audit(_) | Command::Tenants(_));
-    let mut engine = connect(&settings, read_only).await?;
     let fleet_command = matches!(
         cli.command,
         Command::Sync(_) | Command::Diff(_) | Command::Validate(_) | Command::Audit(_)
     );
-    if fleet_command && let Some(cache) = cache::open(&settings, engine.adapter().name()) {
-        engine = engine.with_cache(cache);
-    }
+    let servers = Servers::connect(&settings, read_only, fleet_command).await?;
     match cli.command {
-        Command::Sync(_) => commands::check::run(Mode::Sync, &engine, &settings).await,
-        Command::Diff(_) => commands::check::run(Mode::Diff, &engine, &settings).await,
-        Command::Validate(_) => commands::check::run(Mode::Validate, &engine, &settings).await,
-        Command::Audit(args) => commands::audit::run(&engine, &settings, args.snapshots).await,
-        Command::Plan(args) => commands::plan::run(&engine, &settings, args.out.as_deref()).await,
-        Command::Tenants(_) => commands::tenants::run(&engine, &settings).await,
+        Command::Sync(_) => commands::check::run(Mode::Sync, &servers, &settings).await,
+        Command::Diff(_) => commands::check::run(Mode::Diff, &servers, &settings).await,
+        Command::Validate(_) => commands::check::run(Mode::Validate, &servers, &settings).await,
+        Command::Audit(args) => commands::audit::run(&servers, &settings, args.snapshots).await,
+        Command::Plan(args) => {
+            commands::plan::run(servers.single("plan")?, &settings, args.out.as_deref()).await
+        }
+        Command::Tenants(_) => commands::tenants::run(&servers, &settings).await,
         Command::Snapshot(_) | Command::Runs(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
     }
-}
-
-/// Connects the adapter the URL names, read-only when asked.
-async fn connect(settings: &Settings, read_only: bool) -> Result<Engine> {
-    let options = ConnectOptions::default()
-        .with_max_connections(settings.concurrency.max(1))
-        .with_read_only(read_only)
-        .with_lock_timeout(Some(settings.lock_timeout))
-        .with_statement_timeout(settings.statement_timeout)
-        .with_include_privileges(settings.include_privileges);
-    let adapter = registry::connect(settings.require_url()?, options).await?;
-    Ok(Engine::new(adapter))
 }

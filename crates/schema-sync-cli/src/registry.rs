@@ -88,6 +88,16 @@ fn scheme(url: &str) -> &str {
     url.split_once(':').map_or("", |(scheme, _)| scheme)
 }
 
+/// The kind of database `url` names (`postgres` for `postgres://` and `postgresql://`),
+/// compiled in or not; `unknown` for a scheme no driver serves.
+pub fn kind(url: &str) -> &'static str {
+    let scheme = scheme(url).to_ascii_lowercase();
+    drivers()
+        .into_iter()
+        .find(|d| d.schemes.contains(&scheme.as_str()))
+        .map_or("unknown", |d| d.feature)
+}
+
 /// Connects to `url` with the driver its scheme names.
 pub async fn connect(url: &str, options: ConnectOptions) -> Result<Arc<dyn DatabaseAdapter>> {
     let scheme = scheme(url).to_ascii_lowercase();
@@ -119,6 +129,9 @@ mod tests {
         assert_eq!(scheme("postgresql://x"), "postgresql");
         assert_eq!(scheme("sqlite:///tmp"), "sqlite");
         assert!(drivers().iter().any(|d| d.schemes.contains(&"mariadb")));
+        assert_eq!(kind("postgresql://h/db"), kind("postgres://h/db"));
+        assert_eq!(kind("mariadb://h/db"), "mysql");
+        assert_eq!(kind("oracle://h/db"), "unknown");
     }
 
     #[tokio::test]

@@ -170,14 +170,14 @@ pub use blocking::run_blocking;
 pub use cache::{ChangeCookie, SnapshotCache};
 pub use diff::{DefaultDiffCalculator, DiffCalculator, SchemaDiff};
 pub use engine::{
-    Engine, FleetObserver, FleetOptions, FleetReport, FleetSummary, SYNC_BATCH_SIZE, SyncOptions,
-    SyncOutcome, Target, TenantReport, TenantStatus,
+    Engine, FleetObserver, FleetOptions, FleetReport, FleetServer, FleetSummary, SYNC_BATCH_SIZE,
+    SyncOptions, SyncOutcome, Target, TenantReport, TenantStatus, inspect_servers, run_servers,
 };
 pub use error::{BoxError, Error, Phase, Progress, Result, redact_url};
 pub use isolation::NamespaceGuard;
 pub use plan::{DefaultPlanner, Hazard, MigrationPlan, Operation, PlanStep, Planner};
 pub use snapshot::{SchemaSnapshot, SnapshotHash};
 pub use store::{SnapshotRecord, SnapshotStore};
-pub use tenant::{MAX_TENANT_ID_LEN, TenantContext, TenantId};
+pub use tenant::{MAX_TENANT_ID_LEN, TenantContext, TenantId, check_server_name};
 #[cfg(test)]
 mod proptests;

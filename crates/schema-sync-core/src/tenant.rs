@@ -73,10 +73,54 @@ impl TenantId {
         Self(label)
     }
 
+    /// The id of tenant `id` of a fleet over several servers, qualified by the name of
+    /// its server: `eu-1/acme`. Such an id names a tenant in reports and in the run
+    /// ledger; it never addresses a namespace. It may be longer than
+    /// [`MAX_TENANT_ID_LEN`], since both parts are validated on their own.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `server` cannot name a server ([`check_server_name`]).
+    pub fn qualified(server: &str, id: &TenantId) -> Result<Self> {
+        check_server_name(server)?;
+        Ok(Self::qualified_unchecked(server, id))
+    }
+
+    /// [`qualified`](Self::qualified) with a server name already checked.
+    pub(crate) fn qualified_unchecked(server: &str, id: &TenantId) -> Self {
+        let mut qualified = String::with_capacity(server.len() + 1 + id.0.len());
+        qualified.push_str(server);
+        qualified.push('/');
+        qualified.push_str(&id.0);
+        Self(qualified)
+    }
+
     /// The id as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Checks that `name` can name a server of a fleet over several: not empty, no `/` (which
+/// separates it from the tenant in a qualified id) and no control character.
+///
+/// # Errors
+/// [`Error::Config`] naming the server and what is wrong.
+pub fn check_server_name(name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        "is empty"
+    } else if name.contains('/') {
+        "contains `/`, which separates the server from the tenant in `server/tenant`"
+    } else if name.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config {
+        message: format!(
+            "server name {:?} {why}: name each server with letters, digits, `.`, `_` or `-`",
+            TenantId::label_for_invalid(name).as_str()
+        ),
+    })
 }
 
 impl<'de> Deserialize<'de> for TenantId {
@@ -132,6 +176,17 @@ impl TenantContext {
             id: TenantId::label_for_invalid(raw_name),
             namespace: String::new(),
             rejection: Some(reason),
+        }
+    }
+
+    /// This tenant on server `server` of a fleet over several: the same namespace, with
+    /// its id qualified by the server's name ([`TenantId::qualified`]), as observers and
+    /// reports of such a fleet see it.
+    pub(crate) fn qualified(&self, server: &str) -> Self {
+        Self {
+            id: TenantId::qualified_unchecked(server, &self.id),
+            namespace: self.namespace.clone(),
+            rejection: self.rejection.clone(),
         }
     }
 

@@ -6,11 +6,11 @@ use std::time::Instant;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use schema_sync_core::ledger::{RunLedger, SelectedTenant};
 use schema_sync_core::{
-    Engine, ExecuteOptions, FleetObserver, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot,
-    SyncOptions, Target, TenantContext, TenantId, TenantReport,
+    Engine, ExecuteOptions, FleetObserver, FleetOptions, FleetReport, FleetServer, FleetSummary,
+    NamespaceGuard, SchemaSnapshot, SyncOptions, Target, TenantContext, TenantId, TenantReport,
 };
 
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
@@ -19,7 +19,8 @@ use crate::config::{Resume, Settings};
 use crate::ledger::Recorder;
 use crate::output::{json, shapes, text};
 use crate::progress::Progress;
-use crate::select::select_tenants;
+use crate::select::{Asking, Picked, select_on_servers, select_tenants};
+use crate::servers::Servers;
 use crate::target::load_target;
 
 /// Which of the three commands.
@@ -43,24 +44,25 @@ impl Mode {
     }
 }
 
-/// Resolves the target and selects the tenants: what every planning command needs.
+/// Resolves the target and selects the tenants of one server: what `plan` needs.
 pub async fn prepare(
     engine: &Engine,
     settings: &Settings,
 ) -> Result<(SchemaSnapshot, Vec<TenantContext>)> {
-    let (snapshot, reference) = prepare_target(engine, settings).await?;
+    let target = load(settings).await?;
+    let reference = match &target {
+        Target::Tenant(id) => Some(id.clone()),
+        _ => None,
+    };
+    let snapshot = resolve(engine, settings, &target).await?;
     let tenants = select_tenants(engine, &settings.selection, reference.as_ref()).await?;
     Ok((snapshot, tenants))
 }
 
-/// Resolves the target, refusing an empty one, with the reference tenant of a
-/// `tenant:NAME` target.
-async fn prepare_target(
-    engine: &Engine,
-    settings: &Settings,
-) -> Result<(SchemaSnapshot, Option<TenantId>)> {
+/// Reads the target the settings name (`snapshot:REF` from the store).
+async fn load(settings: &Settings) -> Result<Target> {
     let spec = settings.require_target()?;
-    let target = match spec.strip_prefix("snapshot:") {
+    Ok(match spec.strip_prefix("snapshot:") {
         Some(reference) => {
             let store = super::snapshot::LazyStore::new(settings);
             let snapshot = super::snapshot::resolve(&store, reference).await?;
@@ -70,25 +72,57 @@ async fn prepare_target(
             }
         }
         None => load_target(spec)?,
+    })
+}
+
+/// Resolves `target` on `engine`, refusing an empty one.
+async fn resolve(engine: &Engine, settings: &Settings, target: &Target) -> Result<SchemaSnapshot> {
+    let snapshot = engine.resolve_target(target).await?;
+    refuse_empty_target(
+        settings.require_target()?,
+        &snapshot,
+        settings.allow_empty_target,
+    )?;
+    Ok(snapshot)
+}
+
+/// Resolves the target once for every server, with the reference tenant of a
+/// `tenant:NAME` target and its server: with named servers it must be
+/// `tenant:SERVER/NAME`. Other targets are applied on the first server that answers.
+async fn prepare_target(
+    servers: &Servers,
+    settings: &Settings,
+) -> Result<(SchemaSnapshot, Option<(usize, TenantId)>)> {
+    let target = load(settings).await?;
+    let Target::Tenant(id) = &target else {
+        return Ok((
+            resolve(servers.first_reachable()?, settings, &target).await?,
+            None,
+        ));
     };
-    let reference = match &target {
-        Target::Tenant(id) => Some(id.clone()),
-        _ => None,
-    };
-    let snapshot = engine.resolve_target(&target).await?;
-    refuse_empty_target(spec, &snapshot, settings.allow_empty_target)?;
-    Ok((snapshot, reference))
+    let (position, bare) = servers.split(id.as_str()).with_context(|| {
+        format!("--target tenant:{id}: with [[databases]], a tenant target names its server: write tenant:SERVER/NAME")
+    })?;
+    let bare = TenantId::new(bare)?;
+    let server = &servers.list()[position];
+    let engine = server
+        .engine
+        .as_ref()
+        .map_err(|why| anyhow::Error::new(server.unreachable(why)))
+        .with_context(|| format!("cannot read the target tenant:{id}"))?;
+    let snapshot = resolve(engine, settings, &Target::Tenant(bare.clone())).await?;
+    Ok((snapshot, Some((position, bare))))
 }
 
 /// The target and tenants of a sync that resumes a recorded run: the run's tenants
-/// that `--resume` or `--retry-failed` takes, in the database's naming.
+/// that `--resume` or `--retry-failed` takes, on the servers their ids name.
 async fn prepare_resume(
-    engine: &Engine,
+    servers: &Servers,
     settings: &Settings,
     ledger: &dyn RunLedger,
     resume: &Resume,
-) -> Result<(SchemaSnapshot, Vec<TenantContext>)> {
-    let (snapshot, _) = prepare_target(engine, settings).await?;
+) -> Result<(SchemaSnapshot, Option<(usize, TenantId)>, Picked)> {
+    let (snapshot, reference) = prepare_target(servers, settings).await?;
     let names = crate::ledger::resume_tenants(
         ledger,
         resume,
@@ -96,11 +130,17 @@ async fn prepare_resume(
         settings.selection.shard.as_ref(),
     )
     .await?;
-    let tenants = names
-        .iter()
-        .map(|name| Ok(engine.tenant(&TenantId::new(name.as_str())?)?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((snapshot, tenants))
+    let mut picked = Picked::default();
+    for name in &names {
+        let (position, bare) = servers.split(name)?;
+        let server = &servers.list()[position];
+        let bare = TenantId::new(bare)?;
+        match &server.engine {
+            Ok(engine) => picked.tenants.push((position, engine.tenant(&bare)?)),
+            Err(_) => picked.unreachable.push((position, server.qualify(&bare)?)),
+        }
+    }
+    Ok((snapshot, reference, picked))
 }
 
 /// Refuses a target with no objects at all, unless allowed: an empty or comments-only
@@ -170,14 +210,43 @@ pub async fn run_with_progress(
     report
 }
 
-/// Runs `sync`, `diff` or `validate`.
+/// Runs the fleet over its servers with a progress bar, like [`run_with_progress`].
+pub async fn run_servers_with_progress(
+    servers: Vec<FleetServer>,
+    target: &SchemaSnapshot,
+    options: &FleetOptions,
+    quiet: bool,
+    on_done: &(dyn Fn(&TenantReport) + Send + Sync),
+) -> FleetReport {
+    let tenants = servers.iter().map(FleetServer::tenant_count).sum();
+    let progress = Progress::new(tenants, quiet);
+    let report = schema_sync_core::run_servers(servers, target, options, &|r| {
+        progress.suspend(|| on_done(r));
+        progress.tick(r.status.is_failure());
+    })
+    .await;
+    progress.finish();
+    report
+}
+
+/// One tenant of a run: its server, its context and its id as reported.
+pub struct Item {
+    /// The server's position.
+    pub server: usize,
+    /// The tenant there.
+    pub tenant: TenantContext,
+    /// Its id in reports and the ledger (`eu-1/acme` on named servers).
+    pub id: TenantId,
+}
+
+/// Runs `sync`, `diff` or `validate` over every server of the run.
 ///
 /// A snapshot store that fails after the run never hides the run: the report is printed
 /// first, then the store error, and the run exits 2.
 ///
 /// # Errors
 /// A usage, target, store or connection error found before any tenant ran.
-pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<ExitCode> {
+pub async fn run(mode: Mode, servers: &Servers, settings: &Settings) -> Result<ExitCode> {
     let started = Instant::now();
     // `diff` has no --save-snapshots; the config key covers sync and validate.
     let save_snapshots = settings.save_snapshots && mode != Mode::Diff;
@@ -200,11 +269,21 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
     } else {
         None
     };
-    let (target, tenants) = match (&settings.resume, &ledger) {
+    let (target, reference, picked) = match (&settings.resume, &ledger) {
         (Some(resume), Some(ledger)) => {
-            prepare_resume(engine, settings, ledger.as_ref(), resume).await?
+            prepare_resume(servers, settings, ledger.as_ref(), resume).await?
         }
-        _ => prepare(engine, settings).await?,
+        _ => {
+            let (target, reference) = prepare_target(servers, settings).await?;
+            let picked = select_on_servers(
+                servers,
+                &settings.selection,
+                reference.as_ref().map(|(p, id)| (*p, id)),
+                Asking::Run,
+            )
+            .await?;
+            (target, reference, picked)
+        }
     };
     if settings.run_id.is_some() && ledger.is_none() {
         bail!(
@@ -213,12 +292,24 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         );
     }
     let target_hash = target.hash();
+    let Picked {
+        tenants,
+        unreachable,
+        down,
+    } = picked;
+    let items: Vec<Item> = tenants
+        .into_iter()
+        .map(|(server, tenant)| {
+            let id = servers.list()[server].qualify(tenant.id())?;
+            Ok(Item { server, tenant, id })
+        })
+        .collect::<Result<_>>()?;
     // Canary and waves (sync only); without them the run is one unnumbered wave.
     let staged = settings.canary.is_some() || settings.waves.is_some();
     let waves = if staged {
         crate::waves::assign(
-            tenants,
-            |t| t.id().as_str(),
+            items,
+            |t| t.id.as_str(),
             settings.canary.as_ref(),
             settings.waves.as_ref(),
         )?
@@ -226,10 +317,11 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         vec![crate::waves::Wave {
             number: 1,
             canary: false,
-            tenants,
+            tenants: items,
         }]
     };
-    let tenant_count: usize = waves.iter().map(|w| w.tenants.len()).sum();
+    let tenant_count: usize =
+        waves.iter().map(|w| w.tenants.len()).sum::<usize>() + unreachable.len();
     let wave_of = if staged {
         super::rollout::wave_numbers(&waves)
     } else {
@@ -239,14 +331,18 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         Some(ledger) => {
             let resumes = settings.resume.as_ref().map(|r| r.run.as_str());
             let run = crate::ledger::run_record(mode.name(), settings, &target_hash, resumes);
-            let selected: Vec<SelectedTenant> = waves
+            let selected: Vec<SelectedTenant> = unreachable
                 .iter()
-                .flat_map(|wave| {
+                .map(|(_, id)| SelectedTenant {
+                    id: id.clone(),
+                    wave: None,
+                })
+                .chain(waves.iter().flat_map(|wave| {
                     wave.tenants.iter().map(move |t| SelectedTenant {
-                        id: t.id().clone(),
+                        id: t.id.clone(),
                         wave: staged.then_some(wave.number),
                     })
-                })
+                }))
                 .collect();
             crate::ledger::begin(ledger.as_ref(), &run, &selected, settings.run_id.is_some())
                 .await?;
@@ -262,30 +358,42 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         }
         None => None,
     };
-    let observed;
-    let engine = match &recording {
-        Some((_, recorder)) => {
-            observed = engine.clone().with_observer(recorder.clone());
-            &observed
-        }
-        None => engine,
-    };
+    let observer = recording
+        .as_ref()
+        .map(|(_, recorder)| recorder.clone() as Arc<dyn FleetObserver>);
+    let engines: Vec<Option<Engine>> = servers
+        .list()
+        .iter()
+        .map(|server| {
+            let engine = server.engine.as_ref().ok()?.clone();
+            Some(match &observer {
+                Some(observer) => engine.with_observer(observer.clone()),
+                None => engine,
+            })
+        })
+        .collect();
     let grouped = shapes::grouped(settings.group_by, settings.format, tenant_count);
     let allow_destructive = mode == Mode::Sync && settings.allow_destructive;
     let mut options = fleet_options(settings, mode == Mode::Sync, allow_destructive);
+    let mut guards: Vec<Option<NamespaceGuard>> = vec![None; engines.len()];
     if mode == Mode::Sync {
-        // The cross-tenant guard: no tenant's SQL may name another tenant or the template.
-        let template = settings
-            .require_target()?
-            .strip_prefix("tenant:")
-            .map(TenantId::new)
-            .transpose()?;
-        // Namespaces the target itself names in its structure (a foreign key to a shared
-        // lookup table, a type or extension in a shared schema) are shared by design.
+        // The cross-tenant guard of each server: no tenant's SQL may name another tenant
+        // of its server or the template. Namespaces the target itself names in its
+        // structure (a foreign key to a shared lookup table, a type or extension in a
+        // shared schema) are shared by design.
         let mut shared = settings.shared_namespaces.clone();
         shared.extend(target.referenced_namespaces());
-        options.sync.execute_options.isolation =
-            engine.isolation_guard(template.as_ref(), &shared).await?;
+        for (position, engine) in engines.iter().enumerate() {
+            let Some(engine) = engine else { continue };
+            let template = reference
+                .as_ref()
+                .filter(|(p, _)| *p == position)
+                .map(|(_, id)| id);
+            guards[position] = Some(engine.isolation_guard(template, &shared).await?);
+        }
+        if let [Some(guard)] = guards.as_slice() {
+            options.sync.execute_options.isolation = guard.clone();
+        }
     }
     options.sync.keep_snapshots = save_snapshots;
     let include_plan = mode != Mode::Validate || settings.verbose;
@@ -305,21 +413,41 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         }
         Format::Json => {}
     };
+    // Tenants named on a server that cannot be reached fail first, untouched.
+    let mut failed_first = Vec::with_capacity(unreachable.len());
+    for (position, id) in unreachable {
+        let server = &servers.list()[position];
+        let why = server.engine.as_ref().err().cloned().unwrap_or_default();
+        let report = TenantReport::failed(id, server.unreachable(&why));
+        if let Some(observer) = &observer {
+            observer.tenant_finished(&report).await;
+        }
+        on_done(&report);
+        failed_first.push(report);
+    }
     let run_id = recording.as_ref().map(|(run, _)| run.as_str());
     let rollout = super::rollout::RolloutContext {
-        engine,
+        servers,
+        engines: &engines,
+        guards: &guards,
         target: &target,
         options: &options,
         quiet_progress: settings.quiet || json_output,
         print_lines: staged && format == Format::Text && !settings.quiet,
-        observer: recording
-            .as_ref()
-            .map(|(_, recorder)| recorder.as_ref() as &dyn FleetObserver),
+        observer: observer.as_deref(),
         run_id,
+        failed_before: failed_first.len(),
     };
-    let rollout = super::rollout::run(&rollout, waves, &on_done).await;
+    let mut rollout = super::rollout::run(&rollout, waves, &on_done).await?;
+    if !failed_first.is_empty() {
+        let distinct = rollout.report.summary.distinct_schemas;
+        failed_first.append(&mut rollout.report.tenants);
+        rollout.report = FleetReport::from_reports(failed_first, distinct);
+    }
     let report = &rollout.report;
-    crate::cache::flush(engine.cache(), settings.quiet || json_output).await;
+    for engine in engines.iter().flatten() {
+        crate::cache::flush(engine.cache(), settings.quiet || json_output).await;
+    }
     let saved = match &store {
         Some(store) => Some(super::snapshot::save_after_run(store.as_ref(), report, &target).await),
         None => None,
@@ -327,7 +455,11 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
     let elapsed = started.elapsed().as_millis();
     let ledger_error = match (&recording, &ledger) {
         (Some((run, recorder)), Some(ledger)) => {
-            let status = crate::ledger::run_status(&report.summary, mode == Mode::Validate);
+            let status = if down.is_empty() {
+                crate::ledger::run_status(&report.summary, mode == Mode::Validate)
+            } else {
+                schema_sync_core::ledger::RunStatus::Failed
+            };
             let ended = ledger
                 .end_run(run, status, schema_sync_ledger::now_ms())
                 .await;
@@ -335,11 +467,13 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
         }
         _ => None,
     };
+    let per_server = crate::output::servers::Breakdown::new(servers, &report.tenants, &down);
 
     match format {
         Format::Json => {
             let mut document =
                 json::fleet_document(mode.name(), &target_hash, report, include_plan, elapsed);
+            document["servers"] = per_server.json();
             if let Some(run_id) = run_id {
                 document["run_id"] = serde_json::json!(run_id);
             }
@@ -354,6 +488,7 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
                 Some(&target_hash),
                 json::summary_value(&report.summary, elapsed),
             );
+            line["servers"] = per_server.json();
             if let Some(run_id) = run_id {
                 line["run_id"] = serde_json::json!(run_id);
             }
@@ -365,6 +500,7 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
                 shapes::print_fleet(&report.tenants, &groups, detail);
             }
             text::print_summary(&report.summary, elapsed);
+            per_server.print();
         }
     }
     if let Some(stopped) = &rollout.stopped
@@ -377,6 +513,13 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
             "the run above finished, but the run ledger could not record all of it",
         )));
     }
+    let exit_code = |summary: &FleetSummary| {
+        if down.is_empty() {
+            fleet_exit(summary, mode == Mode::Validate)
+        } else {
+            exit(EXIT_DRIFT_OR_FAILURE)
+        }
+    };
     match saved {
         Some(Err(error)) => Ok(super::report_error(
             &error.context("the run above finished, but its snapshots could not be saved"),
@@ -388,8 +531,8 @@ pub async fn run(mode: Mode, engine: &Engine, settings: &Settings) -> Result<Exi
                     if saved == 1 { "" } else { "s" }
                 );
             }
-            Ok(fleet_exit(&report.summary, mode == Mode::Validate))
+            Ok(exit_code(&report.summary))
         }
-        None => Ok(fleet_exit(&report.summary, mode == Mode::Validate)),
+        None => Ok(exit_code(&report.summary)),
     }
 }

@@ -12,14 +12,16 @@
 
 use std::collections::HashMap;
 
+use anyhow::Result;
 use schema_sync_core::{
-    Engine, FleetObserver, FleetOptions, FleetReport, FleetSummary, SchemaSnapshot, TenantContext,
+    Engine, FleetObserver, FleetOptions, FleetReport, FleetSummary, NamespaceGuard, SchemaSnapshot,
     TenantId, TenantReport, TenantStatus,
 };
 
 use serde_json::{Value, json};
 
-use super::check::run_with_progress;
+use super::check::{Item, run_servers_with_progress};
+use crate::servers::Servers;
 use crate::waves::Wave;
 
 /// How one wave went.
@@ -49,8 +51,13 @@ pub struct Rollout {
 
 /// How the waves are run and shown.
 pub struct RolloutContext<'a> {
-    /// The engine (with the ledger's observer, when recording).
-    pub engine: &'a Engine,
+    /// The run's servers.
+    pub servers: &'a Servers,
+    /// Each server's engine (with the ledger's observer, when recording); `None` for a
+    /// server that cannot be reached.
+    pub engines: &'a [Option<Engine>],
+    /// Each server's cross-tenant guard, in sync.
+    pub guards: &'a [Option<NamespaceGuard>],
     /// The target.
     pub target: &'a SchemaSnapshot,
     /// The run's fleet options; each wave gets what is left of `max_failures`.
@@ -63,19 +70,25 @@ pub struct RolloutContext<'a> {
     pub observer: Option<&'a dyn FleetObserver>,
     /// The run id, for the fix in the stop message.
     pub run_id: Option<&'a str>,
+    /// Tenants that failed before the waves (named on a server that cannot be reached):
+    /// they count toward `max_failures`.
+    pub failed_before: usize,
 }
 
 /// Runs `waves` in order, stopping as the failure rules say.
+///
+/// # Errors
+/// A server name core refuses (never, after the config's checks).
 pub async fn run(
     context: &RolloutContext<'_>,
-    waves: Vec<Wave<TenantContext>>,
+    waves: Vec<Wave<Item>>,
     on_done: &(dyn Fn(&TenantReport) + Send + Sync),
-) -> Rollout {
+) -> Result<Rollout> {
     let last = waves.iter().map(|w| w.number).max().unwrap_or(0);
     let max_failures = context.options.max_failures;
     let mut reports: Vec<TenantReport> = Vec::new();
     let mut outcomes = Vec::with_capacity(waves.len());
-    let (mut failures, mut distinct) = (0usize, 0usize);
+    let (mut failures, mut distinct) = (context.failed_before, 0usize);
     let mut stop: Option<Stop> = None;
     for wave in waves {
         let mut outcome = WaveOutcome {
@@ -86,8 +99,8 @@ pub async fn run(
             failures: 0,
         };
         if stop.is_some() || wave.tenants.is_empty() {
-            for tenant in wave.tenants {
-                let report = TenantReport::new(tenant.id().clone(), TenantStatus::Skipped);
+            for item in wave.tenants {
+                let report = TenantReport::new(item.id, TenantStatus::Skipped);
                 if let Some(observer) = context.observer {
                     observer.tenant_finished(&report).await;
                 }
@@ -103,9 +116,12 @@ pub async fn run(
         }
         let mut options = context.options.clone();
         options.max_failures = max_failures.map(|max| max.saturating_sub(failures).max(1));
-        let report = run_with_progress(
-            context.engine,
-            wave.tenants,
+        let tenants = wave.tenants.into_iter().map(|i| (i.server, i.tenant));
+        let fleet = context
+            .servers
+            .fleet(tenants.collect(), context.engines, context.guards)?;
+        let report = run_servers_with_progress(
+            fleet,
             context.target,
             &options,
             context.quiet_progress,
@@ -145,18 +161,18 @@ pub async fn run(
     let stopped = stop
         .filter(|_| skipped_later > 0)
         .map(|stop| stop.message(skipped_later, max_failures, context.run_id));
-    Rollout {
+    Ok(Rollout {
         report,
         waves: outcomes,
         stopped,
-    }
+    })
 }
 
 /// Each tenant's wave number.
-pub fn wave_numbers(waves: &[Wave<TenantContext>]) -> HashMap<TenantId, u32> {
+pub fn wave_numbers(waves: &[Wave<Item>]) -> HashMap<TenantId, u32> {
     waves
         .iter()
-        .flat_map(|w| w.tenants.iter().map(|t| (t.id().clone(), w.number)))
+        .flat_map(|w| w.tenants.iter().map(|t| (t.id.clone(), w.number)))
         .collect()
 }
 
@@ -228,7 +244,7 @@ impl Stop {
     }
 }
 
-fn wave_name(wave: &Wave<TenantContext>, last: u32) -> String {
+fn wave_name(wave: &Wave<Item>, last: u32) -> String {
     if wave.canary {
         "canary (wave 0)".to_string()
     } else {

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use schema_sync_core::{
-    Error, FleetReport, FleetSummary, SchemaSnapshot, SnapshotHash, TenantContext, TenantReport,
+    Error, FleetReport, FleetSummary, SchemaSnapshot, SnapshotHash, TenantId, TenantReport,
     TenantStatus,
 };
 
@@ -145,14 +145,14 @@ pub fn fleet_document(
 
 /// One tenant of `audit`: its hash and object counts, or its error.
 pub fn audit_tenant_value(
-    tenant: &TenantContext,
+    tenant: &TenantId,
     result: &schema_sync_core::Result<SchemaSnapshot>,
     snapshots: bool,
 ) -> Value {
     match result {
         Ok(snapshot) => {
             let mut value = json!({
-                "tenant": tenant.id(),
+                "tenant": tenant,
                 "hash": snapshot.hash(),
                 "objects": snapshot.object_count(),
                 "tables": snapshot.tables.len(),
@@ -165,14 +165,14 @@ pub fn audit_tenant_value(
             value
         }
         Err(error) => {
-            json!({ "tenant": tenant.id(), "hash": Value::Null, "error": error_value(Some(error)) })
+            json!({ "tenant": tenant, "hash": Value::Null, "error": error_value(Some(error)) })
         }
     }
 }
 
 /// The `summary` of `audit`.
 pub fn audit_summary(
-    results: &[(TenantContext, schema_sync_core::Result<SchemaSnapshot>)],
+    results: &[(TenantId, schema_sync_core::Result<SchemaSnapshot>)],
     duration_ms: u128,
 ) -> Value {
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
@@ -185,7 +185,7 @@ pub fn audit_summary(
 
 /// The document of `audit`.
 pub fn audit_document(
-    results: &[(TenantContext, schema_sync_core::Result<SchemaSnapshot>)],
+    results: &[(TenantId, schema_sync_core::Result<SchemaSnapshot>)],
     snapshots: bool,
     duration_ms: u128,
 ) -> Value {

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod message;
+pub mod servers;
 pub mod shapes;
 pub mod style;
 pub mod text;

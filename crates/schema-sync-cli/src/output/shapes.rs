@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 
 use anstream::println;
-use schema_sync_core::{Error, SchemaSnapshot, TenantContext, TenantReport, TenantStatus};
+use schema_sync_core::{Error, SchemaSnapshot, TenantId, TenantReport, TenantStatus};
 use serde_json::{Value, json};
 
 use super::json::{error_value, status_name};
@@ -266,13 +266,13 @@ pub fn fleet_json(reports: &[TenantReport], shapes: &[Shape], include_plan: bool
 }
 
 /// One audited tenant, as `audit` collects them.
-pub type Audited = (TenantContext, schema_sync_core::Result<SchemaSnapshot>);
+pub type Audited = (TenantId, schema_sync_core::Result<SchemaSnapshot>);
 
 /// The shapes of an `audit`: one per snapshot hash, and one per error class.
 pub fn audit_shapes(results: &[Audited]) -> Vec<Shape> {
     group(
         results,
-        |(tenant, _)| tenant.id().as_str(),
+        |(tenant, _)| tenant.as_str(),
         |(tenant, result), canonical| match result {
             Ok(snapshot) => {
                 canonical.part("ok");
@@ -280,7 +280,7 @@ pub fn audit_shapes(results: &[Audited]) -> Vec<Shape> {
             }
             Err(error) => {
                 canonical.part("failed");
-                canonical.part(&error_class(error, tenant.id().as_str()));
+                canonical.part(&error_class(error, tenant.as_str()));
             }
         },
     )

@@ -168,6 +168,17 @@ fn summary_suffix(tenant: &TenantReport) -> String {
 
 /// `998 in sync, 2 drifted, 0 failed` plus any other non-zero counts and timing.
 pub fn summary_line(summary: &FleetSummary, duration_ms: u128) -> String {
+    format!(
+        "{} ({}, {}, {:.1} s)",
+        status_counts(summary),
+        count(summary.total, "tenant"),
+        count(summary.distinct_schemas, "distinct schema"),
+        duration_ms as f64 / 1000.0
+    )
+}
+
+/// `998 in sync, 2 drifted, 0 failed` plus any other non-zero counts.
+pub fn status_counts(summary: &FleetSummary) -> String {
     let mut parts = vec![format!("{} in sync", summary.in_sync)];
     if summary.synced > 0 {
         parts.push(format!("{} synced", summary.synced));
@@ -180,13 +191,7 @@ pub fn summary_line(summary: &FleetSummary, duration_ms: u128) -> String {
     if summary.skipped > 0 {
         parts.push(format!("{} skipped", summary.skipped));
     }
-    format!(
-        "{} ({}, {}, {:.1} s)",
-        parts.join(", "),
-        count(summary.total, "tenant"),
-        count(summary.distinct_schemas, "distinct schema"),
-        duration_ms as f64 / 1000.0
-    )
+    parts.join(", ")
 }
 
 /// Prints the summary line, colored by outcome, and what skipped tenants mean.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{self, StreamExt};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::report::{FleetReport, TenantReport, TenantStatus};
 use super::{Engine, PlanCache, SyncOptions};
@@ -12,7 +13,7 @@ use crate::adapter::Inspection;
 use crate::cache::{ChangeCookie, SnapshotCache};
 use crate::error::{Error, Result};
 use crate::snapshot::SchemaSnapshot;
-use crate::tenant::TenantContext;
+use crate::tenant::{TenantContext, TenantId};
 
 /// How to run a fleet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,14 +92,28 @@ impl Engine {
         options: &FleetOptions,
         on_done: &(dyn Fn(&TenantReport) + Send + Sync),
     ) -> FleetReport {
-        let cache = PlanCache::default();
-        let failures = AtomicUsize::new(0);
+        let server = super::FleetServer::unnamed(self.clone(), tenants);
+        super::run_servers(vec![server], target, options, on_done).await
+    }
+
+    /// The reports of `tenants` in their order, run as `lane` says: with the run's
+    /// failure count and plan cache, and on a server of a fleet over several, under the
+    /// run-wide limit and with server-qualified ids.
+    pub(super) async fn run_lane(
+        &self,
+        tenants: Vec<TenantContext>,
+        target: &SchemaSnapshot,
+        options: &FleetOptions,
+        on_done: &(dyn Fn(&TenantReport) + Send + Sync),
+        lane: &Lane<'_>,
+    ) -> Vec<TenantReport> {
+        let failures = lane.failures;
         let limit_reached = || {
             options
                 .max_failures
                 .is_some_and(|max| failures.load(Ordering::SeqCst) >= max)
         };
-        let (cache, failures, limit_reached) = (&cache, &failures, &limit_reached);
+        let (cache, limit_reached) = (lane.cache, &limit_reached);
         let concurrency = options.concurrency.max(1);
 
         let mut results: Vec<(usize, TenantReport)> = self
@@ -108,9 +123,16 @@ impl Engine {
                 concurrency,
                 options.refresh_cache,
                 limit_reached,
+                lane.shared,
             )
             .map(|(index, tenant, live)| async move {
-                let report = match live {
+                // Held until the tenant is recorded and reported, so that the run-wide
+                // limit counts it in flight until it is done.
+                let _permit = match &live {
+                    Some(Ok(_)) if !limit_reached() => acquire(lane.shared).await,
+                    _ => None,
+                };
+                let mut report = match live {
                     _ if limit_reached() => {
                         TenantReport::new(tenant.id().clone(), TenantStatus::Skipped)
                     }
@@ -118,7 +140,12 @@ impl Engine {
                     Some(Err(error)) => TenantReport::failed(tenant.id().clone(), error),
                     Some(Ok(live)) => {
                         if let Some(observer) = &self.observer {
-                            observer.tenant_started(&tenant).await;
+                            match lane.server {
+                                Some(server) => {
+                                    observer.tenant_started(&tenant.qualified(server)).await
+                                }
+                                None => observer.tenant_started(&tenant).await,
+                            }
                         }
                         self.process_tenant(&tenant, live, target, &options.sync, cache)
                             .await
@@ -127,6 +154,9 @@ impl Engine {
                             })
                     }
                 };
+                if let Some(server) = lane.server {
+                    report.tenant = TenantId::qualified_unchecked(server, &report.tenant);
+                }
                 if report.status.is_failure() {
                     failures.fetch_add(1, Ordering::SeqCst);
                 }
@@ -140,8 +170,7 @@ impl Engine {
             .collect()
             .await;
         results.sort_by_key(|(index, _)| *index);
-        let reports = results.into_iter().map(|(_, report)| report).collect();
-        FleetReport::from_reports(reports, cache.len())
+        results.into_iter().map(|(_, report)| report).collect()
     }
 
     /// Inspects every tenant without planning or locking (audit mode). Results come
@@ -152,6 +181,21 @@ impl Engine {
         options: &FleetOptions,
         on_done: &(dyn Fn(&TenantContext, &Result<SchemaSnapshot>) + Send + Sync),
     ) -> Vec<(TenantContext, Result<SchemaSnapshot>)> {
+        self.inspect_lane(tenants, options, on_done, None, None)
+            .await
+    }
+
+    /// [`inspect_fleet`](Self::inspect_fleet) on one server of a fleet over several:
+    /// contexts come back with ids qualified by `server` when given, and each batch holds
+    /// a permit of `shared` (the run-wide limit) while it is read.
+    pub(super) async fn inspect_lane(
+        &self,
+        tenants: Vec<TenantContext>,
+        options: &FleetOptions,
+        on_done: &(dyn Fn(&TenantContext, &Result<SchemaSnapshot>) + Send + Sync),
+        server: Option<&str>,
+        shared: Option<&Semaphore>,
+    ) -> Vec<(TenantContext, Result<SchemaSnapshot>)> {
         let never = || false;
         let mut results: Vec<(usize, TenantContext, Result<SchemaSnapshot>)> = self
             .inspect_batches(
@@ -160,9 +204,14 @@ impl Engine {
                 options.concurrency.max(1),
                 options.refresh_cache,
                 &never,
+                shared,
             )
             .filter_map(|(index, tenant, live)| async move {
                 let live = live?.map(|i| Arc::unwrap_or_clone(i.snapshot));
+                let tenant = match server {
+                    Some(server) => tenant.qualified(server),
+                    None => tenant,
+                };
                 Some((index, tenant, live))
             })
             .inspect(|(_, tenant, live)| on_done(tenant, live))
@@ -184,6 +233,7 @@ impl Engine {
         concurrency: usize,
         refresh_cache: bool,
         stop: &'a (dyn Fn() -> bool + Send + Sync),
+        shared: Option<&'a Semaphore>,
     ) -> impl futures::Stream<Item = (usize, TenantContext, Option<Result<Inspection>>)> + 'a {
         let batch_size = batch_size.max(1);
         let mut batches: Vec<Vec<(usize, TenantContext)>> = Vec::new();
@@ -201,6 +251,7 @@ impl Engine {
                         .map(|(i, t)| (i, t, None))
                         .collect::<Vec<_>>();
                 }
+                let _permit = acquire(shared).await;
                 // Rejected names are never inspected: they fail with their reason.
                 let contexts: Vec<TenantContext> = batch
                     .iter()
@@ -309,6 +360,28 @@ impl Engine {
             .zip(contexts)
             .map(|(result, tenant)| result.unwrap_or_else(|| Err(no_result(tenant))))
             .collect()
+    }
+}
+
+/// What a fleet run shares among its servers, and how it names one server's tenants.
+pub(super) struct Lane<'a> {
+    /// The server whose name qualifies each tenant id (`eu-1/acme`), on a fleet over
+    /// several servers; `None` keeps ids as they are.
+    pub(super) server: Option<&'a str>,
+    /// The run-wide limit of tenants and batches in flight, when several servers share it.
+    pub(super) shared: Option<&'a Semaphore>,
+    /// Failed and refused tenants of the whole run, for `max_failures`.
+    pub(super) failures: &'a AtomicUsize,
+    /// Diffs and plans of the whole run, by live snapshot hash.
+    pub(super) cache: &'a PlanCache,
+}
+
+/// A permit of `shared`, when there is one to take: nothing is awaited on the path of a
+/// single server. A closed semaphore (never closed here) lets the work through.
+async fn acquire(shared: Option<&Semaphore>) -> Option<SemaphorePermit<'_>> {
+    match shared {
+        Some(semaphore) => semaphore.acquire().await.ok(),
+        None => None,
     }
 }
 

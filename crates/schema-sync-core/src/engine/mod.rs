@@ -6,10 +6,12 @@
 
 mod fleet;
 mod report;
+mod servers;
 mod target;
 
 pub use fleet::{FleetObserver, FleetOptions, SYNC_BATCH_SIZE};
 pub use report::{FleetReport, FleetSummary, TenantReport, TenantStatus};
+pub use servers::{FleetServer, inspect_servers, run_servers};
 pub use target::Target;
 
 use std::collections::HashMap;

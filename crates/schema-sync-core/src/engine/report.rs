@@ -73,7 +73,9 @@ impl TenantReport {
         }
     }
 
-    pub(crate) fn failed(tenant: TenantId, error: Error) -> Self {
+    /// The report of a tenant that `error` stopped: refused for a destructive plan not
+    /// allowed, failed otherwise.
+    pub fn failed(tenant: TenantId, error: Error) -> Self {
         let status = if matches!(error, Error::DestructiveRefused { .. }) {
             TenantStatus::Refused
         } else {
@@ -126,15 +128,22 @@ impl FleetReport {
             ..FleetSummary::default()
         };
         for report in &tenants {
-            match report.status {
-                TenantStatus::InSync => summary.in_sync += 1,
-                TenantStatus::Drifted => summary.drifted += 1,
-                TenantStatus::Synced => summary.synced += 1,
-                TenantStatus::Refused => summary.refused += 1,
-                TenantStatus::Failed => summary.failed += 1,
-                TenantStatus::Skipped => summary.skipped += 1,
-            }
+            summary.count(report.status);
         }
         Self { tenants, summary }
+    }
+}
+
+impl FleetSummary {
+    /// Counts one more tenant with `status` (not in `total`).
+    pub fn count(&mut self, status: TenantStatus) {
+        match status {
+            TenantStatus::InSync => self.in_sync += 1,
+            TenantStatus::Drifted => self.drifted += 1,
+            TenantStatus::Synced => self.synced += 1,
+            TenantStatus::Refused => self.refused += 1,
+            TenantStatus::Failed => self.failed += 1,
+            TenantStatus::Skipped => self.skipped += 1,
+        }
     }
 }
