@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use futures::TryStreamExt;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Row};
 
@@ -32,6 +33,27 @@ fn oids(values: &Vec<u32>) -> [(&(dyn ToSql + Sync), Type); 1] {
 /// Reads rows of one query into values.
 fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> PgResult<T>) -> PgResult<Vec<T>> {
     rows.iter().map(f).collect()
+}
+
+/// Runs one query and reads each row into a value as it arrives, so that the driver's
+/// rows are never held all at once: a batch of a hundred tenants returns tens of
+/// thousands. Queries joined with `try_join!` are still pipelined, and each is read while
+/// the next is on its way.
+async fn stream_rows<T>(
+    client: &Client,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+    f: impl Fn(&Row) -> PgResult<T>,
+) -> PgResult<Vec<T>> {
+    let stream = client
+        .query_typed_raw(sql, params.iter().map(|(value, ty)| (*value, ty.clone())))
+        .await?;
+    let mut stream = std::pin::pin!(stream);
+    let mut values = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        values.push(f(&row)?);
+    }
+    Ok(values)
 }
 
 /// `(oid, name)` of each schema in `names` that exists.
@@ -309,19 +331,7 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
     );
     let (domains_sql, domain_checks_sql) = domains::queries();
     let (relations, types, routines, extensions, others, domains, domain_checks) = futures::try_join!(
-        client.query_typed(&relations_sql, &ns),
-        client.query_typed(&types_sql, &ns),
-        client.query_typed(&routines_sql, &ns),
-        client.query_typed(EXTENSIONS, &ns),
-        client.query_typed(&others_sql, &ns),
-        client.query_typed(&domains_sql, &ns),
-        client.query_typed(&domain_checks_sql, &ns),
-    )?;
-    let (domains, domain_checks) = domains::read(domains, domain_checks)?;
-    Ok(SchemaObjects {
-        domains,
-        domain_checks,
-        relations: rows(relations, |r| {
+        stream_rows(client, &relations_sql, &ns, |r| {
             Ok(Relation {
                 oid: get(r, "oid")?,
                 namespace: get(r, "namespace")?,
@@ -340,8 +350,8 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
                 comment: get(r, "comment")?,
                 parent: get(r, "parent")?,
             })
-        })?,
-        types: rows(types, |r| {
+        }),
+        stream_rows(client, &types_sql, &ns, |r| {
             Ok(UserType {
                 namespace: get(r, "namespace")?,
                 name: get(r, "name")?,
@@ -349,8 +359,8 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
                 labels: get(r, "labels")?,
                 comment: get(r, "comment")?,
             })
-        })?,
-        routines: rows(routines, |r| {
+        }),
+        stream_rows(client, &routines_sql, &ns, |r| {
             Ok(Routine {
                 oid: get(r, "oid")?,
                 namespace: get(r, "namespace")?,
@@ -358,15 +368,30 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
                 kind: get(r, "kind")?,
                 comment: get(r, "comment")?,
             })
-        })?,
-        extensions: rows(extensions, |r| Ok((get(r, "namespace")?, get(r, "name")?)))?,
-        others: rows(others, |r| {
+        }),
+        stream_rows(client, EXTENSIONS, &ns, |r| Ok((
+            get(r, "namespace")?,
+            get(r, "name")?
+        ))),
+        stream_rows(client, &others_sql, &ns, |r| {
             Ok(Other {
                 namespace: get(r, "namespace")?,
                 kind: get(r, "kind")?,
                 name: get(r, "name")?,
             })
-        })?,
+        }),
+        client.query_typed(&domains_sql, &ns),
+        client.query_typed(&domain_checks_sql, &ns),
+    )?;
+    let (domains, domain_checks) = domains::read(domains, domain_checks)?;
+    Ok(SchemaObjects {
+        domains,
+        domain_checks,
+        relations,
+        types,
+        routines,
+        extensions,
+        others,
     })
 }
 
@@ -839,35 +864,21 @@ pub(crate) async fn relation_parts(
         oids(&views),
         oids(&sequences),
     );
+    let pair = |r: &Row| -> PgResult<(u32, String)> { Ok((get(r, "table_oid")?, get(r, "name")?)) };
     let (
         columns,
         constraints,
         indexes,
         index_keys,
         triggers,
-        sequence_rows,
+        sequences,
         rules,
         policies,
-        dependencies,
+        view_dependencies,
         view_column_comments,
         dependents,
     ) = futures::try_join!(
-        client.query_typed(COLUMNS, &relations),
-        client.query_typed(&constraints_sql, &tables),
-        client.query_typed(&indexes_sql, &relations),
-        client.query_typed(INDEX_KEYS, &relations),
-        client.query_typed(&triggers_sql, &relations),
-        client.query_typed(SEQUENCES, &sequences),
-        client.query_typed(RULES, &relations),
-        client.query_typed(POLICIES, &relations),
-        client.query_typed(VIEW_DEPENDENCIES, &views),
-        client.query_typed(VIEW_COLUMN_COMMENTS, &views),
-        client.query_typed(DEPENDENTS, &relations),
-    )?;
-
-    let pair = |r: &Row| -> PgResult<(u32, String)> { Ok((get(r, "table_oid")?, get(r, "name")?)) };
-    Ok(RelationParts {
-        columns: rows(columns, |r| {
+        stream_rows(client, COLUMNS, &relations, |r| {
             Ok(ColumnRow {
                 table: get(r, "table_oid")?,
                 number: get(r, "number")?,
@@ -878,8 +889,8 @@ pub(crate) async fn relation_parts(
                 ty: TypeRow::read(r)?,
                 comment: get(r, "comment")?,
             })
-        })?,
-        constraints: rows(constraints, |r| {
+        }),
+        stream_rows(client, &constraints_sql, &tables, |r| {
             Ok(ConstraintRow {
                 oid: get(r, "oid")?,
                 table: get(r, "table_oid")?,
@@ -900,8 +911,8 @@ pub(crate) async fn relation_parts(
                 local: get(r, "local")?,
                 cloned: get(r, "cloned")?,
             })
-        })?,
-        indexes: rows(indexes, |r| {
+        }),
+        stream_rows(client, &indexes_sql, &relations, |r| {
             Ok(IndexRow {
                 oid: get(r, "oid")?,
                 table: get(r, "table_oid")?,
@@ -913,8 +924,8 @@ pub(crate) async fn relation_parts(
                 has_include: get(r, "has_include")?,
                 storage_parameters: get(r, "storage_parameters")?,
             })
-        })?,
-        index_keys: rows(index_keys, |r| {
+        }),
+        stream_rows(client, INDEX_KEYS, &relations, |r| {
             Ok(IndexKeyRow {
                 index: get(r, "oid")?,
                 key: get(r, "key")?,
@@ -926,8 +937,8 @@ pub(crate) async fn relation_parts(
                 collation_namespace: get(r, "collation_namespace")?,
                 collation_schema: get(r, "collation_schema")?,
             })
-        })?,
-        triggers: rows(triggers, |r| {
+        }),
+        stream_rows(client, &triggers_sql, &relations, |r| {
             Ok(TriggerRow {
                 oid: get(r, "oid")?,
                 table: get(r, "table_oid")?,
@@ -936,8 +947,8 @@ pub(crate) async fn relation_parts(
                 comment: get(r, "comment")?,
                 cloned: get(r, "cloned")?,
             })
-        })?,
-        sequences: rows(sequence_rows, |r| {
+        }),
+        stream_rows(client, SEQUENCES, &sequences, |r| {
             Ok(SequenceRow {
                 oid: get(r, "oid")?,
                 type_name: get(r, "type_name")?,
@@ -951,9 +962,9 @@ pub(crate) async fn relation_parts(
                 owner_table: get(r, "owner_table")?,
                 owner_column: get(r, "owner_column")?,
             })
-        })?,
-        rules: rows(rules, pair)?,
-        policies: rows(policies, |r| {
+        }),
+        stream_rows(client, RULES, &relations, pair),
+        stream_rows(client, POLICIES, &relations, |r| {
             Ok(PolicyRow {
                 oid: get(r, "oid")?,
                 table: get(r, "table_oid")?,
@@ -963,25 +974,38 @@ pub(crate) async fn relation_parts(
                 roles: get(r, "roles")?,
                 comment: get(r, "comment")?,
             })
-        })?,
-        view_dependencies: rows(dependencies, |r| {
+        }),
+        stream_rows(client, VIEW_DEPENDENCIES, &views, |r| {
             Ok((get(r, "table_oid")?, get(r, "reads")?))
-        })?,
-        view_column_comments: rows(view_column_comments, |r| {
+        }),
+        stream_rows(client, VIEW_COLUMN_COMMENTS, &views, |r| {
             Ok(ViewColumnComment {
                 view: get(r, "table_oid")?,
                 column: get(r, "name")?,
                 comment: get(r, "comment")?,
             })
-        })?,
-        dependents: rows(dependents, |r| {
+        }),
+        stream_rows(client, DEPENDENTS, &relations, |r| {
             Ok(DependentRow {
                 parent: get(r, "table_oid")?,
                 kind: get(r, "kind")?,
                 identity: get(r, "identity")?,
                 qualifier: get(r, "qualifier")?,
             })
-        })?,
+        }),
+    )?;
+    Ok(RelationParts {
+        columns,
+        constraints,
+        indexes,
+        index_keys,
+        triggers,
+        sequences,
+        rules,
+        policies,
+        view_dependencies,
+        view_column_comments,
+        dependents,
     })
 }
 

@@ -150,16 +150,16 @@ pub(crate) async fn raw_rows(
     relations: &[u32],
 ) -> PgResult<Vec<RawRow>> {
     let (namespaces, relations) = (namespaces.to_vec(), relations.to_vec());
-    let rows = client
-        .query_typed(
-            &raw_query(),
-            &[
-                (&namespaces, Type::OID_ARRAY),
-                (&relations, Type::OID_ARRAY),
-            ],
-        )
-        .await?;
-    rows.iter().map(read).collect()
+    super::stream_rows(
+        client,
+        &raw_query(),
+        &[
+            (&namespaces, Type::OID_ARRAY),
+            (&relations, Type::OID_ARRAY),
+        ],
+        read,
+    )
+    .await
 }
 
 fn read(row: &Row) -> PgResult<RawRow> {
