@@ -130,14 +130,17 @@ pub(crate) async fn inspect_schemas(
         }
     }
     // Only one tenant of each shape is deparsed; the others get its text, and a shape
-    // deparsed lately is not deparsed again. Without a cache, a lone tenant is its own
-    // shape: no raw rows to group.
-    let mut shapes = if namespace_oids.len() > 1 || shape_cache.is_some() {
+    // an earlier batch deparsed is not deparsed again. A lone tenant (the inspections
+    // under a sync's lock) is its own shape: reading its raw rows costs more than the
+    // deparse they could save.
+    let grouped = namespace_oids.len() > 1;
+    let mut shapes = if grouped {
         let relation_oids: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
         Shapes::group(catalog::raw_rows(client, &namespace_oids, &relation_oids).await?)
     } else {
         Shapes::group(Vec::new())
     };
+    let shape_cache = shape_cache.filter(|_| grouped);
     if let Some(cache) = shape_cache {
         shapes.consult(cache);
     }

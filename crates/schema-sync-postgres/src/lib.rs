@@ -87,8 +87,8 @@ pub struct PostgresAdapter {
     include_privileges: bool,
     /// Timeouts set in every inspection transaction.
     inspect_timeouts: inspect::Timeouts,
-    /// Text of the shapes deparsed in the last minute, for every inspection.
-    shape_cache: std::sync::Arc<inspect::ShapeCache>,
+    /// Text of the shapes fleet batches deparsed, for the batches after them.
+    shape_cache: inspect::ShapeCache,
 }
 
 impl std::fmt::Debug for PostgresAdapter {

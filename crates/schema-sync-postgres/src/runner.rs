@@ -18,7 +18,6 @@
 //! well.
 //! A lock dropped without `execute` or `release` rolls back too.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -34,9 +33,7 @@ use tokio_postgres::types::Type;
 use crate::PostgresAdapter;
 use crate::catalog::{cookie, privileges, tenant_search_path};
 use crate::error;
-use crate::inspect::{
-    ShapeCache, inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout,
-};
+use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
 use crate::render::{RenderContext, render_plan};
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
@@ -53,30 +50,24 @@ async fn read_to_render(
     client: &Client,
     server_version: i32,
     tenant: &TenantContext,
-    shape_cache: &ShapeCache,
 ) -> Result<SchemaSnapshot> {
     let schema = tenant.namespace().to_string();
-    inspect_schemas(
-        client,
-        server_version,
-        std::slice::from_ref(&schema),
-        Some(shape_cache),
-    )
-    .await
-    .map_err(|e| {
-        if is_timeout(&e) {
-            return inspection_timeout(tenant.id(), "reading the tenant to render the plan", e);
-        }
-        error::database(
-            Some(tenant.id()),
-            Phase::Plan,
-            "reading the tenant to render the plan",
-            e,
-        )
-    })?
-    .pop()
-    .flatten()
-    .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))
+    inspect_schemas(client, server_version, std::slice::from_ref(&schema), None)
+        .await
+        .map_err(|e| {
+            if is_timeout(&e) {
+                return inspection_timeout(tenant.id(), "reading the tenant to render the plan", e);
+            }
+            error::database(
+                Some(tenant.id()),
+                Phase::Plan,
+                "reading the tenant to render the plan",
+                e,
+            )
+        })?
+        .pop()
+        .flatten()
+        .ok_or_else(|| crate::inspect::missing_schema(tenant.id(), &schema))
 }
 
 /// Renders `plan` for the tenant whose schema is `live`, reading the rest it needs (the
@@ -136,13 +127,10 @@ impl PostgresAdapter {
         );
         let begun = client.batch_execute(&begin).await.map_err(context);
         let rendered = match begun {
-            Ok(()) => {
-                match read_to_render(&client, self.server_version, tenant, &self.shape_cache).await
-                {
-                    Ok(live) => render_with(&client, tenant, plan, &live).await,
-                    Err(e) => Err(e),
-                }
-            }
+            Ok(()) => match read_to_render(&client, self.server_version, tenant).await {
+                Ok(live) => render_with(&client, tenant, plan, &live).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if client.batch_execute("ROLLBACK").await.is_err() {
@@ -194,7 +182,6 @@ impl PostgresAdapter {
             tenant: tenant.clone(),
             server_version: self.server_version,
             include_privileges: self.include_privileges,
-            shape_cache: Arc::clone(&self.shape_cache),
             isolation: options.isolation.clone(),
             steps_applied: 0,
         };
@@ -211,9 +198,6 @@ struct PgLock {
     server_version: i32,
     /// Privileges are part of the snapshot (`--include-privileges`).
     include_privileges: bool,
-    /// The adapter's deparsed shapes: verifying a tenant brought to the target's shape
-    /// reuses its text.
-    shape_cache: Arc<ShapeCache>,
     isolation: NamespaceGuard,
     /// Steps applied in this transaction, for the message of a failed commit.
     steps_applied: usize,
@@ -337,7 +321,7 @@ impl TenantLock for PgLock {
             self.server_version,
             std::slice::from_ref(&schema),
             self.include_privileges,
-            Some(&self.shape_cache),
+            None,
         )
         .await
         .map_err(|e| {

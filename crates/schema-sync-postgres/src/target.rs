@@ -128,7 +128,7 @@ async fn load(
         server_version,
         &[scratch.to_string()],
         adapter.include_privileges,
-        Some(&adapter.shape_cache),
+        None,
     )
     .await
     .map_err(|e| error::database(None, Phase::Target, "inspecting the scratch schema", e))?;

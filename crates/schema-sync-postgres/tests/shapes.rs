@@ -89,3 +89,65 @@ async fn one_batch_gives_every_tenant_the_snapshot_it_gets_alone_and_clones_shar
         db.drop_tenant(tenant).await.unwrap();
     }
 }
+
+/// A shape deparsed by one batch is handed to the batches after it, and that is sound:
+/// each tenant of a later batch still gets exactly its own snapshot. A shape whose text
+/// names a user object of another schema is not kept: renaming that object changes the
+/// text and not the raw catalog, and the next batch must print the new name.
+#[tokio::test]
+async fn later_batches_reuse_a_shape_and_one_naming_another_schema_is_deparsed_anew() {
+    let db = common::db().await;
+    let other = unique_tenant_id("shpx").as_str().to_string();
+    let (q_other, stamp) = (common::qi(&other), common::qi("stamp"));
+    db.sql(&format!(
+        "CREATE SCHEMA {q_other}; CREATE FUNCTION {q_other}.{stamp}() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT now() $$"
+    ))
+    .await;
+    let external = format!(
+        "CREATE TABLE notes (id int PRIMARY KEY, at timestamptz DEFAULT {q_other}.{stamp}())"
+    );
+    let mut plain = Vec::new();
+    let mut naming = Vec::new();
+    for _ in 0..4 {
+        let id = unique_tenant_id("shp");
+        plain.push(db.create_tenant(&id, TEMPLATE).await.unwrap());
+        let id = unique_tenant_id("shp");
+        naming.push(db.create_tenant(&id, &external).await.unwrap());
+    }
+
+    for batch in plain.chunks(2) {
+        for (tenant, batched) in batch.iter().zip(db.adapter.inspect_many(batch).await) {
+            let alone = db.adapter.inspect(tenant).await.unwrap();
+            assert_eq!(
+                batched.unwrap().to_pretty_json(),
+                alone.to_pretty_json(),
+                "tenant {} of a later batch differs from its own inspection",
+                tenant.id()
+            );
+        }
+    }
+
+    let default_of = |snapshot: &schema_sync_core::SchemaSnapshot| {
+        snapshot.tables["notes"].columns["at"]
+            .default
+            .clone()
+            .unwrap_or_default()
+    };
+    for snapshot in db.adapter.inspect_many(&naming[..2]).await {
+        assert!(default_of(&snapshot.unwrap()).contains("stamp()"));
+    }
+    db.sql(&format!(
+        "ALTER FUNCTION {q_other}.{stamp}() RENAME TO {}",
+        common::qi("stamp2")
+    ))
+    .await;
+    for snapshot in db.adapter.inspect_many(&naming[2..]).await {
+        let default = default_of(&snapshot.unwrap());
+        assert!(default.contains("stamp2()"), "stale text: {default}");
+    }
+
+    for tenant in plain.iter().chain(&naming) {
+        db.drop_tenant(tenant).await.unwrap();
+    }
+    db.sql(&format!("DROP SCHEMA {q_other} CASCADE")).await;
+}

@@ -199,9 +199,8 @@ type ShapeText = HashMap<(char, String, i32), String>;
 const SHAPE_CACHE_LIMIT: usize = 256;
 
 /// The deparsed text of shapes already deparsed by this adapter, by fingerprint, across
-/// batches: a tenant whose shape was deparsed before (in an earlier batch, or the tenant
-/// a sync has just brought to the target's shape and verifies under its lock) is not
-/// deparsed again.
+/// the batches of a fleet read: a tenant whose shape an earlier batch deparsed is not
+/// deparsed again, so a fleet of one shape is deparsed once, not once per batch.
 ///
 /// Sound for the reason grouping within a batch is: the fingerprint holds every input of
 /// the text, up to the tenant's own oids. Across time one more input counts: the names of
