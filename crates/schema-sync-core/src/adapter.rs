@@ -244,6 +244,34 @@ pub trait MigrationRunner: Send + Sync {
         let lock = self.acquire_lock(tenant, options).await?;
         lock.execute(plan).await
     }
+
+    /// Refines core's dialect-neutral hazards with what this database does: the lock
+    /// level a statement takes, whether the table is copied. Called once per plan, after
+    /// planning; the default keeps core's hazards.
+    fn refine_hazards(&self, plan: &mut MigrationPlan) {
+        let _ = plan;
+    }
+
+    /// `plan --check-data`: counts, in a read-only transaction on `tenant`, the rows each
+    /// step of `plan` would fail on (a new `NOT NULL`, unique key, check or foreign key)
+    /// or lose (a dropped column or table). See [`count_queries`](crate::plan::count_queries).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default, for an adapter that
+    /// cannot count; a database error naming the tenant.
+    async fn check_data(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+    ) -> Result<Vec<crate::plan::DataCheck>> {
+        let _ = plan;
+        Err(crate::Error::Unsupported {
+            tenant: Some(tenant.id().clone()),
+            object: "plan --check-data".into(),
+            message: "this database adapter cannot count rows; run plan without --check-data"
+                .into(),
+        })
+    }
 }
 
 /// A tenant held under its schema lock, inside one unit of work.

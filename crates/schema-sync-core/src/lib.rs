@@ -175,7 +175,7 @@ pub use engine::{
 };
 pub use error::{BoxError, Error, Phase, Progress, Result, redact_url};
 pub use isolation::NamespaceGuard;
-pub use plan::{DefaultPlanner, Hazard, MigrationPlan, Operation, PlanStep, Planner};
+pub use plan::{DataCheck, DefaultPlanner, Hazard, MigrationPlan, Operation, PlanStep, Planner};
 pub use snapshot::{SchemaSnapshot, SnapshotHash};
 pub use store::{SnapshotRecord, SnapshotStore};
 pub use tenant::{MAX_TENANT_ID_LEN, TenantContext, TenantId, check_server_name};

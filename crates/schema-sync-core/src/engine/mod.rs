@@ -258,12 +258,13 @@ impl Engine {
         strict_column_order: bool,
     ) -> Result<(SchemaDiff, MigrationPlan)> {
         let diff = self.differ.diff(from, to);
-        let plan = if strict_column_order || diff.column_order_changes() == 0 {
+        let mut plan = if strict_column_order || diff.column_order_changes() == 0 {
             self.planner.plan(from, to, &diff)?
         } else {
             self.planner
                 .plan(from, to, &diff.with_optional_column_order())?
         };
+        self.adapter.runner().refine_hazards(&mut plan);
         Ok((diff, plan))
     }
 

@@ -68,6 +68,8 @@ impl PlanBuilder {
         {
             hazards.push(Hazard::Repopulates);
         }
+        hazards.sort_unstable();
+        hazards.dedup();
         self.steps.push(PlanStep {
             operation,
             destructive,
@@ -220,11 +222,15 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
                 TypeChange::Widening => hazards.push(Hazard::TableRewrite),
                 TypeChange::Narrowing => {
                     destructive = true;
-                    hazards.extend([Hazard::DataLoss, Hazard::TableRewrite]);
+                    hazards.extend([
+                        Hazard::DataLoss,
+                        Hazard::TableRewrite,
+                        Hazard::MayFailOnRows,
+                    ]);
                 }
             }
             if from.nullable && !to.nullable {
-                hazards.push(Hazard::ValidatesRows);
+                hazards.extend([Hazard::ValidatesRows, Hazard::MayFailOnRows]);
             }
             if from.generated != to.generated && !hazards.contains(&Hazard::TableRewrite) {
                 hazards.push(Hazard::TableRewrite);
@@ -239,17 +245,47 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
             (
                 false,
                 if needs_value {
-                    vec![Hazard::ValidatesRows]
+                    // Every existing row would hold NULL: the step fails on a table with rows.
+                    vec![Hazard::ValidatesRows, Hazard::MayFailOnRows]
                 } else {
                     Vec::new()
                 },
             )
         }
-        AddPrimaryKey { .. } | AddUnique { .. } | AddCheck { .. } | AddForeignKey { .. } => {
-            (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites])
+        AddPrimaryKey { .. } | AddUnique { .. } => (
+            false,
+            vec![
+                Hazard::ValidatesRows,
+                Hazard::BlocksWrites,
+                Hazard::BuildsIndex,
+                Hazard::MayFailOnRows,
+            ],
+        ),
+        AddCheck { check, .. } if check.not_valid => (false, Vec::new()),
+        AddForeignKey { foreign_key, .. } if foreign_key.not_valid => {
+            (false, vec![Hazard::BlocksWrites])
         }
-        CreateIndex { .. } => (false, vec![Hazard::BlocksWrites]),
-        ValidateConstraint { .. } => (false, vec![Hazard::ValidatesRows]),
+        AddCheck { .. } | AddForeignKey { .. } => (
+            false,
+            vec![
+                Hazard::ValidatesRows,
+                Hazard::BlocksWrites,
+                Hazard::MayFailOnRows,
+            ],
+        ),
+        CreateIndex { index, .. } => (
+            false,
+            if index.unique {
+                vec![
+                    Hazard::BlocksWrites,
+                    Hazard::BuildsIndex,
+                    Hazard::MayFailOnRows,
+                ]
+            } else {
+                vec![Hazard::BlocksWrites, Hazard::BuildsIndex]
+            },
+        ),
+        ValidateConstraint { .. } => (false, vec![Hazard::ValidatesRows, Hazard::MayFailOnRows]),
         AlterTableOptions { from, to, .. } => (
             false,
             if rewrites_table(from) == rewrites_table(to) {
@@ -269,12 +305,19 @@ fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
                         && !check.not_valid
                 });
             if validates {
-                (false, vec![Hazard::ValidatesRows])
+                (false, vec![Hazard::ValidatesRows, Hazard::MayFailOnRows])
             } else {
                 (false, Vec::new())
             }
         }
-        AttachPartition { .. } => (false, vec![Hazard::ValidatesRows, Hazard::BlocksWrites]),
+        AttachPartition { .. } => (
+            false,
+            vec![
+                Hazard::ValidatesRows,
+                Hazard::BlocksWrites,
+                Hazard::MayFailOnRows,
+            ],
+        ),
         _ => (false, Vec::new()),
     }
 }
@@ -353,5 +396,112 @@ mod tests {
             hazards_of(&from, &to, ops),
             [true, false, true, false, false]
         );
+    }
+
+    fn column(nullable: bool) -> Column {
+        Column {
+            nullable,
+            ..Column::new(crate::snapshot::DataType::named("text"))
+        }
+    }
+
+    fn classified(operation: Operation) -> (bool, Vec<Hazard>) {
+        let mut builder = PlanBuilder::new(&SchemaSnapshot::empty(), &SchemaSnapshot::empty());
+        builder.push(operation);
+        let step = builder.into_steps().remove(0);
+        (step.destructive, step.hazards)
+    }
+
+    #[test]
+    fn steps_that_a_row_can_fail_say_so_and_drops_delete_data() {
+        use crate::snapshot::{CheckConstraint, ForeignKey, Index, IndexPart, UniqueConstraint};
+        let set_not_null = Operation::AlterColumn {
+            table: "users".into(),
+            name: "email".into(),
+            from: column(true),
+            to: column(false),
+        };
+        assert_eq!(
+            classified(set_not_null),
+            (false, vec![Hazard::ValidatesRows, Hazard::MayFailOnRows])
+        );
+        let unique = Operation::AddUnique {
+            table: "users".into(),
+            name: "users_email_key".into(),
+            unique: UniqueConstraint {
+                columns: vec!["email".into()],
+                ..UniqueConstraint::default()
+            },
+        };
+        assert_eq!(
+            classified(unique).1,
+            [
+                Hazard::BlocksWrites,
+                Hazard::ValidatesRows,
+                Hazard::BuildsIndex,
+                Hazard::MayFailOnRows
+            ]
+        );
+        let check = |not_valid| Operation::AddCheck {
+            table: "users".into(),
+            name: "age_positive".into(),
+            check: CheckConstraint {
+                expression: "age > 0".into(),
+                not_valid,
+                comment: None,
+            },
+        };
+        assert!(classified(check(false)).1.contains(&Hazard::MayFailOnRows));
+        assert!(classified(check(true)).1.is_empty());
+        let fk = Operation::AddForeignKey {
+            table: "orders".into(),
+            name: "orders_user_fk".into(),
+            foreign_key: ForeignKey {
+                columns: vec!["user_id".into()],
+                referenced_table: "users".into(),
+                referenced_columns: vec!["id".into()],
+                ..ForeignKey::default()
+            },
+        };
+        assert!(classified(fk).1.contains(&Hazard::ValidatesRows));
+        let index = |unique| Operation::CreateIndex {
+            table: "users".into(),
+            name: "users_email".into(),
+            index: Index {
+                parts: vec![IndexPart::Column {
+                    name: "email".into(),
+                    descending: false,
+                    prefix_length: None,
+                    options: Default::default(),
+                }],
+                unique,
+                ..Index::default()
+            },
+        };
+        assert_eq!(
+            classified(index(false)).1,
+            [Hazard::BlocksWrites, Hazard::BuildsIndex]
+        );
+        assert!(classified(index(true)).1.contains(&Hazard::MayFailOnRows));
+        let drop = Operation::DropColumn {
+            table: "users".into(),
+            name: "email".into(),
+            from: column(true),
+        };
+        assert_eq!(classified(drop), (true, vec![Hazard::DataLoss]));
+        let add_required = Operation::AddColumn {
+            table: "users".into(),
+            name: "tier".into(),
+            column: column(false),
+            placement: Default::default(),
+        };
+        assert!(classified(add_required).1.contains(&Hazard::MayFailOnRows));
+        let add_optional = Operation::AddColumn {
+            table: "users".into(),
+            name: "tier".into(),
+            column: column(true),
+            placement: Default::default(),
+        };
+        assert!(classified(add_optional).1.is_empty());
     }
 }

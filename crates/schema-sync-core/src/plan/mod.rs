@@ -2,11 +2,13 @@
 
 mod apply;
 mod classify;
+mod data_check;
 mod model;
 mod operation;
 mod planner;
 
 pub use apply::ApplyError;
+pub use data_check::{CountQuery, DataCheck, Finding, Naming, count_queries};
 pub use model::{Hazard, MigrationPlan, PlanStep, RenderedStatement};
 pub use operation::{ColumnPlacement, CommentTarget, Operation};
 pub use planner::{DefaultPlanner, Planner};

@@ -8,20 +8,86 @@ use crate::snapshot::SnapshotHash;
 use crate::tenant::TenantId;
 
 /// A risk of running a step on a live database, shown to the user before execution.
+///
+/// Core's classification sets the dialect-neutral kinds; an adapter refines them with
+/// what its database does ([`MigrationRunner::refine_hazards`](crate::MigrationRunner::refine_hazards)):
+/// the lock PostgreSQL takes, or whether MySQL must copy the table. The serialized names
+/// are stable: JSON consumers match on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
-    /// Stored data is dropped or may be truncated.
+    /// Stored data is dropped or may be truncated (deletes data).
     DataLoss,
     /// The table may be rewritten, taking time proportional to its size.
     TableRewrite,
     /// Writes to the table are blocked while the step runs.
     BlocksWrites,
-    /// Every row is scanned to validate the change, which fails if a row violates it.
+    /// Every row is scanned to validate the change.
     ValidatesRows,
     /// A materialized view is dropped and created again: its query runs in full to
     /// repopulate it, and readers of the view wait until it has.
     Repopulates,
+    /// An index is built, reading the whole table.
+    BuildsIndex,
+    /// The step fails if an existing row violates it: a new `NOT NULL`, `UNIQUE`,
+    /// `CHECK` or foreign key, or a narrowing a value does not fit.
+    /// `plan --check-data` counts those rows.
+    MayFailOnRows,
+    /// PostgreSQL takes an `ACCESS EXCLUSIVE` lock: reads and writes of the table wait.
+    AccessExclusiveLock,
+    /// PostgreSQL takes a `SHARE ROW EXCLUSIVE` lock (foreign keys, triggers): writes
+    /// wait, reads go on.
+    ShareRowExclusiveLock,
+    /// PostgreSQL takes a `SHARE` lock (`CREATE INDEX`): writes wait, reads go on.
+    ShareLock,
+    /// MySQL/MariaDB cannot make this change `INSTANT` or `INPLACE`: it runs as
+    /// `ALGORITHM=COPY`, copying the table while writes wait.
+    AlgorithmCopy,
+}
+
+impl Hazard {
+    /// Every kind, in display order.
+    pub const ALL: [Hazard; 11] = [
+        Hazard::DataLoss,
+        Hazard::TableRewrite,
+        Hazard::BlocksWrites,
+        Hazard::ValidatesRows,
+        Hazard::Repopulates,
+        Hazard::BuildsIndex,
+        Hazard::MayFailOnRows,
+        Hazard::AccessExclusiveLock,
+        Hazard::ShareRowExclusiveLock,
+        Hazard::ShareLock,
+        Hazard::AlgorithmCopy,
+    ];
+
+    /// A short phrase for text output: `rewrites the table`, `takes ACCESS EXCLUSIVE lock`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Hazard::DataLoss => "deletes data",
+            Hazard::TableRewrite => "rewrites the table",
+            Hazard::BlocksWrites => "blocks writes",
+            Hazard::ValidatesRows => "scans the table to validate",
+            Hazard::Repopulates => "repopulates the view",
+            Hazard::BuildsIndex => "builds an index",
+            Hazard::MayFailOnRows => "may fail on existing rows",
+            Hazard::AccessExclusiveLock => "takes ACCESS EXCLUSIVE lock",
+            Hazard::ShareRowExclusiveLock => "takes SHARE ROW EXCLUSIVE lock",
+            Hazard::ShareLock => "takes SHARE lock",
+            Hazard::AlgorithmCopy => "ALGORITHM=COPY",
+        }
+    }
+
+    /// Whether the hazard can lose data or fail the tenant, rather than only cost time.
+    pub fn is_severe(self) -> bool {
+        matches!(self, Hazard::DataLoss | Hazard::MayFailOnRows)
+    }
+}
+
+impl std::fmt::Display for Hazard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
 }
 
 /// One SQL statement a runner sends, with the plan steps it carries out: usually one,
@@ -87,6 +153,15 @@ impl MigrationPlan {
             .filter(|s| s.destructive)
             .map(|s| loss(&s.operation))
             .collect()
+    }
+
+    /// Adds `hazards` to step `index`, keeping each step's hazards sorted and unique.
+    pub fn add_hazards(&mut self, index: usize, hazards: &[Hazard]) {
+        if let Some(step) = self.steps.get_mut(index) {
+            step.hazards.extend_from_slice(hazards);
+            step.hazards.sort_unstable();
+            step.hazards.dedup();
+        }
     }
 
     /// Whether any step is destructive.
