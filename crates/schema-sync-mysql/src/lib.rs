@@ -23,6 +23,8 @@
 //! - `target`: applies target DDL in a scratch database, inspects it and drops it.
 //! - `types`: folds catalog spellings of types and defaults into the core's canonical
 //!   form and renders types back.
+//! - `hazards`: which steps run as `ALGORITHM=COPY` on this server, and counting the
+//!   rows a plan would fail on or lose (`plan --check-data`), read-only.
 //! - `render`: plan to SQL, one statement per table where the server allows
 //!   (`render/grouping` says which steps may share a statement, `render/clauses` writes
 //!   the column, index, key and option fragments).
@@ -145,6 +147,7 @@
 mod catalog;
 mod connect;
 mod error;
+mod hazards;
 mod inspect;
 mod render;
 mod runner;
@@ -237,6 +240,18 @@ impl MigrationRunner for MysqlAdapter {
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
         runner::lock(&self.server, tenant, options).await
+    }
+
+    fn refine_hazards(&self, plan: &mut MigrationPlan) {
+        hazards::refine(plan, self.server.info);
+    }
+
+    async fn check_data(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+    ) -> Result<Vec<schema_sync_core::DataCheck>> {
+        hazards::check_data(&self.server, tenant, plan).await
     }
 }
 

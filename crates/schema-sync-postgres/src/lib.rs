@@ -41,6 +41,8 @@
 //!   keyed by the tenant serialises concurrent runs, `SET LOCAL` timeouts bound the
 //!   waits, and any failure rolls the tenant back whole (PostgreSQL DDL is
 //!   transactional).
+//! - `hazards.rs` names the lock each step takes and counts, read-only, the rows a plan
+//!   would fail on or lose (`plan --check-data`).
 //! - `sql.rs` quotes identifiers and literals and imports nothing else from the crate.
 //!   `sql/relative.rs` swaps the tenant's schema in the two parts of a function
 //!   definition PostgreSQL stores as written (a `SET search_path` option and a string
@@ -52,6 +54,7 @@
 mod catalog;
 mod connect;
 mod error;
+mod hazards;
 mod inspect;
 mod render;
 mod runner;
@@ -167,5 +170,17 @@ impl MigrationRunner for PostgresAdapter {
         options: &ExecuteOptions,
     ) -> Result<Box<dyn TenantLock>> {
         self.lock_tenant(tenant, options).await
+    }
+
+    fn refine_hazards(&self, plan: &mut MigrationPlan) {
+        hazards::refine(plan);
+    }
+
+    async fn check_data(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+    ) -> Result<Vec<schema_sync_core::DataCheck>> {
+        hazards::check_data(self, tenant, plan).await
     }
 }
