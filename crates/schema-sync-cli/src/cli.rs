@@ -544,6 +544,10 @@ pub struct PlanArgs {
     /// Write one `<tenant>.sql` file per drifted tenant into this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Count, read-only, the rows each step would fail on (a new NOT NULL, unique key,
+    /// check or foreign key) or lose (a dropped column or table), per tenant.
+    #[arg(long)]
+    pub check_data: bool,
     /// Where the tenants live.
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -90,7 +90,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Validate(_) => commands::check::run(Mode::Validate, &servers, &settings).await,
         Command::Audit(args) => commands::audit::run(&servers, &settings, args.snapshots).await,
         Command::Plan(args) => {
-            commands::plan::run(servers.single("plan")?, &settings, args.out.as_deref()).await
+            let plan_options = commands::plan::PlanOptions {
+                out: args.out.as_deref(),
+                check_data: args.check_data,
+            };
+            commands::plan::run(servers.single("plan")?, &settings, &plan_options).await
         }
         Command::Tenants(_) => commands::tenants::run(&servers, &settings).await,
         Command::Snapshot(_) | Command::Runs(_) | Command::Completions(_) => {

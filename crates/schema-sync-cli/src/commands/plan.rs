@@ -17,20 +17,34 @@ use crate::output::json::{error_value, print_document, print_line, summary_line}
 use crate::output::message::{self, count};
 use crate::output::style::{BOLD, DIM, RED, Styled};
 
+/// What `plan` was asked for beyond the shared settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions<'a> {
+    /// `--out DIR`: write one script per tenant there.
+    pub out: Option<&'a Path>,
+    /// `--check-data`: count the rows each step would fail on or lose.
+    pub check_data: bool,
+}
+
 /// Runs `plan`.
-pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Result<ExitCode> {
+pub async fn run(
+    engine: &Engine,
+    settings: &Settings,
+    options: &PlanOptions<'_>,
+) -> Result<ExitCode> {
+    let out = options.out;
     let (target, tenants) = prepare(engine, settings).await?;
     let contexts: BTreeMap<_, _> = tenants
         .iter()
         .map(|t| (t.id().clone(), t.clone()))
         .collect();
-    let options = fleet_options(settings, false, true);
+    let fleet = fleet_options(settings, false, true);
     let json_output = settings.format != Format::Text;
     let report = run_with_progress(
         engine,
         tenants,
         &target,
-        &options,
+        &fleet,
         settings.quiet || json_output,
         &|_| {},
     )
@@ -62,22 +76,32 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
         if tenant.status == TenantStatus::InSync {
             continue;
         }
-        match engine.adapter().runner().render(context, plan).await {
-            Ok(statements) => scripts.push((tenant, plan, statements)),
+        let runner = engine.adapter().runner();
+        let rendered = match runner.render(context, plan).await {
+            Ok(statements) if options.check_data => runner
+                .check_data(context, plan)
+                .await
+                .map(|checks| (statements, checks)),
+            Ok(statements) => Ok((statements, Vec::new())),
+            Err(error) => Err(error),
+        };
+        match rendered {
+            Ok((statements, checks)) => scripts.push((tenant, plan, statements, checks)),
             Err(error) => {
                 failures += 1;
                 report_error(&tenant.tenant, &error);
             }
         }
     }
-    for (tenant, plan, statements) in scripts {
-        let script = sql_script(tenant.tenant.as_str(), plan, &statements);
+    for (tenant, plan, statements, checks) in scripts {
+        let script = sql_script(tenant.tenant.as_str(), plan, &statements, &checks);
+        let checks_json = options.check_data.then(|| json!(checks));
         if let Some(dir) = out {
             let path = dir.join(format!("{}.sql", file_name(tenant.tenant.as_str())));
             std::fs::write(&path, &script)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             documents.push(
-                json!({ "tenant": tenant.tenant, "file": path, "statements": statements.len() }),
+                json!({ "tenant": tenant.tenant, "file": path, "statements": statements.len(), "hazards": hazards_json(plan), "data_checks": checks_json }),
             );
             if !json_output {
                 println!(
@@ -87,7 +111,7 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
                 );
             }
         } else {
-            documents.push(json!({ "tenant": tenant.tenant, "statements": statements }));
+            documents.push(json!({ "tenant": tenant.tenant, "statements": statements, "hazards": hazards_json(plan), "data_checks": checks_json }));
             if !json_output {
                 println!("{script}");
             }
@@ -128,11 +152,30 @@ pub async fn run(engine: &Engine, settings: &Settings, out: Option<&Path>) -> Re
     }))
 }
 
-/// A migration file: a header naming the tenant and each destructive step, then the SQL.
+/// Each step with hazards, as `{ "step": 3, "operation": "...", "hazards": [...] }`
+/// (`step` indexes the plan's steps from 0, as `depends_on` and `data_checks` do).
+fn hazards_json(plan: &schema_sync_core::MigrationPlan) -> serde_json::Value {
+    plan.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, step)| !step.hazards.is_empty())
+        .map(|(index, step)| {
+            json!({
+                "step": index,
+                "operation": step.operation.to_string(),
+                "hazards": step.hazards,
+            })
+        })
+        .collect()
+}
+
+/// A migration file: a header naming the tenant, each destructive step, each step's
+/// hazards and the rows `--check-data` counted, then the SQL.
 fn sql_script(
     tenant: &str,
     plan: &schema_sync_core::MigrationPlan,
     statements: &[String],
+    checks: &[schema_sync_core::DataCheck],
 ) -> String {
     let mut script = format!(
         "-- schema-sync plan for tenant {tenant}\n-- from {} to {}\n",
@@ -142,6 +185,7 @@ fn sql_script(
     for loss in plan.losses() {
         script.push_str(&format!("-- DESTRUCTIVE: {loss}\n"));
     }
+    script.push_str(&crate::output::hazards::script_comments(plan, checks));
     for statement in statements {
         script.push_str(statement.trim_end_matches(';'));
         script.push_str(";\n");

@@ -119,7 +119,7 @@ impl TenantPrinter {
 }
 
 /// Prints a diff's changes, indented and colored by kind (`+` added, `-` dropped, `~`
-/// changed), then what the plan cannot resolve: the one rendering of changes that the
+/// changed), then what the plan cannot resolve and the hazards of its steps: the one rendering of changes that the
 /// per-tenant lines and the shape blocks share.
 pub fn print_changes(diff: &SchemaDiff, plan: Option<&MigrationPlan>) {
     for line in diff.to_text().lines() {
@@ -132,6 +132,9 @@ pub fn print_changes(diff: &SchemaDiff, plan: Option<&MigrationPlan>) {
     }
     for unresolved in plan.map_or(&[][..], |p| &p.unresolved) {
         println!("    {}", Styled(RED, &format!("! {unresolved}")));
+    }
+    if let Some(plan) = plan {
+        super::hazards::print_hazards(plan);
     }
 }
 

@@ -239,6 +239,53 @@ pub async fn destructive_change_is_refused(
     result
 }
 
+/// Creates a tenant from `from_ddl` (with rows), plans the change to `to_ddl`, and checks
+/// that [`check_data`](crate::MigrationRunner::check_data) reports exactly `expected`
+/// (each finding as its sentence, in any order: step order is the planner's) and changed
+/// nothing.
+///
+/// # Errors
+/// A description of the first property that does not hold.
+pub async fn check_data_counts_rows(
+    db: &dyn TestDatabase,
+    prefix: &str,
+    from_ddl: &str,
+    to_ddl: &str,
+    expected: &[&str],
+) -> Result<()> {
+    let adapter = db.adapter();
+    let tenant = db
+        .create_tenant(&unique_tenant_id(prefix), from_ddl)
+        .await?;
+    let result = async {
+        let before = adapter.inspector().inspect(&tenant).await?;
+        let target = adapter.snapshot_from_sql(to_ddl).await?;
+        let (_, plan) = Engine::new(adapter.clone()).plan(&before, &target)?;
+        let mut found: Vec<String> = adapter
+            .runner()
+            .check_data(&tenant, &plan)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        found.sort();
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        if found != expected {
+            return Err(fail(format!(
+                "check_data found {found:#?}, expected {expected:#?}"
+            )));
+        }
+        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
+            return Err(fail("check_data changed the tenant".into()));
+        }
+        Ok(())
+    }
+    .await;
+    db.drop_tenant(&tenant).await?;
+    result
+}
+
 /// Creates tenants with hostile names (quotes, spaces, dots, unicode, SQL), syncs each
 /// from `from_ddl` to `to_ddl`, and checks each converges and nothing leaked across.
 ///
