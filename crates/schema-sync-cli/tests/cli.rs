@@ -214,6 +214,51 @@ fn plan_prints_sql_or_writes_one_file_per_tenant() {
 }
 
 #[test]
+fn plan_check_data_counts_rows_and_every_command_shows_hazards() {
+    let fleet = Fleet::new();
+    fleet.create(
+        "tenant_9",
+        &format!(
+            "{SCHEMA}
+             ALTER TABLE users ADD COLUMN legacy TEXT;
+             INSERT INTO organizations (id, name) VALUES (1, 'acme');
+             INSERT INTO users (id, organization_id, email, legacy)
+                 VALUES (1, 1, 'a@x', 'old'), (2, 1, 'b@x', NULL), (3, 1, 'c@x', 'z');"
+        ),
+    );
+    let before =
+        std::fs::read(fleet.tenants().join("tenant_9.db")).unwrap_or_else(|e| panic!("{e}"));
+    fleet
+        .run(&["plan", "--tenant", "tenant_9", "--check-data"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "-- CHECK DATA step 1: 2 rows in `users` hold data in `legacy`",
+        ))
+        .stdout(predicate::str::contains(
+            "-- HAZARD step 1 drop column users.legacy (text)  [deletes data",
+        ));
+    let document = fleet.json(&["plan", "--tenant", "tenant_9", "--check-data"], 0);
+    let tenant = &document["tenants"][0];
+    assert_eq!(tenant["data_checks"][0]["rows"], 2, "{tenant}");
+    assert_eq!(tenant["data_checks"][0]["kind"], "hold_data_in", "{tenant}");
+    assert_eq!(tenant["hazards"][0]["hazards"][0], "data_loss", "{tenant}");
+    let without = fleet.json(&["plan", "--tenant", "tenant_9"], 0);
+    assert_eq!(without["tenants"][0]["data_checks"], Value::Null);
+    fleet
+        .run(&["diff", "--tenant", "tenant_9"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("    hazards:"))
+        .stdout(predicate::str::contains(
+            "step 1 drop column users.legacy (text)  [deletes data",
+        ));
+    let after =
+        std::fs::read(fleet.tenants().join("tenant_9.db")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(after == before, "plan --check-data never writes");
+}
+
+#[test]
 fn audit_reports_hashes_read_only() {
     let fleet = Fleet::new();
     // Read both sides with a panic on error: two failed reads must not compare equal.

@@ -33,6 +33,8 @@
 //! - `connect.rs`: the `sqlite://` URL ([`Location`]) and the connect options, and
 //!   opening a tenant file read-only or read-write. `connect/journal.rs` rolls back the
 //!   hot journal an inspection meets, or says how to.
+//! - `hazards.rs`: `plan --check-data`, counting on a read-only connection the rows a
+//!   plan would fail on or lose.
 //! - `tenants.rs`: discovery (every tenant file's stem) and `namespace_of`, the path of
 //!   a tenant's file.
 //! - `catalog.rs`: the one statement that reads `sqlite_schema` and the pragmas of
@@ -61,6 +63,7 @@
 mod catalog;
 mod connect;
 mod error;
+mod hazards;
 mod inspect;
 mod render;
 mod runner;
@@ -183,6 +186,14 @@ impl MigrationRunner for SqliteAdapter {
         Ok(Box::new(
             SqliteLock::acquire(tenant.clone(), options).await?,
         ))
+    }
+
+    async fn check_data(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+    ) -> Result<Vec<schema_sync_core::DataCheck>> {
+        hazards::check_data(tenant, plan, self.access).await
     }
 }
 
