@@ -79,19 +79,11 @@ pub(crate) async fn check_data(
     tenant: &TenantContext,
     plan: &MigrationPlan,
 ) -> Result<Vec<DataCheck>> {
-    let database = tenant.namespace();
-    let qualify = |other: Option<&str>, table: &str| {
-        format!(
-            "{}.{}",
-            quote_ident(other.unwrap_or(database)),
-            quote_ident(table)
-        )
-    };
     let queries = count_queries(
         plan,
         &Naming {
             quote: &quote_ident,
-            qualify: &qualify,
+            namespace: tenant.namespace(),
         },
     );
     if queries.is_empty() {

@@ -74,18 +74,11 @@ pub(crate) async fn check_data(
     plan: &MigrationPlan,
 ) -> Result<Vec<DataCheck>> {
     let schema = tenant.namespace();
-    let qualify = |other: Option<&str>, table: &str| {
-        format!(
-            "{}.{}",
-            quote_ident(other.unwrap_or(schema)),
-            quote_ident(table)
-        )
-    };
     let queries = count_queries(
         plan,
         &Naming {
             quote: &quote_ident,
-            qualify: &qualify,
+            namespace: schema,
         },
     );
     if queries.is_empty() {

@@ -19,18 +19,11 @@ pub(crate) async fn check_data(
     plan: &MigrationPlan,
     access: Access,
 ) -> Result<Vec<DataCheck>> {
-    let qualify = |schema: Option<&str>, table: &str| {
-        format!(
-            "{}.{}",
-            quote_ident(schema.unwrap_or("main")),
-            quote_ident(table)
-        )
-    };
     let queries = count_queries(
         plan,
         &Naming {
             quote: &quote_ident,
-            qualify: &qualify,
+            namespace: "main",
         },
     );
     if queries.is_empty() {

@@ -132,13 +132,24 @@ impl CountQuery {
     }
 }
 
-/// How an adapter names objects in SQL: `quote` quotes one identifier, `qualify` a table
-/// of the tenant (`"tenant_1"."users"`) or of another schema (`Some("public")`).
+/// How an adapter names objects in SQL: its identifier quoting, and the namespace its
+/// tenant's tables live in (the tenant's schema or database, SQLite's `main`).
 pub struct Naming<'a> {
     /// Quotes one identifier.
     pub quote: &'a dyn Fn(&str) -> String,
-    /// Qualifies a table name with the tenant's namespace, or with the given schema.
-    pub qualify: &'a dyn Fn(Option<&str>, &str) -> String,
+    /// The tenant's namespace, which qualifies every table not in another schema.
+    pub namespace: &'a str,
+}
+
+impl Naming<'_> {
+    /// `"namespace"."table"`, or `"schema"."table"` for a table of another schema.
+    fn qualify(&self, schema: Option<&str>, table: &str) -> String {
+        format!(
+            "{}.{}",
+            (self.quote)(schema.unwrap_or(self.namespace)),
+            (self.quote)(table)
+        )
+    }
 }
 
 /// The counting queries for the steps of `plan` that may fail on existing rows or would
@@ -181,7 +192,7 @@ fn count_for(
     naming: &Naming<'_>,
 ) -> Option<(Finding, String)> {
     let q = naming.quote;
-    let from = (naming.qualify)(None, table);
+    let from = naming.qualify(None, table);
     let count_where = |condition: &str| format!("SELECT count(*) FROM {from} WHERE {condition}");
     match operation {
         Operation::AlterColumn {
@@ -255,7 +266,7 @@ fn count_for(
                 .map(|(c, p)| format!("p.{} = c.{}", q(p), q(c)))
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            let parent = (naming.qualify)(fk.referenced_schema.as_deref(), &fk.referenced_table);
+            let parent = naming.qualify(fk.referenced_schema.as_deref(), &fk.referenced_table);
             Some((
                 finding,
                 format!("{child} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {matches})"),
@@ -329,14 +340,11 @@ mod tests {
 
     fn queries(plan: &MigrationPlan) -> Vec<(usize, String)> {
         let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-        let qualify = |schema: Option<&str>, name: &str| {
-            format!("{}.{}", quote(schema.unwrap_or("t1")), quote(name))
-        };
         count_queries(
             plan,
             &Naming {
                 quote: &quote,
-                qualify: &qualify,
+                namespace: "t1",
             },
         )
         .into_iter()
