@@ -239,20 +239,54 @@ pub async fn destructive_change_is_refused(
     result
 }
 
-/// Creates a tenant from `from_ddl` (with rows), plans the change to `to_ddl`, and checks
-/// that [`check_data`](crate::MigrationRunner::check_data) reports exactly `expected`
-/// (each finding as its sentence, in any order: step order is the planner's) and changed
-/// nothing.
+/// A tenant for [`check_data_counts_rows`], in SQL that PostgreSQL, MySQL/MariaDB and
+/// SQLite all accept: rows with NULL emails, negative ages, a shared code, dangling team
+/// ids and data in `legacy`.
+pub const CHECK_DATA_FROM: &str = "
+CREATE TABLE teams (id int PRIMARY KEY);
+CREATE TABLE users (id int PRIMARY KEY, email varchar(100), age int, code varchar(20), team_id int, legacy varchar(50));
+INSERT INTO teams VALUES (1);
+INSERT INTO users VALUES
+    (1, NULL, 10, 'a', 1, 'x'),
+    (2, NULL, 20, 'a', 7, NULL),
+    (3, 'c@x', -5, 'a', NULL, 'y'),
+    (4, 'd@x', 30, 'b', 8, NULL),
+    (5, 'e@x', -1, NULL, 1, NULL),
+    (6, 'f@x', 40, NULL, 1, NULL);
+";
+
+/// The target for [`check_data_counts_rows`]: `email` becomes `NOT NULL`, a check, a
+/// unique key and a foreign key are added, `legacy` is dropped.
+pub const CHECK_DATA_TO: &str = "
+CREATE TABLE teams (id int PRIMARY KEY);
+CREATE TABLE users (
+    id int PRIMARY KEY,
+    email varchar(100) NOT NULL,
+    age int,
+    code varchar(20),
+    team_id int,
+    CONSTRAINT users_age_check CHECK (age >= 0),
+    CONSTRAINT users_code_key UNIQUE (code),
+    CONSTRAINT users_team_fk FOREIGN KEY (team_id) REFERENCES teams (id)
+);
+";
+
+/// What [`check_data_counts_rows`] must find, in any order.
+const CHECK_DATA_FINDINGS: [&str; 5] = [
+    "2 rows in `users` hold data in `legacy`",
+    "2 rows in `users` have NULL in `email`",
+    "2 rows in `users` violate check `users_age_check`",
+    "3 rows in `users` share a value of (`code`) with another row",
+    "2 rows in `users` have no matching row in `teams` (foreign key `users_team_fk`)",
+];
+
+/// Creates a tenant from [`CHECK_DATA_FROM`], plans the change to [`CHECK_DATA_TO`], and
+/// checks that [`check_data`](crate::MigrationRunner::check_data) counts exactly the rows
+/// each step would fail on or lose, and changed nothing.
 ///
 /// # Errors
 /// A description of the first property that does not hold.
-pub async fn check_data_counts_rows(
-    db: &dyn TestDatabase,
-    prefix: &str,
-    from_ddl: &str,
-    to_ddl: &str,
-    expected: &[&str],
-) -> Result<()> {
+pub async fn check_data_counts_rows(db: &dyn TestDatabase, prefix: &str) -> Result<()> {
     let adapter = db.adapter();
     let tenant = db
         .create_tenant(&unique_tenant_id(prefix), from_ddl)
@@ -269,7 +303,7 @@ pub async fn check_data_counts_rows(
             .map(ToString::to_string)
             .collect();
         found.sort();
-        let mut expected = expected.to_vec();
+        let mut expected = CHECK_DATA_FINDINGS.to_vec();
         expected.sort_unstable();
         if found != expected {
             return Err(fail(format!(
