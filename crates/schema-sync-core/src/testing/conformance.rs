@@ -289,11 +289,11 @@ const CHECK_DATA_FINDINGS: [&str; 5] = [
 pub async fn check_data_counts_rows(db: &dyn TestDatabase, prefix: &str) -> Result<()> {
     let adapter = db.adapter();
     let tenant = db
-        .create_tenant(&unique_tenant_id(prefix), from_ddl)
+        .create_tenant(&unique_tenant_id(prefix), CHECK_DATA_FROM)
         .await?;
     let result = async {
         let before = adapter.inspector().inspect(&tenant).await?;
-        let target = adapter.snapshot_from_sql(to_ddl).await?;
+        let target = adapter.snapshot_from_sql(CHECK_DATA_TO).await?;
         let (_, plan) = Engine::new(adapter.clone()).plan(&before, &target)?;
         let mut found: Vec<String> = adapter
             .runner()
