@@ -53,6 +53,7 @@ mod catalog;
 mod connect;
 mod error;
 mod inspect;
+mod online;
 mod render;
 mod runner;
 mod sql;
@@ -69,6 +70,7 @@ use schema_sync_core::{
 };
 
 pub use connect::{connect, connect_client};
+pub use online::OnlinePlanner;
 
 /// The PostgreSQL adapter: tenant discovery, inspection and migration on one server.
 ///

@@ -133,6 +133,34 @@ pub fn print_changes(diff: &SchemaDiff, plan: Option<&MigrationPlan>) {
     for unresolved in plan.map_or(&[][..], |p| &p.unresolved) {
         println!("    {}", Styled(RED, &format!("! {unresolved}")));
     }
+    print_outside_steps(plan);
+}
+
+/// Lists the steps that run outside the tenant's transaction, after it commits
+/// (`--strategy online`): a failure there is not rolled back, and the next run finishes.
+fn print_outside_steps(plan: Option<&MigrationPlan>) {
+    let outside: Vec<String> = plan
+        .map_or(&[][..], |p| &p.steps)
+        .iter()
+        .filter(|s| s.outside_transaction)
+        .map(|s| s.operation.to_string())
+        .collect();
+    if outside.is_empty() {
+        return;
+    }
+    println!(
+        "    {}",
+        Styled(
+            DIM,
+            &format!(
+                "after commit, outside the transaction ({}):",
+                count(outside.len(), "step")
+            )
+        )
+    );
+    for step in outside {
+        println!("      {}", Styled(DIM, &step));
+    }
 }
 
 fn column_order_changes(tenant: &TenantReport) -> usize {

@@ -1,0 +1,295 @@
+//! The online strategy (`--strategy online`): the default plan, reshaped so that live
+//! tenants keep serving writes while it runs.
+//!
+//! [`OnlinePlanner`] asks the [`DefaultPlanner`] for its plan and rewrites the steps
+//! that would hold a write-blocking lock while they scan or build, on tables the plan
+//! neither creates nor rebuilds (a new table is empty, so the plain step is instant):
+//!
+//! - a foreign key or check is added `NOT VALID` (a catalog change) inside the tenant's
+//!   transaction, and validated by `VALIDATE CONSTRAINT` after it commits, which scans
+//!   under SHARE UPDATE EXCLUSIVE only, so writes go on;
+//! - `SET NOT NULL` becomes a helper `CHECK (col IS NOT NULL) NOT VALID` inside the
+//!   transaction, then (after commit) its validation, the `SET NOT NULL` itself, which
+//!   PostgreSQL 12 and later prove from the valid check without a scan, and the helper's
+//!   drop;
+//! - `CREATE INDEX` and `DROP INDEX` run `CONCURRENTLY` after commit (they cannot run
+//!   inside a transaction block);
+//! - a step that depends on a step moved out of the transaction moves with it.
+//!
+//! Every moved step is marked [`PlanStep::outside_transaction`]; the runner keeps their
+//! order and runs them after `COMMIT`, each under `lock_timeout` with bounded retries.
+//! The design converges: whatever is left half done by a failure outside the
+//! transaction (a `NOT VALID` constraint, a helper check, a missing index) is a
+//! difference the next run plans and finishes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schema_sync_core::plan::{DefaultPlanner, MigrationPlan, Operation, PlanStep, Planner};
+use schema_sync_core::snapshot::CheckConstraint;
+use schema_sync_core::{Result, SchemaDiff, SchemaSnapshot};
+
+use crate::sql::quote_ident;
+
+/// The online planner of PostgreSQL: the default plan with its locking steps split into
+/// a short transaction and steps that run after it commits (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OnlinePlanner;
+
+impl Planner for OnlinePlanner {
+    fn plan(
+        &self,
+        from: &SchemaSnapshot,
+        to: &SchemaSnapshot,
+        diff: &SchemaDiff,
+    ) -> Result<MigrationPlan> {
+        let plain = DefaultPlanner.plan(from, to, diff)?;
+        Ok(reshape(from, plain))
+    }
+}
+
+/// The name of the helper check that proves `table.column` holds no NULL: short and
+/// stable, so a run that stopped half way finds (and drops) the same one.
+pub(crate) fn not_null_check_name(table: &str, column: &str) -> String {
+    let hash = blake3::hash(format!("{table}\0{column}").as_bytes());
+    format!("schema_sync_not_null_{}", &hash.to_hex()[..16])
+}
+
+/// Tables whose steps stay plain: those the plan creates (empty) or rebuilds.
+fn plain_tables(from: &SchemaSnapshot, plan: &MigrationPlan) -> BTreeSet<String> {
+    let mut tables: BTreeSet<String> =
+        plan.steps
+            .iter()
+            .filter_map(|s| match &s.operation {
+                Operation::CreateTable { name, .. }
+                | Operation::ReorderColumns { table: name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+    tables.extend(
+        from.tables
+            .iter()
+            // A concurrent build fails on a partitioned parent: its indexes stay plain.
+            .filter(|(_, t)| t.partition_by.is_some())
+            .map(|(name, _)| name.clone()),
+    );
+    tables
+}
+
+/// Tables where the plan drops or retypes a column: dropping it drops its indexes in the
+/// transaction, so a concurrent drop of one after commit would find nothing.
+fn tables_losing_columns(plan: &MigrationPlan) -> BTreeSet<&str> {
+    plan.steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::DropColumn { table, .. } | Operation::AlterColumn { table, .. } => {
+                Some(table.as_str())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// One step of the reshaped plan, before indexes are renumbered.
+struct Reshaped {
+    /// The original step it came from.
+    origin: usize,
+    step: PlanStep,
+}
+
+/// Rewrites the default plan's locking steps (module docs).
+fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
+    let plain_tables = plain_tables(from, &plain);
+    let losing = tables_losing_columns(&plain)
+        .into_iter()
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>();
+    let existing = |table: &str| from.tables.contains_key(table) && !plain_tables.contains(table);
+    let MigrationPlan {
+        source_hash,
+        target_hash,
+        steps,
+        unresolved,
+    } = plain;
+    let mut out: Vec<Reshaped> = Vec::with_capacity(steps.len());
+    for (origin, step) in steps.into_iter().enumerate() {
+        let push = |out: &mut Vec<Reshaped>, step: PlanStep| out.push(Reshaped { origin, step });
+        let outside = |operation: Operation| PlanStep {
+            outside_transaction: true,
+            ..PlanStep::new(operation)
+        };
+        match step.operation.clone() {
+            Operation::AddForeignKey {
+                table,
+                name,
+                mut foreign_key,
+            } if existing(&table) && !foreign_key.not_valid => {
+                foreign_key.not_valid = true;
+                push(
+                    &mut out,
+                    PlanStep {
+                        operation: Operation::AddForeignKey {
+                            table: table.clone(),
+                            name: name.clone(),
+                            foreign_key,
+                        },
+                        ..step
+                    },
+                );
+                push(
+                    &mut out,
+                    outside(Operation::ValidateConstraint { table, name }),
+                );
+            }
+            Operation::AddCheck {
+                table,
+                name,
+                mut check,
+            } if existing(&table) && !check.not_valid => {
+                check.not_valid = true;
+                push(
+                    &mut out,
+                    PlanStep {
+                        operation: Operation::AddCheck {
+                            table: table.clone(),
+                            name: name.clone(),
+                            check,
+                        },
+                        ..step
+                    },
+                );
+                push(
+                    &mut out,
+                    outside(Operation::ValidateConstraint { table, name }),
+                );
+            }
+            Operation::AlterColumn {
+                table,
+                name,
+                from: before,
+                to,
+            } if existing(&table)
+                && before.nullable
+                && !to.nullable
+                && before
+                    == (schema_sync_core::snapshot::Column {
+                        nullable: true,
+                        ..to.clone()
+                    }) =>
+            {
+                let helper = not_null_check_name(&table, &name);
+                let check = CheckConstraint {
+                    expression: format!("{} IS NOT NULL", quote_ident(&name)),
+                    not_valid: true,
+                    comment: None,
+                };
+                push(
+                    &mut out,
+                    PlanStep {
+                        operation: Operation::AddCheck {
+                            table: table.clone(),
+                            name: helper.clone(),
+                            check: check.clone(),
+                        },
+                        ..PlanStep::new(Operation::AddCheck {
+                            table: table.clone(),
+                            name: helper.clone(),
+                            check: check.clone(),
+                        })
+                    },
+                );
+                push(
+                    &mut out,
+                    outside(Operation::ValidateConstraint {
+                        table: table.clone(),
+                        name: helper.clone(),
+                    }),
+                );
+                push(
+                    &mut out,
+                    PlanStep {
+                        outside_transaction: true,
+                        ..step
+                    },
+                );
+                push(
+                    &mut out,
+                    outside(Operation::DropCheck {
+                        table,
+                        name: helper,
+                        from: CheckConstraint {
+                            not_valid: false,
+                            ..check
+                        },
+                    }),
+                );
+            }
+            Operation::CreateIndex { table, .. } if existing(&table) => push(
+                &mut out,
+                PlanStep {
+                    outside_transaction: true,
+                    ..step
+                },
+            ),
+            Operation::DropIndex { table, .. } if existing(&table) && !losing.contains(&table) => {
+                push(
+                    &mut out,
+                    PlanStep {
+                        outside_transaction: true,
+                        ..step
+                    },
+                )
+            }
+            Operation::ValidateConstraint { .. } => push(
+                &mut out,
+                PlanStep {
+                    outside_transaction: true,
+                    ..step
+                },
+            ),
+            _ => push(&mut out, step),
+        }
+    }
+    MigrationPlan {
+        source_hash,
+        target_hash,
+        steps: renumber(out),
+        unresolved,
+    }
+}
+
+/// Maps each original step's dependencies to the new indexes (a dependency on a split
+/// step points at its last part), moves a step that depends on a step outside the
+/// transaction out with it, and keeps the steps outside in their relative order.
+fn renumber(reshaped: Vec<Reshaped>) -> Vec<PlanStep> {
+    let mut last_part: BTreeMap<usize, usize> = BTreeMap::new();
+    for (index, r) in reshaped.iter().enumerate() {
+        last_part.insert(r.origin, index);
+    }
+    let mut steps: Vec<PlanStep> = Vec::with_capacity(reshaped.len());
+    let mut previous_origin = None;
+    for (index, Reshaped { origin, mut step }) in reshaped.into_iter().enumerate() {
+        let mut depends_on: Vec<usize> = step
+            .depends_on
+            .iter()
+            .filter_map(|d| last_part.get(d).copied())
+            .filter(|&d| d < index)
+            .collect();
+        // The parts of one split step run in order.
+        if previous_origin == Some(origin) {
+            depends_on.push(index - 1);
+        }
+        depends_on.sort_unstable();
+        depends_on.dedup();
+        step.depends_on = depends_on;
+        previous_origin = Some(origin);
+        if step
+            .depends_on
+            .iter()
+            .any(|&d| steps.get(d).is_some_and(|s| s.outside_transaction))
+        {
+            step.outside_transaction = true;
+        }
+        steps.push(step);
+    }
+    steps
+}
