@@ -8,8 +8,8 @@
 //! - a foreign key or check is added `NOT VALID` (a catalog change) inside the tenant's
 //!   transaction, and validated by `VALIDATE CONSTRAINT` after it commits, which scans
 //!   under SHARE UPDATE EXCLUSIVE only, so writes go on;
-//! - `SET NOT NULL` becomes a helper `CHECK (col IS NOT NULL) NOT VALID` inside the
-//!   transaction, then (after commit) its validation, the `SET NOT NULL` itself, which
+//! - `SET NOT NULL` becomes, after commit, a helper `CHECK (col IS NOT NULL) NOT VALID`
+//!   (a brief ACCESS EXCLUSIVE lock), its validation, the `SET NOT NULL` itself, which
 //!   PostgreSQL 12 and later prove from the valid check without a scan, and the helper's
 //!   drop;
 //! - `CREATE INDEX` and `DROP INDEX` run `CONCURRENTLY` after commit (they cannot run
@@ -182,20 +182,15 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
                     not_valid: true,
                     comment: None,
                 };
+                // Outside too: the transaction would hold its ACCESS EXCLUSIVE lock
+                // until commit, and the check's text is PostgreSQL's to deparse.
                 push(
                     &mut out,
-                    PlanStep {
-                        operation: Operation::AddCheck {
-                            table: table.clone(),
-                            name: helper.clone(),
-                            check: check.clone(),
-                        },
-                        ..PlanStep::new(Operation::AddCheck {
-                            table: table.clone(),
-                            name: helper.clone(),
-                            check: check.clone(),
-                        })
-                    },
+                    outside(Operation::AddCheck {
+                        table: table.clone(),
+                        name: helper.clone(),
+                        check: check.clone(),
+                    }),
                 );
                 push(
                     &mut out,
