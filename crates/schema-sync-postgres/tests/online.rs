@@ -279,3 +279,56 @@ async fn a_failed_concurrent_build_leaves_no_invalid_index_and_the_next_run_conv
     assert_eq!(built, 1);
     assert!(third.unwrap().already_in_sync);
 }
+
+#[tokio::test]
+async fn an_invalid_leftover_of_an_interrupted_build_is_rebuilt() {
+    let db = common::db().await;
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id("online_left"),
+            "CREATE TABLE users (id int PRIMARY KEY, email text);
+             INSERT INTO users VALUES (1, 'a'), (2, 'a')",
+        )
+        .await
+        .unwrap();
+    let schema = common::qi(tenant.namespace());
+    // What a build killed half way leaves: an INVALID index under the target's name.
+    let failed = db
+        .admin
+        .batch_execute(&format!(
+            "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON {schema}.users (email)"
+        ))
+        .await;
+    let invalid = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'users_email_key' AND c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid";
+    let leftovers = db.count(&tenant, invalid).await;
+    let inspected = db.inspect(&tenant).await;
+    db.sql(&format!("DELETE FROM {schema}.users WHERE id = 2")).await;
+    let target = db
+        .target(
+            "CREATE TABLE users (id int PRIMARY KEY, email text);
+             CREATE UNIQUE INDEX users_email_key ON users (email)",
+        )
+        .await;
+    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
+    let options = SyncOptions::default().with_execute(true).with_execute_options(
+        ExecuteOptions::default()
+            .with_lock_timeout(Duration::from_secs(5))
+            .with_lock_retries(2),
+    );
+    let synced = engine.sync_tenant(&tenant, &target, &options).await;
+    let still_invalid = db.count(&tenant, invalid).await;
+    let again = engine.sync_tenant(&tenant, &target, &options).await;
+    db.drop_tenant(&tenant).await.unwrap();
+
+    assert!(failed.is_err(), "the duplicate must fail the build");
+    assert_eq!(leftovers, 1, "the failed build left an INVALID index");
+    assert!(
+        !inspected.tables["users"]
+            .indexes
+            .contains_key("users_email_key"),
+        "an INVALID index is not inspected as present"
+    );
+    assert!(!synced.unwrap().already_in_sync);
+    assert_eq!(still_invalid, 0);
+    assert!(again.unwrap().already_in_sync);
+}
