@@ -104,6 +104,17 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
         .map(str::to_string)
         .collect::<BTreeSet<_>>();
     let existing = |table: &str| from.tables.contains_key(table) && !plain_tables.contains(table);
+    // A foreign key added in the transaction may need a unique index the plan builds.
+    let referenced: BTreeSet<String> = plain
+        .steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::AddForeignKey { foreign_key, .. } => {
+                Some(foreign_key.referenced_table.clone())
+            }
+            _ => None,
+        })
+        .collect();
     let MigrationPlan {
         source_hash,
         target_hash,
@@ -218,13 +229,17 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
                     }),
                 );
             }
-            Operation::CreateIndex { table, .. } if existing(&table) => push(
-                &mut out,
-                PlanStep {
-                    outside_transaction: true,
-                    ..step
-                },
-            ),
+            Operation::CreateIndex { table, index, .. }
+                if existing(&table) && !(index.unique && referenced.contains(&table)) =>
+            {
+                push(
+                    &mut out,
+                    PlanStep {
+                        outside_transaction: true,
+                        ..step
+                    },
+                )
+            }
             Operation::DropIndex { table, .. } if existing(&table) && !losing.contains(&table) => {
                 push(
                     &mut out,
@@ -253,8 +268,9 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
 }
 
 /// Maps each original step's dependencies to the new indexes (a dependency on a split
-/// step points at its last part), moves a step that depends on a step outside the
-/// transaction out with it, and keeps the steps outside in their relative order.
+/// step points at its last part) and moves the comment of an object built after commit
+/// out with it; other steps of the transaction only lose their ordering after steps that
+/// now run after commit.
 fn renumber(reshaped: Vec<Reshaped>) -> Vec<PlanStep> {
     let mut last_part: BTreeMap<usize, usize> = BTreeMap::new();
     for (index, r) in reshaped.iter().enumerate() {
@@ -277,14 +293,156 @@ fn renumber(reshaped: Vec<Reshaped>) -> Vec<PlanStep> {
         depends_on.dedup();
         step.depends_on = depends_on;
         previous_origin = Some(origin);
-        if step
-            .depends_on
-            .iter()
-            .any(|&d| steps.get(d).is_some_and(|s| s.outside_transaction))
-        {
-            step.outside_transaction = true;
+        let after_outside = |d: &usize| steps.get(*d).is_some_and(|s| s.outside_transaction);
+        if !step.outside_transaction && step.depends_on.iter().any(after_outside) {
+            if matches!(step.operation, Operation::SetComment { .. }) {
+                // A comment on an index built after commit: it follows the build.
+                step.outside_transaction = true;
+            } else {
+                // Ordered after a step on the same table only; the transaction's step
+                // does not need what runs after commit.
+                step.depends_on.retain(|d| !after_outside(d));
+            }
         }
         steps.push(step);
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use schema_sync_core::snapshot::{CheckConstraint, Table};
+    use schema_sync_core::testing::{TableBuilder, snapshot};
+    use schema_sync_core::{DefaultDiffCalculator, DiffCalculator};
+
+    use super::*;
+
+    fn orgs() -> Table {
+        TableBuilder::new()
+            .column("id", "integer", true)
+            .primary_key(&["id"])
+            .build()
+    }
+
+    /// `users` with the column `email` nullable or not, and (when `full`) a foreign key,
+    /// a check and an index.
+    fn users(email_not_null: bool, full: bool) -> Table {
+        let mut builder = TableBuilder::new()
+            .column("id", "integer", true)
+            .column("org_id", "integer", false)
+            .column("email", "text", email_not_null)
+            .primary_key(&["id"]);
+        if full {
+            builder = builder
+                .foreign_key("users_org_fk", &["org_id"], "orgs", &["id"])
+                .index("users_email_idx", &["email"]);
+        }
+        let mut table = builder.build();
+        if full {
+            table.checks.insert(
+                "users_email_check".into(),
+                CheckConstraint {
+                    expression: "(email <> '')".into(),
+                    not_valid: false,
+                    comment: None,
+                },
+            );
+        }
+        table
+    }
+
+    /// Each step as `(operation, outside the transaction)`.
+    fn steps(from: &SchemaSnapshot, to: &SchemaSnapshot) -> Vec<(String, bool)> {
+        let diff = DefaultDiffCalculator.diff(from, to);
+        let plan = OnlinePlanner
+            .plan(from, to, &diff)
+            .unwrap_or_else(|e| panic!("{e}"));
+        plan.steps
+            .iter()
+            .map(|s| (s.operation.to_string(), s.outside_transaction))
+            .collect()
+    }
+
+    #[test]
+    fn locking_steps_on_a_live_table_are_split_around_the_commit() {
+        let from = snapshot([("orgs", orgs()), ("users", users(false, false))]);
+        let to = snapshot([("orgs", orgs()), ("users", users(true, true))]);
+        let helper = not_null_check_name("users", "email");
+        let got = steps(&from, &to);
+        let outside: Vec<&str> = got
+            .iter()
+            .filter(|(_, o)| *o)
+            .map(|(s, _)| s.as_str())
+            .collect();
+        let inside: Vec<&str> = got
+            .iter()
+            .filter(|(_, o)| !*o)
+            .map(|(s, _)| s.as_str())
+            .collect();
+        assert_eq!(
+            inside,
+            [
+                "add check users_email_check on users ((email <> '')) not valid",
+                "add foreign key users_org_fk on users (org_id) -> orgs",
+            ],
+            "{got:?}"
+        );
+        let position = |needle: &str| {
+            outside
+                .iter()
+                .position(|s| s.starts_with(needle))
+                .unwrap_or_else(|| panic!("no outside step {needle:?} in {outside:?}"))
+        };
+        // The helper is added, validated, proves NOT NULL, and goes, in that order.
+        let helper_steps = [
+            position(&format!("add check {helper} on users")),
+            position(&format!("validate constraint {helper}")),
+            position("alter column users.email: nullable -> not null"),
+            position(&format!("drop check {helper}")),
+        ];
+        assert!(helper_steps.is_sorted(), "{outside:?}");
+        position("validate constraint users_email_check");
+        position("validate constraint users_org_fk");
+        position("create index users_email_idx");
+        assert_eq!(outside.len(), 7, "{outside:?}");
+        let diff = DefaultDiffCalculator.diff(&from, &to);
+        let plan = OnlinePlanner
+            .plan(&from, &to, &diff)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(plan.steps.iter().any(|s| matches!(
+            &s.operation,
+            Operation::AddForeignKey { foreign_key, .. } if foreign_key.not_valid && !s.outside_transaction
+        )));
+    }
+
+    #[test]
+    fn a_table_the_plan_creates_keeps_every_step_in_the_transaction() {
+        let from = snapshot([("orgs", orgs())]);
+        let to = snapshot([("orgs", orgs()), ("users", users(true, true))]);
+        let got = steps(&from, &to);
+        assert!(got.iter().all(|(_, outside)| !outside), "{got:?}");
+    }
+
+    #[test]
+    fn an_index_dropped_with_its_column_stays_in_the_transaction() {
+        let mut with_index = users(false, false);
+        with_index.indexes = users(false, true).indexes;
+        let mut without_email = users(false, false);
+        without_email.columns.remove("email");
+        let from = snapshot([("users", with_index)]);
+        let to = snapshot([("users", without_email)]);
+        let got = steps(&from, &to);
+        assert!(got.iter().all(|(_, outside)| !outside), "{got:?}");
+    }
+
+    #[test]
+    fn helper_check_names_are_stable_and_short() {
+        let name = not_null_check_name("a_very_long_table_name_that_goes_on", "a_column");
+        assert_eq!(
+            name,
+            not_null_check_name("a_very_long_table_name_that_goes_on", "a_column")
+        );
+        assert_ne!(name, not_null_check_name("t", "c"));
+        assert!(name.len() <= 63);
+    }
 }

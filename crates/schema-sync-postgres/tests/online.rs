@@ -302,7 +302,8 @@ async fn an_invalid_leftover_of_an_interrupted_build_is_rebuilt() {
     let invalid = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'users_email_key' AND c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid";
     let leftovers = db.count(&tenant, invalid).await;
     let inspected = db.inspect(&tenant).await;
-    db.sql(&format!("DELETE FROM {schema}.users WHERE id = 2")).await;
+    db.sql(&format!("DELETE FROM {schema}.users WHERE id = 2"))
+        .await;
     let target = db
         .target(
             "CREATE TABLE users (id int PRIMARY KEY, email text);
@@ -310,11 +311,13 @@ async fn an_invalid_leftover_of_an_interrupted_build_is_rebuilt() {
         )
         .await;
     let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
-    let options = SyncOptions::default().with_execute(true).with_execute_options(
-        ExecuteOptions::default()
-            .with_lock_timeout(Duration::from_secs(5))
-            .with_lock_retries(2),
-    );
+    let options = SyncOptions::default()
+        .with_execute(true)
+        .with_execute_options(
+            ExecuteOptions::default()
+                .with_lock_timeout(Duration::from_secs(5))
+                .with_lock_retries(2),
+        );
     let synced = engine.sync_tenant(&tenant, &target, &options).await;
     let still_invalid = db.count(&tenant, invalid).await;
     let again = engine.sync_tenant(&tenant, &target, &options).await;
