@@ -488,7 +488,13 @@ fn mysql_refuses_the_online_strategy_until_it_exists() {
     let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
     let output = command
         .env("SCHEMA_SYNC_URL", &url)
-        .args(["sync", "--all-tenants", "--no-ledger", "--strategy", "online"])
+        .args([
+            "sync",
+            "--all-tenants",
+            "--no-ledger",
+            "--strategy",
+            "online",
+        ])
         .args(["--target", &schema.display().to_string()])
         .assert()
         .code(2)

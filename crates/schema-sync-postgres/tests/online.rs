@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
-use schema_sync_core::{
-    DatabaseAdapter, Engine, Error, ExecuteOptions, Planner, SyncOptions, TenantContext,
-};
+use schema_sync_core::{Engine, Error, ExecuteOptions, Planner, SyncOptions, TenantContext};
 use schema_sync_postgres::OnlinePlanner;
 
 /// Rows of the loaded table.
@@ -334,4 +332,62 @@ async fn an_invalid_leftover_of_an_interrupted_build_is_rebuilt() {
     assert!(!synced.unwrap().already_in_sync);
     assert_eq!(still_invalid, 0);
     assert!(again.unwrap().already_in_sync);
+}
+
+#[tokio::test]
+async fn a_failed_validation_leaves_the_constraint_not_valid_and_the_next_run_validates_it() {
+    let db = common::db().await;
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id("online_check"),
+            "CREATE TABLE items (id int PRIMARY KEY, qty int, note text);
+             INSERT INTO items SELECT g, g, 'n' FROM generate_series(1, 1000) g;
+             INSERT INTO items VALUES (1001, -1, NULL)",
+        )
+        .await
+        .unwrap();
+    let target = db
+        .target(
+            "CREATE TABLE items (id int PRIMARY KEY, qty int CONSTRAINT items_qty_positive CHECK (qty > 0), note text NOT NULL)",
+        )
+        .await;
+    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
+    let options = SyncOptions::default()
+        .with_execute(true)
+        .with_execute_options(
+            ExecuteOptions::default()
+                .with_lock_timeout(Duration::from_secs(5))
+                .with_lock_retries(2),
+        );
+    let not_valid = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND NOT convalidated";
+    let failed = engine.sync_tenant(&tenant, &target, &options).await;
+    let left_not_valid = db.count(&tenant, not_valid).await;
+    db.sql(&format!(
+        "UPDATE {}.items SET qty = 1, note = 'n' WHERE id = 1001",
+        common::qi(tenant.namespace())
+    ))
+    .await;
+    let second = engine.sync_tenant(&tenant, &target, &options).await;
+    let still_not_valid = db.count(&tenant, not_valid).await;
+    let helpers = db
+        .count(
+            &tenant,
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND conname LIKE 'schema_sync_%'",
+        )
+        .await;
+    let third = engine.sync_tenant(&tenant, &target, &options).await;
+    db.drop_tenant(&tenant).await.unwrap();
+
+    match failed {
+        Err(Error::Execute { rolled_back, .. }) => assert!(!rolled_back),
+        other => panic!("the validation must fail on the negative qty: {other:?}"),
+    }
+    assert_eq!(
+        left_not_valid, 2,
+        "the check and the NOT NULL helper stay, NOT VALID (the first validation stopped the run)"
+    );
+    assert!(!second.unwrap().already_in_sync);
+    assert_eq!(still_not_valid, 0);
+    assert_eq!(helpers, 0, "no helper check is left behind");
+    assert!(third.unwrap().already_in_sync);
 }
