@@ -135,17 +135,12 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
                 mut foreign_key,
             } if existing(&table) && !foreign_key.not_valid => {
                 foreign_key.not_valid = true;
-                push(
-                    &mut out,
-                    PlanStep {
-                        operation: Operation::AddForeignKey {
-                            table: table.clone(),
-                            name: name.clone(),
-                            foreign_key,
-                        },
-                        ..step
-                    },
-                );
+                let operation = Operation::AddForeignKey {
+                    table: table.clone(),
+                    name: name.clone(),
+                    foreign_key,
+                };
+                push(&mut out, PlanStep { operation, ..step });
                 push(
                     &mut out,
                     outside(Operation::ValidateConstraint { table, name }),
@@ -157,17 +152,12 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
                 mut check,
             } if existing(&table) && !check.not_valid => {
                 check.not_valid = true;
-                push(
-                    &mut out,
-                    PlanStep {
-                        operation: Operation::AddCheck {
-                            table: table.clone(),
-                            name: name.clone(),
-                            check,
-                        },
-                        ..step
-                    },
-                );
+                let operation = Operation::AddCheck {
+                    table: table.clone(),
+                    name: name.clone(),
+                    check,
+                };
+                push(&mut out, PlanStep { operation, ..step });
                 push(
                     &mut out,
                     outside(Operation::ValidateConstraint { table, name }),

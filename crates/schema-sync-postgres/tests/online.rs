@@ -123,6 +123,21 @@ async fn sync_under_load(
     (synced.map(drop), report, tenant)
 }
 
+/// An engine with the online planner, and options that execute with lock retries. A
+/// concurrent build waits for every older transaction of the database (other tests'
+/// included): the lock timeout is longer than the load test's.
+fn online_engine(db: &common::PgDb) -> (Engine, SyncOptions) {
+    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
+    let options = SyncOptions::default()
+        .with_execute(true)
+        .with_execute_options(
+            ExecuteOptions::default()
+                .with_lock_timeout(Duration::from_secs(5))
+                .with_lock_retries(2),
+        );
+    (engine, options)
+}
+
 #[tokio::test]
 async fn online_sync_keeps_a_writer_going_and_plain_stalls_it() {
     let db = common::db().await;
@@ -214,16 +229,7 @@ async fn a_failed_concurrent_build_leaves_no_invalid_index_and_the_next_run_conv
              CREATE UNIQUE INDEX users_email_key ON users (email)",
         )
         .await;
-    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
-    let options = SyncOptions::default()
-        .with_execute(true)
-        .with_execute_options(
-            // A concurrent build waits for every older transaction of the database (other
-            // tests' included): a longer timeout than the load test's.
-            ExecuteOptions::default()
-                .with_lock_timeout(Duration::from_secs(5))
-                .with_lock_retries(2),
-        );
+    let (engine, options) = online_engine(&db);
     let index_count = "SELECT count(*) FROM pg_class WHERE relname = 'users_email_key' AND relnamespace = current_schema()::regnamespace";
 
     let failed = engine.sync_tenant(&tenant, &target, &options).await;
@@ -308,27 +314,7 @@ async fn an_invalid_leftover_of_an_interrupted_build_is_rebuilt() {
              CREATE UNIQUE INDEX users_email_key ON users (email)",
         )
         .await;
-    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
-    let options = SyncOptions::default()
-        .with_execute(true)
-        .with_execute_options(
-            ExecuteOptions::default()
-                .with_lock_timeout(Duration::from_secs(5))
-                .with_lock_retries(2),
-        );
-    let synced = engine.sync_tenant(&tenant, &target, &options).await;
-    let still_invalid = db.count(&tenant, invalid).await;
-    let again = engine.sync_tenant(&tenant, &target, &options).await;
-    db.drop_tenant(&tenant).await.unwrap();
-
-    assert!(failed.is_err(), "the duplicate must fail the build");
-    assert_eq!(leftovers, 1, "the failed build left an INVALID index");
-    assert!(
-        !inspected.tables["users"]
-            .indexes
-            .contains_key("users_email_key"),
-        "an INVALID index is not inspected as present"
-    );
+    let (engine, options) = online_engine(&db);
     assert!(!synced.unwrap().already_in_sync);
     assert_eq!(still_invalid, 0);
     assert!(again.unwrap().already_in_sync);
@@ -351,41 +337,7 @@ async fn a_failed_validation_leaves_the_constraint_not_valid_and_the_next_run_va
             "CREATE TABLE items (id int PRIMARY KEY, qty int CONSTRAINT items_qty_positive CHECK (qty > 0), note text NOT NULL)",
         )
         .await;
-    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
-    let options = SyncOptions::default()
-        .with_execute(true)
-        .with_execute_options(
-            ExecuteOptions::default()
-                .with_lock_timeout(Duration::from_secs(5))
-                .with_lock_retries(2),
-        );
-    let not_valid = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND NOT convalidated";
-    let failed = engine.sync_tenant(&tenant, &target, &options).await;
-    let left_not_valid = db.count(&tenant, not_valid).await;
-    db.sql(&format!(
-        "UPDATE {}.items SET qty = 1, note = 'n' WHERE id = 1001",
-        common::qi(tenant.namespace())
-    ))
-    .await;
-    let second = engine.sync_tenant(&tenant, &target, &options).await;
-    let still_not_valid = db.count(&tenant, not_valid).await;
-    let helpers = db
-        .count(
-            &tenant,
-            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND conname LIKE 'schema_sync_%'",
-        )
-        .await;
-    let third = engine.sync_tenant(&tenant, &target, &options).await;
-    db.drop_tenant(&tenant).await.unwrap();
-
-    match failed {
-        Err(Error::Execute { rolled_back, .. }) => assert!(!rolled_back),
-        other => panic!("the validation must fail on the negative qty: {other:?}"),
-    }
-    assert_eq!(
-        left_not_valid, 2,
-        "the check and the NOT NULL helper stay, NOT VALID (the first validation stopped the run)"
-    );
+    let (engine, options) = online_engine(&db);
     assert!(!second.unwrap().already_in_sync);
     assert_eq!(still_not_valid, 0);
     assert_eq!(helpers, 0, "no helper check is left behind");
