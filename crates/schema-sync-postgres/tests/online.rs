@@ -315,6 +315,19 @@ async fn an_invalid_leftover_of_an_interrupted_build_is_rebuilt() {
         )
         .await;
     let (engine, options) = online_engine(&db);
+    let synced = engine.sync_tenant(&tenant, &target, &options).await;
+    let still_invalid = db.count(&tenant, invalid).await;
+    let again = engine.sync_tenant(&tenant, &target, &options).await;
+    db.drop_tenant(&tenant).await.unwrap();
+
+    assert!(failed.is_err(), "the duplicate must fail the build");
+    assert_eq!(leftovers, 1, "the failed build left an INVALID index");
+    assert!(
+        !inspected.tables["users"]
+            .indexes
+            .contains_key("users_email_key"),
+        "an INVALID index is not inspected as present"
+    );
     assert!(!synced.unwrap().already_in_sync);
     assert_eq!(still_invalid, 0);
     assert!(again.unwrap().already_in_sync);
@@ -338,6 +351,33 @@ async fn a_failed_validation_leaves_the_constraint_not_valid_and_the_next_run_va
         )
         .await;
     let (engine, options) = online_engine(&db);
+    let not_valid = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND NOT convalidated";
+    let failed = engine.sync_tenant(&tenant, &target, &options).await;
+    let left_not_valid = db.count(&tenant, not_valid).await;
+    db.sql(&format!(
+        "UPDATE {}.items SET qty = 1, note = 'n' WHERE id = 1001",
+        common::qi(tenant.namespace())
+    ))
+    .await;
+    let second = engine.sync_tenant(&tenant, &target, &options).await;
+    let still_not_valid = db.count(&tenant, not_valid).await;
+    let helpers = db
+        .count(
+            &tenant,
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND conname LIKE 'schema_sync_%'",
+        )
+        .await;
+    let third = engine.sync_tenant(&tenant, &target, &options).await;
+    db.drop_tenant(&tenant).await.unwrap();
+
+    match failed {
+        Err(Error::Execute { rolled_back, .. }) => assert!(!rolled_back),
+        other => panic!("the validation must fail on the negative qty: {other:?}"),
+    }
+    assert_eq!(
+        left_not_valid, 2,
+        "the check and the NOT NULL helper stay, NOT VALID (the first validation stopped the run)"
+    );
     assert!(!second.unwrap().already_in_sync);
     assert_eq!(still_not_valid, 0);
     assert_eq!(helpers, 0, "no helper check is left behind");

@@ -451,7 +451,7 @@ impl Engine {
         // should leave, and the whole plan once they ran (`process_tenant`).
         let committed;
         let expected = if planned.plan.has_outside_steps() {
-            committed = planned
+            let mut state = planned
                 .plan
                 .committed_state(&live)
                 .map_err(|e| Error::Internal {
@@ -460,6 +460,10 @@ impl Engine {
                         "the plan's transaction does not apply to the live schema: {e}"
                     ),
                 })?;
+            // Expressions of the transaction's steps come from the target: so do the
+            // spellings the database may print them in.
+            state.equivalences = target.equivalences.clone();
+            committed = state;
             &committed
         } else {
             target
