@@ -386,6 +386,30 @@ pub struct ReportArgs {
     pub group_by: Option<GroupBy>,
 }
 
+/// How a plan changes live tenants (`--strategy`, config key `strategy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// One transaction per tenant, every step in it (the default).
+    #[default]
+    Plain,
+    /// Keep tenants serving writes: PostgreSQL builds indexes concurrently and validates
+    /// constraints after a short transaction, retrying lock timeouts. SQLite runs as
+    /// plain (one writer per file); MySQL/MariaDB refuse it for now.
+    Online,
+}
+
+/// `--strategy`, on the commands that plan.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct StrategyArgs {
+    /// How the plan changes live tenants: `plain` (one transaction) or `online`
+    /// (PostgreSQL: concurrent index builds and constraint validation after commit, with
+    /// lock-timeout retries). Default: the config key `strategy`, else `plain`.
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub strategy: Option<Strategy>,
+}
+
 /// Flags of `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -407,6 +431,9 @@ pub struct SyncArgs {
     /// Allow steps that drop tables or columns or narrow types.
     #[arg(long, help_heading = "Execution")]
     pub allow_destructive: bool,
+    /// `--strategy`.
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
     /// The snapshot store (for --save-snapshots and --target snapshot:REF).
     #[command(flatten)]
     pub store: StoreArgs,
@@ -436,6 +463,9 @@ pub struct SyncArgs {
 /// Flags of `diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// `--strategy`: the plan shown is the one `sync` would run with it.
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
     /// Where the tenants live.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -548,6 +578,9 @@ pub struct PlanArgs {
     /// check or foreign key) or lose (a dropped column or table), per tenant.
     #[arg(long)]
     pub check_data: bool,
+    /// `--strategy`: the plan shown is the one `sync` would run with it.
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
     /// Where the tenants live.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -660,6 +693,8 @@ pub struct Flags {
     pub failures: FailureArgs,
     /// `sync --allow-destructive`.
     pub allow_destructive: bool,
+    /// `--strategy` of `sync`, `diff` and `plan`.
+    pub strategy: StrategyArgs,
     /// `--snapshot-store`.
     pub store: StoreArgs,
     /// `--save-snapshots`.
@@ -695,6 +730,7 @@ impl Cli {
                 flags.execution = args.execution.clone();
                 flags.failures = args.failures.clone();
                 flags.allow_destructive = args.allow_destructive;
+                flags.strategy = args.strategy.clone();
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();
                 flags.cache = args.cache.clone();
@@ -713,6 +749,7 @@ impl Cli {
                 flags.store = args.store.clone();
                 flags.cache = args.cache.clone();
                 flags.report = args.report.clone();
+                flags.strategy = args.strategy.clone();
             }
             Command::Validate(args) => {
                 flags.connection = args.connection.clone();
@@ -744,6 +781,7 @@ impl Cli {
                 flags.execution = args.execution.clone();
                 flags.failures = args.failures.clone();
                 flags.store = args.store.clone();
+                flags.strategy = args.strategy.clone();
             }
             Command::Tenants(args) => {
                 flags.connection = args.connection.clone();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{Flags, Format, GroupBy, parse_duration};
+use crate::cli::{Flags, Format, GroupBy, Strategy, parse_duration};
 use crate::shard::{Shard, server_name};
 use crate::waves::{Canary, WaveSpec};
 
@@ -45,6 +45,8 @@ pub struct ConfigFile {
     /// Allow destructive steps.
     #[serde(default)]
     pub allow_destructive: bool,
+    /// How plans change live tenants, like `--strategy`.
+    pub strategy: Option<Strategy>,
     /// Accept a target with no objects.
     #[serde(default)]
     pub allow_empty_target: bool,
@@ -223,6 +225,8 @@ pub struct Settings {
     pub max_failures: Option<usize>,
     /// Allow destructive steps (`sync --allow-destructive` or the config key).
     pub allow_destructive: bool,
+    /// How plans change live tenants (`--strategy` or the config key).
+    pub strategy: Strategy,
     /// Accept a target with no objects (the flag of the target commands or the config key).
     pub allow_empty_target: bool,
     /// Lock timeout.
@@ -410,6 +414,11 @@ impl Settings {
             concurrency,
             max_failures,
             allow_destructive: flags.allow_destructive || file.allow_destructive,
+            strategy: flags
+                .strategy
+                .strategy
+                .or(file.strategy)
+                .unwrap_or_default(),
             allow_empty_target: flags.target.allow_empty_target || file.allow_empty_target,
             lock_timeout,
             statement_timeout,

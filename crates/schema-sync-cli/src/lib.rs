@@ -20,6 +20,7 @@ mod registry;
 mod select;
 mod servers;
 pub mod shard;
+mod strategy;
 mod target;
 pub mod waves;
 

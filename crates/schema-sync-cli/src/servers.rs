@@ -282,7 +282,7 @@ async fn connect(
         .with_statement_timeout(settings.statement_timeout)
         .with_include_privileges(settings.include_privileges);
     let adapter = crate::registry::connect(url, options).await?;
-    let engine = Engine::new(adapter);
+    let engine = crate::strategy::apply(Engine::new(adapter), settings.strategy)?;
     Ok(
         match cached
             .then(|| crate::cache::open(settings, engine.adapter().name(), url))

@@ -1592,3 +1592,29 @@ fn shards_cover_every_sqlite_tenant_exactly_once() {
             .stderr(predicate::str::contains(says));
     }
 }
+
+#[test]
+fn sqlite_runs_the_online_strategy_as_plain() {
+    let fleet = Fleet::new();
+    std::fs::write(
+        fleet.dir.path().join("schema-sync.toml"),
+        "strategy = \"online\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let diff = fleet.json(&["diff", "--tenant", "tenant_1"], 0);
+    let steps = diff["tenants"][0]["plan"]["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!steps.is_empty(), "{diff}");
+    assert!(
+        steps.iter().all(|s| s.get("outside_transaction").is_none()),
+        "one writer per file: nothing runs outside the transaction: {diff}"
+    );
+    let synced = fleet.json(&["sync", "--tenant", "tenant_1", "--no-ledger"], 0);
+    assert_eq!(synced["summary"]["synced"], 1, "{synced}");
+    fleet
+        .run(&["diff", "--tenant", "tenant_1", "--strategy", "bogus"])
+        .assert()
+        .code(2);
+}

@@ -430,3 +430,80 @@ async fn postgres_shards_cover_every_tenant_exactly_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn postgres_online_strategy_shows_and_runs_steps_after_commit() {
+    let drift = |i| match i {
+        1 => "DROP INDEX posts_title;",
+        _ => "",
+    };
+    with_pg_fleet("cli_online", 2, drift, |url, _, tenants| {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let schema = dir.path().join("schema.sql");
+        std::fs::write(&schema, PG_SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+        let drifted = &tenants[1];
+        let online = ["--tenant", drifted, "--strategy", "online"];
+        let diff = run(url, &schema, &[&["diff"][..], &online].concat(), 0);
+        let steps = &diff["tenants"][0]["plan"]["steps"];
+        assert_eq!(
+            steps[0]["outside_transaction"], true,
+            "the index is built after commit: {diff}"
+        );
+        let plain = run(url, &schema, &["diff", "--tenant", drifted], 0);
+        assert!(
+            plain["tenants"][0]["plan"]["steps"][0]
+                .get("outside_transaction")
+                .is_none(),
+            "{plain}"
+        );
+        let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+        let script = command
+            .env("SCHEMA_SYNC_URL", url)
+            .args(["plan", "--target", &schema.display().to_string()])
+            .args(online)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let script = String::from_utf8_lossy(&script);
+        assert!(
+            script.contains("/* outside the transaction */ CREATE INDEX CONCURRENTLY"),
+            "{script}"
+        );
+        let synced = run(url, &schema, &[&["sync"][..], &online].concat(), 0);
+        assert_eq!(synced["summary"]["synced"], 1, "{synced}");
+        let after = run(url, &schema, &["validate", "--tenant", drifted], 0);
+        assert_eq!(after["summary"]["in_sync"], 1, "{after}");
+    })
+    .await;
+}
+
+#[test]
+fn mysql_refuses_the_online_strategy_until_it_exists() {
+    let Some(url) = mysql() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, MYSQL_SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+    let output = command
+        .env("SCHEMA_SYNC_URL", &url)
+        .args([
+            "sync",
+            "--all-tenants",
+            "--no-ledger",
+            "--strategy",
+            "online",
+        ])
+        .args(["--target", &schema.display().to_string()])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8_lossy(&output);
+    assert!(
+        stderr.contains("--strategy online is not available for mysql"),
+        "{stderr}"
+    );
+}

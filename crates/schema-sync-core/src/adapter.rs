@@ -127,6 +127,10 @@ pub struct ExecuteOptions {
     /// The namespaces no tenant's SQL may name (other tenants, the template). Runners
     /// call [`NamespaceGuard::check`] on every rendered statement before running any.
     pub isolation: NamespaceGuard,
+    /// How many times a locking statement whose table lock was not granted within
+    /// `lock_timeout` is tried again, after a growing pause, before the tenant fails
+    /// (the online strategy). 0: the first lock timeout fails the tenant.
+    pub lock_retries: u32,
 }
 
 impl Default for ExecuteOptions {
@@ -135,6 +139,7 @@ impl Default for ExecuteOptions {
             lock_timeout: Duration::from_secs(10),
             statement_timeout: None,
             isolation: NamespaceGuard::default(),
+            lock_retries: 0,
         }
     }
 }

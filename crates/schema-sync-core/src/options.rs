@@ -47,6 +47,7 @@ setters!(ExecuteOptions {
     with_lock_timeout => lock_timeout: Duration,
     with_statement_timeout => statement_timeout: Option<Duration>,
     with_isolation => isolation: NamespaceGuard,
+    with_lock_retries => lock_retries: u32,
 });
 
 setters!(ConnectOptions {

@@ -146,6 +146,7 @@ async fn reorder_columns_puts_a_scrambled_table_in_order_with_rows_kept() {
                 destructive: false,
                 hazards: Vec::new(),
                 depends_on: Vec::new(),
+                outside_transaction: false,
             });
         }
         let before = rows(&tenant).await?;

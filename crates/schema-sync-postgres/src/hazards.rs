@@ -16,10 +16,22 @@ use crate::catalog::tenant_search_path;
 use crate::error;
 use crate::sql::quote_ident;
 
-/// Adds the lock level each step of `plan` takes.
+/// Adds the lock level each step of `plan` takes. An index built or dropped outside the
+/// transaction (`--strategy online`) is built `CONCURRENTLY`, under `SHARE UPDATE
+/// EXCLUSIVE`: it blocks neither reads nor writes.
 pub(crate) fn refine(plan: &mut MigrationPlan) {
     for index in 0..plan.steps.len() {
-        if let Some(lock) = lock_of(&plan.steps[index].operation) {
+        let step = &mut plan.steps[index];
+        if step.outside_transaction
+            && matches!(
+                step.operation,
+                Operation::CreateIndex { .. } | Operation::DropIndex { .. }
+            )
+        {
+            step.hazards.retain(|h| *h != Hazard::BlocksWrites);
+            continue;
+        }
+        if let Some(lock) = lock_of(&step.operation) {
             plan.add_hazards(index, &[lock]);
         }
     }

@@ -56,6 +56,7 @@ mod connect;
 mod error;
 mod hazards;
 mod inspect;
+mod online;
 mod render;
 mod runner;
 mod sql;
@@ -72,6 +73,7 @@ use schema_sync_core::{
 };
 
 pub use connect::{connect, connect_client};
+pub use online::OnlinePlanner;
 
 /// The PostgreSQL adapter: tenant discovery, inspection and migration on one server.
 ///

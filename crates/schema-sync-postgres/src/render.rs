@@ -256,8 +256,16 @@ impl Renderer<'_> {
                 self.q(table),
                 self.foreign_key_clause(name, foreign_key)
             )],
-            CreateIndex { table, name, index } => vec![self.create_index(table, name, index)],
-            DropIndex { name, .. } => vec![format!("DROP INDEX {}", self.q(name))],
+            CreateIndex {
+                table,
+                name,
+                index: definition,
+            } => vec![self.create_index_with(table, name, definition, self.concurrently(index))],
+            DropIndex { name, .. } => vec![format!(
+                "DROP INDEX {}{}",
+                self.concurrently(index),
+                self.q(name)
+            )],
             CreateTrigger {
                 table,
                 name,
@@ -466,7 +474,33 @@ impl Renderer<'_> {
         out
     }
 
+    /// `CONCURRENTLY ` for an index step that runs outside the tenant's transaction (the
+    /// online strategy), where a concurrent build or drop is possible; else nothing.
+    fn concurrently(&self, step: usize) -> &'static str {
+        if self
+            .plan
+            .steps
+            .get(step)
+            .is_some_and(|s| s.outside_transaction)
+        {
+            "CONCURRENTLY "
+        } else {
+            ""
+        }
+    }
+
     pub(super) fn create_index(&self, table: &str, name: &str, index: &Index) -> String {
+        self.create_index_with(table, name, index, "")
+    }
+
+    /// `CREATE INDEX`, with `concurrently` (`CONCURRENTLY ` or nothing) after `INDEX`.
+    fn create_index_with(
+        &self,
+        table: &str,
+        name: &str,
+        index: &Index,
+        concurrently: &str,
+    ) -> String {
         let parts: Vec<String> = index
             .parts
             .iter()
@@ -485,7 +519,7 @@ impl Renderer<'_> {
             })
             .collect();
         let mut out = format!(
-            "CREATE {}INDEX {} ON {}",
+            "CREATE {}INDEX {concurrently}{} ON {}",
             if index.unique { "UNIQUE " } else { "" },
             quote_ident(name),
             self.q(table)

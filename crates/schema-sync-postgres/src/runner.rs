@@ -17,6 +17,11 @@
 //! under the lock runs with the same timeouts, and its timeouts are [`Error::Lock`] as
 //! well.
 //! A lock dropped without `execute` or `release` rolls back too.
+//!
+//! Steps a plan marks as outside the transaction (the online strategy) are kept aside by
+//! `apply` and run by `commit` once the transaction has committed (`runner/outside.rs`).
+
+mod outside;
 
 use std::time::Instant;
 
@@ -35,6 +40,11 @@ use crate::catalog::{cookie, privileges, tenant_search_path};
 use crate::error;
 use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
 use crate::render::{RenderContext, render_plan};
+use outside::Deferred;
+
+/// What a migration file puts before a statement that runs outside the tenant's
+/// transaction, after the others commit (the online strategy).
+const OUTSIDE_MARK: &str = "/* outside the transaction */";
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
 /// the schema name, so unrelated advisory locks of the application are unlikely to clash.
@@ -136,7 +146,21 @@ impl PostgresAdapter {
         if client.batch_execute("ROLLBACK").await.is_err() {
             drop(Object::take(client));
         }
-        let mut statements: Vec<String> = rendered?.into_iter().map(|s| s.sql).collect();
+        let mut statements: Vec<String> = rendered?
+            .into_iter()
+            .map(|s| {
+                let outside = s
+                    .steps
+                    .first()
+                    .and_then(|&step| plan.steps.get(step))
+                    .is_some_and(|step| step.outside_transaction);
+                if outside {
+                    format!("{OUTSIDE_MARK} {}", s.sql)
+                } else {
+                    s.sql
+                }
+            })
+            .collect();
         // The runner turns off function-body checks (new functions precede the tables they
         // read); a migration file must do the same.
         if plan
@@ -183,7 +207,10 @@ impl PostgresAdapter {
             server_version: self.server_version,
             include_privileges: self.include_privileges,
             isolation: options.isolation.clone(),
+            options: options.clone(),
             steps_applied: 0,
+            steps_total: 0,
+            deferred: Vec::new(),
         };
         lock.begin(options).await?;
         Ok(Box::new(lock))
@@ -199,8 +226,14 @@ struct PgLock {
     /// Privileges are part of the snapshot (`--include-privileges`).
     include_privileges: bool,
     isolation: NamespaceGuard,
+    /// The run's timeouts and lock retries.
+    options: ExecuteOptions,
     /// Steps applied in this transaction, for the message of a failed commit.
     steps_applied: usize,
+    /// Steps of the plan being applied.
+    steps_total: usize,
+    /// Statements of steps that run after commit, in plan order.
+    deferred: Vec<Deferred>,
 }
 
 impl PgLock {
@@ -299,6 +332,101 @@ impl PgLock {
         }
     }
 
+    /// Runs the statements kept aside for after commit, under the session advisory lock
+    /// taken before commit, with the run's timeouts set for the session and reset after.
+    async fn run_deferred(&mut self) -> Result<()> {
+        let id = self.id().clone();
+        let schema = self.tenant.namespace().to_string();
+        let deferred = std::mem::take(&mut self.deferred);
+        let client = self.client()?;
+        let lock_ms = self.options.lock_timeout.as_millis().max(1);
+        let statement_ms = self
+            .options
+            .statement_timeout
+            .map(|d| d.as_millis().max(1))
+            .unwrap_or(0);
+        let setup = client
+            .query_typed(
+                "SELECT pg_catalog.set_config('lock_timeout', $1, false),
+                        pg_catalog.set_config('statement_timeout', $2, false),
+                        pg_catalog.set_config('search_path', $3, false)",
+                &[
+                    (&format!("{lock_ms}ms"), Type::TEXT),
+                    (&format!("{statement_ms}ms"), Type::TEXT),
+                    (&tenant_search_path(&schema), Type::TEXT),
+                ],
+            )
+            .await;
+        let mut outcome = setup.map(drop).map_err(|e| (None, e));
+        let mut done = 0;
+        if outcome.is_ok() {
+            for statement in &deferred {
+                if let Err(e) =
+                    outside::run(client, &schema, statement, self.options.lock_retries).await
+                {
+                    outcome = Err((Some(statement), e));
+                    break;
+                }
+                done += 1;
+            }
+        }
+        let reset = client
+            .batch_execute(
+                "RESET lock_timeout; RESET statement_timeout; RESET search_path;
+                 SELECT pg_catalog.pg_advisory_unlock_all()",
+            )
+            .await;
+        if reset.is_err() {
+            // A session that keeps our settings or lock must not go back to the pool.
+            if let Some(client) = self.client.take() {
+                drop(Object::take(client));
+            }
+        }
+        let Err((failed, e)) = outcome else {
+            return Ok(());
+        };
+        let Some(failed) = failed else {
+            return Err(error::database(
+                Some(&id),
+                Phase::Execute,
+                "setting the timeouts of the steps that run after commit",
+                e,
+            ));
+        };
+        let operation = failed.operation.clone();
+        let steps_succeeded = self.steps_applied + done;
+        let step = format!(
+            "{operation}, after the tenant's transaction committed: the committed steps stay and the next run finishes the rest"
+        );
+        if error::is_lock_timeout(&e) {
+            return Err(Error::Lock {
+                tenant: id,
+                message: format!(
+                    "step {operation} waited longer than the lock timeout for a table lock {} times, after the tenant's transaction committed; statement: {}; the next run finishes it, run again when the tenant is less busy",
+                    self.options.lock_retries + 1,
+                    failed.sql
+                ),
+                source: Some(error::advised(e)),
+                progress: Some(Box::new(Progress {
+                    step,
+                    statement: failed.sql.clone(),
+                    steps_succeeded,
+                    steps_total: self.steps_total,
+                    rolled_back: false,
+                })),
+            });
+        }
+        Err(Error::Execute {
+            tenant: id,
+            step,
+            statement: failed.sql.clone(),
+            steps_succeeded,
+            steps_total: self.steps_total,
+            rolled_back: false,
+            source: error::advised(e),
+        })
+    }
+
     /// Ends the transaction with `ROLLBACK`; a connection that cannot roll back is closed
     /// (which rolls back on the server).
     async fn rollback(&mut self) {
@@ -394,14 +522,24 @@ impl TenantLock for PgLock {
         let all: Vec<&str> = rendered.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &all)?;
         let mut timings = Vec::with_capacity(rendered.len());
+        self.steps_total = steps_total;
+        self.deferred.clear();
         for RenderedStatement {
             steps,
             sql: statement,
         } in &rendered
         {
             let index = steps.first().copied().unwrap_or(0);
+            let step = plan.steps.get(index);
+            if step.is_some_and(|s| s.outside_transaction) {
+                self.deferred
+                    .push(Deferred::new(statement.clone(), step.map(|s| &s.operation)));
+                continue;
+            }
             let sent = Instant::now();
-            let outcome = self.client()?.query_typed(statement, &[]).await;
+            let outcome =
+                outside::run_in_transaction(self.client()?, statement, self.options.lock_retries)
+                    .await;
             if let Err(e) = outcome {
                 self.rollback().await;
                 let operation = plan
@@ -438,7 +576,7 @@ impl TenantLock for PgLock {
             }
             timings.push(StatementTiming::since(statement.as_str(), sent));
         }
-        self.steps_applied = steps_total;
+        self.steps_applied = plan.steps.iter().filter(|s| !s.outside_transaction).count();
         Ok(ExecutionResult {
             steps_total,
             steps_succeeded: steps_total,
@@ -455,8 +593,33 @@ impl TenantLock for PgLock {
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let id = self.id().clone();
         let client = self.client()?;
+        if !self.deferred.is_empty() {
+            // Held across COMMIT, so no other run changes the tenant before the steps
+            // that run after it; released once they ran.
+            let key = lock_key(self.tenant.namespace());
+            if let Err(e) = client
+                .query_typed(
+                    "SELECT pg_catalog.pg_advisory_lock($1)",
+                    &[(&key, Type::INT8)],
+                )
+                .await
+            {
+                self.rollback().await;
+                return Err(error::database(
+                    Some(&id),
+                    Phase::Lock,
+                    "keeping the tenant's advisory lock for the steps that run after commit",
+                    e,
+                ));
+            }
+        }
         if let Err(e) = client.batch_execute("COMMIT").await {
-            self.rollback().await;
+            if self.deferred.is_empty() {
+                self.rollback().await;
+            } else if let Some(client) = self.client.take() {
+                // Closing the session rolls back and frees its advisory lock.
+                drop(Object::take(client));
+            }
             return Err(Error::Execute {
                 tenant: id,
                 step: "commit (deferred constraints are checked here)".into(),
@@ -467,9 +630,14 @@ impl TenantLock for PgLock {
                 source: error::advised(e),
             });
         }
+        let outcome = if self.deferred.is_empty() {
+            Ok(())
+        } else {
+            self.run_deferred().await
+        };
         // Committed: the connection goes back to the pool.
         self.client = None;
-        Ok(())
+        outcome
     }
 
     async fn release(mut self: Box<Self>) -> Result<()> {

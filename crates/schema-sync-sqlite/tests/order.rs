@@ -213,6 +213,7 @@ async fn execute(fleet: &SqliteFleet, tenant: &TenantContext, operations: Vec<Op
                 destructive: false,
                 hazards: Vec::new(),
                 depends_on: Vec::new(),
+                outside_transaction: false,
             })
             .collect(),
         unresolved: Vec::new(),

@@ -181,7 +181,8 @@ pub fn fleet_options(settings: &Settings, execute: bool, allow_destructive: bool
                 .with_execute_options(
                     ExecuteOptions::default()
                         .with_lock_timeout(settings.lock_timeout)
-                        .with_statement_timeout(settings.statement_timeout),
+                        .with_statement_timeout(settings.statement_timeout)
+                        .with_lock_retries(crate::strategy::lock_retries(settings.strategy)),
                 ),
         )
         .with_concurrency(settings.concurrency)

@@ -186,6 +186,12 @@ fn sql_script(
         script.push_str(&format!("-- DESTRUCTIVE: {loss}\n"));
     }
     script.push_str(&crate::output::hazards::script_comments(plan, checks));
+    let outside = plan.steps.iter().filter(|s| s.outside_transaction).count();
+    if outside > 0 {
+        script.push_str(&format!(
+            "-- {outside} step(s) marked /* outside the transaction */ run after the others commit, each on its own and not in a transaction block (CONCURRENTLY, VALIDATE)\n"
+        ));
+    }
     for statement in statements {
         script.push_str(statement.trim_end_matches(';'));
         script.push_str(";\n");

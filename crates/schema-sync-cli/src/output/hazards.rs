@@ -85,6 +85,7 @@ mod tests {
                 destructive: false,
                 hazards: vec![*hazard],
                 depends_on: Vec::new(),
+                outside_transaction: false,
             })
             .collect();
         steps.push(PlanStep {
@@ -95,6 +96,7 @@ mod tests {
             destructive: false,
             hazards: Vec::new(),
             depends_on: Vec::new(),
+            outside_transaction: false,
         });
         steps.push(PlanStep {
             operation: Operation::AlterColumn {
@@ -113,6 +115,7 @@ mod tests {
                 Hazard::AccessExclusiveLock,
             ],
             depends_on: Vec::new(),
+            outside_transaction: false,
         });
         MigrationPlan {
             source_hash: SchemaSnapshot::empty().hash(),

@@ -136,6 +136,34 @@ pub fn print_changes(diff: &SchemaDiff, plan: Option<&MigrationPlan>) {
     if let Some(plan) = plan {
         super::hazards::print_hazards(plan);
     }
+    print_outside_steps(plan);
+}
+
+/// Lists the steps that run outside the tenant's transaction, after it commits
+/// (`--strategy online`): a failure there is not rolled back, and the next run finishes.
+fn print_outside_steps(plan: Option<&MigrationPlan>) {
+    let outside: Vec<String> = plan
+        .map_or(&[][..], |p| &p.steps)
+        .iter()
+        .filter(|s| s.outside_transaction)
+        .map(|s| s.operation.to_string())
+        .collect();
+    if outside.is_empty() {
+        return;
+    }
+    println!(
+        "    {}",
+        Styled(
+            DIM,
+            &format!(
+                "after commit, outside the transaction ({}):",
+                count(outside.len(), "step")
+            )
+        )
+    );
+    for step in outside {
+        println!("      {}", Styled(DIM, &step));
+    }
 }
 
 fn column_order_changes(tenant: &TenantReport) -> usize {

@@ -389,7 +389,12 @@ impl Engine {
                 Ok(report)
             }
             Ok(Locked::Applied { planned, execution }) => {
+                // The runner runs the steps outside the transaction once it commits.
                 lock.commit().await?;
+                if options.verify && planned.plan.has_outside_steps() {
+                    let after = self.adapter.inspector().inspect(tenant).await?;
+                    self.verify(id, &after, target, strict, false, &execution)?;
+                }
                 report.diff = Some(planned.diff.clone());
                 report.plan = Some(planned.plan.clone());
                 report.execution = Some(execution);
@@ -442,23 +447,66 @@ impl Engine {
             return Ok(Locked::Unchanged(planned));
         }
         check_executable(id, &live, &planned.plan, options)?;
+        // Steps that run after commit (an online strategy's concurrent index builds and
+        // validations) are not done yet: verify the transaction against the state it
+        // should leave, and the whole plan once they ran (`process_tenant`).
+        let committed;
+        let expected = if planned.plan.has_outside_steps() {
+            let mut state = planned
+                .plan
+                .committed_state(&live)
+                .map_err(|e| Error::Internal {
+                    tenant: Some(id.clone()),
+                    message: format!(
+                        "the plan's transaction does not apply to the live schema: {e}"
+                    ),
+                })?;
+            // Expressions of the transaction's steps come from the target: so do the
+            // spellings the database may print them in.
+            state.equivalences = target.equivalences.clone();
+            committed = state;
+            &committed
+        } else {
+            target
+        };
         let execution = lock.apply(&planned.plan, &live).await?;
         if options.verify {
             let after = lock.inspect().await?;
-            let remaining = self.differ.diff(&after, target);
-            if !remaining.is_in_sync(strict) {
-                return Err(Error::Diverged {
-                    tenant: id.clone(),
-                    remaining: remaining
-                        .change_count()
-                        .max(remaining.column_order_changes()),
-                    details: remaining.to_text().trim_end().replace('\n', "; "),
-                    rolled_back: lock.is_transactional(),
-                    statements_applied: execution.statements_executed,
-                });
-            }
+            self.verify(
+                id,
+                &after,
+                expected,
+                strict,
+                lock.is_transactional(),
+                &execution,
+            )?;
         }
         Ok(Locked::Applied { planned, execution })
+    }
+
+    /// Refuses `after` unless it equals `expected`.
+    fn verify(
+        &self,
+        id: &TenantId,
+        after: &SchemaSnapshot,
+        expected: &SchemaSnapshot,
+        strict: bool,
+        rolled_back: bool,
+        execution: &ExecutionResult,
+    ) -> Result<()> {
+        let remaining = self.differ.diff(after, expected);
+        if remaining.is_in_sync(strict) {
+            return Ok(());
+        }
+        Err(Error::Diverged {
+            tenant: id.clone(),
+            remaining: remaining
+                .change_count()
+                .max(remaining.column_order_changes()),
+            details: remaining.to_text().trim_end().replace('\n', "; "),
+            rolled_back,
+            statements_applied: execution.statements_executed,
+        })
     }
 }
 

@@ -654,3 +654,55 @@ async fn the_observer_sees_each_tenant_start_before_it_runs_and_finish() {
         .map_or(0, |e| e.statements.len());
     assert_eq!(with_statements, 2, "the mock runner times each step");
 }
+
+/// The default plan with its index builds moved after commit, as an online planner
+/// moves them.
+struct IndexesAfterCommit;
+
+impl Planner for IndexesAfterCommit {
+    fn plan(
+        &self,
+        from: &SchemaSnapshot,
+        to: &SchemaSnapshot,
+        diff: &SchemaDiff,
+    ) -> Result<MigrationPlan> {
+        let mut plan = DefaultPlanner.plan(from, to, diff)?;
+        for step in &mut plan.steps {
+            step.outside_transaction = matches!(step.operation, Operation::CreateIndex { .. });
+        }
+        Ok(plan)
+    }
+}
+
+#[tokio::test]
+async fn steps_after_commit_are_verified_in_two_stages_and_converge() {
+    let (adapter, engine, tenants) = fleet(1, &drifted());
+    let engine = engine.with_planner(Arc::new(IndexesAfterCommit));
+    let report = engine
+        .run_fleet(tenants, &target(), &sync_options(), &|_| {})
+        .await;
+    let tenant = &report.tenants[0];
+    assert!(tenant.error.is_none(), "{:?}", tenant.error);
+    assert_eq!(tenant.status, TenantStatus::Synced);
+    let plan = tenant.plan.as_ref().map(|p| p.has_outside_steps());
+    assert_eq!(plan, Some(true));
+    // The transaction was verified against its committed state (no index yet), and the
+    // tenant against the target once the index was built after commit.
+    assert_eq!(adapter.schema(&tenant_id("t000")), Some(target()));
+}
+
+#[test]
+fn the_committed_state_leaves_out_the_steps_after_commit() {
+    let (_, plan) = Engine::new(Arc::new(MockAdapter::new([])))
+        .with_planner(Arc::new(IndexesAfterCommit))
+        .plan(&drifted(), &target())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let committed = plan
+        .committed_state(&drifted())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut expected = target();
+    if let Some(users) = expected.tables.get_mut("users") {
+        users.indexes.clear();
+    }
+    assert_eq!(committed, expected);
+}

@@ -594,6 +594,7 @@ mod tests {
 
     fn step(operation: Operation) -> PlanStep {
         PlanStep {
+            outside_transaction: false,
             operation,
             destructive: false,
             hazards: Vec::new(),

@@ -75,6 +75,7 @@ impl PlanBuilder {
             destructive,
             hazards,
             depends_on,
+            outside_transaction: false,
         });
     }
 
@@ -201,7 +202,7 @@ fn commented_object(object: &CommentTarget) -> String {
 }
 
 /// Whether an operation loses data, and what risks it carries.
-fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
+pub(super) fn classify(operation: &Operation) -> (bool, Vec<Hazard>) {
     use Operation::*;
     match operation {
         DropTable { .. } | DropColumn { .. } => (true, vec![Hazard::DataLoss]),

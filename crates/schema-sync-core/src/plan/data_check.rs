@@ -332,6 +332,7 @@ mod tests {
                     destructive: false,
                     hazards: Vec::new(),
                     depends_on: Vec::new(),
+                    outside_transaction: false,
                 })
                 .collect(),
             unresolved: Vec::new(),

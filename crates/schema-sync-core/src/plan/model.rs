@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::operation::Operation;
 use crate::error::{Error, Result};
-use crate::snapshot::SnapshotHash;
+use crate::snapshot::{SchemaSnapshot, SnapshotHash};
 use crate::tenant::TenantId;
 
 /// A risk of running a step on a live database, shown to the user before execution.
@@ -124,6 +124,27 @@ pub struct PlanStep {
     /// Indexes of earlier steps that must run first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<usize>,
+    /// The step runs outside the tenant's transaction, after it commits (an online
+    /// strategy's `CREATE INDEX CONCURRENTLY` or `VALIDATE CONSTRAINT`): a failure there
+    /// cannot be rolled back with the rest, and the next run finishes the step.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_transaction: bool,
+}
+
+impl PlanStep {
+    /// A step for `operation`, classified as the default planner classifies it
+    /// (destructive or not, and its hazards), with no dependencies, inside the
+    /// transaction.
+    pub fn new(operation: Operation) -> Self {
+        let (destructive, hazards) = super::classify::classify(&operation);
+        Self {
+            operation,
+            destructive,
+            hazards,
+            depends_on: Vec::new(),
+            outside_transaction: false,
+        }
+    }
 }
 
 /// An ordered, database-agnostic list of steps that turns one schema into another.
@@ -162,6 +183,35 @@ impl MigrationPlan {
             step.hazards.sort_unstable();
             step.hazards.dedup();
         }
+    }
+
+    /// Whether any step runs outside the tenant's transaction, after it commits.
+    pub fn has_outside_steps(&self) -> bool {
+        self.steps.iter().any(|s| s.outside_transaction)
+    }
+
+    /// The tenant as it stands when the transaction commits and before the steps that
+    /// run outside it: `live` with only the transaction's steps applied. The engine
+    /// verifies the transaction against it before committing.
+    ///
+    /// # Errors
+    /// [`ApplyError`](super::ApplyError) when a step does not apply to `live`.
+    pub fn committed_state(
+        &self,
+        live: &SchemaSnapshot,
+    ) -> std::result::Result<SchemaSnapshot, super::ApplyError> {
+        let mut state = live.clone();
+        for (index, step) in self.steps.iter().enumerate() {
+            if !step.outside_transaction {
+                step.operation
+                    .apply_to(&mut state)
+                    .map_err(|e| super::ApplyError {
+                        step: Some(index + 1),
+                        ..e
+                    })?;
+            }
+        }
+        Ok(state)
     }
 
     /// Whether any step is destructive.

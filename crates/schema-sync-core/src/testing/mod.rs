@@ -312,6 +312,9 @@ struct MockLock {
     tenant: TenantContext,
     options: ExecuteOptions,
     pending: Option<SchemaSnapshot>,
+    /// Steps that run outside the transaction: applied at commit, as a runner runs them
+    /// once the transaction has committed.
+    after_commit: Vec<crate::plan::Operation>,
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -346,7 +349,13 @@ impl TenantLock for MockLock {
         let failure = if failing {
             Some("mock execution failure".to_string())
         } else {
-            plan.apply_to(&mut schema).err().map(|e| e.to_string())
+            match plan.committed_state(&schema) {
+                Ok(committed) => {
+                    schema = committed;
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            }
         };
         if let Some(message) = failure {
             let step = plan
@@ -369,6 +378,12 @@ impl TenantLock for MockLock {
             schema.tables.pop_first();
         }
         self.pending = Some(schema);
+        self.after_commit = plan
+            .steps
+            .iter()
+            .filter(|s| s.outside_transaction)
+            .map(|s| s.operation.clone())
+            .collect();
         Ok(ExecutionResult {
             steps_total: plan.steps.len(),
             steps_succeeded: plan.steps.len(),
@@ -394,8 +409,21 @@ impl TenantLock for MockLock {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        if let Some(schema) = self.pending {
+        if let Some(mut schema) = self.pending {
             let tenant = self.tenant.id().clone();
+            for operation in &self.after_commit {
+                operation
+                    .apply_to(&mut schema)
+                    .map_err(|e| Error::Execute {
+                        tenant: tenant.clone(),
+                        step: operation.to_string(),
+                        statement: String::new(),
+                        steps_succeeded: 0,
+                        steps_total: self.after_commit.len(),
+                        rolled_back: false,
+                        source: e.to_string().into(),
+                    })?;
+            }
             self.adapter.with_state(|s| {
                 s.schemas.insert(tenant.clone(), schema);
                 *s.versions.entry(tenant).or_default() += 1;
@@ -434,6 +462,7 @@ impl MigrationRunner for MockAdapter {
             tenant: tenant.clone(),
             options: options.clone(),
             pending: None,
+            after_commit: Vec::new(),
             _guard: guard,
         }))
     }

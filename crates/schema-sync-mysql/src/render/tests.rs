@@ -351,6 +351,7 @@ fn one_step(from: &SchemaSnapshot, operation: Operation) -> MigrationPlan {
         destructive: false,
         hazards: Vec::new(),
         depends_on: Vec::new(),
+        outside_transaction: false,
     });
     plan
 }
@@ -507,6 +508,7 @@ fn a_column_changed_and_moved_is_restated_once() {
         destructive: false,
         hazards: Vec::new(),
         depends_on: Vec::new(),
+        outside_transaction: false,
     });
     let statements = render(&plan);
     assert_covers(&plan, &statements);

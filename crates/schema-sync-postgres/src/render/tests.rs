@@ -17,6 +17,7 @@ fn plan(operations: Vec<Operation>) -> MigrationPlan {
                 destructive: false,
                 hazards: Vec::new(),
                 depends_on: Vec::new(),
+                outside_transaction: false,
             })
             .collect(),
         unresolved: Vec::new(),
