@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use common::SqliteFleet;
 use schema_sync_core::plan::ColumnPlacement;
 use schema_sync_core::testing::conformance::TestDatabase;
-use schema_sync_core::testing::tenant_id;
+use schema_sync_core::testing::{plan_of, tenant_id};
 use schema_sync_core::{
-    DatabaseAdapter, Engine, ExecuteOptions, MigrationPlan, Operation, PlanStep, SchemaSnapshot,
-    SyncOptions, TenantContext,
+    DatabaseAdapter, Engine, ExecuteOptions, MigrationPlan, Operation, SchemaSnapshot, SyncOptions,
+    TenantContext,
 };
 
 /// Deliberately not alphabetical, key not first, a generated column in the middle.
@@ -206,17 +206,7 @@ async fn execute(fleet: &SqliteFleet, tenant: &TenantContext, operations: Vec<Op
     let plan = MigrationPlan {
         source_hash: live.hash(),
         target_hash: live.hash(),
-        steps: operations
-            .into_iter()
-            .map(|operation| PlanStep {
-                operation,
-                destructive: false,
-                hazards: Vec::new(),
-                depends_on: Vec::new(),
-                outside_transaction: false,
-            })
-            .collect(),
-        unresolved: Vec::new(),
+        ..plan_of(operations)
     };
     let lock = adapter
         .runner()

@@ -318,26 +318,8 @@ fn backticked(columns: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::PlanStep;
-    use crate::snapshot::{CheckConstraint, Column, DataType, SchemaSnapshot, Table};
-
-    fn plan(operations: Vec<Operation>) -> MigrationPlan {
-        MigrationPlan {
-            source_hash: SchemaSnapshot::empty().hash(),
-            target_hash: SchemaSnapshot::empty().hash(),
-            steps: operations
-                .into_iter()
-                .map(|operation| PlanStep {
-                    operation,
-                    destructive: false,
-                    hazards: Vec::new(),
-                    depends_on: Vec::new(),
-                    outside_transaction: false,
-                })
-                .collect(),
-            unresolved: Vec::new(),
-        }
-    }
+    use crate::snapshot::{CheckConstraint, Column, DataType, Table};
+    use crate::testing::plan_of as plan;
 
     fn queries(plan: &MigrationPlan) -> Vec<(usize, String)> {
         let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));

@@ -17,7 +17,7 @@ use crate::adapter::{
 };
 use crate::cache::ChangeCookie;
 use crate::error::{Error, Phase, Result};
-use crate::plan::MigrationPlan;
+use crate::plan::{MigrationPlan, Operation, PlanStep};
 use crate::snapshot::{
     Column, DataType, ForeignKey, Index, IndexPart, PrimaryKey, SNAPSHOT_FORMAT_VERSION,
     SchemaSnapshot, SnapshotHash, Table,
@@ -109,6 +109,28 @@ pub fn snapshot(tables: impl IntoIterator<Item = (&'static str, Table)>) -> Sche
             .map(|(n, t)| (n.to_string(), t))
             .collect(),
         ..SchemaSnapshot::default()
+    }
+}
+
+/// A plan of `operations` taken as they are: no step destructive, no hazards, none
+/// depending on another or outside the transaction, between two empty snapshots. For
+/// tests of renderers and of what a plan reads, not of the planner.
+pub fn plan_of(operations: Vec<Operation>) -> MigrationPlan {
+    let hash = SchemaSnapshot::empty().hash();
+    MigrationPlan {
+        source_hash: hash.clone(),
+        target_hash: hash,
+        steps: operations
+            .into_iter()
+            .map(|operation| PlanStep {
+                operation,
+                destructive: false,
+                hazards: Vec::new(),
+                depends_on: Vec::new(),
+                outside_transaction: false,
+            })
+            .collect(),
+        unresolved: Vec::new(),
     }
 }
 

@@ -1,28 +1,10 @@
-use schema_sync_core::plan::{ColumnPlacement, PlanStep};
+use schema_sync_core::plan::ColumnPlacement;
 use schema_sync_core::snapshot::{Column, DataType, Generated, PrimaryKey, Sequence};
+use schema_sync_core::testing::plan_of as plan;
 
 use super::columns::mentions;
 use super::*;
 use crate::sql::qualified_collation;
-
-fn plan(operations: Vec<Operation>) -> MigrationPlan {
-    let hash = SchemaSnapshot::empty().hash();
-    MigrationPlan {
-        source_hash: hash.clone(),
-        target_hash: hash,
-        steps: operations
-            .into_iter()
-            .map(|operation| PlanStep {
-                operation,
-                destructive: false,
-                hazards: Vec::new(),
-                depends_on: Vec::new(),
-                outside_transaction: false,
-            })
-            .collect(),
-        unresolved: Vec::new(),
-    }
-}
 
 fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>> {
     let tenant = TenantId::new("t\"1").unwrap_or_else(|e| panic!("{e}"));
