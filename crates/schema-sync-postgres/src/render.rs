@@ -22,6 +22,7 @@ use schema_sync_core::snapshot::{
 };
 use schema_sync_core::{Error, Result, SchemaSnapshot, TenantId};
 
+use crate::catalog::index_builds::IndexBuilds;
 use crate::catalog::privileges::Privileges;
 #[cfg(doc)]
 use crate::sql::operator_class_text;
@@ -44,6 +45,9 @@ pub(crate) struct RenderContext<'a> {
     pub live: &'a SchemaSnapshot,
     /// Grants and owners of the live views, for views the plan drops and creates again.
     pub privileges: &'a Privileges,
+    /// INVALID leftovers under the names the plan builds, and the partitions of the
+    /// partitioned tables whose index the plan builds after commit.
+    pub index_builds: &'a IndexBuilds,
 }
 
 /// Renders every step of `plan` for the tenant of `context`, in step order; each
@@ -77,9 +81,19 @@ pub(crate) fn render_plan(
         plan,
         live: context.live,
         privileges: context.privileges,
+        index_builds: context.index_builds,
     };
     let mut out = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
+        if let Operation::CreateIndex {
+            table,
+            name,
+            index: definition,
+        } = &step.operation
+        {
+            out.extend(renderer.create_index_statements(index, table, name, definition));
+            continue;
+        }
         out.extend(
             renderer
                 .operation(index, &step.operation)?
@@ -124,6 +138,8 @@ struct Renderer<'a> {
     live: &'a SchemaSnapshot,
     /// Grants and owners of the live views, for views the plan drops and creates again.
     privileges: &'a Privileges,
+    /// What the catalog says about the indexes the plan builds.
+    index_builds: &'a IndexBuilds,
 }
 
 impl Renderer<'_> {
@@ -260,7 +276,11 @@ impl Renderer<'_> {
                 table,
                 name,
                 index: definition,
-            } => vec![self.create_index_with(table, name, definition, self.concurrently(index))],
+            } => self
+                .create_index_statements(index, table, name, definition)
+                .into_iter()
+                .map(|s| s.sql)
+                .collect(),
             DropIndex { name, .. } => vec![format!(
                 "DROP INDEX {}{}",
                 self.concurrently(index),
@@ -501,6 +521,12 @@ impl Renderer<'_> {
         index: &Index,
         concurrently: &str,
     ) -> String {
+        self.index_statement(name, &self.q(table), index, concurrently)
+    }
+
+    /// `CREATE INDEX` of `name` on `on` (a qualified table, or `ONLY` and one), with
+    /// `concurrently` (`CONCURRENTLY ` or nothing) after `INDEX`.
+    fn index_statement(&self, name: &str, on: &str, index: &Index, concurrently: &str) -> String {
         let parts: Vec<String> = index
             .parts
             .iter()
@@ -519,10 +545,9 @@ impl Renderer<'_> {
             })
             .collect();
         let mut out = format!(
-            "CREATE {}INDEX {concurrently}{} ON {}",
+            "CREATE {}INDEX {concurrently}{} ON {on}",
             if index.unique { "UNIQUE " } else { "" },
             quote_ident(name),
-            self.q(table)
         );
         if let Some(method) = &index.method {
             out.push_str(&format!(" USING {}", quote_ident(method)));
@@ -676,6 +701,8 @@ mod columns;
 mod comments;
 mod domains;
 mod grants;
+mod index_builds;
+pub(crate) mod index_names;
 mod objects;
 mod partitions;
 mod privileges;

@@ -36,7 +36,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
-use crate::catalog::{cookie, privileges, tenant_search_path};
+use crate::catalog::{cookie, index_builds, privileges, tenant_search_path};
 use crate::error;
 use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
 use crate::render::{RenderContext, render_plan};
@@ -110,6 +110,16 @@ async fn render_with(
                 e,
             )
         })?;
+    let index_builds = index_builds::read(client, &schema, plan, live)
+        .await
+        .map_err(|e| {
+            error::database(
+                Some(tenant.id()),
+                Phase::Plan,
+                "reading the catalog for the indexes the plan builds",
+                e,
+            )
+        })?;
     render_plan(
         plan,
         &RenderContext {
@@ -117,6 +127,7 @@ async fn render_with(
             schema: &schema,
             live,
             privileges: &privileges,
+            index_builds: &index_builds,
         },
     )
 }
@@ -524,16 +535,13 @@ impl TenantLock for PgLock {
         let mut timings = Vec::with_capacity(rendered.len());
         self.steps_total = steps_total;
         self.deferred.clear();
-        for RenderedStatement {
-            steps,
-            sql: statement,
-        } in &rendered
-        {
-            let index = steps.first().copied().unwrap_or(0);
+        for rendered in &rendered {
+            let statement = &rendered.sql;
+            let index = rendered.steps.first().copied().unwrap_or(0);
             let step = plan.steps.get(index);
             if step.is_some_and(|s| s.outside_transaction) {
                 self.deferred
-                    .push(Deferred::new(statement.clone(), step.map(|s| &s.operation)));
+                    .push(Deferred::new(rendered, step.map(|s| &s.operation)));
                 continue;
             }
             let sent = Instant::now();
