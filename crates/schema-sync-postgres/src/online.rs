@@ -16,6 +16,8 @@
 //!   inside a transaction block); a partitioned table's new index is built `ON ONLY` the
 //!   parent, then concurrently on each partition and attached (where no partition is
 //!   partitioned itself), while dropping one stays in the transaction;
+//! - a unique constraint's index is built `CONCURRENTLY` after commit, then made the
+//!   constraint (`ADD CONSTRAINT ... UNIQUE USING INDEX`, a catalog change);
 //! - a step that depends on a step moved out of the transaction moves with it.
 //!
 //! Every moved step is marked [`PlanStep::outside_transaction`]; the runner keeps their
@@ -267,6 +269,17 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
             Operation::CreateIndex { table, index, .. }
                 if (existing(&table) || split_parents.contains(&table))
                     && !(index.unique && referenced.contains(&table)) =>
+            {
+                push(
+                    &mut out,
+                    PlanStep {
+                        outside_transaction: true,
+                        ..step
+                    },
+                )
+            }
+            Operation::AddUnique { ref table, .. }
+                if existing(table) && !referenced.contains(table) =>
             {
                 push(
                     &mut out,

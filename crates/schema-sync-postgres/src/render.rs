@@ -85,13 +85,8 @@ pub(crate) fn render_plan(
     };
     let mut out = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
-        if let Operation::CreateIndex {
-            table,
-            name,
-            index: definition,
-        } = &step.operation
-        {
-            out.extend(renderer.create_index_statements(index, table, name, definition));
+        if let Some(statements) = renderer.index_build_statements(index, &step.operation) {
+            out.extend(statements);
             continue;
         }
         out.extend(
@@ -241,15 +236,6 @@ impl Renderer<'_> {
                 let name = from.name.clone().unwrap_or_else(|| format!("{table}_pkey"));
                 vec![self.drop_constraint(table, &name)]
             }
-            AddUnique {
-                table,
-                name,
-                unique,
-            } => vec![format!(
-                "ALTER TABLE {} ADD {}",
-                self.q(table),
-                unique_clause(name, unique)
-            )],
             DropUnique { table, name, .. }
             | DropCheck { table, name, .. }
             | DropForeignKey { table, name, .. } => vec![self.drop_constraint(table, name)],
@@ -272,12 +258,9 @@ impl Renderer<'_> {
                 self.q(table),
                 self.foreign_key_clause(name, foreign_key)
             )],
-            CreateIndex {
-                table,
-                name,
-                index: definition,
-            } => self
-                .create_index_statements(index, table, name, definition)
+            CreateIndex { .. } | AddUnique { .. } => self
+                .index_build_statements(index, op)
+                .unwrap_or_default()
                 .into_iter()
                 .map(|s| s.sql)
                 .collect(),
@@ -626,7 +609,7 @@ fn render_operator_class(class: &str) -> String {
 }
 
 /// `CONSTRAINT "n" UNIQUE [NULLS NOT DISTINCT] ("a", "b") [DEFERRABLE ...]`.
-fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
+pub(super) fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
     format!(
         "CONSTRAINT {} UNIQUE {}({}){}",
         quote_ident(name),
@@ -640,7 +623,7 @@ fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
     )
 }
 
-fn deferrable_clause(deferrable: Deferrable) -> &'static str {
+pub(super) fn deferrable_clause(deferrable: Deferrable) -> &'static str {
     match deferrable {
         Deferrable::NotDeferrable => "",
         Deferrable::InitiallyImmediate => " DEFERRABLE INITIALLY IMMEDIATE",
@@ -649,7 +632,7 @@ fn deferrable_clause(deferrable: Deferrable) -> &'static str {
 }
 
 /// Quoted, comma-separated identifiers.
-fn idents(names: &[String]) -> String {
+pub(super) fn idents(names: &[String]) -> String {
     names
         .iter()
         .map(|n| quote_ident(n))

@@ -53,29 +53,41 @@ async fn in_sync(db: &common::PgDb, tenant: &TenantContext, target: &SchemaSnaps
     diff.is_in_sync(false)
 }
 
-#[tokio::test]
-async fn a_partitioned_tables_new_index_is_built_per_partition_under_plain_names() {
-    let db = common::db().await;
+/// Two tenants built from `live`, one synced to `target` online and one plain.
+struct Twins {
+    /// The statements of the online plan.
+    statements: String,
+    /// The online sync changed the tenant, and a second online sync found nothing to do.
+    online_converged: bool,
+    /// The plain sync changed its tenant.
+    plain_synced: bool,
+    /// INVALID indexes left in the online tenant.
+    invalid_indexes: i64,
+    online_dump: String,
+    plain_dump: String,
+}
+
+/// Syncs twins of `live` to `target`, online and plain, and drops them.
+async fn sync_twins(db: &common::PgDb, prefix: &str, live: &str, target: &str) -> Twins {
+    let target = db.target(target).await;
     let online = db
-        .create_tenant(&unique_tenant_id("part_online"), LIVE)
+        .create_tenant(&unique_tenant_id(&format!("{prefix}_online")), live)
         .await
         .unwrap();
     let plain = db
-        .create_tenant(&unique_tenant_id("part_plain"), LIVE)
+        .create_tenant(&unique_tenant_id(&format!("{prefix}_plain")), live)
         .await
         .unwrap();
-    let target = db.target(TARGET).await;
-    let statements = online_statements(&db, &online, &target).await;
-
-    let (online_engine, options) = common::sync_engine(&db, Arc::new(OnlinePlanner));
+    let statements = online_statements(db, &online, &target).await.join("\n");
+    let (online_engine, options) = common::sync_engine(db, Arc::new(OnlinePlanner));
     let synced = online_engine.sync_tenant(&online, &target, &options).await;
-    let (plain_engine, plain_options) = common::sync_engine(&db, Arc::new(DefaultPlanner));
+    let (plain_engine, plain_options) = common::sync_engine(db, Arc::new(DefaultPlanner));
     let plain_synced = plain_engine
         .sync_tenant(&plain, &target, &plain_options)
         .await;
     let again = online_engine.sync_tenant(&online, &target, &options).await;
-    let converged = in_sync(&db, &online, &target).await;
-    let invalid = db
+    let converged = in_sync(db, &online, &target).await;
+    let invalid_indexes = db
         .count(
             &online,
             "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid",
@@ -86,8 +98,24 @@ async fn a_partitioned_tables_new_index_is_built_per_partition_under_plain_names
     for tenant in [&online, &plain] {
         db.drop_tenant(tenant).await.unwrap();
     }
+    Twins {
+        statements,
+        online_converged: !synced.unwrap().already_in_sync
+            && again.unwrap().already_in_sync
+            && converged,
+        plain_synced: !plain_synced.unwrap().already_in_sync,
+        invalid_indexes,
+        online_dump,
+        plain_dump,
+    }
+}
 
-    let text = statements.join("\n");
+#[tokio::test]
+async fn a_partitioned_tables_new_index_is_built_per_partition_under_plain_names() {
+    let db = common::db().await;
+    let twins = sync_twins(&db, "part", LIVE, TARGET).await;
+
+    let text = &twins.statements;
     assert!(
         text.contains(r#"CREATE INDEX "events_amount_idx" ON ONLY"#),
         "{text}"
@@ -97,17 +125,19 @@ async fn a_partitioned_tables_new_index_is_built_per_partition_under_plain_names
         "the partitions' indexes are named as PostgreSQL names them: {text}"
     );
     assert_eq!(text.matches("ATTACH PARTITION").count(), 4, "{text}");
-    assert!(!synced.unwrap().already_in_sync);
-    assert!(!plain_synced.unwrap().already_in_sync);
-    assert!(again.unwrap().already_in_sync);
-    assert!(converged);
-    assert_eq!(invalid, 0, "every index is valid once all are attached");
+    assert!(twins.online_converged);
+    assert!(twins.plain_synced);
+    assert_eq!(
+        twins.invalid_indexes, 0,
+        "every index is valid once all are attached"
+    );
     assert!(
-        online_dump.contains("events_2025_amount_idx"),
-        "{online_dump}"
+        twins.online_dump.contains("events_2025_amount_idx"),
+        "{}",
+        twins.online_dump
     );
     assert_eq!(
-        online_dump, plain_dump,
+        twins.online_dump, twins.plain_dump,
         "pg_dump tells the online-synced tenant from the plain-synced one"
     );
 }
@@ -165,4 +195,37 @@ async fn a_build_stopped_part_way_is_finished_by_the_next_run_online_or_plain() 
         assert!(converged, "{label}");
         assert_eq!(dump, reference_dump, "{label}: pg_dump");
     }
+}
+
+#[tokio::test]
+async fn a_unique_constraint_is_built_concurrently_then_attached_as_plain_would_add_it() {
+    let db = common::db().await;
+    let twins = sync_twins(
+        &db,
+        "uniq",
+        "CREATE TABLE users (id int PRIMARY KEY, email text);
+         INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 10000) g",
+        "CREATE TABLE users (id int PRIMARY KEY, email text,
+           CONSTRAINT users_email_key UNIQUE NULLS NOT DISTINCT (email) DEFERRABLE)",
+    )
+    .await;
+
+    let statements = &twins.statements;
+    assert!(
+        statements.contains(r#"CREATE UNIQUE INDEX CONCURRENTLY "users_email_key""#)
+            && statements.contains(r#"UNIQUE USING INDEX "users_email_key" DEFERRABLE"#),
+        "{statements}"
+    );
+    assert!(twins.online_converged);
+    assert!(twins.plain_synced);
+    assert_eq!(twins.invalid_indexes, 0);
+    assert!(
+        twins.online_dump.contains("users_email_key"),
+        "{}",
+        twins.online_dump
+    );
+    assert_eq!(
+        twins.online_dump, twins.plain_dump,
+        "pg_dump of the online and plain tenants"
+    );
 }

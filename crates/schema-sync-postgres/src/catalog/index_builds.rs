@@ -24,7 +24,7 @@ const NAME_ATTEMPTS: usize = 100;
 /// What the catalog says about the indexes a plan builds.
 #[derive(Debug, Default)]
 pub(crate) struct IndexBuilds {
-    /// INVALID indexes of the tenant under names the plan's `CreateIndex` steps build (the
+    /// INVALID indexes of the tenant under names the plan builds an index under (the
     /// leftovers of a failed or interrupted concurrent build), each with whether it is a
     /// partitioned table's index.
     pub leftovers: BTreeMap<String, bool>,
@@ -43,12 +43,14 @@ pub(crate) struct PartitionIndex {
     pub index: String,
 }
 
-/// A `CreateIndex` step of the plan.
+/// A step of the plan that builds an index: a `CreateIndex`, or an `AddUnique` (whose
+/// index has the constraint's name).
 struct Build<'a> {
     step: usize,
     table: &'a str,
     name: &'a str,
-    index: &'a Index,
+    /// The index of a `CreateIndex`.
+    index: Option<&'a Index>,
     outside: bool,
 }
 
@@ -72,7 +74,14 @@ pub(crate) async fn read(
                 step,
                 table,
                 name,
-                index,
+                index: Some(index),
+                outside: s.outside_transaction,
+            }),
+            Operation::AddUnique { table, name, .. } => Some(Build {
+                step,
+                table,
+                name,
+                index: None,
                 outside: s.outside_transaction,
             }),
             _ => None,
@@ -90,6 +99,9 @@ pub(crate) async fn read(
     }
     let (created, freed) = names_created_and_freed(plan);
     for build in builds.iter().filter(|b| b.outside) {
+        let Some(index) = build.index else {
+            continue;
+        };
         if live
             .tables
             .get(build.table)
@@ -104,7 +116,7 @@ pub(crate) async fn read(
             .iter()
             .map(|p| {
                 (0..NAME_ATTEMPTS)
-                    .map(|pass| partition_index_name(p, build.index, pass))
+                    .map(|pass| partition_index_name(p, index, pass))
                     .collect()
             })
             .collect();
@@ -151,7 +163,9 @@ fn names_created_and_freed(plan: &MigrationPlan) -> (BTreeSet<String>, BTreeSet<
             | Operation::CreateView { name, .. } => {
                 created.insert(name.clone());
             }
-            Operation::CreateIndex { name, .. } if !step.outside_transaction => {
+            Operation::CreateIndex { name, .. } | Operation::AddUnique { name, .. }
+                if !step.outside_transaction =>
+            {
                 created.insert(name.clone());
             }
             Operation::DropTable { name, .. } | Operation::DropIndex { name, .. } => {

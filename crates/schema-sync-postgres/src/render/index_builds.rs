@@ -9,41 +9,118 @@
 //! turns valid when the last one is attached. A run stopped part way leaves an INVALID
 //! parent index, which inspection leaves out, so the next run plans the index again and
 //! its build drops the leftover (with the indexes attached to it) first.
+//!
+//! A unique constraint added after commit is built the same way as a unique index,
+//! `CREATE UNIQUE INDEX CONCURRENTLY` under the constraint's name, then made the
+//! constraint by `ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX`, which takes
+//! its ACCESS EXCLUSIVE lock only for the catalog change, without a scan.
 
-use schema_sync_core::plan::RenderedStatement;
-use schema_sync_core::snapshot::Index;
+use schema_sync_core::plan::{Operation, RenderedStatement};
+use schema_sync_core::snapshot::{Index, UniqueConstraint};
 
-use super::Renderer;
+use super::{Renderer, deferrable_clause, idents, unique_clause};
+use crate::sql::quote_ident;
 
 impl Renderer<'_> {
+    /// The statements of step `step` when its `operation` builds an index: a
+    /// `CreateIndex`, or an `AddUnique`; `None` for any other operation.
+    pub(super) fn index_build_statements(
+        &self,
+        step: usize,
+        operation: &Operation,
+    ) -> Option<Vec<RenderedStatement>> {
+        match operation {
+            Operation::CreateIndex { table, name, index } => {
+                Some(self.create_index_statements(step, table, name, index))
+            }
+            Operation::AddUnique {
+                table,
+                name,
+                unique,
+            } => Some(self.add_unique_statements(step, table, name, unique)),
+            _ => None,
+        }
+    }
+
+    /// Whether step `step` runs after commit.
+    fn outside(&self, step: usize) -> bool {
+        self.plan
+            .steps
+            .get(step)
+            .is_some_and(|s| s.outside_transaction)
+    }
+
+    /// `DROP INDEX IF EXISTS` of an INVALID leftover named `name`, when there is one: in
+    /// the transaction it would stand in the way of the index or constraint built there.
+    fn drop_leftover(&self, step: usize, name: &str) -> Option<RenderedStatement> {
+        self.index_builds.leftovers.contains_key(name).then(|| {
+            RenderedStatement::for_step(step, format!("DROP INDEX IF EXISTS {}", self.q(name)))
+        })
+    }
+
+    /// The statements of step `step`, which adds unique constraint `name` to `table`: in
+    /// the transaction, `ADD CONSTRAINT`; after commit, a concurrent build of its index
+    /// and `ADD CONSTRAINT ... USING INDEX` (module docs).
+    fn add_unique_statements(
+        &self,
+        step: usize,
+        table: &str,
+        name: &str,
+        unique: &UniqueConstraint,
+    ) -> Vec<RenderedStatement> {
+        if !self.outside(step) {
+            let add = format!(
+                "ALTER TABLE {} ADD {}",
+                self.q(table),
+                unique_clause(name, unique)
+            );
+            return self
+                .drop_leftover(step, name)
+                .into_iter()
+                .chain([RenderedStatement::for_step(step, add)])
+                .collect();
+        }
+        let build = format!(
+            "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({}){}",
+            quote_ident(name),
+            self.q(table),
+            idents(&unique.columns),
+            if unique.nulls_not_distinct {
+                " NULLS NOT DISTINCT"
+            } else {
+                ""
+            }
+        );
+        let attach = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE USING INDEX {}{}",
+            self.q(table),
+            quote_ident(name),
+            quote_ident(name),
+            deferrable_clause(unique.deferrable)
+        );
+        vec![
+            RenderedStatement::for_step(step, build).building_index(name),
+            RenderedStatement::for_step(step, attach),
+        ]
+    }
+
     /// The statements of step `step`, which builds index `name` of `table` (module docs):
     /// each statement that builds an index outside the transaction names it, so the
     /// runner can drop its INVALID leftover.
-    pub(super) fn create_index_statements(
+    fn create_index_statements(
         &self,
         step: usize,
         table: &str,
         name: &str,
         index: &Index,
     ) -> Vec<RenderedStatement> {
-        let outside = self
-            .plan
-            .steps
-            .get(step)
-            .is_some_and(|s| s.outside_transaction);
-        if !outside {
-            let mut out = Vec::new();
-            if self.index_builds.leftovers.contains_key(name) {
-                out.push(RenderedStatement::for_step(
-                    step,
-                    format!("DROP INDEX IF EXISTS {}", self.q(name)),
-                ));
-            }
-            out.push(RenderedStatement::for_step(
-                step,
-                self.create_index_with(table, name, index, ""),
-            ));
-            return out;
+        if !self.outside(step) {
+            let create = self.create_index_with(table, name, index, "");
+            return self
+                .drop_leftover(step, name)
+                .into_iter()
+                .chain([RenderedStatement::for_step(step, create)])
+                .collect();
         }
         let partitioned = self
             .live
