@@ -33,8 +33,7 @@ trait Fleet {
     fn create_items(&self) -> &'static str;
 }
 
-const ADD_EMAIL: &str =
-    "ALTER TABLE items ADD COLUMN email VARCHAR(200);\nCREATE INDEX items_email ON items (email);\n";
+const ADD_EMAIL: &str = "ALTER TABLE items ADD COLUMN email VARCHAR(200);\nCREATE INDEX items_email ON items (email);\n";
 const ADD_NOTE: &str = "ALTER TABLE items ADD COLUMN note VARCHAR(50);\n";
 /// Fails where a row with id 1 exists, after its first statement ran.
 const BROKEN: &str =
@@ -111,9 +110,16 @@ fn story(fleet: &dyn Fleet) {
     write(&dir.join("0002_add_email.sql"), ADD_EMAIL);
     let tenants = fleet.tenants().to_vec();
     let (first, second, third) = (&tenants[0], &tenants[1], &tenants[2]);
-    let all: Vec<&str> = tenants.iter().flat_map(|t| ["--tenant", t.as_str()]).collect();
+    let all: Vec<&str> = tenants
+        .iter()
+        .flat_map(|t| ["--tenant", t.as_str()])
+        .collect();
     let migrate = |extra: &[&str], code: i32| {
-        json(fleet, &[&["migrate", "--dir", &dir_arg][..], extra].concat(), code)
+        json(
+            fleet,
+            &[&["migrate", "--dir", &dir_arg][..], extra].concat(),
+            code,
+        )
     };
     let status = |code: i32| {
         json(
@@ -126,7 +132,11 @@ fn story(fleet: &dyn Fleet) {
     // Every tenant gets versions 1 and 2, in order.
     let migrated = migrate(&all, 0);
     assert_eq!(migrated["summary"]["migrated"], 3, "{migrated}");
-    assert_eq!(migrated["versions"], serde_json::json!([1, 2]), "{migrated}");
+    assert_eq!(
+        migrated["versions"],
+        serde_json::json!([1, 2]),
+        "{migrated}"
+    );
     for (_, status, applied) in outcomes(&migrated) {
         assert_eq!((status.as_str(), applied), ("migrated", vec![1, 2]));
     }
@@ -145,7 +155,11 @@ fn story(fleet: &dyn Fleet) {
     // Applying twice is a no-op.
     let again = migrate(&all, 0);
     assert_eq!(again["summary"]["up_to_date"], 3, "{again}");
-    assert!(outcomes(&again).iter().all(|(_, s, a)| s == "up_to_date" && a.is_empty()));
+    assert!(
+        outcomes(&again)
+            .iter()
+            .all(|(_, s, a)| s == "up_to_date" && a.is_empty())
+    );
     let current = status(0);
     assert_eq!(current["current"], true, "{current}");
     assert_eq!(current["versions"][1]["applied"], 3, "{current}");
@@ -153,7 +167,10 @@ fn story(fleet: &dyn Fleet) {
     // A new version on one tenant: the other two lag.
     write(&dir.join("3_add_note.sql"), ADD_NOTE);
     let one = migrate(&["--tenant", first], 0);
-    assert_eq!(outcomes(&one), [(first.clone(), "migrated".into(), vec![3])]);
+    assert_eq!(
+        outcomes(&one),
+        [(first.clone(), "migrated".into(), vec![3])]
+    );
     let lagging = status(1);
     assert_eq!(lagging["versions"][2]["applied"], 1, "{lagging}");
     assert_eq!(
@@ -172,7 +189,10 @@ fn story(fleet: &dyn Fleet) {
     .clone();
     let text = String::from_utf8_lossy(&text);
     assert!(text.contains("1/3 applied"), "{text}");
-    assert!(text.contains(&format!("lagging: {second}, {third}")), "{text}");
+    assert!(
+        text.contains(&format!("lagging: {second}, {third}")),
+        "{text}"
+    );
 
     // A changed file is refused, by name, in every tenant that has it.
     let create = dir.join("1_create_items.up.sql");
@@ -183,12 +203,16 @@ fn story(fleet: &dyn Fleet) {
         let message = tenant["error"]["message"].as_str().unwrap_or_default();
         assert_eq!(tenant["error"]["kind"], "migration", "{tenant}");
         assert!(
-            message.contains("1_create_items.up.sql") && message.contains("changed since it was applied"),
+            message.contains("1_create_items.up.sql")
+                && message.contains("changed since it was applied"),
             "{message}"
         );
     }
     let changed = status(1);
-    assert_eq!(changed["versions"][0]["changed"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        changed["versions"][0]["changed"].as_array().map(Vec::len),
+        Some(3)
+    );
     write(&create, fleet.create_items());
 
     // A file failing in one tenant: that tenant is left as it was (or, on MySQL, marked
@@ -209,15 +233,26 @@ fn story(fleet: &dyn Fleet) {
     if fleet.transactional() {
         assert!(message.contains("rolled back"), "{message}");
         assert_eq!(hash_of(fleet, third), before, "the failed tenant changed");
-        assert_eq!(history["versions"][2]["lagging"], serde_json::json!([third]));
-        assert_eq!(history["versions"][3]["lagging"], serde_json::json!([third]));
+        assert_eq!(
+            history["versions"][2]["lagging"],
+            serde_json::json!([third])
+        );
+        assert_eq!(
+            history["versions"][3]["lagging"],
+            serde_json::json!([third])
+        );
     } else {
         // Version 3 stays applied and version 4 is recorded as unfinished: the next run
         // refuses the tenant instead of running a half-applied file again.
         assert_eq!(history["versions"][2]["lagging"], serde_json::json!([]));
-        assert_eq!(history["versions"][3]["lagging"], serde_json::json!([third]));
+        assert_eq!(
+            history["versions"][3]["lagging"],
+            serde_json::json!([third])
+        );
         let refused = migrate(&["--tenant", third], 1);
-        let message = refused["tenants"][0]["error"]["message"].as_str().unwrap_or_default();
+        let message = refused["tenants"][0]["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains("half migrated"), "{message}");
     }
 }
@@ -438,16 +473,25 @@ fn a_bad_directory_is_refused_before_any_tenant() {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = work.path().display().to_string();
     write(&work.path().join("1_a.sql"), "CREATE TABLE a (id INTEGER);");
-    write(&work.path().join("01_b.up.sql"), "CREATE TABLE b (id INTEGER);");
+    write(
+        &work.path().join("01_b.up.sql"),
+        "CREATE TABLE b (id INTEGER);",
+    );
     let output = cmd(&fleet, &["migrate", "--dir", &dir, "--all-tenants"])
         .assert()
         .code(2)
         .get_output()
         .clone();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("01_b.up.sql") && stderr.contains("1_a.sql"), "{stderr}");
+    assert!(
+        stderr.contains("01_b.up.sql") && stderr.contains("1_a.sql"),
+        "{stderr}"
+    );
     std::fs::remove_file(work.path().join("01_b.up.sql")).unwrap_or_else(|e| panic!("{e}"));
-    write(&work.path().join("create_c.sql"), "CREATE TABLE c (id INTEGER);");
+    write(
+        &work.path().join("create_c.sql"),
+        "CREATE TABLE c (id INTEGER);",
+    );
     let output = cmd(&fleet, &["migrate", "--dir", &dir, "--all-tenants"])
         .assert()
         .code(2)
@@ -467,4 +511,60 @@ fn a_bad_directory_is_refused_before_any_tenant() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(tables, 0, "{tenant}");
     }
+}
+
+/// A `-- no-transaction` file runs outside the tenant's transaction, between files that
+/// run inside it: `statement` is one the database refuses inside a transaction.
+fn no_transaction_story(fleet: &dyn Fleet, statement: &str, target_extra: &str) {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let migrations = work.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap_or_else(|e| panic!("{e}"));
+    let dir = migrations.display().to_string();
+    write(&migrations.join("1_create_items.sql"), fleet.create_items());
+    write(
+        &migrations.join("2_outside.sql"),
+        &format!("-- no-transaction\n{statement}\n"),
+    );
+    write(&migrations.join("3_add_note.sql"), ADD_NOTE);
+    let tenant = &fleet.tenants()[0];
+    let migrated = json(fleet, &["migrate", "--dir", &dir, "--tenant", tenant], 0);
+    assert_eq!(
+        outcomes(&migrated),
+        [(tenant.clone(), "migrated".into(), vec![1, 2, 3])],
+        "{migrated}"
+    );
+    let target = work.path().join("target.sql");
+    write(
+        &target,
+        &format!("{}{ADD_NOTE}{target_extra}", fleet.create_items()),
+    );
+    let target = target.display().to_string();
+    json(
+        fleet,
+        &["validate", "--target", &target, "--tenant", tenant],
+        0,
+    );
+    let status = json(
+        fleet,
+        &["migrate", "status", "--dir", &dir, "--tenant", tenant],
+        0,
+    );
+    assert_eq!(status["current"], true, "{status}");
+}
+
+#[test]
+fn sqlite_no_transaction_file_runs_outside_the_transaction() {
+    // VACUUM fails inside a transaction.
+    no_transaction_story(&SqliteFleet::new(), "VACUUM;", "");
+}
+
+#[test]
+fn postgres_no_transaction_file_runs_outside_the_transaction() {
+    let Some(url) = postgres() else { return };
+    // CREATE INDEX CONCURRENTLY fails inside a transaction block.
+    no_transaction_story(
+        &PgFleet::new(url),
+        "CREATE INDEX CONCURRENTLY items_name ON items (name);",
+        "CREATE INDEX items_name ON items (name);\n",
+    );
 }
