@@ -39,8 +39,9 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     ),
     (
         1,
-        "drift found (validate), or a tenant failed, was refused, or was skipped because \
-         --max-failures was reached (a skipped tenant was never checked), in any command",
+        "drift found (validate), a tenant behind the migrations directory (migrate status), \
+         or a tenant failed, was refused, or was skipped because --max-failures was reached \
+         (a skipped tenant was never checked), in any command",
     ),
     (
         2,
@@ -206,7 +207,8 @@ pub struct MigrateApplyArgs {
     pub failures: FailureArgs,
 }
 
-/// Flags of `migrate status`: it reads each tenant's history without locks.
+/// Flags of `migrate status`: it reads each tenant's history without locks, so it takes
+/// no lock or statement timeout.
 #[derive(Debug, Clone, Args)]
 pub struct MigrateStatusArgs {
     /// `--dir`.
@@ -218,9 +220,9 @@ pub struct MigrateStatusArgs {
     /// Which tenants.
     #[command(flatten)]
     pub selection: SelectionArgs,
-    /// Concurrency and timeouts.
-    #[command(flatten)]
-    pub execution: ExecutionArgs,
+    /// How many tenants are read at once (and the connection pool size).
+    #[arg(long, value_name = "N", help_heading = "Execution")]
+    pub concurrency: Option<usize>,
 }
 
 /// The `runs` subcommands: read the run ledger.
@@ -866,7 +868,10 @@ impl Cli {
             }) => {
                 flags.connection = args.connection.clone();
                 flags.selection = args.selection.clone();
-                flags.execution = args.execution.clone();
+                flags.execution = ExecutionArgs {
+                    concurrency: args.concurrency,
+                    ..ExecutionArgs::default()
+                };
             }
             Command::Migrate(MigrateArgs { apply: args, .. }) => {
                 flags.connection = args.connection.clone();
