@@ -20,17 +20,57 @@ use common::{mysql, postgres, unique};
 use serde_json::Value;
 
 /// A fleet of three empty tenants on one database, dropped with the value.
-trait Fleet {
+struct Fleet {
     /// The `--url` of the tenants.
-    fn url(&self) -> String;
+    url: String,
     /// The tenant ids, in order.
-    fn tenants(&self) -> &[String];
-    /// Runs `sql` in `tenant`'s namespace (test setup only).
-    fn exec(&self, tenant: &str, sql: &str);
+    tenants: Vec<String>,
     /// Whether a failed migration rolls the tenant back.
-    fn transactional(&self) -> bool;
+    transactional: bool,
     /// The first migration: `CREATE TABLE items`, in this database's types.
-    fn create_items(&self) -> &'static str;
+    create_items: &'static str,
+    /// The connection the test sets tenants up with; dropping it drops the tenants.
+    backend: Box<dyn Backend>,
+}
+
+/// Test setup on the fleet's database.
+trait Backend {
+    /// Creates the empty tenant `tenant`.
+    fn create(&self, tenant: &str);
+    /// Runs `sql` in `tenant`'s namespace.
+    fn exec(&self, tenant: &str, sql: &str);
+}
+
+impl Fleet {
+    /// Creates `tenants` through `backend`.
+    fn new(
+        url: String,
+        tenants: Vec<String>,
+        transactional: bool,
+        create_items: &'static str,
+        backend: Box<dyn Backend>,
+    ) -> Self {
+        for tenant in &tenants {
+            backend.create(tenant);
+        }
+        Self {
+            url,
+            tenants,
+            transactional,
+            create_items,
+            backend,
+        }
+    }
+
+    fn exec(&self, tenant: &str, sql: &str) {
+        self.backend.exec(tenant, sql);
+    }
+}
+
+/// Three tenant names unique to this run.
+fn unique_tenants() -> Vec<String> {
+    let prefix = unique("cli_mig");
+    (0..3).map(|i| format!("{prefix}_{i}")).collect()
 }
 
 const ADD_EMAIL: &str = "ALTER TABLE items ADD COLUMN email VARCHAR(200);\nCREATE INDEX items_email ON items (email);\n";
@@ -40,17 +80,17 @@ const BROKEN: &str =
     "ALTER TABLE items ADD COLUMN flag INT;\nINSERT INTO items (id, name) VALUES (1, 'first');\n";
 
 /// The binary with `--url` set, running `args`.
-fn cmd(fleet: &dyn Fleet, args: &[&str]) -> Command {
+fn cmd(fleet: &Fleet, args: &[&str]) -> Command {
     let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
     command
         .env("NO_COLOR", "1")
-        .env("SCHEMA_SYNC_URL", fleet.url())
+        .env("SCHEMA_SYNC_URL", &fleet.url)
         .args(args);
     command
 }
 
 /// Runs `args` with `--format json`, expecting exit `code`.
-fn json(fleet: &dyn Fleet, args: &[&str], code: i32) -> Value {
+fn json(fleet: &Fleet, args: &[&str], code: i32) -> Value {
     let output = cmd(fleet, args)
         .args(["--format", "json"])
         .assert()
@@ -87,7 +127,7 @@ fn outcomes(document: &Value) -> Vec<(String, String, Vec<i64>)> {
 }
 
 /// The snapshot hash `audit` reports for `tenant`.
-fn hash_of(fleet: &dyn Fleet, tenant: &str) -> String {
+fn hash_of(fleet: &Fleet, tenant: &str) -> String {
     let audit = json(fleet, &["audit", "--tenant", tenant], 0);
     audit["tenants"][0]["hash"]
         .as_str()
@@ -100,15 +140,15 @@ fn write(path: &Path, text: &str) {
 }
 
 /// The whole story on one fleet.
-fn story(fleet: &dyn Fleet) {
+fn story(fleet: &Fleet) {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir: PathBuf = work.path().join("migrations");
     std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
     let dir_arg = dir.display().to_string();
-    write(&dir.join("1_create_items.up.sql"), fleet.create_items());
+    write(&dir.join("1_create_items.up.sql"), fleet.create_items);
     write(&dir.join("1_create_items.down.sql"), "DROP TABLE items;\n");
     write(&dir.join("0002_add_email.sql"), ADD_EMAIL);
-    let tenants = fleet.tenants().to_vec();
+    let tenants = fleet.tenants.to_vec();
     let (first, second, third) = (&tenants[0], &tenants[1], &tenants[2]);
     let all: Vec<&str> = tenants
         .iter()
@@ -143,7 +183,7 @@ fn story(fleet: &dyn Fleet) {
 
     // The result equals the declarative target: the history table is not drift.
     let target = work.path().join("target.sql");
-    write(&target, &format!("{}{ADD_EMAIL}", fleet.create_items()));
+    write(&target, &format!("{}{ADD_EMAIL}", fleet.create_items));
     let target_arg = target.display().to_string();
     let validated = json(
         fleet,
@@ -196,7 +236,7 @@ fn story(fleet: &dyn Fleet) {
 
     // A changed file is refused, by name, in every tenant that has it.
     let create = dir.join("1_create_items.up.sql");
-    write(&create, &format!("{}-- edited\n", fleet.create_items()));
+    write(&create, &format!("{}-- edited\n", fleet.create_items));
     let tampered = migrate(&all, 1);
     assert_eq!(tampered["summary"]["failed"], 3, "{tampered}");
     for tenant in tampered["tenants"].as_array().into_iter().flatten() {
@@ -213,7 +253,7 @@ fn story(fleet: &dyn Fleet) {
         changed["versions"][0]["changed"].as_array().map(Vec::len),
         Some(3)
     );
-    write(&create, fleet.create_items());
+    write(&create, fleet.create_items);
 
     // A file failing in one tenant: that tenant is left as it was (or, on MySQL, marked
     // unfinished), the others go on.
@@ -230,7 +270,7 @@ fn story(fleet: &dyn Fleet) {
     let message = failed["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("4_broken.sql"), "{message}");
     let history = status(1);
-    if fleet.transactional() {
+    if fleet.transactional {
         assert!(message.contains("rolled back"), "{message}");
         assert_eq!(hash_of(fleet, third), before, "the failed tenant changed");
         assert_eq!(
@@ -258,84 +298,44 @@ fn story(fleet: &dyn Fleet) {
 }
 
 /// Three SQLite tenant files in a temporary directory.
-struct SqliteFleet {
-    dir: tempfile::TempDir,
-    tenants: Vec<String>,
-}
+struct SqliteFiles(tempfile::TempDir);
 
-impl SqliteFleet {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let tenants: Vec<String> = (0..3).map(|i| format!("tenant_{i}")).collect();
-        let fleet = Self { dir, tenants };
-        for tenant in &fleet.tenants {
-            fleet.exec(tenant, "PRAGMA user_version = 1");
-        }
-        fleet
-    }
-}
-
-impl Fleet for SqliteFleet {
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().display())
-    }
-
-    fn tenants(&self) -> &[String] {
-        &self.tenants
+impl Backend for SqliteFiles {
+    fn create(&self, tenant: &str) {
+        self.exec(tenant, "PRAGMA user_version = 1");
     }
 
     fn exec(&self, tenant: &str, sql: &str) {
-        let conn = rusqlite::Connection::open(self.dir.path().join(format!("{tenant}.db")))
+        let conn = rusqlite::Connection::open(self.0.path().join(format!("{tenant}.db")))
             .unwrap_or_else(|e| panic!("{e}"));
         conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
     }
+}
 
-    fn transactional(&self) -> bool {
-        true
-    }
-
-    fn create_items(&self) -> &'static str {
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
-    }
+fn sqlite_fleet() -> Fleet {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    Fleet::new(
+        format!("sqlite://{}", dir.path().display()),
+        (0..3).map(|i| format!("tenant_{i}")).collect(),
+        true,
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n",
+        Box::new(SqliteFiles(dir)),
+    )
 }
 
 #[test]
 fn sqlite_migrate_story() {
-    story(&SqliteFleet::new());
+    story(&sqlite_fleet());
 }
 
 /// Three PostgreSQL tenant schemas, dropped at the end.
-struct PgFleet {
-    url: String,
+struct PgSchemas {
     runtime: tokio::runtime::Runtime,
     client: tokio_postgres::Client,
     tenants: Vec<String>,
 }
 
-impl PgFleet {
-    fn new(url: String) -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-        let client = runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
-            tokio::spawn(connection);
-            client
-        });
-        let prefix = unique("cli_mig");
-        let tenants: Vec<String> = (0..3).map(|i| format!("{prefix}_{i}")).collect();
-        let fleet = Self {
-            url,
-            runtime,
-            client,
-            tenants,
-        };
-        for tenant in &fleet.tenants {
-            fleet.batch(&format!("CREATE SCHEMA \"{tenant}\""));
-        }
-        fleet
-    }
-
+impl PgSchemas {
     fn batch(&self, sql: &str) {
         self.runtime
             .block_on(self.client.batch_execute(sql))
@@ -343,7 +343,19 @@ impl PgFleet {
     }
 }
 
-impl Drop for PgFleet {
+impl Backend for PgSchemas {
+    fn create(&self, tenant: &str) {
+        self.batch(&format!("CREATE SCHEMA \"{tenant}\""));
+    }
+
+    fn exec(&self, tenant: &str, sql: &str) {
+        self.batch(&format!(
+            "SET search_path TO \"{tenant}\"; {sql}; RESET search_path"
+        ));
+    }
+}
+
+impl Drop for PgSchemas {
     fn drop(&mut self) {
         for tenant in &self.tenants {
             let _ = self.runtime.block_on(
@@ -354,122 +366,97 @@ impl Drop for PgFleet {
     }
 }
 
-impl Fleet for PgFleet {
-    fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    fn tenants(&self) -> &[String] {
-        &self.tenants
-    }
-
-    fn exec(&self, tenant: &str, sql: &str) {
-        self.batch(&format!(
-            "SET search_path TO \"{tenant}\"; {sql}; RESET search_path"
-        ));
-    }
-
-    fn transactional(&self) -> bool {
-        true
-    }
-
-    fn create_items(&self) -> &'static str {
-        "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL);\n"
-    }
+fn pg_fleet(url: String) -> Fleet {
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let client = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
+        tokio::spawn(connection);
+        client
+    });
+    let tenants = unique_tenants();
+    let schemas = PgSchemas {
+        runtime,
+        client,
+        tenants: tenants.clone(),
+    };
+    let create_items = "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL);\n";
+    Fleet::new(url, tenants, true, create_items, Box::new(schemas))
 }
 
 #[test]
 fn postgres_migrate_story() {
     let Some(url) = postgres() else { return };
-    story(&PgFleet::new(url));
+    story(&pg_fleet(url));
 }
 
 /// Three MariaDB tenant databases, dropped at the end.
-struct MysqlFleet {
-    url: String,
+struct MysqlDatabases {
     runtime: tokio::runtime::Runtime,
-    conn: std::sync::Mutex<Option<mysql_async::Conn>>,
+    conn: std::sync::Mutex<mysql_async::Conn>,
     tenants: Vec<String>,
 }
 
-impl MysqlFleet {
-    fn new(url: String) -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-        let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| panic!("{e}"));
-        let conn = runtime
-            .block_on(mysql_async::Conn::new(opts))
-            .unwrap_or_else(|e| panic!("MariaDB at {url} is required: {e}"));
-        let prefix = unique("cli_mig");
-        let tenants: Vec<String> = (0..3).map(|i| format!("{prefix}_{i}")).collect();
-        let fleet = Self {
-            url,
-            runtime,
-            conn: std::sync::Mutex::new(Some(conn)),
-            tenants,
-        };
-        for tenant in &fleet.tenants {
-            fleet.query(&format!("CREATE DATABASE `{tenant}`"));
-        }
-        fleet
-    }
-
+impl MysqlDatabases {
     fn query(&self, sql: &str) {
         use mysql_async::prelude::Queryable;
-        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let conn = guard.as_mut().unwrap_or_else(|| panic!("no connection"));
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         self.runtime
             .block_on(conn.query_drop(sql))
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 }
 
-impl Drop for MysqlFleet {
-    fn drop(&mut self) {
-        use mysql_async::prelude::Queryable;
-        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(conn) = guard.as_mut() {
-            for tenant in &self.tenants {
-                let _ = self
-                    .runtime
-                    .block_on(conn.query_drop(format!("DROP DATABASE IF EXISTS `{tenant}`")));
-            }
-        }
-    }
-}
-
-impl Fleet for MysqlFleet {
-    fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    fn tenants(&self) -> &[String] {
-        &self.tenants
+impl Backend for MysqlDatabases {
+    fn create(&self, tenant: &str) {
+        self.query(&format!("CREATE DATABASE `{tenant}`"));
     }
 
     fn exec(&self, tenant: &str, sql: &str) {
         self.query(&format!("USE `{tenant}`; {sql}"));
     }
+}
 
-    fn transactional(&self) -> bool {
-        false
+impl Drop for MysqlDatabases {
+    fn drop(&mut self) {
+        use mysql_async::prelude::Queryable;
+        let conn = self.conn.get_mut().unwrap_or_else(|e| e.into_inner());
+        for tenant in &self.tenants {
+            let _ = self
+                .runtime
+                .block_on(conn.query_drop(format!("DROP DATABASE IF EXISTS `{tenant}`")));
+        }
     }
+}
 
-    fn create_items(&self) -> &'static str {
-        "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL);\n"
-    }
+fn mysql_fleet(url: String) -> Fleet {
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| panic!("{e}"));
+    let conn = runtime
+        .block_on(mysql_async::Conn::new(opts))
+        .unwrap_or_else(|e| panic!("MariaDB at {url} is required: {e}"));
+    let tenants = unique_tenants();
+    let databases = MysqlDatabases {
+        runtime,
+        conn: std::sync::Mutex::new(conn),
+        tenants: tenants.clone(),
+    };
+    let create_items = "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL);\n";
+    Fleet::new(url, tenants, false, create_items, Box::new(databases))
 }
 
 #[test]
 fn mysql_migrate_story() {
     let Some(url) = mysql() else { return };
-    story(&MysqlFleet::new(url));
+    story(&mysql_fleet(url));
 }
 
 /// A directory that breaks the naming pattern, or repeats a version, is refused before
 /// any tenant is touched (exit 2), naming the file.
 #[test]
 fn a_bad_directory_is_refused_before_any_tenant() {
-    let fleet = SqliteFleet::new();
+    let fleet = sqlite_fleet();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = work.path().display().to_string();
     write(&work.path().join("1_a.sql"), "CREATE TABLE a (id INTEGER);");
@@ -477,12 +464,15 @@ fn a_bad_directory_is_refused_before_any_tenant() {
         &work.path().join("01_b.up.sql"),
         "CREATE TABLE b (id INTEGER);",
     );
-    let output = cmd(&fleet, &["migrate", "--dir", &dir, "--all-tenants"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let refused = || {
+        let output = cmd(&fleet, &["migrate", "--dir", &dir, "--all-tenants"])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refused();
     assert!(
         stderr.contains("01_b.up.sql") && stderr.contains("1_a.sql"),
         "{stderr}"
@@ -492,20 +482,15 @@ fn a_bad_directory_is_refused_before_any_tenant() {
         &work.path().join("create_c.sql"),
         "CREATE TABLE c (id INTEGER);",
     );
-    let output = cmd(&fleet, &["migrate", "--dir", &dir, "--all-tenants"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused();
     assert!(
         stderr.contains("create_c.sql") && stderr.contains("<version>_<name>.up.sql"),
         "{stderr}"
     );
     // Nothing ran: no tenant has the history table or the first migration's table.
-    for tenant in fleet.tenants() {
-        let conn = rusqlite::Connection::open(fleet.dir.path().join(format!("{tenant}.db")))
-            .unwrap_or_else(|e| panic!("{e}"));
+    for tenant in fleet.tenants {
+        let file = format!("{}/{tenant}.db", fleet.url.trim_start_matches("sqlite://"));
+        let conn = rusqlite::Connection::open(file).unwrap_or_else(|e| panic!("{e}"));
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -515,18 +500,18 @@ fn a_bad_directory_is_refused_before_any_tenant() {
 
 /// A `-- no-transaction` file runs outside the tenant's transaction, between files that
 /// run inside it: `statement` is one the database refuses inside a transaction.
-fn no_transaction_story(fleet: &dyn Fleet, statement: &str, target_extra: &str) {
+fn no_transaction_story(fleet: &Fleet, statement: &str, target_extra: &str) {
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let migrations = work.path().join("migrations");
     std::fs::create_dir(&migrations).unwrap_or_else(|e| panic!("{e}"));
     let dir = migrations.display().to_string();
-    write(&migrations.join("1_create_items.sql"), fleet.create_items());
+    write(&migrations.join("1_create_items.sql"), fleet.create_items);
     write(
         &migrations.join("2_outside.sql"),
         &format!("-- no-transaction\n{statement}\n"),
     );
     write(&migrations.join("3_add_note.sql"), ADD_NOTE);
-    let tenant = &fleet.tenants()[0];
+    let tenant = &fleet.tenants[0];
     let migrated = json(fleet, &["migrate", "--dir", &dir, "--tenant", tenant], 0);
     assert_eq!(
         outcomes(&migrated),
@@ -536,7 +521,7 @@ fn no_transaction_story(fleet: &dyn Fleet, statement: &str, target_extra: &str) 
     let target = work.path().join("target.sql");
     write(
         &target,
-        &format!("{}{ADD_NOTE}{target_extra}", fleet.create_items()),
+        &format!("{}{ADD_NOTE}{target_extra}", fleet.create_items),
     );
     let target = target.display().to_string();
     json(
@@ -555,7 +540,7 @@ fn no_transaction_story(fleet: &dyn Fleet, statement: &str, target_extra: &str) 
 #[test]
 fn sqlite_no_transaction_file_runs_outside_the_transaction() {
     // VACUUM fails inside a transaction.
-    no_transaction_story(&SqliteFleet::new(), "VACUUM;", "");
+    no_transaction_story(&sqlite_fleet(), "VACUUM;", "");
 }
 
 #[test]
@@ -563,7 +548,7 @@ fn postgres_no_transaction_file_runs_outside_the_transaction() {
     let Some(url) = postgres() else { return };
     // CREATE INDEX CONCURRENTLY fails inside a transaction block.
     no_transaction_story(
-        &PgFleet::new(url),
+        &pg_fleet(url),
         "CREATE INDEX CONCURRENTLY items_name ON items (name);",
         "CREATE INDEX items_name ON items (name);\n",
     );

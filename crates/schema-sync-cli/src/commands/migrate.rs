@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
 use crate::cli::Format;
 use crate::config::Settings;
-use crate::output::json;
 use crate::output::message::{self, count};
 use crate::output::style::{BOLD, CYAN, DIM, GREEN, RED, Styled, YELLOW};
+use crate::output::{json, shapes};
 use crate::progress::Progress;
 use crate::select::select_tenants;
 
@@ -224,16 +224,7 @@ const NAMED: usize = 10;
 
 /// `a, b, c and 4 more`.
 fn some_ids(tenants: &[TenantId]) -> String {
-    let mut text = tenants
-        .iter()
-        .take(NAMED)
-        .map(TenantId::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if tenants.len() > NAMED {
-        text.push_str(&format!(" and {} more", tenants.len() - NAMED));
-    }
-    text
+    shapes::some_ids(tenants, NAMED)
 }
 
 /// The `migrate status` text: one line per version, the lagging tenants under it.

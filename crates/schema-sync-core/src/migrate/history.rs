@@ -102,6 +102,7 @@ impl MigrationSet {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
     use crate::snapshot::{Table, UnsupportedObject};

@@ -122,6 +122,7 @@ impl SqlFileMigrationRunner {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
 
