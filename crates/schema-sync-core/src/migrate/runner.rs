@@ -276,3 +276,114 @@ impl MigrationRunner for SqlFileMigrationRunner {
         self.history(tenant).await
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+mod tests {
+    use super::*;
+    use crate::snapshot::SchemaSnapshot;
+    use crate::testing::{MockAdapter, tenant_id};
+
+    fn set(files: &[(&str, &str)]) -> MigrationSet {
+        let files = files
+            .iter()
+            .map(|(name, sql)| (name.to_string(), sql.to_string()))
+            .collect();
+        MigrationSet::from_files("migrations", files).unwrap()
+    }
+
+    fn fleet(database: &MockAdapter, ids: &[&str]) -> Vec<TenantContext> {
+        ids.iter()
+            .map(|id| database.context(&tenant_id(id)).unwrap())
+            .collect()
+    }
+
+    fn database(ids: &[&str]) -> MockAdapter {
+        MockAdapter::new(
+            ids.iter()
+                .map(|id| (tenant_id(id), SchemaSnapshot::empty())),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_failing_tenant_keeps_its_history_and_the_others_go_on() {
+        let database = database(&["a", "b", "c"]);
+        database.fail_execute(&tenant_id("b"));
+        let files = [("1_one.sql", "SELECT 1"), ("2_two.sql", "SELECT 2")];
+        let runner = SqlFileMigrationRunner::new(Arc::new(database.clone()), set(&files));
+        let options = FleetOptions::default();
+        let report = runner
+            .migrate_fleet(fleet(&database, &["a", "b", "c"]), &options, &|_| {})
+            .await;
+        assert_eq!((report.summary.synced, report.summary.failed), (2, 1));
+        assert_eq!(database.applied_versions(&tenant_id("a")), [1, 2]);
+        assert!(database.applied_versions(&tenant_id("b")).is_empty());
+        match &report.tenants[1].error {
+            Some(Error::Execute {
+                step,
+                steps_succeeded: 0,
+                steps_total: 2,
+                rolled_back: true,
+                ..
+            }) => assert!(step.contains("1_one.sql"), "{step}"),
+            other => panic!("{other:?}"),
+        }
+        // A second run finds nothing pending where the first succeeded.
+        let again = runner
+            .migrate_fleet(fleet(&database, &["a", "c"]), &options, &|_| {})
+            .await;
+        assert_eq!(again.summary.in_sync, 2);
+        assert!(again.tenants.iter().all(|t| t.applied.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn the_failure_limit_skips_the_tenants_not_started() {
+        let database = database(&["a", "b", "c"]);
+        database.fail_execute(&tenant_id("a"));
+        let runner = SqlFileMigrationRunner::new(
+            Arc::new(database.clone()),
+            set(&[("1_one.sql", "SELECT 1")]),
+        );
+        let options = FleetOptions {
+            concurrency: 1,
+            max_failures: Some(1),
+            ..FleetOptions::default()
+        };
+        let report = runner
+            .migrate_fleet(fleet(&database, &["a", "b", "c"]), &options, &|_| {})
+            .await;
+        let statuses: Vec<TenantStatus> = report.tenants.iter().map(|t| t.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                TenantStatus::Failed,
+                TenantStatus::Skipped,
+                TenantStatus::Skipped
+            ]
+        );
+        assert!(database.applied_versions(&tenant_id("b")).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_file_naming_another_tenant_is_refused_before_it_runs() {
+        let database = database(&["a", "b"]);
+        let other = database.context(&tenant_id("b")).unwrap();
+        let sql = format!("CREATE TABLE \"{}\".t (id int)", other.namespace());
+        let runner = SqlFileMigrationRunner::new(
+            Arc::new(database.clone()),
+            set(&[("1_steal.sql", sql.as_str())]),
+        );
+        let mut options = FleetOptions::default();
+        options.sync.execute_options.isolation =
+            crate::NamespaceGuard::new([other.namespace().to_string()]);
+        let report = runner
+            .migrate_fleet(fleet(&database, &["a"]), &options, &|_| {})
+            .await;
+        assert!(
+            matches!(report.tenants[0].error, Some(Error::Isolation { .. })),
+            "{:?}",
+            report.tenants[0].error
+        );
+        assert!(database.applied_versions(&tenant_id("a")).is_empty());
+    }
+}
