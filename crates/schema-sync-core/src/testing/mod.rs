@@ -128,6 +128,7 @@ pub fn plan_of(operations: Vec<Operation>) -> MigrationPlan {
                 hazards: Vec::new(),
                 depends_on: Vec::new(),
                 outside_transaction: false,
+                algorithm: None,
             })
             .collect(),
         unresolved: Vec::new(),
