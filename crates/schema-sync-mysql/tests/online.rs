@@ -334,7 +334,7 @@ async fn writer(pool: mysql_async::Pool, database: String, stop: Arc<AtomicBool>
     let mut n: u64 = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
-        let statement = if n % 2 == 0 {
+        let statement = if n.is_multiple_of(2) {
             format!(
                 "INSERT INTO orders (amount, email) VALUES ({}, 'w{n}@example.com')",
                 1 + n % 1000
