@@ -46,6 +46,21 @@ fn run(url: &str, schema: &std::path::Path, args: &[&str], code: i32) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
 }
 
+/// The SQL script `plan` prints with `args` and `--target schema` (exit 0).
+fn plan_script(url: &str, schema: &std::path::Path, args: &[&str]) -> String {
+    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+    let output = command
+        .env("SCHEMA_SYNC_URL", url)
+        .args(["plan", "--target", &schema.display().to_string()])
+        .args(args)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8_lossy(&output).into_owned()
+}
+
 /// validate (drift, exit 1) -> diff -> sync (exit 0) -> validate (exit 0) -> audit.
 fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -456,17 +471,7 @@ async fn postgres_online_strategy_shows_and_runs_steps_after_commit() {
                 .is_none(),
             "{plain}"
         );
-        let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-        let script = command
-            .env("SCHEMA_SYNC_URL", url)
-            .args(["plan", "--target", &schema.display().to_string()])
-            .args(online)
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone();
-        let script = String::from_utf8_lossy(&script);
+        let script = plan_script(url, &schema, &online);
         assert!(
             script.contains("/* outside the transaction */ CREATE INDEX CONCURRENTLY"),
             "{script}"
@@ -513,17 +518,7 @@ async fn mysql_online_strategy_asks_for_online_algorithms_and_copies_only_when_a
             .filter_map(|s| s["algorithm"].as_str())
             .collect();
         assert_eq!(algorithms, ["copy", "inplace"], "{diff}");
-        let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-        let script = command
-            .env("SCHEMA_SYNC_URL", &url)
-            .args(["plan", "--target", &schema.display().to_string()])
-            .args(online)
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone();
-        let script = String::from_utf8_lossy(&script);
+        let script = plan_script(&url, &schema, &online);
         assert!(
             script.contains("ADD INDEX `posts_title` (`title`), ALGORITHM=INPLACE, LOCK=NONE;"),
             "{script}"

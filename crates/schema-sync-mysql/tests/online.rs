@@ -7,6 +7,8 @@
 
 mod common;
 
+use schema_sync_core::testing::load::WriterReport;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -314,23 +316,11 @@ CREATE TABLE orders (
   KEY orders_email_idx (email)
 );";
 
-/// What the writer saw.
-#[derive(Debug)]
-struct WriterReport {
-    statements: usize,
-    errors: Vec<String>,
-    longest: Duration,
-}
-
 /// Inserts and updates `orders` of `database` until `stop`, timing each statement.
 async fn writer(pool: mysql_async::Pool, database: String, stop: Arc<AtomicBool>) -> WriterReport {
     let mut conn = pool.get_conn().await.unwrap();
     conn.query_drop(format!("USE `{database}`")).await.unwrap();
-    let mut report = WriterReport {
-        statements: 0,
-        errors: Vec::new(),
-        longest: Duration::ZERO,
-    };
+    let mut report = WriterReport::default();
     let mut n: u64 = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
@@ -347,11 +337,7 @@ async fn writer(pool: mysql_async::Pool, database: String, stop: Arc<AtomicBool>
         };
         let started = Instant::now();
         let outcome = conn.query_drop(statement.as_str()).await;
-        report.longest = report.longest.max(started.elapsed());
-        report.statements += 1;
-        if let Err(e) = outcome {
-            report.errors.push(format!("{statement}: {e}"));
-        }
+        report.record(&statement, started, outcome);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     report

@@ -63,6 +63,20 @@ pub fn unique_tenant_id(prefix: &str) -> TenantId {
     super::tenant_id(&id)
 }
 
+/// Fails with `message` unless `tenant` still has the schema `before`.
+async fn unchanged(
+    adapter: &dyn DatabaseAdapter,
+    tenant: &TenantContext,
+    before: &SchemaSnapshot,
+    message: &str,
+) -> Result<()> {
+    if adapter.inspector().inspect(tenant).await?.hash() == before.hash() {
+        Ok(())
+    } else {
+        Err(fail(message.into()))
+    }
+}
+
 fn fail(message: String) -> Error {
     Error::Internal {
         tenant: None,
@@ -229,10 +243,13 @@ pub async fn destructive_change_is_refused(
                 "refusal {message:?} does not name {expected_loss:?}"
             )));
         }
-        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
-            return Err(fail("a refused tenant was changed".into()));
-        }
-        Ok(())
+        unchanged(
+            adapter.as_ref(),
+            &tenant,
+            &before,
+            "a refused tenant was changed",
+        )
+        .await
     }
     .await;
     db.drop_tenant(&tenant).await?;
@@ -310,10 +327,13 @@ pub async fn check_data_counts_rows(db: &dyn TestDatabase, prefix: &str) -> Resu
                 "check_data found {found:#?}, expected {expected:#?}"
             )));
         }
-        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
-            return Err(fail("check_data changed the tenant".into()));
-        }
-        Ok(())
+        unchanged(
+            adapter.as_ref(),
+            &tenant,
+            &before,
+            "check_data changed the tenant",
+        )
+        .await
     }
     .await;
     db.drop_tenant(&tenant).await?;
@@ -379,10 +399,13 @@ pub async fn destructive_refusal_counts_the_rows_lost(
                 )));
             }
         }
-        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
-            return Err(fail("a refused tenant was changed".into()));
-        }
-        Ok(())
+        unchanged(
+            adapter.as_ref(),
+            &tenant,
+            &before,
+            "a refused tenant was changed",
+        )
+        .await
     }
     .await;
     db.drop_tenant(&tenant).await?;
