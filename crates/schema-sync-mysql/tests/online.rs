@@ -281,6 +281,46 @@ async fn the_plan_script_shows_the_expected_algorithm_of_each_statement() {
     );
 }
 
+/// Every kind of change converges online when copying is allowed: each of these plans
+/// holds changes the server can only copy for (a check, a stored column, a collation,
+/// a generation switch), so its `ALTER TABLE` is asked for `INSTANT` and `INPLACE`,
+/// refused, and run as plain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_change_converges_online_with_allow_copy() {
+    let db = common::db().await;
+    let seed = "INSERT INTO customers (email, name) VALUES ('a@example.com', 'A'), ('b@example.com', 'B');";
+    let virtual_column = "CREATE TABLE g (id INT PRIMARY KEY, a INT NULL, \
+                            v INT AS (a * 2) VIRTUAL, KEY ix_v (v, id), UNIQUE KEY uq_v (v));";
+    let stored_column = "CREATE TABLE g (id INT PRIMARY KEY, a INT NULL, \
+                           v INT AS (a * 2) STORED, KEY ix_v (v, id), UNIQUE KEY uq_v (v) COMMENT 'v');";
+    for (from, rows, to) in [
+        (common::RICH_OLD, seed, common::RICH_TEMPLATE),
+        (common::RICH_TEMPLATE, seed, common::RICH_OLD),
+        (
+            virtual_column,
+            "INSERT INTO g (id, a) VALUES (1, 1);",
+            stored_column,
+        ),
+    ] {
+        let tenant = db.tenant("on_my_every", from).await;
+        db.run(&tenant, rows).await;
+        let target = db.target(to).await;
+        let synced = engine(&db, Arc::new(OnlinePlanner))
+            .sync_tenant(
+                &tenant,
+                &target,
+                &options(true).with_allow_destructive(true),
+            )
+            .await;
+        let live = db.inspect(&tenant).await;
+        db.cleanup(&tenant).await;
+        if let Err(e) = synced {
+            panic!("{e}");
+        }
+        assert_eq!(live.hash(), target.hash(), "{to}");
+    }
+}
+
 // ---- under load ----
 
 /// Rows of the loaded table.
