@@ -437,10 +437,10 @@ mod tests {
             .plan(&from, &to, &diff)
             .unwrap_or_else(|e| panic!("{e}"));
         refine(&mut plan, mariadb());
-        let all = RenderedStatement {
-            steps: (0..plan.steps.len()).collect(),
-            sql: "ALTER TABLE `users` ADD COLUMN ...".into(),
-        };
+        let all = RenderedStatement::for_steps(
+            (0..plan.steps.len()).collect(),
+            "ALTER TABLE `users` ADD COLUMN ...",
+        );
         assert_eq!(statement_algorithm(&plan, &all), Some(Algorithm::Inplace));
         let create = RenderedStatement {
             sql: "CREATE TABLE `x` (...)".into(),
