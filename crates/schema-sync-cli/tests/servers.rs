@@ -80,7 +80,7 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     let synced = run(url, &schema, &[&["sync"][..], &select].concat(), 0);
     assert_eq!(synced["summary"]["synced"], 1, "{synced}");
     let after = run(url, &schema, &[&["validate"][..], &select].concat(), 0);
-    assert_eq!(after["summary"]["in_sync"], 3, "{after}");
+    assert_eq!(after["summary"]["in_sync"], 2, "{after}");
     let audit = run(url, &schema, &[&["audit"][..], &select].concat(), 0);
     assert_eq!(audit["summary"]["distinct_schemas"], 1, "{audit}");
     assert!(
@@ -493,14 +493,18 @@ async fn mysql_online_strategy_asks_for_online_algorithms_and_copies_only_when_a
         .await
         .unwrap_or_else(|e| panic!("MariaDB at {url} is required: {e}"));
     let tenant = unique("cli_my_online");
-    // The tenant lacks an index (built in place) and has `notes.n` as INT where the
+    // A second tenant, allowed to copy by the config key rather than the flag.
+    let keyed = format!("{tenant}_key");
+    // Each tenant lacks an index (built in place) and has `notes.n` as INT where the
     // target has BIGINT (the server copies the table for that).
     let notes = "CREATE TABLE notes (id INT PRIMARY KEY, n INT NULL);";
-    conn.query_drop(format!(
-        "CREATE DATABASE `{tenant}`; USE `{tenant}`; {MYSQL_SCHEMA} {notes} DROP INDEX posts_title ON posts;"
-    ))
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    for db in [&tenant, &keyed] {
+        conn.query_drop(format!(
+            "CREATE DATABASE `{db}`; USE `{db}`; {MYSQL_SCHEMA} {notes} DROP INDEX posts_title ON posts;"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
     let result = std::panic::catch_unwind(|| {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let schema = dir.path().join("schema.sql");
@@ -534,12 +538,33 @@ async fn mysql_online_strategy_asks_for_online_algorithms_and_copies_only_when_a
         );
         let copied = run(&url, &schema, &[&sync[..], &["--allow-copy"]].concat(), 0);
         assert_eq!(copied["summary"]["synced"], 1, "{copied}");
-        let after = run(&url, &schema, &["validate", "--tenant", &tenant], 0);
-        assert_eq!(after["summary"]["in_sync"], 1, "{after}");
+        let config = dir.path().join("schema-sync.toml");
+        std::fs::write(&config, "allow_copy = true\n").unwrap_or_else(|e| panic!("{e}"));
+        let config = config.display().to_string();
+        let by_key = [
+            "sync",
+            "--config",
+            &config,
+            "--tenant",
+            &keyed,
+            "--strategy",
+            "online",
+        ];
+        let copied = run(&url, &schema, &by_key, 0);
+        assert_eq!(copied["summary"]["synced"], 1, "{copied}");
+        let after = run(
+            &url,
+            &schema,
+            &["validate", "--tenant", &tenant, "--tenant", &keyed],
+            0,
+        );
+        assert_eq!(after["summary"]["in_sync"], 2, "{after}");
     });
-    conn.query_drop(format!("DROP DATABASE IF EXISTS `{tenant}`"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    for db in [&tenant, &keyed] {
+        conn.query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
