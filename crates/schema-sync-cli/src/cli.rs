@@ -469,8 +469,9 @@ pub enum Strategy {
     #[default]
     Plain,
     /// Keep tenants serving writes: PostgreSQL builds indexes concurrently and validates
-    /// constraints after a short transaction, retrying lock timeouts. SQLite runs as
-    /// plain (one writer per file); MySQL/MariaDB refuse it for now.
+    /// constraints after a short transaction, retrying lock timeouts; MySQL/MariaDB ask
+    /// for `ALGORITHM=INSTANT`, then `INPLACE` with `LOCK=NONE`, and refuse to copy a
+    /// table without `--allow-copy`. SQLite runs as plain (one writer per file).
     Online,
 }
 
@@ -480,7 +481,9 @@ pub enum Strategy {
 pub struct StrategyArgs {
     /// How the plan changes live tenants: `plain` (one transaction) or `online`
     /// (PostgreSQL: concurrent index builds and constraint validation after commit, with
-    /// lock-timeout retries). Default: the config key `strategy`, else `plain`.
+    /// lock-timeout retries; MySQL/MariaDB: `ALGORITHM=INSTANT` or `INPLACE, LOCK=NONE`,
+    /// no table copy without `sync --allow-copy`). Default: the config key `strategy`,
+    /// else `plain`.
     #[arg(long, value_enum, value_name = "STRATEGY")]
     pub strategy: Option<Strategy>,
 }
@@ -509,6 +512,11 @@ pub struct SyncArgs {
     /// `--strategy`.
     #[command(flatten)]
     pub strategy: StrategyArgs,
+    /// With `--strategy online` on MySQL/MariaDB: let a change the server cannot make
+    /// without blocking writes (`ALGORITHM=COPY`) run anyway, as `plain` would run it.
+    /// Without it such a change fails the tenant. Default: the config key `allow_copy`.
+    #[arg(long, help_heading = "Execution")]
+    pub allow_copy: bool,
     /// The snapshot store (for --save-snapshots and --target snapshot:REF).
     #[command(flatten)]
     pub store: StoreArgs,
@@ -768,6 +776,8 @@ pub struct Flags {
     pub failures: FailureArgs,
     /// `sync --allow-destructive`.
     pub allow_destructive: bool,
+    /// `sync --allow-copy`.
+    pub allow_copy: bool,
     /// `--strategy` of `sync`, `diff` and `plan`.
     pub strategy: StrategyArgs,
     /// `--snapshot-store`.
@@ -805,6 +815,7 @@ impl Cli {
                 flags.execution = args.execution.clone();
                 flags.failures = args.failures.clone();
                 flags.allow_destructive = args.allow_destructive;
+                flags.allow_copy = args.allow_copy;
                 flags.strategy = args.strategy.clone();
                 flags.store = args.store.clone();
                 flags.save = args.save.clone();

@@ -47,6 +47,10 @@ pub struct ConfigFile {
     pub allow_destructive: bool,
     /// How plans change live tenants, like `--strategy`.
     pub strategy: Option<Strategy>,
+    /// Let the online strategy block writes where the server cannot change a table
+    /// online, like `sync --allow-copy`.
+    #[serde(default)]
+    pub allow_copy: bool,
     /// Accept a target with no objects.
     #[serde(default)]
     pub allow_empty_target: bool,
@@ -227,6 +231,9 @@ pub struct Settings {
     pub allow_destructive: bool,
     /// How plans change live tenants (`--strategy` or the config key).
     pub strategy: Strategy,
+    /// The online strategy may copy a table (blocking writes) where the server cannot
+    /// change it online (`sync --allow-copy` or the config key).
+    pub allow_copy: bool,
     /// Accept a target with no objects (the flag of the target commands or the config key).
     pub allow_empty_target: bool,
     /// Lock timeout.
@@ -419,6 +426,7 @@ impl Settings {
                 .strategy
                 .or(file.strategy)
                 .unwrap_or_default(),
+            allow_copy: flags.allow_copy || file.allow_copy,
             allow_empty_target: flags.target.allow_empty_target || file.allow_empty_target,
             lock_timeout,
             statement_timeout,

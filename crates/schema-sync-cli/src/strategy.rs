@@ -1,10 +1,11 @@
 //! `--strategy`: which planner a run plans with, per database.
 //!
 //! `plain` is the default planner everywhere. `online` is a second planner where the
-//! database has one (PostgreSQL's [`OnlinePlanner`](schema_sync_postgres::OnlinePlanner)),
-//! the plain planner where plain already is online (SQLite: one writer per file, so
-//! there is no live writer to keep serving), and a refusal where it does not exist yet
-//! (MySQL/MariaDB), so a user never gets a blocking change they asked to avoid.
+//! database has one (PostgreSQL's [`OnlinePlanner`](schema_sync_postgres::OnlinePlanner),
+//! MySQL/MariaDB's [`OnlinePlanner`](schema_sync_mysql::OnlinePlanner)), and the plain
+//! planner where plain already is online (SQLite: one writer per file, so there is no
+//! live writer to keep serving). A database without one refuses it, so a user never
+//! gets a blocking change they asked to avoid.
 
 use anyhow::{Result, bail};
 use schema_sync_core::Engine;
@@ -27,7 +28,7 @@ pub fn lock_retries(strategy: Strategy) -> u32 {
 /// `engine` with the planner of `strategy` for its database.
 ///
 /// # Errors
-/// `online` on a database that has no online strategy yet (MySQL/MariaDB).
+/// `online` on a database that has no online strategy.
 pub fn apply(engine: Engine, strategy: Strategy) -> Result<Engine> {
     let database = engine.adapter().name();
     match (strategy, database) {
@@ -35,6 +36,10 @@ pub fn apply(engine: Engine, strategy: Strategy) -> Result<Engine> {
         #[cfg(feature = "postgres")]
         (Strategy::Online, "postgres") => {
             Ok(engine.with_planner(std::sync::Arc::new(schema_sync_postgres::OnlinePlanner)))
+        }
+        #[cfg(feature = "mysql")]
+        (Strategy::Online, "mysql") => {
+            Ok(engine.with_planner(std::sync::Arc::new(schema_sync_mysql::OnlinePlanner)))
         }
         (Strategy::Online, other) => bail!(
             "--strategy online is not available for {other} yet: its DDL would block writers; run with --strategy plain (or set strategy = \"plain\") in a maintenance window"

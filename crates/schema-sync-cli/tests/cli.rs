@@ -160,7 +160,10 @@ fn sync_refuses_destructive_changes_then_applies_when_allowed() {
     assert!(
         document["tenants"][2]["error"]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("drop column users.legacy"))
+            .is_some_and(|m| m.contains("drop column users.legacy")
+                && m.contains(": 0 rows in `users` hold data in `legacy`")),
+        "the refusal counts the rows it would lose: {}",
+        document["tenants"][2]["error"]
     );
     assert_eq!(
         document["tenants"][2]["error"]["kind"],

@@ -46,6 +46,21 @@ fn run(url: &str, schema: &std::path::Path, args: &[&str], code: i32) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
 }
 
+/// The SQL script `plan` prints with `args` and `--target schema` (exit 0).
+fn plan_script(url: &str, schema: &std::path::Path, args: &[&str]) -> String {
+    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+    let output = command
+        .env("SCHEMA_SYNC_URL", url)
+        .args(["plan", "--target", &schema.display().to_string()])
+        .args(args)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8_lossy(&output).into_owned()
+}
+
 /// validate (drift, exit 1) -> diff -> sync (exit 0) -> validate (exit 0) -> audit.
 fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -65,7 +80,7 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     let synced = run(url, &schema, &[&["sync"][..], &select].concat(), 0);
     assert_eq!(synced["summary"]["synced"], 1, "{synced}");
     let after = run(url, &schema, &[&["validate"][..], &select].concat(), 0);
-    assert_eq!(after["summary"]["in_sync"], 3, "{after}");
+    assert_eq!(after["summary"]["in_sync"], 2, "{after}");
     let audit = run(url, &schema, &[&["audit"][..], &select].concat(), 0);
     assert_eq!(audit["summary"]["distinct_schemas"], 1, "{audit}");
     assert!(
@@ -456,17 +471,7 @@ async fn postgres_online_strategy_shows_and_runs_steps_after_commit() {
                 .is_none(),
             "{plain}"
         );
-        let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-        let script = command
-            .env("SCHEMA_SYNC_URL", url)
-            .args(["plan", "--target", &schema.display().to_string()])
-            .args(online)
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone();
-        let script = String::from_utf8_lossy(&script);
+        let script = plan_script(url, &schema, &online);
         assert!(
             script.contains("/* outside the transaction */ CREATE INDEX CONCURRENTLY"),
             "{script}"
@@ -479,31 +484,88 @@ async fn postgres_online_strategy_shows_and_runs_steps_after_commit() {
     .await;
 }
 
-#[test]
-fn mysql_refuses_the_online_strategy_until_it_exists() {
+#[tokio::test]
+async fn mysql_online_strategy_asks_for_online_algorithms_and_copies_only_when_allowed() {
+    use mysql_async::prelude::Queryable;
     let Some(url) = mysql() else { return };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let schema = dir.path().join("schema.sql");
-    std::fs::write(&schema, MYSQL_SCHEMA).unwrap_or_else(|e| panic!("{e}"));
-    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-    let output = command
-        .env("SCHEMA_SYNC_URL", &url)
-        .args([
+    let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .unwrap_or_else(|e| panic!("MariaDB at {url} is required: {e}"));
+    let tenant = unique("cli_my_online");
+    // A second tenant, allowed to copy by the config key rather than the flag.
+    let keyed = format!("{tenant}_key");
+    // Each tenant lacks an index (built in place) and has `notes.n` as INT where the
+    // target has BIGINT (the server copies the table for that).
+    let notes = "CREATE TABLE notes (id INT PRIMARY KEY, n INT NULL);";
+    for db in [&tenant, &keyed] {
+        conn.query_drop(format!(
+            "CREATE DATABASE `{db}`; USE `{db}`; {MYSQL_SCHEMA} {notes} DROP INDEX posts_title ON posts;"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let result = std::panic::catch_unwind(|| {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let schema = dir.path().join("schema.sql");
+        std::fs::write(
+            &schema,
+            format!("{MYSQL_SCHEMA} CREATE TABLE notes (id INT PRIMARY KEY, n BIGINT NULL);"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let online = ["--tenant", tenant.as_str(), "--strategy", "online"];
+        let diff = run(&url, &schema, &[&["diff"][..], &online].concat(), 0);
+        let algorithms: Vec<&str> = diff["tenants"][0]["plan"]["steps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{diff}"))
+            .iter()
+            .filter_map(|s| s["algorithm"].as_str())
+            .collect();
+        assert_eq!(algorithms, ["copy", "inplace"], "{diff}");
+        let script = plan_script(&url, &schema, &online);
+        assert!(
+            script.contains("ADD INDEX `posts_title` (`title`), ALGORITHM=INPLACE, LOCK=NONE;"),
+            "{script}"
+        );
+        assert!(script.contains("ALGORITHM=COPY;"), "{script}");
+        let sync = [&["sync"][..], &online].concat();
+        let refused = run(&url, &schema, &sync, 1);
+        assert_eq!(refused["summary"]["failed"], 1, "{refused}");
+        let text = refused.to_string();
+        assert!(
+            text.contains("table `notes`") && text.contains("--allow-copy"),
+            "{refused}"
+        );
+        let copied = run(&url, &schema, &[&sync[..], &["--allow-copy"]].concat(), 0);
+        assert_eq!(copied["summary"]["synced"], 1, "{copied}");
+        let config = dir.path().join("schema-sync.toml");
+        std::fs::write(&config, "allow_copy = true\n").unwrap_or_else(|e| panic!("{e}"));
+        let config = config.display().to_string();
+        let by_key = [
             "sync",
-            "--all-tenants",
-            "--no-ledger",
+            "--config",
+            &config,
+            "--tenant",
+            &keyed,
             "--strategy",
             "online",
-        ])
-        .args(["--target", &schema.display().to_string()])
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let stderr = String::from_utf8_lossy(&output);
-    assert!(
-        stderr.contains("--strategy online is not available for mysql"),
-        "{stderr}"
-    );
+        ];
+        let copied = run(&url, &schema, &by_key, 0);
+        assert_eq!(copied["summary"]["synced"], 1, "{copied}");
+        let after = run(
+            &url,
+            &schema,
+            &["validate", "--tenant", &tenant, "--tenant", &keyed],
+            0,
+        );
+        assert_eq!(after["summary"]["in_sync"], 2, "{after}");
+    });
+    for db in [&tenant, &keyed] {
+        conn.query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -132,6 +132,10 @@ pub struct ExecuteOptions {
     /// `lock_timeout` is tried again, after a growing pause, before the tenant fails
     /// (the online strategy). 0: the first lock timeout fails the tenant.
     pub lock_retries: u32,
+    /// Whether an online strategy may fall back to a change that blocks writes (MySQL
+    /// `ALGORITHM=COPY`) where the server cannot make it online. `false`: such a change
+    /// fails the tenant, naming the table and the change.
+    pub allow_copy: bool,
 }
 
 impl Default for ExecuteOptions {
@@ -141,6 +145,7 @@ impl Default for ExecuteOptions {
             statement_timeout: None,
             isolation: NamespaceGuard::default(),
             lock_retries: 0,
+            allow_copy: false,
         }
     }
 }

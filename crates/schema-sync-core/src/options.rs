@@ -48,6 +48,7 @@ setters!(ExecuteOptions {
     with_statement_timeout => statement_timeout: Option<Duration>,
     with_isolation => isolation: NamespaceGuard,
     with_lock_retries => lock_retries: u32,
+    with_allow_copy => allow_copy: bool,
 });
 
 setters!(ConnectOptions {

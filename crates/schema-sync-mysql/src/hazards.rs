@@ -19,8 +19,10 @@ use crate::connect::{Flavor, Server, ServerInfo};
 use crate::error;
 use crate::sql::quote_ident;
 
-/// Marks the steps of `plan` this server can only run as `ALGORITHM=COPY`.
+/// Marks the steps of `plan` this server can only run as `ALGORITHM=COPY`, and sets the
+/// algorithm of each step the online strategy marked.
 pub(crate) fn refine(plan: &mut MigrationPlan, server: ServerInfo) {
+    crate::online::refine(plan, server);
     for index in 0..plan.steps.len() {
         if copies(&plan.steps[index].operation, server) {
             plan.add_hazards(index, &[Hazard::AlgorithmCopy, Hazard::BlocksWrites]);
@@ -29,7 +31,7 @@ pub(crate) fn refine(plan: &mut MigrationPlan, server: ServerInfo) {
 }
 
 /// Whether InnoDB on `server` must copy the table for `operation`.
-fn copies(operation: &Operation, server: ServerInfo) -> bool {
+pub(crate) fn copies(operation: &Operation, server: ServerInfo) -> bool {
     match operation {
         Operation::AddCheck { .. } | Operation::AddForeignKey { .. } => true,
         Operation::AddColumn { column, .. } => is_stored_generated(column),

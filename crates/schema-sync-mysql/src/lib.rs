@@ -25,6 +25,9 @@
 //!   form and renders types back.
 //! - `hazards`: which steps run as `ALGORITHM=COPY` on this server, and counting the
 //!   rows a plan would fail on or lose (`plan --check-data`), read-only.
+//! - `online`: the online strategy ([`OnlinePlanner`]): each change to a live table asks
+//!   for `ALGORITHM=INSTANT`, then `INPLACE` with `LOCK=NONE`, and copies only when
+//!   allowed.
 //! - `render`: plan to SQL, one statement per table where the server allows
 //!   (`render/grouping` says which steps may share a statement, `render/clauses` writes
 //!   the column, index, key and option fragments).
@@ -153,6 +156,7 @@ mod error;
 mod hazards;
 mod history;
 mod inspect;
+mod online;
 mod render;
 mod runner;
 mod sql;
@@ -168,6 +172,7 @@ use schema_sync_core::{
 
 use crate::connect::{Flavor, Server};
 pub use crate::connect::{connect_conn, parse_url};
+pub use crate::online::OnlinePlanner;
 pub use crate::sql::quote_ident;
 pub use crate::tenants::LEDGER_DATABASE;
 

@@ -30,7 +30,8 @@ mod programs;
 use crate::connect::{Flavor, ServerInfo};
 use crate::sql::{quote_ident, quote_literal};
 use crate::types::is_textual;
-use grouping::{is_alter_clause, is_create_clause, relations};
+pub(crate) use grouping::is_alter_clause;
+use grouping::{is_create_clause, relations};
 
 /// What rendering a plan for one tenant needs besides the plan.
 #[derive(Debug, Clone, Copy)]

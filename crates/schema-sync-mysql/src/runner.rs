@@ -26,6 +26,7 @@ use crate::connect::{Flavor, Server, ServerInfo};
 use crate::error::{self, Message};
 use crate::history;
 use crate::inspect::inspect_schemas;
+use crate::online::{self, Failed};
 use crate::render::{RenderContext, describe_steps, needs_live_schema, render_plan};
 use crate::sql::quote_ident;
 
@@ -64,7 +65,7 @@ pub(crate) fn script(
     };
     let statements = render_plan(plan, &context)?;
     let mut sql = vec![format!("USE {}", quote_ident(tenant.namespace()))];
-    sql.extend(statements.into_iter().map(|s| s.sql));
+    sql.extend(online::annotate(plan, statements));
     Ok(sql)
 }
 
@@ -84,6 +85,9 @@ pub(crate) struct MysqlLock {
     isolation: NamespaceGuard,
     /// The session's `lock_wait_timeout`, for messages.
     lock_wait_seconds: u64,
+    /// Whether an online statement the server cannot run without blocking writes may
+    /// run anyway (`--allow-copy`).
+    allow_copy: bool,
 }
 
 impl MysqlLock {
@@ -143,6 +147,7 @@ impl MysqlLock {
             lock_name,
             isolation: options.isolation.clone(),
             lock_wait_seconds: lock_wait_seconds(options),
+            allow_copy: options.allow_copy,
         };
         if let Err(e) = lock.prepare_session(options).await {
             let _ = lock.release_now().await;
@@ -228,15 +233,46 @@ impl MysqlLock {
         let statements = render_plan(plan, &context)?;
         let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &sql)?;
+        if !self.allow_copy {
+            online::refuse_copies(self.tenant.id(), plan, &statements)?;
+        }
         let tenant = self.tenant.id().clone();
         let lock_wait_seconds = self.lock_wait_seconds;
+        let allow_copy = self.allow_copy;
         let conn = self.conn()?;
         let mut steps_succeeded = 0;
         let mut timings = Vec::with_capacity(statements.len());
         for (executed, statement) in statements.iter().enumerate() {
             let sent = Instant::now();
-            if let Err(e) = conn.query_drop(statement.sql.as_str()).await {
-                if error::server_code(&e) == Some(ER_LOCK_WAIT_TIMEOUT) {
+            let outcome = match online::statement_algorithm(plan, statement) {
+                Some(_) => online::run_statement(conn, plan, statement, allow_copy).await,
+                None => conn
+                    .query_drop(statement.sql.as_str())
+                    .await
+                    .map(|()| online::Ran {
+                        sql: statement.sql.clone(),
+                    })
+                    .map_err(|error| Failed::Driver {
+                        sql: statement.sql.clone(),
+                        error,
+                    }),
+            };
+            let progress = |sql: String| Progress {
+                step: describe_steps(plan, &statement.steps),
+                statement: sql,
+                steps_succeeded,
+                steps_total: plan.steps.len(),
+                rolled_back: false,
+            };
+            let (sql, source): (String, schema_sync_core::BoxError) = match outcome {
+                Ok(ran) => {
+                    steps_succeeded += statement.steps.len();
+                    timings.push(StatementTiming::since(ran.sql.as_str(), sent));
+                    continue;
+                }
+                Err(Failed::Driver { sql, error })
+                    if error::server_code(&error) == Some(ER_LOCK_WAIT_TIMEOUT) =>
+                {
                     return Err(Error::Lock {
                         tenant,
                         message: lock_wait_message(
@@ -246,31 +282,25 @@ impl MysqlLock {
                             steps_succeeded,
                             lock_wait_seconds,
                         ),
-                        source: Some(error::source(e)),
-                        progress: Some(Box::new(Progress {
-                            step: describe_steps(plan, &statement.steps),
-                            statement: statement.sql.clone(),
-                            steps_succeeded,
-                            steps_total: plan.steps.len(),
-                            rolled_back: false,
-                        })),
+                        source: Some(error::source(error)),
+                        progress: Some(Box::new(progress(sql))),
                     });
                 }
-                return Err(Error::Execute {
-                    tenant,
-                    step: describe_steps(plan, &statement.steps),
-                    statement: statement.sql.clone(),
-                    steps_succeeded,
-                    steps_total: plan.steps.len(),
-                    rolled_back: false,
-                    source: Box::new(StatementFailed {
-                        executed,
-                        source: error::source(e),
-                    }),
-                });
-            }
-            steps_succeeded += statement.steps.len();
-            timings.push(StatementTiming::since(statement.sql.as_str(), sent));
+                Err(Failed::Driver { sql, error }) => (sql, error::source(error)),
+                Err(Failed::Refused(refused)) => (statement.sql.clone(), refused),
+            };
+            let Progress {
+                step, statement, ..
+            } = progress(sql);
+            return Err(Error::Execute {
+                tenant,
+                step,
+                statement,
+                steps_succeeded,
+                steps_total: plan.steps.len(),
+                rolled_back: false,
+                source: Box::new(StatementFailed { executed, source }),
+            });
         }
         Ok(ExecutionResult {
             steps_total: plan.steps.len(),

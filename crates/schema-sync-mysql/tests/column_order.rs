@@ -147,6 +147,7 @@ async fn reorder_columns_puts_a_scrambled_table_in_order_with_rows_kept() {
                 hazards: Vec::new(),
                 depends_on: Vec::new(),
                 outside_transaction: false,
+                algorithm: None,
             });
         }
         let before = rows(&tenant).await?;

@@ -4,7 +4,7 @@ mod common;
 
 use schema_sync_core::testing::conformance;
 
-use common::RICH_TEMPLATE;
+use common::{RICH_OLD as OLD, RICH_TEMPLATE};
 
 fn ok<T>(result: schema_sync_core::Result<T>) -> T {
     match result {
@@ -85,19 +85,6 @@ const HOSTILE_TO: &str = r#"
     CREATE TABLE u (id INT PRIMARY KEY, t_id INT, CONSTRAINT fk_u_t FOREIGN KEY (t_id) REFERENCES t (id));
     CREATE VIEW v AS SELECT t.id, t.name FROM t JOIN u ON u.t_id = t.id;
     CREATE TRIGGER trg BEFORE INSERT ON u FOR EACH ROW SET NEW.t_id = NEW.t_id;
-"#;
-
-/// An older version of the template: fewer columns, a table since dropped.
-const OLD: &str = r#"
-    CREATE TABLE customers (
-      id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-      email VARCHAR(190) NOT NULL,
-      name VARCHAR(50) NULL,
-      legacy_code CHAR(4) NULL,
-      KEY idx_customers_legacy (legacy_code)
-    );
-    CREATE TABLE obsolete (id INT PRIMARY KEY);
-    CREATE VIEW customer_totals AS SELECT id, email FROM customers;
 "#;
 
 schema_sync_core::conformance_tests! {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use schema_sync_core::testing::load::WriterReport;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,14 +44,6 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_amount_idx ON orders (amount)";
 
-/// What the writer saw.
-#[derive(Debug)]
-struct WriterReport {
-    statements: usize,
-    errors: Vec<String>,
-    longest: Duration,
-}
-
 /// Inserts and updates `orders` of `schema` in autocommit until `stop`, timing each
 /// statement.
 async fn writer(schema: String, stop: Arc<AtomicBool>) -> WriterReport {
@@ -58,11 +52,7 @@ async fn writer(schema: String, stop: Arc<AtomicBool>) -> WriterReport {
         .batch_execute(&format!("SET search_path TO {}", common::qi(&schema)))
         .await
         .unwrap();
-    let mut report = WriterReport {
-        statements: 0,
-        errors: Vec::new(),
-        longest: Duration::ZERO,
-    };
+    let mut report = WriterReport::default();
     let mut n: i64 = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
@@ -80,11 +70,7 @@ async fn writer(schema: String, stop: Arc<AtomicBool>) -> WriterReport {
         };
         let started = Instant::now();
         let outcome = client.batch_execute(&statement).await;
-        report.longest = report.longest.max(started.elapsed());
-        report.statements += 1;
-        if let Err(e) = outcome {
-            report.errors.push(format!("{statement}: {e}"));
-        }
+        report.record(&statement, started, outcome);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     report

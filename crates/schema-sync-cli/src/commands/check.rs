@@ -182,7 +182,8 @@ pub fn fleet_options(settings: &Settings, execute: bool, allow_destructive: bool
                     ExecuteOptions::default()
                         .with_lock_timeout(settings.lock_timeout)
                         .with_statement_timeout(settings.statement_timeout)
-                        .with_lock_retries(crate::strategy::lock_retries(settings.strategy)),
+                        .with_lock_retries(crate::strategy::lock_retries(settings.strategy))
+                        .with_allow_copy(settings.allow_copy),
                 ),
         )
         .with_concurrency(settings.concurrency)

@@ -86,6 +86,7 @@ mod tests {
                 hazards: vec![*hazard],
                 depends_on: Vec::new(),
                 outside_transaction: false,
+                algorithm: None,
             })
             .collect();
         steps.push(PlanStep {
@@ -97,6 +98,7 @@ mod tests {
             hazards: Vec::new(),
             depends_on: Vec::new(),
             outside_transaction: false,
+            algorithm: None,
         });
         steps.push(PlanStep {
             operation: Operation::AlterColumn {
@@ -116,6 +118,7 @@ mod tests {
             ],
             depends_on: Vec::new(),
             outside_transaction: false,
+            algorithm: None,
         });
         MigrationPlan {
             source_hash: SchemaSnapshot::empty().hash(),

@@ -5,6 +5,7 @@
 //! [`Engine::inspect_fleet`], which never touches a runner or a lock.
 
 mod fleet;
+mod losses;
 mod report;
 mod servers;
 mod target;
@@ -367,7 +368,16 @@ impl Engine {
             }
             return Ok(report);
         }
-        check_executable(id, &live, &planned.plan, options)?;
+        if let Err(refused) = check_executable(id, &live, &planned.plan, options) {
+            // A destructive refusal names the rows each loss would delete.
+            return Err(losses::count_losses(
+                self.adapter.runner(),
+                tenant,
+                &planned.plan,
+                refused,
+            )
+            .await);
+        }
 
         let runner = self.adapter.runner();
         let mut lock = runner

@@ -595,6 +595,7 @@ mod tests {
     fn step(operation: Operation) -> PlanStep {
         PlanStep {
             outside_transaction: false,
+            algorithm: None,
             operation,
             destructive: false,
             hazards: Vec::new(),

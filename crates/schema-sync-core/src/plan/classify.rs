@@ -76,6 +76,7 @@ impl PlanBuilder {
             hazards,
             depends_on,
             outside_transaction: false,
+            algorithm: None,
         });
     }
 

@@ -9,6 +9,6 @@ mod planner;
 
 pub use apply::ApplyError;
 pub use data_check::{CountQuery, DataCheck, Finding, Naming, count_queries};
-pub use model::{Hazard, MigrationPlan, PlanStep, RenderedStatement};
+pub use model::{Algorithm, Hazard, MigrationPlan, PlanStep, RenderedStatement};
 pub use operation::{ColumnPlacement, CommentTarget, Operation};
 pub use planner::{DefaultPlanner, Planner};

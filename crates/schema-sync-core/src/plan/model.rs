@@ -90,6 +90,44 @@ impl std::fmt::Display for Hazard {
     }
 }
 
+/// How an online strategy asks MySQL/MariaDB to run an `ALTER TABLE` step, from the
+/// cheapest to the most blocking. The order is meaningful: a statement carrying several
+/// steps runs as the greatest of theirs.
+///
+/// The online planner marks the steps it runs online; the adapter sets the algorithm it
+/// expects from what its server documents. The server has the last word at run time:
+/// the runner asks for `INSTANT`, then `INPLACE` with `LOCK=NONE`, and copies only
+/// where copying was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// `ALGORITHM=INSTANT`: only the table's metadata changes.
+    Instant,
+    /// `ALGORITHM=INPLACE, LOCK=NONE`: the table or an index is built in place while
+    /// writes go on.
+    Inplace,
+    /// `ALGORITHM=COPY`: the table is copied while writes wait; the online strategy
+    /// refuses it unless copying is allowed.
+    Copy,
+}
+
+impl Algorithm {
+    /// The clause that asks for it: `ALGORITHM=INPLACE, LOCK=NONE`.
+    pub fn clause(self) -> &'static str {
+        match self {
+            Algorithm::Instant => "ALGORITHM=INSTANT",
+            Algorithm::Inplace => "ALGORITHM=INPLACE, LOCK=NONE",
+            Algorithm::Copy => "ALGORITHM=COPY",
+        }
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.clause())
+    }
+}
+
 /// One SQL statement a runner sends, with the plan steps it carries out: usually one,
 /// several where a dialect combines steps (MySQL's one `ALTER TABLE` per table), and the
 /// same step in several statements where one step needs more than one.
@@ -147,6 +185,10 @@ pub struct PlanStep {
     /// cannot be rolled back with the rest, and the next run finishes the step.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub outside_transaction: bool,
+    /// The online algorithm the step is expected to run with (MySQL/MariaDB under
+    /// `--strategy online`); `None`: the database's default, as the plain strategy runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<Algorithm>,
 }
 
 impl PlanStep {
@@ -161,6 +203,7 @@ impl PlanStep {
             hazards,
             depends_on: Vec::new(),
             outside_transaction: false,
+            algorithm: None,
         }
     }
 }

@@ -63,6 +63,20 @@ pub fn unique_tenant_id(prefix: &str) -> TenantId {
     super::tenant_id(&id)
 }
 
+/// Fails with `message` unless `tenant` still has the schema `before`.
+async fn unchanged(
+    adapter: &dyn DatabaseAdapter,
+    tenant: &TenantContext,
+    before: &SchemaSnapshot,
+    message: &str,
+) -> Result<()> {
+    if adapter.inspector().inspect(tenant).await?.hash() == before.hash() {
+        Ok(())
+    } else {
+        Err(fail(message.into()))
+    }
+}
+
 fn fail(message: String) -> Error {
     Error::Internal {
         tenant: None,
@@ -229,10 +243,13 @@ pub async fn destructive_change_is_refused(
                 "refusal {message:?} does not name {expected_loss:?}"
             )));
         }
-        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
-            return Err(fail("a refused tenant was changed".into()));
-        }
-        Ok(())
+        unchanged(
+            adapter.as_ref(),
+            &tenant,
+            &before,
+            "a refused tenant was changed",
+        )
+        .await
     }
     .await;
     db.drop_tenant(&tenant).await?;
@@ -310,10 +327,85 @@ pub async fn check_data_counts_rows(db: &dyn TestDatabase, prefix: &str) -> Resu
                 "check_data found {found:#?}, expected {expected:#?}"
             )));
         }
-        if adapter.inspector().inspect(&tenant).await?.hash() != before.hash() {
-            return Err(fail("check_data changed the tenant".into()));
+        unchanged(
+            adapter.as_ref(),
+            &tenant,
+            &before,
+            "check_data changed the tenant",
+        )
+        .await
+    }
+    .await;
+    db.drop_tenant(&tenant).await?;
+    result
+}
+
+/// A table [`destructive_refusal_counts_the_rows_lost`] adds to [`CHECK_DATA_FROM`]: the
+/// target drops it with its three rows.
+pub const DROPPED_NOTES: &str = "
+CREATE TABLE notes (id int PRIMARY KEY);
+INSERT INTO notes VALUES (1), (2), (3);
+";
+
+/// Creates a tenant from [`CHECK_DATA_FROM`] and [`DROPPED_NOTES`], syncs it to
+/// [`CHECK_DATA_TO`] without allowing destructive changes, and checks that the refusal
+/// names, per loss, the rows it would delete (counted read-only), and changed nothing.
+///
+/// # Errors
+/// A description of the first property that does not hold.
+pub async fn destructive_refusal_counts_the_rows_lost(
+    db: &dyn TestDatabase,
+    prefix: &str,
+) -> Result<()> {
+    let adapter = db.adapter();
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id(prefix),
+            &format!("{CHECK_DATA_FROM}{DROPPED_NOTES}"),
+        )
+        .await?;
+    let result = async {
+        let before = adapter.inspector().inspect(&tenant).await?;
+        let target = adapter.snapshot_from_sql(CHECK_DATA_TO).await?;
+        let options = SyncOptions {
+            execute: true,
+            ..SyncOptions::default()
+        };
+        let losses = match Engine::new(adapter.clone())
+            .sync_tenant(&tenant, &target, &options)
+            .await
+        {
+            Err(Error::DestructiveRefused { losses, .. }) => losses,
+            other => {
+                return Err(fail(format!(
+                    "expected a destructive refusal, got {:?}",
+                    other.map(|o| o.plan)
+                )));
+            }
+        };
+        for (dropped, counted) in [
+            (
+                "drop column users.legacy",
+                "2 rows in `users` hold data in `legacy`",
+            ),
+            ("drop table notes", "3 rows in `notes` would be deleted"),
+        ] {
+            if !losses
+                .iter()
+                .any(|l| l.starts_with(dropped) && l.ends_with(counted))
+            {
+                return Err(fail(format!(
+                    "the refusal does not say {dropped:?} ... {counted:?}: {losses:#?}"
+                )));
+            }
         }
-        Ok(())
+        unchanged(
+            adapter.as_ref(),
+            &tenant,
+            &before,
+            "a refused tenant was changed",
+        )
+        .await
     }
     .await;
     db.drop_tenant(&tenant).await?;
@@ -460,6 +552,12 @@ macro_rules! conformance_tests {
                     )
                     .await,
                 );
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn destructive_refusal_counts_the_rows_lost() {
+                let db = $database;
+                check(suite::destructive_refusal_counts_the_rows_lost(&db, "cf_lost").await);
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

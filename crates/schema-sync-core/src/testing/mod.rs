@@ -2,9 +2,11 @@
 //!
 //! Enabled by the `testing` feature. The mocks model a database with the same strict
 //! semantics as [`MigrationPlan::apply_to`], so engine tests exercise real plans.
-//! [`conformance`] is the suite every adapter runs against its real database.
+//! [`conformance`] is the suite every adapter runs against its real database; [`load`]
+//! records what a concurrent writer saw in the online strategies' load tests.
 
 pub mod conformance;
+pub mod load;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -128,6 +130,7 @@ pub fn plan_of(operations: Vec<Operation>) -> MigrationPlan {
                 hazards: Vec::new(),
                 depends_on: Vec::new(),
                 outside_transaction: false,
+                algorithm: None,
             })
             .collect(),
         unresolved: Vec::new(),

@@ -26,7 +26,7 @@ pub(super) fn relations(op: &Operation) -> BTreeSet<&str> {
 }
 
 /// Operations that are one clause of an `ALTER TABLE`.
-pub(super) fn is_alter_clause(op: &Operation) -> bool {
+pub(crate) fn is_alter_clause(op: &Operation) -> bool {
     use Operation::*;
     matches!(
         op,

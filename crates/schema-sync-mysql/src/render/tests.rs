@@ -352,6 +352,7 @@ fn one_step(from: &SchemaSnapshot, operation: Operation) -> MigrationPlan {
         hazards: Vec::new(),
         depends_on: Vec::new(),
         outside_transaction: false,
+        algorithm: None,
     });
     plan
 }
@@ -509,6 +510,7 @@ fn a_column_changed_and_moved_is_restated_once() {
         hazards: Vec::new(),
         depends_on: Vec::new(),
         outside_transaction: false,
+        algorithm: None,
     });
     let statements = render(&plan);
     assert_covers(&plan, &statements);

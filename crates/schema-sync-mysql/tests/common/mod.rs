@@ -165,6 +165,19 @@ impl TestDatabase for MysqlTestDb {
     }
 }
 
+/// An older version of [`RICH_TEMPLATE`]: fewer columns, a table since dropped.
+pub const RICH_OLD: &str = r#"
+    CREATE TABLE customers (
+      id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      email VARCHAR(190) NOT NULL,
+      name VARCHAR(50) NULL,
+      legacy_code CHAR(4) NULL,
+      KEY idx_customers_legacy (legacy_code)
+    );
+    CREATE TABLE obsolete (id INT PRIMARY KEY);
+    CREATE VIEW customer_totals AS SELECT id, email FROM customers;
+"#;
+
 /// A template using every object kind the inspector models.
 pub const RICH_TEMPLATE: &str = r#"
 CREATE TABLE customers (
