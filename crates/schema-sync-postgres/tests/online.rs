@@ -6,7 +6,7 @@
 
 mod common;
 
-use schema_sync_core::testing::load::WriterReport;
+use schema_sync_core::testing::load::{WriterReport, orders_statement};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,18 +56,7 @@ async fn writer(schema: String, stop: Arc<AtomicBool>) -> WriterReport {
     let mut n: i64 = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
-        let statement = if n % 2 == 0 {
-            format!(
-                "INSERT INTO orders (parent_id, amount, email) VALUES ({}, {}, 'w{n}@example.com')",
-                1 + n % 100,
-                1 + n % 1000
-            )
-        } else {
-            format!(
-                "UPDATE orders SET amount = amount + 1 WHERE id = {}",
-                1 + (n * 7919) % ROWS
-            )
-        };
+        let statement = orders_statement(n, ROWS);
         let started = Instant::now();
         let outcome = client.batch_execute(&statement).await;
         report.record(&statement, started, outcome);

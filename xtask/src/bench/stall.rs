@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
+use schema_sync_core::testing::load::{WriterReport, orders_statement};
 
 use super::cli::Cli;
 use super::fleet::postgres::connect;
@@ -47,15 +48,6 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_amount_idx ON orders (amount);
 ";
-
-/// What the writer saw during one sync.
-#[derive(Debug, Default)]
-struct Writer {
-    statements: usize,
-    errors: usize,
-    first_error: Option<String>,
-    longest: Duration,
-}
 
 /// Times the writer's stall under `sync --strategy online` and `--strategy plain` in the
 /// database at `url`.
@@ -119,8 +111,8 @@ pub fn measure(url: &str, cli: &Cli, workdir: &Path) -> Result<Vec<Stall>> {
             sync: run.elapsed,
             longest: writer.longest,
             statements: writer.statements,
-            errors: writer.errors,
-            first_error: writer.first_error,
+            errors: writer.errors.len(),
+            first_error: writer.errors.into_iter().next(),
         });
     }
     Ok(stalls)
@@ -139,37 +131,21 @@ fn run_sql(url: &str, sql: &str) -> Result<()> {
 
 /// Inserts and updates `orders` of `schema` in autocommit until `stop`, timing each
 /// statement.
-fn write_until(url: &str, schema: &str, stop: &AtomicBool) -> Result<Writer> {
+fn write_until(url: &str, schema: &str, stop: &AtomicBool) -> Result<WriterReport> {
     servers::runtime()?.block_on(async {
         let client = connect(url).await?;
         client
             .batch_execute(&format!("SET search_path TO {schema}"))
             .await
             .context("cannot set the writer's search_path")?;
-        let mut writer = Writer::default();
+        let mut writer = WriterReport::default();
         let mut n: i64 = 0;
         while !stop.load(Ordering::SeqCst) {
             n += 1;
-            let statement = if n % 2 == 0 {
-                format!(
-                    "INSERT INTO orders (parent_id, amount, email) VALUES ({}, {}, 'w{n}@example.com')",
-                    1 + n % 100,
-                    1 + n % 1000
-                )
-            } else {
-                format!(
-                    "UPDATE orders SET amount = amount + 1 WHERE id = {}",
-                    1 + (n * 7919) % ROWS
-                )
-            };
+            let statement = orders_statement(n, ROWS);
             let started = Instant::now();
             let outcome = client.batch_execute(&statement).await;
-            writer.longest = writer.longest.max(started.elapsed());
-            writer.statements += 1;
-            if let Err(e) = outcome {
-                writer.errors += 1;
-                writer.first_error.get_or_insert_with(|| e.to_string());
-            }
+            writer.record(&statement, started, outcome);
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(writer)

@@ -31,6 +31,24 @@ impl WriterReport {
     }
 }
 
+/// The `n`th statement of a writer that keeps a loaded `orders (id, parent_id, amount,
+/// email)` table of `rows` rows busy, parents numbered 1 to 100: an insert for even `n`,
+/// an update of an existing row for odd `n`.
+pub fn orders_statement(n: i64, rows: i64) -> String {
+    if n % 2 == 0 {
+        format!(
+            "INSERT INTO orders (parent_id, amount, email) VALUES ({}, {}, 'w{n}@example.com')",
+            1 + n % 100,
+            1 + n % 1000
+        )
+    } else {
+        format!(
+            "UPDATE orders SET amount = amount + 1 WHERE id = {}",
+            1 + (n * 7919) % rows
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
