@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod export;
 pub mod plan;
 pub mod rollout;
 pub mod runs;
