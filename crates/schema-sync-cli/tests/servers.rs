@@ -12,23 +12,8 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{mysql, postgres, server, unique};
+use common::{MYSQL_SCHEMA, PG_SCHEMA, mysql, postgres, server, unique};
 use serde_json::Value;
-
-const PG_SCHEMA: &str = "
-CREATE TYPE mood AS ENUM ('happy', 'sad');
-CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, mood mood);
-CREATE TABLE posts (id serial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE, title varchar(200) NOT NULL);
-CREATE INDEX posts_title ON posts (lower(title));
-CREATE VIEW post_titles AS SELECT title FROM posts;
-";
-const MYSQL_SCHEMA: &str = "
-CREATE TABLE accounts (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, mood ENUM('happy','sad'));
-CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, account_id BIGINT UNSIGNED NOT NULL, title VARCHAR(200) NOT NULL,
-  CONSTRAINT posts_account FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE);
-CREATE INDEX posts_title ON posts (title);
-CREATE VIEW post_titles AS SELECT title FROM posts;
-";
 
 /// Runs `args` with `--format json`, and with `--target schema` when the command takes one.
 fn run(url: &str, schema: &std::path::Path, args: &[&str], code: i32) -> Value {

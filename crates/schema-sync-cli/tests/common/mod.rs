@@ -4,6 +4,24 @@
 
 use std::io::Write as _;
 
+/// A PostgreSQL tenant schema: an enum, an identity and a serial column, a foreign key,
+/// an expression index and a view.
+pub const PG_SCHEMA: &str = "
+CREATE TYPE mood AS ENUM ('happy', 'sad');
+CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, mood mood);
+CREATE TABLE posts (id serial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE, title varchar(200) NOT NULL);
+CREATE INDEX posts_title ON posts (lower(title));
+CREATE VIEW post_titles AS SELECT title FROM posts;
+";
+/// The MariaDB counterpart of [`PG_SCHEMA`].
+pub const MYSQL_SCHEMA: &str = "
+CREATE TABLE accounts (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, mood ENUM('happy','sad'));
+CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, account_id BIGINT UNSIGNED NOT NULL, title VARCHAR(200) NOT NULL,
+  CONSTRAINT posts_account FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE);
+CREATE INDEX posts_title ON posts (title);
+CREATE VIEW post_titles AS SELECT title FROM posts;
+";
+
 /// The URL of the server for `database`, or `None` (after saying why on stderr) when the
 /// test must be skipped. Panics under `CI=true` when no server can be reached.
 pub fn server(database: &str, var: &str, local: &str, address: &str) -> Option<String> {
