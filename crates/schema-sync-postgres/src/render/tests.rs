@@ -866,7 +866,9 @@ fn a_shared_file_names_no_schema_and_refuses_functions_pinned_to_the_tenant() {
         name: "f()".into(),
         function: pinned,
     }]) {
-        Err(Error::Unsupported { object, message, .. }) => {
+        Err(Error::Unsupported {
+            object, message, ..
+        }) => {
             assert_eq!(object, "function f()");
             assert!(message.contains("without --layout"), "{message}");
         }
