@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use common::{MYSQL_SCHEMA, PG_SCHEMA, mysql, postgres, unique};
+use common::{MYSQL_SCHEMA, MysqlFleet, PG_SCHEMA, PgFleet, mysql, postgres, run_json};
 use serde_json::Value;
 
 const SQLITE_SCHEMA: &str = include_str!("../../../examples/quickstart/schema.sql");
@@ -24,10 +24,7 @@ const LAYOUTS: [&str; 4] = ["plain", "sqlx", "refinery", "diesel"];
 /// migration tool would: on a session whose default namespace is the tenant's.
 enum Fleet {
     Sqlite(PathBuf),
-    Postgres {
-        url: String,
-        client: tokio_postgres::Client,
-    },
+    Postgres(Arc<PgFleet>),
     Mysql(String),
 }
 
@@ -35,7 +32,8 @@ impl Fleet {
     fn url(&self) -> String {
         match self {
             Fleet::Sqlite(dir) => format!("sqlite://{}", dir.display()),
-            Fleet::Postgres { url, .. } | Fleet::Mysql(url) => url.clone(),
+            Fleet::Postgres(pg) => pg.url.clone(),
+            Fleet::Mysql(url) => url.clone(),
         }
     }
 
@@ -53,7 +51,7 @@ impl Fleet {
                 conn.execute_batch(&sql)
                     .unwrap_or_else(|e| panic!("{tenant}: {e}\n{sql}"));
             }
-            Fleet::Postgres { client, .. } => {
+            Fleet::Postgres(pg) => {
                 let (begin, end) = if transactional {
                     ("BEGIN;", "COMMIT;")
                 } else {
@@ -64,7 +62,7 @@ impl Fleet {
                 let search_path = format!("SET search_path TO \"{tenant}\"");
                 let sql = format!("{begin}\n{sql}\n{end}");
                 for sql in [search_path.as_str(), &sql, "RESET search_path"] {
-                    client
+                    pg.conn
                         .batch_execute(sql)
                         .await
                         .unwrap_or_else(|e| panic!("{tenant}: {e:?}\n{sql}"));
@@ -85,22 +83,9 @@ impl Fleet {
     }
 }
 
-/// Runs the binary on the fleet with `args`, `--format json` and the target when the
-/// command takes one; returns its JSON and checks its exit code.
+/// Runs the binary on the fleet ([`run_json`]).
 fn run(fleet: &Fleet, schema: &Path, args: &[&str], code: i32) -> Value {
-    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-    command
-        .env("SCHEMA_SYNC_URL", fleet.url())
-        .env("SCHEMA_SYNC_LEDGER", schema.with_file_name("ledger.db"))
-        .env("SOURCE_DATE_EPOCH", "1796160600")
-        .args(args)
-        .args(["--format", "json"]);
-    if args.first() != Some(&"audit") {
-        command.args(["--target", &schema.display().to_string()]);
-    }
-    let output = command.assert().code(code).get_output().stdout.clone();
-    serde_json::from_slice(&output)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
+    run_json(&fleet.url(), schema, args, code)
 }
 
 /// tenant -> hash, from `audit`.
@@ -519,40 +504,22 @@ fn server_drift(i: usize, index_and_view: &'static str) -> &'static str {
 #[tokio::test]
 async fn postgres_fleet_exports_every_layout_and_round_trips() {
     let Some(url) = postgres() else { return };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
-    tokio::spawn(connection);
-    let prefix = unique("cli_export");
-    let tenants: Vec<String> = (0..7).map(|i| format!("{prefix}_{i}")).collect();
-    let mut sql = String::new();
-    for (i, tenant) in tenants.iter().enumerate() {
-        sql.push_str(&format!(
-            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {} RESET search_path;",
-            server_drift(i, "DROP VIEW post_titles; DROP INDEX posts_title;")
-        ));
-    }
-    let created = client.batch_execute(&sql).await.map_err(|e| e.to_string());
-    let fleet = Arc::new(Fleet::Postgres { url, client });
+    let drift = |i| server_drift(i, "DROP VIEW post_titles; DROP INDEX posts_title;");
+    let pg = Arc::new(PgFleet::create(url, "cli_export", 7, drift).await);
     let result = tokio::spawn({
-        let (fleet, tenants) = (fleet.clone(), tenants.clone());
+        let fleet = Fleet::Postgres(pg.clone());
         async move {
-            created.unwrap_or_else(|e| panic!("{e}"));
-            let pattern = format!("{prefix}_*");
-            export_story(&fleet, PG_SCHEMA, &pattern, &tenants, "plain").await;
-            export_story(&fleet, PG_SCHEMA, &pattern, &tenants, "online").await;
+            let Fleet::Postgres(pg) = &fleet else {
+                unreachable!("made on PostgreSQL")
+            };
+            pg.created.clone().unwrap_or_else(|e| panic!("{e}"));
+            for strategy in ["plain", "online"] {
+                export_story(&fleet, PG_SCHEMA, &pg.pattern, &pg.tenants, strategy).await;
+            }
         }
     })
     .await;
-    let Fleet::Postgres { client, .. } = fleet.as_ref() else {
-        unreachable!("the fleet was made on PostgreSQL")
-    };
-    for tenant in &tenants {
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{tenant}\" CASCADE"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    pg.drop_schemas().await;
     if let Err(failed) = result {
         std::panic::resume_unwind(failed.into_panic());
     }
@@ -560,47 +527,25 @@ async fn postgres_fleet_exports_every_layout_and_round_trips() {
 
 #[tokio::test]
 async fn mysql_fleet_exports_every_layout_and_round_trips() {
-    use mysql_async::prelude::Queryable;
     let Some(url) = mysql() else { return };
-    let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| panic!("{e}"));
-    let mut conn = mysql_async::Conn::new(opts)
-        .await
-        .unwrap_or_else(|e| panic!("MariaDB at {url} is required: {e}"));
-    let prefix = unique("cli_export");
-    let tenants: Vec<String> = (0..7).map(|i| format!("{prefix}_{i}")).collect();
-    let mut created = Ok(());
-    for (i, tenant) in tenants.iter().enumerate() {
-        let drift = server_drift(
+    let drift = |i| {
+        server_drift(
             i,
             "DROP VIEW post_titles; ALTER TABLE posts DROP INDEX posts_title;",
-        );
-        let sql = format!("CREATE DATABASE `{tenant}`; USE `{tenant}`; {MYSQL_SCHEMA} {drift}");
-        if let Err(e) = conn.query_drop(sql).await {
-            created = Err(e.to_string());
-            break;
-        }
-    }
+        )
+    };
+    let mut my = MysqlFleet::create(url, "cli_export", 7, drift).await;
     let result = tokio::spawn({
-        let tenants = tenants.clone();
+        let (url, pattern, tenants) = (my.url.clone(), my.pattern.clone(), my.tenants.clone());
+        let created = my.created.clone();
         async move {
             created.unwrap_or_else(|e| panic!("{e}"));
             let fleet = Fleet::Mysql(url);
-            export_story(
-                &fleet,
-                MYSQL_SCHEMA,
-                &format!("{prefix}_*"),
-                &tenants,
-                "plain",
-            )
-            .await;
+            export_story(&fleet, MYSQL_SCHEMA, &pattern, &tenants, "plain").await;
         }
     })
     .await;
-    for tenant in &tenants {
-        conn.query_drop(format!("DROP DATABASE IF EXISTS `{tenant}`"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    my.drop_databases().await;
     if let Err(failed) = result {
         std::panic::resume_unwind(failed.into_panic());
     }
