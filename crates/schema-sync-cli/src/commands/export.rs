@@ -17,7 +17,7 @@ mod layout;
 mod manifest;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -185,67 +185,28 @@ pub async fn export(
             }
         };
         let mut written = Vec::new();
+        let mut notes = Vec::new();
         for item in pending {
-            let ordinal = migrations.len() + written.len();
-            let version = request.layout.version(base, ordinal);
-            let name = match item.parts {
-                1 => format!("sync_shape_{}", &shape.hash.short()[..8]),
-                _ => format!("sync_shape_{}_{}", &shape.hash.short()[..8], item.part),
-            };
-            let (down_script, down_losses, down_refused, down_error) = match &item.down {
-                Down::Written { script, losses } => (Some(script), losses.clone(), false, None),
-                Down::Refused { losses } => (None, losses.clone(), true, None),
-                Down::Failed(error) => (None, Vec::new(), false, Some(error.clone())),
-            };
-            let laid_out = match request.layout.files(&version, &name, &item.up, down_script) {
-                Ok(laid_out) => laid_out,
+            let version = request
+                .layout
+                .version(base, migrations.len() + written.len());
+            match lay_out(request.layout, &shape, item, version) {
+                Ok(laid_out) => {
+                    let note = laid_out
+                        .note
+                        .map(|(refused, message)| problem(refused, message));
+                    notes.extend(note);
+                    written.push((laid_out.migration, laid_out.contents));
+                }
                 Err(message) => {
-                    problems.push(problem(false, message));
+                    // The whole shape or nothing: a tool must not find half of it.
+                    notes = vec![problem(false, message)];
                     written.clear();
                     break;
                 }
-            };
-            if down_refused {
-                problems.push(problem(
-                    true,
-                    format!(
-                        "migration {version}: no down file written, reverting would lose data: {}; rerun with --allow-destructive to write it",
-                        down_losses.join("; ")
-                    ),
-                ));
             }
-            if let Some(error) = &down_error {
-                problems.push(problem(
-                    false,
-                    format!("migration {version}: no down file written: {error}"),
-                ));
-            }
-            written.push((
-                ManifestMigration {
-                    version,
-                    name,
-                    up: slashed(&laid_out.up),
-                    down: laid_out.down.as_deref().map(slashed),
-                    shape_hash: shape.hash.to_string(),
-                    from_hash: item.from_hash.to_string(),
-                    to_hash: item.to_hash.to_string(),
-                    part: item.part,
-                    parts: item.parts,
-                    tenants: shape
-                        .tenants
-                        .iter()
-                        .map(|t| t.as_str().to_string())
-                        .collect(),
-                    destructive: item.destructive,
-                    down_losses,
-                    down_refused,
-                    down_error,
-                    outside_transaction: !item.up.transactional,
-                    down_outside_transaction: down_script.is_some_and(|d| !d.transactional),
-                },
-                laid_out.contents,
-            ));
         }
+        problems.extend(notes);
         for (migration, contents) in written {
             migrations.push(migration);
             files.extend(contents);
@@ -259,6 +220,74 @@ pub async fn export(
     };
     write_all(request.dir, &files, &manifest)?;
     Ok(Exported { manifest, problems })
+}
+
+/// One migration of `shape` as `layout` writes it, numbered `version`: its manifest
+/// entry, its files, and the note to report when its down file was not written.
+///
+/// # Errors
+/// The layout's refusal, naming the migration.
+fn lay_out(
+    layout: Layout,
+    shape: &Shape,
+    item: Pending,
+    version: String,
+) -> std::result::Result<LaidOut, String> {
+    let short = &shape.hash.short()[..8];
+    let name = match item.parts {
+        1 => format!("sync_shape_{short}"),
+        _ => format!("sync_shape_{short}_{}", item.part),
+    };
+    let (down_script, down_losses, note, down_error) = match item.down {
+        Down::Written { script, losses } => (Some(script), losses, None, None),
+        Down::Refused { losses } => {
+            let note = format!(
+                "migration {version}: no down file written, reverting would lose data: {}; rerun with --allow-destructive to write it",
+                losses.join("; ")
+            );
+            (None, losses, Some((true, note)), None)
+        }
+        Down::Failed(error) => {
+            let note = format!("migration {version}: no down file written: {error}");
+            (None, Vec::new(), Some((false, note)), Some(error))
+        }
+    };
+    let files = layout.files(&version, &name, &item.up, down_script.as_ref())?;
+    let migration = ManifestMigration {
+        up: slashed(&files.up),
+        down: files.down.as_deref().map(slashed),
+        version,
+        name,
+        shape_hash: shape.hash.to_string(),
+        from_hash: item.from_hash.to_string(),
+        to_hash: item.to_hash.to_string(),
+        part: item.part,
+        parts: item.parts,
+        tenants: shape
+            .tenants
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect(),
+        destructive: item.destructive,
+        down_refused: matches!(note, Some((true, _))),
+        down_losses,
+        down_error,
+        outside_transaction: !item.up.transactional,
+        down_outside_transaction: down_script.is_some_and(|d| !d.transactional),
+    };
+    Ok(LaidOut {
+        migration,
+        contents: files.contents,
+        note,
+    })
+}
+
+/// A migration ready to write ([`lay_out`]).
+struct LaidOut {
+    migration: ManifestMigration,
+    contents: Vec<(PathBuf, String)>,
+    /// `(refused, message)` when its down file was not written.
+    note: Option<(bool, String)>,
 }
 
 /// Why a whole shape was not exported.

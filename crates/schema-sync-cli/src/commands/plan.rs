@@ -226,18 +226,41 @@ fn print_export(
             .iter()
             .map(|(tenant, error)| json!({ "tenant": tenant, "error": error_value(Some(error)) }))
             .collect();
-        let document = json!({
-            "command": "plan",
-            "target_hash": target.hash(),
-            "layout": exported.manifest.layout,
-            "manifest": manifest_path,
-            "migrations": exported.manifest.migrations,
-            "problems": problems,
-            "tenants": tenants,
-        });
-        match settings.format {
-            Format::Jsonl => print_line(&document),
-            _ => print_document(settings.format, &document),
+        if settings.format == Format::Jsonl {
+            let lines = [
+                ("migration", json!(exported.manifest.migrations)),
+                ("problem", json!(problems)),
+                ("tenant", json!(tenants)),
+            ];
+            for (kind, values) in lines {
+                for mut value in values.as_array().cloned().unwrap_or_default() {
+                    value["type"] = json!(kind);
+                    value["command"] = json!("plan");
+                    print_line(&value);
+                }
+            }
+            let summary = json!({
+                "layout": exported.manifest.layout,
+                "manifest": manifest_path,
+                "migrations": exported.manifest.migrations.len(),
+                "problems": problems.len(),
+                "failed": tenants.len(),
+                "skipped": report.summary.skipped,
+            });
+            print_line(&summary_line("plan", Some(&target.hash()), summary));
+        } else {
+            print_document(
+                settings.format,
+                &json!({
+                    "command": "plan",
+                    "target_hash": target.hash(),
+                    "layout": exported.manifest.layout,
+                    "manifest": manifest_path,
+                    "migrations": exported.manifest.migrations,
+                    "problems": problems,
+                    "tenants": tenants,
+                }),
+            );
         }
     }
     let trouble = failed.len() + exported.problems.len() + report.summary.skipped;
