@@ -11,7 +11,8 @@
 //! | [`SelectionArgs`] | `--tenant`, `--all-tenants`, `--tenant-pattern`, `--exclude`, `--shard` | the same |
 //! | [`TargetArgs`] | `--target`, `--allow-empty-target`, `--strict-column-order` | `sync`, `diff`, `validate`, `plan` |
 //! | [`ExecutionArgs`] | `--concurrency`, `--lock-timeout`, `--statement-timeout` | every command that inspects tenants |
-//! | [`FailureArgs`] | `--max-failures` | `sync`, `diff`, `validate`, `plan` |
+//! | [`FailureArgs`] | `--max-failures` | `sync`, `diff`, `validate`, `plan`, `migrate` |
+//! | [`MigrationDirArgs`] | `--dir` | `migrate`, `migrate status` |
 //! | [`StoreArgs`] | `--snapshot-store` | `snapshot *`, and the commands that save or read snapshots |
 //! | [`SaveArgs`] | `--save-snapshots` | `sync`, `validate`, `audit` |
 //! | [`ReportArgs`] | `--group-by` | `sync`, `diff`, `validate`, `audit` |
@@ -38,8 +39,9 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     ),
     (
         1,
-        "drift found (validate), or a tenant failed, was refused, or was skipped because \
-         --max-failures was reached (a skipped tenant was never checked), in any command",
+        "drift found (validate), a tenant behind the migrations directory (migrate status), \
+         or a tenant failed, was refused, or was skipped because --max-failures was reached \
+         (a skipped tenant was never checked), in any command",
     ),
     (
         2,
@@ -96,6 +98,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// List the tenants of the database (all of them, or those the selection names).
     Tenants(TenantsArgs),
+    /// Apply a directory of versioned SQL migrations (plain or sqlx layout) to each
+    /// tenant; `migrate status` shows which tenants have which version.
+    Migrate(MigrateArgs),
     /// Save, list, show, diff and tag snapshots in a snapshot store.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -148,6 +153,76 @@ pub enum SnapshotCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// `migrate`: apply the pending migrations of a directory, or (`migrate status`) show
+/// which tenants have which version.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct MigrateArgs {
+    /// `status`, or none to apply.
+    #[command(subcommand)]
+    pub command: Option<MigrateCommand>,
+    /// The flags of applying.
+    #[command(flatten)]
+    pub apply: MigrateApplyArgs,
+}
+
+/// The `migrate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Show, per version, how many tenants have it applied and which lag behind; exit 1
+    /// when any tenant lags, has a changed file or cannot be read.
+    Status(MigrateStatusArgs),
+}
+
+/// The migrations directory.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Migrations")]
+pub struct MigrationDirArgs {
+    /// The directory of migration files: `<version>_<name>.up.sql` (with optional
+    /// `.down.sql`, not applied) or `<version>_<name>.sql`; a first line
+    /// `-- no-transaction` runs the file outside the tenant's transaction.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub dir: Option<PathBuf>,
+}
+
+/// Flags of `migrate` (applying).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MigrateApplyArgs {
+    /// `--dir`.
+    #[command(flatten)]
+    pub dir: MigrationDirArgs,
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Concurrency and timeouts.
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// The failure limit.
+    #[command(flatten)]
+    pub failures: FailureArgs,
+}
+
+/// Flags of `migrate status`: it reads each tenant's history without locks, so it takes
+/// no lock or statement timeout.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateStatusArgs {
+    /// `--dir`.
+    #[command(flatten)]
+    pub dir: MigrationDirArgs,
+    /// Where the tenants live.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tenants.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// How many tenants are read at once (and the connection pool size).
+    #[arg(long, value_name = "N", help_heading = "Execution")]
+    pub concurrency: Option<usize>,
 }
 
 /// The `runs` subcommands: read the run ledger.
@@ -812,6 +887,23 @@ impl Cli {
             Command::Tenants(args) => {
                 flags.connection = args.connection.clone();
                 flags.selection = args.selection.clone();
+            }
+            Command::Migrate(MigrateArgs {
+                command: Some(MigrateCommand::Status(args)),
+                ..
+            }) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.execution = ExecutionArgs {
+                    concurrency: args.concurrency,
+                    ..ExecutionArgs::default()
+                };
+            }
+            Command::Migrate(MigrateArgs { apply: args, .. }) => {
+                flags.connection = args.connection.clone();
+                flags.selection = args.selection.clone();
+                flags.execution = args.execution.clone();
+                flags.failures = args.failures.clone();
             }
             Command::Snapshot(SnapshotCommand::Save(args)) => {
                 flags.connection = args.connection.clone();

@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::CommandFactory;
 
-use cli::{Cli, Command, SnapshotCommand};
+use cli::{Cli, Command, MigrateCommand, SnapshotCommand};
 use commands::check::Mode;
 use config::{Settings, load_config_file};
 use servers::Servers;
@@ -79,7 +79,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
     // Audit and tenant listing are read-only for real. diff, validate and plan change no
     // tenant, but an SQL target is applied in a scratch namespace, which needs writes.
-    let read_only = matches!(cli.command, Command::Audit(_) | Command::Tenants(_));
+    let read_only = matches!(
+        cli.command,
+        Command::Audit(_)
+            | Command::Tenants(_)
+            | Command::Migrate(cli::MigrateArgs {
+                command: Some(MigrateCommand::Status(_)),
+                ..
+            })
+    );
     let fleet_command = matches!(
         cli.command,
         Command::Sync(_) | Command::Diff(_) | Command::Validate(_) | Command::Audit(_)
@@ -100,6 +108,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             commands::plan::run(servers.single("plan")?, &settings, &plan_options).await
         }
         Command::Tenants(_) => commands::tenants::run(&servers, &settings).await,
+        Command::Migrate(args) => {
+            let (dir, status) = match &args.command {
+                Some(MigrateCommand::Status(status)) => (&status.dir.dir, true),
+                None => (&args.apply.dir.dir, false),
+            };
+            let dir = dir.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("migrate needs --dir DIR, the directory of migration files")
+            })?;
+            if status {
+                commands::migrate::status(servers.single("migrate status")?, &settings, dir).await
+            } else {
+                commands::migrate::run(servers.single("migrate")?, &settings, dir).await
+            }
+        }
         Command::Snapshot(_) | Command::Runs(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }

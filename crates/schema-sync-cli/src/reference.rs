@@ -49,11 +49,20 @@ pub fn flag_tables(root: &clap::Command) -> String {
 fn section(out: &mut String, parent: &str, command: &clap::Command) {
     let name = format!("{parent} {}", command.get_name());
     if command.has_subcommands() {
+        // A command that also runs without a subcommand (`migrate`) has flags of its own.
+        if command.get_arguments().next().is_some() {
+            command_table(out, &name, command);
+        }
         for sub in command.get_subcommands() {
             section(out, &name, sub);
         }
         return;
     }
+    command_table(out, &name, command);
+}
+
+/// The heading, description and flag tables of one command.
+fn command_table(out: &mut String, name: &str, command: &clap::Command) {
     let _ = writeln!(out, "### `{name}`\n");
     if let Some(about) = command.get_about() {
         let _ = writeln!(out, "{}\n", about.to_string().trim());

@@ -60,6 +60,8 @@ fn every_command_has_a_flag_table() {
         "audit",
         "plan",
         "tenants",
+        "migrate",
+        "migrate status",
         "snapshot save",
         "snapshot list",
         "snapshot show",

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::ChangeCookie;
 use crate::error::Result;
 use crate::isolation::NamespaceGuard;
+use crate::migrate::{AppliedMigration, Migration};
 use crate::plan::{MigrationPlan, ScriptPart};
 use crate::snapshot::{SchemaSnapshot, SnapshotHash};
 use crate::tenant::{TenantContext, TenantId};
@@ -304,6 +305,26 @@ pub trait MigrationRunner: Send + Sync {
                 .into(),
         })
     }
+    /// The versioned migrations recorded as applied to `tenant`
+    /// ([`HISTORY_TABLE`](crate::migrate::HISTORY_TABLE)), in version order, read
+    /// without the tenant's lock and without creating anything: empty when the tenant
+    /// was never migrated. What `migrate status` reads.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default, for an adapter
+    /// without versioned migrations; a database error naming the tenant.
+    async fn migration_history(&self, tenant: &TenantContext) -> Result<Vec<AppliedMigration>> {
+        Err(no_versioned_migrations(Some(tenant.id())))
+    }
+}
+
+/// The error of an adapter that has no versioned migrations.
+fn no_versioned_migrations(tenant: Option<&TenantId>) -> crate::Error {
+    crate::Error::Unsupported {
+        tenant: tenant.cloned(),
+        object: "migrate".into(),
+        message: "this database adapter cannot apply versioned migrations; use sync with a target instead".into(),
+    }
 }
 
 /// A tenant held under its schema lock, inside one unit of work.
@@ -352,6 +373,31 @@ pub trait TenantLock: Send {
         plan: &MigrationPlan,
         live: &SchemaSnapshot,
     ) -> Result<ExecutionResult>;
+
+    /// The versioned migrations recorded as applied to the tenant, in version order,
+    /// read in this unit of work; creates the tenant's
+    /// [`HISTORY_TABLE`](crate::migrate::HISTORY_TABLE) first when it is missing.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default; a database error.
+    async fn migration_history(&mut self) -> Result<Vec<AppliedMigration>> {
+        Err(no_versioned_migrations(None))
+    }
+
+    /// Runs `migration`'s SQL in the tenant's namespace and records it in the history
+    /// table, returning how long the file took. Where DDL is transactional both happen
+    /// in this unit of work, so [`release`](Self::release) undoes them; a migration
+    /// marked `no_transaction` commits the unit of work first and runs on its own, with
+    /// the tenant's lock still held. Before running anything the file's SQL goes through
+    /// the [`ExecuteOptions::isolation`] guard.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default;
+    /// [`Error::Isolation`](crate::Error::Isolation); the database's error for the file.
+    async fn apply_migration(&mut self, migration: &Migration) -> Result<StatementTiming> {
+        let _ = migration;
+        Err(no_versioned_migrations(None))
+    }
 
     /// Whether [`release`](Self::release) undoes what [`apply`](Self::apply) did
     /// (transactional DDL). MySQL commits every DDL statement at once, so it cannot.

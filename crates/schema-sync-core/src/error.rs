@@ -265,6 +265,19 @@ pub enum Error {
         statement: String,
     },
 
+    /// A versioned migration file cannot be read or applied as it stands: its name breaks
+    /// the pattern, its version is taken, it changed since it was applied to a tenant, or
+    /// a tenant's history does not match the directory.
+    #[error("{}migration {file}: {message}", TenantPrefix(tenant))]
+    Migration {
+        /// The tenant, when the problem is one tenant's.
+        tenant: Option<TenantId>,
+        /// The file name (or `version N` for a version no file has).
+        file: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
     /// A task running tenant work panicked or was cancelled.
     #[error("{}internal error: {message}", TenantPrefix(tenant))]
     Internal {
@@ -303,6 +316,7 @@ impl Error {
         match self {
             Error::Unsupported { tenant, .. }
             | Error::Database { tenant, .. }
+            | Error::Migration { tenant, .. }
             | Error::Internal { tenant, .. } => tenant.as_ref(),
             Error::DestructiveRefused { tenant, .. }
             | Error::Lock { tenant, .. }
@@ -328,6 +342,7 @@ impl Error {
             Error::Snapshot { .. } => "snapshot",
             Error::Ledger { .. } => "ledger",
             Error::Diverged { .. } => "diverged",
+            Error::Migration { .. } => "migration",
             Error::Isolation { .. } => "isolation",
             Error::Internal { .. } => "internal",
         }

@@ -154,6 +154,7 @@ mod engine;
 mod error;
 mod isolation;
 pub mod ledger;
+pub mod migrate;
 mod options;
 pub mod plan;
 pub mod snapshot;

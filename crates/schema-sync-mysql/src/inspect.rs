@@ -722,4 +722,6 @@ fn finish(b: &mut Builder) {
         };
         b.snapshot.views.insert(name, view);
     }
+    // The versioned-migration history is bookkeeping, not schema.
+    schema_sync_core::migrate::strip_history_table(&mut b.snapshot);
 }

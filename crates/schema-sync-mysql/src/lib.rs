@@ -29,6 +29,9 @@
 //!   (`render/grouping` says which steps may share a statement, `render/clauses` writes
 //!   the column, index, key and option fragments).
 //! - `runner`: the per-tenant `GET_LOCK`, the session settings and the execution.
+//! - `history`: the database's `_schema_sync_migrations` table and how a versioned
+//!   migration file runs (`schema-sync migrate`): recorded as started, run, marked
+//!   finished, since MySQL cannot roll a file back.
 //! - `sql`: identifier and literal quoting, used by every module that writes SQL
 //!   ([`quote_ident`] by the run ledger too).
 //! - `error`: driver errors into the core error.
@@ -148,6 +151,7 @@ mod catalog;
 mod connect;
 mod error;
 mod hazards;
+mod history;
 mod inspect;
 mod render;
 mod runner;
@@ -159,7 +163,7 @@ mod types;
 use async_trait::async_trait;
 use schema_sync_core::plan::ScriptPart;
 use schema_sync_core::{
-    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Result,
+    ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Phase, Result,
     SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
 };
 
@@ -262,6 +266,14 @@ impl MigrationRunner for MysqlAdapter {
         plan: &MigrationPlan,
     ) -> Result<Vec<schema_sync_core::DataCheck>> {
         hazards::check_data(&self.server, tenant, plan).await
+    }
+
+    async fn migration_history(
+        &self,
+        tenant: &TenantContext,
+    ) -> Result<Vec<schema_sync_core::migrate::AppliedMigration>> {
+        let mut conn = self.server.conn(Some(tenant.id()), Phase::Inspect).await?;
+        history::read(&mut conn, tenant).await
     }
 }
 

@@ -260,10 +260,8 @@ impl Renderer<'_> {
         let group = self.pending.remove(at);
         if group.create {
             let sql = self.create_table(&group)?;
-            self.out.push(RenderedStatement {
-                steps: group.steps,
-                sql,
-            });
+            self.out
+                .push(RenderedStatement::for_steps(group.steps, sql));
             return Ok(());
         }
         let (fk_drops, rest): (Vec<usize>, Vec<usize>) = group.steps.iter().partition(|i| {
@@ -277,7 +275,7 @@ impl Renderer<'_> {
                 continue;
             }
             let sql = self.alter_table(table, &steps)?;
-            self.out.push(RenderedStatement { steps, sql });
+            self.out.push(RenderedStatement::for_steps(steps, sql));
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use schema_sync_core::migrate::{AppliedMigration, Migration};
 use schema_sync_core::plan::{RenderedStatement, ScriptPart};
 use schema_sync_core::{
     Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Progress, Result,
@@ -23,6 +24,7 @@ use schema_sync_core::{
 
 use crate::connect::{Flavor, Server, ServerInfo};
 use crate::error::{self, Message};
+use crate::history;
 use crate::inspect::inspect_schemas;
 use crate::render::{RenderContext, describe_steps, needs_live_schema, render_plan};
 use crate::sql::quote_ident;
@@ -408,6 +410,20 @@ impl TenantLock for MysqlLock {
         live: &SchemaSnapshot,
     ) -> Result<ExecutionResult> {
         self.run(plan, live).await
+    }
+
+    async fn migration_history(&mut self) -> Result<Vec<AppliedMigration>> {
+        let tenant = self.tenant.clone();
+        let conn = self.conn()?;
+        history::create(conn, &tenant).await?;
+        history::read(conn, &tenant).await
+    }
+
+    async fn apply_migration(&mut self, migration: &Migration) -> Result<StatementTiming> {
+        self.isolation
+            .check(&self.tenant, &[migration.sql.as_str()])?;
+        let tenant = self.tenant.clone();
+        history::apply(self.conn()?, &tenant, migration).await
     }
 
     fn is_transactional(&self) -> bool {

@@ -617,10 +617,11 @@ SELECT * FROM o WHERE o.operator_class IS NOT NULL OR o.collation IS NOT NULL";
 
 /// Indexes; their names, access methods, options and comments come with the relations.
 ///
-/// An INVALID plain index (the leftover of a failed or interrupted `CREATE INDEX
-/// CONCURRENTLY`) is left out: it serves no query and enforces nothing, so the tenant
-/// lacks that index, and the online strategy's next build drops the leftover first. An
-/// invalid index of a partitioned table (`ON ONLY`, partitions not yet attached) stays.
+/// An INVALID index is left out: the leftover of a failed or interrupted `CREATE INDEX
+/// CONCURRENTLY`, or a partitioned table's index some partitions lack (`ON ONLY`, a
+/// partition by partition build stopped part way). It serves no query, or not all, and
+/// enforces nothing, so the tenant lacks that index, and the next build drops the
+/// leftover first.
 fn indexes_query(server_version: i32) -> String {
     let nulls = if server_version >= 150_000 {
         "i.indnullsnotdistinct"
@@ -636,7 +637,7 @@ SELECT i.indexrelid AS oid, i.indrelid AS table_oid, i.indisunique AS is_unique,
 FROM unnest($1::oid[]) sel(oid)
 JOIN pg_catalog.pg_index i ON i.indrelid = sel.oid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-WHERE i.indisvalid OR ic.relkind <> 'i'"
+WHERE i.indisvalid"
     )
 }
 
@@ -1055,6 +1056,7 @@ pub(crate) async fn external_relations(
 pub(crate) mod cookie;
 mod deparse;
 mod domains;
+pub(crate) mod index_builds;
 pub(crate) mod privileges;
 mod shapes;
 pub(crate) use shapes::{RawRow, raw_rows};

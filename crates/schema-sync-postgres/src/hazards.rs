@@ -18,7 +18,9 @@ use crate::sql::quote_ident;
 
 /// Adds the lock level each step of `plan` takes. An index built or dropped outside the
 /// transaction (`--strategy online`) is built `CONCURRENTLY`, under `SHARE UPDATE
-/// EXCLUSIVE`: it blocks neither reads nor writes.
+/// EXCLUSIVE`: it blocks neither reads nor writes. A unique constraint added after
+/// commit builds its index so too, and keeps only the brief ACCESS EXCLUSIVE lock of
+/// `ADD CONSTRAINT ... USING INDEX`.
 pub(crate) fn refine(plan: &mut MigrationPlan) {
     for index in 0..plan.steps.len() {
         let step = &mut plan.steps[index];
@@ -30,6 +32,11 @@ pub(crate) fn refine(plan: &mut MigrationPlan) {
         {
             step.hazards.retain(|h| *h != Hazard::BlocksWrites);
             continue;
+        }
+        if step.outside_transaction && matches!(step.operation, Operation::AddUnique { .. }) {
+            // Its index is built concurrently; `USING INDEX` then locks the table only
+            // for the catalog change.
+            step.hazards.retain(|h| *h != Hazard::BlocksWrites);
         }
         if let Some(lock) = lock_of(&step.operation) {
             plan.add_hazards(index, &[lock]);

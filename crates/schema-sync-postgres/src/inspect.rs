@@ -420,6 +420,8 @@ impl Assembler<'_> {
             }
         }
         self.add_schema_objects();
+        // The versioned-migration history is bookkeeping, not schema.
+        schema_sync_core::migrate::strip_history_table(&mut self.snapshot);
         self.snapshot
     }
 

@@ -41,6 +41,9 @@
 //!   keyed by the tenant serialises concurrent runs, `SET LOCAL` timeouts bound the
 //!   waits, and any failure rolls the tenant back whole (PostgreSQL DDL is
 //!   transactional).
+//! - `history.rs` keeps a tenant's versioned migrations in its own
+//!   `_schema_sync_migrations` table and runs migration files in the runner's
+//!   transaction (`schema-sync migrate`).
 //! - `hazards.rs` names the lock each step takes and counts, read-only, the rows a plan
 //!   would fail on or lose (`plan --check-data`).
 //! - `sql.rs` quotes identifiers and literals and imports nothing else from the crate.
@@ -55,6 +58,7 @@ mod catalog;
 mod connect;
 mod error;
 mod hazards;
+mod history;
 mod inspect;
 mod online;
 mod render;
@@ -193,5 +197,12 @@ impl MigrationRunner for PostgresAdapter {
         plan: &MigrationPlan,
     ) -> Result<Vec<schema_sync_core::DataCheck>> {
         hazards::check_data(self, tenant, plan).await
+    }
+
+    async fn migration_history(
+        &self,
+        tenant: &TenantContext,
+    ) -> Result<Vec<schema_sync_core::migrate::AppliedMigration>> {
+        history::read(&*self.client().await?, tenant).await
     }
 }

@@ -13,7 +13,11 @@
 //!   PostgreSQL 12 and later prove from the valid check without a scan, and the helper's
 //!   drop;
 //! - `CREATE INDEX` and `DROP INDEX` run `CONCURRENTLY` after commit (they cannot run
-//!   inside a transaction block);
+//!   inside a transaction block); a partitioned table's new index is built `ON ONLY` the
+//!   parent, then concurrently on each partition and attached (where no partition is
+//!   partitioned itself), while dropping one stays in the transaction;
+//! - a unique constraint's index is built `CONCURRENTLY` after commit, then made the
+//!   constraint (`ADD CONSTRAINT ... UNIQUE USING INDEX`, a catalog change);
 //! - a step that depends on a step moved out of the transaction moves with it.
 //!
 //! Every moved step is marked [`PlanStep::outside_transaction`]; the runner keeps their
@@ -54,25 +58,67 @@ pub(crate) fn not_null_check_name(table: &str, column: &str) -> String {
     format!("schema_sync_not_null_{}", &hash.to_hex()[..16])
 }
 
+/// Tables the plan creates (empty) or rebuilds.
+fn rebuilt_tables(plan: &MigrationPlan) -> BTreeSet<String> {
+    plan.steps
+        .iter()
+        .filter_map(|s| match &s.operation {
+            Operation::CreateTable { name, .. } | Operation::ReorderColumns { table: name, .. } => {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Tables whose steps stay plain: those the plan creates (empty) or rebuilds.
 fn plain_tables(from: &SchemaSnapshot, plan: &MigrationPlan) -> BTreeSet<String> {
-    let mut tables: BTreeSet<String> =
-        plan.steps
-            .iter()
-            .filter_map(|s| match &s.operation {
-                Operation::CreateTable { name, .. }
-                | Operation::ReorderColumns { table: name, .. } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
+    let mut tables = rebuilt_tables(plan);
     tables.extend(
         from.tables
             .iter()
-            // A concurrent build fails on a partitioned parent: its indexes stay plain.
+            // A concurrent build fails on a partitioned parent: its steps stay plain, but
+            // for new indexes, built partition by partition (`split_parents`).
             .filter(|(_, t)| t.partition_by.is_some())
             .map(|(name, _)| name.clone()),
     );
     tables
+}
+
+/// Partitioned tables whose new indexes are built partition by partition after commit
+/// (`ON ONLY` the parent, a concurrent build per partition, then attached): those the plan
+/// neither creates nor rebuilds, none of whose partitions (now or created by the plan)
+/// is partitioned itself.
+fn split_parents(from: &SchemaSnapshot, plan: &MigrationPlan) -> BTreeSet<String> {
+    let rebuilt: BTreeSet<&str> =
+        plan.steps
+            .iter()
+            .filter_map(|s| match &s.operation {
+                Operation::CreateTable { name, .. }
+                | Operation::ReorderColumns { table: name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+    let created = plan.steps.iter().filter_map(|s| match &s.operation {
+        Operation::CreateTable { table, .. } => Some(table),
+        _ => None,
+    });
+    let nested: BTreeSet<&str> = from
+        .tables
+        .values()
+        .chain(created)
+        .filter(|t| t.partition_by.is_some())
+        .filter_map(|t| t.partition_of.as_ref().map(|p| p.parent.as_str()))
+        .collect();
+    from.tables
+        .iter()
+        .filter(|(name, t)| {
+            t.partition_by.is_some()
+                && !rebuilt.contains(name.as_str())
+                && !nested.contains(name.as_str())
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// Tables where the plan drops or retypes a column: dropping it drops its indexes in the
@@ -99,6 +145,7 @@ struct Reshaped {
 /// Rewrites the default plan's locking steps (module docs).
 fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
     let plain_tables = plain_tables(from, &plain);
+    let split_parents = split_parents(from, &plain);
     let losing = tables_losing_columns(&plain)
         .into_iter()
         .map(str::to_string)
@@ -220,7 +267,19 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
                 );
             }
             Operation::CreateIndex { table, index, .. }
-                if existing(&table) && !(index.unique && referenced.contains(&table)) =>
+                if (existing(&table) || split_parents.contains(&table))
+                    && !(index.unique && referenced.contains(&table)) =>
+            {
+                push(
+                    &mut out,
+                    PlanStep {
+                        outside_transaction: true,
+                        ..step
+                    },
+                )
+            }
+            Operation::AddUnique { ref table, .. }
+                if existing(table) && !referenced.contains(table) =>
             {
                 push(
                     &mut out,

@@ -22,6 +22,7 @@ use schema_sync_core::snapshot::{
 };
 use schema_sync_core::{Error, Result, SchemaSnapshot, TenantId};
 
+use crate::catalog::index_builds::IndexBuilds;
 use crate::catalog::privileges::Privileges;
 #[cfg(doc)]
 use crate::sql::operator_class_text;
@@ -46,6 +47,9 @@ pub(crate) struct RenderContext<'a> {
     pub live: &'a SchemaSnapshot,
     /// Grants and owners of the live views, for views the plan drops and creates again.
     pub privileges: &'a Privileges,
+    /// INVALID leftovers under the names the plan builds, and the partitions of the
+    /// partitioned tables whose index the plan builds after commit.
+    pub index_builds: &'a IndexBuilds,
 }
 
 /// Renders every step of `plan` for the tenant of `context`, in step order; each
@@ -79,9 +83,14 @@ pub(crate) fn render_plan(
         plan,
         live: context.live,
         privileges: context.privileges,
+        index_builds: context.index_builds,
     };
     let mut out = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
+        if let Some(statements) = renderer.index_build_statements(index, &step.operation) {
+            out.extend(statements);
+            continue;
+        }
         out.extend(
             renderer
                 .operation(index, &step.operation)?
@@ -126,6 +135,8 @@ struct Renderer<'a> {
     live: &'a SchemaSnapshot,
     /// Grants and owners of the live views, for views the plan drops and creates again.
     privileges: &'a Privileges,
+    /// What the catalog says about the indexes the plan builds.
+    index_builds: &'a IndexBuilds,
 }
 
 impl Renderer<'_> {
@@ -237,15 +248,6 @@ impl Renderer<'_> {
                 let name = from.name.clone().unwrap_or_else(|| format!("{table}_pkey"));
                 vec![self.drop_constraint(table, &name)]
             }
-            AddUnique {
-                table,
-                name,
-                unique,
-            } => vec![format!(
-                "ALTER TABLE {} ADD {}",
-                self.q(table),
-                unique_clause(name, unique)
-            )],
             DropUnique { table, name, .. }
             | DropCheck { table, name, .. }
             | DropForeignKey { table, name, .. } => vec![self.drop_constraint(table, name)],
@@ -268,11 +270,12 @@ impl Renderer<'_> {
                 self.q(table),
                 self.foreign_key_clause(name, foreign_key)
             )],
-            CreateIndex {
-                table,
-                name,
-                index: definition,
-            } => vec![self.create_index_with(table, name, definition, self.concurrently(index))],
+            CreateIndex { .. } | AddUnique { .. } => self
+                .index_build_statements(index, op)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.sql)
+                .collect(),
             DropIndex { name, .. } => vec![format!(
                 "DROP INDEX {}{}",
                 self.concurrently(index),
@@ -520,6 +523,12 @@ impl Renderer<'_> {
         index: &Index,
         concurrently: &str,
     ) -> String {
+        self.index_statement(name, &self.q(table), index, concurrently)
+    }
+
+    /// `CREATE INDEX` of `name` on `on` (a qualified table, or `ONLY` and one), with
+    /// `concurrently` (`CONCURRENTLY ` or nothing) after `INDEX`.
+    fn index_statement(&self, name: &str, on: &str, index: &Index, concurrently: &str) -> String {
         let parts: Vec<String> = index
             .parts
             .iter()
@@ -538,10 +547,9 @@ impl Renderer<'_> {
             })
             .collect();
         let mut out = format!(
-            "CREATE {}INDEX {concurrently}{} ON {}",
+            "CREATE {}INDEX {concurrently}{} ON {on}",
             if index.unique { "UNIQUE " } else { "" },
             quote_ident(name),
-            self.q(table)
         );
         if let Some(method) = &index.method {
             out.push_str(&format!(" USING {}", quote_ident(method)));
@@ -620,7 +628,7 @@ fn render_operator_class(class: &str) -> String {
 }
 
 /// `CONSTRAINT "n" UNIQUE [NULLS NOT DISTINCT] ("a", "b") [DEFERRABLE ...]`.
-fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
+pub(super) fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
     format!(
         "CONSTRAINT {} UNIQUE {}({}){}",
         quote_ident(name),
@@ -634,7 +642,7 @@ fn unique_clause(name: &str, unique: &UniqueConstraint) -> String {
     )
 }
 
-fn deferrable_clause(deferrable: Deferrable) -> &'static str {
+pub(super) fn deferrable_clause(deferrable: Deferrable) -> &'static str {
     match deferrable {
         Deferrable::NotDeferrable => "",
         Deferrable::InitiallyImmediate => " DEFERRABLE INITIALLY IMMEDIATE",
@@ -643,7 +651,7 @@ fn deferrable_clause(deferrable: Deferrable) -> &'static str {
 }
 
 /// Quoted, comma-separated identifiers.
-fn idents(names: &[String]) -> String {
+pub(super) fn idents(names: &[String]) -> String {
     names
         .iter()
         .map(|n| quote_ident(n))
@@ -695,6 +703,8 @@ mod columns;
 mod comments;
 mod domains;
 mod grants;
+mod index_builds;
+pub(crate) mod index_names;
 mod objects;
 mod partitions;
 mod privileges;

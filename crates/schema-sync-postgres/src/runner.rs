@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
+use schema_sync_core::migrate::{AppliedMigration, Migration};
 use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement, ScriptPart};
 use schema_sync_core::{
     ChangeCookie, Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
@@ -36,8 +37,9 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
-use crate::catalog::{cookie, privileges, tenant_search_path};
+use crate::catalog::{cookie, index_builds, privileges, tenant_search_path};
 use crate::error;
+use crate::history;
 use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
 use crate::render::{RenderContext, render_plan};
 use outside::Deferred;
@@ -64,6 +66,11 @@ pub(crate) fn lock_key(schema: &str) -> i64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&hash.as_bytes()[..8]);
     i64::from_le_bytes(bytes)
+}
+
+/// Milliseconds since `started`, as the history table stores them.
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Reads `tenant` through `client` inside a transaction, to render a plan from it.
@@ -124,6 +131,16 @@ async fn render_with(
                 e,
             )
         })?;
+    let index_builds = index_builds::read(client, &schema, plan, live)
+        .await
+        .map_err(|e| {
+            error::database(
+                Some(tenant.id()),
+                Phase::Plan,
+                "reading the catalog for the indexes the plan builds",
+                e,
+            )
+        })?;
     render_plan(
         plan,
         &RenderContext {
@@ -131,6 +148,7 @@ async fn render_with(
             schema: qualify.then_some(schema.as_str()),
             live,
             privileges: &privileges,
+            index_builds: &index_builds,
         },
     )
 }
@@ -475,6 +493,87 @@ impl PgLock {
         })
     }
 
+    /// Sets the tenant's `search_path` for the transaction (`local`) or the session.
+    async fn set_search_path(&self, local: bool) -> Result<()> {
+        self.client()?
+            .query_typed(
+                "SELECT pg_catalog.set_config('search_path', $1, $2)",
+                &[
+                    (&tenant_search_path(self.tenant.namespace()), Type::TEXT),
+                    (&local, Type::BOOL),
+                ],
+            )
+            .await
+            .map(drop)
+            .map_err(|e| {
+                error::database(
+                    Some(self.id()),
+                    Phase::Execute,
+                    "setting the tenant's search_path",
+                    e,
+                )
+            })
+    }
+
+    /// Runs a `-- no-transaction` migration file between two transactions: a session
+    /// advisory lock taken before `COMMIT` keeps the tenant, the file and its history
+    /// row run on their own, then a new transaction takes the tenant's lock again. On
+    /// failure the connection is closed, which frees the session lock.
+    async fn apply_outside(&mut self, migration: &Migration) -> Result<StatementTiming> {
+        let outcome = self.run_between(migration).await;
+        if outcome.is_err()
+            && let Some(client) = self.client.take()
+        {
+            drop(Object::take(client));
+        }
+        outcome
+    }
+
+    async fn run_between(&mut self, migration: &Migration) -> Result<StatementTiming> {
+        let key = lock_key(self.tenant.namespace());
+        let id = self.id().clone();
+        let failed = |what: &'static str| {
+            let id = id.clone();
+            move |e| error::database(Some(&id), Phase::Execute, what, e)
+        };
+        let client = self.client()?;
+        client
+            .query_typed(
+                "SELECT pg_catalog.pg_advisory_lock($1)",
+                &[(&key, Type::INT8)],
+            )
+            .await
+            .map_err(failed(
+                "keeping the tenant's lock across a no-transaction migration",
+            ))?;
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(failed("committing before a no-transaction migration"))?;
+        self.set_search_path(false).await?;
+        let client = self.client()?;
+        let sent = Instant::now();
+        history::run(client, &self.tenant, migration).await?;
+        history::record(client, &self.tenant, migration, elapsed_ms(sent)).await?;
+        let timing = StatementTiming::since(migration.sql.as_str(), sent);
+        client
+            .batch_execute("RESET search_path")
+            .await
+            .map_err(failed(
+                "resetting search_path after a no-transaction migration",
+            ))?;
+        let options = self.options.clone();
+        self.begin(&options).await?;
+        self.client()?
+            .query_typed(
+                "SELECT pg_catalog.pg_advisory_unlock($1)",
+                &[(&key, Type::INT8)],
+            )
+            .await
+            .map_err(failed("handing the tenant's lock back to its transaction"))?;
+        Ok(timing)
+    }
+
     /// Ends the transaction with `ROLLBACK`; a connection that cannot roll back is closed
     /// (which rolls back on the server).
     async fn rollback(&mut self) {
@@ -553,35 +652,19 @@ impl TenantLock for PgLock {
         let rendered = render_with(self.client()?, &self.tenant, plan, live, true).await?;
         // Reading the catalog under the lock moves the path; the plan's text is relative
         // to the tenant's.
-        self.client()?
-            .query_typed(
-                "SELECT pg_catalog.set_config('search_path', $1, true)",
-                &[(&tenant_search_path(self.tenant.namespace()), Type::TEXT)],
-            )
-            .await
-            .map_err(|e| {
-                error::database(
-                    Some(&id),
-                    Phase::Execute,
-                    "setting the tenant's search_path",
-                    e,
-                )
-            })?;
+        self.set_search_path(true).await?;
         let all: Vec<&str> = rendered.iter().map(|s| s.sql.as_str()).collect();
         self.isolation.check(&self.tenant, &all)?;
         let mut timings = Vec::with_capacity(rendered.len());
         self.steps_total = steps_total;
         self.deferred.clear();
-        for RenderedStatement {
-            steps,
-            sql: statement,
-        } in &rendered
-        {
-            let index = steps.first().copied().unwrap_or(0);
+        for rendered in &rendered {
+            let statement = &rendered.sql;
+            let index = rendered.steps.first().copied().unwrap_or(0);
             let step = plan.steps.get(index);
             if step.is_some_and(|s| s.outside_transaction) {
                 self.deferred
-                    .push(Deferred::new(statement.clone(), step.map(|s| &s.operation)));
+                    .push(Deferred::new(rendered, step.map(|s| &s.operation)));
                 continue;
             }
             let sent = Instant::now();
@@ -632,6 +715,26 @@ impl TenantLock for PgLock {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             statements: timings,
         })
+    }
+
+    async fn migration_history(&mut self) -> Result<Vec<AppliedMigration>> {
+        let client = self.client()?;
+        history::create(client, &self.tenant).await?;
+        history::read(client, &self.tenant).await
+    }
+
+    async fn apply_migration(&mut self, migration: &Migration) -> Result<StatementTiming> {
+        self.isolation
+            .check(&self.tenant, &[migration.sql.as_str()])?;
+        if migration.no_transaction {
+            return self.apply_outside(migration).await;
+        }
+        self.set_search_path(true).await?;
+        let client = self.client()?;
+        let sent = Instant::now();
+        history::run(client, &self.tenant, migration).await?;
+        history::record(client, &self.tenant, migration, elapsed_ms(sent)).await?;
+        Ok(StatementTiming::since(migration.sql.as_str(), sent))
     }
 
     fn is_transactional(&self) -> bool {

@@ -123,19 +123,10 @@ async fn sync_under_load(
     (synced.map(drop), report, tenant)
 }
 
-/// An engine with the online planner, and options that execute with lock retries. A
-/// concurrent build waits for every older transaction of the database (other tests'
-/// included): the lock timeout is longer than the load test's.
+/// An engine with the online planner ([`common::sync_engine`]): its lock timeout is
+/// longer than the load test's.
 fn online_engine(db: &common::PgDb) -> (Engine, SyncOptions) {
-    let engine = Engine::new(db.dyn_adapter()).with_planner(Arc::new(OnlinePlanner));
-    let options = SyncOptions::default()
-        .with_execute(true)
-        .with_execute_options(
-            ExecuteOptions::default()
-                .with_lock_timeout(Duration::from_secs(5))
-                .with_lock_retries(2),
-        );
-    (engine, options)
+    common::sync_engine(db, Arc::new(OnlinePlanner))
 }
 
 #[tokio::test]
@@ -185,9 +176,16 @@ async fn online_sync_keeps_a_writer_going_and_plain_stalls_it() {
         .await,
         0
     );
+    // Independently of our inspector: pg_dump cannot tell the two tenants apart.
+    let online_dump = common::pg_dump_relative(online_tenant.namespace());
+    let plain_dump = common::pg_dump_relative(plain_tenant.namespace());
     for tenant in [&online_tenant, &plain_tenant] {
         db.drop_tenant(tenant).await.unwrap();
     }
+    assert_eq!(
+        online_dump, plain_dump,
+        "pg_dump of the online and plain tenants"
+    );
     online.unwrap();
     plain.unwrap();
     assert!(

@@ -170,6 +170,8 @@ fn snapshot_of(catalog: &Catalog) -> SchemaSnapshot {
         }
     }
     report_unmodelled_dependents(rows, &mut snapshot);
+    // The versioned-migration history is bookkeeping, not schema.
+    schema_sync_core::migrate::strip_history_table(&mut snapshot);
     snapshot
 }
 

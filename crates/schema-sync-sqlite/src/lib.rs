@@ -54,6 +54,8 @@
 //!   of what a rebuild does not change.
 //! - `runner.rs`: the tenant lock (`BEGIN IMMEDIATE`): renders inside the lock, checks
 //!   every statement with the namespace guard, runs it, and checks foreign keys.
+//! - `history.rs`: the file's `_schema_sync_migrations` table and how a versioned
+//!   migration file runs in the lock's transaction (`schema-sync migrate`).
 //! - `sql.rs`: quoting of identifiers and literals; a leaf that imports nothing from the
 //!   crate.
 //! - `error.rs`: rusqlite errors to schema-sync errors with the tenant, phase, file and
@@ -64,6 +66,7 @@ mod catalog;
 mod connect;
 mod error;
 mod hazards;
+mod history;
 mod inspect;
 mod render;
 mod runner;
@@ -209,6 +212,17 @@ impl MigrationRunner for SqliteAdapter {
         plan: &MigrationPlan,
     ) -> Result<Vec<schema_sync_core::DataCheck>> {
         hazards::check_data(tenant, plan, self.access).await
+    }
+
+    async fn migration_history(
+        &self,
+        tenant: &TenantContext,
+    ) -> Result<Vec<schema_sync_core::migrate::AppliedMigration>> {
+        let (id, path, access) = (tenant.id().clone(), tenants::path_of(tenant), self.access);
+        schema_sync_core::run_blocking(move || {
+            connect::read_for_inspection(&id, &path, access, history::read)
+        })
+        .await
     }
 }
 

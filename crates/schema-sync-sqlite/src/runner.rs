@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
+use schema_sync_core::migrate::{AppliedMigration, Migration};
 use schema_sync_core::{
     ChangeCookie, Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase,
     Result, SchemaSnapshot, StatementTiming, TenantContext, TenantId, TenantLock,
@@ -19,6 +20,7 @@ use schema_sync_core::{
 use crate::catalog::{StoredSql, foreign_key_violations};
 use crate::connect::open;
 use crate::error::{is_busy, sqlite_error};
+use crate::history;
 use crate::inspect::inspect_connection;
 use crate::render::{RenderContext, render_plan};
 use crate::tenants;
@@ -166,6 +168,28 @@ impl TenantLock for SqliteLock {
         let (isolation, context) = (self.isolation.clone(), self.context.clone());
         self.with_conn(move |conn, tenant, path| {
             apply(conn, tenant, path, &plan, &isolation, &context)
+        })
+        .await
+    }
+
+    async fn migration_history(&mut self) -> Result<Vec<AppliedMigration>> {
+        self.with_conn(|conn, tenant, path| {
+            history::create(conn)
+                .and_then(|()| history::read(conn))
+                .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))
+        })
+        .await
+    }
+
+    async fn apply_migration(&mut self, migration: &Migration) -> Result<StatementTiming> {
+        // A file cannot name another tenant's file without ATTACH; the guard still sees
+        // every file, as on every database.
+        self.isolation
+            .check(&self.context, &[migration.sql.as_str()])?;
+        let migration = migration.clone();
+        self.with_conn(move |conn, tenant, path| {
+            history::apply(conn, &migration)
+                .map_err(|e| sqlite_error(Some(tenant), Phase::Execute, path, e))
         })
         .await
     }

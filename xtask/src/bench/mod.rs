@@ -21,6 +21,7 @@ mod floor;
 pub(crate) mod render;
 mod report;
 pub(crate) mod schema;
+mod stall;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -160,7 +161,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     for server in &found {
         eprintln!("xtask bench: {} on {}", server.database, server.describe());
         let mut phases = Vec::new();
-        let mut floor = None;
+        let mut extras = Extras::default();
         let outcome = bench_one(
             server,
             &fleet,
@@ -168,7 +169,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             &workdir,
             args,
             &mut phases,
-            &mut floor,
+            &mut extras,
         );
         if let Err(error) = &outcome {
             eprintln!("xtask bench: {} FAILED: {error:#}", server.database);
@@ -182,7 +183,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 drifted: fleet.drifted.len(),
                 total: phases.iter().map(|p| p.elapsed).sum(),
                 phases,
-                floor,
+                floor: extras.floor,
+                stalls: extras.stalls,
                 failure: outcome.err().map(|e| format!("{e:#}")),
             });
         }
@@ -206,6 +208,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a database's run measures besides its phases.
+#[derive(Debug, Default)]
+struct Extras {
+    /// The catalog floor (PostgreSQL and MySQL).
+    floor: Option<floor::Floor>,
+    /// The writer's stall under sync, per strategy (PostgreSQL).
+    stalls: Vec<report::Stall>,
+}
+
 /// Builds, measures and drops one database's fleet, recording each finished phase.
 fn bench_one(
     server: &Server,
@@ -214,7 +225,7 @@ fn bench_one(
     workdir: &Path,
     args: &BenchArgs,
     phases: &mut Vec<Phase>,
-    floor: &mut Option<floor::Floor>,
+    extras: &mut Extras,
 ) -> Result<()> {
     let database = server.database;
     let dialect = match database {
@@ -266,12 +277,17 @@ fn bench_one(
                     result: format!("{} ({} rows)", fastest.strategy, fastest.rows),
                 });
             }
-            *floor = Some(measured);
+            extras.floor = Some(measured);
         }
-        match cli {
-            Some(cli) => measure(&built.url, &target, fleet, cli, workdir, args, phases),
-            None => Ok(()),
+        let Some(cli) = cli else {
+            return Ok(());
+        };
+        measure(&built.url, &target, fleet, cli, workdir, args, phases)?;
+        if database == Database::Postgres {
+            eprintln!("xtask bench: timing a writer's stall under sync, online and plain");
+            extras.stalls = stall::measure(&built.url, cli, workdir)?;
         }
+        Ok(())
     });
     if !args.keep && !args.reuse {
         eprintln!("xtask bench: dropping the {database} fleet");

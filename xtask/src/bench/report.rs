@@ -44,6 +44,26 @@ pub struct DatabaseResult {
     pub total: Duration,
     /// Why the run on this database failed, if it did (its later phases are missing).
     pub failure: Option<String>,
+    /// A writer's stall under `sync` of a loaded table, per strategy (PostgreSQL).
+    pub stalls: Vec<Stall>,
+}
+
+/// What a concurrent writer saw while `sync` changed a loaded table under one strategy
+/// ([`super::stall`]).
+#[derive(Debug, Clone)]
+pub struct Stall {
+    /// `online` or `plain`.
+    pub strategy: &'static str,
+    /// The sync's wall time.
+    pub sync: Duration,
+    /// The writer's longest wait for one statement.
+    pub longest: Duration,
+    /// Statements the writer ran.
+    pub statements: usize,
+    /// Statements that failed.
+    pub errors: usize,
+    /// The first failure, if any.
+    pub first_error: Option<String>,
 }
 
 /// The whole run.
@@ -173,6 +193,29 @@ impl Report {
                 let _ = writeln!(out, "  catalog passes: {}", floor.summary());
                 let _ = writeln!(out, "  {}", floor.breakdown());
             }
+            if !db.stalls.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  writer stall while sync adds an index, a foreign key, a check and a NOT NULL to {} rows:",
+                    super::stall::ROWS
+                );
+            }
+            for stall in &db.stalls {
+                let _ = writeln!(
+                    out,
+                    "    {:<7} longest wait {:>6} ms over {} statements, {} errors, sync {:.2} s{}",
+                    stall.strategy,
+                    stall.longest.as_millis(),
+                    stall.statements,
+                    stall.errors,
+                    stall.sync.as_secs_f64(),
+                    stall
+                        .first_error
+                        .as_deref()
+                        .map(|e| format!(" (first: {e})"))
+                        .unwrap_or_default()
+                );
+            }
             if let Some(failure) = &db.failure {
                 let first = failure.lines().next().unwrap_or_default();
                 let _ = writeln!(out, "  FAILED: {first}");
@@ -219,6 +262,14 @@ impl Report {
                     "peak_rss_kib": p.peak_rss_kib,
                     "result": p.result,
                 })).collect::<Vec<_>>(),
+                "writer_stalls": db.stalls.iter().map(|s| json!({
+                    "strategy": s.strategy,
+                    "longest_ms": s.longest.as_secs_f64() * 1000.0,
+                    "statements": s.statements,
+                    "errors": s.errors,
+                    "first_error": s.first_error,
+                    "sync_seconds": s.sync.as_secs_f64(),
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })
     }
@@ -253,6 +304,14 @@ mod tests {
             floor: None,
             total: Duration::from_secs(30),
             failure: None,
+            stalls: vec![Stall {
+                strategy: "online",
+                sync: Duration::from_secs(1),
+                longest: Duration::from_millis(34),
+                statements: 216,
+                errors: 0,
+                first_error: None,
+            }],
         };
         assert_eq!(db.validate_over_floor(), Some(1.5));
         assert_eq!(ms_per(db.tenants, db.phases[1].elapsed), Some(6.0));
@@ -282,5 +341,10 @@ mod tests {
             200.0
         );
         assert_eq!(json["databases"][0]["phases"][1]["ms_per_tenant"], 6.0);
+        assert!(
+            table.contains("online  longest wait     34 ms over 216 statements"),
+            "{table}"
+        );
+        assert_eq!(json["databases"][0]["writer_stalls"][0]["longest_ms"], 34.0);
     }
 }

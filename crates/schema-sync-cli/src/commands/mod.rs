@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check;
 pub mod export;
+pub mod migrate;
 pub mod plan;
 pub mod rollout;
 pub mod runs;

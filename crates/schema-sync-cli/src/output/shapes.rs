@@ -175,16 +175,21 @@ fn print_ids(tenants: &[String], detail: Detail) {
     } else {
         IDS_SHOWN
     };
+    println!("    {}", Styled(DIM, &some_ids(tenants, shown)));
+}
+
+/// The first `shown` of `tenants`, then how many more: `a, b, c and 4 more`.
+pub fn some_ids<S: AsRef<str>>(tenants: &[S], shown: usize) -> String {
     let mut line = tenants
         .iter()
         .take(shown)
-        .map(String::as_str)
+        .map(AsRef::as_ref)
         .collect::<Vec<_>>()
         .join(", ");
     if tenants.len() > shown {
         line.push_str(&format!(" and {} more", tenants.len() - shown));
     }
-    println!("    {}", Styled(DIM, &line));
+    line
 }
 
 /// The head line of a fleet block: `41 tenants: drifted, 1 change, destructive`.

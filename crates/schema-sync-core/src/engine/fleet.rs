@@ -258,17 +258,14 @@ impl Engine {
                     .filter(|(_, t)| t.rejection().is_none())
                     .map(|(_, t)| t.clone())
                     .collect();
-                let mut inspected = self.inspect_batch(&contexts, refresh_cache).await.into_iter();
+                let mut inspected = self
+                    .inspect_batch(&contexts, refresh_cache)
+                    .await
+                    .into_iter();
                 batch
                     .into_iter()
                     .map(|(i, t)| {
-                        if let Some(reason) = t.rejection() {
-                            let error = Error::InvalidTenantId {
-                                id: t.id().to_string(),
-                                reason: format!(
-                                    "this namespace cannot be a tenant ({reason}); rename it, or leave it out of the selection"
-                                ),
-                            };
+                        if let Some(error) = rejected(&t) {
                             return (i, t, Some(Err(error)));
                         }
                         // An inspector that returns too few results must not lose tenants.
@@ -383,6 +380,19 @@ async fn acquire(shared: Option<&Semaphore>) -> Option<SemaphorePermit<'_>> {
         Some(semaphore) => semaphore.acquire().await.ok(),
         None => None,
     }
+}
+
+/// The error of a tenant whose namespace name cannot be a tenant
+/// ([`TenantContext::rejection`]), which a fleet run reports as failed; `None` for a
+/// valid tenant.
+pub(crate) fn rejected(tenant: &TenantContext) -> Option<Error> {
+    let reason = tenant.rejection()?;
+    Some(Error::InvalidTenantId {
+        id: tenant.id().to_string(),
+        reason: format!(
+            "this namespace cannot be a tenant ({reason}); rename it, or leave it out of the selection"
+        ),
+    })
 }
 
 /// The error of a tenant an inspector returned no result for: one that returns too few

@@ -9,6 +9,7 @@ mod report;
 mod servers;
 mod target;
 
+pub(crate) use fleet::rejected;
 pub use fleet::{FleetObserver, FleetOptions, SYNC_BATCH_SIZE};
 pub use report::{FleetReport, FleetSummary, TenantReport, TenantStatus};
 pub use servers::{FleetServer, inspect_servers, run_servers};
@@ -148,6 +149,12 @@ impl Engine {
     /// The adapter.
     pub fn adapter(&self) -> &dyn DatabaseAdapter {
         self.adapter.as_ref()
+    }
+
+    /// The adapter, shared: for runners built beside the engine, such as
+    /// [`SqlFileMigrationRunner`](crate::migrate::SqlFileMigrationRunner).
+    pub fn shared_adapter(&self) -> Arc<dyn DatabaseAdapter> {
+        Arc::clone(&self.adapter)
     }
 
     /// Every tenant of the database, as contexts. A namespace whose name cannot be a

@@ -99,15 +99,33 @@ pub struct RenderedStatement {
     pub steps: Vec<usize>,
     /// The SQL, every identifier quoted.
     pub sql: String,
+    /// The index this statement builds outside a transaction (`CREATE INDEX
+    /// CONCURRENTLY`, or PostgreSQL's `ON ONLY` index of a partitioned table), whose
+    /// INVALID leftover the runner drops before the statement runs and after it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builds_index: Option<String>,
 }
 
 impl RenderedStatement {
     /// A statement carrying out one step.
     pub fn for_step(step: usize, sql: impl Into<String>) -> Self {
+        Self::for_steps(vec![step], sql)
+    }
+
+    /// A statement carrying out `steps` together.
+    pub fn for_steps(steps: Vec<usize>, sql: impl Into<String>) -> Self {
         Self {
-            steps: vec![step],
+            steps,
             sql: sql.into(),
+            builds_index: None,
         }
+    }
+
+    /// This statement, marked as building index `name` ([`builds_index`](Self::builds_index)).
+    #[must_use]
+    pub fn building_index(mut self, name: impl Into<String>) -> Self {
+        self.builds_index = Some(name.into());
+        self
     }
 }
 

@@ -164,6 +164,8 @@ struct MockState {
     cookies_with_inspection: bool,
     /// Tenants whose cookie was read by `change_cookies`, in all.
     cookies_read: usize,
+    /// Each tenant's versioned-migration history, as committed.
+    histories: BTreeMap<TenantId, Vec<crate::migrate::AppliedMigration>>,
 }
 
 /// An in-memory database of tenants, implementing adapter, inspector and runner.
@@ -203,6 +205,16 @@ impl MockAdapter {
     /// (the first table vanishes), as an unmodelled side effect would.
     pub fn diverge_execute(&self, tenant: &TenantId) {
         self.with_state(|s| s.diverging_execute.insert(tenant.clone()));
+    }
+
+    /// The versions recorded as applied to `tenant`, as committed.
+    pub fn applied_versions(&self, tenant: &TenantId) -> Vec<i64> {
+        self.with_state(|s| {
+            s.histories
+                .get(tenant)
+                .map(|rows| rows.iter().map(|row| row.version).collect())
+                .unwrap_or_default()
+        })
     }
 
     /// The tenant's current schema.
@@ -337,6 +349,8 @@ struct MockLock {
     /// Steps that run outside the transaction: applied at commit, as a runner runs them
     /// once the transaction has committed.
     after_commit: Vec<crate::plan::Operation>,
+    /// The migration history as changed in this unit of work, once read.
+    history: Option<Vec<crate::migrate::AppliedMigration>>,
     _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
@@ -426,11 +440,60 @@ impl TenantLock for MockLock {
         Ok(self.adapter.cookie(self.tenant.id()))
     }
 
+    async fn migration_history(&mut self) -> Result<Vec<crate::migrate::AppliedMigration>> {
+        let tenant = self.tenant.id();
+        let committed = self
+            .adapter
+            .with_state(|s| s.histories.get(tenant).cloned().unwrap_or_default());
+        Ok(self.history.get_or_insert(committed).clone())
+    }
+
+    /// Records the migration; fails without recording for a tenant set to
+    /// [`fail_execute`](MockAdapter::fail_execute).
+    async fn apply_migration(
+        &mut self,
+        migration: &crate::migrate::Migration,
+    ) -> Result<crate::StatementTiming> {
+        self.options
+            .isolation
+            .check(&self.tenant, &[migration.sql.as_str()])?;
+        let tenant = self.tenant.id().clone();
+        if self
+            .adapter
+            .with_state(|s| s.failing_execute.contains(&tenant))
+        {
+            return Err(Error::database(
+                Some(&tenant),
+                Phase::Execute,
+                Some(migration.file.clone()),
+                "mock execution failure",
+            ));
+        }
+        let row = crate::migrate::AppliedMigration {
+            version: migration.version,
+            description: migration.description.clone(),
+            installed_on: String::new(),
+            success: true,
+            checksum: migration.checksum.as_bytes().to_vec(),
+            execution_time_ms: 0,
+        };
+        self.history.get_or_insert_with(Vec::new).push(row);
+        Ok(crate::StatementTiming {
+            sql: migration.sql.clone(),
+            duration_ms: 0,
+        })
+    }
+
     fn is_transactional(&self) -> bool {
         true
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
+        if let Some(history) = self.history.clone() {
+            let tenant = self.tenant.id().clone();
+            self.adapter
+                .with_state(|s| s.histories.insert(tenant, history));
+        }
         if let Some(mut schema) = self.pending {
             let tenant = self.tenant.id().clone();
             for operation in &self.after_commit {
@@ -485,6 +548,7 @@ impl MigrationRunner for MockAdapter {
             options: options.clone(),
             pending: None,
             after_commit: Vec::new(),
+            history: None,
             _guard: guard,
         }))
     }

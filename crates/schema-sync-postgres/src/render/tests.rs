@@ -16,6 +16,7 @@ fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>>
             schema: Some("t\"1"),
             live,
             privileges: &Default::default(),
+            index_builds: &Default::default(),
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -417,6 +418,7 @@ fn options_postgres_cannot_express_or_unsafe_parameter_names_are_refused() {
                 schema: Some("t1"),
                 live: &SchemaSnapshot::empty(),
                 privileges: &Default::default(),
+                index_builds: &Default::default(),
             },
         )
         .err()
@@ -620,6 +622,7 @@ fn a_malformed_function_key_is_refused_not_guessed() {
             schema: Some("t1"),
             live: &SchemaSnapshot::empty(),
             privileges: &Default::default(),
+            index_builds: &Default::default(),
         },
     );
     assert!(
@@ -805,6 +808,7 @@ fn mysql_only_column_and_index_attributes_are_refused() {
                 schema: Some("t1"),
                 live: &SchemaSnapshot::empty(),
                 privileges: &Default::default(),
+                index_builds: &Default::default(),
             },
         );
         match result {
@@ -827,6 +831,7 @@ fn a_shared_file_names_no_schema_and_refuses_functions_pinned_to_the_tenant() {
                 schema: None,
                 live: &SchemaSnapshot::empty(),
                 privileges: &Default::default(),
+                index_builds: &Default::default(),
             },
         )
         .map(|statements| statements.into_iter().map(|s| s.sql).collect::<Vec<_>>())

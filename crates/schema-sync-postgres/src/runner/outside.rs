@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use schema_sync_core::plan::Operation;
+use schema_sync_core::plan::{Operation, RenderedStatement};
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
@@ -41,22 +41,20 @@ pub(super) struct Deferred {
 }
 
 impl Deferred {
-    /// The statement `sql` carrying out `operation`.
-    pub(super) fn new(sql: String, operation: Option<&Operation>) -> Self {
-        let builds_index = match operation {
-            Some(Operation::CreateIndex { name, .. }) => Some(name.clone()),
-            _ => None,
-        };
+    /// The statement `rendered` carrying out `operation`.
+    pub(super) fn new(rendered: &RenderedStatement, operation: Option<&Operation>) -> Self {
         Self {
             operation: operation.map(ToString::to_string).unwrap_or_default(),
-            sql,
-            builds_index,
+            sql: rendered.sql.clone(),
+            builds_index: rendered.builds_index.clone(),
         }
     }
 }
 
 /// Drops index `name` of `schema` if it exists and is INVALID (the leftover of a failed
-/// or interrupted concurrent build).
+/// or interrupted concurrent build): concurrently, or for a partitioned table's index
+/// (which cannot be dropped concurrently, and takes the indexes attached to it along)
+/// plainly.
 ///
 /// # Errors
 /// A database error reading the catalog or dropping the index.
@@ -67,7 +65,7 @@ pub(super) async fn drop_invalid_index(
 ) -> Result<bool, tokio_postgres::Error> {
     let rows = client
         .query_typed(
-            "SELECT NOT i.indisvalid
+            "SELECT NOT i.indisvalid, c.relkind = 'I'
              FROM pg_catalog.pg_index i
              JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -75,14 +73,15 @@ pub(super) async fn drop_invalid_index(
             &[(&schema, Type::TEXT), (&name, Type::TEXT)],
         )
         .await?;
-    let invalid = match rows.first() {
-        Some(row) => row.try_get::<_, bool>(0)?,
-        None => false,
+    let (invalid, partitioned) = match rows.first() {
+        Some(row) => (row.try_get::<_, bool>(0)?, row.try_get::<_, bool>(1)?),
+        None => (false, false),
     };
     if invalid {
         client
             .batch_execute(&format!(
-                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                "DROP INDEX {}IF EXISTS {}.{}",
+                if partitioned { "" } else { "CONCURRENTLY " },
                 quote_ident(schema),
                 quote_ident(name)
             ))

@@ -70,6 +70,7 @@ async fn reparse(
             schema: Some(scratch),
             live: &empty,
             privileges: &Privileges::default(),
+            index_builds: &Default::default(),
         },
     )?;
     let schema = quote_ident(scratch);

@@ -13,6 +13,24 @@ use schema_sync_core::{
 use schema_sync_postgres::{PostgresAdapter, connect};
 use tokio_postgres::{Client, NoTls};
 
+/// An engine with `planner`, and options that execute with a lock timeout of 5 s and 2
+/// lock retries (a concurrent build waits for every older transaction of the database,
+/// other tests' included).
+pub fn sync_engine(
+    db: &PgDb,
+    planner: Arc<dyn schema_sync_core::Planner>,
+) -> (schema_sync_core::Engine, schema_sync_core::SyncOptions) {
+    let engine = schema_sync_core::Engine::new(db.dyn_adapter()).with_planner(planner);
+    let options = schema_sync_core::SyncOptions::default()
+        .with_execute(true)
+        .with_execute_options(
+            schema_sync_core::ExecuteOptions::default()
+                .with_lock_timeout(std::time::Duration::from_secs(5))
+                .with_lock_retries(2),
+        );
+    (engine, options)
+}
+
 /// The test server: `SCHEMA_SYNC_TEST_PG_URL` or the local one.
 pub fn url() -> String {
     std::env::var("SCHEMA_SYNC_TEST_PG_URL")

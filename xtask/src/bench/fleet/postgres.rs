@@ -266,7 +266,8 @@ fn tenant_sql(schema: &str, ddl: &str) -> String {
     format!("BEGIN;\nCREATE SCHEMA {schema};\nSET LOCAL search_path TO {schema};\n{ddl}COMMIT;\n")
 }
 
-async fn connect(url: &str) -> Result<tokio_postgres::Client> {
+/// A client of `url`, its connection driven on the current runtime.
+pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .with_context(|| format!("cannot connect to {}", servers::redact(url)))?;
