@@ -1,8 +1,9 @@
 //! `plan --out DIR --layout`: on SQLite files, PostgreSQL schemas and MariaDB databases,
 //! a fleet with three drift shapes is exported in every layout; the layout is parsed
 //! (file names, versions, up/down pairs, the manifest), the up files are applied to each
-//! shape's tenants through the database driver, `validate` then exits 0, and the down
-//! files bring every tenant back to the hash it had before.
+//! shape's tenants (`plain` with `schema-sync migrate`, the others through the database
+//! driver), `validate` then exits 0, and the down files bring every tenant back to the
+//! hash it had before.
 //!
 //! The PostgreSQL and MariaDB tests gate themselves like `servers.rs` (see there).
 
@@ -378,6 +379,9 @@ async fn export_story(
                 && migrations.iter().any(|m| !m["down_losses"].is_null()),
             "{exported}"
         );
+        // The plain layout goes through `schema-sync migrate` once per fleet (its history
+        // then holds these versions), the others through the driver as a tool would.
+        let through_migrate = layout == "plain" && strategy[1] == "plain";
         for migration in &migrations {
             let sql = text(&out.join(migration["up"].as_str().unwrap_or("")));
             for tenant in migration["tenants"].as_array().into_iter().flatten() {
@@ -392,14 +396,19 @@ async fn export_story(
                         migration["from_hash"].as_str().unwrap_or("")
                     );
                 }
-                fleet
-                    .apply(
-                        tenant,
-                        strip_mark(&sql),
-                        migration["outside_transaction"] != true,
-                    )
-                    .await;
+                if !through_migrate {
+                    fleet
+                        .apply(
+                            tenant,
+                            strip_mark(&sql),
+                            migration["outside_transaction"] != true,
+                        )
+                        .await;
+                }
             }
+        }
+        if through_migrate {
+            migrate_shapes(fleet, &out, &migrations, dir.path());
         }
         let validated = run(fleet, &schema, &[&["validate"][..], &select].concat(), 0);
         assert_eq!(
@@ -433,6 +442,49 @@ async fn export_story(
             hashes(fleet, &schema, pattern),
             before,
             "{layout}: down restores every hash"
+        );
+    }
+}
+
+/// Applies the up files of each shape with `schema-sync migrate`, to that shape's tenants
+/// only (`migrate` applies every file of its directory): one directory per shape under
+/// `work`.
+fn migrate_shapes(fleet: &Fleet, out: &Path, migrations: &[Value], work: &Path) {
+    let mut shapes: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for migration in migrations {
+        let shape = migration["shape_hash"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{migration}"));
+        shapes.entry(shape).or_default().push(migration);
+    }
+    for (shape, parts) in shapes {
+        let dir = work.join(format!("migrate_{}", &shape[..8]));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        for part in &parts {
+            let up = part["up"].as_str().unwrap_or_else(|| panic!("{part}"));
+            std::fs::copy(out.join(up), dir.join(up)).unwrap_or_else(|e| panic!("{up}: {e}"));
+        }
+        let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
+        command
+            .env("SCHEMA_SYNC_URL", fleet.url())
+            .env("SCHEMA_SYNC_LEDGER", work.join("ledger.db"))
+            .args([
+                "migrate",
+                "--dir",
+                &dir.display().to_string(),
+                "--format",
+                "json",
+            ]);
+        for tenant in parts[0]["tenants"].as_array().into_iter().flatten() {
+            command.args(["--tenant", tenant.as_str().unwrap_or("")]);
+        }
+        let output = command.assert().code(0).get_output().stdout.clone();
+        let report: Value = serde_json::from_slice(&output)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)));
+        assert_eq!(
+            report["summary"]["migrated"],
+            parts[0]["tenants"].as_array().map(Vec::len).unwrap_or(0),
+            "{report}"
         );
     }
 }
