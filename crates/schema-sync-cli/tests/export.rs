@@ -450,13 +450,7 @@ async fn export_story(
 /// only (`migrate` applies every file of its directory): one directory per shape under
 /// `work`.
 fn migrate_shapes(fleet: &Fleet, out: &Path, migrations: &[Value], work: &Path) {
-    let mut shapes: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
-    for migration in migrations {
-        let shape = migration["shape_hash"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{migration}"));
-        shapes.entry(shape).or_default().push(migration);
-    }
+    let shapes = by_shape(migrations);
     for (shape, parts) in shapes {
         let dir = work.join(format!("migrate_{}", &shape[..8]));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -489,9 +483,8 @@ fn migrate_shapes(fleet: &Fleet, out: &Path, migrations: &[Value], work: &Path) 
     }
 }
 
-/// How many shapes `migrations` are for, checking that each shape's parts are all there,
-/// numbered from 1 and chained by hash.
-fn shapes_of(migrations: &[Value]) -> usize {
+/// `migrations` grouped by `shape_hash`, each shape's in version order.
+fn by_shape(migrations: &[Value]) -> BTreeMap<&str, Vec<&Value>> {
     let mut shapes: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for migration in migrations {
         let shape = migration["shape_hash"]
@@ -499,6 +492,13 @@ fn shapes_of(migrations: &[Value]) -> usize {
             .unwrap_or_else(|| panic!("{migration}"));
         shapes.entry(shape).or_default().push(migration);
     }
+    shapes
+}
+
+/// How many shapes `migrations` are for, checking that each shape's parts are all there,
+/// numbered from 1 and chained by hash.
+fn shapes_of(migrations: &[Value]) -> usize {
+    let shapes = by_shape(migrations);
     for parts in shapes.values() {
         for (index, part) in parts.iter().enumerate() {
             assert_eq!(part["part"], index + 1, "{part}");
