@@ -650,16 +650,28 @@ pub struct AuditArgs {
     pub report: ReportArgs,
 }
 
-/// Flags of `plan`. There is no `--allow-destructive`: a plan shows every step, with
-/// destructive ones marked, and applies nothing.
+/// Flags of `plan`. A plan shows every step, with destructive ones marked, and applies
+/// nothing; `--allow-destructive` exists only with `--layout`, whose migration files
+/// other tools apply without asking.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Write one `<tenant>.sql` file per drifted tenant into this directory.
+    /// Write one `<tenant>.sql` file per drifted tenant into this directory; with
+    /// `--layout`, one versioned migration per distinct drift shape and a
+    /// `manifest.json`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The migration tool whose file conventions `--out` follows: sqlx's (and `plain`)
+    /// `<version>_<name>.up.sql` and `.down.sql`, refinery's `V<n>__<name>.sql`, diesel's
+    /// `<timestamp>_<name>/up.sql` and `down.sql`.
+    #[arg(long, value_enum, value_name = "LAYOUT", requires = "out")]
+    pub layout: Option<Layout>,
+    /// With `--layout`: write migrations whose up or down steps lose data (each file
+    /// says what at its top). Without it such a shape, or its down migration, is refused.
+    #[arg(long, requires = "layout")]
+    pub allow_destructive: bool,
     /// Count, read-only, the rows each step would fail on (a new NOT NULL, unique key,
     /// check or foreign key) or lose (a dropped column or table), per tenant.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "layout")]
     pub check_data: bool,
     /// `--strategy`: the plan shown is the one `sync` would run with it.
     #[command(flatten)]
@@ -731,6 +743,20 @@ pub enum Format {
     Json,
     /// JSON Lines: one object per tenant as soon as it finishes, then one summary object.
     Jsonl,
+}
+
+/// The file conventions of `plan --out DIR --layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// `<version>_<name>.up.sql` and `.down.sql`, as sqlx names them; what `schema-sync
+    /// migrate` reads.
+    Plain,
+    /// sqlx's reversible migrations: `<version>_<name>.up.sql` and `.down.sql`.
+    Sqlx,
+    /// refinery's `V<n>__<name>.sql`; down migrations in `down/`.
+    Refinery,
+    /// diesel's `<timestamp>_<name>/up.sql`, `down.sql` and `metadata.toml`.
+    Diesel,
 }
 
 /// How text reports group tenants (`--group-by`, config key `group_by`).

@@ -101,6 +101,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => {
             let plan_options = commands::plan::PlanOptions {
                 out: args.out.as_deref(),
+                layout: args.layout,
+                allow_destructive: args.allow_destructive || settings.allow_destructive,
                 check_data: args.check_data,
             };
             commands::plan::run(servers.single("plan")?, &settings, &plan_options).await

@@ -1175,7 +1175,8 @@ fn a_command_refuses_flags_it_cannot_honour() {
         &["tenants", "--target", "schema.sql"],
         &["audit", "--all-tenants", "--target", "schema.sql"],
         &["audit", "--all-tenants", "--max-failures", "1"],
-        &["plan", "--all-tenants", "--allow-destructive"],
+        // --allow-destructive exists on plan only with --layout (tests/export.rs).
+        &["plan", "--all-tenants", "--resume", "x"],
         &["diff", "--all-tenants", "--save-snapshots"],
         &["--target", "schema.sql", "validate", "--all-tenants"],
     ] {

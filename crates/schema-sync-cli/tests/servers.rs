@@ -12,39 +12,10 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{mysql, postgres, server, unique};
+use common::{
+    MYSQL_SCHEMA, MysqlFleet, PG_SCHEMA, PgFleet, mysql, postgres, run_json as run, server, unique,
+};
 use serde_json::Value;
-
-const PG_SCHEMA: &str = "
-CREATE TYPE mood AS ENUM ('happy', 'sad');
-CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, mood mood);
-CREATE TABLE posts (id serial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE, title varchar(200) NOT NULL);
-CREATE INDEX posts_title ON posts (lower(title));
-CREATE VIEW post_titles AS SELECT title FROM posts;
-";
-const MYSQL_SCHEMA: &str = "
-CREATE TABLE accounts (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, mood ENUM('happy','sad'));
-CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, account_id BIGINT UNSIGNED NOT NULL, title VARCHAR(200) NOT NULL,
-  CONSTRAINT posts_account FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE);
-CREATE INDEX posts_title ON posts (title);
-CREATE VIEW post_titles AS SELECT title FROM posts;
-";
-
-/// Runs `args` with `--format json`, and with `--target schema` when the command takes one.
-fn run(url: &str, schema: &std::path::Path, args: &[&str], code: i32) -> Value {
-    let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-    command
-        .env("SCHEMA_SYNC_URL", url)
-        .env("SCHEMA_SYNC_LEDGER", schema.with_file_name("ledger.db"))
-        .args(args)
-        .args(["--format", "json"]);
-    if args.first() != Some(&"audit") {
-        command.args(["--target", &schema.display().to_string()]);
-    }
-    let output = command.assert().code(code).get_output().stdout.clone();
-    serde_json::from_slice(&output)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
-}
 
 /// The SQL script `plan` prints with `args` and `--target schema` (exit 0).
 fn plan_script(url: &str, schema: &std::path::Path, args: &[&str]) -> String {
@@ -90,9 +61,9 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     );
 }
 
-/// Creates `count` PostgreSQL tenant schemas `<prefix>_00`, `<prefix>_01`, ... from
-/// [`PG_SCHEMA`] plus `drift(i)`, runs `story` with the server's URL, the tenants' glob and
-/// their names, and drops the schemas whatever happened.
+/// Creates `count` PostgreSQL tenant schemas ([`PgFleet`]) from [`PG_SCHEMA`] plus
+/// `drift(i)`, runs `story` with the server's URL, the tenants' glob and their names, and
+/// drops the schemas whatever happened.
 async fn with_pg_fleet(
     prefix: &str,
     count: usize,
@@ -100,31 +71,14 @@ async fn with_pg_fleet(
     story: impl FnOnce(&str, &str, &[String]) + std::panic::UnwindSafe,
 ) {
     let Some(url) = postgres() else { return };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
-    tokio::spawn(connection);
-    let prefix = unique(prefix);
-    let tenants: Vec<String> = (0..count).map(|i| format!("{prefix}_{i:02}")).collect();
-    let mut sql = String::new();
-    for (i, tenant) in tenants.iter().enumerate() {
-        sql.push_str(&format!(
-            "CREATE SCHEMA \"{tenant}\"; SET search_path TO \"{tenant}\"; {PG_SCHEMA} {} RESET search_path;",
-            drift(i)
-        ));
-    }
-    let created = client.batch_execute(&sql).await.map_err(|e| e.to_string());
-    let pattern = format!("{prefix}_*");
+    let fleet = PgFleet::create(url, prefix, count, drift).await;
+    let (url, pattern, tenants) = (&fleet.url, &fleet.pattern, &fleet.tenants);
+    let created = fleet.created.clone();
     let result = std::panic::catch_unwind(|| {
         created.unwrap_or_else(|e| panic!("{e}"));
-        story(&url, &pattern, &tenants);
+        story(url, pattern, tenants);
     });
-    for tenant in &tenants {
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{tenant}\" CASCADE"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    fleet.drop_schemas().await;
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
@@ -144,31 +98,19 @@ async fn postgres_fleet_validate_diff_sync_audit() {
 
 #[tokio::test]
 async fn mysql_fleet_validate_diff_sync_audit() {
-    use mysql_async::prelude::Queryable;
     let Some(url) = mysql() else { return };
-    let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| panic!("{e}"));
-    let mut conn = mysql_async::Conn::new(opts)
-        .await
-        .unwrap_or_else(|e| panic!("MariaDB at {url} is required: {e}"));
-    let prefix = unique("cli_my");
-    let tenants: Vec<String> = (0..3).map(|i| format!("{prefix}_{i}")).collect();
-    for (i, tenant) in tenants.iter().enumerate() {
-        let drift = if i == 1 {
-            "DROP VIEW post_titles; ALTER TABLE posts DROP INDEX posts_title;"
-        } else {
-            ""
-        };
-        let sql = format!("CREATE DATABASE `{tenant}`; USE `{tenant}`; {MYSQL_SCHEMA} {drift}");
-        conn.query_drop(sql).await.unwrap_or_else(|e| panic!("{e}"));
-    }
+    let drift = |i| match i {
+        1 => "DROP VIEW post_titles; ALTER TABLE posts DROP INDEX posts_title;",
+        _ => "",
+    };
+    let mut fleet = MysqlFleet::create(url, "cli_my", 3, drift).await;
+    let (url, pattern, tenants) = (&fleet.url, &fleet.pattern, &fleet.tenants);
+    let created = fleet.created.clone();
     let result = std::panic::catch_unwind(|| {
-        fleet_story(&url, MYSQL_SCHEMA, &format!("{prefix}_*"), &tenants[1])
+        created.unwrap_or_else(|e| panic!("{e}"));
+        fleet_story(url, MYSQL_SCHEMA, pattern, &tenants[1])
     });
-    for tenant in &tenants {
-        conn.query_drop(format!("DROP DATABASE IF EXISTS `{tenant}`"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    fleet.drop_databases().await;
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }

@@ -13,7 +13,7 @@ use crate::cache::ChangeCookie;
 use crate::error::Result;
 use crate::isolation::NamespaceGuard;
 use crate::migrate::{AppliedMigration, Migration};
-use crate::plan::MigrationPlan;
+use crate::plan::{MigrationPlan, ScriptPart};
 use crate::snapshot::{SchemaSnapshot, SnapshotHash};
 use crate::tenant::{TenantContext, TenantId};
 
@@ -230,6 +230,33 @@ pub trait MigrationRunner: Send + Sync {
     /// [`Error::Unsupported`](crate::Error::Unsupported) for an operation this database
     /// cannot express; a database error where rendering needs to read the tenant.
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>>;
+
+    /// The SQL of `plan` for a migration file that every tenant of `tenant`'s shape
+    /// shares ([`ScriptPart`]): no statement names the tenant's namespace, and the file
+    /// runs on a session whose default namespace is the tenant's. `from` is the schema
+    /// the plan starts from (the shape's live schema for an up migration, the target for
+    /// a down migration); the runner renders from it instead of reading the tenant, and
+    /// reads from `tenant` only what a snapshot does not hold. The parts run in order,
+    /// each as one migration.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`](crate::Error::Unsupported) by default, for an adapter that
+    /// cannot render without naming the tenant, and for an object whose definition names
+    /// the tenant's namespace (a PostgreSQL function pinned to it with `SET
+    /// search_path`); as [`render`](Self::render) otherwise.
+    async fn render_shared(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+        from: &SchemaSnapshot,
+    ) -> Result<Vec<ScriptPart>> {
+        let _ = (plan, from);
+        Err(crate::Error::Unsupported {
+            tenant: Some(tenant.id().clone()),
+            object: "shared migration files".into(),
+            message: "this database adapter renders SQL for one tenant only; run plan --out without --layout for one file per tenant".into(),
+        })
+    }
 
     /// Takes the per-tenant lock and opens the unit of work that changes the tenant.
     ///

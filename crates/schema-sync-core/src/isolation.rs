@@ -46,14 +46,38 @@ impl NamespaceGuard {
     /// # Errors
     /// [`Error::Isolation`] naming the namespace and the statement.
     pub fn check<S: AsRef<str>>(&self, tenant: &TenantContext, statements: &[S]) -> Result<()> {
+        self.check_allowing(tenant, Some(tenant.namespace()), statements)
+    }
+
+    /// Refuses `statements`, rendered from `tenant` for a migration file that other
+    /// tenants share, when one of them names a forbidden namespace, the tenant's own
+    /// included: a shared file that named it would change that tenant wherever it runs.
+    ///
+    /// # Errors
+    /// [`Error::Isolation`] naming the namespace and the statement.
+    pub fn check_shared<S: AsRef<str>>(
+        &self,
+        tenant: &TenantContext,
+        statements: &[S],
+    ) -> Result<()> {
+        let own = NamespaceGuard::new([tenant.namespace().to_string()]);
+        own.check_allowing(tenant, None, statements)?;
+        self.check_allowing(tenant, None, statements)
+    }
+
+    fn check_allowing<S: AsRef<str>>(
+        &self,
+        tenant: &TenantContext,
+        allowed: Option<&str>,
+        statements: &[S],
+    ) -> Result<()> {
         if self.forbidden.is_empty() {
             return Ok(());
         }
         for statement in statements {
             let statement = statement.as_ref();
             for qualifier in qualifiers(statement) {
-                let matches =
-                    |name: &str| name != tenant.namespace() && self.forbidden.contains(name);
+                let matches = |name: &str| Some(name) != allowed && self.forbidden.contains(name);
                 if matches(&qualifier.name)
                     || (!qualifier.quoted && matches(&qualifier.name.to_lowercase()))
                 {
@@ -258,6 +282,32 @@ mod tests {
                 other => panic!("{leak}: expected an isolation error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_shared_file_may_name_no_tenant_not_even_its_own() {
+        let acme = tenant("acme");
+        let own = [r#"ALTER TABLE "acme"."t" ADD c int"#];
+        assert!(NamespaceGuard::default().check(&acme, &own).is_ok());
+        for guard in [
+            NamespaceGuard::default(),
+            NamespaceGuard::new(["beta".to_string()]),
+        ] {
+            match guard.check_shared(&acme, &own) {
+                Err(Error::Isolation { namespace, .. }) => assert_eq!(namespace, "acme"),
+                other => panic!("expected an isolation error, got {other:?}"),
+            }
+        }
+        let guard = NamespaceGuard::new(["beta".to_string()]);
+        assert!(matches!(
+            guard.check_shared(&acme, &["SELECT beta.f()"]),
+            Err(Error::Isolation { .. })
+        ));
+        assert!(
+            guard
+                .check_shared(&acme, &[r#"ALTER TABLE "t" ADD c int DEFAULT public.f()"#])
+                .is_ok()
+        );
     }
 
     #[test]

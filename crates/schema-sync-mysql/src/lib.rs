@@ -165,6 +165,7 @@ mod tenants;
 mod types;
 
 use async_trait::async_trait;
+use schema_sync_core::plan::ScriptPart;
 use schema_sync_core::{
     ConnectOptions, DatabaseAdapter, ExecuteOptions, MigrationPlan, MigrationRunner, Phase, Result,
     SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
@@ -241,6 +242,15 @@ impl MigrationRunner for MysqlAdapter {
             None
         };
         runner::script(tenant, plan, self.server.info, live.as_ref())
+    }
+
+    async fn render_shared(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+        from: &SchemaSnapshot,
+    ) -> Result<Vec<ScriptPart>> {
+        runner::shared_script(tenant, plan, self.server.info, from)
     }
 
     async fn acquire_lock(

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use schema_sync_core::migrate::{AppliedMigration, Migration};
-use schema_sync_core::plan::RenderedStatement;
+use schema_sync_core::plan::{RenderedStatement, ScriptPart};
 use schema_sync_core::{
     Error, ExecuteOptions, ExecutionResult, MigrationPlan, NamespaceGuard, Phase, Progress, Result,
     SchemaSnapshot, StatementTiming, TenantContext, TenantLock,
@@ -67,6 +67,32 @@ pub(crate) fn script(
     let mut sql = vec![format!("USE {}", quote_ident(tenant.namespace()))];
     sql.extend(online::annotate(plan, statements));
     Ok(sql)
+}
+
+/// The SQL of `plan` for a migration file that tenants share: the rendered statements
+/// without `USE`, every name unqualified, so they change the session's default
+/// database. `from` is the schema the plan starts from. MySQL commits each DDL
+/// statement on its own, so wrapping the part in a transaction neither helps nor harms.
+///
+/// # Errors
+/// [`Error::Unsupported`] for an operation MySQL cannot express.
+pub(crate) fn shared_script(
+    tenant: &TenantContext,
+    plan: &MigrationPlan,
+    server: ServerInfo,
+    from: &SchemaSnapshot,
+) -> Result<Vec<ScriptPart>> {
+    let context = RenderContext {
+        tenant: Some(tenant.id()),
+        server,
+        live: Some(from),
+    };
+    let statements = render_plan(plan, &context)?;
+    Ok(vec![ScriptPart::whole(
+        plan.steps.len(),
+        true,
+        statements.into_iter().map(|s| s.sql).collect(),
+    )])
 }
 
 /// The server lock name of a database: at most 64 characters whatever the name.

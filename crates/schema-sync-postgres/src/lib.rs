@@ -70,7 +70,7 @@ mod types;
 
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
-use schema_sync_core::plan::MigrationPlan;
+use schema_sync_core::plan::{MigrationPlan, ScriptPart};
 use schema_sync_core::{
     ChangeCookie, DatabaseAdapter, ExecuteOptions, MigrationRunner, Result, SchemaInspector,
     SchemaSnapshot, TenantContext, TenantId, TenantLock,
@@ -168,6 +168,15 @@ impl SchemaInspector for PostgresAdapter {
 impl MigrationRunner for PostgresAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         self.render_statements(tenant, plan).await
+    }
+
+    async fn render_shared(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+        from: &SchemaSnapshot,
+    ) -> Result<Vec<ScriptPart>> {
+        self.render_shared_parts(tenant, plan, from).await
     }
 
     async fn acquire_lock(

@@ -26,7 +26,7 @@ use crate::catalog::index_builds::IndexBuilds;
 use crate::catalog::privileges::Privileges;
 #[cfg(doc)]
 use crate::sql::operator_class_text;
-use crate::sql::relative::localize_function;
+use crate::sql::relative::{TENANT, localize_function};
 use crate::sql::{
     OperatorClass, parse_operator_class, parse_quoted, parse_quoted_pair, quote_ident,
     quote_literal,
@@ -38,8 +38,10 @@ use objects::view_kind;
 pub(crate) struct RenderContext<'a> {
     /// The tenant, for errors.
     pub tenant: &'a TenantId,
-    /// The tenant's schema, which qualifies every object of the tenant.
-    pub schema: &'a str,
+    /// The tenant's schema, which qualifies every object of the tenant; `None` for a
+    /// migration file that tenants share (`plan --layout`), whose names stay bare and
+    /// resolve through the session's `search_path`.
+    pub schema: Option<&'a str>,
     /// The tenant as it is now, for what the plan does not say (columns that use an enum
     /// being rebuilt, generated columns that depend on a column being retyped).
     pub live: &'a SchemaSnapshot,
@@ -126,7 +128,7 @@ fn can_add_values(plan: &MigrationPlan, from: &EnumType, to: &EnumType) -> bool 
 
 struct Renderer<'a> {
     tenant: &'a TenantId,
-    schema: &'a str,
+    schema: Option<&'a str>,
     plan: &'a MigrationPlan,
     /// The tenant as it is now, for what the plan does not say (columns that use an enum
     /// being rebuilt, generated columns that depend on a column being retyped).
@@ -138,9 +140,12 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
-    /// `"tenant"."name"`.
+    /// `"tenant"."name"`, or `"name"` in a shared file.
     fn q(&self, name: &str) -> String {
-        format!("{}.{}", quote_ident(self.schema), quote_ident(name))
+        match self.schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
+            None => quote_ident(name),
+        }
     }
 
     fn unsupported(&self, object: String, message: &str) -> Error {
@@ -160,11 +165,18 @@ impl Renderer<'_> {
                     "PostgreSQL has no scheduled events; schedule the job outside the database (pg_cron, cron) and remove the event from the target",
                 ));
             }
-            CreateExtension { name, extension } => vec![format!(
-                "CREATE EXTENSION IF NOT EXISTS {} SCHEMA {}",
-                quote_ident(name),
-                quote_ident(extension.schema.as_deref().unwrap_or(self.schema))
-            )],
+            CreateExtension { name, extension } => {
+                // In a shared file an extension of the tenant's own schema goes to the
+                // first schema of the search_path, which is the tenant's.
+                let schema = extension.schema.as_deref().or(self.schema);
+                let clause = schema
+                    .map(|s| format!(" SCHEMA {}", quote_ident(s)))
+                    .unwrap_or_default();
+                vec![format!(
+                    "CREATE EXTENSION IF NOT EXISTS {}{clause}",
+                    quote_ident(name)
+                )]
+            }
             DropExtension { name, .. } => {
                 vec![format!("DROP EXTENSION IF EXISTS {}", quote_ident(name))]
             }
@@ -306,9 +318,16 @@ impl Renderer<'_> {
                 let kind = view_kind(from.materialized);
                 vec![format!("DROP {kind} {}", self.q(name))]
             }
-            CreateFunction { function, .. } => {
-                vec![localize_function(&function.definition, self.schema)]
-            }
+            CreateFunction { name, function } => match self.schema {
+                Some(schema) => vec![localize_function(&function.definition, schema)],
+                None if function.definition.contains(TENANT) => {
+                    return Err(self.unsupported(
+                        format!("function {name}"),
+                        "its definition names the tenant's own schema (SET search_path or a qualified name), which a migration file shared by several tenants cannot; export one file per tenant with plan --out without --layout",
+                    ));
+                }
+                None => vec![function.definition.clone()],
+            },
             DropFunction { name, .. } => {
                 let replaced = self.plan.steps[index + 1..].iter().any(|s| {
                     matches!(&s.operation, Operation::CreateFunction { name: n, .. } if n == name)

@@ -28,7 +28,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use deadpool_postgres::Object;
 use schema_sync_core::migrate::{AppliedMigration, Migration};
-use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement};
+use schema_sync_core::plan::{MigrationPlan, Operation, RenderedStatement, ScriptPart};
 use schema_sync_core::{
     ChangeCookie, Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
     SchemaSnapshot, StatementTiming, TenantContext, TenantId, TenantLock,
@@ -47,6 +47,17 @@ use outside::Deferred;
 /// What a migration file puts before a statement that runs outside the tenant's
 /// transaction, after the others commit (the online strategy).
 const OUTSIDE_MARK: &str = "/* outside the transaction */";
+
+/// What a migration file runs first when the plan creates functions: the runner turns
+/// off function-body checks (new functions precede the tables they read).
+const CHECK_FUNCTION_BODIES_OFF: &str = "SET check_function_bodies = off";
+
+/// Whether `plan` creates a function.
+fn creates_functions(plan: &MigrationPlan) -> bool {
+    plan.steps
+        .iter()
+        .any(|s| matches!(s.operation, Operation::CreateFunction { .. }))
+}
 
 /// The advisory lock key of a tenant schema: 64 bits of blake3 over a fixed prefix and
 /// the schema name, so unrelated advisory locks of the application are unlikely to clash.
@@ -89,11 +100,14 @@ async fn read_to_render(
 
 /// Renders `plan` for the tenant whose schema is `live`, reading the rest it needs (the
 /// grants of views it recreates) through `client` inside the tenant's transaction.
+/// `qualify`: names carry the tenant's schema; without it they stay bare, for a file
+/// that tenants share.
 async fn render_with(
     client: &Client,
     tenant: &TenantContext,
     plan: &MigrationPlan,
     live: &SchemaSnapshot,
+    qualify: bool,
 ) -> Result<Vec<RenderedStatement>> {
     let schema = tenant.namespace().to_string();
     // Views the plan drops and creates again: their grants and owner must come back.
@@ -131,7 +145,7 @@ async fn render_with(
         plan,
         &RenderContext {
             tenant: tenant.id(),
-            schema: &schema,
+            schema: qualify.then_some(schema.as_str()),
             live,
             privileges: &privileges,
             index_builds: &index_builds,
@@ -156,7 +170,7 @@ impl PostgresAdapter {
         let begun = client.batch_execute(&begin).await.map_err(context);
         let rendered = match begun {
             Ok(()) => match read_to_render(&client, self.server_version, tenant).await {
-                Ok(live) => render_with(&client, tenant, plan, &live).await,
+                Ok(live) => render_with(&client, tenant, plan, &live, true).await,
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -179,14 +193,8 @@ impl PostgresAdapter {
                 }
             })
             .collect();
-        // The runner turns off function-body checks (new functions precede the tables they
-        // read); a migration file must do the same.
-        if plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.operation, Operation::CreateFunction { .. }))
-        {
-            statements.insert(0, "SET check_function_bodies = off".to_string());
+        if creates_functions(plan) {
+            statements.insert(0, CHECK_FUNCTION_BODIES_OFF.to_string());
         }
         // Expressions, view bodies and function definitions are relative to the tenant's
         // search_path (the runner sets it); a migration file must set it too.
@@ -200,6 +208,46 @@ impl PostgresAdapter {
             );
         }
         Ok(statements)
+    }
+
+    /// The parts of a migration file that every tenant of `tenant`'s shape shares
+    /// ([`MigrationRunner::render_shared`](schema_sync_core::MigrationRunner::render_shared)):
+    /// names unqualified, so the file changes the schema first on the session's
+    /// `search_path`; the steps the transaction runs in one part, then each step marked
+    /// outside the transaction in a part of its own (PostgreSQL refuses `CREATE INDEX
+    /// CONCURRENTLY` in any transaction block, a multi-statement query's included).
+    pub(crate) async fn render_shared_parts(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+        from: &SchemaSnapshot,
+    ) -> Result<Vec<ScriptPart>> {
+        let client = self.client().await?;
+        let rendered = render_with(&client, tenant, plan, from, false).await?;
+        let mut inside = Vec::new();
+        let mut parts = Vec::new();
+        for statement in rendered {
+            let outside = statement
+                .steps
+                .first()
+                .and_then(|&step| plan.steps.get(step))
+                .is_some_and(|step| step.outside_transaction);
+            if outside {
+                parts.push(ScriptPart::standalone(statement.steps, vec![statement.sql]));
+            } else {
+                inside.push(statement.sql);
+            }
+        }
+        if !inside.is_empty() {
+            if creates_functions(plan) {
+                inside.insert(0, CHECK_FUNCTION_BODIES_OFF.to_string());
+            }
+            let steps = (0..plan.steps.len())
+                .filter(|&i| !plan.steps[i].outside_transaction)
+                .collect();
+            parts.insert(0, ScriptPart::transactional(steps, inside));
+        }
+        Ok(parts)
     }
 
     /// Opens the tenant's transaction and takes its advisory lock
@@ -601,7 +649,7 @@ impl TenantLock for PgLock {
         let started = Instant::now();
         let id = self.id().clone();
         let steps_total = plan.steps.len();
-        let rendered = render_with(self.client()?, &self.tenant, plan, live).await?;
+        let rendered = render_with(self.client()?, &self.tenant, plan, live, true).await?;
         // Reading the catalog under the lock moves the path; the plan's text is relative
         // to the tenant's.
         self.set_search_path(true).await?;

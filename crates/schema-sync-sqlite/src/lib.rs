@@ -78,6 +78,7 @@ mod types;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use schema_sync_core::plan::ScriptPart;
 use schema_sync_core::{
     ChangeCookie, ConnectOptions, DatabaseAdapter, ExecuteOptions, Inspection, MigrationPlan,
     MigrationRunner, Result, SchemaInspector, SchemaSnapshot, TenantContext, TenantId, TenantLock,
@@ -179,6 +180,20 @@ impl MigrationRunner for SqliteAdapter {
     async fn render(&self, tenant: &TenantContext, plan: &MigrationPlan) -> Result<Vec<String>> {
         let live = self.inspect(tenant).await?;
         runner::render_script(tenant, &live, plan).await
+    }
+
+    /// The whole script as [`render`](MigrationRunner::render) writes it, in one part
+    /// that runs outside the migration tool's transaction: SQLite names no namespace,
+    /// and the script's own `PRAGMA foreign_keys = OFF` only works before its `BEGIN
+    /// IMMEDIATE` (a table rebuild with foreign keys on would cascade its `DROP TABLE`).
+    async fn render_shared(
+        &self,
+        tenant: &TenantContext,
+        plan: &MigrationPlan,
+        from: &SchemaSnapshot,
+    ) -> Result<Vec<ScriptPart>> {
+        let script = runner::render_script(tenant, from, plan).await?;
+        Ok(vec![ScriptPart::whole(plan.steps.len(), false, script)])
     }
 
     async fn acquire_lock(

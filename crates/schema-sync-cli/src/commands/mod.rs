@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod export;
 pub mod migrate;
 pub mod plan;
 pub mod rollout;

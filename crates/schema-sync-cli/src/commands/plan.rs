@@ -1,4 +1,5 @@
-//! `plan`: the SQL that sync would run, printed or written one file per tenant.
+//! `plan`: the SQL that sync would run, printed or written one file per tenant, or with
+//! `--layout` one versioned migration per drift shape (`export.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,8 +11,9 @@ use schema_sync_core::{Engine, TenantStatus};
 use serde_json::json;
 
 use super::check::{fleet_options, prepare, run_with_progress};
+use super::export::{ExportRequest, Exported, MANIFEST_FILE, export};
 use super::{EXIT_DRIFT_OR_FAILURE, EXIT_OK, exit};
-use crate::cli::Format;
+use crate::cli::{Format, Layout};
 use crate::config::Settings;
 use crate::output::json::{error_value, print_document, print_line, summary_line};
 use crate::output::message::{self, count};
@@ -22,6 +24,11 @@ use crate::output::style::{BOLD, DIM, RED, Styled};
 pub struct PlanOptions<'a> {
     /// `--out DIR`: write one script per tenant there.
     pub out: Option<&'a Path>,
+    /// `--layout`: write versioned migrations per drift shape into `out` instead.
+    pub layout: Option<Layout>,
+    /// `--allow-destructive` (or the config key): with `layout`, write migrations that
+    /// lose data.
+    pub allow_destructive: bool,
     /// `--check-data`: count the rows each step would fail on or lose.
     pub check_data: bool,
 }
@@ -38,7 +45,9 @@ pub async fn run(
         .iter()
         .map(|t| (t.id().clone(), t.clone()))
         .collect();
-    let fleet = fleet_options(settings, false, true);
+    let mut fleet = fleet_options(settings, false, true);
+    // Shapes are exported from their live snapshots.
+    fleet.sync.keep_snapshots = options.layout.is_some();
     let json_output = settings.format != Format::Text;
     let report = run_with_progress(
         engine,
@@ -51,6 +60,19 @@ pub async fn run(
     .await;
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if let (Some(dir), Some(layout)) = (out, options.layout) {
+        let request = ExportRequest {
+            dir,
+            layout,
+            allow_destructive: options.allow_destructive,
+            strict_column_order: settings.strict_column_order,
+        };
+        let mut shared = settings.shared_namespaces.clone();
+        shared.extend(target.referenced_namespaces());
+        let guard = engine.isolation_guard(None, &shared).await?;
+        let exported = export(engine, &report, &contexts, &target, &guard, &request).await?;
+        return Ok(print_export(settings, &report, &target, dir, &exported));
     }
     let mut failures = report.summary.failed;
     let mut documents = Vec::new();
@@ -150,6 +172,103 @@ pub async fn run(
     } else {
         EXIT_OK
     }))
+}
+
+/// Prints what an export wrote and what it refused, and returns the exit code: 1 when a
+/// tenant failed, a shape or a down migration was refused or failed, or tenants were
+/// skipped.
+fn print_export(
+    settings: &Settings,
+    report: &schema_sync_core::FleetReport,
+    target: &schema_sync_core::SchemaSnapshot,
+    dir: &Path,
+    exported: &Exported,
+) -> ExitCode {
+    let failed: Vec<_> = report
+        .tenants
+        .iter()
+        .filter_map(|t| t.error.as_ref().map(|e| (&t.tenant, e)))
+        .collect();
+    let manifest_path = dir.join(MANIFEST_FILE);
+    if settings.format == Format::Text {
+        for (tenant, error) in &failed {
+            println!(
+                "{}  {}",
+                Styled(BOLD, tenant.as_str()),
+                Styled(RED, &message::core_error(error))
+            );
+        }
+        for migration in &exported.manifest.migrations {
+            println!(
+                "{}  {}  {}",
+                Styled(BOLD, &migration.version),
+                Styled(DIM, &dir.join(&migration.up).display().to_string()),
+                count(migration.tenants.len(), "tenant")
+            );
+        }
+        for problem in &exported.problems {
+            println!(
+                "{}  {}",
+                Styled(BOLD, &problem.label()),
+                Styled(RED, &problem.message)
+            );
+        }
+        println!("{}", Styled(DIM, &manifest_path.display().to_string()));
+    } else {
+        let problems: Vec<_> = exported
+            .problems
+            .iter()
+            .map(|p| {
+                json!({ "shape_hash": p.shape, "tenants": p.tenants, "refused": p.refused, "error": p.message })
+            })
+            .collect();
+        let tenants: Vec<_> = failed
+            .iter()
+            .map(|(tenant, error)| json!({ "tenant": tenant, "error": error_value(Some(error)) }))
+            .collect();
+        if settings.format == Format::Jsonl {
+            let lines = [
+                ("migration", json!(exported.manifest.migrations)),
+                ("problem", json!(problems)),
+                ("tenant", json!(tenants)),
+            ];
+            for (kind, values) in lines {
+                for mut value in values.as_array().cloned().unwrap_or_default() {
+                    value["type"] = json!(kind);
+                    value["command"] = json!("plan");
+                    print_line(&value);
+                }
+            }
+            let summary = json!({
+                "layout": exported.manifest.layout,
+                "manifest": manifest_path,
+                "migrations": exported.manifest.migrations.len(),
+                "problems": problems.len(),
+                "failed": tenants.len(),
+                "skipped": report.summary.skipped,
+            });
+            print_line(&summary_line("plan", Some(&target.hash()), summary));
+        } else {
+            print_document(
+                settings.format,
+                &json!({
+                    "command": "plan",
+                    "target_hash": target.hash(),
+                    "layout": exported.manifest.layout,
+                    "manifest": manifest_path,
+                    "migrations": exported.manifest.migrations,
+                    "problems": problems,
+                    "tenants": tenants,
+                }),
+            );
+        }
+    }
+    let trouble = failed.len() + exported.problems.len() + report.summary.skipped;
+    exit(if trouble > 0 {
+        EXIT_DRIFT_OR_FAILURE
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Each step with hazards, as `{ "step": 3, "operation": "...", "hazards": [...] }`

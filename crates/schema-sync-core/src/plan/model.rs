@@ -192,6 +192,11 @@ pub struct PlanStep {
 }
 
 impl PlanStep {
+    /// What the step would lose, when it is destructive.
+    pub fn loss(&self) -> Option<String> {
+        self.destructive.then(|| loss(&self.operation))
+    }
+
     /// A step for `operation`, classified as the default planner classifies it
     /// (destructive or not, and its hazards), with no dependencies, inside the
     /// transaction.
@@ -230,11 +235,7 @@ impl MigrationPlan {
 
     /// The destructive steps, described as what they would lose.
     pub fn losses(&self) -> Vec<String> {
-        self.steps
-            .iter()
-            .filter(|s| s.destructive)
-            .map(|s| loss(&s.operation))
-            .collect()
+        self.steps.iter().filter_map(PlanStep::loss).collect()
     }
 
     /// Adds `hazards` to step `index`, keeping each step's hazards sorted and unique.

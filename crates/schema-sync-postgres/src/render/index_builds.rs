@@ -211,7 +211,7 @@ mod tests {
             &plan,
             &RenderContext {
                 tenant: &TenantId::new("t").unwrap_or_else(|e| panic!("{e}")),
-                schema: "t",
+                schema: Some("t"),
                 live: &live,
                 privileges: &Default::default(),
                 index_builds: builds,

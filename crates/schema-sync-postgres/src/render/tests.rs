@@ -13,7 +13,7 @@ fn render(operations: Vec<Operation>, live: &SchemaSnapshot) -> Vec<Vec<String>>
         &plan,
         &RenderContext {
             tenant: &tenant,
-            schema: "t\"1",
+            schema: Some("t\"1"),
             live,
             privileges: &Default::default(),
             index_builds: &Default::default(),
@@ -415,7 +415,7 @@ fn options_postgres_cannot_express_or_unsafe_parameter_names_are_refused() {
             &plan,
             &RenderContext {
                 tenant: &tenant,
-                schema: "t1",
+                schema: Some("t1"),
                 live: &SchemaSnapshot::empty(),
                 privileges: &Default::default(),
                 index_builds: &Default::default(),
@@ -619,7 +619,7 @@ fn a_malformed_function_key_is_refused_not_guessed() {
         }]),
         &RenderContext {
             tenant: &tenant,
-            schema: "t1",
+            schema: Some("t1"),
             live: &SchemaSnapshot::empty(),
             privileges: &Default::default(),
             index_builds: &Default::default(),
@@ -805,7 +805,7 @@ fn mysql_only_column_and_index_attributes_are_refused() {
             &plan(vec![operation]),
             &RenderContext {
                 tenant: &tenant,
-                schema: "t1",
+                schema: Some("t1"),
                 live: &SchemaSnapshot::empty(),
                 privileges: &Default::default(),
                 index_builds: &Default::default(),
@@ -817,5 +817,66 @@ fn mysql_only_column_and_index_attributes_are_refused() {
             }
             other => panic!("rendered {other:?}"),
         }
+    }
+}
+
+#[test]
+fn a_shared_file_names_no_schema_and_refuses_functions_pinned_to_the_tenant() {
+    let tenant = TenantId::new("t1").unwrap_or_else(|e| panic!("{e}"));
+    let shared = |operations: Vec<Operation>| {
+        render_plan(
+            &plan(operations),
+            &RenderContext {
+                tenant: &tenant,
+                schema: None,
+                live: &SchemaSnapshot::empty(),
+                privileges: &Default::default(),
+                index_builds: &Default::default(),
+            },
+        )
+        .map(|statements| statements.into_iter().map(|s| s.sql).collect::<Vec<_>>())
+    };
+    let rendered = shared(vec![
+        Operation::AddColumn {
+            table: "users".into(),
+            name: "email".into(),
+            column: column("text"),
+            placement: ColumnPlacement::Last,
+        },
+        Operation::DropFunction {
+            name: "g(a integer)".into(),
+            from: schema_sync_core::snapshot::Function {
+                definition: "CREATE FUNCTION g(a integer) RETURNS int LANGUAGE sql AS 'select 1'"
+                    .into(),
+                comment: None,
+            },
+        },
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rendered,
+        [
+            "ALTER TABLE \"users\" ADD COLUMN \"email\" text",
+            "DROP ROUTINE \"g\"(a integer)"
+        ]
+    );
+    let pinned = schema_sync_core::snapshot::Function {
+        definition: format!(
+            "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql\n SET search_path TO '{}'\nAS 'select 1'",
+            crate::sql::relative::TENANT
+        ),
+        comment: None,
+    };
+    match shared(vec![Operation::CreateFunction {
+        name: "f()".into(),
+        function: pinned,
+    }]) {
+        Err(Error::Unsupported {
+            object, message, ..
+        }) => {
+            assert_eq!(object, "function f()");
+            assert!(message.contains("without --layout"), "{message}");
+        }
+        other => panic!("expected the function to be refused, got {other:?}"),
     }
 }

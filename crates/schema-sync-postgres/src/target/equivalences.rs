@@ -67,7 +67,7 @@ async fn reparse(
         &plan,
         &RenderContext {
             tenant: &label,
-            schema: scratch,
+            schema: Some(scratch),
             live: &empty,
             privileges: &Privileges::default(),
             index_builds: &Default::default(),
