@@ -408,7 +408,7 @@ async fn export_story(
             }
         }
         if through_migrate {
-            migrate_shapes(fleet, &out, &migrations, dir.path());
+            migrate_export(fleet, &out, &select, dir.path(), drifted.len());
         }
         let validated = run(fleet, &schema, &[&["validate"][..], &select].concat(), 0);
         assert_eq!(
@@ -446,41 +446,44 @@ async fn export_story(
     }
 }
 
-/// Applies the up files of each shape with `schema-sync migrate`, to that shape's tenants
-/// only (`migrate` applies every file of its directory): one directory per shape under
-/// `work`.
-fn migrate_shapes(fleet: &Fleet, out: &Path, migrations: &[Value], work: &Path) {
-    let shapes = by_shape(migrations);
-    for (shape, parts) in shapes {
-        let dir = work.join(format!("migrate_{}", &shape[..8]));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        for part in &parts {
-            let up = part["up"].as_str().unwrap_or_else(|| panic!("{part}"));
-            std::fs::copy(out.join(up), dir.join(up)).unwrap_or_else(|e| panic!("{up}: {e}"));
-        }
+/// Applies the whole export with `schema-sync migrate` over the fleet selected by
+/// `select`: its `manifest.json` gives each migration to its shape's tenants only, so
+/// every drifted tenant is migrated once, and `migrate status` then finds every tenant
+/// current (a migration is not pending for the tenants of other shapes).
+fn migrate_export(fleet: &Fleet, out: &Path, select: &[&str], work: &Path, drifted: usize) {
+    let migrate = |args: &[&str], code: i32| -> Value {
         let mut command = Command::cargo_bin("schema-sync").unwrap_or_else(|e| panic!("{e}"));
-        command
+        let output = command
             .env("SCHEMA_SYNC_URL", fleet.url())
             .env("SCHEMA_SYNC_LEDGER", work.join("ledger.db"))
-            .args([
-                "migrate",
-                "--dir",
-                &dir.display().to_string(),
-                "--format",
-                "json",
-            ]);
-        for tenant in parts[0]["tenants"].as_array().into_iter().flatten() {
-            command.args(["--tenant", tenant.as_str().unwrap_or("")]);
-        }
-        let output = command.assert().code(0).get_output().stdout.clone();
-        let report: Value = serde_json::from_slice(&output)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)));
-        assert_eq!(
-            report["summary"]["migrated"],
-            parts[0]["tenants"].as_array().map(Vec::len).unwrap_or(0),
-            "{report}"
-        );
-    }
+            .args(args)
+            .args(["--dir", &out.display().to_string(), "--format", "json"])
+            .args(select)
+            .assert()
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&output)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output)))
+    };
+    let report = migrate(&["migrate"], 0);
+    assert_eq!(report["summary"]["migrated"], drifted, "{report}");
+    let status = migrate(&["migrate", "status"], 0);
+    assert_eq!(status["current"], true, "{status}");
+    let versions = status["versions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(!versions.is_empty(), "{status}");
+    let applied: u64 = versions.iter().filter_map(|v| v["applied"].as_u64()).sum();
+    assert!(
+        applied >= drifted as u64,
+        "each drifted tenant has its shape's versions: {status}"
+    );
+    assert!(
+        versions.iter().all(|v| v["pending"] == 0),
+        "no version is pending for tenants of another shape: {status}"
+    );
 }
 
 /// `migrations` grouped by `shape_hash`, each shape's in version order.

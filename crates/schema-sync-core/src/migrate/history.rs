@@ -47,8 +47,8 @@ pub fn strip_history_table(snapshot: &mut SchemaSnapshot) {
 }
 
 impl MigrationSet {
-    /// The migrations of this set not yet applied to `tenant`, in version order, given
-    /// the tenant's history rows.
+    /// The migrations of this set for `tenant` ([`Migration::is_for`]) not yet applied
+    /// to it, in version order, given the tenant's history rows.
     ///
     /// # Errors
     /// [`Error::Migration`] when a recorded migration did not finish (the tenant may be
@@ -96,7 +96,7 @@ impl MigrationSet {
         }
         Ok(self
             .iter()
-            .filter(|m| !applied.iter().any(|row| row.version == m.version))
+            .filter(|m| m.is_for(tenant) && !applied.iter().any(|row| row.version == m.version))
             .collect())
     }
 }
@@ -105,6 +105,7 @@ impl MigrationSet {
 #[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
+    use crate::migrate::MigrationStatus;
     use crate::snapshot::{Table, UnsupportedObject};
 
     fn set() -> MigrationSet {
@@ -180,6 +181,44 @@ mod tests {
         other.version = 7;
         let error = set.pending(&tenant(), &[other]).unwrap_err().to_string();
         assert!(error.contains("version 7"), "{error}");
+    }
+
+    #[test]
+    fn a_manifest_gives_each_migration_to_its_tenants_only() {
+        let manifest = r#"{"format": 1, "migrations": [
+            {"version": "2", "up": "2_add.up.sql", "tenants": ["acme", "globex"]}]}"#;
+        let set = set().scoped_by(manifest).unwrap();
+        let pending = |id: &str| -> Vec<i64> {
+            let tenant = TenantId::new(id).unwrap();
+            set.pending(&tenant, &[])
+                .unwrap()
+                .iter()
+                .map(|m| m.version)
+                .collect()
+        };
+        assert_eq!(pending("acme"), [1, 2]);
+        assert_eq!(pending("initech"), [1], "version 2 is not for initech");
+        let histories = vec![
+            (tenant(), Ok(vec![row(set.get(1).unwrap())])),
+            (
+                TenantId::new("initech").unwrap(),
+                Ok(vec![row(set.get(1).unwrap())]),
+            ),
+        ];
+        let status = MigrationStatus::new(&set, histories);
+        assert_eq!(status.versions[1].lagging, [tenant()], "only acme lags");
+    }
+
+    #[test]
+    fn a_manifest_naming_a_missing_file_or_broken_is_refused() {
+        let missing = r#"{"migrations": [{"up": "9_gone.up.sql", "tenants": ["acme"]}]}"#;
+        let error = set().scoped_by(missing).unwrap_err().to_string();
+        assert!(
+            error.contains("manifest.json") && error.contains("9_gone.up.sql"),
+            "{error}"
+        );
+        let error = set().scoped_by("{").unwrap_err().to_string();
+        assert!(error.contains("is not a manifest"), "{error}");
     }
 
     #[test]

@@ -28,5 +28,5 @@ pub mod status;
 
 pub use history::{AppliedMigration, HISTORY_TABLE, strip_history_table};
 pub use runner::{AppliedFile, MigrateFleetReport, MigrateReport, SqlFileMigrationRunner};
-pub use source::{Checksum, Migration, MigrationSet};
+pub use source::{Checksum, MANIFEST_FILE, Migration, MigrationSet};
 pub use status::{MigrationStatus, VersionStatus};

@@ -8,13 +8,24 @@
 //! `version` is a whole number (an `i64`); `name` becomes the description, with `_`
 //! read as a space. A file whose first line is `-- no-transaction` runs outside the
 //! tenant's transaction (sqlx's marker). Files that do not end in `.sql`, and
-//! directories, are not migrations and are left alone (a manifest may sit beside them).
+//! directories, are not migrations and are left alone.
+//!
+//! A `manifest.json` beside the files, as `plan --out DIR --layout` writes it, says which
+//! tenants each migration is for: an export writes one migration per drift shape, for
+//! that shape's tenants only. `migrate` applies such a migration to those tenants and
+//! does not count it as pending for the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
+use serde::Deserialize;
+
 use crate::error::{Error, Result};
+use crate::tenant::TenantId;
+
+/// The file beside the migrations that scopes them to tenants.
+pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// The first line that makes a migration run outside the tenant's transaction.
 pub const NO_TRANSACTION_MARKER: &str = "-- no-transaction";
@@ -71,6 +82,9 @@ pub struct Migration {
     /// Whether the first line is `-- no-transaction`: the file runs outside the tenant's
     /// transaction.
     pub no_transaction: bool,
+    /// The tenants this migration is for, from the directory's [`MANIFEST_FILE`]; `None`
+    /// for every tenant.
+    pub tenants: Option<BTreeSet<String>>,
 }
 
 impl Migration {
@@ -101,7 +115,15 @@ impl Migration {
             checksum: Checksum::of(&sql),
             sql,
             no_transaction,
+            tenants: None,
         }))
+    }
+
+    /// Whether this migration is for `tenant` ([`tenants`](Self::tenants)).
+    pub fn is_for(&self, tenant: &TenantId) -> bool {
+        self.tenants
+            .as_ref()
+            .is_none_or(|tenants| tenants.contains(tenant.as_str()))
     }
 
     /// `version 2 (add email)`, for messages.
@@ -175,7 +197,61 @@ impl MigrationSet {
             })?;
             files.push((name, sql));
         }
-        Self::from_files(&location, files)
+        let set = Self::from_files(&location, files)?;
+        let manifest = dir.join(MANIFEST_FILE);
+        if !manifest.is_file() {
+            return Ok(set);
+        }
+        let text = std::fs::read_to_string(&manifest).map_err(|e| Error::Migration {
+            tenant: None,
+            file: MANIFEST_FILE.to_string(),
+            message: format!("cannot be read ({e}); check its permissions and encoding"),
+        })?;
+        set.scoped_by(&text)
+    }
+
+    /// This set with each migration a manifest (the JSON `manifest_json`, as `plan --out
+    /// --layout` writes it) lists given to the manifest's tenants only.
+    ///
+    /// # Errors
+    /// [`Error::Migration`] naming the manifest when it is not such JSON, or when it lists
+    /// an up file the directory does not have.
+    pub fn scoped_by(mut self, manifest_json: &str) -> Result<Self> {
+        /// The part of a manifest entry read here.
+        #[derive(Deserialize)]
+        struct Entry {
+            up: String,
+            tenants: BTreeSet<String>,
+        }
+        /// The part of the manifest read here.
+        #[derive(Deserialize)]
+        struct Manifest {
+            migrations: Vec<Entry>,
+        }
+        let manifest: Manifest =
+            serde_json::from_str(manifest_json).map_err(|e| Error::Migration {
+                tenant: None,
+                file: MANIFEST_FILE.to_string(),
+                message: format!(
+                    "is not a manifest of `plan --out --layout` ({e}); remove it, or export again"
+                ),
+            })?;
+        for entry in manifest.migrations {
+            let migration = self
+                .migrations
+                .values_mut()
+                .find(|m| m.file == entry.up)
+                .ok_or_else(|| Error::Migration {
+                    tenant: None,
+                    file: MANIFEST_FILE.to_string(),
+                    message: format!(
+                        "lists {}, which {} does not have; export again, or copy every file of the export",
+                        entry.up, self.location
+                    ),
+                })?;
+            migration.tenants = Some(entry.tenants);
+        }
+        Ok(self)
     }
 
     /// The migrations of files given as `(file name, content)`, read from `location`.

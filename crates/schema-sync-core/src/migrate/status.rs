@@ -21,7 +21,7 @@ pub struct VersionStatus {
     pub file: String,
     /// How many tenants have it applied (and finished).
     pub applied: usize,
-    /// The tenants that do not have it yet, in the order read.
+    /// The tenants it is for that do not have it yet, in the order read.
     pub lagging: Vec<TenantId>,
     /// The tenants that have it applied from a file whose checksum differs from the
     /// file now: `migrate` refuses them until the file is restored.
@@ -72,7 +72,9 @@ impl MigrationStatus {
                 let row = history
                     .iter()
                     .find(|row| row.version == version.version && row.success);
+                let for_tenant = set.get(version.version).is_none_or(|m| m.is_for(&tenant));
                 match row {
+                    None if !for_tenant => {}
                     None => version.lagging.push(tenant.clone()),
                     Some(row) => {
                         version.applied += 1;
