@@ -51,7 +51,7 @@ fn fleet_story(url: &str, schema_sql: &str, pattern: &str, drifted: &str) {
     let synced = run(url, &schema, &[&["sync"][..], &select].concat(), 0);
     assert_eq!(synced["summary"]["synced"], 1, "{synced}");
     let after = run(url, &schema, &[&["validate"][..], &select].concat(), 0);
-    assert_eq!(after["summary"]["in_sync"], 2, "{after}");
+    assert_eq!(after["summary"]["in_sync"], 3, "{after}");
     let audit = run(url, &schema, &[&["audit"][..], &select].concat(), 0);
     assert_eq!(audit["summary"]["distinct_schemas"], 1, "{audit}");
     assert!(
