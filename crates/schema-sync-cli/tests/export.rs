@@ -648,6 +648,26 @@ fn sqlite_sqlx_layout_as_written() {
         .map(|file| format!("==> {file}\n{}", text(&out.join(file))))
         .collect();
     insta::assert_snapshot!(written);
+
+    // A second export into the same directory would replace the manifest and leave the
+    // first export's migrations unscoped: refused, nothing touched.
+    let manifest = text(&out.join("manifest.json"));
+    let second = std::process::Command::new(assert_cmd::cargo::cargo_bin("schema-sync"))
+        .env("SCHEMA_SYNC_URL", fleet.url())
+        .env("NO_COLOR", "1")
+        .args([
+            "plan",
+            "--all-tenants",
+            "--target",
+            &schema.display().to_string(),
+        ])
+        .args(["--out", &out_arg, "--layout", "sqlx"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds an earlier export"), "{stderr}");
+    assert_eq!(text(&out.join("manifest.json")), manifest);
 }
 
 /// `--layout` needs `--out`, `--allow-destructive` needs `--layout`, and `--check-data`

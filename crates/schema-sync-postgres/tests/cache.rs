@@ -193,6 +193,10 @@ const CHANGES: &[(&str, &str)] = &[
     ("create statistics", "CREATE STATISTICS accounts_stats ON kind, name FROM accounts"),
     ("rename statistics", "ALTER STATISTICS accounts_stats RENAME TO accounts_stats2"),
     ("create a rule", "CREATE RULE sessions_notify AS ON INSERT TO sessions DO ALSO NOTIFY sessions_changed"),
+    // A first trigger, and statistics on a partitioned table: the cookie probes triggers
+    // only where relhastriggers says so, and statistics by the relation's kind.
+    ("first trigger of a table", "CREATE TRIGGER sessions_touch BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION touch()"),
+    ("statistics on a partitioned table", "CREATE STATISTICS events_stats ON id, at FROM events"),
     ("create an operator", "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq)"),
     ("create a collation", "CREATE COLLATION tenant_c FROM \"C\""),
     ("create a text search configuration", "CREATE TEXT SEARCH CONFIGURATION tenant_ts (COPY = pg_catalog.simple)"),

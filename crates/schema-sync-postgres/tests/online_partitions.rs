@@ -175,16 +175,21 @@ async fn a_build_stopped_part_way_is_finished_by_the_next_run_online_or_plain() 
             .unwrap();
         stop_a_build_part_way(&db, &tenant).await;
         let inspected = db.inspect(&tenant).await;
+        let statements = online_statements(&db, &tenant, &target).await.join("\n");
         let (engine, options) = common::sync_engine(&db, planner);
         let synced = engine.sync_tenant(&tenant, &target, &options).await;
         let converged = in_sync(&db, &tenant, &target).await;
         let dump = common::pg_dump_relative(tenant.namespace());
         db.drop_tenant(&tenant).await.unwrap();
-        outcomes.push((label, inspected, synced, converged, dump));
+        outcomes.push((label, inspected, statements, synced, converged, dump));
     }
     db.drop_tenant(&reference).await.unwrap();
 
-    for (label, inspected, synced, converged, dump) in outcomes {
+    for (label, inspected, statements, synced, converged, dump) in outcomes {
+        assert!(
+            statements.contains(r#"CREATE INDEX "events_amount_idx" ON ONLY"#),
+            "the online plan builds the index partition by partition: {statements}"
+        );
         assert!(
             !inspected.tables["events"]
                 .indexes

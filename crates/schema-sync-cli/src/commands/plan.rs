@@ -40,6 +40,9 @@ pub async fn run(
     options: &PlanOptions<'_>,
 ) -> Result<ExitCode> {
     let out = options.out;
+    if let (Some(dir), Some(_)) = (out, options.layout) {
+        refuse_an_earlier_export(dir)?;
+    }
     let (target, tenants) = prepare(engine, settings).await?;
     let contexts: BTreeMap<_, _> = tenants
         .iter()
@@ -330,4 +333,22 @@ fn file_name(tenant: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Refuses an export into `dir` when it holds an earlier export's manifest: the new
+/// manifest would replace it, and the earlier migrations, no longer listed, would then
+/// be for every tenant (`migrate` gives an unlisted file to all of them).
+///
+/// # Errors
+/// When `dir` has a `manifest.json`.
+fn refuse_an_earlier_export(dir: &Path) -> Result<()> {
+    let manifest = dir.join(super::export::MANIFEST_FILE);
+    if manifest.exists() {
+        anyhow::bail!(
+            "{} holds an earlier export ({}); export into an empty directory, or apply and move away the earlier migrations first: a new manifest would leave them unscoped, for every tenant",
+            dir.display(),
+            manifest.display()
+        );
+    }
+    Ok(())
 }

@@ -29,7 +29,7 @@ use crate::plan::{DataCheck, MigrationPlan};
 use crate::tenant::{TenantContext, TenantId};
 
 use super::history::AppliedMigration;
-use super::source::MigrationSet;
+use super::source::{Migration, MigrationSet};
 
 /// Applies a [`MigrationSet`] to tenants of one database.
 #[derive(Clone)]
@@ -160,6 +160,9 @@ impl SqlFileMigrationRunner {
     ) -> Result<Vec<AppliedFile>> {
         let history = lock.migration_history().await?;
         let pending = self.migrations.pending(tenant.id(), &history)?;
+        if let Some(first) = pending.first() {
+            check_exported_from(lock, tenant, first).await?;
+        }
         let mut applied = Vec::with_capacity(pending.len());
         for (index, migration) in pending.iter().enumerate() {
             let started = Instant::now();
@@ -277,6 +280,33 @@ impl MigrationRunner for SqlFileMigrationRunner {
     }
 }
 
+/// Refuses `migration` for `tenant` when it was exported from another schema than the
+/// tenant's now ([`Migration::from_hash`]): applied to a tenant that changed since the
+/// export, it would not lead where the export planned.
+///
+/// # Errors
+/// [`Error::Migration`] naming the file and both hashes; an inspection error.
+async fn check_exported_from(
+    lock: &mut dyn TenantLock,
+    tenant: &TenantContext,
+    migration: &Migration,
+) -> Result<()> {
+    let Some(expected) = migration.from_hash.as_deref() else {
+        return Ok(());
+    };
+    let live = lock.inspect().await?.hash();
+    if live.to_string() == expected {
+        return Ok(());
+    }
+    Err(Error::Migration {
+        tenant: Some(tenant.id().clone()),
+        file: migration.file.clone(),
+        message: format!(
+            "was exported for tenants whose schema hashes {expected}, and this tenant's hashes {live}: it changed since the export; export again (plan --out DIR --layout) for its schema, or sync it"
+        ),
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
@@ -385,5 +415,36 @@ mod tests {
             report.tenants[0].error
         );
         assert!(database.applied_versions(&tenant_id("a")).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_exported_migration_is_refused_for_a_tenant_that_changed_since() {
+        let database = database(&["a", "b"]);
+        let exported_from = SchemaSnapshot::empty().hash().to_string();
+        let manifest = format!(
+            r#"{{"migrations": [{{"up": "1_shape.up.sql", "tenants": ["a", "b"], "from_hash": "{exported_from}", "part": 1}}]}}"#
+        );
+        let set = set(&[("1_shape.up.sql", "SELECT 1")])
+            .scoped_by(&manifest)
+            .unwrap();
+        let mut changed = SchemaSnapshot::empty();
+        changed.tables.insert("t".into(), Default::default());
+        database.set_schema(&tenant_id("b"), changed);
+        let runner = SqlFileMigrationRunner::new(Arc::new(database.clone()), set);
+        let report = runner
+            .migrate_fleet(
+                fleet(&database, &["a", "b"]),
+                &FleetOptions::default(),
+                &|_| {},
+            )
+            .await;
+        assert_eq!(database.applied_versions(&tenant_id("a")), [1]);
+        assert!(database.applied_versions(&tenant_id("b")).is_empty());
+        let error = report.tenants[1]
+            .error
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(error.contains("changed since the export"), "{error}");
     }
 }

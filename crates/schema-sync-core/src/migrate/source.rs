@@ -85,6 +85,10 @@ pub struct Migration {
     /// The tenants this migration is for, from the directory's [`MANIFEST_FILE`]; `None`
     /// for every tenant.
     pub tenants: Option<BTreeSet<String>>,
+    /// The snapshot hash a tenant had when this migration was exported for it, from the
+    /// manifest (the first migration of a drift shape only): a tenant whose schema hashes
+    /// otherwise now changed since the export, and the migration is refused for it.
+    pub from_hash: Option<String>,
 }
 
 impl Migration {
@@ -116,6 +120,7 @@ impl Migration {
             sql,
             no_transaction,
             tenants: None,
+            from_hash: None,
         }))
     }
 
@@ -211,7 +216,8 @@ impl MigrationSet {
     }
 
     /// This set with each migration a manifest (the JSON `manifest_json`, as `plan --out
-    /// --layout` writes it) lists given to the manifest's tenants only.
+    /// --layout` writes it) lists given to the manifest's tenants only, and the first
+    /// migration of each shape bound to the schema hash it was exported from.
     ///
     /// # Errors
     /// [`Error::Migration`] naming the manifest when it is not such JSON, or when it lists
@@ -222,6 +228,10 @@ impl MigrationSet {
         struct Entry {
             up: String,
             tenants: BTreeSet<String>,
+            #[serde(default)]
+            from_hash: Option<String>,
+            #[serde(default)]
+            part: Option<usize>,
         }
         /// The part of the manifest read here.
         #[derive(Deserialize)]
@@ -250,6 +260,10 @@ impl MigrationSet {
                     ),
                 })?;
             migration.tenants = Some(entry.tenants);
+            // Later parts start from a state planned in memory, not inspected.
+            if entry.part.unwrap_or(1) == 1 {
+                migration.from_hash = entry.from_hash;
+            }
         }
         Ok(self)
     }

@@ -30,7 +30,8 @@ pub(crate) struct IndexBuilds {
     pub leftovers: BTreeMap<String, bool>,
     /// For each step (by position) that builds an index of a partitioned table after
     /// commit: the partitions in creation order, each with the name PostgreSQL would give
-    /// its index. Absent where a partition is partitioned itself (the build stays plain).
+    /// its index. Absent where a partition is partitioned itself or a foreign table (the
+    /// build stays plain).
     pub partitions: BTreeMap<usize, Vec<PartitionIndex>>,
 }
 
@@ -224,7 +225,7 @@ async fn relations_named(
 
 /// The partitions of `table` when its index is built: those it has now (oldest first)
 /// that the plan does not drop, then those the plan creates. `None` when one of them is
-/// partitioned itself.
+/// partitioned itself or a foreign table, which `CREATE INDEX CONCURRENTLY` cannot build.
 async fn partitions_of(
     client: &Client,
     schema: &str,
@@ -233,7 +234,7 @@ async fn partitions_of(
 ) -> PgResult<Option<Vec<String>>> {
     let rows = client
         .query_typed(
-            "SELECT c.relname::text AS name, c.relkind = 'p' AS partitioned
+            "SELECT c.relname::text AS name, c.relkind IN ('p', 'f') AS concurrent_build_fails
              FROM pg_catalog.pg_namespace n
              JOIN pg_catalog.pg_class p ON p.relnamespace = n.oid AND p.relname = $2
              JOIN pg_catalog.pg_inherits h ON h.inhparent = p.oid
@@ -245,7 +246,7 @@ async fn partitions_of(
         .await?;
     let mut partitions = Vec::with_capacity(rows.len());
     for row in &rows {
-        if get::<bool>(row, "partitioned")? {
+        if get::<bool>(row, "concurrent_build_fails")? {
             return Ok(None);
         }
         partitions.push(get::<String>(row, "name")?);

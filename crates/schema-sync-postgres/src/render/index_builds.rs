@@ -52,8 +52,11 @@ impl Renderer<'_> {
 
     /// `DROP INDEX IF EXISTS` of an INVALID leftover named `name`, when there is one: in
     /// the transaction it would stand in the way of the index or constraint built there.
+    /// A file shared by the tenants of a shape (no schema) always has it: inspection
+    /// leaves leftovers out, so tenants with and without one share the shape.
     fn drop_leftover(&self, step: usize, name: &str) -> Option<RenderedStatement> {
-        self.index_builds.leftovers.contains_key(name).then(|| {
+        let shared = self.schema.is_none();
+        (shared || self.index_builds.leftovers.contains_key(name)).then(|| {
             RenderedStatement::for_step(step, format!("DROP INDEX IF EXISTS {}", self.q(name)))
         })
     }
