@@ -71,6 +71,55 @@ async fn with_pg_fleet(
     story: impl FnOnce(&str, &str, &[String]) + std::panic::UnwindSafe,
 ) {
     let Some(url) = postgres() else { return };
+    with_pg_fleet_at(url, prefix, count, drift, story).await;
+}
+
+/// [`with_pg_fleet`] in a database of its own, dropped afterwards: a concurrent index
+/// build waits for every older transaction of its database, and other tests keep
+/// transactions open in the shared one.
+async fn with_pg_fleet_in_own_database(
+    prefix: &str,
+    count: usize,
+    drift: impl Fn(usize) -> &'static str,
+    story: impl FnOnce(&str, &str, &[String]) + std::panic::UnwindSafe,
+) {
+    let Some(url) = postgres() else { return };
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is required: {e}"));
+    tokio::spawn(connection);
+    let database = unique(prefix);
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{database}\""))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let own = with_database(&url, &database);
+    with_pg_fleet_at(own, prefix, count, drift, story).await;
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// `url` with its database (the path) replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let host_start = url.find("://").map_or(0, |i| i + 3);
+    let (head, rest) = url.split_at(host_start);
+    let path = rest.find('/').unwrap_or(rest.len());
+    let query = rest[path..].find('?').map_or("", |q| &rest[path + q..]);
+    format!("{head}{}/{database}{query}", &rest[..path])
+}
+
+/// [`with_pg_fleet`] on the server at `url`.
+async fn with_pg_fleet_at(
+    url: String,
+    prefix: &str,
+    count: usize,
+    drift: impl Fn(usize) -> &'static str,
+    story: impl FnOnce(&str, &str, &[String]) + std::panic::UnwindSafe,
+) {
     let fleet = PgFleet::create(url, prefix, count, drift).await;
     let (url, pattern, tenants) = (&fleet.url, &fleet.pattern, &fleet.tenants);
     let created = fleet.created.clone();
@@ -82,6 +131,19 @@ async fn with_pg_fleet(
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[test]
+fn a_database_replaces_the_path_of_a_url() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }
 
 #[tokio::test]
@@ -394,7 +456,7 @@ async fn postgres_online_strategy_shows_and_runs_steps_after_commit() {
         1 => "DROP INDEX posts_title;",
         _ => "",
     };
-    with_pg_fleet("cli_online", 2, drift, |url, _, tenants| {
+    with_pg_fleet_in_own_database("cli_online", 2, drift, |url, _, tenants| {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let schema = dir.path().join("schema.sql");
         std::fs::write(&schema, PG_SCHEMA).unwrap_or_else(|e| panic!("{e}"));
