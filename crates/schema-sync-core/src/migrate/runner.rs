@@ -13,7 +13,7 @@
 //! It is a [`MigrationRunner`] itself: declarative plans pass through to the database's
 //! runner, so the engine can sync with it in place of the database runner, and the
 //! versioned path reuses the same locks. A diesel-layout or Rust-code runner would be a
-//! sibling of this type: the same lock primitives, other [`Migration`](super::Migration)s.
+//! sibling of this type: the same lock primitives, other [`Migration`]s.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
