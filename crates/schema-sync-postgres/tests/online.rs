@@ -6,7 +6,9 @@
 
 mod common;
 
-use schema_sync_core::testing::load::{WriterReport, orders_statement};
+use schema_sync_core::testing::load::{
+    ORDERS_ROWS, POSTGRES_ORDERS_LIVE, POSTGRES_ORDERS_TARGET, WriterReport, orders_statement,
+};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,33 +18,12 @@ use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
 use schema_sync_core::{Engine, Error, ExecuteOptions, Planner, SyncOptions, TenantContext};
 use schema_sync_postgres::OnlinePlanner;
 
-/// Rows of the loaded table.
-const ROWS: i64 = 200_000;
-
 /// The lock timeout of the online run.
 const LOCK_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// What an online writer may wait beyond `lock_timeout`: the tenant's short transaction
 /// (catalog changes and the verifying read, on a debug build) and scheduling.
 const MARGIN: Duration = Duration::from_millis(800);
-
-const LIVE: &str = "
-CREATE TABLE parents (id int PRIMARY KEY);
-INSERT INTO parents SELECT g FROM generate_series(1, 100) g;
-CREATE TABLE orders (id bigserial PRIMARY KEY, parent_id int, amount int, email text);
-INSERT INTO orders (parent_id, amount, email)
-  SELECT 1 + g % 100, 1 + g % 1000, 'u' || g || '@example.com' FROM generate_series(1, 200000) g;
-ANALYZE orders";
-
-const TARGET: &str = "
-CREATE TABLE parents (id int PRIMARY KEY);
-CREATE TABLE orders (
-  id bigserial PRIMARY KEY,
-  parent_id int CONSTRAINT orders_parent_fk REFERENCES parents (id),
-  amount int CONSTRAINT orders_amount_positive CHECK (amount > 0),
-  email text NOT NULL
-);
-CREATE INDEX orders_amount_idx ON orders (amount)";
 
 /// Inserts and updates `orders` of `schema` in autocommit until `stop`, timing each
 /// statement.
@@ -56,7 +37,7 @@ async fn writer(schema: String, stop: Arc<AtomicBool>) -> WriterReport {
     let mut n: i64 = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
-        let statement = orders_statement(n, ROWS);
+        let statement = orders_statement(n, ORDERS_ROWS);
         let started = Instant::now();
         let outcome = client.batch_execute(&statement).await;
         report.record(&statement, started, outcome);
@@ -74,10 +55,10 @@ async fn sync_under_load(
     options: ExecuteOptions,
 ) -> (Result<(), Error>, WriterReport, TenantContext) {
     let tenant = db
-        .create_tenant(&unique_tenant_id(prefix), LIVE)
+        .create_tenant(&unique_tenant_id(prefix), POSTGRES_ORDERS_LIVE)
         .await
         .unwrap();
-    let target = db.target(TARGET).await;
+    let target = db.target(POSTGRES_ORDERS_TARGET).await;
     let engine = Engine::new(db.dyn_adapter()).with_planner(planner);
     let stop = Arc::new(AtomicBool::new(false));
     let writing = tokio::spawn(writer(tenant.namespace().to_string(), stop.clone()));
@@ -131,7 +112,7 @@ async fn online_sync_keeps_a_writer_going_and_plain_stalls_it() {
         plain_writer.longest.as_millis()
     );
     eprintln!("online: {online:?}; plain: {plain:?}");
-    let target = db.target(TARGET).await;
+    let target = db.target(POSTGRES_ORDERS_TARGET).await;
     for tenant in [&online_tenant, &plain_tenant] {
         let live = db.inspect(tenant).await;
         let (diff, _) = Engine::new(db.dyn_adapter()).plan(&live, &target).unwrap();
@@ -163,19 +144,8 @@ async fn online_sync_keeps_a_writer_going_and_plain_stalls_it() {
     );
     online.unwrap();
     plain.unwrap();
-    assert!(
-        online_writer.errors.is_empty(),
-        "online writer errors: {:?}",
-        online_writer.errors
-    );
+    online_writer.assert_undisturbed("online (lock_timeout + margin)", LOCK_TIMEOUT + MARGIN);
     assert!(plain_writer.errors.is_empty(), "{:?}", plain_writer.errors);
-    assert!(
-        online_writer.longest <= LOCK_TIMEOUT + MARGIN,
-        "online: the writer waited {} ms, more than lock_timeout {} ms + {} ms",
-        online_writer.longest.as_millis(),
-        LOCK_TIMEOUT.as_millis(),
-        MARGIN.as_millis()
-    );
     assert!(
         plain_writer.longest > online_writer.longest,
         "plain must stall the writer longer than online ({} ms against {} ms)",

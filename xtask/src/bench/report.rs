@@ -197,7 +197,7 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "  writer stall while sync adds an index, a foreign key, a check and a NOT NULL to {} rows:",
-                    super::stall::ROWS
+                    schema_sync_core::testing::load::ORDERS_ROWS
                 );
             }
             for stall in &db.stalls {

@@ -15,39 +15,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use schema_sync_core::testing::load::{WriterReport, orders_statement};
+use schema_sync_core::testing::load::{
+    ORDERS_ROWS, POSTGRES_ORDERS_LIVE, POSTGRES_ORDERS_TARGET, WriterReport, orders_statement,
+};
 
 use super::cli::Cli;
 use super::fleet::postgres::connect;
 use super::report::Stall;
 use crate::servers;
 
-/// Rows of the loaded table.
-pub const ROWS: i64 = 200_000;
-
 /// The online run's `--lock-timeout`.
 const ONLINE_LOCK_TIMEOUT: &str = "200ms";
-
-/// The loaded schema every strategy starts from.
-const LIVE: &str = "
-CREATE TABLE parents (id int PRIMARY KEY);
-INSERT INTO parents SELECT g FROM generate_series(1, 100) g;
-CREATE TABLE orders (id bigserial PRIMARY KEY, parent_id int, amount int, email text);
-INSERT INTO orders (parent_id, amount, email)
-  SELECT 1 + g % 100, 1 + g % 1000, 'u' || g || '@example.com' FROM generate_series(1, 200000) g;
-ANALYZE orders";
-
-/// The target: an index, a foreign key, a check and a `NOT NULL` more.
-const TARGET: &str = "
-CREATE TABLE parents (id int PRIMARY KEY);
-CREATE TABLE orders (
-  id bigserial PRIMARY KEY,
-  parent_id int CONSTRAINT orders_parent_fk REFERENCES parents (id),
-  amount int CONSTRAINT orders_amount_positive CHECK (amount > 0),
-  email text NOT NULL
-);
-CREATE INDEX orders_amount_idx ON orders (amount);
-";
 
 /// Times the writer's stall under `sync --strategy online` and `--strategy plain` in the
 /// database at `url`.
@@ -57,7 +35,7 @@ CREATE INDEX orders_amount_idx ON orders (amount);
 /// fails.
 pub fn measure(url: &str, cli: &Cli, workdir: &Path) -> Result<Vec<Stall>> {
     let target = workdir.join("stall-target.sql");
-    std::fs::write(&target, TARGET)
+    std::fs::write(&target, POSTGRES_ORDERS_TARGET)
         .with_context(|| format!("cannot write {}", target.display()))?;
     let mut stalls = Vec::new();
     for (strategy, lock_timeout) in [("online", ONLINE_LOCK_TIMEOUT), ("plain", "30s")] {
@@ -65,7 +43,7 @@ pub fn measure(url: &str, cli: &Cli, workdir: &Path) -> Result<Vec<Stall>> {
         run_sql(
             url,
             &format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}; {LIVE}"
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}; {POSTGRES_ORDERS_LIVE}"
             ),
         )?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -142,7 +120,7 @@ fn write_until(url: &str, schema: &str, stop: &AtomicBool) -> Result<WriterRepor
         let mut n: i64 = 0;
         while !stop.load(Ordering::SeqCst) {
             n += 1;
-            let statement = orders_statement(n, ROWS);
+            let statement = orders_statement(n, ORDERS_ROWS);
             let started = Instant::now();
             let outcome = client.batch_execute(&statement).await;
             writer.record(&statement, started, outcome);

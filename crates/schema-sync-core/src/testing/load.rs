@@ -16,6 +16,22 @@ pub struct WriterReport {
 }
 
 impl WriterReport {
+    /// Panics, naming `label`, unless the writer saw no error and waited at most `limit`
+    /// for any one statement: what an online sync must leave a writer.
+    pub fn assert_undisturbed(&self, label: &str, limit: Duration) {
+        assert!(
+            self.errors.is_empty(),
+            "{label} writer errors: {:?}",
+            self.errors
+        );
+        assert!(
+            self.longest <= limit,
+            "{label}: the writer waited {} ms, more than {} ms",
+            self.longest.as_millis(),
+            limit.as_millis()
+        );
+    }
+
     /// Records `statement`, sent at `started`, and its outcome.
     pub fn record<E: std::fmt::Display>(
         &mut self,
@@ -30,6 +46,32 @@ impl WriterReport {
         }
     }
 }
+
+/// Rows of the loaded `orders` table of [`POSTGRES_ORDERS_LIVE`].
+pub const ORDERS_ROWS: i64 = 200_000;
+
+/// A PostgreSQL schema with a loaded table: `parents` (ids 1 to 100) and `orders` with
+/// [`ORDERS_ROWS`] rows, which a writer keeps busy ([`orders_statement`]).
+pub const POSTGRES_ORDERS_LIVE: &str = "
+CREATE TABLE parents (id int PRIMARY KEY);
+INSERT INTO parents SELECT g FROM generate_series(1, 100) g;
+CREATE TABLE orders (id bigserial PRIMARY KEY, parent_id int, amount int, email text);
+INSERT INTO orders (parent_id, amount, email)
+  SELECT 1 + g % 100, 1 + g % 1000, 'u' || g || '@example.com' FROM generate_series(1, 200000) g;
+ANALYZE orders";
+
+/// The target of [`POSTGRES_ORDERS_LIVE`]: an index, a foreign key, a check and a
+/// `NOT NULL` more on the loaded table, each a step that scans or builds under a lock when
+/// run plainly.
+pub const POSTGRES_ORDERS_TARGET: &str = "
+CREATE TABLE parents (id int PRIMARY KEY);
+CREATE TABLE orders (
+  id bigserial PRIMARY KEY,
+  parent_id int CONSTRAINT orders_parent_fk REFERENCES parents (id),
+  amount int CONSTRAINT orders_amount_positive CHECK (amount > 0),
+  email text NOT NULL
+);
+CREATE INDEX orders_amount_idx ON orders (amount)";
 
 /// The `n`th statement of a writer that keeps a loaded `orders (id, parent_id, amount,
 /// email)` table of `rows` rows busy, parents numbered 1 to 100: an insert for even `n`,
