@@ -103,16 +103,10 @@ pub(crate) async fn check_data(
         })?;
     let mut checks = Vec::with_capacity(queries.len());
     for query in &queries {
-        let rows: Option<u64> = conn.query_first(&query.sql).await.map_err(|e| {
-            fail(
-                format!(
-                    "counting rows of {} for step {}",
-                    query.table,
-                    query.step + 1
-                ),
-                e,
-            )
-        })?;
+        let rows: Option<u64> = conn
+            .query_first(&query.sql)
+            .await
+            .map_err(|e| fail(query.describe(), e))?;
         checks.push(query.result(rows.unwrap_or(0)));
     }
     conn.query_drop("COMMIT")

@@ -125,16 +125,10 @@ pub(crate) async fn check_data(
         .map_err(|e| fail("cannot set search_path".into(), e))?;
     let mut checks = Vec::with_capacity(queries.len());
     for query in &queries {
-        let row = transaction.query_one(&query.sql, &[]).await.map_err(|e| {
-            fail(
-                format!(
-                    "counting rows of {} for step {}",
-                    query.table,
-                    query.step + 1
-                ),
-                e,
-            )
-        })?;
+        let row = transaction
+            .query_one(&query.sql, &[])
+            .await
+            .map_err(|e| fail(query.describe(), e))?;
         let rows: i64 = row.get(0);
         checks.push(query.result(u64::try_from(rows).unwrap_or(0)));
     }

@@ -121,6 +121,12 @@ pub struct CountQuery {
 }
 
 impl CountQuery {
+    /// What running this query does, for an error's context: `counting rows of users for
+    /// step 3` (steps numbered from 1).
+    pub fn describe(&self) -> String {
+        format!("counting rows of {} for step {}", self.table, self.step + 1)
+    }
+
     /// The result of this query, given the count it returned.
     pub fn result(&self, rows: u64) -> DataCheck {
         DataCheck {
