@@ -24,19 +24,18 @@ use crate::sql::quote_ident;
 pub(crate) fn refine(plan: &mut MigrationPlan) {
     for index in 0..plan.steps.len() {
         let step = &mut plan.steps[index];
-        if step.outside_transaction
-            && matches!(
-                step.operation,
-                Operation::CreateIndex { .. } | Operation::DropIndex { .. }
-            )
-        {
-            step.hazards.retain(|h| *h != Hazard::BlocksWrites);
-            continue;
-        }
-        if step.outside_transaction && matches!(step.operation, Operation::AddUnique { .. }) {
-            // Its index is built concurrently; `USING INDEX` then locks the table only
-            // for the catalog change.
-            step.hazards.retain(|h| *h != Hazard::BlocksWrites);
+        if step.outside_transaction {
+            use Operation::*;
+            match step.operation {
+                CreateIndex { .. } | DropIndex { .. } => {
+                    step.hazards.retain(|h| *h != Hazard::BlocksWrites);
+                    continue;
+                }
+                // Its index is built concurrently; `USING INDEX` then locks the table
+                // only for the catalog change.
+                AddUnique { .. } => step.hazards.retain(|h| *h != Hazard::BlocksWrites),
+                _ => {}
+            }
         }
         if let Some(lock) = lock_of(&step.operation) {
             plan.add_hazards(index, &[lock]);
