@@ -46,17 +46,7 @@ async fn a_fleet_drifted_in_every_modelled_object_kind_converges_in_one_sync() {
         .create_tenant(&unique_tenant_id("cov_tpl"), TEMPLATE)
         .await
         .unwrap();
-    let mut tenants = Vec::new();
-    for drift in DRIFTS {
-        let tenant = db
-            .create_tenant(&unique_tenant_id("cov"), TEMPLATE)
-            .await
-            .unwrap();
-        db.execute(&tenant, drift)
-            .await
-            .unwrap_or_else(|e| panic!("{drift}: {e}"));
-        tenants.push((tenant, *drift));
-    }
+    let tenants = common::coverage::drifted_tenants(&db, "cov", DRIFTS).await;
     let clone = db
         .create_tenant(&unique_tenant_id("cov_clone"), TEMPLATE)
         .await

@@ -51,16 +51,9 @@ async fn one_batch_gives_every_tenant_the_snapshot_it_gets_alone_and_clones_shar
         );
     }
     let clones = tenants.len();
-    for drift in DRIFTS.iter().chain(TEXT_DRIFTS) {
-        let tenant = db
-            .create_tenant(&unique_tenant_id("shp"), TEMPLATE)
-            .await
-            .unwrap();
-        db.execute(&tenant, drift)
-            .await
-            .unwrap_or_else(|e| panic!("drift {drift}: {e}"));
-        tenants.push(tenant);
-    }
+    let drifted =
+        common::coverage::drifted_tenants(&db, "shp", DRIFTS.iter().chain(TEXT_DRIFTS)).await;
+    tenants.extend(drifted.into_iter().map(|(tenant, _)| tenant));
 
     let groups = db.adapter.shape_groups(&tenants).await.unwrap();
     assert!(

@@ -88,3 +88,25 @@ pub const DRIFTS: &[&str] = &[
 /// after reparsing (the check is added again from the template's text): equal by the
 /// inspector's equivalences, not byte for byte in `pg_dump`.
 pub const RESPELLED: &[&str] = &["ALTER TABLE accounts DROP CONSTRAINT accounts_kind_check"];
+
+/// One tenant per drift in `drifts`: created from [`TEMPLATE`] under a unique name that
+/// starts with `label`, then drifted. Panics naming the drift that the server refuses.
+pub async fn drifted_tenants<'a>(
+    db: &super::PgDb,
+    label: &str,
+    drifts: impl IntoIterator<Item = &'a &'a str>,
+) -> Vec<(schema_sync_core::TenantContext, &'a str)> {
+    use schema_sync_core::testing::conformance::{TestDatabase, unique_tenant_id};
+    let mut tenants = Vec::new();
+    for drift in drifts {
+        let tenant = db
+            .create_tenant(&unique_tenant_id(label), TEMPLATE)
+            .await
+            .unwrap();
+        db.execute(&tenant, drift)
+            .await
+            .unwrap_or_else(|e| panic!("drift {drift}: {e}"));
+        tenants.push((tenant, *drift));
+    }
+    tenants
+}
