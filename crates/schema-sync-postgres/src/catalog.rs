@@ -2,7 +2,9 @@
 //!
 //! Every query covers a whole batch of tenant schemas: it filters by an array of
 //! namespace oids or of relation oids found by an earlier query, so a
-//! batch of a hundred tenants costs the same handful of round trips as one tenant. All
+//! batch of a hundred tenants costs the same handful of round trips as one tenant.
+//! Queries run through a [`CatalogClient`], which prepares them when one tenant is read
+//! alone, again and again on one connection (`catalog/client.rs`). All
 //! queries read `pg_catalog` (not `information_schema`, which hides objects the role does
 //! not own), so a role that may only read the catalog can inspect.
 //!
@@ -15,8 +17,10 @@
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
-use tokio_postgres::types::{FromSql, ToSql, Type};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
+use tokio_postgres::types::{FromSql, Type};
+
+pub(crate) use client::{CatalogClient, Param};
 
 /// A driver error.
 pub(crate) type PgResult<T> = Result<T, tokio_postgres::Error>;
@@ -26,7 +30,7 @@ fn get<'a, T: FromSql<'a>>(row: &'a Row, column: &str) -> PgResult<T> {
 }
 
 /// One `oid[]` parameter.
-fn oids(values: &Vec<u32>) -> [(&(dyn ToSql + Sync), Type); 1] {
+fn oids(values: &Vec<u32>) -> [Param<'_>; 1] {
     [(values, Type::OID_ARRAY)]
 }
 
@@ -40,14 +44,12 @@ fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> PgResult<T>) -> PgResult<Vec<T>> 
 /// thousands. Queries joined with `try_join!` are still pipelined, and each is read while
 /// the next is on its way.
 async fn stream_rows<T>(
-    client: &Client,
+    client: CatalogClient<'_>,
     sql: &str,
-    params: &[(&(dyn ToSql + Sync), Type)],
+    params: &[Param<'_>],
     f: impl Fn(&Row) -> PgResult<T>,
 ) -> PgResult<Vec<T>> {
-    let stream = client
-        .query_typed_raw(sql, params.iter().map(|(value, ty)| (*value, ty.clone())))
-        .await?;
+    let stream = client.query_raw(sql, params).await?;
     let mut stream = std::pin::pin!(stream);
     let mut values = Vec::new();
     while let Some(row) = stream.try_next().await? {
@@ -57,9 +59,12 @@ async fn stream_rows<T>(
 }
 
 /// `(oid, name)` of each schema in `names` that exists.
-pub(crate) async fn namespaces(client: &Client, names: &[String]) -> PgResult<Vec<(u32, String)>> {
+pub(crate) async fn namespaces(
+    client: CatalogClient<'_>,
+    names: &[String],
+) -> PgResult<Vec<(u32, String)>> {
     let found = client
-        .query_typed(
+        .query(
             "SELECT n.oid, n.nspname::text AS name FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1)",
             &[(&names, Type::TEXT_ARRAY)],
         )
@@ -111,6 +116,12 @@ JOIN pg_catalog.{catalog} {alias} ON {alias}.oid = nsd.objid AND {alias}.{namesp
 ///   relation of the batch: half a second per query on a server of ten thousand tenants,
 ///   against tens of milliseconds for the probes, and a cost that grows with the server.
 pub(crate) const READ_SETTINGS: &str = "SET LOCAL jit = off; SET LOCAL random_page_cost = 1";
+
+/// Only `pg_catalog` on the path, for the rest of the transaction: catalog reads name
+/// everything they use in it, so no function, operator or type of a tenant can stand in
+/// for a built-in, and the plans [`CatalogClient`] keeps stay valid from one tenant to
+/// the next (PostgreSQL plans a prepared statement again when the path has changed).
+pub(crate) const PG_CATALOG_PATH: &str = "SET LOCAL search_path TO pg_catalog";
 
 /// A subquery of the constraints (as `alias`, every column of `pg_constraint` and `xmin`) of the
 /// domain whose oid is the SQL expression `domain`, to put after `FROM` or `CROSS JOIN
@@ -320,7 +331,10 @@ fn others_query() -> String {
 }
 
 /// Everything that lives directly in the namespaces, in one pipelined round trip.
-pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgResult<SchemaObjects> {
+pub(crate) async fn schema_objects(
+    client: CatalogClient<'_>,
+    namespaces: &[u32],
+) -> PgResult<SchemaObjects> {
     let namespaces = namespaces.to_vec();
     let ns = oids(&namespaces);
     let (relations_sql, types_sql, routines_sql, others_sql) = (
@@ -380,8 +394,8 @@ pub(crate) async fn schema_objects(client: &Client, namespaces: &[u32]) -> PgRes
                 name: get(r, "name")?,
             })
         }),
-        client.query_typed(&domains_sql, &ns),
-        client.query_typed(&domain_checks_sql, &ns),
+        client.query(&domains_sql, &ns),
+        client.query(&domain_checks_sql, &ns),
     )?;
     let (domains, domain_checks) = domains::read(domains, domain_checks)?;
     Ok(SchemaObjects {
@@ -849,7 +863,7 @@ impl RelationParts {
 /// materialized views: columns, indexes and the rest) and `sequences` in one pipelined
 /// round trip.
 pub(crate) async fn relation_parts(
-    client: &Client,
+    client: CatalogClient<'_>,
     server_version: i32,
     tables: &[u32],
     relations: &[u32],
@@ -1023,7 +1037,7 @@ pub(crate) type ExternalColumn = (u32, String, u32, String, i16, String);
 /// Names of relations outside the batch (foreign key targets in other schemas) and of
 /// their columns.
 pub(crate) async fn external_relations(
-    client: &Client,
+    client: CatalogClient<'_>,
     relations: &[u32],
 ) -> PgResult<Vec<ExternalColumn>> {
     if relations.is_empty() {
@@ -1031,7 +1045,7 @@ pub(crate) async fn external_relations(
     }
     let relations = relations.to_vec();
     let found = client
-        .query_typed(
+        .query(
             "SELECT c.oid, c.relname::text AS name, c.relnamespace AS namespace, n.nspname::text AS schema,
                     a.attnum AS number, a.attname::text AS column_name
              FROM unnest($1::oid[]) sel(oid)
@@ -1053,6 +1067,7 @@ pub(crate) async fn external_relations(
     })
 }
 
+mod client;
 pub(crate) mod cookie;
 mod deparse;
 mod domains;

@@ -32,12 +32,11 @@ use schema_sync_core::snapshot::{
     TriggerEnabled, UniqueConstraint, UnsupportedObject, View,
 };
 use schema_sync_core::{Error, Phase, Result, TenantContext, TenantId};
-use tokio_postgres::Client;
 
 use crate::PostgresAdapter;
 use crate::catalog::{
-    self, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult, PolicyRow,
-    Relation, RelationParts, SchemaObjects, SequenceRow, TypeRow, strip_qualifier,
+    self, CatalogClient, ColumnRow, ConstraintRow, DeparseRequest, Deparsed, IndexRow, PgResult,
+    PolicyRow, Relation, RelationParts, SchemaObjects, SequenceRow, TypeRow, strip_qualifier,
 };
 use crate::error;
 use crate::sql::relative::relativize_function;
@@ -58,12 +57,12 @@ const PG_CATALOG: u32 = 11;
 /// # Errors
 /// A driver error; it concerns the whole batch.
 pub(crate) async fn inspect_schemas(
-    client: &Client,
+    client: CatalogClient<'_>,
     server_version: i32,
     schemas: &[String],
     shape_cache: Option<&ShapeCache>,
 ) -> PgResult<Vec<Option<SchemaSnapshot>>> {
-    client.batch_execute(catalog::READ_SETTINGS).await?;
+    client.apply_read_settings().await?;
     let found = catalog::namespaces(client, schemas).await?;
     let namespace_oids: Vec<u32> = found.iter().map(|(oid, _)| *oid).collect();
     let objects = catalog::schema_objects(client, &namespace_oids).await?;
@@ -148,7 +147,7 @@ pub(crate) async fn inspect_schemas(
         .into_values()
         .map(|request| shapes.narrow(request))
         .collect();
-    let mut deparsed = catalog::deparse(client, &requests).await?;
+    let mut deparsed = catalog::deparse(client.client(), &requests).await?;
     if let Some(cache) = shape_cache {
         shapes.remember(cache, &deparsed);
     }
@@ -954,8 +953,15 @@ impl PostgresAdapter {
             return Err(failed(e));
         }
         let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
+        // One tenant is read alone again and again (`inspect`, the verification after
+        // steps run outside a transaction): prepared; a batch differs every time.
+        let catalog_client = if single.is_some() {
+            CatalogClient::prepared(&client)
+        } else {
+            CatalogClient::unprepared(&client)
+        };
         let result = inspect_schemas_with(
-            &client,
+            catalog_client,
             self.server_version,
             &schemas,
             self.include_privileges,
@@ -988,15 +994,16 @@ impl PostgresAdapter {
     #[doc(hidden)]
     pub async fn shape_groups(&self, tenants: &[TenantContext]) -> Result<Vec<Option<usize>>> {
         let client = self.client().await?;
+        let client = CatalogClient::unprepared(&client);
         let failed = |e| error::database(None, Phase::Inspect, "reading the catalog", e);
         let names: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
-        let found = catalog::namespaces(&client, &names).await.map_err(failed)?;
+        let found = catalog::namespaces(client, &names).await.map_err(failed)?;
         let oids: Vec<u32> = found.iter().map(|(oid, _)| *oid).collect();
-        let objects = catalog::schema_objects(&client, &oids)
+        let objects = catalog::schema_objects(client, &oids)
             .await
             .map_err(failed)?;
         let relations: Vec<u32> = objects.relations.iter().map(|r| r.oid).collect();
-        let rows = catalog::raw_rows(&client, &oids, &relations)
+        let rows = catalog::raw_rows(client, &oids, &relations)
             .await
             .map_err(failed)?;
         let shapes = Shapes::group(rows);

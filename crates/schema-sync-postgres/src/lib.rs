@@ -22,6 +22,9 @@
 //!   `catalog/privileges.rs` reads the grants of views a plan recreates.
 //!   `catalog/cookie.rs` reads a batch's change cookies for the snapshot cache: a
 //!   fingerprint of the `xmin` of every catalog row a snapshot is built from.
+//!   `catalog/client.rs` sends a batch's queries unnamed and prepares those that read
+//!   one tenant alone (the cookie and inspection under a sync's lock) once per
+//!   connection.
 //! - `inspect.rs` assembles those rows into tenant-relative snapshots: pinning
 //!   `search_path` makes the tenant's own objects print unqualified while
 //!   `public.citext` stays qualified, so a clone of a template inspects byte-identical to

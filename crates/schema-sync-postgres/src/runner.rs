@@ -33,11 +33,10 @@ use schema_sync_core::{
     ChangeCookie, Error, ExecuteOptions, ExecutionResult, NamespaceGuard, Phase, Progress, Result,
     SchemaSnapshot, StatementTiming, TenantContext, TenantId, TenantLock,
 };
-use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use crate::PostgresAdapter;
-use crate::catalog::{cookie, index_builds, privileges, tenant_search_path};
+use crate::catalog::{CatalogClient, cookie, index_builds, privileges, tenant_search_path};
 use crate::error;
 use crate::history;
 use crate::inspect::{inspect_schemas, inspect_schemas_with, inspection_timeout, is_timeout};
@@ -75,7 +74,7 @@ fn elapsed_ms(started: Instant) -> i64 {
 
 /// Reads `tenant` through `client` inside a transaction, to render a plan from it.
 async fn read_to_render(
-    client: &Client,
+    client: CatalogClient<'_>,
     server_version: i32,
     tenant: &TenantContext,
 ) -> Result<SchemaSnapshot> {
@@ -103,7 +102,7 @@ async fn read_to_render(
 /// `qualify`: names carry the tenant's schema; without it they stay bare, for a file
 /// that tenants share.
 async fn render_with(
-    client: &Client,
+    client: CatalogClient<'_>,
     tenant: &TenantContext,
     plan: &MigrationPlan,
     live: &SchemaSnapshot,
@@ -169,8 +168,16 @@ impl PostgresAdapter {
         );
         let begun = client.batch_execute(&begin).await.map_err(context);
         let rendered = match begun {
-            Ok(()) => match read_to_render(&client, self.server_version, tenant).await {
-                Ok(live) => render_with(&client, tenant, plan, &live, true).await,
+            Ok(()) => match read_to_render(
+                CatalogClient::prepared(&client),
+                self.server_version,
+                tenant,
+            )
+            .await
+            {
+                Ok(live) => {
+                    render_with(CatalogClient::prepared(&client), tenant, plan, &live, true).await
+                }
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -223,7 +230,8 @@ impl PostgresAdapter {
         from: &SchemaSnapshot,
     ) -> Result<Vec<ScriptPart>> {
         let client = self.client().await?;
-        let rendered = render_with(&client, tenant, plan, from, false).await?;
+        let rendered =
+            render_with(CatalogClient::prepared(&client), tenant, plan, from, false).await?;
         let mut inside = Vec::new();
         let mut parts = Vec::new();
         for statement in rendered {
@@ -592,7 +600,7 @@ impl TenantLock for PgLock {
         let id = self.id().clone();
         let client = self.client()?;
         let mut found = inspect_schemas_with(
-            client,
+            CatalogClient::prepared(client),
             self.server_version,
             std::slice::from_ref(&schema),
             self.include_privileges,
@@ -621,7 +629,7 @@ impl TenantLock for PgLock {
         let id = self.id().clone();
         let client = self.client()?;
         let read = cookie::read(
-            client,
+            CatalogClient::prepared(client),
             std::slice::from_ref(&schema),
             self.server_version,
             self.include_privileges,
@@ -649,7 +657,8 @@ impl TenantLock for PgLock {
         let started = Instant::now();
         let id = self.id().clone();
         let steps_total = plan.steps.len();
-        let rendered = render_with(self.client()?, &self.tenant, plan, live, true).await?;
+        let client = CatalogClient::prepared(self.client()?);
+        let rendered = render_with(client, &self.tenant, plan, live, true).await?;
         // Reading the catalog under the lock moves the path; the plan's text is relative
         // to the tenant's.
         self.set_search_path(true).await?;

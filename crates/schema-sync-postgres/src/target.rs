@@ -22,6 +22,7 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 use crate::PostgresAdapter;
+use crate::catalog::CatalogClient;
 use crate::error::{self, describe_ddl_error};
 use crate::inspect::inspect_schemas_with;
 use crate::sql::quote_ident;
@@ -124,7 +125,7 @@ async fn load(
         ));
     }
     let inspected = inspect_schemas_with(
-        client,
+        CatalogClient::unprepared(client),
         server_version,
         &[scratch.to_string()],
         adapter.include_privileges,

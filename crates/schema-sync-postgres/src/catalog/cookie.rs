@@ -50,10 +50,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use schema_sync_core::{ChangeCookie, TenantContext};
-use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use super::{PgResult, get};
+use super::{CatalogClient, PgResult, get};
 use crate::PostgresAdapter;
 
 /// Catalogs whose objects are created in a schema and depend on it, other than
@@ -263,22 +262,14 @@ GROUP BY n.nspname",
 /// # Errors
 /// A driver error; it concerns the whole batch.
 pub(crate) async fn read(
-    client: &Client,
+    client: CatalogClient<'_>,
     schemas: &[String],
     server_version: i32,
     privileges: bool,
 ) -> PgResult<HashMap<String, ChangeCookie>> {
-    // As in inspection: JIT would cost more than the query on a large catalog. And only
-    // `pg_catalog` on the path, so that no function, operator or type of a tenant (the
-    // runner's path starts with the tenant) can stand in for a built-in.
-    client
-        .batch_execute(&format!(
-            "{}; SET LOCAL search_path TO pg_catalog",
-            super::READ_SETTINGS
-        ))
-        .await?;
+    client.apply_read_settings().await?;
     let rows = client
-        .query_typed(query(), &[(&schemas, Type::TEXT_ARRAY)])
+        .query(query(), &[(&schemas, Type::TEXT_ARRAY)])
         .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for row in rows {
@@ -326,7 +317,7 @@ impl PostgresAdapter {
         let mut cookies = HashMap::new();
         if result.is_ok() {
             match read(
-                &client,
+                super::CatalogClient::unprepared(&client),
                 schemas,
                 self.server_version,
                 self.include_privileges,

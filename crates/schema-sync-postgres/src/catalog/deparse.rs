@@ -129,6 +129,9 @@ UNION ALL SELECT {ns}, 'u', 0, 0, pg_catalog.quote_ident(n.nspname)
     if sql.is_empty() {
         return Ok(out);
     }
+    // The queries after this one are planned under `pg_catalog` alone
+    // (`CatalogClient`'s prepared plans are planned again under another path).
+    sql.push_str(super::PG_CATALOG_PATH);
     for message in client.simple_query(&sql).await? {
         let SimpleQueryMessage::Row(row) = message else {
             continue;

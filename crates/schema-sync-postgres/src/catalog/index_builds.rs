@@ -12,10 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use schema_sync_core::SchemaSnapshot;
 use schema_sync_core::plan::{MigrationPlan, Operation};
 use schema_sync_core::snapshot::Index;
-use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use super::{PgResult, get};
+use super::{CatalogClient, PgResult, get};
 use crate::render::index_names::partition_index_name;
 
 /// How many of PostgreSQL's name attempts (`idx`, `idx1`, ...) are tried per partition.
@@ -61,7 +60,7 @@ struct Build<'a> {
 /// # Errors
 /// A database error.
 pub(crate) async fn read(
-    client: &Client,
+    client: CatalogClient<'_>,
     schema: &str,
     plan: &MigrationPlan,
     live: &SchemaSnapshot,
@@ -191,12 +190,12 @@ struct NamedRelation {
 
 /// The relations of `schema` among `names`.
 async fn relations_named(
-    client: &Client,
+    client: CatalogClient<'_>,
     schema: &str,
     names: &[&str],
 ) -> PgResult<Vec<NamedRelation>> {
     let rows = client
-        .query_typed(
+        .query(
             "SELECT c.relname::text AS name,
                     COALESCE(NOT i.indisvalid, false) AS invalid,
                     c.relkind = 'I' AS partitioned,
@@ -227,13 +226,13 @@ async fn relations_named(
 /// that the plan does not drop, then those the plan creates. `None` when one of them is
 /// partitioned itself or a foreign table, which `CREATE INDEX CONCURRENTLY` cannot build.
 async fn partitions_of(
-    client: &Client,
+    client: CatalogClient<'_>,
     schema: &str,
     table: &str,
     plan: &MigrationPlan,
 ) -> PgResult<Option<Vec<String>>> {
     let rows = client
-        .query_typed(
+        .query(
             "SELECT c.relname::text AS name, c.relkind IN ('p', 'f') AS concurrent_build_fails
              FROM pg_catalog.pg_namespace n
              JOIN pg_catalog.pg_class p ON p.relnamespace = n.oid AND p.relname = $2

@@ -11,10 +11,9 @@
 
 use std::collections::HashMap;
 
-use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use super::PgResult;
+use super::{CatalogClient, PgResult};
 
 /// One privilege granted on a view or on one of its columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +65,17 @@ CROSS JOIN LATERAL pg_catalog.aclexplode(att.attacl) a
 WHERE a.grantee <> v.relowner";
 
 /// Reads the owners and grants of the views `names` of `schema`.
-pub(crate) async fn read(client: &Client, schema: &str, names: &[String]) -> PgResult<Privileges> {
+pub(crate) async fn read(
+    client: CatalogClient<'_>,
+    schema: &str,
+    names: &[String],
+) -> PgResult<Privileges> {
     let mut out = Privileges::new();
     if names.is_empty() {
         return Ok(out);
     }
     let rows = client
-        .query_typed(
+        .query(
             VIEW_PRIVILEGES,
             &[(&schema, Type::TEXT), (&names, Type::TEXT_ARRAY)],
         )

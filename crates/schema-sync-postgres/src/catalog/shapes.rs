@@ -35,10 +35,10 @@
 //! Functions are not here: their definitions are deparsed for every tenant (they are
 //! few, and their text may name the tenant's schema).
 
+use tokio_postgres::Row;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Row};
 
-use super::PgResult;
+use super::{CatalogClient, PgResult};
 
 /// One raw row (see the module documentation).
 #[derive(Debug, Clone)]
@@ -145,7 +145,7 @@ UNION ALL SELECT ns.oid, 'U', 0, 0, pg_catalog.has_schema_privilege(ns.oid, 'USA
 /// Reads the raw rows of `namespaces`, whose relations (indexes included) are
 /// `relations`. Must run in the inspection's transaction.
 pub(crate) async fn raw_rows(
-    client: &Client,
+    client: CatalogClient<'_>,
     namespaces: &[u32],
     relations: &[u32],
 ) -> PgResult<Vec<RawRow>> {

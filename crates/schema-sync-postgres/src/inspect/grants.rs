@@ -13,10 +13,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use schema_sync_core::SchemaSnapshot;
 use schema_sync_core::snapshot::{Grant, PrivilegeTarget};
-use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
-use crate::catalog::{PgResult, strip_qualifier};
+use crate::catalog::{CatalogClient, PgResult, strip_qualifier};
 use crate::inspect::{ShapeCache, inspect_schemas};
 use crate::sql::quote_ident;
 
@@ -55,7 +54,7 @@ type GrantsBySchema = HashMap<String, BTreeMap<String, BTreeSet<Grant>>>;
 /// # Errors
 /// A driver error; it concerns the whole batch.
 pub(crate) async fn inspect_schemas_with(
-    client: &Client,
+    client: CatalogClient<'_>,
     server_version: i32,
     schemas: &[String],
     privileges: bool,
@@ -78,12 +77,12 @@ pub(crate) async fn inspect_schemas_with(
     Ok(snapshots)
 }
 
-async fn read(client: &Client, schemas: &[String]) -> PgResult<GrantsBySchema> {
+async fn read(client: CatalogClient<'_>, schemas: &[String]) -> PgResult<GrantsBySchema> {
     client
-        .batch_execute("SET LOCAL search_path TO pg_catalog")
+        .batch_execute(crate::catalog::PG_CATALOG_PATH)
         .await?;
     let rows = client
-        .query_typed(GRANTS, &[(&schemas, Type::TEXT_ARRAY)])
+        .query(GRANTS, &[(&schemas, Type::TEXT_ARRAY)])
         .await?;
     let mut out = GrantsBySchema::new();
     for row in rows {

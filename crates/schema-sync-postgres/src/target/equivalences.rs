@@ -20,6 +20,7 @@ use schema_sync_core::snapshot::Equivalences;
 use schema_sync_core::{Error, Phase, Result, SchemaSnapshot, TenantId};
 use tokio_postgres::Client;
 
+use crate::catalog::CatalogClient;
 use crate::catalog::privileges::Privileges;
 use crate::error;
 use crate::inspect::inspect_schemas;
@@ -88,13 +89,18 @@ async fn reparse(
             .await
             .map_err(|e| failed("creating the target anew to reparse its expressions", e))?;
     }
-    inspect_schemas(client, server_version, &[scratch.to_string()], None)
-        .await
-        .map_err(|e| failed("inspecting the reparsed target", e))?
-        .pop()
-        .flatten()
-        .ok_or_else(|| Error::Internal {
-            tenant: None,
-            message: "the scratch schema of the reparsed target vanished".into(),
-        })
+    inspect_schemas(
+        CatalogClient::unprepared(client),
+        server_version,
+        &[scratch.to_string()],
+        None,
+    )
+    .await
+    .map_err(|e| failed("inspecting the reparsed target", e))?
+    .pop()
+    .flatten()
+    .ok_or_else(|| Error::Internal {
+        tenant: None,
+        message: "the scratch schema of the reparsed target vanished".into(),
+    })
 }
