@@ -126,7 +126,10 @@ async fn render_with(
             error::database(
                 Some(tenant.id()),
                 Phase::Plan,
-                "reading the grants of views the plan recreates",
+                format!(
+                    "reading the grants of views the plan recreates ({})",
+                    recreated.join(", ")
+                ),
                 e,
             )
         })?;
@@ -136,7 +139,10 @@ async fn render_with(
             error::database(
                 Some(tenant.id()),
                 Phase::Plan,
-                "reading the catalog for the indexes the plan builds",
+                format!(
+                    "reading the catalog for the indexes the plan builds ({})",
+                    index_builds::describe(plan)
+                ),
                 e,
             )
         })?;

@@ -54,19 +54,19 @@ struct Build<'a> {
     outside: bool,
 }
 
-/// Reads what rendering `plan` for the tenant of `schema` (whose snapshot is `live`)
-/// needs about its index builds; nothing at all for a plan that builds none.
-///
-/// # Errors
-/// A database error.
-pub(crate) async fn read(
-    client: CatalogClient<'_>,
-    schema: &str,
-    plan: &MigrationPlan,
-    live: &SchemaSnapshot,
-) -> PgResult<IndexBuilds> {
-    let builds: Vec<Build<'_>> = plan
-        .steps
+/// The indexes `plan` builds (its new indexes and unique constraints), as
+/// `name on table`, for an error's context.
+pub(crate) fn describe(plan: &MigrationPlan) -> String {
+    builds(plan)
+        .iter()
+        .map(|b| format!("{} on {}", b.name, b.table))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The indexes `plan` builds, in step order.
+fn builds(plan: &MigrationPlan) -> Vec<Build<'_>> {
+    plan.steps
         .iter()
         .enumerate()
         .filter_map(|(step, s)| match &s.operation {
@@ -86,7 +86,21 @@ pub(crate) async fn read(
             }),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Reads what rendering `plan` for the tenant of `schema` (whose snapshot is `live`)
+/// needs about its index builds; nothing at all for a plan that builds none.
+///
+/// # Errors
+/// A database error.
+pub(crate) async fn read(
+    client: CatalogClient<'_>,
+    schema: &str,
+    plan: &MigrationPlan,
+    live: &SchemaSnapshot,
+) -> PgResult<IndexBuilds> {
+    let builds = builds(plan);
     let mut out = IndexBuilds::default();
     if builds.is_empty() {
         return Ok(out);
@@ -272,4 +286,36 @@ async fn partitions_of(
         }
     }
     Ok(Some(partitions))
+}
+
+#[cfg(test)]
+mod tests {
+    use schema_sync_core::plan::Operation;
+    use schema_sync_core::snapshot::{Index, IndexPart, UniqueConstraint};
+    use schema_sync_core::testing::plan_of;
+
+    use super::describe;
+
+    #[test]
+    fn describe_names_each_index_and_unique_constraint_with_its_table() {
+        let plan = plan_of(vec![
+            Operation::CreateIndex {
+                table: "users".into(),
+                name: "users_email_idx".into(),
+                index: Index {
+                    parts: vec![IndexPart::column("email")],
+                    ..Index::default()
+                },
+            },
+            Operation::AddUnique {
+                table: "orders".into(),
+                name: "orders_number_key".into(),
+                unique: UniqueConstraint::default(),
+            },
+        ]);
+        assert_eq!(
+            describe(&plan),
+            "users_email_idx on users, orders_number_key on orders"
+        );
+    }
 }
