@@ -195,6 +195,12 @@ pub struct ExecutionResult {
     pub statements_executed: usize,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// In `sync`, milliseconds from asking for the tenant's lock to its commit: the
+    /// change-cookie check, rendering, the statements, verification and the commit (with
+    /// the steps an online plan runs after it). Set by the engine; runners leave it 0.
+    /// Beyond `duration_ms`, it is what a sync costs a tenant on top of its DDL.
+    #[serde(default)]
+    pub locked_ms: u64,
     /// Each statement sent, in order, with how long it took: what the run ledger
     /// records. Left out of the JSON output, which counts statements only.
     #[serde(default, skip_serializing)]

@@ -86,6 +86,7 @@
 //! #             statements_executed: plan.steps.len(),
 //! #             duration_ms: 0,
 //! #             statements: Vec::new(),
+//! #             ..ExecutionResult::default()
 //! #         })
 //! #     }
 //! #     fn is_transactional(&self) -> bool {

@@ -334,6 +334,7 @@ impl MysqlLock {
             statements_executed: statements.len(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             statements: timings,
+            ..ExecutionResult::default()
         })
     }
 

@@ -729,6 +729,7 @@ impl TenantLock for PgLock {
             statements_executed: timings.len(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             statements: timings,
+            ..ExecutionResult::default()
         })
     }
 

@@ -217,6 +217,36 @@ async fn concurrent_syncs_of_one_tenant_serialise_on_the_lock() {
     db.drop_tenant(&tenant).await.unwrap();
 }
 
+/// `execution.locked_ms` covers the whole locked part of a sync, from asking for the lock
+/// to the commit: more than the plan's own `duration_ms`, by the lock, the change-cookie
+/// check and the verification read at least.
+#[tokio::test]
+async fn a_synced_tenant_reports_its_time_under_the_lock_beyond_its_statements() {
+    let db = common::db().await;
+    let tenant = db
+        .create_tenant(
+            &unique_tenant_id("sync_locked"),
+            "CREATE TABLE t (id int PRIMARY KEY);",
+        )
+        .await
+        .unwrap();
+    let target = db
+        .target("CREATE TABLE t (id int PRIMARY KEY, note text); CREATE INDEX t_note ON t (note);")
+        .await;
+    let outcome = Engine::new(db.dyn_adapter())
+        .sync_tenant(&tenant, &target, &allow_all())
+        .await
+        .unwrap();
+    db.drop_tenant(&tenant).await.unwrap();
+    let execution = outcome.execution.expect("the sync changed the tenant");
+    assert!(
+        execution.locked_ms > execution.duration_ms,
+        "locked {} ms, applying {} ms",
+        execution.locked_ms,
+        execution.duration_ms
+    );
+}
+
 #[tokio::test]
 async fn a_held_lock_times_out_as_a_lock_error() {
     let db = common::db().await;

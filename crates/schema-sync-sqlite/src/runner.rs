@@ -286,5 +286,6 @@ fn apply(
         statements_executed: statements.len(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         statements: timings,
+        ..ExecutionResult::default()
     })
 }

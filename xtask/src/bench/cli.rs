@@ -139,6 +139,9 @@ pub struct TenantOutcome {
     pub error: Option<String>,
     /// Milliseconds the tenant's plan took to apply (`execution.duration_ms`), in `sync`.
     pub apply_ms: Option<u64>,
+    /// Milliseconds from asking for the tenant's lock to its commit
+    /// (`execution.locked_ms`), in `sync`.
+    pub locked_ms: Option<u64>,
 }
 
 /// The parts of a `validate` or `sync` JSON report the bench checks.
@@ -189,6 +192,7 @@ pub fn parse_report(stdout: &str) -> Result<Report> {
                 hash: t["hash"].as_str().map(str::to_string),
                 error,
                 apply_ms: t["execution"]["duration_ms"].as_u64(),
+                locked_ms: t["execution"]["locked_ms"].as_u64(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -222,6 +226,18 @@ mod tests {
         assert_eq!(report.tenants.len(), 2);
         assert_eq!(report.tenants[1].error.as_deref(), Some("connection: gone"));
         assert_eq!(report.distinct_schemas, Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn reads_a_synced_tenants_apply_and_lock_times() -> Result<()> {
+        let json = r#"{"command":"sync","target_hash":"ab","tenants":[
+            {"tenant":"bench_t00001","status":"synced","hash":"aa","error":null,
+             "execution":{"steps_total":1,"steps_succeeded":1,"statements_executed":1,"duration_ms":3,"locked_ms":21}}],
+            "summary":{"total":1,"synced":1}}"#;
+        let report = parse_report(json)?;
+        assert_eq!(report.tenants[0].apply_ms, Some(3));
+        assert_eq!(report.tenants[0].locked_ms, Some(21));
         Ok(())
     }
 }

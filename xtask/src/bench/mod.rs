@@ -297,7 +297,9 @@ fn bench_one(
 }
 
 /// What a sync costs beyond its DDL: the mean time a drifted tenant's plan took to apply
-/// (the statements, from the report), and the sync's wall time beyond the warm `validate`
+/// (rendering and the statements, from the report); the mean time it was locked (from
+/// asking for the lock to the commit) and how much of that was not applying (the cookie
+/// check, verification, commit); and the sync's wall time beyond the warm `validate`
 /// before it (the same inspection, served from the cache), per drifted tenant.
 fn sync_overhead(
     report: &cli::Report,
@@ -309,7 +311,16 @@ fn sync_overhead(
     if applied.is_empty() || changes == 0 {
         return String::new();
     }
-    let mean_apply = applied.iter().sum::<u64>() as f64 / applied.len() as f64;
+    let mean = |values: &[u64]| values.iter().sum::<u64>() as f64 / values.len() as f64;
+    let mean_apply = mean(&applied);
+    let locked: Vec<u64> = report.tenants.iter().filter_map(|t| t.locked_ms).collect();
+    let under_lock = (locked.len() == applied.len()).then(|| {
+        let mean_locked = mean(&locked);
+        format!(
+            "; locked {mean_locked:.1} ms mean, {:.1} ms of it beyond applying",
+            mean_locked - mean_apply
+        )
+    });
     let warm = phases
         .iter()
         .find(|p| p.name == VALIDATE_WARM)
@@ -321,7 +332,8 @@ fn sync_overhead(
         )
     });
     format!(
-        "; applying {mean_apply:.1} ms mean{}",
+        "; applying {mean_apply:.1} ms mean{}{}",
+        under_lock.unwrap_or_default(),
         beyond.unwrap_or_default()
     )
 }

@@ -18,6 +18,7 @@ pub use target::Target;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::adapter::{DatabaseAdapter, ExecuteOptions, ExecutionResult, Inspection};
 use crate::cache::SnapshotCache;
@@ -380,6 +381,7 @@ impl Engine {
         }
 
         let runner = self.adapter.runner();
+        let asked = Instant::now();
         let mut lock = runner
             .acquire_lock(tenant, &options.execute_options)
             .await?;
@@ -405,9 +407,14 @@ impl Engine {
                 report.plan = Some(planned.plan.clone());
                 Ok(report)
             }
-            Ok(Locked::Applied { planned, execution }) => {
+            Ok(Locked::Applied {
+                planned,
+                mut execution,
+            }) => {
                 // The runner runs the steps outside the transaction once it commits.
                 lock.commit().await?;
+                execution.locked_ms =
+                    u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX);
                 if options.verify && planned.plan.has_outside_steps() {
                     let after = self.adapter.inspector().inspect(tenant).await?;
                     self.verify(id, &after, target, strict, false, &execution)?;

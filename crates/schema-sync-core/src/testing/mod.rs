@@ -436,6 +436,7 @@ impl TenantLock for MockLock {
                     duration_ms: 0,
                 })
                 .collect(),
+            ..ExecutionResult::default()
         })
     }
 
