@@ -22,6 +22,7 @@ use schema_sync_core::{
 };
 
 use common::{PgDb, qi};
+use schema_sync_postgres::PostgresAdapter;
 
 /// A tenant with every object kind the inspector models, and objects of another schema
 /// (`{other}`) that its snapshot names: a column type, a foreign key target, a function
@@ -224,13 +225,12 @@ const PRIVILEGE_CHANGES: &[&str] = &[
     "rename a grantee",
 ];
 
-/// The tenant's cookie, read through the adapter.
-async fn cookie(adapter: &dyn DatabaseAdapter, tenant: &TenantContext) -> ChangeCookie {
+/// The tenant's cookie, read through the adapter; a failed read panics with its error.
+async fn cookie(adapter: &PostgresAdapter, tenant: &TenantContext) -> ChangeCookie {
     adapter
-        .inspector()
-        .change_cookies(std::slice::from_ref(tenant))
+        .change_cookies_or_error(std::slice::from_ref(tenant))
         .await
-        .expect("PostgreSQL offers change cookies")
+        .unwrap_or_else(|e| panic!("reading the cookie of {}: {e}", tenant.id()))
         .pop()
         .flatten()
         .expect("an existing tenant has a cookie")
@@ -353,7 +353,7 @@ async fn a_missing_schema_has_no_cookie_and_tenants_do_not_share_one() {
         .context(&unique_tenant_id("cookie_missing"))
         .unwrap();
     let batch = vec![a.clone(), missing, b.clone()];
-    let cookies = db.adapter.change_cookies(&batch).await.unwrap();
+    let cookies = db.adapter.change_cookies_or_error(&batch).await.unwrap();
     let alone = cookie(db.adapter.as_ref(), &a).await;
     db.execute(&b, "ALTER TABLE t ADD COLUMN x int")
         .await

@@ -294,14 +294,28 @@ impl PostgresAdapter {
         &self,
         tenants: &[TenantContext],
     ) -> Vec<Option<ChangeCookie>> {
-        let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
         // A cookie that cannot be read costs a full inspection, never a wrong answer;
         // the inspection that follows reports the error if it persists.
-        let mut found = self
-            .cookies_in_transaction(&schemas)
+        self.change_cookies_or_error(tenants)
             .await
-            .unwrap_or_default();
-        schemas.iter().map(|s| found.remove(s)).collect()
+            .unwrap_or_else(|_| vec![None; tenants.len()])
+    }
+
+    /// The change cookies of `tenants`, as
+    /// [`SchemaInspector::change_cookies`](schema_sync_core::SchemaInspector::change_cookies)
+    /// reads them, but with the error when the query fails instead of no cookie for any
+    /// tenant: for tests, whose failures must say why.
+    ///
+    /// # Errors
+    /// A connection or catalog error, for the whole batch.
+    #[doc(hidden)]
+    pub async fn change_cookies_or_error(
+        &self,
+        tenants: &[TenantContext],
+    ) -> schema_sync_core::Result<Vec<Option<ChangeCookie>>> {
+        let schemas: Vec<String> = tenants.iter().map(|t| t.namespace().to_string()).collect();
+        let mut found = self.cookies_in_transaction(&schemas).await?;
+        Ok(schemas.iter().map(|s| found.remove(s)).collect())
     }
 
     async fn cookies_in_transaction(
