@@ -56,7 +56,8 @@
 //! - `current_timestamp()` (MariaDB) and `CURRENT_TIMESTAMP` (MySQL), in defaults and
 //!   `ON UPDATE`, fold to `CURRENT_TIMESTAMP[(n)]` (tested on MariaDB, unit-tested for MySQL);
 //! - integer display widths (`int(11)` on MariaDB and MySQL 5.7, `int` on MySQL 8.0.19+)
-//!   are dropped (tested on MariaDB, unit-tested for MySQL);
+//!   are dropped, but for `TINYINT(1)`: MySQL 8 still reports it, it is what `BOOLEAN`
+//!   means, and drivers read it as a boolean (tested on MariaDB, unit-tested for MySQL);
 //! - MariaDB `JSON` is `LONGTEXT` with a `CHECK (json_valid(col))` named after the
 //!   column: it inspects as `json` without that check, as on MySQL (tested on MariaDB);
 //! - check constraints: MariaDB's `CHECK_CONSTRAINTS` has `TABLE_NAME`, MySQL 8 needs a

@@ -90,6 +90,9 @@ pub(crate) fn parse_column_type(column_type: &str) -> Result<ParsedType, String>
     }
     let name = canonical_name(&base);
     let mut data_type = DataType::named(name.clone());
+    if matches!(base.as_str(), "bool" | "boolean") {
+        data_type.length = Some(BOOLEAN_WIDTH);
+    }
     data_type.zerofill = modifiers.iter().any(|m| m == "zerofill");
     data_type.unsigned = data_type.zerofill || modifiers.iter().any(|m| m == "unsigned");
     if let Some(args) = args {
@@ -98,13 +101,16 @@ pub(crate) fn parse_column_type(column_type: &str) -> Result<ParsedType, String>
                 .ok_or_else(|| format!("cannot read the values of {column_type:?}"))?;
         } else if INTEGERS.contains(&name.as_str()) || name == "year" {
             // Display width: cosmetic, and gone from MySQL 8.0.19 on, except with
-            // ZEROFILL, where it is the number of digits shown.
-            if data_type.zerofill && name != "year" {
-                data_type.length = Some(
-                    args.trim()
-                        .parse()
-                        .map_err(|_| format!("cannot read the width of {column_type:?}"))?,
-                );
+            // ZEROFILL, where it is the number of digits shown, and in `TINYINT(1)`,
+            // which MySQL 8 still reports: it is what `BOOLEAN` means, and drivers and
+            // ORMs read such a column as a boolean.
+            let width: u32 = args
+                .trim()
+                .parse()
+                .map_err(|_| format!("cannot read the width of {column_type:?}"))?;
+            let boolean = name == "tinyint" && width == BOOLEAN_WIDTH;
+            if (data_type.zerofill && name != "year") || boolean {
+                data_type.length = Some(width);
             }
         } else {
             let numbers: Vec<u32> = args
@@ -137,6 +143,9 @@ pub(crate) fn parse_column_type(column_type: &str) -> Result<ParsedType, String>
         compressed,
     })
 }
+
+/// The display width of `TINYINT(1)`, the type `BOOLEAN` stands for.
+const BOOLEAN_WIDTH: u32 = 1;
 
 /// Folds synonyms into the names the core compares and classifies.
 fn canonical_name(base: &str) -> String {
@@ -377,12 +386,28 @@ mod tests {
     fn integer_display_widths_are_dropped() {
         assert_eq!(parsed("int(11)"), DataType::named("integer"));
         assert_eq!(parsed("int"), DataType::named("integer"));
-        assert_eq!(parsed("tinyint(1)"), parsed("tinyint"));
+        assert_eq!(parsed("tinyint(4)"), parsed("tinyint"));
+        assert_eq!(parsed("tinyint(3) unsigned").length, None);
         let mut unsigned = DataType::named("bigint");
         unsigned.unsigned = true;
         assert_eq!(parsed("bigint(20) unsigned"), unsigned);
         assert_eq!(parsed("bigint unsigned"), unsigned);
         assert_eq!(parsed("year(4)"), DataType::named("year"));
+    }
+
+    #[test]
+    fn tinyint_1_is_kept_apart_as_the_boolean_type() {
+        let boolean = DataType::named("tinyint").with_length(1);
+        assert_eq!(parsed("tinyint(1)"), boolean);
+        assert_eq!(parsed("boolean"), boolean);
+        assert_eq!(parsed("bool"), boolean);
+        assert_ne!(parsed("tinyint(1)"), parsed("tinyint(4)"));
+        assert_eq!(render_type(&boolean).as_deref(), Ok("TINYINT(1)"));
+        assert_eq!(
+            DataType::named("tinyint").change_to(&boolean),
+            schema_sync_core::snapshot::TypeChange::Widening,
+            "a display width alone loses nothing"
+        );
     }
 
     #[test]

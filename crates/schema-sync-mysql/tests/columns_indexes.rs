@@ -216,6 +216,58 @@ async fn missing_extra_and_changed_columns_and_indexes_are_fixed() {
     finish(&db, &[&tenant, &template], result).await;
 }
 
+/// `TINYINT(1)` is what `BOOLEAN` means, and what drivers read as a boolean: a tenant
+/// whose flag is a plain `TINYINT` (or whose plain one is `TINYINT(1)`) differs from the
+/// template, and the sync fixes both without being destructive and without touching the
+/// values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_boolean_column_is_told_apart_from_a_tinyint_and_synced_without_loss() {
+    let db = common::db().await;
+    let template = db
+        .tenant(
+            "colidx_bool_tmpl",
+            "CREATE TABLE flags (id INT PRIMARY KEY, active BOOLEAN NOT NULL DEFAULT TRUE, \
+             level TINYINT NOT NULL DEFAULT 0);",
+        )
+        .await;
+    let tenant = db
+        .tenant(
+            "colidx_bool",
+            "CREATE TABLE flags (id INT PRIMARY KEY, active TINYINT NOT NULL DEFAULT 1, \
+             level TINYINT(1) NOT NULL DEFAULT 0); INSERT INTO flags VALUES (1, 1, 7);",
+        )
+        .await;
+    let target = db.inspect(&template).await;
+    let checked = async {
+        let options = SyncOptions::default().with_execute(true);
+        sync_and_check(&db, &template, &tenant, &target, &options).await?;
+        let mut conn = mysql_async::Conn::new(
+            mysql_async::Opts::from_url(&common::url())
+                .map_err(|e| Error::config(e.to_string()))?,
+        )
+        .await
+        .map_err(|e| Error::config(e.to_string()))?;
+        let row: Option<(i64, i64)> = conn
+            .query_first(format!(
+                "SELECT active, level FROM `{}`.flags WHERE id = 1",
+                tenant.namespace()
+            ))
+            .await
+            .map_err(|e| Error::config(e.to_string()))?;
+        Ok::<_, Error>(row)
+    }
+    .await;
+    db.cleanup(&tenant).await;
+    db.cleanup(&template).await;
+    assert_eq!(
+        target.tables["flags"].columns["active"]
+            .data_type
+            .to_string(),
+        "tinyint(1)"
+    );
+    assert_eq!(checked.unwrap_or_else(|e| panic!("{e}")), Some((1, 7)));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_strict_reorder_keeps_invisible_compressed_and_zerofill_columns() {
     let db = common::db().await;

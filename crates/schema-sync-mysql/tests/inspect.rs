@@ -47,7 +47,11 @@ async fn server_quirks_are_normalised() {
     assert_eq!(col("expr").default.as_deref(), Some("(1 + 2)"));
     assert_eq!(col("doc").data_type.to_string(), "json");
     assert_eq!(col("doc").collation, None);
-    assert_eq!(col("flag").data_type.to_string(), "tinyint");
+    assert_eq!(
+        col("flag").data_type.to_string(),
+        "tinyint(1)",
+        "BOOL is TINYINT(1)"
+    );
     assert_eq!(col("flag").default.as_deref(), Some("0"));
     assert_eq!(col("s").collation, None, "same as the table default");
     assert_eq!(
