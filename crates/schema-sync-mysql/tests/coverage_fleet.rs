@@ -79,14 +79,6 @@ const DRIFTS: &[&str] = &[
 /// prints that text, so the recreated one differs in quoting and line breaks only.
 const RESPELLED: &[&str] = &["DROP TRIGGER audit_invoice"];
 
-/// `dump` with identifier quotes and runs of white space left out.
-fn spelling_aside(dump: &str) -> String {
-    dump.replace('`', "")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `mariadb-dump --no-data`, normalised, without sequence positions (data).
 fn dump(database: &str) -> String {
     common::mariadb_dump(database)
@@ -177,8 +169,8 @@ async fn a_fleet_drifted_in_every_modelled_object_kind_converges_in_one_sync() {
     for (dumped, (_, drift)) in dumps.iter().zip(&tenants) {
         if RESPELLED.contains(drift) {
             assert_eq!(
-                spelling_aside(dumped),
-                spelling_aside(&template_dump),
+                common::spelling_aside(dumped),
+                common::spelling_aside(&template_dump),
                 "mariadb-dump after sync differs: {drift}"
             );
             continue;

@@ -313,11 +313,22 @@ async fn every_kind_of_change_converges_online_with_allow_copy() {
             )
             .await;
         let live = db.inspect(&tenant).await;
+        let twin = db.tenant("on_my_twin", to).await;
+        // Triggers the sync created are spelled as rendered, the twin's as typed.
+        let (synced_dump, twin_dump) = (
+            common::spelling_aside(&common::mariadb_dump(tenant.namespace())),
+            common::spelling_aside(&common::mariadb_dump(twin.namespace())),
+        );
         db.cleanup(&tenant).await;
+        db.cleanup(&twin).await;
         if let Err(e) = synced {
             panic!("{e}");
         }
         assert_eq!(live.hash(), target.hash(), "{to}");
+        assert_eq!(
+            synced_dump, twin_dump,
+            "the dump differs from a twin's: {to}"
+        );
     }
 }
 
