@@ -167,6 +167,7 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
         target_hash,
         steps,
         unresolved,
+        strict_column_order,
     } = plain;
     let mut out: Vec<Reshaped> = Vec::with_capacity(steps.len());
     for (origin, step) in steps.into_iter().enumerate() {
@@ -313,6 +314,7 @@ fn reshape(from: &SchemaSnapshot, plain: MigrationPlan) -> MigrationPlan {
         target_hash,
         steps: renumber(out),
         unresolved,
+        strict_column_order,
     }
 }
 

@@ -77,6 +77,9 @@ pub(crate) fn render_plan(
             ),
         });
     }
+    if let Some(refusal) = placement::refusal(plan, context.live, context.tenant) {
+        return Err(refusal);
+    }
     let renderer = Renderer {
         tenant: context.tenant,
         schema: context.schema,
@@ -707,6 +710,7 @@ mod index_builds;
 pub(crate) mod index_names;
 mod objects;
 mod partitions;
+mod placement;
 mod privileges;
 mod security;
 mod type_sql;

@@ -247,6 +247,62 @@ async fn a_synced_tenant_reports_its_time_under_the_lock_beyond_its_statements()
     );
 }
 
+/// PostgreSQL adds a column only after the last one. Under `--strict-column-order`, a
+/// target with a new column between existing ones is refused before anything runs,
+/// naming the column and the flag; new columns at the end are added; without the flag
+/// the column is appended.
+#[tokio::test]
+async fn a_strict_order_refuses_a_new_column_between_existing_ones_and_allows_one_at_the_end() {
+    let db = common::db().await;
+    let live = "CREATE TABLE t (id int PRIMARY KEY, c1 int);";
+    let engine = Engine::new(db.dyn_adapter());
+    let mut strict = allow_all();
+    strict.strict_column_order = true;
+
+    let between = db
+        .create_tenant(&unique_tenant_id("sync_strict_mid"), live)
+        .await
+        .unwrap();
+    let target = db
+        .target("CREATE TABLE t (id int PRIMARY KEY, c2 int, c1 int);")
+        .await;
+    let refused = engine.sync_tenant(&between, &target, &strict).await;
+    let unchanged = db.inspect(&between).await;
+    let appended = engine.sync_tenant(&between, &target, &allow_all()).await;
+    db.drop_tenant(&between).await.unwrap();
+    match refused {
+        Err(Error::Unsupported {
+            object, message, ..
+        }) => {
+            assert_eq!(object, "t");
+            assert!(
+                message.contains("new column c2 cannot go after column id")
+                    && message.contains("--strict-column-order"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(!unchanged.tables["t"].columns.contains_key("c2"));
+    assert!(appended.is_ok(), "{appended:?}");
+
+    let at_end = db
+        .create_tenant(&unique_tenant_id("sync_strict_end"), live)
+        .await
+        .unwrap();
+    let target = db
+        .target("CREATE TABLE t (id int PRIMARY KEY, c1 int, c2 int, c3 int);")
+        .await;
+    let synced = engine.sync_tenant(&at_end, &target, &strict).await;
+    let after = db.inspect(&at_end).await;
+    db.drop_tenant(&at_end).await.unwrap();
+    synced.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        after.tables["t"].column_order(),
+        vec!["id", "c1", "c2", "c3"]
+    );
+}
+
 #[tokio::test]
 async fn a_held_lock_times_out_as_a_lock_error() {
     let db = common::db().await;

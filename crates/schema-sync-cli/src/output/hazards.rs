@@ -125,6 +125,7 @@ mod tests {
             target_hash: SchemaSnapshot::empty().hash(),
             steps,
             unresolved: Vec::new(),
+            strict_column_order: false,
         }
     }
 

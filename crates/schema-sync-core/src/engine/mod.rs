@@ -273,6 +273,7 @@ impl Engine {
             self.planner
                 .plan(from, to, &diff.with_optional_column_order())?
         };
+        plan.strict_column_order = strict_column_order;
         self.adapter.runner().refine_hazards(&mut plan);
         Ok((diff, plan))
     }

@@ -616,6 +616,7 @@ mod tests {
             target_hash: SchemaSnapshot::empty().hash(),
             steps: vec![step(drop_orders.clone()), step(drop_orders)],
             unresolved: Vec::new(),
+            strict_column_order: false,
         };
         let error = plan.apply_to(&mut live).err();
         assert_eq!(

@@ -225,6 +225,11 @@ pub struct MigrationPlan {
     /// Differences the plan cannot resolve (objects schema-sync does not model).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved: Vec<String>,
+    /// Whether column order is part of the target (`--strict-column-order`): a database
+    /// that cannot put a new column where the target has it must refuse the plan rather
+    /// than leave the columns in another order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict_column_order: bool,
 }
 
 impl MigrationPlan {

@@ -134,6 +134,7 @@ pub fn plan_of(operations: Vec<Operation>) -> MigrationPlan {
             })
             .collect(),
         unresolved: Vec::new(),
+        strict_column_order: false,
     }
 }
 

@@ -186,6 +186,7 @@ impl<'a> PlanContext<'a> {
             target_hash: self.to.hash(),
             steps: self.builder.into_steps(),
             unresolved,
+            strict_column_order: false,
         }
     }
 }
