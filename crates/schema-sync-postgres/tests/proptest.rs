@@ -313,7 +313,8 @@ fn columns_in_any_order(dump: &str) -> String {
             }
             Some(list) => list.push(line.trim_end_matches(',').to_string()),
             None => {
-                if line.starts_with("CREATE TABLE") {
+                // `CREATE TABLE`, `CREATE UNLOGGED TABLE`: a table whose columns follow.
+                if line.starts_with("CREATE ") && line.contains(" TABLE ") && line.ends_with('(') {
                     columns = Some(Vec::new());
                 }
                 out.push(line.to_string());
