@@ -52,7 +52,8 @@ type RelationName = (String, u32, String);
 const PG_CATALOG: u32 = 11;
 
 /// Inspects `schemas` (schema names) and returns one snapshot per name, aligned with the
-/// input; `None` where the schema does not exist. Must run inside a transaction.
+/// input; `None` where the schema does not exist. Must run inside a transaction, in which
+/// it leaves only `pg_catalog` on `search_path`.
 ///
 /// # Errors
 /// A driver error; it concerns the whole batch.

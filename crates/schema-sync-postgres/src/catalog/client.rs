@@ -72,11 +72,6 @@ impl<'a> CatalogClient<'a> {
             .await
     }
 
-    /// Runs `sql` (several statements, simple protocol).
-    pub(crate) async fn batch_execute(&self, sql: &str) -> PgResult<()> {
-        self.client.batch_execute(sql).await
-    }
-
     /// Runs one query and returns its rows as they arrive.
     pub(crate) async fn query_raw(&self, sql: &str, params: &[Param<'_>]) -> PgResult<RowStream> {
         match self.prepared {

@@ -77,10 +77,9 @@ pub(crate) async fn inspect_schemas_with(
     Ok(snapshots)
 }
 
+/// Reads the grants of `schemas`. Runs after [`inspect_schemas`], which leaves only
+/// `pg_catalog` on `search_path`: the path the identity arguments are printed relative to.
 async fn read(client: CatalogClient<'_>, schemas: &[String]) -> PgResult<GrantsBySchema> {
-    client
-        .batch_execute(crate::catalog::PG_CATALOG_PATH)
-        .await?;
     let rows = client
         .query(GRANTS, &[(&schemas, Type::TEXT_ARRAY)])
         .await?;
